@@ -1,0 +1,125 @@
+// Every setting of Project SOT, validated once with zod. `.env.example` documents each one.
+// A bad or missing setting stops start-up with ONE message listing every problem and its fix.
+import { z } from "zod";
+
+const bool = (def: boolean) =>
+  z
+    .enum(["true", "false", "1", "0", "yes", "no"], { message: "must be true or false" })
+    .default(def ? "true" : "false")
+    .transform((v) => v === "true" || v === "1" || v === "yes");
+const int = (def: number, min: number, max: number) => z.coerce.number().int().min(min).max(max).default(def);
+const url = (def?: string) => {
+  const s = z.string().url({ message: "must be a URL such as http://127.0.0.1:11434" });
+  return def === undefined ? s : s.default(def);
+};
+
+const schema = z
+  .object({
+    NODE_ENV: z.enum(["development", "production", "test"]).default("production"),
+
+    // ── web server ──
+    HOST: z.string().min(1).default("127.0.0.1"),
+    PORT: int(3000, 1, 65535),
+    /** Public origin of the app (used for links and next-auth), e.g. https://sot.lan */
+    PUBLIC_URL: url().optional(),
+
+    // ── database ──
+    /** Unset: the embedded default (PGlite inside the process, data under DATA_DIR). */
+    DATABASE_URL: z
+      .string()
+      .regex(/^postgres(ql)?:\/\//, { message: "must start with postgresql:// (or be unset for the embedded default)" })
+      .optional(),
+    DATABASE_POOL_SIZE: int(10, 1, 500),
+    DATA_DIR: z.string().min(1).default(".data"),
+    /** Run the job workers and scheduler inside the web process. Default: on for the embedded database only. */
+    WORKERS_IN_PROCESS: z.enum(["true", "false", "auto"]).default("auto"),
+
+    // ── Ollama ──
+    OLLAMA_HOST: url("http://127.0.0.1:11434"),
+    OLLAMA_CHAT_MODEL: z.string().min(1).default("llama3.3:70b-instruct-q4_K_M"),
+    OLLAMA_FALLBACK_MODEL: z.string().default("qwen2.5:32b"),
+    OLLAMA_JUDGE_MODEL: z.string().min(1).default("llama3.3:70b-instruct-q4_K_M"),
+    OLLAMA_EMBED_MODEL: z.string().min(1).default("nomic-embed-text"),
+    /** Context window passed explicitly as num_ctx on every chat call. */
+    OLLAMA_NUM_CTX: int(8192, 512, 131072),
+    OLLAMA_TIMEOUT_MS: int(120000, 100, 3600000),
+    /** How long the health check waits for Ollama before calling it unreachable. */
+    OLLAMA_HEALTH_TIMEOUT_MS: int(1500, 50, 60000),
+    OLLAMA_KEEP_ALIVE: z.string().default("30m"),
+
+    // ── privacy ──
+    LOG_QUERY_TEXT: bool(true),
+    LOG_ANSWER_TEXT: bool(false),
+    LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+
+    // ── access ──
+    /** Signs session cookies. Required with DATABASE_URL; the embedded default generates one under DATA_DIR. */
+    AUTH_SECRET: z.string().min(32, { message: "must be at least 32 characters (openssl rand -base64 48)" }).optional(),
+  })
+  .superRefine((c, ctx) => {
+    if (c.DATABASE_URL && !c.AUTH_SECRET) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["AUTH_SECRET"],
+        message: "is required when DATABASE_URL is set (generate one: openssl rand -base64 48)",
+      });
+    }
+  });
+
+export type RawConfig = z.infer<typeof schema>;
+export type Config = RawConfig & {
+  databaseKind: "postgres" | "pglite";
+  workersInProcess: boolean;
+};
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(
+      `Project SOT cannot start: ${problems.length} setting${problems.length === 1 ? " is" : "s are"} wrong.\n` +
+        problems.map((p) => `  - ${p}`).join("\n") +
+        "\nFix them in the environment or in .env (see .env.example for every setting).",
+    );
+    this.name = "ConfigError";
+  }
+}
+
+/** Parses settings from an environment; throws ConfigError listing every problem. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  // Empty strings count as unset, so `FOO=` in a .env file falls back to the default.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((i) => {
+        const key = i.path.join(".") || "(environment)";
+        const value = cleaned[key];
+        return value === undefined ? `${key} ${i.message}` : `${key}=${JSON.stringify(redact(key, value))} ${i.message}`;
+      }),
+    );
+  }
+  const raw = result.data;
+  const databaseKind = raw.DATABASE_URL ? "postgres" : "pglite";
+  return {
+    ...raw,
+    databaseKind,
+    workersInProcess: raw.WORKERS_IN_PROCESS === "auto" ? databaseKind === "pglite" : raw.WORKERS_IN_PROCESS === "true",
+  };
+}
+
+function redact(key: string, value: string): string {
+  return /SECRET|PASSWORD|TOKEN|KEY/i.test(key) ? "***" : value.replace(/\/\/[^@/]*@/, "//***@");
+}
+
+const CACHE = Symbol.for("sot.config");
+type WithCache = typeof globalThis & { [CACHE]?: Config };
+
+/** The process's settings, parsed on first use. */
+export function getConfig(): Config {
+  const g = globalThis as WithCache;
+  return (g[CACHE] ??= parseConfig(process.env));
+}
+
+/** For tests and scripts that change the environment after start. */
+export function resetConfig(): void {
+  delete (globalThis as WithCache)[CACHE];
+}

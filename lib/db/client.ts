@@ -1,0 +1,106 @@
+// One database handle per process: Prisma over node-postgres (DATABASE_URL) or over PGlite (embedded).
+// Kept on globalThis because Next.js may load this module more than once (server, route bundles,
+// instrumentation) and there must be only one pool — and, for PGlite, only one owner of the data folder.
+import type { PGlite } from "@electric-sql/pglite";
+import { PrismaPg } from "@prisma/adapter-pg";
+import pg from "pg";
+import { PrismaPGlite } from "pglite-prisma-adapter";
+import { getConfig } from "../config";
+import { openEmbedded } from "./embedded";
+import { PrismaClient } from "./generated/client";
+import { applyMigrations } from "./migrate";
+import { pgliteRunner, pgRunner, type SqlRunner } from "./sql-runner";
+
+export type { PrismaClient } from "./generated/client";
+
+export interface Db {
+  kind: "postgres" | "pglite";
+  prisma: PrismaClient;
+  /** Plain SQL for the queue, health and migrations. */
+  sql: SqlRunner;
+  /** The in-process database, on the embedded default only. */
+  pglite?: PGlite;
+  /** The connection string, on PostgreSQL only (pg-boss opens its own pool). */
+  url?: string;
+  close(): Promise<void>;
+}
+
+/** Opens PostgreSQL, applying pending migrations when asked. */
+export async function openPostgres(url: string, opts: { poolSize?: number; migrate?: boolean; log?: (l: string) => void } = {}): Promise<Db> {
+  if (opts.migrate) {
+    // Migrations take a session-level advisory lock: use one dedicated connection.
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await applyMigrations(pgRunner(client), { log: opts.log });
+    } finally {
+      await client.end();
+    }
+  }
+  const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10 });
+  pool.on("error", () => {}); // an idle client's network error must not crash the process
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  return {
+    kind: "postgres",
+    prisma,
+    sql: pgRunner(pool),
+    url,
+    async close() {
+      await prisma.$disconnect();
+      await pool.end().catch(() => {});
+    },
+  };
+}
+
+/** Wraps an open PGlite (embedded folder or in-memory), applying pending migrations. */
+export async function usePglite(pglite: PGlite, opts: { release?: () => void; log?: (l: string) => void } = {}): Promise<Db> {
+  const sql = pgliteRunner(pglite);
+  await applyMigrations(sql, { log: opts.log });
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  return {
+    kind: "pglite",
+    prisma,
+    sql,
+    pglite,
+    async close() {
+      await prisma.$disconnect();
+      await pglite.close();
+      opts.release?.();
+    },
+  };
+}
+
+const KEY = Symbol.for("sot.db");
+type Holder = typeof globalThis & { [KEY]?: Promise<Db> };
+
+/**
+ * The process's database. PostgreSQL is migrated by `npm run db:migrate` (or by the web process at
+ * start); the embedded database is migrated when it is opened.
+ */
+export function getDb(): Promise<Db> {
+  const g = globalThis as Holder;
+  if (!g[KEY]) {
+    const config = getConfig();
+    g[KEY] = (
+      config.DATABASE_URL
+        ? openPostgres(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE })
+        : openEmbedded(config.DATA_DIR).then(({ pglite, release }) => usePglite(pglite, { release }))
+    ).catch((err) => {
+      delete g[KEY]; // let a later call retry (e.g. PostgreSQL was down at first)
+      throw err;
+    });
+  }
+  return g[KEY]!;
+}
+
+/** Installs an already-open handle as the process's database (start-up code and tests). */
+export function setDb(db: Db): void {
+  (globalThis as Holder)[KEY] = Promise.resolve(db);
+}
+
+export async function closeDb(): Promise<void> {
+  const g = globalThis as Holder;
+  const p = g[KEY];
+  delete g[KEY];
+  if (p) await (await p).close();
+}

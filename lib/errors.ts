@@ -1,0 +1,84 @@
+// Typed domain errors. lib/ throws these; lib/http/route.ts maps them to HTTP statuses, so no route
+// handler decides a status on its own.
+
+export type ErrorDetails = Record<string, unknown> | Array<Record<string, unknown>>;
+
+export class AppError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: ErrorDetails,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Input that is malformed (400) — `details` names the field(s): [{ path, message }]. */
+export class ValidationError extends AppError {
+  constructor(message: string, details?: ErrorDetails) {
+    super(400, "invalid_input", message, details);
+  }
+}
+/** Well-formed input that cannot be processed (422): a corrupt file, an impossible combination. */
+export class UnprocessableError extends AppError {
+  constructor(message: string, details?: ErrorDetails) {
+    super(422, "unprocessable", message, details);
+  }
+}
+export class UnauthorizedError extends AppError {
+  constructor(message = "Sign in or send an API key (Authorization: Bearer …).") {
+    super(401, "unauthorized", message);
+  }
+}
+export class ForbiddenError extends AppError {
+  constructor(message = "You do not have permission to do this.") {
+    super(403, "forbidden", message);
+  }
+}
+export class NotFoundError extends AppError {
+  constructor(what: string) {
+    super(404, "not_found", `${what} was not found.`);
+  }
+}
+export class MethodNotAllowedError extends AppError {
+  constructor(allowed: string[]) {
+    super(405, "method_not_allowed", `Method not allowed; use ${allowed.join(", ")}.`, undefined, {
+      Allow: allowed.join(", "),
+    });
+  }
+}
+export class ConflictError extends AppError {
+  constructor(message: string, details?: ErrorDetails) {
+    super(409, "conflict", message, details);
+  }
+}
+export class PayloadTooLargeError extends AppError {
+  constructor(limitBytes: number, what = "Request body") {
+    super(413, "payload_too_large", `${what} is larger than the limit of ${limitBytes} bytes.`, { limitBytes });
+  }
+}
+export class UnsupportedMediaTypeError extends AppError {
+  constructor(message: string, details?: ErrorDetails) {
+    super(415, "unsupported_media_type", message, details);
+  }
+}
+export class RateLimitError extends AppError {
+  constructor(retryAfterSeconds: number) {
+    super(429, "rate_limited", `Too many requests; retry after ${retryAfterSeconds} s.`, { retryAfterSeconds }, {
+      "Retry-After": String(retryAfterSeconds),
+    });
+  }
+}
+export class UnavailableError extends AppError {
+  constructor(message: string, details?: ErrorDetails) {
+    super(503, "unavailable", message, details);
+  }
+}
+
+/** Turns zod issues into `[{ path, message }]` so a 400 names every field that is wrong. */
+export function zodIssuesToDetails(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>) {
+  return issues.map((i) => ({ path: i.path.map(String).join(".") || "(root)", message: i.message }));
+}
