@@ -52,6 +52,26 @@ const schema = z
     LOG_ANSWER_TEXT: bool(false),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 
+    // ── evaluations (lib/evaluate) ──
+    /** The judge lists at most this many claims per output (and per reference answer). */
+    EVAL_JUDGE_MAX_CLAIMS: int(20, 1, 100),
+    /** Extra judge calls after invalid output before the score is recorded as an error. */
+    EVAL_JUDGE_RETRIES: int(3, 0, 10),
+    /** Fixed seed for every judge call (temperature is always 0), so re-scoring gives the same verdicts. */
+    EVAL_JUDGE_SEED: int(42, 0, 2147483647),
+    /** Dataset items an evaluation run works on at the same time. */
+    EVAL_RUN_CONCURRENCY: int(2, 1, 32),
+    /** A run counts a retrieval hit when an expected source is among the top K sources. */
+    EVAL_RETRIEVAL_K: int(5, 1, 50),
+    /** Alert when a run's average hallucination score falls below this. */
+    EVAL_ALERT_THRESHOLD: z.coerce.number().min(1).max(5).default(4),
+    /** Alert when more than this share of a run's items fail (0–1). */
+    EVAL_ALERT_MAX_ERROR_RATE: z.coerce.number().min(0).max(1).default(0.1),
+    /** Discord or generic webhook for run alerts (counts and links only). Unset: no alerts. */
+    EVAL_ALERT_WEBHOOK_URL: url().optional(),
+    /** "auto" picks discord for discord.com/api/webhooks URLs, generic JSON otherwise. */
+    EVAL_ALERT_WEBHOOK_KIND: z.enum(["auto", "discord", "generic"]).default("auto"),
+
     // ── access ──
     /** Signs session cookies. Required with DATABASE_URL; the embedded default generates one under DATA_DIR. */
     AUTH_SECRET: z.string().min(32, { message: "must be at least 32 characters (openssl rand -base64 48)" }).optional(),
