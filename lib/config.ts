@@ -75,8 +75,35 @@ const schema = z
     // ── access ──
     /** Signs session cookies. Required with DATABASE_URL; the embedded default generates one under DATA_DIR. */
     AUTH_SECRET: z.string().min(32, { message: "must be at least 32 characters (openssl rand -base64 48)" }).optional(),
+
+    // ── keys and backups (lib/crypto, lib/backup) ──
+    /** Master keys `<id>:<base64 32 bytes>`, comma-separated, oldest first; the LAST is current. Or use MASTER_KEY_FILE. */
+    MASTER_KEYS: z.string().optional(),
+    /** File of `<id> <base64 key>` lines (mode 0600). Embedded default with neither set: DATA_DIR/master-keys, generated. */
+    MASTER_KEY_FILE: z.string().optional(),
+    /** "folder" (BACKUP_DIR) or "s3". */
+    BACKUP_TARGET: z.enum(["folder", "s3"]).default("folder"),
+    /** Folder target; default DATA_DIR/backups. */
+    BACKUP_DIR: z.string().optional(),
+    BACKUP_S3_ENDPOINT: url().optional(),
+    BACKUP_S3_REGION: z.string().default("us-east-1"),
+    BACKUP_S3_BUCKET: z.string().min(3).optional(),
+    BACKUP_S3_PREFIX: z.string().default("sot-backups/"),
+    BACKUP_S3_ACCESS_KEY_ID: z.string().optional(),
+    BACKUP_S3_SECRET_ACCESS_KEY: z.string().optional(),
+    /** Path-style URLs (MinIO, most gateways). */
+    BACKUP_S3_FORCE_PATH_STYLE: bool(true),
+    BACKUP_KEEP_DAILY: int(7, 1, 3650),
+    BACKUP_KEEP_WEEKLY: int(4, 0, 520),
+    BACKUP_CONCURRENCY: int(8, 1, 64),
   })
   .superRefine((c, ctx) => {
+    if (c.MASTER_KEYS && c.MASTER_KEY_FILE) {
+      ctx.addIssue({ code: "custom", path: ["MASTER_KEY_FILE"], message: "set either MASTER_KEYS or MASTER_KEY_FILE, not both" });
+    }
+    if (c.BACKUP_TARGET === "s3" && !c.BACKUP_S3_BUCKET) {
+      ctx.addIssue({ code: "custom", path: ["BACKUP_S3_BUCKET"], message: "is required when BACKUP_TARGET=s3" });
+    }
     if (c.DATABASE_URL && !c.AUTH_SECRET) {
       ctx.addIssue({
         code: "custom",
