@@ -52,6 +52,24 @@ const schema = z
     LOG_ANSWER_TEXT: bool(false),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 
+    // ── ingest (lib/ingest) ──
+    /** Upper bound of a chunk in (estimated) embedder tokens, title and heading prefix included. */
+    INGEST_CHUNK_MAX_TOKENS: int(450, 100, 2048),
+    /** Texts per /api/embed call. */
+    INGEST_EMBED_BATCH_SIZE: int(32, 1, 512),
+    /** Largest file accepted by uploads and S3 sync. */
+    INGEST_UPLOAD_MAX_BYTES: int(20_000_000, 1_000, 500_000_000),
+    /** How often chunks stored without a vector (Ollama was down) are retried. */
+    INGEST_EMBED_RETRY_SECONDS: int(60, 1, 86_400),
+    /** Import the demo wiki into a "Demo" collection on first start. */
+    DEMO_WIKI: bool(true),
+    /** Notion API base URL (tests point it at the fake Notion server). */
+    NOTION_API_URL: url("https://api.notion.com"),
+    /** Requests per second per Notion connection (Notion allows about 3). */
+    NOTION_REQUESTS_PER_SECOND: z.coerce.number().min(0.1).max(100).default(3),
+    /** Events for one page within this window are handled once, after the last one. */
+    NOTION_WEBHOOK_DEBOUNCE_SECONDS: z.coerce.number().min(0).max(3600).default(10),
+
     // ── evaluations (lib/evaluate) ──
     /** The judge lists at most this many claims per output (and per reference answer). */
     EVAL_JUDGE_MAX_CLAIMS: int(20, 1, 100),
