@@ -90,6 +90,16 @@ const schema = z
     /** "auto" picks discord for discord.com/api/webhooks URLs, generic JSON otherwise. */
     EVAL_ALERT_WEBHOOK_KIND: z.enum(["auto", "discord", "generic"]).default("auto"),
 
+    // ── scheduler (lib/schedules) ──
+    /** How often each scheduler process looks for due schedules. */
+    SCHEDULER_POLL_MS: int(5000, 50, 600000),
+    /** Schedule runs in progress at once, across every scheduler process (the global limit). */
+    SCHEDULER_MAX_CONCURRENT_RUNS: int(4, 1, 1000),
+    /** Due schedules one process claims per poll. */
+    SCHEDULER_BATCH_SIZE: int(25, 1, 1000),
+    /** A run whose process sent no heartbeat for this long is marked failed (its process died). */
+    SCHEDULER_DEAD_RUN_SECONDS: int(120, 2, 86400),
+
     // ── access ──
     /** Signs session cookies. Required with DATABASE_URL; the embedded default generates one under DATA_DIR. */
     AUTH_SECRET: z.string().min(32, { message: "must be at least 32 characters (openssl rand -base64 48)" }).optional(),

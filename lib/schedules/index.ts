@@ -1,0 +1,16 @@
+// The scheduler's public face: schedules (CRUD, run now, history) and the poll loop.
+export { startScheduler, type SchedulerHandle, type StartSchedulerOptions } from "./scheduler";
+export {
+  createSchedule,
+  deleteSchedule,
+  getSchedule,
+  getScheduleHistory,
+  listSchedules,
+  runScheduleNow,
+  setScheduleEnabled,
+  updateSchedule,
+  type RunView,
+  type ScheduleView,
+} from "./service";
+export { createScheduleBody, updateScheduleBody, type CreateScheduleInput, type UpdateScheduleInput } from "./rules";
+export { listTargetKinds, registerTargetKind, type TargetKind } from "./targets";

@@ -1,0 +1,160 @@
+// Schedule input (API/page) → validated fields, and a schedule's rule → its next run time.
+import { z } from "zod";
+import { getConfig } from "../config";
+import type { Db } from "../db/client";
+import { ValidationError, zodIssuesToDetails } from "../errors";
+import { canonicalTimeZone, CronSyntaxError, nextCronRun, nextIntervalRun, parseCron } from "./cron";
+import { getTargetKind, listTargetKinds } from "./targets";
+
+export interface Rule {
+  intervalMinutes: number | null;
+  cron: string | null;
+  timeZone: string;
+  anchorAt: Date;
+}
+
+/** The first run time strictly after `after`; null when a cron rule never fires again. */
+export function nextRunAfter(rule: Rule, after: Date): Date | null {
+  if (rule.intervalMinutes != null) {
+    return new Date(nextIntervalRun(rule.anchorAt.getTime(), rule.intervalMinutes, after.getTime()));
+  }
+  const next = nextCronRun(parseCron(rule.cron!), rule.timeZone, after.getTime());
+  return next == null ? null : new Date(next);
+}
+
+const MAX_INTERVAL = 527040; // 366 days
+
+const fields = {
+  name: z.string().trim().min(1, { message: "is required" }).max(200, { message: "must be at most 200 characters" }),
+  target: z
+    .object({
+      kind: z.string().min(1, { message: "is required" }),
+      config: z.record(z.string(), z.unknown()).default({}),
+    })
+    .strict(),
+  enabled: z.boolean(),
+  interval_minutes: z
+    .number({ message: "must be a whole number of minutes" })
+    .int({ message: "must be a whole number of minutes" })
+    .min(1, { message: "must be at least 1" })
+    .max(MAX_INTERVAL, { message: `must be at most ${MAX_INTERVAL} (366 days)` })
+    .nullable(),
+  cron: z.string().trim().min(1, { message: "must not be empty" }).max(200).nullable(),
+  time_zone: z.string().trim().min(1),
+  max_concurrent: z
+    .number({ message: "must be a whole number" })
+    .int({ message: "must be a whole number" })
+    .min(1, { message: "must be at least 1" })
+    .max(100, { message: "must be at most 100" }),
+  timeout_minutes: z
+    .number({ message: "must be a whole number of minutes" })
+    .int({ message: "must be a whole number of minutes" })
+    .min(1, { message: "must be at least 1" })
+    .max(10080, { message: "must be at most 10080 (7 days)" }),
+};
+
+export const createScheduleBody = z
+  .object({
+    name: fields.name,
+    target: fields.target,
+    enabled: fields.enabled.default(true),
+    interval_minutes: fields.interval_minutes.optional(),
+    cron: fields.cron.optional(),
+    time_zone: fields.time_zone.default("UTC"),
+    max_concurrent: fields.max_concurrent.default(1),
+    timeout_minutes: fields.timeout_minutes.default(240),
+  })
+  .strict();
+export type CreateScheduleInput = z.input<typeof createScheduleBody>;
+
+export const updateScheduleBody = z
+  .object({
+    name: fields.name.optional(),
+    target: fields.target.optional(),
+    enabled: fields.enabled.optional(),
+    interval_minutes: fields.interval_minutes.optional(),
+    cron: fields.cron.optional(),
+    time_zone: fields.time_zone.optional(),
+    max_concurrent: fields.max_concurrent.optional(),
+    timeout_minutes: fields.timeout_minutes.optional(),
+  })
+  .strict();
+export type UpdateScheduleInput = z.input<typeof updateScheduleBody>;
+
+export interface ScheduleFields {
+  name: string;
+  targetKind: string;
+  targetConfig: Record<string, unknown>;
+  enabled: boolean;
+  intervalMinutes: number | null;
+  cron: string | null;
+  timeZone: string;
+  maxConcurrent: number;
+  timeoutMinutes: number;
+}
+
+type Issue = { path: string; message: string };
+
+/**
+ * Checks a complete set of schedule fields (after defaults and a PATCH merge): the rule, the time zone,
+ * the limits against the global one, and the target's own settings. Throws ValidationError listing
+ * every problem by field name; returns the fields with the target config normalised by its kind.
+ */
+export async function checkScheduleFields(f: ScheduleFields, db: Db, now = new Date()): Promise<ScheduleFields> {
+  const issues: Issue[] = [];
+  const out = { ...f };
+
+  if (f.intervalMinutes != null && f.cron != null) {
+    issues.push({ path: "cron", message: "give either interval_minutes or cron, not both" });
+  } else if (f.intervalMinutes == null && f.cron == null) {
+    issues.push({ path: "interval_minutes", message: "give either interval_minutes or cron" });
+  }
+
+  const tz = canonicalTimeZone(f.timeZone);
+  if (!tz) issues.push({ path: "time_zone", message: `"${f.timeZone}" is not an IANA time zone such as Europe/Berlin or UTC` });
+  else out.timeZone = tz;
+
+  if (f.cron != null) {
+    try {
+      const spec = parseCron(f.cron);
+      out.cron = spec.source;
+      if (tz && nextCronRun(spec, tz, now.getTime()) == null) {
+        issues.push({ path: "cron", message: `"${f.cron}" never fires (no such date)` });
+      }
+    } catch (err) {
+      if (!(err instanceof CronSyntaxError)) throw err;
+      issues.push({ path: "cron", message: err.message });
+    }
+  }
+
+  const globalLimit = getConfig().SCHEDULER_MAX_CONCURRENT_RUNS;
+  if (f.maxConcurrent > globalLimit) {
+    issues.push({
+      path: "max_concurrent",
+      message: `cannot exceed the global limit of ${globalLimit} runs (SCHEDULER_MAX_CONCURRENT_RUNS)`,
+    });
+  }
+
+  const kind = getTargetKind(f.targetKind);
+  if (!kind) {
+    const known = listTargetKinds().map((k) => k.kind);
+    issues.push({ path: "target.kind", message: `unknown kind "${f.targetKind}"; one of: ${known.join(", ")}` });
+  } else {
+    const parsed = kind.config.safeParse(f.targetConfig);
+    if (!parsed.success) {
+      for (const d of zodIssuesToDetails(parsed.error.issues)) {
+        issues.push({ path: `target.config.${d.path}`, message: d.message });
+      }
+    } else {
+      out.targetConfig = parsed.data as Record<string, unknown>;
+      for (const d of (await kind.check?.(parsed.data, db)) ?? []) {
+        issues.push({ path: `target.config.${d.path}`, message: d.message });
+      }
+    }
+  }
+
+  if (issues.length > 0) {
+    throw new ValidationError(`The schedule is not valid: ${issues.map((i) => `${i.path} ${i.message}`).join("; ")}.`, issues);
+  }
+  return out;
+}

@@ -1,0 +1,117 @@
+// What a schedule can run. Each kind validates its own settings, describes itself in one line for
+// lists, starts its work and (for work that continues elsewhere, e.g. in the job queue) reports
+// its status. Adding a kind = one more `registerTargetKind(...)`; nothing else in the scheduler changes.
+import { z } from "zod";
+import type { Db } from "../db/client";
+
+export type RunTrigger = "schedule" | "manual";
+
+export interface TargetContext {
+  db: Db;
+  scheduleId: string;
+  scheduleName: string;
+  runId: string;
+  trigger: RunTrigger;
+  dueAt: Date | null;
+  /** Aborted when the scheduler stops; in-process work should give up. */
+  signal: AbortSignal;
+}
+
+export type TargetOutcome =
+  /** The work continues elsewhere; `status(resultId)` tells when it ends. */
+  | { state: "started"; resultKind: string; resultId: string }
+  | { state: "succeeded"; resultKind?: string; resultId?: string }
+  | { state: "failed"; error: string; resultKind?: string; resultId?: string };
+
+export interface TargetStatus {
+  state: "running" | "succeeded" | "failed";
+  error?: string;
+}
+
+export interface TargetKind<C = unknown> {
+  kind: string;
+  label: string;
+  /** Validates `target.config`; error paths are reported under `target.config.`. */
+  config: z.ZodType<C>;
+  /** Checks that need the database (does the dataset exist?); throw ValidationError-style issues as strings. */
+  check?(config: C, db: Db): Promise<Array<{ path: string; message: string }>>;
+  /** One line for lists ("Evaluation of dataset Support FAQ"). */
+  describe(config: C, db: Db): Promise<string>;
+  start(config: C, ctx: TargetContext): Promise<TargetOutcome>;
+  status?(resultId: string, db: Db): Promise<TargetStatus>;
+}
+
+const registry = new Map<string, TargetKind<any>>();
+
+export function registerTargetKind<C>(kind: TargetKind<C>): void {
+  registry.set(kind.kind, kind as TargetKind<any>);
+}
+
+export function getTargetKind(kind: string): TargetKind<unknown> | undefined {
+  return registry.get(kind);
+}
+
+export function listTargetKinds(): Array<{ kind: string; label: string }> {
+  return [...registry.values()].map((k) => ({ kind: k.kind, label: k.label }));
+}
+
+/** Short, single-line error text for the run history: no stack, no payloads. */
+export function errorSummary(err: unknown): string {
+  const text = err instanceof Error ? `${err.name === "Error" ? "" : err.name + ": "}${err.message}` : String(err);
+  const line = text.replace(/\s+/g, " ").trim();
+  return line.length > 300 ? line.slice(0, 297) + "..." : line || "unknown error";
+}
+
+// ───────────────────────── webhook ─────────────────────────
+
+const webhookConfig = z
+  .object({
+    url: z
+      .string()
+      .url({ message: "must be an http(s) URL" })
+      .refine((u) => /^https?:$/.test(new URL(u).protocol), { message: "must be an http(s) URL" })
+      .refine((u) => !new URL(u).username && !new URL(u).password, {
+        message: "must not contain credentials (the URL is stored in clear)",
+      }),
+    timeout_seconds: z.number().int().min(1).max(600).default(30),
+  })
+  .strict();
+
+/**
+ * POSTs a small JSON notice ({ event, schedule, run, trigger, due_at }) to an admin-chosen URL — to kick
+ * off work in another system, or to be told that time has come. 2xx = succeeded.
+ */
+registerTargetKind({
+  kind: "webhook",
+  label: "Webhook (HTTP POST)",
+  config: webhookConfig,
+  async describe(config) {
+    return `POST to ${new URL(config.url).host}`;
+  },
+  async start(config, ctx) {
+    const timeout = AbortSignal.timeout(config.timeout_seconds * 1000);
+    try {
+      const res = await fetch(config.url, {
+        method: "POST",
+        headers: { "content-type": "application/json", "user-agent": "project-sot-scheduler" },
+        body: JSON.stringify({
+          event: "schedule.run",
+          schedule: { id: ctx.scheduleId, name: ctx.scheduleName },
+          run: { id: ctx.runId },
+          trigger: ctx.trigger,
+          due_at: ctx.dueAt?.toISOString() ?? null,
+        }),
+        signal: AbortSignal.any([timeout, ctx.signal]),
+      });
+      await res.body?.cancel().catch(() => {});
+      const host = new URL(config.url).host;
+      return res.ok
+        ? { state: "succeeded", resultKind: "http_response", resultId: String(res.status) }
+        : { state: "failed", error: `${host} answered HTTP ${res.status}`, resultKind: "http_response", resultId: String(res.status) };
+    } catch (err) {
+      if (timeout.aborted) return { state: "failed", error: `no answer within ${config.timeout_seconds} s` };
+      // The URL may carry a token in its path or query: name only the host.
+      return { state: "failed", error: `request to ${new URL(config.url).host} failed: ${errorSummary((err as Error).cause ?? err)}` };
+    }
+  },
+});
