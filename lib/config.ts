@@ -103,6 +103,8 @@ const schema = z
     // ── access ──
     /** Signs session cookies. Required with DATABASE_URL; the embedded default generates one under DATA_DIR. */
     AUTH_SECRET: z.string().min(32, { message: "must be at least 32 characters (openssl rand -base64 48)" }).optional(),
+    /** Signed-in sessions end after this many hours. */
+    SESSION_MAX_AGE_HOURS: int(12, 1, 24 * 90),
 
     // ── keys and backups (lib/crypto, lib/backup) ──
     /** Master keys `<id>:<base64 32 bytes>`, comma-separated, oldest first; the LAST is current. Or use MASTER_KEY_FILE. */

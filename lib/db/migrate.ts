@@ -6,7 +6,7 @@ import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import type { SqlRunner } from "./sql-runner";
 
-export const MIGRATIONS_DIR = path.join(process.cwd(), "prisma", "migrations");
+export const MIGRATIONS_DIR = path.join(/* turbopackIgnore: true */ process.cwd(), "prisma", "migrations");
 // Prisma Migrate takes this advisory lock around its work; taking the same one serialises us with it.
 const PRISMA_ADVISORY_LOCK = 72707369;
 

@@ -1,0 +1,34 @@
+import Link from "next/link";
+import { requirePagePrincipal } from "@/app/_server/principal";
+import { can } from "@/lib/auth/roles";
+import { NavLinks, type NavItem } from "@/components/ui/nav-links";
+import { UserMenu } from "@/components/ui/user-menu";
+
+export const dynamic = "force-dynamic";
+
+/** The app shell: navigation for Ask, Sources, Evaluations, Schedules, Admin; every page needs a signed-in user. */
+export default async function AppLayout({ children }: { children: React.ReactNode }) {
+  const principal = await requirePagePrincipal("ask");
+  const items: NavItem[] = [
+    { href: "/", label: "Ask" },
+    { href: "/sources", label: "Sources" },
+    ...(can(principal, "score") ? [{ href: "/evaluations", label: "Evaluations" }] : []),
+    ...(can(principal, "admin") ? [{ href: "/schedules", label: "Schedules" }, { href: "/admin", label: "Admin" }] : []),
+  ];
+  return (
+    <div className="flex min-h-screen flex-col">
+      <header className="border-b border-zinc-200 dark:border-zinc-800">
+        <div className="mx-auto flex max-w-6xl flex-wrap items-center justify-between gap-2 px-4 py-2">
+          <div className="flex flex-wrap items-center gap-4">
+            <Link href="/" className="text-lg font-semibold tracking-tight">
+              SOT
+            </Link>
+            <NavLinks items={items} />
+          </div>
+          <UserMenu label={principal.label} role={principal.role ?? ""} />
+        </div>
+      </header>
+      <main className="mx-auto w-full max-w-6xl flex-1 px-4 py-6">{children}</main>
+    </div>
+  );
+}

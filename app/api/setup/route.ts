@@ -1,0 +1,13 @@
+import { z } from "zod";
+import { createFirstAdmin } from "@/lib/auth/users";
+import { json, route } from "@/lib/http/route";
+
+export const dynamic = "force-dynamic";
+
+const Body = z.object({ email: z.string().max(320), name: z.string().max(200).optional(), password: z.string().max(1000) });
+
+/** One-time: creates the first administrator while no user exists (409 afterwards). */
+export const POST = route({ permission: "public", body: Body, maxBodyBytes: 10_000 }, async ({ db, body }) => {
+  const user = await createFirstAdmin(db, { email: body.email, name: body.name, password: body.password });
+  return json({ id: user.id, email: user.email, role: user.role }, { status: 201 });
+});

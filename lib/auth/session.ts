@@ -1,0 +1,94 @@
+// Cookie sessions through next-auth (credentials provider, signed JWT cookie). The cookie only
+// carries the user id: role and "disabled" are read from the database on every request, so a demoted
+// or disabled user loses access at once.
+import type { NextAuthOptions } from "next-auth";
+import CredentialsProvider from "next-auth/providers/credentials";
+import { decode } from "next-auth/jwt";
+import { getDb, type Db } from "../db/client";
+import { getConfig } from "../config";
+import { ROLE_PERMISSIONS, type Principal, type Role } from "./roles";
+import { getAuthSecret } from "./secret";
+import { authenticate } from "./users";
+
+export const SESSION_COOKIE = "next-auth.session-token";
+export const SECURE_SESSION_COOKIE = "__Secure-next-auth.session-token";
+
+export function authOptions(): NextAuthOptions {
+  const config = getConfig();
+  return {
+    secret: getAuthSecret(),
+    session: { strategy: "jwt", maxAge: config.SESSION_MAX_AGE_HOURS * 3600 },
+    pages: { signIn: "/signin" },
+    providers: [
+      CredentialsProvider({
+        name: "E-mail and password",
+        credentials: { email: { label: "E-mail", type: "email" }, password: { label: "Password", type: "password" } },
+        async authorize(credentials) {
+          if (!credentials?.email || !credentials.password) return null;
+          const user = await authenticate(await getDb(), credentials.email, credentials.password);
+          return user ? { id: user.id, email: user.email, name: user.name || user.email } : null;
+        },
+      }),
+    ],
+    callbacks: {
+      async jwt({ token, user }) {
+        if (user) token.sub = user.id;
+        return token;
+      },
+      async session({ session, token }) {
+        if (session.user) (session.user as { id?: string }).id = token.sub;
+        return session;
+      },
+    },
+  };
+}
+
+function readCookie(cookieHeader: string | null, name: string): string | undefined {
+  if (!cookieHeader) return undefined;
+  for (const part of cookieHeader.split(/;\s*/)) {
+    const i = part.indexOf("=");
+    if (i > 0 && part.slice(0, i) === name) return decodeURIComponent(part.slice(i + 1));
+  }
+  return undefined;
+}
+
+/** next-auth splits large cookies into name.0, name.1…; ours are small, but read both forms. */
+function sessionToken(cookieHeader: string | null): string | undefined {
+  for (const name of [SECURE_SESSION_COOKIE, SESSION_COOKIE]) {
+    const whole = readCookie(cookieHeader, name);
+    if (whole) return whole;
+    const parts: string[] = [];
+    for (let i = 0; ; i++) {
+      const p = readCookie(cookieHeader, `${name}.${i}`);
+      if (!p) break;
+      parts.push(p);
+    }
+    if (parts.length) return parts.join("");
+  }
+  return undefined;
+}
+
+/** The signed-in user's principal from a Cookie header, or null. */
+export async function principalFromCookies(db: Db, cookieHeader: string | null): Promise<Principal | null> {
+  const token = sessionToken(cookieHeader);
+  if (!token) return null;
+  let payload;
+  try {
+    payload = await decode({ token, secret: getAuthSecret() });
+  } catch {
+    return null;
+  }
+  if (!payload?.sub || (typeof payload.exp === "number" && payload.exp * 1000 < Date.now())) return null;
+  const user = await db.prisma.user.findUnique({ where: { id: payload.sub } });
+  if (!user || user.disabledAt) return null;
+  const role = user.role as Role;
+  return {
+    kind: "user",
+    userId: user.id,
+    apiKeyId: null,
+    label: user.email,
+    role,
+    permissions: new Set(ROLE_PERMISSIONS[role] ?? []),
+    keyCollectionIds: [],
+  };
+}

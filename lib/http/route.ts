@@ -1,0 +1,192 @@
+// The one wrapper every route handler goes through: request id, authentication and permission,
+// body/query/params parsing with zod, typed domain errors → HTTP statuses, JSON serialisation, logs.
+// A handler only says what it needs and calls lib/.
+import { randomUUID } from "node:crypto";
+import { z } from "zod";
+import { resolvePrincipal } from "../auth/principal";
+import { can, type Permission, type Principal } from "../auth/roles";
+import { getDb, type Db } from "../db/client";
+import {
+  AppError,
+  PayloadTooLargeError,
+  UnauthorizedError,
+  ForbiddenError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+  zodIssuesToDetails,
+} from "../errors";
+import { LlmUnavailableError } from "../llm";
+import { log } from "../log";
+
+export const DEFAULT_MAX_BODY_BYTES = 1_000_000;
+
+type Access = Permission | "public" | "signature";
+type RouteContext = { params?: Promise<Record<string, string | string[]>> };
+
+export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType | undefined, P extends z.ZodType | undefined> {
+  /** "public": anyone; "signature": the handler authenticates the body itself (webhooks). */
+  permission: Access;
+  body?: B;
+  query?: Q;
+  params?: P;
+  /** Bodies over this are refused with 413 before parsing. */
+  maxBodyBytes?: number;
+}
+
+type Infer<T> = T extends z.ZodType ? z.infer<T> : undefined;
+
+export interface HandlerContext<B, Q, P, A extends Access> {
+  request: Request;
+  requestId: string;
+  db: Db;
+  body: B;
+  query: Q;
+  params: P;
+  /** Present for every access level except "public" and "signature". */
+  principal: A extends "public" | "signature" ? Principal | null : Principal;
+  /** The raw body, for "signature" routes that verify an HMAC over it. */
+  rawBody: A extends "signature" ? string : undefined;
+}
+
+export function json(data: unknown, init: ResponseInit = {}): Response {
+  const headers = new Headers(init.headers);
+  headers.set("content-type", "application/json; charset=utf-8");
+  headers.set("cache-control", "no-store");
+  return new Response(JSON.stringify(data), { ...init, headers });
+}
+
+export function errorResponse(err: AppError, requestId: string): Response {
+  return json(
+    { error: { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}), requestId } },
+    { status: err.status, headers: { ...err.headers, "x-request-id": requestId } },
+  );
+}
+
+/** Reads at most `limit` bytes of a body; throws 413 beyond. */
+export async function readBodyLimited(request: Request, limit: number): Promise<Uint8Array> {
+  const declared = Number(request.headers.get("content-length") ?? "NaN");
+  if (Number.isFinite(declared) && declared > limit) throw new PayloadTooLargeError(limit);
+  if (!request.body) return new Uint8Array();
+  const reader = request.body.getReader();
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw new PayloadTooLargeError(limit);
+    }
+    parts.push(value);
+  }
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.byteLength;
+  }
+  return out;
+}
+
+function parseWith<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    throw new ValidationError(
+      `Invalid ${where}: ${result.error.issues.map((i) => `${i.path.join(".") || where} ${i.message}`).join("; ")}`,
+      zodIssuesToDetails(result.error.issues).map((d) => ({ ...d, in: where })),
+    );
+  }
+  return result.data;
+}
+
+function searchParamsObject(url: URL): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const key of new Set(url.searchParams.keys())) {
+    const all = url.searchParams.getAll(key);
+    out[key] = all.length > 1 ? all : all[0]!;
+  }
+  return out;
+}
+
+export function route<
+  A extends Access,
+  B extends z.ZodType | undefined = undefined,
+  Q extends z.ZodType | undefined = undefined,
+  P extends z.ZodType | undefined = undefined,
+>(
+  spec: RouteSpec<B, Q, P> & { permission: A },
+  handler: (ctx: HandlerContext<Infer<B>, Infer<Q>, Infer<P>, A>) => Promise<unknown> | unknown,
+): (request: Request, context?: RouteContext) => Promise<Response> {
+  return async (request, context) => {
+    const requestId = request.headers.get("x-request-id")?.slice(0, 64) || randomUUID();
+    const started = performance.now();
+    const url = new URL(request.url);
+    let status = 500;
+    try {
+      const db = await getDb();
+      let principal: Principal | null = null;
+      if (spec.permission !== "public" && spec.permission !== "signature") {
+        const resolved = await resolvePrincipal(db, request.headers);
+        if (resolved === "bearer-invalid") throw new UnauthorizedError("The API key is invalid, revoked or expired.");
+        if (!resolved) throw new UnauthorizedError();
+        if (!can(resolved, spec.permission)) {
+          throw new ForbiddenError(`This needs the "${spec.permission}" permission, which you do not have.`);
+        }
+        principal = resolved;
+      } else if (spec.permission === "public") {
+        const resolved = await resolvePrincipal(db, request.headers);
+        principal = resolved === "bearer-invalid" ? null : resolved;
+      }
+
+      let body: unknown = undefined;
+      let rawBody: string | undefined;
+      const limit = spec.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+      if (spec.body || spec.permission === "signature") {
+        const type = request.headers.get("content-type") ?? "";
+        if (!/^application\/json\b/i.test(type)) {
+          throw new UnsupportedMediaTypeError(`Send the body as application/json (got ${type || "no content type"}).`);
+        }
+        rawBody = new TextDecoder().decode(await readBodyLimited(request, limit));
+        let parsed: unknown;
+        try {
+          parsed = rawBody.length ? JSON.parse(rawBody) : undefined;
+        } catch (err) {
+          throw new ValidationError(`The body is not valid JSON: ${(err as Error).message}`, [{ path: "(body)", message: "invalid JSON" }]);
+        }
+        body = spec.body ? parseWith(spec.body, parsed, "body") : parsed;
+      }
+      const query = spec.query ? parseWith(spec.query, searchParamsObject(url), "query") : undefined;
+      const rawParams = (await context?.params) ?? {};
+      const params = spec.params ? parseWith(spec.params, rawParams, "path") : rawParams;
+
+      const result = await handler({ request, requestId, db, body, query, params, principal, rawBody } as never);
+      const response = result instanceof Response ? result : json(result ?? { ok: true });
+      response.headers.set("x-request-id", requestId);
+      status = response.status;
+      return response;
+    } catch (err) {
+      const appError =
+        err instanceof AppError
+          ? err
+          : err instanceof LlmUnavailableError
+            ? new AppError(503, "model_unavailable", err.message)
+            : null;
+      if (appError) {
+        status = appError.status;
+        return errorResponse(appError, requestId);
+      }
+      status = 500;
+      log("error", "unhandled error", { requestId, path: url.pathname, error: (err as Error)?.message, stack: (err as Error)?.stack });
+      return errorResponse(new AppError(500, "internal", "Something went wrong on our side; the request id identifies it in the logs."), requestId);
+    } finally {
+      log("info", "request", {
+        requestId,
+        method: request.method,
+        path: url.pathname,
+        status,
+        ms: Math.round(performance.now() - started),
+      });
+    }
+  };
+}

@@ -1,0 +1,13 @@
+// Every job kind of Project SOT, so a worker process (or the embedded web process) can run them.
+// Each area adds ONE import line here for the jobs it defines next to its rules.
+import type { JobDefinition } from "./queue";
+
+export const ALL_JOBS: JobDefinition<any>[] = [
+  // ingest, evaluate, backup… append `...xxxJobs,` entries here
+];
+
+/** Job kinds by worker role (workers/<role>.ts runs them); the embedded default runs all of them. */
+export function jobsFor(names?: string[]): JobDefinition<any>[] {
+  if (!names || names.length === 0) return ALL_JOBS;
+  return ALL_JOBS.filter((j) => names.some((n) => j.name === n || j.name.startsWith(`${n}.`)));
+}

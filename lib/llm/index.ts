@@ -1,0 +1,263 @@
+// The one way Project SOT talks to Ollama: chat (plain, streamed, JSON-schema structured), embeddings
+// with nomic-embed-text's task prefixes, and a status probe. Ollama being down never throws anything
+// but LlmUnavailableError, which callers turn into their documented fallbacks.
+import { Ollama, type Message } from "ollama";
+import { getConfig, type Config } from "../config";
+
+export const EMBEDDING_DIMENSIONS = 768;
+/** nomic-embed-text is trained with task prefixes; queries and documents must use different ones. */
+export const EMBED_PREFIX = { query: "search_query: ", document: "search_document: " } as const;
+
+export type ChatMessage = { role: "system" | "user" | "assistant"; content: string };
+
+export interface ChatOptions {
+  model?: string;
+  /** Context window; defaults to OLLAMA_NUM_CTX. Always sent, since Ollama's own default is small. */
+  numCtx?: number;
+  temperature?: number;
+  seed?: number;
+  /** Upper bound on generated tokens. */
+  maxTokens?: number;
+  /** A JSON schema for structured output. */
+  format?: Record<string, unknown>;
+  signal?: AbortSignal;
+}
+
+export interface ChatResult {
+  content: string;
+  model: string;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export type ChatStreamEvent = { type: "token"; text: string } | ({ type: "done" } & ChatResult);
+
+export interface LlmStatus {
+  host: string;
+  reachable: boolean;
+  latencyMs: number | null;
+  error?: string;
+  /** Configured models by role, each with whether Ollama has it. */
+  models: Array<{ role: "chat" | "fallback" | "judge" | "embed"; name: string; present: boolean }>;
+  missing: string[];
+}
+
+/** Ollama could not be reached, timed out, or has none of the models asked for. */
+export class LlmUnavailableError extends Error {
+  constructor(message: string, readonly cause?: unknown) {
+    super(message);
+    this.name = "LlmUnavailableError";
+  }
+}
+
+function isConnectionError(err: unknown): boolean {
+  const e = err as { name?: string; code?: string; cause?: { code?: string }; message?: string };
+  return (
+    e?.name === "TimeoutError" ||
+    e?.name === "AbortError" ||
+    e?.name === "TypeError" || // fetch failed
+    ["ECONNREFUSED", "ECONNRESET", "EHOSTUNREACH", "ENOTFOUND", "UND_ERR_CONNECT_TIMEOUT"].includes(
+      e?.cause?.code ?? e?.code ?? "",
+    )
+  );
+}
+
+function isModelMissing(err: unknown): boolean {
+  const e = err as { name?: string; status_code?: number; message?: string };
+  return e?.name === "ResponseError" && e.status_code === 404;
+}
+
+const sameModel = (a: string, b: string) => a === b || `${a}:latest` === b || a === `${b}:latest`;
+
+export class Llm {
+  private readonly client: Ollama;
+  private readonly healthClient: Ollama;
+
+  constructor(private readonly config: Config) {
+    this.client = new Ollama({ host: config.OLLAMA_HOST, fetch: timeoutFetch(config.OLLAMA_TIMEOUT_MS) });
+    this.healthClient = new Ollama({ host: config.OLLAMA_HOST, fetch: timeoutFetch(config.OLLAMA_HEALTH_TIMEOUT_MS) });
+  }
+
+  get models() {
+    return {
+      chat: this.config.OLLAMA_CHAT_MODEL,
+      fallback: this.config.OLLAMA_FALLBACK_MODEL,
+      judge: this.config.OLLAMA_JUDGE_MODEL,
+      embed: this.config.OLLAMA_EMBED_MODEL,
+    };
+  }
+
+  /** Embeds texts in one batched /api/embed call, with the task prefix for queries or documents. */
+  async embed(texts: string[], kind: "query" | "document"): Promise<number[][]> {
+    if (texts.length === 0) return [];
+    try {
+      const res = await this.client.embed({
+        model: this.config.OLLAMA_EMBED_MODEL,
+        input: texts.map((t) => EMBED_PREFIX[kind] + t),
+        truncate: true,
+        keep_alive: this.config.OLLAMA_KEEP_ALIVE,
+      });
+      if (res.embeddings.length !== texts.length || res.embeddings.some((e) => e.length !== EMBEDDING_DIMENSIONS)) {
+        throw new LlmUnavailableError(
+          `Embedding model ${this.config.OLLAMA_EMBED_MODEL} returned vectors of the wrong shape (expected ${texts.length} × ${EMBEDDING_DIMENSIONS}).`,
+        );
+      }
+      return res.embeddings;
+    } catch (err) {
+      throw this.wrap(err, this.config.OLLAMA_EMBED_MODEL);
+    }
+  }
+
+  /** One complete chat answer (no streaming). Falls back to OLLAMA_FALLBACK_MODEL when the model is missing. */
+  async chat(messages: ChatMessage[], opts: ChatOptions = {}): Promise<ChatResult> {
+    return this.withFallback(opts.model, async (model) => {
+      const res = await this.client.chat({
+        model,
+        messages: messages as Message[],
+        stream: false,
+        format: opts.format,
+        options: this.options(opts),
+        keep_alive: this.config.OLLAMA_KEEP_ALIVE,
+      });
+      return {
+        content: res.message.content,
+        model: res.model,
+        promptTokens: res.prompt_eval_count ?? 0,
+        completionTokens: res.eval_count ?? 0,
+      };
+    });
+  }
+
+  /** Structured output: the model is constrained to `schema`; the raw text is returned for the caller to validate. */
+  chatJson(messages: ChatMessage[], schema: Record<string, unknown>, opts: Omit<ChatOptions, "format"> = {}) {
+    return this.chat(messages, { temperature: 0, seed: 42, ...opts, format: schema });
+  }
+
+  /** Streams tokens, then one "done" event with token counts. Aborting `signal` stops generation. */
+  async *chatStream(messages: ChatMessage[], opts: ChatOptions = {}): AsyncGenerator<ChatStreamEvent> {
+    const stream = await this.withFallback(opts.model, (model) =>
+      this.client.chat({
+        model,
+        messages: messages as Message[],
+        stream: true,
+        format: opts.format,
+        options: this.options(opts),
+        keep_alive: this.config.OLLAMA_KEEP_ALIVE,
+      }),
+    );
+    const onAbort = () => stream.abort();
+    opts.signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      let content = "";
+      for await (const part of stream) {
+        if (part.message?.content) {
+          content += part.message.content;
+          yield { type: "token", text: part.message.content };
+        }
+        if (part.done) {
+          yield {
+            type: "done",
+            content,
+            model: part.model,
+            promptTokens: part.prompt_eval_count ?? 0,
+            completionTokens: part.eval_count ?? 0,
+          };
+          return;
+        }
+      }
+    } catch (err) {
+      if (opts.signal?.aborted) return;
+      throw this.wrap(err, opts.model ?? this.config.OLLAMA_CHAT_MODEL);
+    } finally {
+      opts.signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  /** Whether Ollama answers and which configured models it lacks. Never throws. */
+  async status(): Promise<LlmStatus> {
+    const started = performance.now();
+    const roles = this.models;
+    const wanted = (Object.entries(roles) as Array<[LlmStatus["models"][number]["role"], string]>).filter(([, n]) => n);
+    try {
+      const list = await this.healthClient.list();
+      const have = list.models.map((m) => m.name);
+      const models = wanted.map(([role, name]) => ({ role, name, present: have.some((h) => sameModel(name, h)) }));
+      return {
+        host: this.config.OLLAMA_HOST,
+        reachable: true,
+        latencyMs: Math.round(performance.now() - started),
+        models,
+        missing: [...new Set(models.filter((m) => !m.present).map((m) => m.name))],
+      };
+    } catch (err) {
+      return {
+        host: this.config.OLLAMA_HOST,
+        reachable: false,
+        latencyMs: null,
+        error: describe(err),
+        models: wanted.map(([role, name]) => ({ role, name, present: false })),
+        missing: [...new Set(wanted.map(([, n]) => n))],
+      };
+    }
+  }
+
+  private options(opts: ChatOptions) {
+    return {
+      num_ctx: opts.numCtx ?? this.config.OLLAMA_NUM_CTX,
+      ...(opts.temperature !== undefined && { temperature: opts.temperature }),
+      ...(opts.seed !== undefined && { seed: opts.seed }),
+      ...(opts.maxTokens !== undefined && { num_predict: opts.maxTokens }),
+    };
+  }
+
+  private async withFallback<T>(model: string | undefined, call: (model: string) => Promise<T>): Promise<T> {
+    const primary = model ?? this.config.OLLAMA_CHAT_MODEL;
+    try {
+      return await call(primary);
+    } catch (err) {
+      const fallback = this.config.OLLAMA_FALLBACK_MODEL;
+      if (isModelMissing(err) && !model && fallback && fallback !== primary) {
+        try {
+          return await call(fallback);
+        } catch (err2) {
+          throw this.wrap(err2, fallback);
+        }
+      }
+      throw this.wrap(err, primary);
+    }
+  }
+
+  private wrap(err: unknown, model: string): Error {
+    if (err instanceof LlmUnavailableError) return err;
+    if (isConnectionError(err)) return new LlmUnavailableError(`Ollama at ${this.config.OLLAMA_HOST} is not reachable (${describe(err)}).`, err);
+    if (isModelMissing(err)) return new LlmUnavailableError(`Ollama has no model ${model} (ollama pull ${model}).`, err);
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+function describe(err: unknown): string {
+  const e = err as { name?: string; message?: string; cause?: { code?: string } };
+  if (e?.name === "TimeoutError") return "timed out";
+  return e?.cause?.code ?? e?.message ?? String(err);
+}
+
+/** fetch with an overall time limit, combined with the caller's own abort signal. */
+function timeoutFetch(ms: number): typeof fetch {
+  return (input, init = {}) => {
+    const signals = [AbortSignal.timeout(ms), init.signal].filter(Boolean) as AbortSignal[];
+    return fetch(input, { ...init, signal: AbortSignal.any(signals) });
+  };
+}
+
+const KEY = Symbol.for("sot.llm");
+type Holder = typeof globalThis & { [KEY]?: Llm };
+
+export function getLlm(): Llm {
+  const g = globalThis as Holder;
+  return (g[KEY] ??= new Llm(getConfig()));
+}
+
+/** Drops the cached client (tests and scripts that change OLLAMA_* settings). */
+export function resetLlm(): void {
+  delete (globalThis as Holder)[KEY];
+}

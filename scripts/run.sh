@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Entry point of the npm scripts: makes sure Node 24, the dependencies, the Prisma client and (for
+# start) the Next.js build are there and current, then runs the command.
+#   run.sh start          build if needed, then serve (scripts/serve.ts)
+#   run.sh test [args]    vitest run [args]
+#   run.sh build          next build
+#   run.sh <cmd> [args]   any command with node_modules/.bin on PATH (e.g. tsx scripts/migrate.ts)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/ensure-node.sh
+
+# Dependencies: install when missing or when the lockfile changed since the last install.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "Installing dependencies (npm ci)…" >&2
+  npm ci --loglevel=error --no-fund --no-audit >&2
+fi
+export PATH="$PWD/node_modules/.bin:$PATH"
+
+# Prisma client: generated offline. The CLI wants its native schema engine, which cannot be downloaded
+# here and which generate does not use: pointing the variable at any existing file satisfies it.
+export PRISMA_SCHEMA_ENGINE_BINARY="${PRISMA_SCHEMA_ENGINE_BINARY:-$PWD/package.json}"
+if [ ! -f lib/db/generated/client.ts ] || [ prisma/schema.prisma -nt lib/db/generated/client.ts ]; then
+  prisma generate >/dev/null
+fi
+
+needs_build() {
+  [ ! -f .next/BUILD_ID ] && return 0
+  [ -n "$(find app components lib public next.config.ts postcss.config.mjs package-lock.json -newer .next/BUILD_ID -print -quit 2>/dev/null)" ]
+}
+build() {
+  # One build at a time in this folder (tests and developers share .next/).
+  exec 9>".next-build.lock"
+  flock 9
+  if needs_build; then
+    echo "Building the app (next build)…" >&2
+    NEXT_TELEMETRY_DISABLED=1 next build >&2
+  fi
+  flock -u 9
+}
+
+cmd="${1:-}"
+shift || true
+case "$cmd" in
+  start)
+    build
+    exec tsx scripts/serve.ts "$@"
+    ;;
+  build)
+    build
+    ;;
+  test)
+    exec vitest run "$@"
+    ;;
+  "")
+    echo "usage: scripts/run.sh start|test|build|<command> [args]" >&2
+    exit 2
+    ;;
+  *)
+    exec "$cmd" "$@"
+    ;;
+esac

@@ -1,0 +1,71 @@
+// The web process: validates settings, boots (database, migrations, in-process workers on the embedded
+// default), then serves the built Next.js app. `npm start` runs this after building.
+import { existsSync } from "node:fs";
+import { createServer } from "node:http";
+import path from "node:path";
+import next from "next";
+import { ConfigError, getConfig } from "../lib/config";
+import { closeDb } from "../lib/db/client";
+import { EmbeddedDatabaseLockedError } from "../lib/db/embedded";
+import { closeQueue } from "../lib/jobs/queue";
+import { boot } from "../lib/runtime/boot";
+import { log } from "../lib/log";
+
+const root = path.resolve(import.meta.dirname, "..");
+process.chdir(root);
+if (existsSync(".env")) process.loadEnvFile(".env");
+(process.env as Record<string, string>).NODE_ENV ??= "production";
+
+async function main() {
+  let config;
+  try {
+    config = getConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      process.exit(2);
+    }
+    throw err;
+  }
+  process.env.NEXTAUTH_URL ??= config.PUBLIC_URL ?? `http://localhost:${config.PORT}`;
+  try {
+    await boot();
+  } catch (err) {
+    if (err instanceof EmbeddedDatabaseLockedError) {
+      console.error(err.message);
+      process.exit(3);
+    }
+    throw err;
+  }
+
+  const app = next({ dev: false, dir: root, hostname: config.HOST, port: config.PORT });
+  const handle = app.getRequestHandler();
+  await app.prepare();
+  const server = createServer((req, res) => {
+    // Lets server components know the requested path (for sign-in redirects back to it).
+    req.headers["x-sot-path"] = req.url ?? "/";
+    void handle(req, res);
+  });
+  server.listen(config.PORT, config.HOST, () => {
+    log("info", "listening", { url: `http://${config.HOST === "0.0.0.0" ? "localhost" : config.HOST}:${config.PORT}` });
+  });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log("info", "stopping", { signal });
+    server.close();
+    server.closeAllConnections();
+    await closeQueue().catch(() => {});
+    await closeDb().catch(() => {});
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+}
+
+main().catch((err) => {
+  console.error(`Project SOT failed to start: ${(err as Error).stack ?? err}`);
+  process.exit(1);
+});
