@@ -1,0 +1,6 @@
+// lib/evaluate: the LLM judge, the scoring rule, datasets, evaluation runs and human annotation.
+export { computeMetrics, type JudgedClaim, type Metrics, type ReferenceClaim, type Verdict } from "./scoring";
+export { computeAgreement, weightedKappa, type Agreement, type ScorePair } from "./agreement";
+export { JUDGE_PROMPT_VERSION, type JudgeInput, type Passage } from "./judge";
+export { runJudge, scoreOutput, storeJudgeScore, JudgeOutputError, type JudgeResult, type ScoreRequest, type ScoreResponse } from "./score";
+export { startEvaluationRun, getEvaluationRun, processEvaluationRun, evaluateJobs, evaluationRunJob } from "./runs";
