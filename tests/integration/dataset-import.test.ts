@@ -1,0 +1,168 @@
+// Datasets on a real database: versions, import of good and broken files (clear errors, nothing
+// half-imported), export round trip, adding a logged question.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AppError } from "@/lib/errors";
+import {
+  addQueryLogToDataset,
+  createDataset,
+  exportDataset,
+  getDataset,
+  importDataset,
+  saveDatasetVersion,
+} from "@/lib/evaluate/datasets";
+import { createTestDb, type TestDb } from "../helpers/db";
+
+let db: TestDb;
+beforeAll(async () => {
+  db = await createTestDb();
+});
+afterAll(async () => {
+  await db?.drop();
+});
+
+async function rejection(p: Promise<unknown>): Promise<AppError> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof AppError) return err;
+    throw err;
+  }
+  throw new Error("expected a rejection");
+}
+
+const counts = async () => ({
+  datasets: await db.prisma.dataset.count(),
+  versions: await db.prisma.datasetVersion.count(),
+  items: await db.prisma.datasetItem.count(),
+});
+
+describe("dataset import", () => {
+  it("imports JSONL into a new dataset, version 1, in file order", async () => {
+    const text = [
+      JSON.stringify({ question: "How do I reset my VPN token?", reference_answer: "Use the self-service portal.", expected_sources: ["VPN"] }),
+      "",
+      JSON.stringify({ question: "Who approves expenses?", expectedSources: "Finance|Expenses" }),
+    ].join("\n");
+    const r = await importDataset(db, { format: "jsonl", text, name: "Core questions" }, null);
+    expect(r).toMatchObject({ version: 1, itemCount: 2 });
+    const ds = await getDataset(db, r.id);
+    expect(ds.items.map((i) => [i.question, i.referenceAnswer, i.expectedSources])).toEqual([
+      ["How do I reset my VPN token?", "Use the self-service portal.", ["VPN"]],
+      ["Who approves expenses?", null, ["Finance", "Expenses"]],
+    ]);
+  });
+
+  it("rejects a JSONL file with bad lines, naming every line, and writes nothing", async () => {
+    const before = await counts();
+    const text = [
+      JSON.stringify({ question: "Fine question?" }),
+      '{"question": "unterminated',
+      JSON.stringify({ reference_answer: "no question here" }),
+      JSON.stringify({ question: "   " }),
+      "[1, 2]",
+    ].join("\n");
+    const err = await rejection(importDataset(db, { format: "jsonl", text, name: "Broken" }, null));
+    expect(err.status).toBe(422);
+    expect(err.message).toMatch(/not imported: 4 problems .*Nothing was changed/);
+    expect(err.details).toEqual([
+      { line: 2, message: expect.stringMatching(/^not valid JSON/) },
+      { line: 3, message: "missing question" },
+      { line: 4, message: "question: question is empty" },
+      { line: 5, message: "each line must be a JSON object with a question" },
+    ]);
+    expect(await counts()).toEqual(before);
+  });
+
+  it("imports CSV with quoted fields, commas and newlines inside quotes", async () => {
+    const text =
+      'question,reference_answer,expected_sources\r\n' +
+      '"Where is the office, exactly?","Building 2,\nfloor 3",Office|Maps\r\n' +
+      'Plain question,,\r\n';
+    const r = await importDataset(db, { format: "csv", text, name: "CSV set" }, null);
+    const ds = await getDataset(db, r.id);
+    expect(ds.items.map((i) => [i.question, i.referenceAnswer, i.expectedSources])).toEqual([
+      ["Where is the office, exactly?", "Building 2,\nfloor 3", ["Office", "Maps"]],
+      ["Plain question", null, []],
+    ]);
+  });
+
+  it("rejects broken CSV files with a clear reason and writes nothing", async () => {
+    const before = await counts();
+    const cases: Array<[string, RegExp]> = [
+      ["q,answer\nx,y\n", /no "question" column/],
+      ["question,colour\nx,red\n", /unknown column colour/],
+      ['question\n"never closed\n', /line 2: a quoted field is never closed/],
+      ["question,reference_answer\nonly one field\nok,fine\n", /line 2: has 1 fields, the header has 2/],
+      ["", /the file is empty/],
+      ["question\n", /no items/],
+    ];
+    for (const [text, pattern] of cases) {
+      const err = await rejection(importDataset(db, { format: "csv", text, name: "Broken CSV" }, null));
+      expect(err.status).toBe(422);
+      expect(err.message).toMatch(pattern);
+    }
+    expect(await counts()).toEqual(before);
+  });
+
+  it("a failed import into an existing dataset leaves its current version untouched", async () => {
+    const ds = await createDataset(db, { name: "Stable", items: [{ question: "Q1?", referenceAnswer: null, expectedSources: [] }] }, null);
+    const err = await rejection(importDataset(db, { format: "jsonl", text: "{bad", datasetId: ds.id }, null));
+    expect(err.status).toBe(422);
+    const after = await getDataset(db, ds.id);
+    expect(after.currentVersion).toBe(1);
+    expect(after.items.map((i) => i.question)).toEqual(["Q1?"]);
+  });
+});
+
+describe("dataset versions", () => {
+  it("every change writes a new version; old versions keep their items", async () => {
+    const ds = await createDataset(db, { name: "Versioned", items: [{ question: "A?", referenceAnswer: null, expectedSources: [] }] }, null);
+    const v2 = await saveDatasetVersion(db, ds.id, [{ question: "A?", referenceAnswer: "a", expectedSources: [] }, { question: "B?", referenceAnswer: null, expectedSources: [] }], "edit", null);
+    expect(v2.version).toBe(2);
+    const v3 = await importDataset(db, { format: "jsonl", text: JSON.stringify({ question: "C?" }), datasetId: ds.id, mode: "append" }, null);
+    expect(v3.version).toBe(3);
+    expect((await getDataset(db, ds.id)).items.map((i) => i.question)).toEqual(["A?", "B?", "C?"]);
+    expect((await getDataset(db, ds.id, 1)).items.map((i) => i.question)).toEqual(["A?"]);
+    expect((await getDataset(db, ds.id)).versions.map((v) => v.version)).toEqual([3, 2, 1]);
+  });
+
+  it("concurrent edits get distinct consecutive versions", async () => {
+    const ds = await createDataset(db, { name: "Concurrent", items: [] }, null);
+    const results = await Promise.all(
+      [1, 2, 3].map((i) => saveDatasetVersion(db, ds.id, [{ question: `Q${i}?`, referenceAnswer: null, expectedSources: [] }], `edit ${i}`, null)),
+    );
+    expect(results.map((r) => r.version).sort()).toEqual([2, 3, 4]);
+  });
+
+  it("a duplicate name is a conflict", async () => {
+    await createDataset(db, { name: "Twice" }, null);
+    const err = await rejection(createDataset(db, { name: "Twice" }, null));
+    expect(err.status).toBe(409);
+  });
+
+  it("exports JSONL and CSV that import back to the same items", async () => {
+    const items = [
+      { question: 'He said "hi", then left?', referenceAnswer: "Line one\nline two", expectedSources: ["Doc A", "https://wiki/x"] },
+      { question: "Second?", referenceAnswer: null, expectedSources: [] },
+    ];
+    const ds = await createDataset(db, { name: "Round trip", items }, null);
+    for (const format of ["jsonl", "csv"] as const) {
+      const out = await exportDataset(db, ds.id, format);
+      expect(out.filename).toBe(`Round-trip-v1.${format}`);
+      const back = await importDataset(db, { format, text: out.body, name: `Round trip back ${format}` }, null);
+      const got = await getDataset(db, back.id);
+      expect(got.items.map((i) => ({ question: i.question, referenceAnswer: i.referenceAnswer, expectedSources: i.expectedSources }))).toEqual(items);
+    }
+  });
+
+  it("adds a logged question as a new version, and refuses one stored only as a hash", async () => {
+    const ds = await createDataset(db, { name: "From logs" }, null);
+    const log = await db.prisma.queryLog.create({ data: { question: "What is the holiday policy?", questionSha256: "x" } });
+    const r = await addQueryLogToDataset(db, ds.id, log.id, null);
+    expect(r.version).toBe(2);
+    const got = await getDataset(db, ds.id);
+    expect(got.items).toMatchObject([{ question: "What is the holiday policy?", sourceQueryLogId: log.id }]);
+    const hashed = await db.prisma.queryLog.create({ data: { question: null, questionSha256: "y" } });
+    expect((await rejection(addQueryLogToDataset(db, ds.id, hashed.id, null))).status).toBe(422);
+  });
+});
