@@ -1,0 +1,119 @@
+// The real app as a real server for end-to-end tests: built once (scripts/run.sh build, under a lock),
+// then started per test file as its own process (scripts/serve.ts) on a free port and a fresh database.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { createTestDb, testServerUrl, type TestDb } from "./db";
+
+const ROOT = path.resolve(import.meta.dirname, "..", "..");
+
+export interface RunningApp {
+  baseUrl: string;
+  /** The app's database (PostgreSQL), for arranging and checking data. Absent on the embedded default. */
+  db: TestDb | undefined;
+  /** Everything the server printed so far. */
+  output(): string;
+  process: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export interface StartAppOptions {
+  env?: Record<string, string>;
+  /** Use this database instead of a fresh one. */
+  db?: TestDb;
+  /** Run on the embedded default (PGlite in DATA_DIR) instead of PostgreSQL. */
+  embedded?: boolean;
+  /** Data folder (embedded database, local secrets); a fresh temporary one by default. */
+  dataDir?: string;
+}
+
+let built = false;
+/** Builds the app when sources changed since the last build (no-op otherwise). */
+export function ensureBuilt(): void {
+  if (built) return;
+  const res = spawnSync("bash", ["scripts/run.sh", "build"], { cwd: ROOT, stdio: ["ignore", "inherit", "inherit"], timeout: 600_000 });
+  if (res.status !== 0) throw new Error(`next build failed (exit ${res.status})`);
+  built = true;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on("error", reject);
+  });
+}
+
+export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> {
+  ensureBuilt();
+  const embedded = opts.embedded ?? false;
+  if (!embedded && !opts.db && !testServerUrl()) {
+    throw new Error("End-to-end tests need PostgreSQL: set TEST_DATABASE_URL (npm test does when a local server answers).");
+  }
+  const db = embedded ? undefined : (opts.db ?? (await createTestDb()));
+  const ownDb = !opts.db;
+  const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), "sot-app-"));
+  const port = await freePort();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const env: Record<string, string> = {
+    ...(process.env as Record<string, string>),
+    NODE_ENV: "production",
+    HOST: "127.0.0.1",
+    PORT: String(port),
+    PUBLIC_URL: baseUrl,
+    NEXTAUTH_URL: baseUrl,
+    DATA_DIR: dataDir,
+    AUTH_SECRET: randomBytes(32).toString("hex"),
+    // Nothing listens on port 9 (discard): "Ollama is down" unless a test gives its fake.
+    OLLAMA_HOST: "http://127.0.0.1:9",
+    WORKERS_IN_PROCESS: "true",
+    LOG_LEVEL: "warn",
+    ...(db?.url ? { DATABASE_URL: db.url } : {}),
+    ...opts.env,
+  };
+  if (embedded) delete env.DATABASE_URL;
+  let out = "";
+  const child = spawn(process.execPath, ["--import", "tsx", "scripts/serve.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const code = await Promise.race([exited, new Promise<"wait">((r) => setTimeout(() => r("wait"), 250))]);
+    if (code !== "wait") throw new Error(`The app exited with ${code} before serving:\n${out}`);
+    try {
+      const res = await fetch(`${baseUrl}/api/health`);
+      if (res.status === 200 || res.status === 503) break;
+    } catch {
+      /* not listening yet */
+    }
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`The app did not answer within 120 s:\n${out}`);
+    }
+  }
+
+  return {
+    baseUrl,
+    db,
+    output: () => out,
+    process: child,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill("SIGTERM");
+        const t = setTimeout(() => child.kill("SIGKILL"), 10_000);
+        await exited;
+        clearTimeout(t);
+      }
+      if (ownDb) await db?.drop();
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
