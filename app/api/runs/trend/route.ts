@@ -1,0 +1,11 @@
+import { z } from "zod";
+import { route } from "@/lib/http/route";
+import { runTrend } from "@/lib/evaluate/runs";
+
+export const dynamic = "force-dynamic";
+
+/** Average hallucination score per completed run, oldest first, with the target. */
+export const GET = route(
+  { permission: "score", query: z.object({ datasetId: z.string().uuid().optional() }) },
+  async ({ db, query }) => ({ target: 4, runs: await runTrend(db, query) }),
+);
