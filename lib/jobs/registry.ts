@@ -1,9 +1,11 @@
 // Every job kind of Project SOT, so a worker process (or the embedded web process) can run them.
 // Each area adds ONE import line here for the jobs it defines next to its rules.
 import type { JobDefinition } from "./queue";
+import { evaluateJobs } from "../evaluate/runs";
 
 export const ALL_JOBS: JobDefinition<any>[] = [
   // ingest, evaluate, backup… append `...xxxJobs,` entries here
+  ...evaluateJobs,
 ];
 
 /** Job kinds by worker role (workers/<role>.ts runs them); the embedded default runs all of them. */
