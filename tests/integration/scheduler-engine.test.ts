@@ -1,0 +1,275 @@
+// The scheduler's engine on a real database (PostgreSQL with TEST_DATABASE_URL, else PGlite), with real
+// webhook calls to a loopback server: claiming, limits, manual starts, dead runs, validation.
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { ConflictError, ValidationError } from "@/lib/errors";
+import { claimDueRuns, defaultEngineOptions, failDeadRuns, getExecutor, type EngineOptions } from "@/lib/schedules/engine";
+import { startScheduler } from "@/lib/schedules";
+import {
+  createSchedule,
+  getSchedule,
+  getScheduleHistory,
+  runScheduleNow,
+  setScheduleEnabled,
+  updateSchedule,
+} from "@/lib/schedules/service";
+import { startWebhookSink, type WebhookSink } from "../fakes/schedule-webhook-sink";
+import { createTestDb, type TestDb } from "../helpers/db";
+
+let db: TestDb;
+let sink: WebhookSink;
+const opts = (o: Partial<EngineOptions> = {}): EngineOptions =>
+  defaultEngineOptions({ owner: "test:1", globalLimit: 4, batchSize: 25, deadRunSeconds: 120, ...o });
+
+beforeAll(async () => {
+  db = await createTestDb();
+  sink = await startWebhookSink();
+});
+afterAll(async () => {
+  await getExecutor(db).drain();
+  await sink?.close();
+  await db?.drop();
+});
+afterEach(async () => {
+  sink.release();
+  sink.mode = "answer";
+  await getExecutor(db).drain();
+  await db.prisma.schedule.deleteMany({});
+  sink.notices.length = 0;
+});
+
+const webhook = (name: string, extra: Record<string, unknown> = {}) =>
+  createSchedule(db, { name, target: { kind: "webhook", config: { url: sink.url } }, interval_minutes: 60, ...extra });
+
+async function makeDue(id: string, at = new Date(Date.now() - 60_000)) {
+  await db.prisma.schedule.update({ where: { id }, data: { nextRunAt: at } });
+  return at;
+}
+
+async function runsOf(id: string) {
+  return db.prisma.scheduleRun.findMany({ where: { scheduleId: id }, orderBy: { startedAt: "asc" } });
+}
+
+describe("claiming due schedules", () => {
+  it("a due schedule creates exactly one run; a disabled one and one not yet due none", async () => {
+    const due = await webhook("due");
+    const disabled = await webhook("disabled", { enabled: false });
+    const later = await webhook("later");
+    const dueAt = await makeDue(due.id);
+    await makeDue(disabled.id); // even with a past next_run_at, disabled means never claimed
+
+    const first = await claimDueRuns(db, opts());
+    expect(first.map((c) => c.scheduleId)).toEqual([due.id]);
+    expect(await claimDueRuns(db, opts())).toEqual([]); // claimed once only
+    await Promise.all(first.map((c) => getExecutor(db).execute(c)));
+
+    const [run] = await runsOf(due.id);
+    expect(run).toMatchObject({ trigger: "schedule", status: "succeeded", resultKind: "http_response", resultId: "204", claimedBy: "test:1" });
+    expect(run.dueAt?.toISOString()).toBe(dueAt.toISOString());
+    expect(await runsOf(disabled.id)).toHaveLength(0);
+    expect(await runsOf(later.id)).toHaveLength(0);
+    expect(sink.notices).toEqual([
+      expect.objectContaining({ event: "schedule.run", schedule: { id: due.id, name: "due" }, run: { id: run.id }, trigger: "schedule" }),
+    ]);
+
+    // next_run_at moved forward on the interval grid, past now; last_run_at recorded
+    const after = await getSchedule(db, due.id);
+    const anchor = (await db.prisma.schedule.findUniqueOrThrow({ where: { id: due.id } })).anchorAt.getTime();
+    const next = Date.parse(after.next_run_at!);
+    expect(next).toBeGreaterThan(Date.now());
+    expect((next - anchor) % 3_600_000).toBe(0);
+    expect(after.last_run_at).not.toBeNull();
+    expect(after.last_run).toMatchObject({ id: run.id, status: "succeeded", result: { kind: "http_response", id: "204" } });
+  });
+
+  it("missed due times collapse into one run (no catch-up storm)", async () => {
+    const s = await webhook("missed", { interval_minutes: 1 });
+    await makeDue(s.id, new Date(Date.now() - 3 * 3_600_000)); // 180 due times missed
+    const claimed = await claimDueRuns(db, opts());
+    expect(claimed).toHaveLength(1);
+    expect(await claimDueRuns(db, opts())).toEqual([]);
+    await getExecutor(db).execute(claimed[0]);
+    expect(await runsOf(s.id)).toHaveLength(1);
+  });
+
+  it("the poll loop claims and runs due schedules by itself, and stops cleanly", async () => {
+    const a = await webhook("loop-a");
+    const b = await webhook("loop-b", { cron: "*/5 * * * *", interval_minutes: null, time_zone: "Europe/Berlin" });
+    await makeDue(a.id);
+    await makeDue(b.id);
+    const ac = new AbortController();
+    const loop = startScheduler({ db, signal: ac.signal, pollMs: 50, engine: { owner: "loop:1", globalLimit: 4 } });
+    await sink.waitFor(2, 20_000);
+    for (let i = 0; i < 100 && (await db.prisma.scheduleRun.count({ where: { status: "succeeded" } })) < 2; i++) await sleep(50);
+    await sleep(300); // several more polls: nothing else is due
+    ac.abort();
+    await loop.stopped;
+    expect((await runsOf(a.id)).map((r) => r.status)).toEqual(["succeeded"]);
+    expect((await runsOf(b.id)).map((r) => r.status)).toEqual(["succeeded"]);
+    // the cron schedule's next run is the next 5-minute mark
+    const next = new Date((await getSchedule(db, b.id)).next_run_at!);
+    expect(next.getUTCMinutes() % 5).toBe(0);
+    expect(next.getTime() - Date.now()).toBeLessThanOrEqual(5 * 60_000);
+  });
+});
+
+describe("concurrency limits", () => {
+  it("the global limit caps runs in progress across schedules, manual starts included", async () => {
+    sink.mode = "hold";
+    const limit = defaultEngineOptions().globalLimit; // SCHEDULER_MAX_CONCURRENT_RUNS (4 by default)
+    const all = await Promise.all(Array.from({ length: limit + 2 }, (_, i) => webhook(`g${i}`)));
+    for (const s of all) await makeDue(s.id);
+    const first = await claimDueRuns(db, opts({ globalLimit: limit }));
+    expect(first.map((c) => c.scheduleId)).toEqual(all.slice(0, limit).map((s) => s.id));
+    const work = first.map((c) => getExecutor(db).execute(c));
+    expect(await claimDueRuns(db, opts({ globalLimit: limit }))).toEqual([]);
+    await expect(runScheduleNow(db, all[limit + 1].id)).rejects.toThrow(/global limit, SCHEDULER_MAX_CONCURRENT_RUNS, is/);
+    await sink.waitFor(limit);
+    expect(sink.maxInflight).toBe(limit);
+    sink.release();
+    await Promise.all(work);
+    sink.mode = "answer";
+    const rest = await claimDueRuns(db, opts({ globalLimit: limit }));
+    expect(rest.map((c) => c.scheduleId)).toEqual(all.slice(limit).map((s) => s.id));
+    await Promise.all(rest.map((c) => getExecutor(db).execute(c)));
+  });
+
+  it("the per-schedule limit holds for scheduled and manual starts alike", async () => {
+    sink.mode = "hold";
+    const s = await webhook("per", { max_concurrent: 2 });
+    const a = await runScheduleNow(db, s.id);
+    const b = await runScheduleNow(db, s.id);
+    expect([a.status, b.status]).toEqual(["running", "running"]);
+    const third = runScheduleNow(db, s.id);
+    await expect(third).rejects.toThrow(ConflictError);
+    await expect(third).rejects.toThrow(/already has 2 runs in progress \(its limit is 2\)/);
+    await makeDue(s.id);
+    expect(await claimDueRuns(db, opts())).toEqual([]); // full: stays due
+    expect((await getSchedule(db, s.id)).running).toBe(2);
+    await sink.waitFor(2);
+    sink.mode = "answer";
+    sink.release();
+    await getExecutor(db).drain();
+    const claimed = await claimDueRuns(db, opts());
+    expect(claimed.map((c) => c.scheduleId)).toEqual([s.id]);
+    await getExecutor(db).execute(claimed[0]);
+    expect((await runsOf(s.id)).map((r) => [r.trigger, r.status])).toEqual([
+      ["manual", "succeeded"],
+      ["manual", "succeeded"],
+      ["schedule", "succeeded"],
+    ]);
+  });
+});
+
+describe("manual starts", () => {
+  it("are recorded like scheduled runs, with trigger manual, and leave next_run_at alone", async () => {
+    const s = await webhook("manual");
+    const before = (await getSchedule(db, s.id)).next_run_at;
+    const run = await runScheduleNow(db, s.id);
+    await getExecutor(db).drain();
+    const history = await getScheduleHistory(db, s.id);
+    expect(history).toEqual([
+      expect.objectContaining({ id: run.id, trigger: "manual", status: "succeeded", due_at: null, result: { kind: "http_response", id: "204" } }),
+    ]);
+    expect(history[0].finished_at).not.toBeNull();
+    expect(sink.notices.map((n) => n.trigger)).toEqual(["manual"]);
+    const after = await getSchedule(db, s.id);
+    expect(after.next_run_at).toBe(before);
+    expect(after.last_run_at).not.toBeNull();
+  });
+
+  it("work that fails is recorded as failed with a short error", async () => {
+    sink.status = 500;
+    try {
+      const s = await webhook("fails");
+      await runScheduleNow(db, s.id);
+      await getExecutor(db).drain();
+      const [run] = await getScheduleHistory(db, s.id);
+      expect(run).toMatchObject({ status: "failed", error: expect.stringMatching(/^127\.0\.0\.1:\d+ answered HTTP 500$/) });
+    } finally {
+      sink.status = 204;
+    }
+  });
+});
+
+describe("dead runs", () => {
+  it("a run whose process stopped heart-beating is failed, and the schedule goes on", async () => {
+    const s = await webhook("dead");
+    await makeDue(s.id);
+    // Claimed by a process that then died before doing anything: nobody executes or heart-beats it.
+    const [ghost] = await claimDueRuns(db, opts({ owner: "ghost:99" }));
+    await sleep(2_100);
+    expect(await failDeadRuns(db, 2)).toEqual([ghost.runId]);
+    const [run] = await runsOf(s.id);
+    expect(run).toMatchObject({ status: "failed", error: "the process running it stopped (no heartbeat for 2 s)" });
+    expect(await failDeadRuns(db, 2)).toEqual([]);
+    // the schedule is still enabled and due again later; once due, it runs
+    await makeDue(s.id);
+    const [again] = await claimDueRuns(db, opts());
+    await getExecutor(db).execute(again);
+    expect((await runsOf(s.id)).map((r) => r.status)).toEqual(["failed", "succeeded"]);
+  });
+
+  it("a live run keeps its heartbeat fresh and is not failed", async () => {
+    sink.mode = "hold";
+    const s = await webhook("alive");
+    const run = await runScheduleNow(db, s.id);
+    await sink.waitFor(1);
+    const executor = getExecutor(db);
+    const t0 = (await db.prisma.scheduleRun.findUniqueOrThrow({ where: { id: run.id } })).heartbeatAt;
+    await sleep(50);
+    await executor.heartbeat();
+    const t1 = (await db.prisma.scheduleRun.findUniqueOrThrow({ where: { id: run.id } })).heartbeatAt;
+    expect(t1.getTime()).toBeGreaterThan(t0.getTime());
+    expect(await failDeadRuns(db, 2)).toEqual([]);
+    sink.release();
+  });
+});
+
+describe("validation and editing", () => {
+  const bad = async (input: Record<string, unknown>) => {
+    try {
+      await createSchedule(db, { name: "x", target: { kind: "webhook", config: { url: sink.url } }, ...input } as never);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ValidationError);
+      return ((err as ValidationError).details as Array<{ path: string; message: string }>).map((d) => `${d.path}: ${d.message}`);
+    }
+    throw new Error("accepted");
+  };
+
+  it("names the field that is wrong", async () => {
+    expect(await bad({ cron: "61 * * * *" })).toEqual(["cron: minute field: 61 is out of range 0-59"]);
+    expect(await bad({ cron: "0 0 30 2 *" })).toEqual(['cron: "0 0 30 2 *" never fires (no such date)']);
+    expect(await bad({ cron: "0 * * * *", time_zone: "Mars/Base" })).toEqual([
+      'time_zone: "Mars/Base" is not an IANA time zone such as Europe/Berlin or UTC',
+    ]);
+    expect(await bad({ interval_minutes: 5, cron: "* * * * *" })).toEqual(["cron: give either interval_minutes or cron, not both"]);
+    expect(await bad({})).toEqual(["interval_minutes: give either interval_minutes or cron"]);
+    expect(await bad({ interval_minutes: 0 })).toEqual(["interval_minutes: must be at least 1"]);
+    expect(await bad({ interval_minutes: 5, max_concurrent: 0 })).toEqual(["max_concurrent: must be at least 1"]);
+    expect(await bad({ interval_minutes: 5, max_concurrent: 50 })).toEqual([
+      `max_concurrent: cannot exceed the global limit of ${defaultEngineOptions().globalLimit} runs (SCHEDULER_MAX_CONCURRENT_RUNS)`,
+    ]);
+    expect(await bad({ interval_minutes: 5, target: { kind: "telepathy" } })).toEqual([
+      expect.stringMatching(/^target\.kind: unknown kind "telepathy"; one of: .*webhook/),
+    ]);
+    expect(await bad({ interval_minutes: 5, target: { kind: "webhook", config: { url: "ftp://x" } } })).toEqual([
+      "target.config.url: must be an http(s) URL",
+    ]);
+  });
+
+  it("switching rules and disabling/enabling recompute next_run_at", async () => {
+    const s = await webhook("edit");
+    const now = new Date("2026-03-07T12:00:00Z");
+    const cron = await updateSchedule(db, s.id, { cron: "30 2 * * *", time_zone: "America/New_York" }, now);
+    expect(cron).toMatchObject({ interval_minutes: null, cron: "30 2 * * *", time_zone: "America/New_York" });
+    expect(cron.next_run_at).toBe("2026-03-08T07:30:00.000Z"); // 02:30 does not exist that night → 03:30 EDT
+    const off = await setScheduleEnabled(db, s.id, false, now);
+    expect(off).toMatchObject({ enabled: false, next_run_at: null });
+    const on = await setScheduleEnabled(db, s.id, true, new Date("2026-03-09T12:00:00Z"));
+    expect(on.next_run_at).toBe("2026-03-10T06:30:00.000Z");
+    const back = await updateSchedule(db, s.id, { interval_minutes: 15 }, new Date("2026-03-09T12:00:00Z"));
+    expect(back).toMatchObject({ interval_minutes: 15, cron: null, next_run_at: "2026-03-09T12:15:00.000Z" });
+    expect(back.target).toMatchObject({ kind: "webhook", summary: expect.stringMatching(/^POST to 127\.0\.0\.1:\d+$/) });
+  });
+});
