@@ -315,3 +315,14 @@ export async function exportDataset(db: Db, datasetId: string, format: DatasetFo
   );
   return { filename, contentType: "text/csv; charset=utf-8", body };
 }
+
+/** Recent logged questions (text kept) for "add to dataset". */
+export async function recentLoggedQuestions(db: Db, limit = 20) {
+  const logs = await db.prisma.queryLog.findMany({
+    where: { question: { not: null } },
+    orderBy: { createdAt: "desc" },
+    take: limit,
+    select: { id: true, question: true, createdAt: true },
+  });
+  return logs.map((l) => ({ id: l.id, question: l.question!, at: l.createdAt.toISOString() }));
+}

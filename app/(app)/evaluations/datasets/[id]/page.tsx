@@ -1,0 +1,100 @@
+import Link from "next/link";
+import { notFound } from "next/navigation";
+import { requirePagePrincipal } from "@/app/_server/principal";
+import { AddLoggedQuestion } from "@/components/evaluations/add-logged-question";
+import { DatasetEditor } from "@/components/evaluations/dataset-editor";
+import { DatasetImportForm } from "@/components/evaluations/dataset-import-form";
+import { StartRunForm } from "@/components/evaluations/start-run-form";
+import { getDb } from "@/lib/db/client";
+import { NotFoundError } from "@/lib/errors";
+import { getDataset, recentLoggedQuestions } from "@/lib/evaluate/datasets";
+
+export const dynamic = "force-dynamic";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export default async function DatasetPage({ params, searchParams }: { params: Promise<{ id: string }>; searchParams: Promise<{ version?: string }> }) {
+  await requirePagePrincipal("score");
+  const { id } = await params;
+  const { version } = await searchParams;
+  if (!UUID.test(id)) notFound();
+  const db = await getDb();
+  const v = version && /^\d+$/.test(version) ? Number(version) : undefined;
+  const ds = await getDataset(db, id, v).catch((err) => {
+    if (err instanceof NotFoundError) notFound();
+    throw err;
+  });
+  const logs = await recentLoggedQuestions(db, 15);
+  const current = ds.version === ds.currentVersion;
+  return (
+    <div className="space-y-6">
+      <div>
+        <Link href="/evaluations" className="text-sm underline">
+          ← Evaluations
+        </Link>
+        <h1 className="text-2xl font-semibold">{ds.name}</h1>
+        {ds.description && <p className="text-sm text-zinc-500">{ds.description}</p>}
+        <p className="text-sm">
+          Showing version {ds.version} of {ds.currentVersion} · {ds.items.length} items ·{" "}
+          <a className="underline" href={`/api/datasets/${ds.id}/export?format=jsonl&version=${ds.version}`}>
+            export JSONL
+          </a>{" "}
+          ·{" "}
+          <a className="underline" href={`/api/datasets/${ds.id}/export?format=csv&version=${ds.version}`}>
+            export CSV
+          </a>
+        </p>
+      </div>
+      <StartRunForm datasets={[{ id: ds.id, name: ds.name, itemCount: ds.items.length }]} />
+      <table className="w-full text-left text-sm" data-testid="dataset-items">
+        <thead className="text-xs uppercase text-zinc-500">
+          <tr>
+            <th className="py-1">#</th>
+            <th>Question</th>
+            <th>Reference answer</th>
+            <th>Expected sources</th>
+          </tr>
+        </thead>
+        <tbody>
+          {ds.items.map((it) => (
+            <tr key={it.id} className="border-t border-zinc-200 align-top dark:border-zinc-800">
+              <td className="py-1 pr-2">{it.position + 1}</td>
+              <td className="pr-2">{it.question}</td>
+              <td className="pr-2 text-zinc-600 dark:text-zinc-400">{it.referenceAnswer ?? "–"}</td>
+              <td>{it.expectedSources.join(", ") || "–"}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {current && (
+        <>
+          <details className="rounded-lg border border-zinc-200 p-3 dark:border-zinc-800">
+            <summary className="cursor-pointer text-sm font-medium">Edit items</summary>
+            <DatasetEditor datasetId={ds.id} items={ds.items} />
+          </details>
+          <details className="rounded-lg border border-zinc-200 p-3 dark:border-zinc-800">
+            <summary className="cursor-pointer text-sm font-medium">Import a file as a new version</summary>
+            <DatasetImportForm datasetId={ds.id} />
+          </details>
+          <details className="rounded-lg border border-zinc-200 p-3 dark:border-zinc-800">
+            <summary className="cursor-pointer text-sm font-medium">Add a logged question</summary>
+            <AddLoggedQuestion datasetId={ds.id} logs={logs} />
+          </details>
+        </>
+      )}
+      <section>
+        <h2 className="text-sm font-semibold">Versions</h2>
+        <ul className="text-sm">
+          {ds.versions.map((ver) => (
+            <li key={ver.version}>
+              <Link className="underline" href={`/evaluations/datasets/${ds.id}?version=${ver.version}`}>
+                v{ver.version}
+              </Link>{" "}
+              · {ver.itemCount} items · {ver.note} · {ver.createdAt.toISOString().slice(0, 16).replace("T", " ")}
+            </li>
+          ))}
+        </ul>
+      </section>
+    </div>
+  );
+}
