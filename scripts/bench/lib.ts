@@ -1,0 +1,74 @@
+// Shared helpers of the ask/retrieval benchmarks: machine description, a scratch database, bulk chunk
+// loading and percentiles. Benchmarks print figures; they never assert timings.
+import os from "node:os";
+import pg from "pg";
+import { openPostgres, type Db } from "@/lib/db/client";
+
+export function machine(): string {
+  const cpus = os.cpus();
+  return `machine: ${cpus[0]?.model ?? "unknown CPU"} × ${cpus.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}, ${os.platform()} ${os.release()}`;
+}
+
+export const BENCH_PG = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
+
+/** A fresh, migrated PostgreSQL database for one benchmark run, dropped by `drop()`. */
+export async function scratchDb(name: string): Promise<{ db: Db; url: string; drop(): Promise<void> }> {
+  const admin = new pg.Client({ connectionString: BENCH_PG });
+  await admin.connect();
+  const dbName = `sot_bench_${name}_${process.pid}`;
+  await admin.query(`DROP DATABASE IF EXISTS ${dbName}`);
+  await admin.query(`CREATE DATABASE ${dbName}`);
+  const url = new URL(BENCH_PG);
+  url.pathname = `/${dbName}`;
+  const db = await openPostgres(url.toString(), { migrate: true, poolSize: 40 });
+  return {
+    db,
+    url: url.toString(),
+    async drop() {
+      await db.close();
+      await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
+
+export interface BenchDoc {
+  externalId: string;
+  title: string;
+  text: string;
+  embedding: number[] | null;
+}
+
+/** Creates a collection + upload source and writes one document with one chunk per item, in batches. */
+export async function loadChunks(db: Db, docs: BenchDoc[], opts: { collectionSlug?: string; batch?: number } = {}) {
+  const slug = opts.collectionSlug ?? "bench";
+  const collection = await db.prisma.collection.create({ data: { slug, name: slug } });
+  const source = await db.prisma.source.create({ data: { collectionId: collection.id, kind: "upload", name: slug } });
+  const batch = opts.batch ?? 500;
+  for (let i = 0; i < docs.length; i += batch) {
+    const part = docs.slice(i, i + batch);
+    await db.prisma.$executeRaw`
+      WITH src AS (
+        SELECT * FROM unnest(${part.map((d) => d.externalId)}::text[], ${part.map((d) => d.title)}::text[],
+                             ${part.map((d) => d.text)}::text[], ${part.map((d) => (d.embedding ? `[${d.embedding.join(",")}]` : null))}::text[])
+          AS s(external_id, title, text, embedding)
+      ), docs AS (
+        INSERT INTO documents (collection_id, source_id, external_id, title, content_hash, url)
+        SELECT ${collection.id}::uuid, ${source.id}::uuid, external_id, title, md5(text), 'https://wiki.example/' || external_id FROM src
+        RETURNING id, external_id
+      )
+      INSERT INTO chunks (document_id, collection_id, position, heading_path, text, token_count, content_hash, embedding, embedding_model)
+      SELECT docs.id, ${collection.id}::uuid, 0, ARRAY[src.title], src.text, length(src.text) / 4, md5(src.text),
+             src.embedding::vector, CASE WHEN src.embedding IS NULL THEN NULL ELSE 'bench' END
+      FROM src JOIN docs USING (external_id)`;
+  }
+  return { collectionId: collection.id, sourceId: source.id };
+}
+
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+
+export const fmt = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
