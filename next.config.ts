@@ -1,4 +1,5 @@
 import type { NextConfig } from "next";
+import { SECURITY_HEADERS } from "./lib/http/security-headers";
 
 const nextConfig: NextConfig = {
   // Packages with WebAssembly, native bindings or dynamic requires stay outside the bundle.
@@ -13,6 +14,10 @@ const nextConfig: NextConfig = {
     "@aws-sdk/client-s3",
   ],
   poweredByHeader: false,
+  // CSP, nosniff, referrer policy, no framing: see lib/http/security-headers.ts.
+  async headers() {
+    return [{ source: "/:path*", headers: SECURITY_HEADERS }];
+  },
   typescript: { ignoreBuildErrors: false },
 };
 

@@ -10,6 +10,7 @@ import { EmbeddedDatabaseLockedError } from "../lib/db/embedded";
 import { closeQueue } from "../lib/jobs/queue";
 import { boot } from "../lib/runtime/boot";
 import { log } from "../lib/log";
+import { jsonMethodNotAllowed } from "../lib/http/method-not-allowed";
 
 const root = path.resolve(import.meta.dirname, "..");
 process.chdir(root);
@@ -44,6 +45,7 @@ async function main() {
   const server = createServer((req, res) => {
     // Lets server components know the requested path (for sign-in redirects back to it).
     req.headers["x-sot-path"] = req.url ?? "/";
+    jsonMethodNotAllowed(req, res);
     void handle(req, res);
   });
   server.listen(config.PORT, config.HOST, () => {

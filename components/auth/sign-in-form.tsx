@@ -2,7 +2,7 @@
 import { signIn } from "next-auth/react";
 import { useState } from "react";
 
-export function SignInForm({ callbackUrl }: { callbackUrl: string }) {
+export function SignInForm({ callbackUrl, oidcName }: { callbackUrl: string; oidcName?: string }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   async function onSubmit(e: React.FormEvent<HTMLFormElement>) {
@@ -41,6 +41,15 @@ export function SignInForm({ callbackUrl }: { callbackUrl: string }) {
       <button type="submit" disabled={busy} className="w-full rounded-md bg-zinc-900 px-3 py-2 text-sm font-medium text-white disabled:opacity-50 dark:bg-zinc-100 dark:text-zinc-900">
         {busy ? "Signing in…" : "Sign in"}
       </button>
+      {oidcName && (
+        <button
+          type="button"
+          onClick={() => signIn("oidc", { callbackUrl: callbackUrl.startsWith("/") && !callbackUrl.startsWith("//") ? callbackUrl : "/" })}
+          className="w-full rounded-md border border-zinc-300 px-3 py-2 text-sm font-medium dark:border-zinc-700"
+        >
+          Sign in with {oidcName}
+        </button>
+      )}
     </form>
   );
 }

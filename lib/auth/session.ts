@@ -9,6 +9,7 @@ import { getConfig } from "../config";
 import { ROLE_PERMISSIONS, type Principal, type Role } from "./roles";
 import { getAuthSecret } from "./secret";
 import { authenticate } from "./users";
+import { userForOidcProfile } from "./oidc";
 
 export const SESSION_COOKIE = "next-auth.session-token";
 export const SECURE_SESSION_COOKIE = "__Secure-next-auth.session-token";
@@ -29,10 +30,34 @@ export function authOptions(): NextAuthOptions {
           return user ? { id: user.id, email: user.email, name: user.name || user.email } : null;
         },
       }),
+      // Optional OpenID Connect provider (lib/auth/oidc.ts): users matched or created by e-mail.
+      ...(config.OIDC_ISSUER
+        ? [
+            {
+              id: "oidc",
+              name: config.OIDC_DISPLAY_NAME,
+              type: "oauth" as const,
+              wellKnown: `${config.OIDC_ISSUER.replace(/\/$/, "")}/.well-known/openid-configuration`,
+              clientId: config.OIDC_CLIENT_ID,
+              clientSecret: config.OIDC_CLIENT_SECRET,
+              authorization: { params: { scope: "openid email profile" } },
+              idToken: true,
+              checks: ["pkce" as const, "state" as const],
+              profile: (p: { sub: string; email?: string; name?: string }) => ({ id: p.sub, email: p.email ?? null, name: p.name ?? null }),
+            },
+          ]
+        : []),
     ],
     callbacks: {
-      async jwt({ token, user }) {
-        if (user) token.sub = user.id;
+      async signIn({ account, profile }) {
+        if (account?.provider !== "oidc") return true;
+        const outcome = await userForOidcProfile(await getDb(), profile ?? {}, config.OIDC_DEFAULT_ROLE);
+        if (!outcome.ok) return `/signin?error=${outcome.reason}`;
+        (account as { sotUserId?: string }).sotUserId = outcome.userId;
+        return true;
+      },
+      async jwt({ token, user, account }) {
+        if (user) token.sub = (account as { sotUserId?: string } | null)?.sotUserId ?? user.id;
         return token;
       },
       async session({ session, token }) {

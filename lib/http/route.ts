@@ -17,6 +17,10 @@ import {
 } from "../errors";
 import { LlmUnavailableError } from "../llm";
 import { log } from "../log";
+import { getConfig } from "../config";
+import { observeHttpRequest, observeRateLimited, routePattern } from "../metrics";
+import { assertSameOrigin } from "./csrf";
+import { principalBucket, processLimiter } from "./rate-limit";
 
 export const DEFAULT_MAX_BODY_BYTES = 1_000_000;
 
@@ -138,6 +142,18 @@ export function route<
         const resolved = await resolvePrincipal(db, request.headers);
         principal = resolved === "bearer-invalid" ? null : resolved;
       }
+      // Access hardening (lib/http/csrf.ts, lib/http/rate-limit.ts): cookie mutations must come from this
+      // site; every user and key draws from its own token bucket.
+      if (spec.permission !== "signature") assertSameOrigin(request, getConfig().PUBLIC_URL);
+      if (principal) {
+        const { RATE_LIMIT_PER_MINUTE: perMinute, RATE_LIMIT_BURST: burst } = getConfig();
+        try {
+          processLimiter({ perMinute, burst }).take(principalBucket(principal));
+        } catch (err) {
+          observeRateLimited(principal.kind);
+          throw err;
+        }
+      }
 
       let body: unknown = undefined;
       let rawBody: string | undefined;
@@ -187,6 +203,8 @@ export function route<
         status,
         ms: Math.round(performance.now() - started),
       });
+      const params = await Promise.resolve(context?.params).catch(() => undefined);
+      observeHttpRequest(request.method, routePattern(url.pathname, params), status, (performance.now() - started) / 1000);
     }
   };
 }

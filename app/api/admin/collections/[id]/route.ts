@@ -1,0 +1,16 @@
+import { z } from "zod";
+import { adminUpdateCollection } from "@/lib/access/admin";
+import { route } from "@/lib/http/route";
+
+export const dynamic = "force-dynamic";
+
+const params = z.object({ id: z.string().uuid({ message: "must be a collection id (UUID)" }) });
+const Body = z
+  .object({ name: z.string().trim().min(1).max(200).optional(), description: z.string().max(2000).optional(), restricted: z.boolean().optional() })
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, { message: "give at least one of name, description, restricted" });
+
+/** restricted=true: only members (and admins) see the collection anywhere. */
+export const PATCH = route({ permission: "admin", params, body: Body, maxBodyBytes: 10_000 }, async ({ db, principal, requestId, params, body }) =>
+  adminUpdateCollection({ db, principal, requestId }, params.id, body),
+);

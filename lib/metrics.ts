@@ -1,0 +1,216 @@
+// Prometheus metrics without a dependency: counters and histograms kept in this process, plus gauges
+// read from the database at scrape time (queue depth, failed jobs, last evaluation score) because
+// workers run in other processes and only the database sees them all.
+//
+// Call the small `observe…` functions from lib/ where the thing happens; GET /api/metrics renders
+// everything with `renderMetrics(db)`. Labels are bounded (route patterns, model names, stages): never
+// put ids, questions or user names in a label.
+import type { Db } from "./db/client";
+
+type Labels = Record<string, string>;
+
+const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+const SLOW_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 10, 20, 30, 60, 120, 300];
+
+function labelKey(labels: Labels): string {
+  return Object.keys(labels)
+    .sort()
+    .map((k) => `${k}="${String(labels[k]).replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`)
+    .join(",");
+}
+
+class Counter {
+  readonly values = new Map<string, number>();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+  ) {}
+  inc(labels: Labels, by = 1) {
+    if (!(by >= 0)) return;
+    const k = labelKey(labels);
+    this.values.set(k, (this.values.get(k) ?? 0) + by);
+  }
+  render(): string[] {
+    const out = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`];
+    for (const [k, v] of this.values) out.push(`${this.name}${k ? `{${k}}` : ""} ${v}`);
+    return out;
+  }
+}
+
+class Histogram {
+  readonly series = new Map<string, { counts: number[]; sum: number; count: number }>();
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly buckets: number[],
+  ) {}
+  observe(labels: Labels, value: number) {
+    if (!Number.isFinite(value) || value < 0) return;
+    const k = labelKey(labels);
+    let s = this.series.get(k);
+    if (!s) this.series.set(k, (s = { counts: this.buckets.map(() => 0), sum: 0, count: 0 }));
+    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) s.counts[i]!++;
+    s.sum += value;
+    s.count++;
+  }
+  render(): string[] {
+    const out = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
+    for (const [k, s] of this.series) {
+      const sep = k ? `${k},` : "";
+      this.buckets.forEach((b, i) => out.push(`${this.name}_bucket{${sep}le="${b}"} ${s.counts[i]}`));
+      out.push(`${this.name}_bucket{${sep}le="+Inf"} ${s.count}`);
+      out.push(`${this.name}_sum${k ? `{${k}}` : ""} ${s.sum}`);
+      out.push(`${this.name}_count${k ? `{${k}}` : ""} ${s.count}`);
+    }
+    return out;
+  }
+}
+
+interface Registry {
+  http: Histogram;
+  retrieval: Histogram;
+  model: Histogram;
+  tokens: Counter;
+  jobFailures: Counter;
+  rateLimited: Counter;
+}
+
+// One registry per process even if Next.js loads this module in several bundles.
+const KEY = Symbol.for("sot.metrics");
+function registry(): Registry {
+  const g = globalThis as typeof globalThis & { [KEY]?: Registry };
+  return (g[KEY] ??= {
+    http: new Histogram("sot_http_request_duration_seconds", "HTTP request latency by route pattern, method and status.", HTTP_BUCKETS),
+    retrieval: new Histogram("sot_retrieval_duration_seconds", "Retrieval latency by stage (embed, vector, fulltext, fuse, rerank, total).", SLOW_BUCKETS),
+    model: new Histogram("sot_model_duration_seconds", "Model call latency by model, operation (chat, embed, judge) and phase (first_token, total).", SLOW_BUCKETS),
+    tokens: new Counter("sot_model_tokens_total", "Tokens processed by model and type (prompt, completion)."),
+    jobFailures: new Counter("sot_job_failures_total", "Job handler failures seen by this process, by job name."),
+    rateLimited: new Counter("sot_rate_limited_total", "Requests refused with 429, by principal kind."),
+  });
+}
+
+/** Called by lib/http/route.ts for every API request. `route` is the pattern (`/api/schedules/[id]`), never the raw path. */
+export function observeHttpRequest(method: string, route: string, status: number, seconds: number): void {
+  registry().http.observe({ method, route, status: String(status) }, seconds);
+}
+
+/** Retrieval stage timings, e.g. observeRetrieval("vector", 0.012). */
+export function observeRetrieval(stage: "embed" | "vector" | "fulltext" | "fuse" | "rerank" | "total" | (string & {}), seconds: number): void {
+  registry().retrieval.observe({ stage }, seconds);
+}
+
+/** A model call: observeModel({ model, op: "chat", phase: "first_token", seconds }). */
+export function observeModel(o: { model: string; op: "chat" | "embed" | "judge" | "rerank" | (string & {}); phase?: "first_token" | "total"; seconds: number }): void {
+  registry().model.observe({ model: o.model, op: o.op, phase: o.phase ?? "total" }, o.seconds);
+}
+
+/** Token counts of one model call (Ollama's prompt_eval_count / eval_count). */
+export function observeTokens(model: string, counts: { prompt?: number | null; completion?: number | null }): void {
+  const r = registry();
+  if (counts.prompt) r.tokens.inc({ model, type: "prompt" }, counts.prompt);
+  if (counts.completion) r.tokens.inc({ model, type: "completion" }, counts.completion);
+}
+
+/** A job handler threw (in this process). Failed jobs across all processes are also read from the queue at scrape time. */
+export function observeJobFailure(job: string): void {
+  registry().jobFailures.inc({ job });
+}
+
+export function observeRateLimited(kind: string): void {
+  registry().rateLimited.inc({ kind });
+}
+
+function gauge(name: string, help: string, rows: Array<[Labels, number]>): string[] {
+  const out = [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`];
+  for (const [labels, v] of rows) {
+    const k = labelKey(labels);
+    out.push(`${name}${k ? `{${k}}` : ""} ${v}`);
+  }
+  return out;
+}
+
+async function safe<T>(fn: () => Promise<T>, fallback: T): Promise<T> {
+  try {
+    return await fn();
+  } catch {
+    return fallback;
+  }
+}
+
+/** The Prometheus text exposition (version 0.0.4) of every metric. */
+export async function renderMetrics(db: Db): Promise<string> {
+  const r = registry();
+  const lines: string[] = [];
+  for (const m of [r.http, r.retrieval, r.model, r.tokens, r.jobFailures, r.rateLimited]) lines.push(...m.render());
+
+  // Queue state straight from pg-boss's table: every process's jobs, not just this one's.
+  const queue = await safe(
+    () =>
+      db.prisma.$queryRawUnsafe<Array<{ name: string; state: string; n: bigint }>>(
+        `SELECT name, state::text AS state, count(*) AS n FROM pgboss.job WHERE state IN ('created','retry','active','failed') GROUP BY name, state`,
+      ),
+    [],
+  );
+  lines.push(
+    ...gauge(
+      "sot_queue_depth",
+      "Jobs waiting (created or retry) or running (active), by queue.",
+      queue.filter((q) => q.state !== "failed").map((q) => [{ queue: q.name, state: q.state }, Number(q.n)]),
+    ),
+  );
+  lines.push(
+    ...gauge(
+      "sot_jobs_failed",
+      "Failed jobs still kept by the queue (pg-boss keeps them for its retention period), by queue.",
+      queue.filter((q) => q.state === "failed").map((q) => [{ queue: q.name }, Number(q.n)]),
+    ),
+  );
+
+  const last = await safe(
+    () =>
+      db.prisma.$queryRawUnsafe<Array<{ avg_hallucination: number | null; avg_faithfulness: number | null; finished_at: Date }>>(
+        `SELECT avg_hallucination, avg_faithfulness, finished_at FROM evaluation_runs
+          WHERE status = 'completed' AND avg_hallucination IS NOT NULL ORDER BY finished_at DESC NULLS LAST LIMIT 1`,
+      ),
+    [],
+  );
+  const run = last[0];
+  lines.push(
+    ...gauge("sot_last_evaluation_hallucination_score", "Average hallucination score (1-5, higher is more faithful) of the last completed evaluation run.", run ? [[{}, Number(run.avg_hallucination)]] : []),
+  );
+  lines.push(
+    ...gauge("sot_last_evaluation_faithfulness", "Average faithfulness ratio (0-1) of the last completed evaluation run.", run && run.avg_faithfulness != null ? [[{}, Number(run.avg_faithfulness)]] : []),
+  );
+  lines.push(
+    ...gauge("sot_last_evaluation_timestamp_seconds", "When the last completed evaluation run finished (Unix time).", run?.finished_at ? [[{}, Math.floor(new Date(run.finished_at).getTime() / 1000)]] : []),
+  );
+  lines.push(...gauge("sot_process_uptime_seconds", "Seconds since this web process started.", [[{}, Math.round(process.uptime())]]));
+  return lines.join("\n") + "\n";
+}
+
+/** The route pattern of a request: the path with each parameter value replaced by `[name]`. */
+export function routePattern(pathname: string, params: Record<string, string | string[]> | undefined): string {
+  if (!params) return pathname;
+  const segments = pathname.split("/");
+  for (const [name, value] of Object.entries(params)) {
+    const values = Array.isArray(value) ? value : [value];
+    if (Array.isArray(value) && values.length > 0) {
+      // Catch-all: the last N segments are the values.
+      const start = segments.length - values.length;
+      if (start > 0 && values.every((v, i) => safeDecode(segments[start + i]!) === v)) {
+        segments.splice(start, values.length, `[...${name}]`);
+        continue;
+      }
+    }
+    for (let i = 0; i < segments.length; i++) if (values.length === 1 && safeDecode(segments[i]!) === values[0]) segments[i] = `[${name}]`;
+  }
+  return segments.join("/");
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
