@@ -105,6 +105,24 @@ const schema = z
     AUTH_SECRET: z.string().min(32, { message: "must be at least 32 characters (openssl rand -base64 48)" }).optional(),
     /** Signed-in sessions end after this many hours. */
     SESSION_MAX_AGE_HOURS: int(12, 1, 24 * 90),
+    /** Requests per minute per user and per API key (token bucket in the web process); 429 + Retry-After beyond. */
+    RATE_LIMIT_PER_MINUTE: int(300, 1, 1_000_000),
+    /** Requests a user or key may make at once after a quiet period. */
+    RATE_LIMIT_BURST: int(60, 1, 1_000_000),
+    /** Bearer token for GET /api/metrics (Prometheus). Unset: only admins (session or admin key) may read metrics. */
+    METRICS_TOKEN: z.string().min(16, { message: "must be at least 16 characters (openssl rand -hex 24)" }).optional(),
+    /** OpenID Connect sign-in (optional): issuer URL with /.well-known/openid-configuration. */
+    OIDC_ISSUER: url().optional(),
+    OIDC_CLIENT_ID: z.string().optional(),
+    OIDC_CLIENT_SECRET: z.string().optional(),
+    /** Label of the sign-in button. */
+    OIDC_DISPLAY_NAME: z.string().min(1).default("Single sign-on"),
+    /** Role given to a person who signs in through OpenID Connect for the first time. */
+    OIDC_DEFAULT_ROLE: z.enum(["viewer", "evaluator", "admin"]).default("viewer"),
+    /** Outgoing requests to addresses users type (webhooks, S3 endpoints): host names, *.suffix, IPs, CIDRs. */
+    OUTBOUND_ALLOW: z.string().default(""),
+    /** Also allow any public Internet address for such requests (private/loopback/link-local stay refused). */
+    OUTBOUND_ALLOW_PUBLIC: bool(false),
 
     // ── keys and backups (lib/crypto, lib/backup) ──
     /** Master keys `<id>:<base64 32 bytes>`, comma-separated, oldest first; the LAST is current. Or use MASTER_KEY_FILE. */
@@ -133,6 +151,9 @@ const schema = z
     }
     if (c.BACKUP_TARGET === "s3" && !c.BACKUP_S3_BUCKET) {
       ctx.addIssue({ code: "custom", path: ["BACKUP_S3_BUCKET"], message: "is required when BACKUP_TARGET=s3" });
+    }
+    if (c.OIDC_ISSUER && (!c.OIDC_CLIENT_ID || !c.OIDC_CLIENT_SECRET)) {
+      ctx.addIssue({ code: "custom", path: ["OIDC_CLIENT_ID"], message: "and OIDC_CLIENT_SECRET are required when OIDC_ISSUER is set" });
     }
     if (c.DATABASE_URL && !c.AUTH_SECRET) {
       ctx.addIssue({
