@@ -2,7 +2,9 @@
 // lists, starts its work and (for work that continues elsewhere, e.g. in the job queue) reports
 // its status. Adding a kind = one more `registerTargetKind(...)`; nothing else in the scheduler changes.
 import { z } from "zod";
+import { getBackup, startBackup } from "../backup";
 import type { Db } from "../db/client";
+import { getEvaluationRun, startEvaluationRun } from "../evaluate";
 
 export type RunTrigger = "schedule" | "manual";
 
@@ -113,5 +115,59 @@ registerTargetKind({
       // The URL may carry a token in its path or query: name only the host.
       return { state: "failed", error: `request to ${new URL(config.url).host} failed: ${errorSummary((err as Error).cause ?? err)}` };
     }
+  },
+});
+
+// ───────────────────────── evaluation run ─────────────────────────
+
+/** Runs a dataset's current version through the ask pipeline and the judge (lib/evaluate). */
+registerTargetKind({
+  kind: "evaluation_run",
+  label: "Evaluation run",
+  config: z.object({ dataset_id: z.string().uuid({ message: "must be a dataset id (UUID)" }) }).strict(),
+  async check(config, db) {
+    const ds = await db.prisma.dataset.findUnique({ where: { id: config.dataset_id }, select: { id: true } });
+    return ds ? [] : [{ path: "dataset_id", message: "no dataset has this id" }];
+  },
+  async describe(config, db) {
+    const ds = await db.prisma.dataset.findUnique({ where: { id: config.dataset_id }, select: { name: true } });
+    return ds ? `Evaluation of dataset "${ds.name}"` : "Evaluation of a deleted dataset";
+  },
+  async start(config, ctx) {
+    const r = await startEvaluationRun(
+      { datasetId: config.dataset_id, trigger: ctx.trigger === "manual" ? "manual" : "schedule", scheduleRunId: ctx.runId },
+      { db: ctx.db },
+    );
+    return { state: "started", resultKind: r.kind, resultId: r.id };
+  },
+  async status(id, db) {
+    const run = await getEvaluationRun(id, db);
+    if (!run) return { state: "failed", error: "the evaluation run no longer exists" };
+    if (run.status === "completed") return { state: "succeeded" };
+    if (run.status === "failed") return { state: "failed", error: errorSummary(run.error ?? "the evaluation run failed") };
+    return { state: "running" };
+  },
+});
+
+// ───────────────────────── backup ─────────────────────────
+
+/** An encrypted backup to the configured target (lib/backup). */
+registerTargetKind({
+  kind: "backup",
+  label: "Encrypted backup",
+  config: z.object({}).strict(),
+  async describe() {
+    return "Encrypted backup of the database";
+  },
+  async start(_config, ctx) {
+    const r = await startBackup({ trigger: ctx.trigger, scheduleRunId: ctx.runId });
+    return { state: "started", resultKind: r.kind, resultId: r.id };
+  },
+  async status(id, db) {
+    const b = await getBackup(id, db).catch(() => null);
+    if (!b) return { state: "failed", error: "the backup record no longer exists" };
+    if (b.status === "succeeded") return { state: "succeeded" };
+    if (b.status === "failed") return { state: "failed", error: errorSummary(b.error ?? "the backup failed") };
+    return { state: "running" };
   },
 });
