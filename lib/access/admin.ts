@@ -6,7 +6,7 @@ import { createApiKey } from "../auth/api-keys";
 import { hashPassword, MIN_PASSWORD_LENGTH } from "../auth/passwords";
 import { PERMISSIONS, ROLE_PERMISSIONS, type Permission, type Principal, type Role } from "../auth/roles";
 import { createUser } from "../auth/users";
-import { ConflictError, NotFoundError, ValidationError } from "../errors";
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "../errors";
 
 interface Ctx {
   db: Db;
@@ -138,9 +138,9 @@ export async function adminCreateKey(
   if (c.principal.keyCollectionIds.length) {
     const allowed = new Set(c.principal.keyCollectionIds);
     if (!ids.length || ids.some((id) => !allowed.has(id))) {
-      throw new ValidationError("Your key is restricted to some collections; a key you create must be too.", [
-        { path: "collectionIds", message: `must be within ${[...allowed].join(", ")}` },
-      ]);
+      throw new ForbiddenError(
+        `Your key is restricted to collections ${[...allowed].join(", ")}; a key you create must be restricted within them too.`,
+      );
     }
   }
   const { key, record } = await createApiKey(c.db, {
