@@ -2,10 +2,12 @@
 // Each area adds ONE import line here for the jobs it defines next to its rules.
 import type { JobDefinition } from "./queue";
 import { evaluateJobs } from "../evaluate/runs";
+import { backupJobs } from "../backup/service";
 
 export const ALL_JOBS: JobDefinition<any>[] = [
   // ingest, evaluate, backup… append `...xxxJobs,` entries here
   ...evaluateJobs,
+  ...backupJobs,
 ];
 
 /** Job kinds by worker role (workers/<role>.ts runs them); the embedded default runs all of them. */
