@@ -3,11 +3,13 @@
 import type { JobDefinition } from "./queue";
 import { evaluateJobs } from "../evaluate/runs";
 import { backupJobs } from "../backup/service";
+import { ingestJobs } from "../ingest/jobs";
 
 export const ALL_JOBS: JobDefinition<any>[] = [
   // ingest, evaluate, backup… append `...xxxJobs,` entries here
   ...evaluateJobs,
   ...backupJobs,
+  ...ingestJobs,
 ];
 
 /** Job kinds by worker role (workers/<role>.ts runs them); the embedded default runs all of them. */

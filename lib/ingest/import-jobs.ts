@@ -1,0 +1,288 @@
+// Import jobs: one run of a source (Notion, S3, the demo wiki) as a resumable, observable unit.
+//
+// A job works through items in import_job_items. "container" items (a Notion page or data source
+// whose children are still to be listed, the root of a bucket) are expanded first — the discover
+// phase — and produce "page" items, which are fetched and ingested in groups — the fetch phase. Item
+// state is committed as work progresses, so a job that crashes (worker killed, machine restarted) is
+// picked up by the queue's retry and continues with what is still pending. One failing item is
+// recorded with its error and never stops the job. A full sync ends by removing documents the source
+// no longer has, unless discovery itself failed somewhere (then absence proves nothing).
+import type { Db } from "../db/client";
+import { ConflictError, NotFoundError, ValidationError } from "../errors";
+import type { Llm } from "../llm";
+import { log } from "../log";
+import { ingestDocuments, removeMissing, softDeleteDocuments, type SourceDocument } from "./pipeline";
+
+export type ImportKind = "full" | "pages" | "reconcile" | "s3_sync";
+export type ItemKind = "page" | "container";
+
+export interface DiscoveredItem {
+  externalId: string;
+  kind: ItemKind;
+  title?: string | null;
+  breadcrumb?: string[];
+}
+
+export type FetchResult = SourceDocument | { deleted: true; externalId: string };
+
+export interface JobContextForDriver {
+  db: Db;
+  job: { id: string; kind: string; options: Record<string, unknown> };
+  source: { id: string; collectionId: string; config: Record<string, unknown>; secretCiphertext: string | null };
+}
+
+/** What a source kind implements. */
+export interface SourceDriver {
+  /** Items a job starts from (roots). */
+  seeds(ctx: JobContextForDriver): Promise<DiscoveredItem[]>;
+  /** Lists a container's children. */
+  expand(ctx: JobContextForDriver, item: DiscoveredItem): Promise<DiscoveredItem[]>;
+  /** Fetches one page as a document (or reports it deleted at the source). */
+  fetch(ctx: JobContextForDriver, item: DiscoveredItem): Promise<FetchResult>;
+  /** Runs after the fetch phase of a full sync; returns documents removed. */
+  finalize?(ctx: JobContextForDriver, seenPageIds: string[]): Promise<number>;
+  /** Pages fetched at once (bounded by the source's rate limit anyway). */
+  concurrency?: number;
+}
+
+const drivers = new Map<string, SourceDriver>();
+
+/** Source kinds register their driver (lib/ingest/notion.ts, s3.ts, demo.ts). */
+export function registerDriver(name: string, driver: SourceDriver): void {
+  drivers.set(name, driver);
+}
+
+export function driverName(source: { kind: string; config: unknown }): string {
+  const cfg = (source.config ?? {}) as { demo?: boolean };
+  return source.kind === "upload" && cfg.demo ? "demo" : source.kind;
+}
+
+export interface ImportJobView {
+  id: string;
+  sourceId: string;
+  kind: string;
+  status: string;
+  trigger: string;
+  phase: string;
+  found: number;
+  done: number;
+  failed: number;
+  unchanged: number;
+  removed: number;
+  embeddedChunks: number;
+  error: string | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+  createdAt: Date;
+  failures: Array<{ externalId: string; title: string | null; error: string | null }>;
+}
+
+export async function createImportJob(
+  db: Db,
+  input: { sourceId: string; kind: ImportKind; trigger?: string; options?: Record<string, unknown>; seeds?: DiscoveredItem[] },
+): Promise<{ id: string }> {
+  const source = await db.prisma.source.findUnique({ where: { id: input.sourceId } });
+  if (!source) throw new NotFoundError("Source");
+  if (!drivers.has(driverName(source))) throw new ValidationError(`Source kind ${source.kind} cannot be imported as a job.`);
+  const running = await db.prisma.importJob.findFirst({ where: { sourceId: input.sourceId, status: { in: ["queued", "running"] } } });
+  if (running && input.kind !== "pages") {
+    throw new ConflictError(`An import of this source is already ${running.status} (job ${running.id}).`, { jobId: running.id });
+  }
+  const job = await db.prisma.importJob.create({
+    data: { sourceId: input.sourceId, kind: input.kind, trigger: input.trigger ?? "manual", options: (input.options ?? {}) as object },
+  });
+  if (input.seeds?.length) await addItems(db, job.id, input.seeds);
+  return { id: job.id };
+}
+
+async function addItems(db: Db, jobId: string, items: DiscoveredItem[]): Promise<void> {
+  if (items.length === 0) return;
+  await db.prisma.importJobItem.createMany({
+    data: items.map((i) => ({ jobId, externalId: i.externalId, kind: i.kind, title: i.title ?? null, breadcrumb: i.breadcrumb ?? [] })),
+    skipDuplicates: true,
+  });
+}
+
+export async function getImportJob(db: Db, id: string): Promise<ImportJobView> {
+  const job = await db.prisma.importJob.findUnique({ where: { id } });
+  if (!job) throw new NotFoundError("Import job");
+  const failures = await db.prisma.importJobItem.findMany({
+    where: { jobId: id, status: "failed" },
+    select: { externalId: true, title: true, error: true },
+    take: 100,
+  });
+  const { options: _o, updatedAt: _u, ...rest } = job;
+  return { ...rest, failures };
+}
+
+/** Recomputes the counters shown on the Sources page from the items. */
+async function refreshCounts(db: Db, jobId: string, extra: { embeddedChunks?: number; removed?: number; phase?: string } = {}) {
+  const rows = await db.prisma.importJobItem.groupBy({ by: ["status"], where: { jobId, kind: "page" }, _count: { _all: true } });
+  const n = (s: string) => rows.find((r) => r.status === s)?._count._all ?? 0;
+  const found = rows.reduce((a, r) => a + r._count._all, 0);
+  await db.prisma.importJob.update({
+    where: { id: jobId },
+    data: {
+      found,
+      done: n("done") + n("unchanged"),
+      unchanged: n("unchanged"),
+      failed: n("failed"),
+      ...(extra.embeddedChunks ? { embeddedChunks: { increment: extra.embeddedChunks } } : {}),
+      ...(extra.removed !== undefined ? { removed: extra.removed } : {}),
+      ...(extra.phase ? { phase: extra.phase } : {}),
+    },
+  });
+}
+
+export interface RunOptions {
+  llm?: Pick<Llm, "embed" | "models">;
+  /** Documents per pipeline call (embedding batches span documents). */
+  groupSize?: number;
+  signal?: AbortSignal;
+  /** Called after each group (tests use it to simulate a crash mid-job). */
+  onProgress?: (job: { id: string; done: number }) => void | Promise<void>;
+}
+
+/** Runs (or resumes) an import job to its end. Safe to call again after a crash. */
+export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {}): Promise<ImportJobView> {
+  const job = await db.prisma.importJob.findUnique({ where: { id: jobId }, include: { source: true } });
+  if (!job) throw new NotFoundError("Import job");
+  if (job.status === "succeeded" || job.status === "failed") return getImportJob(db, jobId);
+  const driver = drivers.get(driverName(job.source));
+  if (!driver) throw new ValidationError(`No import driver for source kind ${job.source.kind}.`);
+  const ctx: JobContextForDriver = {
+    db,
+    job: { id: job.id, kind: job.kind, options: (job.options ?? {}) as Record<string, unknown> },
+    source: {
+      id: job.source.id,
+      collectionId: job.source.collectionId,
+      config: (job.source.config ?? {}) as Record<string, unknown>,
+      secretCiphertext: job.source.secretCiphertext,
+    },
+  };
+  await db.prisma.importJob.update({ where: { id: jobId }, data: { status: "running", startedAt: job.startedAt ?? new Date(), error: null } });
+  await db.prisma.source.update({ where: { id: job.source.id }, data: { status: "importing" } });
+
+  try {
+    // Seeds are added once; a resumed job already has them.
+    if ((await db.prisma.importJobItem.count({ where: { jobId } })) === 0) {
+      await addItems(db, jobId, await driver.seeds(ctx));
+      await refreshCounts(db, jobId, { phase: "discover" });
+    }
+
+    // Discover: expand containers until none is pending.
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      const containers = await db.prisma.importJobItem.findMany({ where: { jobId, kind: "container", status: "pending" }, take: 20 });
+      if (containers.length === 0) break;
+      for (const c of containers) {
+        const item = { externalId: c.externalId, kind: "container" as const, title: c.title, breadcrumb: c.breadcrumb };
+        try {
+          await addItems(db, jobId, await driver.expand(ctx, item));
+          await markItems(db, jobId, "container", [c.externalId], "done");
+        } catch (err) {
+          await markItems(db, jobId, "container", [c.externalId], "failed", (err as Error).message);
+        }
+      }
+      await refreshCounts(db, jobId, { phase: "discover" });
+    }
+
+    // Fetch and ingest pages in groups.
+    const groupSize = opts.groupSize ?? 16;
+    const concurrency = driver.concurrency ?? 4;
+    for (;;) {
+      opts.signal?.throwIfAborted();
+      const pages = await db.prisma.importJobItem.findMany({
+        where: { jobId, kind: "page", status: "pending" },
+        orderBy: { externalId: "asc" },
+        take: groupSize,
+      });
+      if (pages.length === 0) break;
+      const fetched = await mapLimit(pages, concurrency, async (p) => {
+        try {
+          return { id: p.externalId, result: await driver.fetch(ctx, { externalId: p.externalId, kind: "page", title: p.title, breadcrumb: p.breadcrumb }) };
+        } catch (err) {
+          return { id: p.externalId, error: (err as Error).message };
+        }
+      });
+      const docs: SourceDocument[] = [];
+      const deleted: string[] = [];
+      for (const f of fetched) {
+        if ("error" in f) await markItems(db, jobId, "page", [f.id], "failed", f.error);
+        else if ("deleted" in f.result) deleted.push(f.id);
+        else docs.push(f.result);
+      }
+      if (deleted.length) {
+        await softDeleteDocuments(db, ctx.source.id, deleted);
+        await markItems(db, jobId, "page", deleted, "done");
+      }
+      const result = await ingestDocuments(db, { sourceId: ctx.source.id, collectionId: ctx.source.collectionId }, docs, { llm: opts.llm });
+      for (const o of result.outcomes) {
+        if (o.status === "failed") await markItems(db, jobId, "page", [o.externalId], "failed", o.error);
+        else await markItems(db, jobId, "page", [o.externalId], o.status === "unchanged" ? "unchanged" : "done");
+      }
+      if (result.pendingChunks > 0) await requestBackfill(db);
+      await refreshCounts(db, jobId, { embeddedChunks: result.embeddedChunks, phase: "fetch" });
+      await opts.onProgress?.({ id: jobId, done: await db.prisma.importJobItem.count({ where: { jobId, kind: "page", status: { not: "pending" } } }) });
+    }
+
+    // Finalize: a full sync removes what the source no longer has.
+    let removed = 0;
+    if (job.kind === "full" || job.kind === "reconcile" || job.kind === "s3_sync") {
+      const failedContainers = await db.prisma.importJobItem.count({ where: { jobId, kind: "container", status: "failed" } });
+      if (failedContainers === 0) {
+        const seen = await db.prisma.importJobItem.findMany({ where: { jobId, kind: "page" }, select: { externalId: true } });
+        const ids = seen.map((s) => s.externalId);
+        removed = driver.finalize ? await driver.finalize(ctx, ids) : await removeMissing(db, ctx.source.id, ids);
+      } else {
+        log("warn", "import: some containers could not be listed; nothing removed", { jobId, failedContainers });
+      }
+    }
+    await refreshCounts(db, jobId, { removed, phase: "finalize" });
+    await db.prisma.importJob.update({ where: { id: jobId }, data: { status: "succeeded", finishedAt: new Date() } });
+    await db.prisma.source.update({ where: { id: ctx.source.id }, data: { status: "idle", lastSyncAt: new Date(), lastError: null } });
+  } catch (err) {
+    const message = (err as Error).message;
+    // Leave the job "running" so a retry resumes it; the queue marks it failed after its last retry.
+    await db.prisma.importJob.update({ where: { id: jobId }, data: { error: message } });
+    await db.prisma.source.update({ where: { id: ctx.source.id }, data: { lastError: message } });
+    throw err;
+  }
+  return getImportJob(db, jobId);
+}
+
+/** Marks a job failed for good (after the queue's last retry). */
+export async function failImportJob(db: Db, jobId: string, error: string): Promise<void> {
+  const job = await db.prisma.importJob.update({ where: { id: jobId }, data: { status: "failed", error, finishedAt: new Date() } });
+  await db.prisma.source.update({ where: { id: job.sourceId }, data: { status: "error", lastError: error } });
+}
+
+async function markItems(db: Db, jobId: string, kind: ItemKind, ids: string[], status: string, error?: string) {
+  await db.prisma.importJobItem.updateMany({
+    where: { jobId, kind, externalId: { in: ids } },
+    data: { status, error: error ? error.slice(0, 1000) : null, updatedAt: new Date() },
+  });
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]);
+      }
+    }),
+  );
+  return out;
+}
+
+// The backfill job lives in jobs.ts; importing it here would create a cycle, so it is late-bound.
+let backfillRequester: ((db: Db) => Promise<void>) | null = null;
+export function setBackfillRequester(fn: (db: Db) => Promise<void>): void {
+  backfillRequester = fn;
+}
+export async function requestBackfill(db: Db): Promise<void> {
+  await backfillRequester?.(db).catch((err) => log("warn", "could not enqueue the embed backfill", { error: (err as Error).message }));
+}

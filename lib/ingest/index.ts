@@ -1,0 +1,35 @@
+// Public face of lib/ingest for other areas (boot, scheduler, routes, pages).
+import { getDb, type Db } from "../db/client";
+import { NotFoundError } from "../errors";
+import { enqueue } from "../jobs/queue";
+import { createImportJob, getImportJob as readImportJob, type ImportJobView } from "./import-jobs";
+import { importJob } from "./jobs";
+import { startNotionImport as createNotionImport } from "./notion";
+
+export { seedDemoWiki } from "./demo";
+export type { ImportJobView } from "./import-jobs";
+
+/** Starts a Notion import job (everything shared, or the given pages / data sources) and queues it. */
+export async function startNotionImport(
+  input: { sourceId: string; pageIds?: string[]; dataSourceIds?: string[]; trigger?: string },
+  deps: { db?: Db } = {},
+): Promise<{ kind: "import_job"; id: string }> {
+  const db = deps.db ?? (await getDb());
+  const job = await createNotionImport(db, input);
+  await enqueue(importJob, { jobId: job.id });
+  return job;
+}
+
+/** A full re-sync of a source (Notion or S3): catches what webhooks missed, removes what is gone. */
+export async function startReconcile(sourceId: string, deps: { db?: Db; trigger?: string } = {}): Promise<{ kind: "import_job"; id: string }> {
+  const db = deps.db ?? (await getDb());
+  const source = await db.prisma.source.findUnique({ where: { id: sourceId } });
+  if (!source) throw new NotFoundError("Source");
+  const { id } = await createImportJob(db, { sourceId, kind: source.kind === "s3" ? "s3_sync" : "reconcile", trigger: deps.trigger ?? "schedule" });
+  await enqueue(importJob, { jobId: id });
+  return { kind: "import_job", id };
+}
+
+export async function getImportJob(id: string, db?: Db): Promise<ImportJobView> {
+  return readImportJob(db ?? (await getDb()), id);
+}

@@ -1,0 +1,184 @@
+// The Notion webhook receiver's rules. The route hands over the raw body and the X-Notion-Signature
+// header; this module answers fast and leaves the work to a job:
+//
+// - Handshake: the first POST of a subscription carries {verification_token}. It is stored encrypted
+//   on the source and shown to admins on the Sources page (Notion asks for it back to verify).
+// - Every other delivery must carry `sha256=` + HMAC-SHA256(raw body, verification token), checked
+//   with the SDK's constant-time verifier; anything else is 401.
+// - De-duplication by event id (Notion redelivers), debounce per entity (a burst of edits to one page
+//   is one fetch, NOTION_WEBHOOK_DEBOUNCE_SECONDS after the last event), and tolerance of
+//   out-of-order delivery: events are only signals — the flush fetches the page's current state —
+//   and the newest event timestamp per entity decides what the entity's last known event was.
+import { verifyWebhookSignature } from "@notionhq/client";
+import { z } from "zod";
+import { getConfig } from "../config";
+import type { Db } from "../db/client";
+import { NotFoundError, UnauthorizedError, ValidationError, zodIssuesToDetails } from "../errors";
+import type { Llm } from "../llm";
+import { log } from "../log";
+import { readNotionSecrets, removeDataSourceRows, syncNotionDataSource, syncNotionPage, writeNotionSecrets } from "./notion";
+
+export const HANDLED_EVENTS = new Set([
+  "page.created",
+  "page.content_updated",
+  "page.properties_updated",
+  "page.moved",
+  "page.deleted",
+  "page.undeleted",
+  "page.locked",
+  "page.unlocked",
+  "data_source.created",
+  "data_source.content_updated",
+  "data_source.schema_updated",
+  "data_source.moved",
+  "data_source.deleted",
+  "data_source.undeleted",
+  "database.created",
+  "database.content_updated",
+  "database.schema_updated",
+  "database.moved",
+  "database.deleted",
+  "database.undeleted",
+]);
+
+const eventSchema = z.object({
+  id: z.string().min(1),
+  timestamp: z.string().datetime({ offset: true }),
+  type: z.string().min(1),
+  entity: z.object({ id: z.string().min(1), type: z.string().min(1) }).optional(),
+  data: z.record(z.string(), z.unknown()).optional(),
+});
+
+export type WebhookOutcome =
+  | { kind: "handshake" }
+  | { kind: "duplicate"; eventId: string }
+  | { kind: "ignored"; eventId: string; reason: string }
+  | { kind: "queued"; eventId: string; entityId: string; dueAt: Date };
+
+/** Verifies and records one delivery. Throws 401 for a bad signature, 400 for a malformed body. */
+export async function receiveNotionWebhook(db: Db, sourceId: string, rawBody: string, signature: string | null): Promise<WebhookOutcome> {
+  const source = await db.prisma.source.findUnique({ where: { id: sourceId } });
+  if (!source || source.kind !== "notion") throw new NotFoundError("Notion source");
+  let body: unknown;
+  try {
+    body = JSON.parse(rawBody);
+  } catch {
+    throw new ValidationError("The webhook body is not JSON.");
+  }
+  const secrets = await readNotionSecrets(source);
+
+  if (body && typeof body === "object" && "verification_token" in body && Object.keys(body).length === 1) {
+    const token = (body as { verification_token: unknown }).verification_token;
+    if (typeof token !== "string" || token.length < 8) throw new ValidationError("verification_token must be a string.");
+    // Once a token is set, only a signed request may change it (someone else could otherwise take over).
+    if (secrets.webhookVerificationToken) {
+      const ok = await verifyWebhookSignature({ body: rawBody, signature, verificationToken: secrets.webhookVerificationToken });
+      if (!ok) throw new UnauthorizedError("This source already has a verification token; a new handshake must be signed with it.");
+    }
+    await writeNotionSecrets(db, sourceId, { ...secrets, webhookVerificationToken: token });
+    log("info", "notion webhook handshake stored", { sourceId });
+    return { kind: "handshake" };
+  }
+
+  if (!secrets.webhookVerificationToken) throw new UnauthorizedError("No webhook subscription is verified for this source yet.");
+  const ok = await verifyWebhookSignature({ body: rawBody, signature, verificationToken: secrets.webhookVerificationToken });
+  if (!ok) throw new UnauthorizedError("Invalid X-Notion-Signature.");
+
+  const parsed = eventSchema.safeParse(body);
+  if (!parsed.success) throw new ValidationError("The webhook event is malformed.", zodIssuesToDetails(parsed.error.issues));
+  const ev = parsed.data;
+  const eventAt = new Date(ev.timestamp);
+
+  const inserted = await db.prisma.$executeRaw`
+    INSERT INTO notion_webhook_events (id, source_id, type, entity_id, entity_type, event_at)
+    VALUES (${ev.id}, ${sourceId}::uuid, ${ev.type}, ${ev.entity?.id ?? null}, ${ev.entity?.type ?? null}, ${eventAt})
+    ON CONFLICT (id) DO NOTHING`;
+  if (inserted === 0) return { kind: "duplicate", eventId: ev.id };
+  if (!HANDLED_EVENTS.has(ev.type) || !ev.entity) return { kind: "ignored", eventId: ev.id, reason: `event type ${ev.type} is not used` };
+  if (ev.type === "page.locked" || ev.type === "page.unlocked") return { kind: "ignored", eventId: ev.id, reason: "locking does not change content" };
+
+  const debounce = getConfig().NOTION_WEBHOOK_DEBOUNCE_SECONDS;
+  // Due after the debounce from the LAST event, but never later than 6 debounce windows after the
+  // first, so a page edited continuously still becomes searchable.
+  const [row] = await db.prisma.$queryRaw<Array<{ due_at: Date }>>`
+    INSERT INTO notion_pending_entities (source_id, entity_id, entity_type, last_event_at, last_event_type, first_received_at, due_at)
+    VALUES (${sourceId}::uuid, ${ev.entity.id}, ${ev.entity.type}, ${eventAt}, ${ev.type}, now(), now() + make_interval(secs => ${debounce}))
+    ON CONFLICT (source_id, entity_id) DO UPDATE SET
+      last_event_type = CASE WHEN EXCLUDED.last_event_at >= notion_pending_entities.last_event_at
+                             THEN EXCLUDED.last_event_type ELSE notion_pending_entities.last_event_type END,
+      last_event_at = GREATEST(notion_pending_entities.last_event_at, EXCLUDED.last_event_at),
+      due_at = LEAST(now() + make_interval(secs => ${debounce}),
+                     notion_pending_entities.first_received_at + make_interval(secs => ${debounce * 6}))
+    RETURNING due_at`;
+  await requestFlush(Math.max(0, row.due_at.getTime() - Date.now()));
+  return { kind: "queued", eventId: ev.id, entityId: ev.entity.id, dueAt: row.due_at };
+}
+
+export interface FlushResult {
+  processed: number;
+  failed: number;
+  /** Milliseconds until the next pending entity is due, or null when none is left. */
+  nextDueInMs: number | null;
+}
+
+/** Handles every entity whose debounce has passed: fetches its current state and syncs it. */
+export async function flushNotionWebhooks(db: Db, opts: { llm?: Pick<Llm, "embed" | "models"> } = {}): Promise<FlushResult> {
+  const out: FlushResult = { processed: 0, failed: 0, nextDueInMs: null };
+  for (;;) {
+    // Claim due rows by deleting them; SKIP LOCKED lets several workers share the work.
+    const due = await db.prisma.$queryRaw<Array<{ source_id: string; entity_id: string; entity_type: string; last_event_type: string; last_event_at: Date }>>`
+      DELETE FROM notion_pending_entities WHERE (source_id, entity_id) IN (
+        SELECT source_id, entity_id FROM notion_pending_entities WHERE due_at <= now() ORDER BY due_at LIMIT 20 FOR UPDATE SKIP LOCKED)
+      RETURNING source_id::text AS source_id, entity_id, entity_type, last_event_type, last_event_at`;
+    if (due.length === 0) break;
+    for (const e of due) {
+      try {
+        if (e.entity_type === "page") await syncNotionPage(db, e.source_id, e.entity_id, opts);
+        else if (e.entity_type === "data_source") {
+          if (e.last_event_type === "data_source.deleted") await removeDataSourceRows(db, e.source_id, e.entity_id);
+          else await syncNotionDataSource(db, e.source_id, e.entity_id, opts);
+        } else if (e.entity_type === "database") {
+          if (e.last_event_type === "database.deleted") await removeDataSourceRows(db, e.source_id, e.entity_id);
+          else await syncDatabase(db, e.source_id, e.entity_id, opts);
+        }
+        out.processed++;
+      } catch (err) {
+        out.failed++;
+        log("warn", "notion webhook sync failed; retrying later", { sourceId: e.source_id, entityId: e.entity_id, error: (err as Error).message });
+        // Back in the queue, a minute later, unless a newer event already put it back.
+        await db.prisma.$executeRaw`
+          INSERT INTO notion_pending_entities (source_id, entity_id, entity_type, last_event_at, last_event_type, first_received_at, due_at)
+          VALUES (${e.source_id}::uuid, ${e.entity_id}, ${e.entity_type}, ${e.last_event_at}, ${e.last_event_type}, now(), now() + interval '60 seconds')
+          ON CONFLICT (source_id, entity_id) DO NOTHING`;
+      }
+    }
+  }
+  const [next] = await db.prisma.$queryRaw<Array<{ ms: number | null }>>`
+    SELECT (EXTRACT(EPOCH FROM (min(due_at) - now())) * 1000)::float8 AS ms FROM notion_pending_entities`;
+  out.nextDueInMs = next?.ms === null || next?.ms === undefined ? null : Math.max(0, next.ms);
+  return out;
+}
+
+async function syncDatabase(db: Db, sourceId: string, databaseId: string, opts: { llm?: Pick<Llm, "embed" | "models"> }) {
+  const source = await db.prisma.source.findUniqueOrThrow({ where: { id: sourceId } });
+  const { notionClient } = await import("./notion");
+  const client = notionClient(sourceId, (await readNotionSecrets(source)).token);
+  const database = (await client.databases.retrieve({ database_id: databaseId })) as { data_sources?: Array<{ id: string }> };
+  for (const ds of database.data_sources ?? []) await syncNotionDataSource(db, sourceId, ds.id, opts);
+}
+
+// The flush job lives in jobs.ts (which imports this module); it registers how to enqueue itself.
+let flushRequester: ((delayMs: number) => Promise<void>) | null = null;
+export function setFlushRequester(fn: (delayMs: number) => Promise<void>): void {
+  flushRequester = fn;
+}
+async function requestFlush(delayMs: number): Promise<void> {
+  await flushRequester?.(delayMs).catch((err) => log("warn", "could not enqueue the notion webhook flush", { error: (err as Error).message }));
+}
+
+/** The verification token captured by the handshake, for admins to paste into Notion. */
+export async function webhookVerificationToken(db: Db, sourceId: string): Promise<string | null> {
+  const source = await db.prisma.source.findUnique({ where: { id: sourceId } });
+  if (!source || source.kind !== "notion") throw new NotFoundError("Notion source");
+  return (await readNotionSecrets(source)).webhookVerificationToken ?? null;
+}

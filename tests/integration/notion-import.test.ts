@@ -1,0 +1,163 @@
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseConfig, resetConfig } from "../../lib/config";
+import { createImportJob, getImportJob, runImportJob } from "../../lib/ingest/import-jobs";
+import { createNotionSource, startNotionImport } from "../../lib/ingest/notion";
+import { Llm } from "../../lib/llm";
+import { startFakeNotion, nid, type FakeNotion, type FakePage } from "../fakes/notion";
+import { startFakeOllama, type FakeOllama } from "../fakes/ollama";
+import { createTestDb, type TestDb } from "../helpers/db";
+
+let db: TestDb;
+let notion: FakeNotion;
+let ollama: FakeOllama;
+let llm: Llm;
+let collectionId: string;
+
+const ROOT = nid(1);
+const CHILD = nid(2);
+const HIDDEN = nid(3); // only reachable through a toggle block, never returned by search
+const DB = nid(10, "dbdb");
+const DS = nid(11, "dsds");
+
+function workspace(): FakePage[] {
+  const kids = Array.from({ length: 5 }, (_, i): FakePage => ({
+    id: nid(100 + i),
+    title: `Team page ${i}`,
+    parent: { type: "page_id", page_id: ROOT },
+    markdown: `# Team page ${i}\n\nTeam ${i} handles queue number ${i}.`,
+  }));
+  return [
+    { id: ROOT, title: "Engineering", parent: { type: "workspace" }, markdown: "# Engineering\n\nHome of the engineering wiki." },
+    {
+      id: CHILD,
+      title: "On-call",
+      parent: { type: "page_id", page_id: ROOT },
+      markdown: "# On-call\n\nPage the primary within 5 minutes.",
+      unknownBlocks: { [nid(900)]: "## Escalation\n\nAfter 10 minutes the secondary is paged (code ZQ-7781)." },
+    },
+    { id: HIDDEN, title: "Hidden runbook", parent: { type: "page_id", page_id: CHILD }, insideToggle: true, hiddenFromSearch: true, markdown: "The vault is at ring 4." },
+    ...kids,
+    { id: nid(200), title: "Deploy row", parent: { type: "data_source_id", data_source_id: DS, database_id: DB }, hiddenFromSearch: true, markdown: "Deploy on Tuesdays.", properties: { Status: { type: "select", select: { name: "Live" } } } },
+  ];
+}
+
+beforeAll(async () => {
+  notion = await startFakeNotion({ pages: workspace(), databases: [{ id: DB, title: "Releases", parentPageId: ROOT, dataSources: [{ id: DS, name: "Releases" }] }], maxPageSize: 2 });
+  ollama = await startFakeOllama();
+  process.env.NOTION_API_URL = notion.url;
+  process.env.NOTION_REQUESTS_PER_SECOND = "40";
+  process.env.MASTER_KEYS = `test1:${randomBytes(32).toString("base64")}`;
+  resetConfig();
+  llm = new Llm(parseConfig({ OLLAMA_HOST: ollama.url }));
+  db = await createTestDb();
+  collectionId = (await db.prisma.collection.create({ data: { slug: "eng", name: "Engineering" } })).id;
+});
+afterAll(async () => {
+  await notion?.close();
+  await ollama?.close();
+  await db?.drop();
+});
+
+async function newSource() {
+  return createNotionSource(db, { collectionId, name: "Notion", token: notion.token });
+}
+
+describe("Notion bulk import through @notionhq/client", () => {
+  it("stores the token encrypted, never in clear", async () => {
+    const s = await newSource();
+    const row = await db.prisma.source.findUniqueOrThrow({ where: { id: s.id } });
+    expect(row.secretCiphertext).toMatch(/^sot:v1:test1:/);
+    expect(row.secretCiphertext).not.toContain(notion.token);
+    expect(JSON.stringify(row.config)).not.toContain(notion.token);
+  });
+
+  it("finds pages by search AND by walking blocks and data sources, with breadcrumb, url, properties and refetched parts", async () => {
+    const s = await newSource();
+    const { id } = await startNotionImport(db, { sourceId: s.id });
+    const job = await runImportJob(db, id, { llm });
+    expect(job.status).toBe("succeeded");
+    expect(job.failed).toBe(0);
+    expect(job.found).toBe(9); // root, on-call, hidden, 5 team pages, the data source row, no duplicates
+    const docs = await db.prisma.document.findMany({ where: { sourceId: s.id } });
+    const hidden = docs.find((d) => d.externalId === HIDDEN)!;
+    expect(hidden.breadcrumb).toEqual(["Engineering", "On-call"]);
+    expect(hidden.url).toMatch(/^https:\/\/www\.notion\.so\/Hidden-runbook-/);
+    const row = docs.find((d) => d.externalId === nid(200))!;
+    expect(row.properties).toMatchObject({ Status: "Live", notionDataSourceId: DS });
+    expect(row.breadcrumb).toEqual(["Engineering", "Releases"]);
+    // The truncated page's missing part was fetched and is searchable by its exact code.
+    const hits = await db.prisma.$queryRaw<Array<{ title: string }>>`
+      SELECT d.title FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.text ILIKE '%ZQ-7781%'`;
+    expect(hits).toEqual([{ title: "On-call" }]);
+    // Child page mentions became links, not raw tags.
+    const root = await db.prisma.chunk.findFirstOrThrow({ where: { document: { externalId: ROOT, sourceId: s.id } } });
+    expect(root.text).toContain("[On-call](https://www.notion.so/On-call-");
+    expect(root.text).not.toContain("<page");
+    // Pagination was exercised (page size 2) and every request named API version 2025-09-03.
+    expect(notion.requests.filter((r) => r.path.endsWith("/children")).length).toBeGreaterThan(3);
+    expect(new Set(notion.requests.map((r) => r.version))).toEqual(new Set(["2025-09-03"]));
+  });
+
+  it("honours 429 and 529 with Retry-After, records one failing page, and does not stop", async () => {
+    const s = await newSource();
+    notion.updatePage(nid(101), { failMarkdown: true });
+    notion.throttle(2, 429);
+    const { id } = await startNotionImport(db, { sourceId: s.id, pageIds: [ROOT] });
+    const started = Date.now();
+    const job = await runImportJob(db, id, { llm });
+    notion.updatePage(nid(101), { failMarkdown: false });
+    expect(job.status).toBe("succeeded");
+    expect(job.failed).toBe(1);
+    expect(job.failures).toEqual([expect.objectContaining({ externalId: nid(101), error: expect.stringMatching(/Markdown is not available/) })]);
+    expect(job.done).toBe(job.found - 1);
+    expect(notion.requests.filter((r) => r.status === 429)).toHaveLength(2);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000); // waited for Retry-After: 1
+    notion.throttle(1, 529);
+    const again = await runImportJob(db, (await createImportJob(db, { sourceId: s.id, kind: "pages", options: { pageIds: [nid(101)] } })).id, { llm });
+    expect(again).toMatchObject({ status: "succeeded", failed: 0, done: 1 });
+  });
+
+  it("resumes after a crash without refetching finished pages", async () => {
+    const s = await newSource();
+    const { id } = await startNotionImport(db, { sourceId: s.id });
+    await expect(
+      runImportJob(db, id, {
+        llm,
+        groupSize: 3,
+        onProgress: () => {
+          throw new Error("worker killed");
+        },
+      }),
+    ).rejects.toThrow("worker killed");
+    const mid = await getImportJob(db, id);
+    expect(mid.status).toBe("running");
+    expect(mid.done).toBe(3);
+    const markdownCallsBefore = notion.requests.filter((r) => r.path.endsWith("/markdown")).length;
+    const job = await runImportJob(db, id, { llm, groupSize: 3 });
+    expect(job).toMatchObject({ status: "succeeded", found: 9, done: 9, failed: 0 });
+    const fetched = notion.requests.filter((r) => r.path.endsWith("/markdown")).length - markdownCallsBefore;
+    expect(fetched).toBe(6); // only the 6 pages left (On-call, with its refetched part, was in the first group)
+  });
+
+  it("a full re-sync removes pages that no longer exist and re-embeds only what changed", async () => {
+    const s = await newSource();
+    await runImportJob(db, (await startNotionImport(db, { sourceId: s.id })).id, { llm });
+    notion.updatePage(nid(104), { inTrash: true });
+    const batches = ollama.embedBatches.length;
+    const job = await runImportJob(db, (await createImportJob(db, { sourceId: s.id, kind: "reconcile" })).id, { llm });
+    // The parent's page lost a child link, so it changed too; the other 7 cost nothing.
+    expect(job).toMatchObject({ status: "succeeded", removed: 1, unchanged: 7, done: 8 });
+    expect(ollama.embedBatches.slice(batches)).toEqual([1]);
+    const gone = await db.prisma.document.findFirstOrThrow({ where: { sourceId: s.id, externalId: nid(104) } });
+    expect(gone.deletedAt).not.toBeNull();
+    expect(await db.prisma.chunk.count({ where: { documentId: gone.id } })).toBe(0);
+    notion.updatePage(nid(104), { inTrash: false });
+  });
+
+  it("rejects a second concurrent full import of one source", async () => {
+    const s = await newSource();
+    await startNotionImport(db, { sourceId: s.id });
+    await expect(startNotionImport(db, { sourceId: s.id })).rejects.toMatchObject({ status: 409 });
+  });
+});
