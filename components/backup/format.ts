@@ -1,0 +1,31 @@
+// Shared by the server-rendered history and the client progress panel (plain module: callable on both sides).
+export interface BackupRow {
+  id: string;
+  trigger: string;
+  status: "queued" | "running" | "succeeded" | "failed";
+  phase: string;
+  snapshotId: string | null;
+  rowsTotal: number;
+  rowsDone: number;
+  objectsTotal: number;
+  objectsUploaded: number;
+  bytesTotal: number;
+  bytesUploaded: number;
+  snapshotsDeleted: number;
+  objectsSwept: number;
+  error: string | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+  createdAt: string;
+}
+
+export function formatBytes(n: number): string {
+  const u = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < u.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${n.toFixed(i ? 1 : 0)} ${u[i]}`;
+}
+

@@ -1,0 +1,81 @@
+// The backup service: a recorded backup runs to the end with progress and history, a second one is
+// refused while the first is active, and a failing target is recorded with its message.
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createBackupRecord, FolderTarget, getBackup, listBackups, runBackup, verifySnapshot } from "../../lib/backup";
+import type { SnapshotProgress } from "../../lib/backup/snapshot";
+import { resetConfig } from "../../lib/config";
+import { generateMasterKey, getKeyRing, resetKeyRing } from "../../lib/crypto/keys";
+import type { Db } from "../../lib/db/client";
+import { ConflictError } from "../../lib/errors";
+import { dropDatabases, migratedDb, seed, tempDir } from "./backup-fixtures";
+
+let db: Db;
+let folder: Awaited<ReturnType<typeof tempDir>>;
+const saved = { ...process.env };
+
+beforeAll(async () => {
+  folder = await tempDir();
+  const k = generateMasterKey();
+  process.env.MASTER_KEYS = `${k.id}:${k.key.toString("base64")}`;
+  process.env.DATA_DIR = folder.dir;
+  delete process.env.DATABASE_URL;
+  resetConfig();
+  resetKeyRing();
+  db = await migratedDb();
+  await seed(db, await getKeyRing(), { documents: 4, chunksPerDoc: 2 });
+});
+afterAll(async () => {
+  process.env = { ...saved };
+  resetConfig();
+  resetKeyRing();
+  await db?.close();
+  await dropDatabases();
+  await folder?.cleanup();
+});
+
+describe("backup service", () => {
+  it("records progress and the outcome; refuses a second backup while one is active", async () => {
+    const target = new FolderTarget(path.join(folder.dir, "backups"));
+    const id = await createBackupRecord(db, "manual", null, target);
+    expect((await getBackup(id, db)).status).toBe("queued");
+    await expect(createBackupRecord(db, "schedule", null, target)).rejects.toThrow(ConflictError);
+
+    const seen: SnapshotProgress[] = [];
+    const view = await runBackup(id, { db, target, onProgress: (p) => seen.push(p) });
+    expect(view.status).toBe("succeeded");
+    expect(view.error).toBeNull();
+    expect(view.snapshotId).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
+    expect(view.rowsDone).toBe(view.rowsTotal);
+    expect(view.rowsTotal).toBeGreaterThanOrEqual(15);
+    expect(view.objectsUploaded).toBe(view.objectsTotal);
+    expect(view.bytesUploaded).toBeGreaterThan(0);
+    expect(view.finishedAt).not.toBeNull();
+    expect(seen.at(-1)?.rowsDone).toBe(view.rowsTotal);
+    await verifySnapshot({ target, ring: await getKeyRing(), snapshotId: view.snapshotId! });
+
+    // Finished: a new one may start, and it is incremental.
+    const id2 = await createBackupRecord(db, "schedule", "5f0b7c36-2c1e-4d3b-9a57-0b9d2c1d8e11", target);
+    const v2 = await runBackup(id2, { db, target, now: new Date(Date.now() + 2000) });
+    expect(v2.status).toBe("succeeded");
+    expect(v2.objectsUploaded).toBe(0);
+    expect(v2.scheduleRunId).toBe("5f0b7c36-2c1e-4d3b-9a57-0b9d2c1d8e11");
+    // Running it again is a no-op (already done).
+    expect((await runBackup(id2, { db, target })).snapshotId).toBe(v2.snapshotId);
+    expect((await listBackups(10, db)).map((b) => b.id)).toEqual([id2, id]);
+  });
+
+  it("a target that cannot be written records a failed backup with the reason", async () => {
+    // A regular file where the backup folder should be: unwritable even for root.
+    const file = path.join(folder.dir, "not-a-folder");
+    await writeFile(file, "x");
+    const target = new FolderTarget(file);
+    const id = await createBackupRecord(db, "manual", null, target);
+    const view = await runBackup(id, { db, target });
+    expect(view.status).toBe("failed");
+    expect(view.error).toMatch(/ENOTDIR|EEXIST/);
+    expect(view.finishedAt).not.toBeNull();
+    expect(view.snapshotId).toBeNull();
+  });
+});
