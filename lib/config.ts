@@ -52,6 +52,30 @@ const schema = z
     LOG_ANSWER_TEXT: bool(false),
     LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
 
+    // ── ask the wiki (lib/retrieve, lib/answer, workers/rerank.ts) ──
+    /** Candidates taken from each retrieval stage (vector, full-text) before fusion. */
+    RETRIEVE_CANDIDATES: int(50, 5, 500),
+    /** HNSW search list size (pgvector hnsw.ef_search); higher raises recall and cost. */
+    RETRIEVE_EF_SEARCH: int(100, 10, 1000),
+    /** Chunks passed to the model at most (fewer when the context budget is reached). */
+    ASK_MAX_SOURCES: int(8, 1, 50),
+    /** Tokens kept free in num_ctx for the answer. */
+    ASK_ANSWER_TOKENS: int(1024, 64, 32768),
+    /** The rerank worker (workers/rerank.ts), e.g. http://127.0.0.1:8088. Unset: no reranking. */
+    RERANK_URL: url().optional(),
+    /** Fused candidates sent to the reranker. */
+    RERANK_CANDIDATES: int(40, 2, 200),
+    /** The reranker's time limit; past it the fused order is kept and the answer says so. */
+    RERANK_TIMEOUT_MS: int(2000, 50, 60000),
+    /** Rerank worker: address it listens on. */
+    RERANK_HOST: z.string().min(1).default("127.0.0.1"),
+    RERANK_PORT: int(8088, 1, 65535),
+    /** Rerank worker: a local ONNX cross-encoder folder (config.json, tokenizer.json, onnx/model*.onnx). */
+    RERANK_MODEL_DIR: z.string().default("models/mxbai-rerank-base-v1"),
+    /** Rerank worker: forward to this endpoint instead (llama.cpp server /v1/rerank, or TEI /rerank). */
+    RERANK_FORWARD_URL: url().optional(),
+    RERANK_FORWARD_KIND: z.enum(["llamacpp", "tei"]).default("llamacpp"),
+
     // ── ingest (lib/ingest) ──
     /** Upper bound of a chunk in (estimated) embedder tokens, title and heading prefix included. */
     INGEST_CHUNK_MAX_TOKENS: int(450, 100, 2048),

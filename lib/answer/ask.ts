@@ -1,0 +1,221 @@
+// The one Ask pipeline behind POST /api/evaluate (streamed or not) and evaluation runs:
+// rewrite a follow-up → retrieve (embed, hybrid search, rerank) → pack sources into num_ctx → stream
+// the model's answer while parsing citations → log the query. Events go to `onEvent` as they happen;
+// the returned AskResult is the same payload as the final "done" event.
+import { createHash } from "node:crypto";
+import { resolveCollections } from "../auth/access";
+import type { Principal } from "../auth/roles";
+import { getConfig } from "../config";
+import { getDb, type Db } from "../db/client";
+import { getLlm, LlmUnavailableError } from "../llm";
+import { log } from "../log";
+import { retrieve, type Candidate } from "../retrieve";
+import { CitationParser } from "./citations";
+import { conversationHistory, createConversation, recordTurn, type Turn } from "./conversations";
+import { buildMessages, isNotCovered, NOT_COVERED_TEXT, packContext, REWRITE_SCHEMA, rewriteMessages, sourceHeader } from "./prompt";
+import { askInputSchema, type AskEvent, type AskInput, type AskResult, type AskSource, type AskStatus } from "./types";
+
+export interface AskOptions {
+  signal?: AbortSignal;
+  onEvent?: (e: AskEvent) => void;
+  db?: Db;
+}
+
+export const NO_MODEL_PREFIX = "No model available — the most relevant passages from the wiki:";
+
+export async function ask(rawInput: AskInput, principal: Principal, opts: AskOptions = {}): Promise<AskResult> {
+  const input = askInputSchema.parse(rawInput);
+  const config = getConfig();
+  const db = opts.db ?? (await getDb());
+  const llm = getLlm();
+  const emit = (e: AskEvent) => opts.onEvent?.(e);
+  const started = performance.now();
+  const since = () => Math.round(performance.now() - started);
+
+  const collections = await resolveCollections(db, principal, input.collections);
+
+  // ── conversation and follow-up rewriting ──
+  let conversationId: string | null = input.conversationId ?? null;
+  let history: Turn[] = input.history ?? [];
+  if (conversationId) history = await conversationHistory(db, principal, conversationId, !!input.regenerate);
+  else if (input.saveConversation && principal.userId) {
+    conversationId = (await createConversation(db, principal, input.question, input.collections ?? [])).id;
+  }
+  let standalone = input.question;
+  let t = performance.now();
+  if (history.some((m) => m.role === "user")) standalone = await rewriteFollowUp(history, input.question, opts.signal);
+  const rewriteMs = Math.round(performance.now() - t);
+  emit({ event: "start", data: { conversationId, question: input.question, standaloneQuestion: standalone, collections } });
+
+  // ── retrieval ──
+  const retrieved = await retrieve(standalone, { collectionIds: collections, signal: opts.signal, rerank: input.rerank, db });
+  const packed = packContext(retrieved.candidates, {
+    numCtx: config.OLLAMA_NUM_CTX,
+    answerTokens: config.ASK_ANSWER_TOKENS,
+    maxSources: config.ASK_MAX_SOURCES,
+    question: standalone,
+  });
+  const sources = packed.map((c, i) => toSource(c, i + 1));
+  emit({ event: "sources", data: { sources } });
+
+  // ── the answer ──
+  const parser = new CitationParser(sources.length);
+  let status: AskStatus = "ok";
+  let model: string | null = null;
+  let firstTokenMs: number | null = null;
+  let tokens = { prompt: 0, completion: 0 };
+  let error: string | undefined;
+  const send = (piece: { text: string; citations: number[] }) => {
+    if (piece.text) {
+      firstTokenMs ??= since();
+      emit({ event: "token", data: { text: piece.text } });
+    }
+    for (const n of piece.citations) emit({ event: "citation", data: { n, chunkId: sources[n - 1]!.chunkId } });
+  };
+
+  if (sources.length === 0) {
+    // Nothing retrieved at all: no model call can do better than saying so.
+    send(parser.push(NOT_COVERED_TEXT));
+  } else {
+    try {
+      const stream = llm.chatStream(buildMessages(standalone, sources), {
+        numCtx: config.OLLAMA_NUM_CTX,
+        temperature: 0.1,
+        maxTokens: config.ASK_ANSWER_TOKENS,
+        signal: opts.signal,
+      });
+      for await (const part of stream) {
+        if (part.type === "token") send(parser.push(part.text));
+        else {
+          model = part.model;
+          tokens = { prompt: part.promptTokens, completion: part.completionTokens };
+        }
+      }
+      if (opts.signal?.aborted) status = "aborted";
+    } catch (err) {
+      if (err instanceof LlmUnavailableError && parser.text === "") {
+        status = "no_model";
+        error = err.message;
+        send(parser.push(noModelAnswer(sources)));
+      } else if (opts.signal?.aborted) {
+        status = "aborted";
+      } else {
+        status = "error";
+        error = err instanceof Error ? err.message : String(err);
+        emit({ event: "error", data: { code: "model_error", message: error } });
+      }
+    }
+  }
+  send(parser.end());
+
+  const answer = parser.text.trim();
+  const cited = new Set(parser.cited);
+  for (const s of sources) s.cited = cited.has(s.n);
+  const covered = status === "no_model" ? cited.size > 0 : !(isNotCovered(answer) && cited.size === 0) && answer.length > 0;
+  const result: AskResult = {
+    id: "",
+    conversationId,
+    question: input.question,
+    standaloneQuestion: standalone,
+    answer,
+    status,
+    covered,
+    sources,
+    citations: parser.hits.map((h) => ({ n: h.n, chunkId: sources[h.n - 1]!.chunkId, offset: h.offset })),
+    invalidCitations: parser.invalid,
+    model,
+    embed: { status: retrieved.embed.status, model: retrieved.embed.model },
+    rerank: retrieved.rerank,
+    timings: { rewriteMs, ...retrieved.timings, firstTokenMs, totalMs: 0 },
+    tokens,
+    ...(error ? { error } : {}),
+  };
+  result.timings.totalMs = since();
+  result.id = await logQuery(db, principal, input.question, collections, retrieved.candidates, result);
+  if (conversationId && status !== "aborted") await recordTurn(db, conversationId, input.question, result, !!input.regenerate);
+  emit({ event: "done", data: result });
+  return result;
+}
+
+async function rewriteFollowUp(history: Turn[], question: string, signal?: AbortSignal): Promise<string> {
+  try {
+    const res = await getLlm().chatJson(rewriteMessages(history, question), REWRITE_SCHEMA, { signal, maxTokens: 200 });
+    const q = (JSON.parse(res.content) as { question?: unknown }).question;
+    if (typeof q === "string" && q.trim().length >= 3 && q.length <= 1000 && !isNotCovered(q)) return q.trim();
+  } catch (err) {
+    if (!(err instanceof LlmUnavailableError) && !(err instanceof SyntaxError)) throw err;
+  }
+  // Without a usable rewrite, searching with the previous question's words keeps the topic.
+  const lastUser = [...history].reverse().find((m) => m.role === "user")?.content ?? "";
+  return `${lastUser} ${question}`.trim();
+}
+
+function toSource(c: Candidate, n: number): AskSource {
+  return {
+    n,
+    chunkId: c.chunkId,
+    documentId: c.documentId,
+    collectionId: c.collectionId,
+    title: c.title,
+    url: c.url ? (c.anchor && !c.url.includes("#") ? `${c.url}#${c.anchor}` : c.url) : null,
+    anchor: c.anchor,
+    headingPath: c.headingPath,
+    breadcrumb: c.breadcrumb,
+    text: c.text,
+    scores: { vector: c.vectorScore, text: c.textScore, fused: c.fusedScore, rerank: c.rerankScore },
+    ranks: { vector: c.vectorRank, text: c.textRank, fused: c.fusedRank, final: c.rank },
+    cited: false,
+  };
+}
+
+/** Without a model: the best passages themselves, cited, clearly marked. */
+export function noModelAnswer(sources: AskSource[]): string {
+  const excerpt = (t: string) => {
+    const s = t.replace(/\s+/g, " ").trim();
+    return s.length > 400 ? `${s.slice(0, 400).replace(/\s\S*$/, "")} …` : s;
+  };
+  return `${NO_MODEL_PREFIX}\n\n${sources
+    .slice(0, 3)
+    .map((s) => `**${sourceHeader(s)}**: ${excerpt(s.text)} [${s.n}]`)
+    .join("\n\n")}`;
+}
+
+async function logQuery(db: Db, principal: Principal, question: string, collections: string[], candidates: Candidate[], r: AskResult): Promise<string> {
+  const config = getConfig();
+  try {
+    const row = await db.prisma.queryLog.create({
+      data: {
+        userId: principal.userId,
+        apiKeyId: principal.apiKeyId,
+        question: config.LOG_QUERY_TEXT ? question : null,
+        questionSha256: createHash("sha256").update(question).digest("hex"),
+        collectionIds: collections,
+        retrieved: candidates.map((c) => ({
+          chunkId: c.chunkId,
+          documentId: c.documentId,
+          rank: c.rank,
+          vectorScore: c.vectorScore,
+          textScore: c.textScore,
+          fusedScore: c.fusedScore,
+          rerankScore: c.rerankScore,
+          packed: r.sources.some((s) => s.chunkId === c.chunkId),
+        })),
+        timings: r.timings,
+        promptTokens: r.tokens.prompt,
+        completionTokens: r.tokens.completion,
+        model: r.model,
+        answer: config.LOG_ANSWER_TEXT ? r.answer : null,
+        citations: r.citations.map((c) => ({ n: c.n, chunkId: c.chunkId })),
+        invalidCitations: r.invalidCitations,
+        status: r.status,
+        rerankStatus: r.rerank.status,
+      },
+      select: { id: true },
+    });
+    return row.id;
+  } catch (err) {
+    // The answer was already given; a lost log line must not turn it into an error.
+    log("error", "query log write failed", { error: (err as Error).message });
+    return "";
+  }
+}
