@@ -1,7 +1,8 @@
 // How an evaluation run gets an answer: the same ask pipeline as POST /api/evaluate, called as a
 // system principal that may read every collection (runs are started by admins, evaluators and the scheduler).
+import { ask } from "../answer";
 import type { Principal } from "../auth/roles";
-import { UnavailableError } from "../errors";
+import type { Db } from "../db/client";
 
 export interface PipelineSource {
   n: number;
@@ -22,7 +23,7 @@ export interface PipelineAnswer {
   queryLogId: string | null;
 }
 
-export type AnswerFn = (question: string, principal: Principal, signal?: AbortSignal) => Promise<PipelineAnswer>;
+export type AnswerFn = (question: string, principal: Principal, opts: { signal?: AbortSignal; db?: Db }) => Promise<PipelineAnswer>;
 
 export const RUN_PRINCIPAL: Principal = {
   kind: "api_key",
@@ -34,7 +35,23 @@ export const RUN_PRINCIPAL: Principal = {
   keyCollectionIds: [],
 };
 
-export const askPipeline: AnswerFn = async () => {
-  // Wired to lib/answer's ask() once the ask area lands it (see the report).
-  throw new UnavailableError("The ask pipeline is not available yet.");
+/** The real pipeline, non-streamed. A pipeline error fails the item; "no model" answers are judged like any other. */
+export const askPipeline: AnswerFn = async (question, principal, { signal, db }) => {
+  const r = await ask({ question, stream: false }, principal, { signal, db });
+  if (r.status === "error" || r.status === "aborted") throw new Error(r.error ?? `The ask pipeline ended with status ${r.status}.`);
+  return {
+    answer: r.answer,
+    sources: r.sources.map((s) => ({
+      n: s.n,
+      documentId: s.documentId,
+      chunkId: s.chunkId,
+      externalId: null,
+      title: s.title,
+      url: s.url,
+      text: s.text,
+    })),
+    promptTokens: r.tokens.prompt,
+    completionTokens: r.tokens.completion,
+    queryLogId: r.id,
+  };
 };

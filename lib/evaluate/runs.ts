@@ -152,7 +152,7 @@ type RunItemRow = Awaited<ReturnType<Db["prisma"]["runItem"]["findMany"]>>[numbe
 async function processItem(db: Db, run: RunRow, item: RunItemRow, answer: AnswerFn, deps: ProcessDeps) {
   const started = performance.now();
   try {
-    const a = await answer(item.question, RUN_PRINCIPAL, deps.signal);
+    const a = await answer(item.question, RUN_PRINCIPAL, { signal: deps.signal, db });
     const latencyMs = Math.round(performance.now() - started);
     const judged = await runJudge(
       {

@@ -91,7 +91,7 @@ export function judgeVerdicts(prompt: string, maxClaims: number) {
 /** An `onChat` handler: answers judge requests, leaves every other chat to the fake's default. */
 export function fakeJudge(opts: FakeJudgeOptions = {}): ChatHandler & { judgeCalls: () => number } {
   let judgeIndex = 0;
-  const handler = ((req: FakeChatRequest) => {
+  const handler = ((req: FakeChatRequest): string | undefined => {
     const system = req.messages.find((m) => m.role === "system")?.content ?? "";
     if (!system.startsWith(JUDGE_MARKER)) return undefined;
     const index = judgeIndex++;
@@ -104,7 +104,7 @@ export function fakeJudge(opts: FakeJudgeOptions = {}): ChatHandler & { judgeCal
     const maxClaims = Number(/at most (\d+)/.exec(system)?.[1] ?? 20);
     const userPrompt = req.messages.find((m) => m.role === "user")?.content ?? "";
     return JSON.stringify(judgeVerdicts(userPrompt, maxClaims));
-  }) as ChatHandler & { judgeCalls: () => number };
+  }) as unknown as ChatHandler & { judgeCalls: () => number };
   handler.judgeCalls = () => judgeIndex;
   return handler;
 }
