@@ -5,6 +5,7 @@ import { enqueue } from "../jobs/queue";
 import { createImportJob, getImportJob as readImportJob, type ImportJobView } from "./import-jobs";
 import { importJob } from "./jobs";
 import { startNotionImport as createNotionImport } from "./notion";
+import "./s3";
 
 export { seedDemoWiki } from "./demo";
 export type { ImportJobView } from "./import-jobs";

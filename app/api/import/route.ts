@@ -1,0 +1,36 @@
+import { z } from "zod";
+import { assertCollectionReadable } from "@/lib/auth/access";
+import { NotFoundError } from "@/lib/errors";
+import { json, route } from "@/lib/http/route";
+import { getImportJob, startNotionImport, startReconcile } from "@/lib/ingest";
+
+export const dynamic = "force-dynamic";
+
+const notionId = z.string().regex(/^[0-9a-fA-F-]{32,36}$/, "must be a Notion id (32 hexadecimal digits, dashes optional)");
+
+/**
+ * Starts an import of a source (202 with the job). Notion: everything shared with the integration,
+ * or only `pageIds` / `dataSourceIds`. S3: a sync of the bucket prefixes. 409 while one is running.
+ */
+export const POST = route(
+  {
+    permission: "import",
+    body: z
+      .object({
+        sourceId: z.string().uuid(),
+        pageIds: z.array(notionId).max(500).optional(),
+        dataSourceIds: z.array(notionId).max(100).optional(),
+      })
+      .strict(),
+  },
+  async ({ db, body, principal }) => {
+    const source = await db.prisma.source.findUnique({ where: { id: body.sourceId } });
+    if (!source) throw new NotFoundError("Source");
+    await assertCollectionReadable(db, principal, source.collectionId);
+    const job =
+      source.kind === "notion"
+        ? await startNotionImport({ sourceId: source.id, pageIds: body.pageIds, dataSourceIds: body.dataSourceIds, trigger: "manual" }, { db })
+        : await startReconcile(source.id, { db, trigger: "manual" });
+    return json({ job: await getImportJob(job.id, db) }, { status: 202 });
+  },
+);

@@ -1,0 +1,15 @@
+import { z } from "zod";
+import { assertCollectionReadable } from "@/lib/auth/access";
+import { NotFoundError } from "@/lib/errors";
+import { route } from "@/lib/http/route";
+import { webhookVerificationToken } from "@/lib/ingest/notion-webhook";
+
+export const dynamic = "force-dynamic";
+
+/** The verification token Notion sent in the subscription handshake, for the admin to paste back into Notion. */
+export const GET = route({ permission: "admin", params: z.object({ id: z.string().uuid() }) }, async ({ db, params, principal }) => {
+  const source = await db.prisma.source.findUnique({ where: { id: params.id } });
+  if (!source) throw new NotFoundError("Source");
+  await assertCollectionReadable(db, principal, source.collectionId);
+  return { verificationToken: await webhookVerificationToken(db, source.id), webhookUrl: `/api/notion/webhook?source=${source.id}` };
+});

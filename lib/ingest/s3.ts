@@ -1,0 +1,154 @@
+// An S3 document repository as a source (MinIO in production, s3rver in tests): mirrors a bucket
+// prefix into collections. A sync lists the prefix, compares each object's ETag with the manifest
+// (s3_objects), ingests new and changed objects, and removes documents whose objects are gone. Keys
+// are routed to collections by prefix rules (longest match wins; otherwise the source's collection).
+// The SDK retries throttling and 5xx with exponential backoff (maxAttempts).
+import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { getConfig } from "../config";
+import { decryptSecret, encryptSecret } from "../crypto/secrets";
+import type { Db } from "../db/client";
+import { NotFoundError, PayloadTooLargeError } from "../errors";
+import { convertToMarkdown, formatOf } from "./convert";
+import { registerDriver, type DiscoveredItem, type JobContextForDriver, type SourceDriver } from "./import-jobs";
+import { softDeleteDocuments } from "./pipeline";
+
+export interface S3SourceConfig {
+  bucket: string;
+  prefix: string;
+  endpoint?: string;
+  region: string;
+  routes: Array<{ prefix: string; collectionId: string }>;
+}
+
+interface S3Secrets {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+export async function createS3Source(
+  db: Db,
+  input: { collectionId: string; name: string; bucket: string; prefix: string; endpoint?: string; region: string; accessKeyId: string; secretAccessKey: string; routes: S3SourceConfig["routes"] },
+) {
+  const ids = [input.collectionId, ...input.routes.map((r) => r.collectionId)];
+  const found = await db.prisma.collection.count({ where: { id: { in: ids } } });
+  if (found !== new Set(ids).size) throw new NotFoundError("A collection named in the routes");
+  const config: S3SourceConfig = { bucket: input.bucket, prefix: input.prefix, endpoint: input.endpoint, region: input.region, routes: input.routes };
+  return db.prisma.source.create({
+    data: {
+      collectionId: input.collectionId,
+      kind: "s3",
+      name: input.name,
+      config: config as object,
+      secretCiphertext: await encryptSecret(JSON.stringify({ accessKeyId: input.accessKeyId, secretAccessKey: input.secretAccessKey } satisfies S3Secrets)),
+    },
+    select: { id: true },
+  });
+}
+
+export function routeKey(key: string, config: S3SourceConfig, fallback: string): string {
+  let best: { prefix: string; collectionId: string } | null = null;
+  for (const r of config.routes ?? []) if (key.startsWith(r.prefix) && (!best || r.prefix.length > best.prefix.length)) best = r;
+  return best?.collectionId ?? fallback;
+}
+
+const clients = new WeakMap<object, S3Client>();
+async function clientFor(ctx: JobContextForDriver): Promise<S3Client> {
+  let c = clients.get(ctx.job);
+  if (!c) {
+    const cfg = ctx.source.config as unknown as S3SourceConfig;
+    const secrets = JSON.parse(await decryptSecret(ctx.source.secretCiphertext ?? "")) as S3Secrets;
+    c = new S3Client({
+      region: cfg.region,
+      endpoint: cfg.endpoint,
+      forcePathStyle: !!cfg.endpoint, // MinIO and s3rver want path-style addressing
+      credentials: secrets,
+      maxAttempts: 5,
+    });
+    clients.set(ctx.job, c);
+  }
+  return c;
+}
+
+const cleanEtag = (e: string | undefined) => (e ?? "").replace(/"/g, "");
+
+const s3Driver: SourceDriver = {
+  concurrency: 4,
+  async seeds() {
+    return [{ externalId: "list", kind: "container" }];
+  },
+  async expand(ctx) {
+    const cfg = ctx.source.config as unknown as S3SourceConfig;
+    const client = await clientFor(ctx);
+    const listed: Array<{ key: string; etag: string; size: number }> = [];
+    let token: string | undefined;
+    do {
+      const res = await client.send(new ListObjectsV2Command({ Bucket: cfg.bucket, Prefix: cfg.prefix || undefined, ContinuationToken: token }));
+      for (const o of res.Contents ?? []) if (o.Key && !o.Key.endsWith("/")) listed.push({ key: o.Key, etag: cleanEtag(o.ETag), size: o.Size ?? 0 });
+      token = res.IsTruncated ? res.NextContinuationToken : undefined;
+    } while (token);
+
+    const manifest = new Map(
+      (await ctx.db.prisma.s3Object.findMany({ where: { sourceId: ctx.source.id } })).map((m) => [m.key, m]),
+    );
+    const live = new Set(
+      (await ctx.db.prisma.document.findMany({ where: { sourceId: ctx.source.id, deletedAt: null }, select: { externalId: true } })).map((d) => d.externalId),
+    );
+    const unchanged: string[] = [];
+    const changed: DiscoveredItem[] = [];
+    for (const o of listed) {
+      const m = manifest.get(o.key);
+      if (m && m.etag === o.etag && live.has(o.key) && m.collectionId === routeKey(o.key, cfg, ctx.source.collectionId)) unchanged.push(o.key);
+      else changed.push({ externalId: o.key, kind: "page", title: o.etag });
+    }
+    // Unchanged objects are recorded as seen (they count, and are not removed) without being fetched.
+    await ctx.db.prisma.importJobItem.createMany({
+      data: unchanged.map((key) => ({ jobId: ctx.job.id, externalId: key, kind: "page", status: "unchanged" })),
+      skipDuplicates: true,
+    });
+    return changed;
+  },
+  async fetch(ctx, item) {
+    const cfg = ctx.source.config as unknown as S3SourceConfig;
+    const client = await clientFor(ctx);
+    const name = item.externalId.split("/").pop() ?? item.externalId;
+    const maxBytes = getConfig().INGEST_UPLOAD_MAX_BYTES;
+    if (!formatOf(name)) throw new Error(`${item.externalId}: unsupported file type; skipped`);
+    const res = await client.send(new GetObjectCommand({ Bucket: cfg.bucket, Key: item.externalId }));
+    if ((res.ContentLength ?? 0) > maxBytes) throw new PayloadTooLargeError(maxBytes, item.externalId);
+    const bytes = await res.Body!.transformToByteArray();
+    const converted = await convertToMarkdown(name, bytes, maxBytes);
+    return {
+      externalId: item.externalId,
+      title: converted.title,
+      markdown: converted.markdown,
+      url: `s3://${cfg.bucket}/${item.externalId}`,
+      breadcrumb: item.externalId.split("/").slice(0, -1),
+      collectionId: routeKey(item.externalId, cfg, ctx.source.collectionId),
+      properties: { etag: cleanEtag(res.ETag) || item.title, size: bytes.byteLength, format: converted.format },
+      updatedAt: res.LastModified ?? null,
+    };
+  },
+  async finalize(ctx, seen) {
+    const db = ctx.db;
+    // The manifest follows what was actually ingested this run.
+    const done = await db.prisma.$queryRaw<Array<{ key: string; etag: string; size: bigint; collection_id: string }>>`
+      SELECT d.external_id AS key, d.properties->>'etag' AS etag, COALESCE((d.properties->>'size')::bigint, 0) AS size, d.collection_id::text AS collection_id
+      FROM documents d JOIN import_job_items i ON i.external_id = d.external_id AND i.job_id = ${ctx.job.id}::uuid AND i.kind = 'page' AND i.status = 'done'
+      WHERE d.source_id = ${ctx.source.id}::uuid AND d.deleted_at IS NULL AND d.properties ? 'etag'`;
+    for (const d of done) {
+      await db.prisma.s3Object.upsert({
+        where: { sourceId_key: { sourceId: ctx.source.id, key: d.key } },
+        create: { sourceId: ctx.source.id, key: d.key, etag: d.etag, size: d.size, collectionId: d.collection_id },
+        update: { etag: d.etag, size: d.size, collectionId: d.collection_id, syncedAt: new Date() },
+      });
+    }
+    const keep = new Set(seen);
+    const stale = (await db.prisma.document.findMany({ where: { sourceId: ctx.source.id, deletedAt: null }, select: { externalId: true } }))
+      .map((d) => d.externalId)
+      .filter((k) => !keep.has(k));
+    const removed = await softDeleteDocuments(db, ctx.source.id, stale);
+    await db.prisma.s3Object.deleteMany({ where: { sourceId: ctx.source.id, key: { notIn: seen } } });
+    return removed;
+  },
+};
+registerDriver("s3", s3Driver);

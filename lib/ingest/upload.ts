@@ -1,0 +1,73 @@
+// Uploads into a collection: every file is converted and checked BEFORE anything is written, so one
+// bad file rejects the whole request with a 4xx naming each bad file and its reason, and nothing is
+// half-ingested. A file uploaded again under the same name replaces the earlier version.
+import { getConfig } from "../config";
+import type { Db } from "../db/client";
+import { AppError, NotFoundError, ValidationError } from "../errors";
+import type { Llm } from "../llm";
+import { convertToMarkdown, type ConvertedFile } from "./convert";
+import { requestBackfill } from "./import-jobs";
+import { ingestDocuments } from "./pipeline";
+
+export const MAX_FILES_PER_UPLOAD = 50;
+
+export interface UploadedFile {
+  name: string;
+  bytes: Uint8Array;
+}
+
+/** The collection's "Uploads" source, created on first use. */
+export async function ensureUploadSource(db: Db, collectionId: string) {
+  const existing = await db.prisma.source.findFirst({
+    where: { collectionId, kind: "upload", NOT: { config: { path: ["demo"], equals: true } } },
+  });
+  return existing ?? db.prisma.source.create({ data: { collectionId, kind: "upload", name: "Uploads", config: {} } });
+}
+
+export async function ingestUploads(db: Db, input: { collectionId: string; files: UploadedFile[]; llm?: Pick<Llm, "embed" | "models"> }) {
+  if (input.files.length === 0) throw new ValidationError("No files were uploaded; send them as multipart form fields named \"file\".");
+  if (input.files.length > MAX_FILES_PER_UPLOAD) throw new ValidationError(`At most ${MAX_FILES_PER_UPLOAD} files per upload.`);
+  const collection = await db.prisma.collection.findUnique({ where: { id: input.collectionId } });
+  if (!collection) throw new NotFoundError("Collection");
+  const names = input.files.map((f) => f.name);
+  const dup = names.find((n, i) => names.indexOf(n) !== i);
+  if (dup) throw new ValidationError(`${dup}: uploaded twice in one request.`, [{ file: dup, reason: "duplicate file name" }]);
+
+  const maxBytes = getConfig().INGEST_UPLOAD_MAX_BYTES;
+  const converted: Array<ConvertedFile & { name: string }> = [];
+  const problems: Array<{ error: AppError; file: string }> = [];
+  for (const f of input.files) {
+    try {
+      converted.push({ ...(await convertToMarkdown(f.name, f.bytes, maxBytes)), name: f.name });
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      problems.push({ error: err, file: f.name });
+    }
+  }
+  if (problems.length === 1) throw problems[0].error;
+  if (problems.length > 1) {
+    const first = problems[0].error;
+    throw new AppError(
+      first.status,
+      first.code,
+      `${problems.length} files cannot be ingested: ${problems.map((p) => p.error.message).join("; ")}`,
+      problems.map((p) => ({ file: p.file, status: p.error.status, reason: p.error.message })),
+    );
+  }
+
+  const source = await ensureUploadSource(db, collection.id);
+  const result = await ingestDocuments(
+    db,
+    { sourceId: source.id, collectionId: collection.id },
+    converted.map((c) => ({ externalId: c.name, title: c.title, markdown: c.markdown, properties: { format: c.format, file: c.name } })),
+    { llm: input.llm },
+  );
+  if (result.pendingChunks > 0) await requestBackfill(db);
+  await db.prisma.source.update({ where: { id: source.id }, data: { lastSyncAt: new Date() } });
+  return {
+    sourceId: source.id,
+    files: result.outcomes.map((o) => ({ file: o.externalId, status: o.status, chunks: o.chunks, ...(o.status === "failed" ? { error: o.error } : {}) })),
+    embeddedChunks: result.embeddedChunks,
+    pendingChunks: result.pendingChunks,
+  };
+}
