@@ -18,7 +18,9 @@ const nextConfig: NextConfig = {
   async headers() {
     return [{ source: "/:path*", headers: SECURITY_HEADERS }];
   },
-  typescript: { ignoreBuildErrors: false },
+  // Types are checked for the whole project (app, lib, workers, scripts, tests) by `npm run typecheck`,
+  // which tests/unit/typecheck.test.ts runs; the build itself only compiles.
+  typescript: { ignoreBuildErrors: true },
 };
 
 export default nextConfig;

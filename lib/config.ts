@@ -189,6 +189,8 @@ const schema = z
   });
 
 export type RawConfig = z.infer<typeof schema>;
+/** Every setting's name (tests check that .env.example documents each). */
+export const CONFIG_KEYS: readonly string[] = Object.keys(schema.shape);
 export type Config = RawConfig & {
   databaseKind: "postgres" | "pglite";
   workersInProcess: boolean;

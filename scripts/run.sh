@@ -49,6 +49,12 @@ case "$cmd" in
     build
     ;;
   test)
+    # Database and browser tests want PostgreSQL + pgvector: use the local server when it answers and
+    # has pgvector (CI sets TEST_DATABASE_URL itself). Without one, database tests run on PGlite.
+    if [ -z "${TEST_DATABASE_URL:-}" ] && command -v psql >/dev/null &&
+      [ "$(psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_available_extensions WHERE name = 'vector'" 2>/dev/null)" = "1" ]; then
+      export TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:5432/postgres"
+    fi
     exec vitest run "$@"
     ;;
   "")

@@ -61,8 +61,8 @@ export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> 
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), "sot-app-"));
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
-  const env: Record<string, string> = {
-    ...(process.env as Record<string, string>),
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
     NODE_ENV: "production",
     HOST: "127.0.0.1",
     PORT: String(port),
@@ -80,8 +80,8 @@ export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> 
   if (embedded) delete env.DATABASE_URL;
   let out = "";
   const child = spawn(process.execPath, ["--import", "tsx", "scripts/serve.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
-  child.stdout!.on("data", (d) => (out += d));
-  child.stderr!.on("data", (d) => (out += d));
+  child.stdout.on("data", (d: Buffer) => (out += d));
+  child.stderr.on("data", (d: Buffer) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
 
   const deadline = Date.now() + 120_000;

@@ -51,3 +51,13 @@ describe("configuration", () => {
     expect(() => parseConfig({ DATABASE_URL: "postgresql://u@h/db" })).toThrow(/AUTH_SECRET is required when DATABASE_URL is set/);
   });
 });
+
+describe(".env.example", () => {
+  it("documents every setting", async () => {
+    const { readFileSync } = await import("node:fs");
+    const { CONFIG_KEYS } = await import("@/lib/config");
+    const text = readFileSync(new URL("../../.env.example", import.meta.url), "utf8");
+    const missing = CONFIG_KEYS.filter((k) => !new RegExp(`^#?\\s*${k}=`, "m").test(text));
+    expect(missing).toEqual([]);
+  });
+});
