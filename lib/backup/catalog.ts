@@ -95,6 +95,34 @@ export function rowSelectSql(t: TableInfo): string {
   return `SELECT (SELECT row_to_json(r) FROM (SELECT ${cols}) r)::text AS j FROM public.${q(t.name)} t${order ? ` ORDER BY ${order}` : ""}`;
 }
 
+/**
+ * The column whose value groups rows into one object, or null for one object per row. Tables keyed
+ * by a single column get one object per row (a changed row = one new object). Tables keyed by
+ * several columns — link and posting tables with many small rows, e.g. (lexeme, chunk_id) — are
+ * grouped by the key column that names the owning entity (the last uuid key column, else the first):
+ * all postings of one chunk form one object, so editing a page touches only that page's objects.
+ */
+export function groupColumn(t: TableInfo): string | null {
+  if (t.primaryKey.length < 2) return null;
+  const uuids = t.primaryKey.filter((k) => t.columns.find((c) => c.name === k)?.typname === "uuid");
+  return uuids.at(-1) ?? t.primaryKey[0];
+}
+
+/** One object's content per result row: `j` = JSON array of its rows, `n` = their number. */
+export function objectSelectSql(t: TableInfo): string {
+  const cols = t.columns
+    .map((c) => (c.typname === "vector" ? `encode(vector_send(t.${q(c.name)}), 'base64') AS ${q(c.name)}` : `t.${q(c.name)} AS ${q(c.name)}`))
+    .join(", ");
+  const row = `(SELECT row_to_json(r) FROM (SELECT ${cols}) r)`;
+  const g = groupColumn(t);
+  if (!g) {
+    const order = (t.primaryKey.length ? t.primaryKey : t.columns.map((c) => c.name).slice(0, 1)).map((c) => `t.${q(c)}`).join(", ");
+    return `SELECT '[' || ${row}::text || ']' AS j, 1 AS n FROM public.${q(t.name)} t${order ? ` ORDER BY ${order}` : ""}`;
+  }
+  const rest = t.primaryKey.filter((k) => k !== g).map((k) => `t.${q(k)}`).join(", ");
+  return `SELECT json_agg(${row} ORDER BY ${rest})::text AS j, count(*)::int AS n FROM public.${q(t.name)} t GROUP BY t.${q(g)} ORDER BY t.${q(g)}`;
+}
+
 /** pgvector's binary form (int16 dim, int16 unused, float32 big-endian) → its text input form. */
 export function vectorBinaryToText(b64: string): string {
   const buf = Buffer.from(b64, "base64");

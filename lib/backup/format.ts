@@ -120,8 +120,8 @@ export interface ManifestTable {
   name: string;
   columns: ManifestColumn[];
   rows: number;
-  /** [sha256 hex, stored size in bytes, index into Manifest.keyIds] per row, in primary-key order. */
-  objects: Array<[string, number, number]>;
+  /** [sha256 hex, stored size in bytes, index into Manifest.keyIds, rows in it] per object, in key order. */
+  objects: Array<[string, number, number, number]>;
 }
 
 export interface Manifest {

@@ -50,7 +50,7 @@ async function* tableRows(
         const n = next++;
         const [hash] = slice[n];
         const key = objectKey(hash);
-        const what = `table ${t.name}, row ${i + n + 1}`;
+        const what = `table ${t.name}, object ${i + n + 1} of ${t.objects.length}`;
         const body = await target.get(key);
         if (!body) throw new BackupIntegrityError(`Object ${key} (${what}) is missing from ${target.description}.`, key);
         out[n] = decodeObject(ring, hash, body, what);
@@ -76,10 +76,16 @@ export async function verifySnapshot(opts: { target: BackupTarget; ring: KeyRing
   let objects = 0;
   let bytes = 0;
   for (const t of m.tables) {
-    for await (const rows of tableRows(opts.target, opts.ring, t, opts.concurrency ?? 8, 256)) {
-      for (const r of rows) JSON.parse(r.toString("utf8"));
-      objects += rows.length;
+    let rows = 0;
+    for await (const bodies of tableRows(opts.target, opts.ring, t, opts.concurrency ?? 8, 256)) {
+      for (const b of bodies) {
+        const parsed = JSON.parse(b.toString("utf8"));
+        if (!Array.isArray(parsed)) throw new BackupIntegrityError(`An object of table ${t.name} does not hold rows.`);
+        rows += parsed.length;
+      }
+      objects += bodies.length;
     }
+    if (rows !== t.rows) throw new BackupIntegrityError(`Table ${t.name}: its objects hold ${rows} rows; the manifest lists ${t.rows}.`);
     bytes += t.objects.reduce((s, o) => s + o[1], 0);
   }
   return { snapshotId, createdAt: m.createdAt, tables: m.tables.map((t) => ({ name: t.name, rows: t.rows })), objects, bytes };
@@ -194,18 +200,21 @@ export async function restoreSnapshot(opts: {
       const cols = t.columns.map((c) => q(c.name)).join(", ");
       const vectors = t.columns.filter((c) => c.vector).map((c) => c.name);
       const insert = `INSERT INTO public.${q(t.name)} (${cols}) OVERRIDING SYSTEM VALUE SELECT ${cols} FROM json_populate_recordset(NULL::public.${q(t.name)}, $1::json)`;
-      for await (const rows of tableRows(opts.target, opts.ring, t, opts.concurrency ?? 8, 500)) {
+      let index = 0;
+      for await (const bodies of tableRows(opts.target, opts.ring, t, opts.concurrency ?? 8, 500)) {
+        // Each object is a JSON array of rows; a batch of objects becomes one INSERT.
         let json: string;
         if (vectors.length) {
-          const parsed = rows.map((r) => JSON.parse(r.toString("utf8")) as Record<string, unknown>);
+          const parsed = bodies.flatMap((b) => JSON.parse(b.toString("utf8")) as Array<Record<string, unknown>>);
           for (const r of parsed) for (const v of vectors) if (typeof r[v] === "string") r[v] = vectorBinaryToText(r[v] as string);
           json = JSON.stringify(parsed);
         } else {
-          json = `[${rows.map((r) => r.toString("utf8")).join(",")}]`;
+          json = `[${bodies.map((b) => b.toString("utf8").trim().slice(1, -1).trim()).filter(Boolean).join(",")}]`;
         }
         await s.query(insert, [json]);
-        rowsDone += rows.length;
-        objects += rows.length;
+        for (let k = 0; k < bodies.length; k++) rowsDone += t.objects[index + k][3] ?? 1;
+        index += bodies.length;
+        objects += bodies.length;
         opts.onProgress?.({ table: t.name, rowsDone, rowsTotal });
       }
       const [c] = await s.query<{ n: string }>(`SELECT count(*)::text AS n FROM public.${q(t.name)}`);

@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import type { KeyRing } from "../crypto/keys";
 import type { Db } from "../db/client";
-import { readCatalog, rowSelectSql, withTransaction, q } from "./catalog";
+import { objectSelectSql, readCatalog, withTransaction, q } from "./catalog";
 import { decodeManifest, encodeManifest, encodeObject, manifestKey, MANIFEST_FORMAT, objectKey, sha256Hex, type Manifest, type ManifestTable } from "./format";
 import type { BackupTarget } from "./target";
 
@@ -148,17 +148,19 @@ export async function createSnapshot(opts: {
         objects: [],
       };
       tables.push(mt);
-      await s.query(`DECLARE sot_backup_cursor NO SCROLL CURSOR FOR ${rowSelectSql(t)}`);
+      await s.query(`DECLARE sot_backup_cursor NO SCROLL CURSOR FOR ${objectSelectSql(t)}`);
       for (;;) {
         checkAbort();
-        const rows = await s.query<{ j: string }>(`FETCH ${FETCH} FROM sot_backup_cursor`);
+        const rows = await s.query<{ j: string; n: number }>(`FETCH ${FETCH} FROM sot_backup_cursor`);
         if (rows.length === 0) break;
-        for (const { j } of rows) {
+        let fetchedRows = 0;
+        for (const { j, n } of rows) {
           const plain = Buffer.from(j, "utf8");
           const hash = sha256Hex(plain);
-          const entry: [string, number, number] = [hash, 0, 0];
+          const entry: [string, number, number, number] = [hash, 0, 0, Number(n)];
           mt.objects.push(entry);
-          mt.rows++;
+          mt.rows += Number(n);
+          fetchedRows += Number(n);
           progress.objectsTotal++;
           const have = known.get(hash);
           if (have) {
@@ -189,7 +191,7 @@ export async function createSnapshot(opts: {
           while (inflight.size >= concurrency) await Promise.race(inflight);
           checkAbort();
         }
-        progress.rowsDone += rows.length;
+        progress.rowsDone += fetchedRows;
         report();
       }
       await s.query("CLOSE sot_backup_cursor");

@@ -76,7 +76,7 @@ describe("S3-compatible target (s3rver)", () => {
     bad[bad.length - 1] ^= 1;
     await target.put(objectKey(hash), bad);
     try {
-      await expect(verifySnapshot({ target, ring, snapshotId: firstId })).rejects.toThrow(new RegExp(`Object ${objectKey(hash)} \\(table chunks, row 1\\) failed its integrity check`));
+      await expect(verifySnapshot({ target, ring, snapshotId: firstId })).rejects.toThrow(new RegExp(`Object ${objectKey(hash)} \\(table chunks, object 1 of 18\\) failed its integrity check`));
     } finally {
       await target.put(objectKey(hash), body);
     }

@@ -71,7 +71,7 @@ describe("damaged backups are refused with a clear message", () => {
     bad[bad.length - 3] ^= 0x40;
     await writeFile(file, bad);
     try {
-      const msg = new RegExp(`Object ${objectKey(chunkHash)} \\(table chunks, row 6\\) failed its integrity check`);
+      const msg = new RegExp(`Object ${objectKey(chunkHash)} \\(table chunks, object 6 of 32\\) failed its integrity check`);
       await expect(verifySnapshot({ target, ring, snapshotId })).rejects.toThrow(msg);
       await expectRefusedRestore(msg);
     } finally {
@@ -97,7 +97,7 @@ describe("damaged backups are refused with a clear message", () => {
     const original = await readFile(file);
     await rm(file);
     try {
-      const msg = new RegExp(`Object ${objectKey(chunkHash)} \\(table chunks, row 6\\) is missing from folder`);
+      const msg = new RegExp(`Object ${objectKey(chunkHash)} \\(table chunks, object 6 of 32\\) is missing from folder`);
       await expect(verifySnapshot({ target, ring, snapshotId })).rejects.toThrow(msg);
       await expectRefusedRestore(msg);
     } finally {
