@@ -1,0 +1,97 @@
+// POST /api/evaluate's two forms over the one pipeline: Server-Sent Events (one SSE event per AskEvent,
+// `event: <name>` + `data: <json>`), or the final AskResult as one JSON document. Errors before the
+// first event (bad collections, unknown conversation) are thrown so the route answers them with their
+// HTTP status; errors after it arrive as an `error` event followed by `done`.
+import type { Principal } from "../auth/roles";
+import type { Db } from "../db/client";
+import { log } from "../log";
+import { ask } from "./ask";
+import type { AskEvent, AskInput } from "./types";
+
+export const SSE_HEADERS = {
+  "content-type": "text/event-stream; charset=utf-8",
+  "cache-control": "no-cache, no-transform",
+  connection: "keep-alive",
+  // Nginx would otherwise buffer the stream and the tokens would arrive all at once.
+  "x-accel-buffering": "no",
+} as const;
+
+export const sseFrame = (e: AskEvent) => `event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`;
+
+export async function askHttp(input: AskInput & { stream?: boolean }, principal: Principal, opts: { signal?: AbortSignal; db?: Db } = {}): Promise<Response | unknown> {
+  if (input.stream === false) return ask(input, principal, opts);
+
+  const abort = new AbortController();
+  opts.signal?.addEventListener("abort", () => abort.abort(), { once: true });
+  const encoder = new TextEncoder();
+  let controller!: ReadableStreamDefaultController<Uint8Array>;
+  let closed = false;
+  const body = new ReadableStream<Uint8Array>({
+    start: (c) => {
+      controller = c;
+    },
+    cancel: () => {
+      // The browser went away (Stop button, closed tab): stop generating.
+      closed = true;
+      abort.abort();
+    },
+  });
+  const write = (e: AskEvent) => {
+    if (closed) return;
+    try {
+      controller.enqueue(encoder.encode(sseFrame(e)));
+    } catch {
+      closed = true;
+    }
+  };
+
+  // Wait for the first event (or an early error) before answering, so early errors keep their status.
+  let started!: () => void;
+  const first = new Promise<void>((resolve) => (started = resolve));
+  const run = ask(input, principal, {
+    signal: abort.signal,
+    db: opts.db,
+    onEvent: (e) => {
+      started();
+      write(e);
+    },
+  });
+  run.then(
+    () => {
+      if (!closed) controller.close();
+      closed = true;
+    },
+    (err: Error) => {
+      log("error", "ask failed mid-stream", { error: err.message });
+      write({ event: "error", data: { code: "internal", message: "The answer failed; the request id identifies it in the logs." } });
+      if (!closed) controller.close();
+      closed = true;
+    },
+  );
+  await Promise.race([first, run]);
+  return new Response(body, { headers: SSE_HEADERS });
+}
+
+/** Reads an SSE stream into events (for tests, benchmarks and the Ask page). */
+export async function* readSse(stream: ReadableStream<Uint8Array>): AsyncGenerator<{ event: string; data: unknown }> {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let buf = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (value) buf += decoder.decode(value, { stream: true });
+    let idx: number;
+    while ((idx = buf.indexOf("\n\n")) >= 0) {
+      const frame = buf.slice(0, idx);
+      buf = buf.slice(idx + 2);
+      let event = "message";
+      const data: string[] = [];
+      for (const line of frame.split("\n")) {
+        if (line.startsWith("event:")) event = line.slice(6).trim();
+        else if (line.startsWith("data:")) data.push(line.slice(5).replace(/^ /, ""));
+      }
+      if (data.length) yield { event, data: JSON.parse(data.join("\n")) };
+    }
+    if (done) return;
+  }
+}
