@@ -101,12 +101,13 @@ export function buildJudgeMessages(input: JudgeInput, maxClaims: number) {
   };
 }
 
-/** A follow-up turn telling the judge what was wrong with its last reply (a retry that repeats the same
- *  request would, at temperature 0 with a fixed seed, return the same broken text). */
-export function repairMessage(problem: string) {
+/** A follow-up turn telling the judge what was wrong with its last reply. A retry that repeats the same
+ *  request would, at temperature 0 (greedy decoding, where the seed hardly matters), return the same broken
+ *  text; the attempt number keeps two repair turns from ever being identical either. */
+export function repairMessage(problem: string, attempt: number) {
   return {
     role: "user" as const,
-    content: `Your reply was not valid: ${problem}. Reply again with JSON only, exactly matching the schema.`,
+    content: `Your reply was not valid: ${problem}. Reply again with JSON only, exactly matching the schema (attempt ${attempt}).`,
   };
 }
 

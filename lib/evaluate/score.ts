@@ -75,7 +75,7 @@ export async function runJudge(input: JudgeInput, opts: JudgeOptions = {}): Prom
     }
     problems.push(`attempt ${attempt + 1}: ${parsed.problem}`);
     // Keep the conversation short: only the latest bad reply and its repair request.
-    messages.splice(built.messages.length, messages.length, { role: "assistant", content: raw.slice(0, 4000) }, repairMessage(parsed.problem));
+    messages.splice(built.messages.length, messages.length, { role: "assistant", content: raw.slice(0, 4000) }, repairMessage(parsed.problem, attempt + 2));
   }
   return {
     status: "error",

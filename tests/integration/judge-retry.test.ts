@@ -59,7 +59,7 @@ describe("runJudge", () => {
     expect(seen.map((s) => s.options?.seed)).toEqual([7, 8, 9]);
     const last = seen[2]!.messages;
     expect(last.at(-2)!.role).toBe("assistant");
-    expect(last.at(-1)!.content).toMatch(/^Your reply was not valid: /);
+    expect(last.at(-1)!.content).toMatch(/^Your reply was not valid: .*\(attempt 3\)\.$/);
     // Only the latest bad reply is kept in the conversation.
     expect(last.filter((m) => m.role === "assistant")).toHaveLength(1);
   });
