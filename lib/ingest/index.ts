@@ -7,7 +7,13 @@ import { importJob } from "./jobs";
 import { startNotionImport as createNotionImport } from "./notion";
 import "./s3";
 
+// Importing this module also registers the job kinds that webhooks and uploads enqueue (./jobs).
 export { seedDemoWiki } from "./demo";
+export { ingestUploads, MAX_FILES_PER_UPLOAD } from "./upload";
+export { receiveNotionWebhook, webhookVerificationToken } from "./notion-webhook";
+export { createNotionSource } from "./notion";
+export { createS3Source } from "./s3";
+export { listSources, getSource } from "./sources";
 export type { ImportJobView } from "./import-jobs";
 
 /** Starts a Notion import job (everything shared, or the given pages / data sources) and queues it. */

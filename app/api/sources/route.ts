@@ -1,9 +1,7 @@
 import { z } from "zod";
 import { assertCollectionReadable, readableCollectionIds } from "@/lib/auth/access";
 import { json, route } from "@/lib/http/route";
-import { createNotionSource } from "@/lib/ingest/notion";
-import { createS3Source } from "@/lib/ingest/s3";
-import { getSource, listSources } from "@/lib/ingest/sources";
+import { createNotionSource, createS3Source, getSource, listSources } from "@/lib/ingest";
 
 export const dynamic = "force-dynamic";
 

@@ -3,7 +3,7 @@ import { assertCollectionReadable } from "@/lib/auth/access";
 import { getConfig } from "@/lib/config";
 import { UnsupportedMediaTypeError, ValidationError } from "@/lib/errors";
 import { readBodyLimited, route } from "@/lib/http/route";
-import { ingestUploads, MAX_FILES_PER_UPLOAD } from "@/lib/ingest/upload";
+import { ingestUploads, MAX_FILES_PER_UPLOAD } from "@/lib/ingest";
 
 export const dynamic = "force-dynamic";
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { route } from "@/lib/http/route";
-import { receiveNotionWebhook } from "@/lib/ingest/notion-webhook";
+import { receiveNotionWebhook } from "@/lib/ingest";
 
 export const dynamic = "force-dynamic";
 

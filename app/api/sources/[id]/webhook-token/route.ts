@@ -2,7 +2,7 @@ import { z } from "zod";
 import { assertCollectionReadable } from "@/lib/auth/access";
 import { NotFoundError } from "@/lib/errors";
 import { route } from "@/lib/http/route";
-import { webhookVerificationToken } from "@/lib/ingest/notion-webhook";
+import { webhookVerificationToken } from "@/lib/ingest";
 
 export const dynamic = "force-dynamic";
 
