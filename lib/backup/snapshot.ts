@@ -83,7 +83,7 @@ export async function createSnapshot(opts: {
   const concurrency = opts.concurrency ?? 8;
 
   // What is already stored and usable: referenced by the newest manifest AND still present.
-  const present = new Set((await target.list("objects/")).map((o) => o.key));
+  const present = new Set((await target.list("objects/", { detail: false })).map((o) => o.key));
   const known = new Map<string, { size: number; keyId: string }>();
   const prev = await latestReadableManifest(target, ring);
   if (prev) {

@@ -25,7 +25,8 @@ export interface BackupTarget {
   put(key: string, body: Buffer): Promise<void>;
   /** null when the key does not exist. */
   get(key: string): Promise<Buffer | null>;
-  list(prefix: string): Promise<StoredKey[]>;
+  /** Keys under a prefix; `detail: false` lets a target skip sizes and times it would have to look up one by one. */
+  list(prefix: string, opts?: { detail?: boolean }): Promise<StoredKey[]>;
   delete(keys: string[]): Promise<void>;
 }
 
@@ -39,9 +40,15 @@ export class FolderTarget implements BackupTarget {
     if (key.split("/").some((p) => p === ".." || p === "")) throw new Error(`Invalid backup key ${key}`);
     return path.join(this.root, ...key.split("/"));
   }
+  /** Folders already made by this process: one mkdir per folder, not one per object. */
+  private readonly made = new Set<string>();
   async put(key: string, body: Buffer): Promise<void> {
     const file = this.file(key);
-    await mkdir(path.dirname(file), { recursive: true });
+    const dir = path.dirname(file);
+    if (!this.made.has(dir)) {
+      await mkdir(dir, { recursive: true });
+      this.made.add(dir);
+    }
     // Write then rename: a crash leaves no half-written object under its final name.
     const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     await writeFile(tmp, body, { mode: 0o600 });
@@ -55,7 +62,8 @@ export class FolderTarget implements BackupTarget {
       throw err;
     }
   }
-  async list(prefix: string): Promise<StoredKey[]> {
+  async list(prefix: string, opts: { detail?: boolean } = {}): Promise<StoredKey[]> {
+    const detail = opts.detail ?? true;
     const out: StoredKey[] = [];
     const walk = async (dir: string, rel: string) => {
       let entries;
@@ -69,8 +77,11 @@ export class FolderTarget implements BackupTarget {
         const key = rel ? `${rel}/${e.name}` : e.name;
         if (e.isDirectory()) await walk(path.join(dir, e.name), key);
         else if (e.isFile() && !e.name.endsWith(".tmp") && key.startsWith(prefix)) {
-          const s = await stat(path.join(dir, e.name));
-          out.push({ key, size: s.size, modifiedAt: s.mtime });
+          if (!detail) out.push({ key, size: -1, modifiedAt: new Date(0) });
+          else {
+            const s = await stat(path.join(dir, e.name));
+            out.push({ key, size: s.size, modifiedAt: s.mtime });
+          }
         }
       }
     };
