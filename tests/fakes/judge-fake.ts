@@ -34,7 +34,7 @@ function section(prompt: string, tag: string): string | null {
 
 function sentences(text: string): string[] {
   return text
-    .replace(/\[\d+\]/g, "")
+    .replace(/\s*\[\d+\]/g, "")
     .split(/(?<=[.!?])\s+|\n+/)
     .map((s) => s.trim())
     .filter((s) => words(s).length > 0);
