@@ -3,7 +3,7 @@ import { getDb, type Db } from "../db/client";
 import { NotFoundError } from "../errors";
 import { enqueue } from "../jobs/queue";
 import { createImportJob, getImportJob as readImportJob, type ImportJobView } from "./import-jobs";
-import { importJob } from "./jobs";
+import { backfillJob, importJob } from "./jobs";
 import { startNotionImport as createNotionImport } from "./notion";
 import "./s3";
 
@@ -39,4 +39,9 @@ export async function startReconcile(sourceId: string, deps: { db?: Db; trigger?
 
 export async function getImportJob(id: string, db?: Db): Promise<ImportJobView> {
   return readImportJob(db ?? (await getDb()), id);
+}
+
+/** Queues the embed backfill (vectors missing or from another model); a no-op when one is already queued. */
+export async function kickEmbedBackfill(): Promise<void> {
+  await enqueue(backfillJob, {});
 }

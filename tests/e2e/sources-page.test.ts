@@ -94,7 +94,7 @@ describe("sources API", () => {
   it("uploads files of several formats, and rejects a broken one naming it, storing nothing", async () => {
     const form = new FormData();
     form.append("file", new Blob(["# Leave\n\nParental leave is 20 weeks."]), "leave.md");
-    form.append("file", new Blob([buildPdf([["Expense claims within 30 days."]], "Expenses")]), "expenses.pdf");
+    form.append("file", new Blob([buildPdf([["Expense claims within 30 days."]], "Expenses") as BlobPart]), "expenses.pdf");
     const ok = await fetch(`${app.baseUrl}/api/import/upload?collectionId=${collectionId}`, { method: "POST", headers: admin, body: form });
     expect(ok.status).toBe(200);
     expect((await ok.json()).files).toEqual([
