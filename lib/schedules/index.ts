@@ -7,6 +7,8 @@ export {
   getScheduleHistory,
   listSchedules,
   runScheduleNow,
+  targetChoices,
+  type TargetChoices,
   setScheduleEnabled,
   updateSchedule,
   type RunView,

@@ -11,7 +11,7 @@ import {
   type ScheduleFields,
   type UpdateScheduleInput,
 } from "./rules";
-import { getTargetKind } from "./targets";
+import { getTargetKind, listTargetKinds } from "./targets";
 
 export interface RunView {
   id: string;
@@ -259,4 +259,20 @@ export async function runScheduleNow(db: Db, id: string): Promise<RunView> {
   void getExecutor(db, opts.deadRunSeconds).execute(claimed);
   const row = await db.prisma.scheduleRun.findUniqueOrThrow({ where: { id: claimed.runId } });
   return runView(row);
+}
+
+export interface TargetChoices {
+  kinds: Array<{ kind: string; label: string }>;
+  datasets: Array<{ id: string; name: string }>;
+  notionSources: Array<{ id: string; name: string }>;
+  timeZones: string[];
+}
+
+/** What the schedule form offers: target kinds and the things they can point at. */
+export async function targetChoices(db: Db): Promise<TargetChoices> {
+  const [datasets, notionSources] = await Promise.all([
+    db.prisma.dataset.findMany({ select: { id: true, name: true }, orderBy: { name: "asc" } }),
+    db.prisma.source.findMany({ where: { kind: "notion" }, select: { id: true, name: true }, orderBy: { name: "asc" } }),
+  ]);
+  return { kinds: listTargetKinds(), datasets, notionSources, timeZones: ["UTC", ...Intl.supportedValuesOf("timeZone")] };
 }

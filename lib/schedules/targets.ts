@@ -5,6 +5,7 @@ import { z } from "zod";
 import { getBackup, startBackup } from "../backup";
 import type { Db } from "../db/client";
 import { getEvaluationRun, startEvaluationRun } from "../evaluate";
+import { assertOutboundAllowed, OutboundBlockedError, outboundFetch } from "../http/outbound";
 
 export type RunTrigger = "schedule" | "manual";
 
@@ -87,33 +88,50 @@ registerTargetKind({
   kind: "webhook",
   label: "Webhook (HTTP POST)",
   config: webhookConfig,
+  async check(config) {
+    // The SSRF guard (lib/http/outbound.ts): only addresses the administrator allowed (OUTBOUND_ALLOW).
+    try {
+      await assertOutboundAllowed(config.url, { field: "url" });
+      return [];
+    } catch (err) {
+      if (!(err instanceof OutboundBlockedError)) throw err;
+      const reason = (err.details as Array<{ message: string }> | undefined)?.[0]?.message ?? "not allowed";
+      return [{ path: "url", message: `${reason} (an administrator can allow it with OUTBOUND_ALLOW)` }];
+    }
+  },
   async describe(config) {
     return `POST to ${new URL(config.url).host}`;
   },
   async start(config, ctx) {
-    const timeout = AbortSignal.timeout(config.timeout_seconds * 1000);
+    // The URL may carry a token in its path or query: messages name only the host.
+    const host = new URL(config.url).host;
     try {
-      const res = await fetch(config.url, {
-        method: "POST",
-        headers: { "content-type": "application/json", "user-agent": "project-sot-scheduler" },
-        body: JSON.stringify({
-          event: "schedule.run",
-          schedule: { id: ctx.scheduleId, name: ctx.scheduleName },
-          run: { id: ctx.runId },
-          trigger: ctx.trigger,
-          due_at: ctx.dueAt?.toISOString() ?? null,
-        }),
-        signal: AbortSignal.any([timeout, ctx.signal]),
-      });
+      const res = await outboundFetch(
+        config.url,
+        {
+          method: "POST",
+          headers: { "content-type": "application/json", "user-agent": "project-sot-scheduler" },
+          body: JSON.stringify({
+            event: "schedule.run",
+            schedule: { id: ctx.scheduleId, name: ctx.scheduleName },
+            run: { id: ctx.runId },
+            trigger: ctx.trigger,
+            due_at: ctx.dueAt?.toISOString() ?? null,
+          }),
+          signal: ctx.signal,
+          timeoutMs: config.timeout_seconds * 1000,
+        },
+        { field: "url" },
+      );
       await res.body?.cancel().catch(() => {});
-      const host = new URL(config.url).host;
       return res.ok
         ? { state: "succeeded", resultKind: "http_response", resultId: String(res.status) }
         : { state: "failed", error: `${host} answered HTTP ${res.status}`, resultKind: "http_response", resultId: String(res.status) };
     } catch (err) {
-      if (timeout.aborted) return { state: "failed", error: `no answer within ${config.timeout_seconds} s` };
-      // The URL may carry a token in its path or query: name only the host.
-      return { state: "failed", error: `request to ${new URL(config.url).host} failed: ${errorSummary((err as Error).cause ?? err)}` };
+      if (err instanceof OutboundBlockedError) return { state: "failed", error: `${host} is not an allowed target (OUTBOUND_ALLOW)` };
+      const name = (err as Error).name;
+      if (name === "TimeoutError" || (name === "AbortError" && !ctx.signal.aborted)) return { state: "failed", error: `no answer from ${host} within ${config.timeout_seconds} s` };
+      return { state: "failed", error: `request to ${host} failed: ${errorSummary(err)}` };
     }
   },
 });

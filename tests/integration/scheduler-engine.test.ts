@@ -2,6 +2,7 @@
 // webhook calls to a loopback server: claiming, limits, manual starts, dead runs, validation.
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { resetConfig } from "@/lib/config";
 import { ConflictError, ValidationError } from "@/lib/errors";
 import { claimDueRuns, defaultEngineOptions, failDeadRuns, getExecutor, type EngineOptions } from "@/lib/schedules/engine";
 import { startScheduler } from "@/lib/schedules";
@@ -15,6 +16,10 @@ import {
 } from "@/lib/schedules/service";
 import { startWebhookSink, type WebhookSink } from "../fakes/schedule-webhook-sink";
 import { createTestDb, type TestDb } from "../helpers/db";
+
+// The webhook target goes through the SSRF guard: the loopback sink must be allowed explicitly.
+process.env.OUTBOUND_ALLOW = "127.0.0.1";
+resetConfig();
 
 let db: TestDb;
 let sink: WebhookSink;
@@ -255,6 +260,9 @@ describe("validation and editing", () => {
     ]);
     expect(await bad({ interval_minutes: 5, target: { kind: "webhook", config: { url: "ftp://x" } } })).toEqual([
       "target.config.url: must be an http(s) URL",
+    ]);
+    expect(await bad({ interval_minutes: 5, target: { kind: "webhook", config: { url: "http://10.9.8.7/hook" } } })).toEqual([
+      expect.stringMatching(/^target\.config\.url: .*10\.9\.8\.7.*OUTBOUND_ALLOW/),
     ]);
   });
 

@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resetConfig } from "@/lib/config";
 import { ConflictError } from "@/lib/errors";
 import { createSchedule, getScheduleHistory, runScheduleNow } from "@/lib/schedules/service";
 import { getExecutor } from "@/lib/schedules/engine";
@@ -29,6 +30,7 @@ function spawnScheduler(url: string, env: Record<string, string>): Promise<Proc>
       AUTH_SECRET: "scheduler-process-test-secret-0123456789abcdef",
       LOG_LEVEL: "info",
       SCHEDULER_POLL_MS: "100",
+      OUTBOUND_ALLOW: "127.0.0.1",
       ...env,
     },
     stdio: ["ignore", "pipe", "pipe"],
@@ -63,6 +65,10 @@ async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 60_00
     await sleep(100);
   }
 }
+
+// The webhook target goes through the SSRF guard: the loopback sink must be allowed explicitly.
+process.env.OUTBOUND_ALLOW = "127.0.0.1";
+resetConfig();
 
 let db: TestDb;
 let sink: WebhookSink;

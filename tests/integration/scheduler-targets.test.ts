@@ -41,7 +41,7 @@ describe("target kinds", () => {
   });
 
   it("an evaluation run started by a schedule is linked both ways and its end is the schedule run's end", async () => {
-    const ds = await createDataset(db, { name: "FAQ", items: [{ question: "How do I request leave?", expectedSources: [] }] }, null);
+    const ds = await createDataset(db, { name: "FAQ", items: [{ question: "How do I request leave?", referenceAnswer: null, expectedSources: [] }] }, null);
     const s = await createSchedule(db, {
       name: "nightly eval",
       target: { kind: "evaluation_run", config: { dataset_id: ds.id } },

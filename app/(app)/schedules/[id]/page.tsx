@@ -1,0 +1,66 @@
+import Link from "next/link";
+import { notFound } from "next/navigation";
+import { requirePagePrincipal } from "@/app/_server/principal";
+import { AutoRefresh } from "@/components/schedules/auto-refresh";
+import { RunHistory } from "@/components/schedules/run-history";
+import { ScheduleActions } from "@/components/schedules/schedule-actions";
+import { ScheduleForm } from "@/components/schedules/schedule-form";
+import { getDb } from "@/lib/db/client";
+import { NotFoundError } from "@/lib/errors";
+import { getSchedule, getScheduleHistory, targetChoices } from "@/lib/schedules";
+
+export const dynamic = "force-dynamic";
+
+const when = (iso: string | null) => (iso ? iso.slice(0, 19).replace("T", " ") + " UTC" : "—");
+
+export default async function SchedulePage({ params }: { params: Promise<{ id: string }> }) {
+  await requirePagePrincipal("admin");
+  const { id } = await params;
+  const db = await getDb();
+  const schedule = await getSchedule(db, id).catch((err) => {
+    if (err instanceof NotFoundError) notFound();
+    throw err;
+  });
+  const [runs, choices] = await Promise.all([getScheduleHistory(db, id, { limit: 100 }), targetChoices(db)]);
+  const rule = schedule.interval_minutes != null ? `every ${schedule.interval_minutes} min` : `${schedule.cron} (${schedule.time_zone})`;
+  return (
+    <div className="space-y-6">
+      <AutoRefresh active={runs.some((r) => r.status === "running")} />
+      <Link href="/schedules" className="text-sm underline">
+        ← Schedules
+      </Link>
+      <div className="space-y-2">
+        <h1 className="text-2xl font-semibold">{schedule.name}</h1>
+        <dl className="grid grid-cols-[max-content_1fr] gap-x-4 gap-y-1 text-sm">
+          <dt className="text-zinc-500">Target</dt>
+          <dd>{schedule.target.summary}</dd>
+          <dt className="text-zinc-500">When</dt>
+          <dd className="font-mono text-xs">{rule}</dd>
+          <dt className="text-zinc-500">Enabled</dt>
+          <dd data-testid="schedule-enabled">{schedule.enabled ? "yes" : "no"}</dd>
+          <dt className="text-zinc-500">Next run</dt>
+          <dd>{schedule.enabled ? when(schedule.next_run_at) : "— (disabled)"}</dd>
+          <dt className="text-zinc-500">Last run</dt>
+          <dd>{when(schedule.last_run_at)}</dd>
+          <dt className="text-zinc-500">Limits</dt>
+          <dd>
+            {schedule.max_concurrent} at once, timeout {schedule.timeout_minutes} min
+          </dd>
+        </dl>
+        <ScheduleActions id={schedule.id} name={schedule.name} enabled={schedule.enabled} showDelete />
+      </div>
+      <section aria-labelledby="history-title" className="space-y-2">
+        <h2 id="history-title" className="text-lg font-semibold">
+          History
+        </h2>
+        <RunHistory runs={runs} />
+      </section>
+      <details className="rounded-md border border-zinc-200 p-3 dark:border-zinc-800">
+        <summary className="cursor-pointer text-sm font-medium">Edit</summary>
+        <div className="mt-3">
+          <ScheduleForm choices={choices} schedule={schedule} />
+        </div>
+      </details>
+    </div>
+  );
+}

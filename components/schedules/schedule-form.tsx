@@ -1,0 +1,203 @@
+"use client";
+import { useEffect, useState } from "react";
+import type { ScheduleView, TargetChoices } from "@/lib/schedules";
+
+type Details = Array<{ path: string; message: string }>;
+
+const input = "w-full rounded-md border border-zinc-300 bg-transparent px-2 py-1.5 text-sm dark:border-zinc-700";
+
+/** Create or edit a schedule (POST /api/schedules, PATCH /api/schedules/{id}); errors shown at their field. */
+export function ScheduleForm({ choices, schedule }: { choices: TargetChoices; schedule?: ScheduleView }) {
+  const [kind, setKind] = useState(schedule?.target.kind ?? choices.kinds[0]?.kind ?? "webhook");
+  const [ruleType, setRuleType] = useState<"interval" | "cron">(schedule?.cron ? "cron" : "interval");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
+  const cfg = (schedule?.target.config ?? {}) as Record<string, unknown>;
+  // Marks the form interactive (tests and scripts wait for it before typing).
+  const [ready, setReady] = useState(false);
+  useEffect(() => setReady(true), []);
+
+  async function onSubmit(e: React.FormEvent<HTMLFormElement>) {
+    e.preventDefault();
+    const f = new FormData(e.currentTarget);
+    const str = (k: string) => String(f.get(k) ?? "").trim();
+    const num = (k: string) => (str(k) === "" ? undefined : Number(str(k)));
+    const config: Record<string, unknown> = {};
+    if (kind === "webhook") config.url = str("url");
+    if (kind === "evaluation_run") config.dataset_id = str("dataset_id");
+    if (kind === "notion_reconcile") config.source_id = str("source_id");
+    const body = {
+      name: str("name"),
+      target: { kind, config },
+      enabled: f.get("enabled") === "on",
+      interval_minutes: ruleType === "interval" ? (num("interval_minutes") ?? null) : null,
+      cron: ruleType === "cron" ? str("cron") : null,
+      time_zone: str("time_zone") || "UTC",
+      max_concurrent: num("max_concurrent"),
+      timeout_minutes: num("timeout_minutes"),
+    };
+    setBusy(true);
+    setError(null);
+    setFieldErrors({});
+    const res = await fetch(schedule ? `/api/schedules/${schedule.id}` : "/api/schedules", {
+      method: schedule ? "PATCH" : "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const out = await res.json().catch(() => null);
+    setBusy(false);
+    if (res.ok) {
+      window.location.assign(`/schedules/${out.id}`);
+      return;
+    }
+    setError(out?.error?.message ?? `Could not save the schedule (HTTP ${res.status}).`);
+    const details = (out?.error?.details ?? []) as Details;
+    setFieldErrors(Object.fromEntries(details.map((d) => [d.path, d.message])));
+  }
+
+  const err = (path: string) =>
+    fieldErrors[path] ? (
+      <span className="mt-1 block text-xs text-red-600" data-field-error={path}>
+        {fieldErrors[path]}
+      </span>
+    ) : null;
+
+  return (
+    <form onSubmit={onSubmit} aria-label={schedule ? "Edit schedule" : "New schedule"} data-ready={ready ? "true" : undefined} className="grid max-w-2xl gap-4">
+      <label className="text-sm">
+        <span className="mb-1 block font-medium">Name</span>
+        <input name="name" required maxLength={200} defaultValue={schedule?.name} className={input} />
+        {err("name")}
+      </label>
+
+      <fieldset className="grid gap-3 rounded-md border border-zinc-200 p-3 dark:border-zinc-800">
+        <legend className="px-1 text-sm font-medium">What it runs</legend>
+        <label className="text-sm">
+          <span className="mb-1 block font-medium">Target</span>
+          <select name="kind" value={kind} onChange={(e) => setKind(e.target.value)} className={input}>
+            {choices.kinds.map((k) => (
+              <option key={k.kind} value={k.kind}>
+                {k.label}
+              </option>
+            ))}
+          </select>
+          {err("target.kind")}
+        </label>
+        {kind === "webhook" && (
+          <div className="text-sm">
+            <label className="block">
+              <span className="mb-1 block font-medium">Webhook URL</span>
+              <input name="url" type="url" required defaultValue={String(cfg.url ?? "")} placeholder="https://example.internal/hooks/sot" className={input} />
+            </label>
+            <span className="mt-1 block text-xs text-zinc-500">Receives a POST with the schedule and run ids. Do not put secrets in the URL.</span>
+            {err("target.config.url")}
+          </div>
+        )}
+        {kind === "evaluation_run" && (
+          <label className="text-sm">
+            <span className="mb-1 block font-medium">Dataset</span>
+            <select name="dataset_id" defaultValue={String(cfg.dataset_id ?? "")} className={input}>
+              {choices.datasets.map((d) => (
+                <option key={d.id} value={d.id}>
+                  {d.name}
+                </option>
+              ))}
+            </select>
+            {choices.datasets.length === 0 && <span className="mt-1 block text-xs text-zinc-500">Create a dataset under Evaluations first.</span>}
+            {err("target.config.dataset_id")}
+          </label>
+        )}
+        {kind === "notion_reconcile" && (
+          <label className="text-sm">
+            <span className="mb-1 block font-medium">Notion source</span>
+            <select name="source_id" defaultValue={String(cfg.source_id ?? "")} className={input}>
+              {choices.notionSources.map((s) => (
+                <option key={s.id} value={s.id}>
+                  {s.name}
+                </option>
+              ))}
+            </select>
+            {choices.notionSources.length === 0 && <span className="mt-1 block text-xs text-zinc-500">Connect Notion under Sources first.</span>}
+            {err("target.config.source_id")}
+          </label>
+        )}
+        {Object.entries(fieldErrors)
+          .filter(([p]) => p.startsWith("target.config.") && !["target.config.url", "target.config.dataset_id", "target.config.source_id"].includes(p))
+          .map(([p, m]) => (
+            <span key={p} className="text-xs text-red-600">
+              {p.replace("target.config.", "")}: {m}
+            </span>
+          ))}
+      </fieldset>
+
+      <fieldset className="grid gap-3 rounded-md border border-zinc-200 p-3 dark:border-zinc-800">
+        <legend className="px-1 text-sm font-medium">When</legend>
+        <div className="flex gap-4 text-sm">
+          <label className="flex items-center gap-1">
+            <input type="radio" name="rule" checked={ruleType === "interval"} onChange={() => setRuleType("interval")} /> Every N minutes
+          </label>
+          <label className="flex items-center gap-1">
+            <input type="radio" name="rule" checked={ruleType === "cron"} onChange={() => setRuleType("cron")} /> Cron expression
+          </label>
+        </div>
+        {ruleType === "interval" ? (
+          <label className="text-sm">
+            <span className="mb-1 block font-medium">Interval (minutes)</span>
+            <input name="interval_minutes" type="number" min={1} required defaultValue={schedule?.interval_minutes ?? 60} className={input} />
+            {err("interval_minutes")}
+          </label>
+        ) : (
+          <div className="text-sm">
+            <label className="block">
+              <span className="mb-1 block font-medium">Cron</span>
+              <input name="cron" required defaultValue={schedule?.cron ?? "0 3 * * *"} placeholder="minute hour day-of-month month day-of-week" className={`${input} font-mono`} />
+            </label>
+            <span className="mt-1 block text-xs text-zinc-500">
+              5 fields, e.g. <code>0 3 * * 1-5</code> = 03:00 on weekdays. Across daylight-saving changes a skipped time runs when the clock
+              resumes, a repeated time runs once.
+            </span>
+            {err("cron")}
+          </div>
+        )}
+        <label className="text-sm">
+          <span className="mb-1 block font-medium">Time zone</span>
+          <input name="time_zone" list="sot-time-zones" defaultValue={schedule?.time_zone ?? "UTC"} className={input} />
+          <datalist id="sot-time-zones">
+            {choices.timeZones.map((z) => (
+              <option key={z} value={z} />
+            ))}
+          </datalist>
+          {err("time_zone")}
+        </label>
+      </fieldset>
+
+      <div className="grid grid-cols-2 gap-3">
+        <label className="text-sm">
+          <span className="mb-1 block font-medium">Runs at once (this schedule)</span>
+          <input name="max_concurrent" type="number" min={1} max={100} defaultValue={schedule?.max_concurrent ?? 1} className={input} />
+          {err("max_concurrent")}
+        </label>
+        <label className="text-sm">
+          <span className="mb-1 block font-medium">Timeout (minutes)</span>
+          <input name="timeout_minutes" type="number" min={1} max={10080} defaultValue={schedule?.timeout_minutes ?? 240} className={input} />
+          {err("timeout_minutes")}
+        </label>
+      </div>
+      <label className="flex items-center gap-2 text-sm">
+        <input name="enabled" type="checkbox" defaultChecked={schedule?.enabled ?? true} /> Enabled
+      </label>
+
+      {error && (
+        <p role="alert" className="text-sm text-red-600">
+          {error}
+        </p>
+      )}
+      <div>
+        <button type="submit" disabled={busy} className="rounded-md bg-zinc-900 px-3 py-1.5 text-sm font-medium text-white disabled:opacity-50 dark:bg-zinc-100 dark:text-zinc-900">
+          {busy ? "Saving…" : schedule ? "Save changes" : "Create schedule"}
+        </button>
+      </div>
+    </form>
+  );
+}
