@@ -110,7 +110,7 @@ export function ScheduleForm({ choices, schedule }: { choices: TargetChoices; sc
         )}
         {kind === "notion_reconcile" && (
           <label className="text-sm">
-            <span className="mb-1 block font-medium">Notion source</span>
+            <span className="mb-1 block font-medium">Source</span>
             <select name="source_id" defaultValue={String(cfg.source_id ?? "")} className={input}>
               {choices.notionSources.map((s) => (
                 <option key={s.id} value={s.id}>
@@ -118,7 +118,7 @@ export function ScheduleForm({ choices, schedule }: { choices: TargetChoices; sc
                 </option>
               ))}
             </select>
-            {choices.notionSources.length === 0 && <span className="mt-1 block text-xs text-zinc-500">Connect Notion under Sources first.</span>}
+            {choices.notionSources.length === 0 && <span className="mt-1 block text-xs text-zinc-500">Connect Notion or S3 under Sources first.</span>}
             {err("target.config.source_id")}
           </label>
         )}

@@ -264,6 +264,7 @@ export async function runScheduleNow(db: Db, id: string): Promise<RunView> {
 export interface TargetChoices {
   kinds: Array<{ kind: string; label: string }>;
   datasets: Array<{ id: string; name: string }>;
+  /** Sources a reconcile can re-sync (Notion and S3). */
   notionSources: Array<{ id: string; name: string }>;
   timeZones: string[];
 }
@@ -272,7 +273,7 @@ export interface TargetChoices {
 export async function targetChoices(db: Db): Promise<TargetChoices> {
   const [datasets, notionSources] = await Promise.all([
     db.prisma.dataset.findMany({ select: { id: true, name: true }, orderBy: { name: "asc" } }),
-    db.prisma.source.findMany({ where: { kind: "notion" }, select: { id: true, name: true }, orderBy: { name: "asc" } }),
+    db.prisma.source.findMany({ where: { kind: { in: ["notion", "s3"] } }, select: { id: true, name: true }, orderBy: { name: "asc" } }),
   ]);
   return { kinds: listTargetKinds(), datasets, notionSources, timeZones: ["UTC", ...Intl.supportedValuesOf("timeZone")] };
 }

@@ -6,6 +6,7 @@ import { getBackup, startBackup } from "../backup";
 import type { Db } from "../db/client";
 import { getEvaluationRun, startEvaluationRun } from "../evaluate";
 import { assertOutboundAllowed, OutboundBlockedError, outboundFetch } from "../http/outbound";
+import { getImportJob, startReconcile } from "../ingest";
 
 export type RunTrigger = "schedule" | "manual";
 
@@ -163,6 +164,36 @@ registerTargetKind({
     if (!run) return { state: "failed", error: "the evaluation run no longer exists" };
     if (run.status === "completed") return { state: "succeeded" };
     if (run.status === "failed") return { state: "failed", error: errorSummary(run.error ?? "the evaluation run failed") };
+    return { state: "running" };
+  },
+});
+
+// ───────────────────────── source reconcile ─────────────────────────
+
+/** A full re-sync of a Notion (or S3) source: catches what webhooks missed, removes what is gone (lib/ingest). */
+registerTargetKind({
+  kind: "notion_reconcile",
+  label: "Source reconcile (Notion or S3)",
+  config: z.object({ source_id: z.string().uuid({ message: "must be a source id (UUID)" }) }).strict(),
+  async check(config, db) {
+    const src = await db.prisma.source.findUnique({ where: { id: config.source_id }, select: { kind: true } });
+    if (!src) return [{ path: "source_id", message: "no source has this id" }];
+    if (src.kind !== "notion" && src.kind !== "s3") return [{ path: "source_id", message: `this ${src.kind} source has nothing to reconcile (only Notion and S3 sources do)` }];
+    return [];
+  },
+  async describe(config, db) {
+    const src = await db.prisma.source.findUnique({ where: { id: config.source_id }, select: { name: true, kind: true } });
+    return src ? `Reconcile ${src.kind === "s3" ? "S3" : "Notion"} source "${src.name}"` : "Reconcile of a deleted source";
+  },
+  async start(config, ctx) {
+    const r = await startReconcile(config.source_id, { db: ctx.db, trigger: ctx.trigger });
+    return { state: "started", resultKind: r.kind, resultId: r.id };
+  },
+  async status(id, db) {
+    const job = await getImportJob(id, db).catch(() => null);
+    if (!job) return { state: "failed", error: "the import job no longer exists" };
+    if (job.status === "succeeded") return { state: "succeeded" };
+    if (job.status === "failed") return { state: "failed", error: errorSummary(job.error ?? "the import job failed") };
     return { state: "running" };
   },
 });

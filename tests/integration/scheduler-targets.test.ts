@@ -26,7 +26,7 @@ afterAll(async () => {
 
 describe("target kinds", () => {
   it("lists the product kinds and the webhook", () => {
-    expect(listTargetKinds().map((k) => k.kind)).toEqual(expect.arrayContaining(["evaluation_run", "backup", "webhook"]));
+    expect(listTargetKinds().map((k) => k.kind)).toEqual(expect.arrayContaining(["evaluation_run", "notion_reconcile", "backup", "webhook"]));
   });
 
   it("refuses an evaluation schedule for a dataset that does not exist, naming the field", async () => {
@@ -70,5 +70,30 @@ describe("target kinds", () => {
     expect(done.status).toBe(ended!.status === "completed" ? "succeeded" : "failed");
     expect(done.finished_at).not.toBeNull();
     expect((await getSchedule(db, s.id)).running).toBe(0);
+  });
+
+  it("a reconcile schedule hands its run to an import job of the source", async () => {
+    const col = await db.prisma.collection.create({ data: { slug: "handbook", name: "Handbook" } });
+    const upload = await db.prisma.source.create({ data: { collectionId: col.id, kind: "upload", name: "Uploads" } });
+    const s3 = await db.prisma.source.create({ data: { collectionId: col.id, kind: "s3", name: "Policies bucket", config: { bucket: "policies" } } });
+    const refused = await createSchedule(db, {
+      name: "reconcile uploads",
+      target: { kind: "notion_reconcile", config: { source_id: upload.id } },
+      interval_minutes: 60,
+    }).catch((e) => e);
+    expect(refused.details).toEqual([
+      { path: "target.config.source_id", message: "this upload source has nothing to reconcile (only Notion and S3 sources do)" },
+    ]);
+
+    const s = await createSchedule(db, { name: "hourly sync", target: { kind: "notion_reconcile", config: { source_id: s3.id } }, interval_minutes: 60 });
+    expect(s.target.summary).toBe('Reconcile S3 source "Policies bucket"');
+    const run = await runScheduleNow(db, s.id);
+    await getExecutor(db).drain();
+    const [handed] = await getScheduleHistory(db, s.id);
+    expect(handed).toMatchObject({ id: run.id, status: "running", result: { kind: "import_job", id: expect.any(String) } });
+    const job = await db.prisma.importJob.findUniqueOrThrow({ where: { id: handed.result!.id } });
+    expect(job).toMatchObject({ sourceId: s3.id, status: "queued" });
+    expect(await syncHandedOffRuns(db)).toBe(0); // still queued: the schedule run stays in progress
+    expect((await getScheduleHistory(db, s.id))[0].status).toBe("running");
   });
 });
