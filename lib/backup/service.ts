@@ -63,6 +63,12 @@ async function failStale(db: Db): Promise<void> {
      WHERE status = 'running' AND heartbeat_at < now() - ($1::int * interval '1 millisecond')`,
     [STALE_MS],
   );
+  await db.sql.query(
+    `UPDATE backups SET status = 'failed', phase = 'done', finished_at = now(),
+       error = 'No backup worker took this backup within 10 minutes: is workers/backup.ts running (or WORKERS_IN_PROCESS=true)?'
+     WHERE status = 'queued' AND created_at < now() - ($1::int * interval '1 millisecond')`,
+    [STALE_MS],
+  );
 }
 
 /** Records a new backup (refused while another is queued or running). */
@@ -72,7 +78,10 @@ export async function createBackupRecord(db: Db, trigger: BackupTrigger, schedul
   return db.prisma.$transaction(async (tx) => {
     await tx.$queryRawUnsafe(`SELECT 1 AS ok FROM (SELECT pg_advisory_xact_lock(${ACTIVE_LOCK})) l`);
     const active = await tx.$queryRawUnsafe<Array<{ id: string }>>(`SELECT id::text FROM backups WHERE status IN ('queued', 'running') LIMIT 1`);
-    if (active.length) throw new ConflictError(`Backup ${active[0].id} is already queued or running; wait for it to finish.`, { backupId: active[0].id });
+    if (active.length) throw new ConflictError(
+        `Backup ${active[0].id} is already queued or running; wait for it to finish (one that stops reporting is marked failed after 10 minutes).`,
+        { backupId: active[0].id },
+      );
     const rows = await tx.$queryRawUnsafe<Array<{ id: string }>>(
       `INSERT INTO backups (trigger, schedule_run_id, target) VALUES ($1, $2::uuid, $3) RETURNING id::text`,
       trigger,

@@ -12,6 +12,7 @@ import { randomBytes } from "node:crypto";
 import { chmod, mkdir, open, readFile, rename, stat } from "node:fs/promises";
 import path from "node:path";
 import { getConfig, type Config } from "../config";
+import { log } from "../log";
 
 export const KEY_ID_RE = /^[A-Za-z0-9_-]{1,40}$/;
 
@@ -145,7 +146,13 @@ export async function loadKeyRing(config: Config): Promise<KeyRing> {
         () => false,
       );
       if (!exists) {
-        await writeKeyFile(src.file, [generateMasterKey()]);
+        const k = generateMasterKey();
+        await writeKeyFile(src.file, [k]);
+        // Said once, loudly: this file is the only way to read stored secrets and backups.
+        log("warn", "generated a master key for the embedded default; keep a copy of the file apart from the backups", {
+          file: src.file,
+          keyId: k.id,
+        });
         return ringFrom(await readKeyFile(src.file), { kind: "generated", file: src.file });
       }
       return ringFrom(await readKeyFile(src.file), { kind: "file", file: src.file });
