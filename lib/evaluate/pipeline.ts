@@ -1,7 +1,7 @@
 // How an evaluation run gets an answer: the same ask pipeline as POST /api/evaluate, called as a
 // system principal that may read every collection (runs are started by admins, evaluators and the scheduler).
 import { ask } from "../answer";
-import type { Principal } from "../auth/roles";
+import { ROLE_PERMISSIONS, type Principal, type Role } from "../auth/roles";
 import type { Db } from "../db/client";
 
 export interface PipelineSource {
@@ -24,6 +24,29 @@ export interface PipelineAnswer {
 }
 
 export type AnswerFn = (question: string, principal: Principal, opts: { signal?: AbortSignal; db?: Db }) => Promise<PipelineAnswer>;
+
+/**
+ * Whose access a run's questions are asked with: the person who started it (so a run never shows an
+ * evaluator wiki text they could not read on the Ask page); runs without a person (schedules, which only
+ * admins create) read every collection. A creator who is gone or disabled reads unrestricted collections only.
+ */
+export async function runPrincipal(db: Db, createdById: string | null): Promise<Principal> {
+  if (!createdById) return RUN_PRINCIPAL;
+  const user = await db.prisma.user.findUnique({ where: { id: createdById } });
+  if (!user || user.disabledAt) {
+    return { ...RUN_PRINCIPAL, role: "viewer", label: "evaluation run (creator gone)", permissions: new Set(["ask"]) };
+  }
+  const role = user.role as Role;
+  return {
+    kind: "user",
+    userId: user.id,
+    apiKeyId: null,
+    label: `evaluation run by ${user.email}`,
+    role,
+    permissions: new Set(ROLE_PERMISSIONS[role] ?? []),
+    keyCollectionIds: [],
+  };
+}
 
 export const RUN_PRINCIPAL: Principal = {
   kind: "api_key",

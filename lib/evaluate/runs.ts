@@ -1,6 +1,7 @@
 // Evaluation runs: a dataset version through the ask pipeline, each answer scored by the judge, with
 // bounded concurrency. A run is a job on the queue, so it survives restarts: a retried job only works on
 // items still pending, and each item's answer and score are written in one transaction.
+import type { Principal } from "../auth/roles";
 import { getConfig } from "../config";
 import { getDb, type Db } from "../db/client";
 import { ConflictError, NotFoundError, ValidationError } from "../errors";
@@ -8,7 +9,7 @@ import { defineJob, enqueue } from "../jobs/queue";
 import { log } from "../log";
 import { sendRunAlert } from "./alerts";
 import { JUDGE_PROMPT_VERSION } from "./judge";
-import { askPipeline, RUN_PRINCIPAL, type AnswerFn, type PipelineSource } from "./pipeline";
+import { askPipeline, runPrincipal, type AnswerFn, type PipelineSource } from "./pipeline";
 import { runJudge, storeJudgeScore, type JudgeOptions } from "./score";
 
 export type RunTrigger = "manual" | "api" | "schedule";
@@ -25,10 +26,20 @@ export interface StartRunInput {
   concurrency?: number;
 }
 
+const RUN_JOB_RETRIES = 2;
+
 export const evaluationRunJob = defineJob<{ runId: string }>({
   name: "evaluate.run",
-  handler: async ({ runId }, ctx) => processEvaluationRun(runId, { signal: ctx.signal }),
-  retryLimit: 2,
+  handler: async ({ runId }, ctx) => {
+    try {
+      await processEvaluationRun(runId, { signal: ctx.signal });
+    } catch (err) {
+      // On the last attempt, say so on the run instead of leaving it "running" forever.
+      if (ctx.retryCount >= RUN_JOB_RETRIES) await markRunFailed(runId, (err as Error).message);
+      throw err;
+    }
+  },
+  retryLimit: RUN_JOB_RETRIES,
   retryDelaySeconds: 30,
   // A 200-item run on a 70B model takes a while; the job must not be declared dead mid-run.
   expireInSeconds: 6 * 3600,
@@ -132,13 +143,14 @@ export async function processEvaluationRun(runId: string, deps: ProcessDeps = {}
     data: { status: "running", startedAt: run.startedAt ?? new Date() },
   });
   const pending = await db.prisma.runItem.findMany({ where: { runId, status: "pending" }, orderBy: { position: "asc" } });
+  const principal = await runPrincipal(db, run.createdById);
 
   let next = 0;
   const worker = async () => {
     while (next < pending.length) {
       if (deps.signal?.aborted) return;
       const item = pending[next++]!;
-      await processItem(db, run, item, answer, deps);
+      await processItem(db, run, item, answer, principal, deps);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(run.concurrency, pending.length)) }, worker));
@@ -149,10 +161,10 @@ export async function processEvaluationRun(runId: string, deps: ProcessDeps = {}
 type RunRow = NonNullable<Awaited<ReturnType<Db["prisma"]["evaluationRun"]["findUnique"]>>>;
 type RunItemRow = Awaited<ReturnType<Db["prisma"]["runItem"]["findMany"]>>[number];
 
-async function processItem(db: Db, run: RunRow, item: RunItemRow, answer: AnswerFn, deps: ProcessDeps) {
+async function processItem(db: Db, run: RunRow, item: RunItemRow, answer: AnswerFn, principal: Principal, deps: ProcessDeps) {
   const started = performance.now();
   try {
-    const a = await answer(item.question, RUN_PRINCIPAL, { signal: deps.signal, db });
+    const a = await answer(item.question, principal, { signal: deps.signal, db });
     const latencyMs = Math.round(performance.now() - started);
     const judged = await runJudge(
       {
@@ -198,6 +210,14 @@ async function processItem(db: Db, run: RunRow, item: RunItemRow, answer: Answer
       db.prisma.evaluationRun.update({ where: { id: run.id }, data: { doneCount: { increment: 1 } } }),
     ]);
   }
+}
+
+async function markRunFailed(runId: string, message: string) {
+  const db = await getDb();
+  await db.prisma.evaluationRun.updateMany({
+    where: { id: runId, status: { in: ["queued", "running"] } },
+    data: { status: "failed", error: message.slice(0, 2000), finishedAt: new Date() },
+  });
 }
 
 /** Averages over the run's items: judge scores that are ok; errors are items that failed or whose score is an error. */

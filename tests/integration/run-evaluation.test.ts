@@ -7,11 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resetConfig } from "@/lib/config";
 import { setDb } from "@/lib/db/client";
 import { createDataset } from "@/lib/evaluate/datasets";
+import { scoreOutput } from "@/lib/evaluate/score";
 import { getEvaluationRun, getRunDetail, processEvaluationRun, retrievalHit, runTrend, startEvaluationRun } from "@/lib/evaluate/runs";
 import { seedDemoWiki } from "@/lib/ingest";
 import { getLlm, resetLlm } from "@/lib/llm";
 import { fakeJudge, JUDGE_MARKER } from "../fakes/judge-fake";
 import { startFakeOllama, type FakeChatRequest, type FakeOllama } from "../fakes/ollama";
+import { makeUser } from "../helpers/auth";
 import { createTestDb, type TestDb } from "../helpers/db";
 
 let db: TestDb;
@@ -147,6 +149,39 @@ describe("evaluation runs", () => {
     await expect(
       startEvaluationRun({ datasetId: "00000000-0000-4000-8000-000000000000", trigger: "manual" }, { db, enqueueRun: async () => {} }),
     ).rejects.toThrow(/not found/);
+  });
+});
+
+describe("access", () => {
+  it("asks a run's questions with its creator's access; schedule runs read everything", async () => {
+    ollama.options.onChat = fakeJudge();
+    const evaluator = await makeUser(db, "evaluator");
+    const small = await createDataset(db, { name: "Access", items: [{ question: QUESTIONS[1]!.question, referenceAnswer: null, expectedSources: [] }] }, null);
+    await db.prisma.collection.updateMany({ data: { restricted: true } });
+    try {
+      const mine = await startEvaluationRun({ datasetId: small.id, trigger: "manual", createdById: evaluator.id }, { db, enqueueRun: async () => {} });
+      await processEvaluationRun(mine.id, { db });
+      const scheduled = await startEvaluationRun({ datasetId: small.id, trigger: "schedule" }, { db, enqueueRun: async () => {} });
+      await processEvaluationRun(scheduled.id, { db });
+      expect((await getRunDetail(db, mine.id)).items[0]!.sources).toEqual([]);
+      expect((await getRunDetail(db, scheduled.id)).items[0]!.sources.length).toBeGreaterThan(0);
+    } finally {
+      await db.prisma.collection.updateMany({ data: { restricted: false } });
+    }
+  });
+
+  it("scores with `retrieve: true` using the wiki's own retrieval", async () => {
+    ollama.options.onChat = fakeJudge();
+    const viewer = await makeUser(db, "evaluator");
+    const principal = {
+      kind: "user" as const, userId: viewer.id, apiKeyId: null, label: viewer.email, role: "evaluator" as const,
+      permissions: new Set(["ask", "score"] as const), keyCollectionIds: [],
+    };
+    const r = await scoreOutput(db, { question: QUESTIONS[0]!.question, output: "Service credentials are rotated every 90 days.", retrieve: true }, principal);
+    expect(r.passages.length).toBeGreaterThan(0);
+    expect(r.passages.some((p) => p.title === "Rotating secrets")).toBe(true);
+    expect(r.claims[0]).toMatchObject({ verdict: "supported" });
+    expect(r.hallucinationScore).toBe(5);
   });
 });
 
