@@ -66,6 +66,23 @@ describe("backup service", () => {
     expect((await listBackups(10, db)).map((b) => b.id)).toEqual([id2, id]);
   });
 
+  it("a backup whose worker died, or that no worker took, stops blocking new ones and says why", async () => {
+    const target = new FolderTarget(path.join(folder.dir, "backups"));
+    const [dead] = await db.sql.query<{ id: string }>(
+      `INSERT INTO backups (trigger, target, status, phase, started_at, heartbeat_at) VALUES ('manual', 'x', 'running', 'reading', now() - interval '1 hour', now() - interval '11 minutes') RETURNING id::text`,
+    );
+    await expect(createBackupRecord(db, "manual", null, target)).resolves.toMatch(/^[0-9a-f-]{36}$/);
+    const failed = await getBackup(dead.id, db);
+    expect(failed.status).toBe("failed");
+    expect(failed.error).toMatch(/stopped reporting/);
+    // The one just created was never run: once old enough it is failed with a hint about the worker.
+    await db.sql.query(`UPDATE backups SET created_at = now() - interval '11 minutes' WHERE status = 'queued'`);
+    const third = await createBackupRecord(db, "manual", null, target);
+    const old = (await listBackups(10, db)).find((b) => b.status === "failed" && /No backup worker/.test(b.error ?? ""));
+    expect(old).toBeDefined();
+    await db.sql.query(`UPDATE backups SET status = 'failed', phase = 'done' WHERE id = $1::uuid`, [third]);
+  });
+
   it("a target that cannot be written records a failed backup with the reason", async () => {
     // A regular file where the backup folder should be: unwritable even for root.
     const file = path.join(folder.dir, "not-a-folder");
