@@ -324,9 +324,15 @@ export async function runTrend(db: Db, opts: { datasetId?: string; limit?: numbe
 const norm = (q: string) => q.trim().toLowerCase().replace(/\s+/g, " ");
 
 /** A run's items with their judge and human scores, paired with the baseline run's items (by question). */
-export async function getRunDetail(db: Db, runId: string) {
-  const run = await getEvaluationRun(runId, db);
-  if (!run) throw new NotFoundError(`Evaluation run ${runId}`);
+export async function getRunDetail(db: Db, runId: string, opts: { baselineRunId?: string | null } = {}) {
+  const found = await getEvaluationRun(runId, db);
+  if (!found) throw new NotFoundError(`Evaluation run ${runId}`);
+  // Compare with another run when asked (the run page's baseline picker); default: the run's own baseline.
+  const run = opts.baselineRunId !== undefined ? { ...found, baselineRunId: opts.baselineRunId } : found;
+  if (run.baselineRunId && run.baselineRunId !== found.baselineRunId) {
+    const b = await db.prisma.evaluationRun.findUnique({ where: { id: run.baselineRunId }, select: { id: true } });
+    if (!b) throw new NotFoundError(`Baseline run ${run.baselineRunId}`);
+  }
   const load = (id: string) =>
     db.prisma.runItem.findMany({
       where: { runId: id },

@@ -139,6 +139,9 @@ describe("evaluation runs", () => {
     // The item whose judge failed before now scores: not a regression.
     expect(failing!.regressions).toEqual([]);
     expect(detail.regressionCount).toBe(1);
+    // Compared the other way round (the run page's baseline picker): the judge error is now the regression.
+    const reverse = await getRunDetail(db, first, { baselineRunId: second.id });
+    expect(reverse.items.map((i) => i.regressions)).toEqual([[], [], [], ["now fails"]]);
     const trend = await runTrend(db);
     expect(trend.map((t) => t.id)).toEqual([first, second.id]);
   });

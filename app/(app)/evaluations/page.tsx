@@ -2,6 +2,7 @@ import Link from "next/link";
 import { requirePagePrincipal } from "@/app/_server/principal";
 import { AgreementCard } from "@/components/evaluations/agreement-card";
 import { DatasetImportForm } from "@/components/evaluations/dataset-import-form";
+import { NewDatasetForm } from "@/components/evaluations/new-dataset-form";
 import { ScoreBadge } from "@/components/evaluations/score-badge";
 import { StartRunForm } from "@/components/evaluations/start-run-form";
 import { TrendChart } from "@/components/evaluations/trend-chart";
@@ -94,6 +95,7 @@ export default async function EvaluationsPage() {
             </li>
           ))}
         </ul>
+        <NewDatasetForm />
         <details className="rounded-lg border border-zinc-200 p-3 dark:border-zinc-800">
           <summary className="cursor-pointer text-sm font-medium">Import a dataset (JSONL or CSV)</summary>
           <p className="my-2 text-xs text-zinc-500">

@@ -1,8 +1,12 @@
+import { z } from "zod";
 import { route } from "@/lib/http/route";
 import { getRunDetail } from "@/lib/evaluate/runs";
 import { idParams } from "@/lib/evaluate/schemas";
 
 export const dynamic = "force-dynamic";
 
-/** The run, its items (answer, sources, retrieval hit, scores, latency, tokens, errors) and regressions vs its baseline. */
-export const GET = route({ permission: "score", params: idParams }, async ({ db, params }) => getRunDetail(db, params.id));
+/** The run, its items (answer, sources, retrieval hit, scores, latency, tokens, errors) and regressions vs its baseline (or ?baseline=<run id>). */
+export const GET = route(
+  { permission: "score", params: idParams, query: z.object({ baseline: z.string().uuid().optional() }) },
+  async ({ db, params, query }) => getRunDetail(db, params.id, query.baseline ? { baselineRunId: query.baseline } : {}),
+);

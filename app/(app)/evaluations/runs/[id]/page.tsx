@@ -5,23 +5,25 @@ import { AutoRefresh } from "@/components/evaluations/auto-refresh";
 import { ScoreBadge } from "@/components/evaluations/score-badge";
 import { getDb } from "@/lib/db/client";
 import { NotFoundError } from "@/lib/errors";
-import { getRunDetail } from "@/lib/evaluate/runs";
+import { getRunDetail, listRuns } from "@/lib/evaluate/runs";
 
 export const dynamic = "force-dynamic";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const pct = (v: number | null) => (v === null ? "–" : `${(v * 100).toFixed(0)}%`);
 
-export default async function RunPage({ params }: { params: Promise<{ id: string }> }) {
+export default async function RunPage({ params, searchParams }: { params: Promise<{ id: string }>; searchParams: Promise<{ baseline?: string }> }) {
   await requirePagePrincipal("score");
   const { id } = await params;
+  const { baseline } = await searchParams;
   if (!UUID.test(id)) notFound();
   const db = await getDb();
-  const detail = await getRunDetail(db, id).catch((err) => {
+  const detail = await getRunDetail(db, id, baseline && UUID.test(baseline) ? { baselineRunId: baseline } : {}).catch((err) => {
     if (err instanceof NotFoundError) notFound();
     throw err;
   });
   const { run, items } = detail;
+  const others = (await listRuns(db, { datasetId: run.datasetId })).filter((r) => r.id !== run.id && r.status === "completed");
   const active = run.status === "queued" || run.status === "running";
   return (
     <div className="space-y-6">
@@ -63,6 +65,21 @@ export default async function RunPage({ params }: { params: Promise<{ id: string
         ))}
       </dl>
       {run.alertStatus === "sent" && <p className="text-sm text-amber-700">An alert was sent for this run.</p>}
+      {others.length > 0 && (
+        <form className="flex items-center gap-2 text-sm" aria-label="Compare with">
+          <label htmlFor="baseline">Compare with</label>
+          <select id="baseline" name="baseline" defaultValue={run.baselineRunId ?? ""} className="rounded-md border border-zinc-300 bg-transparent px-2 py-1 dark:border-zinc-700">
+            {others.map((o) => (
+              <option key={o.id} value={o.id}>
+                {o.createdAt.toISOString().slice(0, 16).replace("T", " ")} · v{o.datasetVersion} · {o.avgHallucination?.toFixed(2) ?? "–"}
+              </option>
+            ))}
+          </select>
+          <button type="submit" className="rounded-md border border-zinc-300 px-2 py-1 dark:border-zinc-700">
+            Compare
+          </button>
+        </form>
+      )}
       {run.baselineRunId && (
         <p className="text-sm" data-testid="regression-count">
           {detail.regressionCount} regression{detail.regressionCount === 1 ? "" : "s"} against the baseline.
