@@ -1,0 +1,259 @@
+// Debian's nginx with the project's own deploy/nginx/sot.conf (only ports, certificate and paths swapped)
+// in front of the real app on loopback, with a self-signed certificate made here: the config passes
+// `nginx -t`, forwards requests with the security headers and request ids, serves static assets with long
+// caching, redirects HTTP to HTTPS, and passes Server-Sent Events through unbuffered, token by token.
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import http from "node:http";
+import https from "node:https";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort, startApp, type RunningApp } from "../helpers/app";
+
+const ROOT = path.resolve(import.meta.dirname, "..", "..");
+const NGINX = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/opt/homebrew/bin/nginx"].find((p) => existsSync(p));
+
+interface Proxy {
+  httpsPort: number;
+  httpPort: number;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+/** sot.conf with the production-only bits replaced: the test proves the same directives work. */
+function templated(upstreamPort: number, httpsPort: number, httpPort: number, dir: string): string {
+  let conf = readFileSync(path.join(ROOT, "deploy/nginx/sot.conf"), "utf8");
+  const swap = (from: string, to: string) => {
+    if (!conf.includes(from)) throw new Error(`deploy/nginx/sot.conf no longer contains ${JSON.stringify(from)}: update this test`);
+    conf = conf.split(from).join(to);
+  };
+  swap("server 127.0.0.1:3000;", `server 127.0.0.1:${upstreamPort};`);
+  swap("listen 443 ssl;", `listen 127.0.0.1:${httpsPort} ssl;`);
+  swap("listen 80;", `listen 127.0.0.1:${httpPort};`);
+  swap("/opt/homebrew/etc/nginx/certs/sot.crt", path.join(dir, "sot.crt"));
+  swap("/opt/homebrew/etc/nginx/certs/sot.key", path.join(dir, "sot.key"));
+  swap("/opt/homebrew/var/log/nginx/sot.access.log", path.join(dir, "access.log"));
+  swap("/Users/sot/sot/.next/static/", path.join(ROOT, ".next/static") + "/");
+  return conf;
+}
+
+async function startNginx(upstreamPort: number, cert: { crt: string; key: string }): Promise<Proxy> {
+  const dir = mkdtempSync(path.join(tmpdir(), "sot-nginx-"));
+  writeFileSync(path.join(dir, "sot.crt"), cert.crt);
+  writeFileSync(path.join(dir, "sot.key"), cert.key, { mode: 0o600 });
+  for (const t of ["body", "proxy", "fastcgi", "uwsgi", "scgi"]) mkdirSync(path.join(dir, t));
+  const httpsPort = await freePort();
+  const httpPort = await freePort();
+  writeFileSync(path.join(dir, "sot.conf"), templated(upstreamPort, httpsPort, httpPort, dir));
+  const user = process.getuid?.() === 0 ? "user root;\n" : "";
+  writeFileSync(
+    path.join(dir, "nginx.conf"),
+    `${user}worker_processes 1;\npid ${dir}/nginx.pid;\nerror_log ${dir}/error.log warn;\nevents { worker_connections 128; }\n` +
+      `http {\n  client_body_temp_path ${dir}/body;\n  proxy_temp_path ${dir}/proxy;\n  fastcgi_temp_path ${dir}/fastcgi;\n` +
+      `  uwsgi_temp_path ${dir}/uwsgi;\n  scgi_temp_path ${dir}/scgi;\n  include ${dir}/sot.conf;\n}\n`,
+  );
+  const check = spawnSync(NGINX!, ["-t", "-p", dir, "-c", path.join(dir, "nginx.conf")], { encoding: "utf8" });
+  if (check.status !== 0) throw new Error(`nginx -t failed:\n${check.stderr}`);
+  const child: ChildProcess = spawn(NGINX!, ["-p", dir, "-c", path.join(dir, "nginx.conf"), "-g", "daemon off;"], { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stderr!.on("data", (d) => (out += d));
+  for (let i = 0; ; i++) {
+    try {
+      await request(httpsPort, cert.crt, "/_nginx_probe");
+      break;
+    } catch {
+      if (child.exitCode !== null || i > 100) throw new Error(`nginx did not start: ${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  return {
+    httpsPort,
+    httpPort,
+    dir,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((r) => child.once("exit", r));
+        child.kill("SIGQUIT");
+        await exited;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+function request(port: number, ca: string, pathname: string, opts: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      { host: "127.0.0.1", port, path: pathname, method: opts.method ?? "GET", servername: "sot.lan", ca, headers: { host: "sot.lan", ...opts.headers } },
+      (res) => {
+        let body = "";
+        res.setEncoding("utf8");
+        res.on("data", (d) => (body += d));
+        res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+      },
+    );
+    req.on("error", reject);
+    if (opts.body) req.write(opts.body);
+    req.end();
+  });
+}
+
+function makeCert(dir: string): { crt: string; key: string } {
+  const res = spawnSync(
+    "openssl",
+    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=sot.lan", "-addext", "subjectAltName=DNS:sot.lan",
+      "-keyout", path.join(dir, "k.pem"), "-out", path.join(dir, "c.pem")],
+    { encoding: "utf8" },
+  );
+  if (res.status !== 0) throw new Error(`openssl failed: ${res.stderr}`);
+  return { crt: readFileSync(path.join(dir, "c.pem"), "utf8"), key: readFileSync(path.join(dir, "k.pem"), "utf8") };
+}
+
+describe("nginx in front of the app (deploy/nginx/sot.conf)", () => {
+  let app: RunningApp;
+  let proxy: Proxy;
+  let cert: { crt: string; key: string };
+  const certDir = mkdtempSync(path.join(tmpdir(), "sot-cert-"));
+
+  beforeAll(async () => {
+    if (!NGINX) throw new Error("nginx is not installed: apt-get install nginx-light (.ci/run does)");
+    cert = makeCert(certDir);
+    app = await startApp();
+    proxy = await startNginx(Number(new URL(app.baseUrl).port), cert);
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    await app?.stop();
+    rmSync(certDir, { recursive: true, force: true });
+  });
+
+  it("forwards to the app over TLS with the app's security headers, HSTS and nginx's request id", async () => {
+    const res = await request(proxy.httpsPort, cert.crt, "/api/health");
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body).status).toMatch(/^(ok|degraded)$/);
+    expect(res.headers["strict-transport-security"]).toBe("max-age=31536000");
+    expect(res.headers["content-security-policy"]).toContain("frame-ancestors 'none'");
+    expect(res.headers["x-content-type-options"]).toBe("nosniff");
+    expect(res.headers["referrer-policy"]).toBe("same-origin");
+    expect(res.headers["server"]).toBe("nginx");
+    // nginx's $request_id reached the app, which echoes it: one id in both logs.
+    expect(res.headers["x-request-id"]).toMatch(/^[0-9a-f]{32}$/);
+    const log = readFileSync(path.join(proxy.dir, "access.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    expect(log.some((l) => l.requestId === res.headers["x-request-id"] && l.path === "/api/health" && l.status === 200)).toBe(true);
+  });
+
+  it("tells the app the original host and scheme (the sign-in page's links and CSRF checks rely on it)", async () => {
+    // A cookie-authenticated POST from the proxied origin passes the CSRF check (it reaches the route: 401
+    // for a cookie that is no session), one from another origin is refused with 403.
+    const same = await request(proxy.httpsPort, cert.crt, "/api/admin/users", {
+      method: "POST", headers: { cookie: "x=1", origin: "https://sot.lan", "content-type": "application/json" }, body: "{}",
+    });
+    expect(same.status).toBe(401);
+    const cross = await request(proxy.httpsPort, cert.crt, "/api/setup", {
+      method: "POST", headers: { cookie: "x=1", origin: "https://evil.example", "content-type": "application/json" }, body: "{}",
+    });
+    expect(cross.status).toBe(403);
+  });
+
+  it("serves build assets from disk with a year of immutable caching", async () => {
+    const chunks = readdirSync(path.join(ROOT, ".next/static/chunks")).filter((f) => f.endsWith(".js"));
+    const res = await request(proxy.httpsPort, cert.crt, `/_next/static/chunks/${chunks[0]}`);
+    expect(res.status).toBe(200);
+    expect(res.headers["cache-control"]).toBe("public, max-age=31536000, immutable");
+    expect(res.headers["x-content-type-options"]).toBe("nosniff");
+    expect((await request(proxy.httpsPort, cert.crt, "/_next/static/chunks/../../../package.json")).status).not.toBe(200);
+  });
+
+  it("redirects plain HTTP to HTTPS and refuses bodies over the upload limit", async () => {
+    const res = await new Promise<{ status: number; location?: string }>((resolve, reject) =>
+      http
+        .get({ host: "127.0.0.1", port: proxy.httpPort, path: "/ask?q=1", headers: { host: "sot.lan" } }, (r) => {
+          r.resume();
+          resolve({ status: r.statusCode!, location: r.headers.location });
+        })
+        .on("error", reject),
+    );
+    expect(res.status).toBe(301);
+    expect(res.location).toBe("https://sot.lan/ask?q=1");
+    const big = await request(proxy.httpsPort, cert.crt, "/api/setup", {
+      method: "POST", headers: { "content-type": "application/json", "content-length": String(26 * 1024 * 1024) }, body: "",
+    }).catch(() => ({ status: 413 }) as Answer);
+    expect(big.status).toBe(413);
+  });
+
+  describe("Server-Sent Events", () => {
+    // An upstream that sends token k+1 only after the client has received token k. Through a buffering
+    // proxy the first token would never arrive and the test would time out; through sot.conf it streams.
+    let sse: Server;
+    let sseProxy: Proxy;
+    let delivered: (n: number) => void = () => {};
+    beforeAll(async () => {
+      sse = createServer((req, res) => {
+        if (req.url !== "/api/evaluate") {
+          res.writeHead(404).end();
+          return;
+        }
+        res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-store" });
+        let n = 0;
+        const send = () => {
+          if (n === 5) {
+            res.end("event: done\ndata: {}\n\n");
+            return;
+          }
+          res.write(`event: token\ndata: ${JSON.stringify({ text: `t${n}` })}\n\n`);
+          const expect = n++;
+          delivered = (got) => {
+            if (got === expect) send();
+          };
+        };
+        send();
+      });
+      const port = await freePort();
+      await new Promise<void>((r) => sse.listen(port, "127.0.0.1", () => r()));
+      sseProxy = await startNginx(port, cert);
+    });
+    afterAll(async () => {
+      await sseProxy?.stop();
+      await new Promise((r) => sse?.close(r));
+    });
+
+    it("passes each event through as soon as it is written (token by token)", async () => {
+      const tokens: string[] = [];
+      await new Promise<void>((resolve, reject) => {
+        const req = https.request(
+          { host: "127.0.0.1", port: sseProxy.httpsPort, path: "/api/evaluate", method: "POST", servername: "sot.lan", ca: cert.crt, headers: { host: "sot.lan", accept: "text/event-stream" } },
+          (res) => {
+            expect(res.headers["content-type"]).toBe("text/event-stream");
+            let buf = "";
+            res.setEncoding("utf8");
+            res.on("data", (d: string) => {
+              buf += d;
+              let i;
+              while ((i = buf.indexOf("\n\n")) >= 0) {
+                const event = buf.slice(0, i);
+                buf = buf.slice(i + 2);
+                const m = /^event: token\ndata: (.*)$/.exec(event);
+                if (m) {
+                  tokens.push(JSON.parse(m[1]!).text);
+                  delivered(tokens.length - 1);
+                }
+              }
+            });
+            res.on("end", () => resolve());
+          },
+        );
+        req.on("error", reject);
+        req.end();
+      });
+      expect(tokens).toEqual(["t0", "t1", "t2", "t3", "t4"]);
+    }, 20_000);
+  });
+});
