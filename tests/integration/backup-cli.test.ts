@@ -1,0 +1,99 @@
+// The command-line scripts as an operator runs them (separate processes, settings from the
+// environment): keys:rotate --init, backup, backup:verify, restore (and its refusals), keys:rotate.
+import { execFile } from "node:child_process";
+import { readdir, readFile, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openPostgres, type Db } from "../../lib/db/client";
+import { parseKeyList, ringFrom } from "../../lib/crypto/keys";
+import { createDatabase, dropDatabases, dumpAll, migratedDb, seed, tempDir } from "./backup-fixtures";
+
+const run = promisify(execFile);
+const ROOT = path.resolve(import.meta.dirname, "..", "..");
+let source: Db;
+let dir: Awaited<ReturnType<typeof tempDir>>;
+let env: NodeJS.ProcessEnv;
+
+async function cli(script: string, args: string[] = [], extra: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string }> {
+  try {
+    const r = await run(process.execPath, ["--import", "tsx", `scripts/${script}.ts`, ...args], { cwd: ROOT, env: { ...env, ...extra }, timeout: 120_000 });
+    return { code: 0, out: r.stdout + r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, out: e.stdout + e.stderr };
+  }
+}
+
+beforeAll(async () => {
+  dir = await tempDir();
+  source = await migratedDb();
+  env = {
+    PATH: process.env.PATH,
+    DATABASE_URL: source.url,
+    AUTH_SECRET: "x".repeat(40),
+    DATA_DIR: path.join(dir.dir, "data"),
+    MASTER_KEY_FILE: path.join(dir.dir, "keys"),
+    BACKUP_DIR: path.join(dir.dir, "backups"),
+    LOG_LEVEL: "error",
+  };
+});
+afterAll(async () => {
+  await source?.close();
+  await dropDatabases();
+  await dir?.cleanup();
+});
+
+describe("backup scripts", () => {
+  it("init a key file, back up, verify, restore, refuse a non-empty target, rotate", async () => {
+    const init = await cli("keys-rotate", ["--init", path.join(dir.dir, "keys")]);
+    expect(init.code).toBe(0);
+    expect(init.out).toMatch(/created .*keys \(mode 0600\) with master key k\d{8}-[0-9a-f]{6}/);
+    const keyFile = await readFile(path.join(dir.dir, "keys"), "utf8");
+    const ring = ringFrom(parseKeyList(keyFile, "file"), { kind: "file" });
+    await seed(source, ring, { documents: 2, chunksPerDoc: 2 });
+
+    const backup = await cli("backup");
+    expect(backup.code).toBe(0);
+    const snapshotId = /snapshot (\d{8}T\d{6}Z-[0-9a-f]{6})/.exec(backup.out)?.[1];
+    expect(snapshotId).toBeDefined();
+    expect(backup.out).not.toContain(keyFile.split("\n").at(-2)!.split(" ")[1]); // key material never printed
+
+    const verify = await cli("backup-verify", ["--snapshot", "latest"]);
+    expect(verify.code).toBe(0);
+    expect(verify.out).toContain(`snapshot ${snapshotId}`);
+    expect(verify.out).toMatch(/chunks\s+4/);
+
+    const url = await createDatabase("sot_bk_cli");
+    const restore = await cli("restore", ["--snapshot", snapshotId!, "--target", url]);
+    expect(restore.code).toBe(0);
+    expect(restore.out).toMatch(/chunks\s+4/);
+    const restored = await openPostgres(url, { poolSize: 1 });
+    try {
+      expect(await dumpAll(restored)).toEqual(await dumpAll(source));
+    } finally {
+      await restored.close();
+    }
+    const again = await cli("restore", ["--snapshot", snapshotId!, "--target", url]);
+    expect(again.code).toBe(1);
+    expect(again.out).toContain("error: The target database is not empty");
+
+    // A tampered object makes verify fail, naming it.
+    const objects = (await readdir(path.join(dir.dir, "backups", "objects"), { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
+    const victim = path.join(objects[0].parentPath, objects[0].name);
+    const original = await readFile(victim);
+    const bad = Buffer.from(original);
+    bad[bad.length - 1] ^= 1;
+    await writeFile(victim, bad);
+    const failed = await cli("backup-verify", ["--snapshot", snapshotId!]);
+    expect(failed.code).toBe(1);
+    expect(failed.out).toContain(`error: Object objects/${objects[0].name.slice(0, 2)}/${objects[0].name}`);
+    await writeFile(victim, original);
+
+    const rotate = await cli("keys-rotate", ["--backups"]);
+    expect(rotate.out).toMatch(/re-wrapped 1 secrets in the database sources.secret_ciphertext: 1/);
+    expect(rotate.code).toBe(0);
+    expect(rotate.out).toMatch(/added master key k\d{8}-[0-9a-f]{6}/);
+    expect(rotate.out).toMatch(/re-wrapped \d+ backup objects and 1 manifests/);
+  }, 240_000);
+});
