@@ -1,15 +1,61 @@
+// The Ask page (/): the user's conversations, collections, and a compact system status beside the chat.
+import { AskApp } from "@/components/ask/ask-app";
+import type { Result, Turn } from "@/components/ask/types";
 import { HealthSummary } from "@/components/ui/health-summary";
+import { requirePagePrincipal } from "@/app/_server/principal";
+import { getConversation, listConversations } from "@/lib/answer";
+import { readableCollectionIds } from "@/lib/auth/access";
+import { getDb } from "@/lib/db/client";
 import { checkHealth } from "@/lib/health";
 
 export const dynamic = "force-dynamic";
 
-// Placeholder until the Ask page lands: the health summary shows a new user what works and what is missing.
-export default async function HomePage() {
-  const health = await checkHealth();
+export default async function AskPage({ searchParams }: { searchParams: Promise<{ c?: string }> }) {
+  const principal = await requirePagePrincipal("ask");
+  const db = await getDb();
+  const { c } = await searchParams;
+  const [health, readable, conversations] = await Promise.all([
+    checkHealth(),
+    readableCollectionIds(db, principal),
+    principal.userId ? listConversations(db, principal) : Promise.resolve([]),
+  ]);
+  const collections = await db.prisma.collection.findMany({ where: { id: { in: readable } }, orderBy: { name: "asc" }, select: { id: true, name: true } });
+
+  let turns: Turn[] = [];
+  let conversationId: string | null = null;
+  if (c && /^[0-9a-f-]{36}$/i.test(c) && principal.userId) {
+    const conv = await getConversation(db, principal, c).catch(() => null);
+    if (conv) {
+      conversationId = conv.id;
+      for (let i = 0; i < conv.messages.length; i++) {
+        const m = conv.messages[i]!;
+        if (m.role !== "user") continue;
+        const a = conv.messages[i + 1]?.role === "assistant" ? conv.messages[i + 1]! : null;
+        const result = (a?.result ?? null) as Result | null;
+        turns.push({
+          key: m.id,
+          question: m.content,
+          answer: a?.content ?? "",
+          sources: result?.sources ?? [],
+          result,
+          state: a ? "done" : "error",
+          ...(a ? {} : { error: "No answer was stored for this question." }),
+        });
+      }
+    }
+  }
+
   return (
-    <div className="space-y-6">
-      <h1 className="text-2xl font-semibold">Ask the wiki</h1>
-      <HealthSummary health={health} />
+    <div>
+      <h1 className="sr-only">Ask the wiki</h1>
+      <AskApp
+        key={conversationId ?? "new"}
+        collections={collections}
+        conversations={conversations.map((x) => ({ id: x.id, title: x.title, updatedAt: x.updatedAt.toISOString() }))}
+        conversationId={conversationId}
+        initialTurns={turns}
+        status={<HealthSummary health={health} />}
+      />
     </div>
   );
 }

@@ -90,10 +90,12 @@ export async function hybridSearch(db: Db, opts: SearchOptions): Promise<SearchR
       SELECT id, dist, row_number() OVER (ORDER BY dist, id) AS rank FROM (
         SELECT c.id, (c.embedding <=> ${vectorLiteral(opts.embedding)}::vector) AS dist
         FROM chunks c
-        WHERE c.embedding IS NOT NULL ${filterC}
+        WHERE true ${filterC}
         ORDER BY c.embedding <=> ${vectorLiteral(opts.embedding)}::vector
         LIMIT ${k}
-      ) v`
+      ) v
+      -- Filtering NULL vectors outside the LIMIT keeps the inner query a plain HNSW index scan.
+      WHERE dist IS NOT NULL`
     : Prisma.sql`SELECT NULL::uuid AS id, NULL::float8 AS dist, NULL::bigint AS rank WHERE false`;
 
   // N is at least each term's document frequency, so idf stays positive even with stale statistics.

@@ -26,6 +26,12 @@ export async function scratchDb(name: string): Promise<{ db: Db; url: string; dr
     url: url.toString(),
     async drop() {
       await db.close();
+      // BENCH_KEEP=1 leaves the database for EXPLAIN and friends.
+      if (process.env.BENCH_KEEP === "1") {
+        console.log(`kept database ${dbName}`);
+        await admin.end();
+        return;
+      }
       await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
       await admin.end();
     },

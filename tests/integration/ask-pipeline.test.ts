@@ -184,6 +184,19 @@ describe("ask", () => {
     }
   });
 
+  it("falls back to cited passages when Ollama answers but has no chat model", async () => {
+    env.ollama.options.models = ["nomic-embed-text:latest"];
+    try {
+      const r = await ask({ question: "How many days of paid holiday per year?" }, viewer);
+      expect(r.status).toBe("no_model");
+      expect(r.embed.status).toBe("ok");
+      expect(r.error).toMatch(/ollama pull/);
+      expect(r.citations.length).toBeGreaterThan(0);
+    } finally {
+      env.ollama.options.models = undefined;
+    }
+  });
+
   it("keeps a conversation for the user and replaces the last turn on regenerate", async () => {
     const first = await ask({ question: "What is the holiday allowance?", saveConversation: true }, viewer);
     expect(first.conversationId).toBeTruthy();

@@ -1,0 +1,82 @@
+// npm run bench:ask — concurrent askers (1, 8, 32) against the built app (`next build` output served by
+// scripts/serve.ts on PostgreSQL) over the synthetic corpus, with the fake Ollama streaming at a fixed
+// rate. Reports the app's own overhead before the first token: (request sent → first `token` SSE event
+// received) minus the fake model's fixed first-token delay, p50/p95 per concurrency level.
+//
+// Environment: BENCH_CHUNKS (default 100000), BENCH_REQUESTS (requests per level, default 64),
+// BENCH_DATABASE_URL.
+import { startFakeOllama } from "@/tests/fakes/ollama";
+import { startApp } from "@/tests/helpers/app";
+import { makeApiKey } from "@/tests/helpers/auth";
+import { fmt, machine, percentile, scratchDb } from "./lib";
+import { loadSynthetic } from "./synthetic";
+
+const N = Number(process.env.BENCH_CHUNKS ?? 100_000);
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 64);
+const FIRST_TOKEN_DELAY_MS = 200;
+const TOKEN_DELAY_MS = 20;
+
+async function firstTokenMs(baseUrl: string, headers: Record<string, string>, question: string): Promise<number> {
+  const started = performance.now();
+  const res = await fetch(`${baseUrl}/api/evaluate`, {
+    method: "POST",
+    headers: { ...headers, "content-type": "application/json" },
+    body: JSON.stringify({ question }),
+  });
+  if (!res.ok || !res.body) throw new Error(`ask failed: ${res.status} ${await res.text()}`);
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let buf = "";
+  let first = -1;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (value) buf += decoder.decode(value, { stream: true });
+    if (first < 0 && buf.includes("event: token")) first = performance.now() - started;
+    if (done) break;
+  }
+  if (first < 0) throw new Error(`no token event in: ${buf.slice(0, 500)}`);
+  return first;
+}
+
+async function main() {
+  console.log(`bench:ask — ${N} chunks, fake Ollama: first token after ${FIRST_TOKEN_DELAY_MS} ms, then one token every ${TOKEN_DELAY_MS} ms`);
+  console.log(machine());
+  const ollama = await startFakeOllama({ firstTokenDelayMs: FIRST_TOKEN_DELAY_MS, tokenDelayMs: TOKEN_DELAY_MS });
+  const scratch = await scratchDb("ask");
+  const { queries } = await loadSynthetic(scratch.db, N, 200);
+  // Queries carry words of real chunks so the extractive fake model answers (and streams) from its sources.
+  const app = await startApp({
+    db: { ...scratch.db, url: scratch.url, drop: async () => {} },
+    env: { OLLAMA_HOST: ollama.url, RATE_LIMIT_PER_MINUTE: "1000000", RATE_LIMIT_BURST: "1000000", DATABASE_POOL_SIZE: "40", LOG_LEVEL: "error" },
+  });
+  try {
+    const key = await makeApiKey(scratch.db, ["ask"]);
+    // Warm-up: compile routes, fill pools and caches.
+    for (let i = 0; i < 5; i++) await firstTokenMs(app.baseUrl, key.headers, queries[i]!.text);
+    for (const concurrency of [1, 8, 32]) {
+      const overheads: number[] = [];
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next < REQUESTS) {
+            const q = queries[next++ % queries.length]!;
+            overheads.push((await firstTokenMs(app.baseUrl, key.headers, q.text)) - FIRST_TOKEN_DELAY_MS);
+          }
+        }),
+      );
+      console.log(
+        `${String(concurrency).padStart(2)} concurrent askers: overhead before first token p50 ${fmt(percentile(overheads, 50), 1)} ms, p95 ${fmt(percentile(overheads, 95), 1)} ms (${overheads.length} requests)`,
+      );
+    }
+    console.log("target: p95 ≤ 150 ms at 8 concurrent askers");
+  } finally {
+    await app.stop();
+    await scratch.drop();
+    await ollama.close();
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
