@@ -20,6 +20,7 @@ import { log } from "../log";
 import { getConfig } from "../config";
 import { observeHttpRequest, observeRateLimited, routePattern } from "../metrics";
 import { assertSameOrigin } from "./csrf";
+import { assertNoNul } from "./input-guard";
 import { principalBucket, processLimiter } from "./rate-limit";
 
 export const DEFAULT_MAX_BODY_BYTES = 1_000_000;
@@ -170,10 +171,14 @@ export function route<
         } catch (err) {
           throw new ValidationError(`The body is not valid JSON: ${(err as Error).message}`, [{ path: "(body)", message: "invalid JSON" }]);
         }
+        assertNoNul(parsed, "body");
         body = spec.body ? parseWith(spec.body, parsed, "body") : parsed;
       }
-      const query = spec.query ? parseWith(spec.query, searchParamsObject(url), "query") : undefined;
+      const rawQuery = searchParamsObject(url);
+      assertNoNul(rawQuery, "query");
+      const query = spec.query ? parseWith(spec.query, rawQuery, "query") : undefined;
       const rawParams = (await context?.params) ?? {};
+      assertNoNul(rawParams, "path");
       const params = spec.params ? parseWith(spec.params, rawParams, "path") : rawParams;
 
       const result = await handler({ request, requestId, db, body, query, params, principal, rawBody } as never);
