@@ -13,9 +13,9 @@ const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 let source: Db;
 let dir: Awaited<ReturnType<typeof tempDir>>;
-let env: NodeJS.ProcessEnv;
+let env: Record<string, string | undefined>;
 
-async function cli(script: string, args: string[] = [], extra: NodeJS.ProcessEnv = {}): Promise<{ code: number; out: string }> {
+async function cli(script: string, args: string[] = [], extra: Record<string, string | undefined> = {}): Promise<{ code: number; out: string }> {
   try {
     const r = await run(process.execPath, ["--import", "tsx", `scripts/${script}.ts`, ...args], { cwd: ROOT, env: { ...env, ...extra }, timeout: 120_000 });
     return { code: 0, out: r.stdout + r.stderr };
