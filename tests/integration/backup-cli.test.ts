@@ -17,7 +17,7 @@ let env: Record<string, string | undefined>;
 
 async function cli(script: string, args: string[] = [], extra: Record<string, string | undefined> = {}): Promise<{ code: number; out: string }> {
   try {
-    const r = await run(process.execPath, ["--import", "tsx", `scripts/${script}.ts`, ...args], { cwd: ROOT, env: { ...env, ...extra }, timeout: 120_000 });
+    const r = await run(process.execPath, ["--import", "tsx", `scripts/${script}.ts`, ...args], { cwd: ROOT, env: { NODE_ENV: "production", ...env, ...extra } as NodeJS.ProcessEnv, timeout: 120_000 });
     return { code: 0, out: r.stdout + r.stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
