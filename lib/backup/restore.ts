@@ -33,7 +33,10 @@ export async function loadManifest(target: BackupTarget, ring: KeyRing, snapshot
   return decodeManifest(ring, key, body);
 }
 
-/** Fetches and decodes a table's objects in manifest order, `concurrency` at a time. */
+/**
+ * Fetches and decodes a table's objects in manifest order, `concurrency` at a time, one batch ahead:
+ * while the caller inserts a batch, the next one is already being downloaded and checked.
+ */
 async function* tableRows(
   target: BackupTarget,
   ring: KeyRing,
@@ -41,7 +44,7 @@ async function* tableRows(
   concurrency: number,
   batch: number,
 ): AsyncGenerator<Buffer[]> {
-  for (let i = 0; i < t.objects.length; i += batch) {
+  const fetchSlice = async (i: number): Promise<Buffer[]> => {
     const slice = t.objects.slice(i, i + batch);
     const out = new Array<Buffer>(slice.length);
     let next = 0;
@@ -57,6 +60,17 @@ async function* tableRows(
       }
     });
     await Promise.all(workers);
+    return out;
+  };
+  if (t.objects.length === 0) return;
+  let pending = fetchSlice(0);
+  pending.catch(() => {}); // observed below; this only keeps an early failure from being "unhandled"
+  for (let i = 0; i < t.objects.length; i += batch) {
+    const out = await pending;
+    if (i + batch < t.objects.length) {
+      pending = fetchSlice(i + batch);
+      pending.catch(() => {});
+    }
     yield out;
   }
 }
