@@ -74,10 +74,15 @@ export async function ingestDocuments(db: Db, target: IngestTarget, docs: Source
   const result: IngestResult = { outcomes: [], embedCalls: 0, embeddedChunks: 0, reusedChunks: 0, pendingChunks: 0, batchSizes: [] };
   if (docs.length === 0) return result;
 
-  const existing = await db.prisma.document.findMany({
-    where: { sourceId: target.sourceId, externalId: { in: docs.map((d) => d.externalId) } },
-    select: { id: true, externalId: true, contentHash: true, deletedAt: true, collectionId: true },
-  });
+  // The hot path uses plain SQL (db.sql): a Prisma round trip costs several times more than the
+  // statement itself, and a bulk import makes thousands of them.
+  const existing = (
+    await db.sql.query<{ id: string; external_id: string; content_hash: string; deleted: boolean; collection_id: string }>(
+      `SELECT id::text AS id, external_id, content_hash, deleted_at IS NOT NULL AS deleted, collection_id::text AS collection_id
+       FROM documents WHERE source_id = $1::uuid AND external_id = ANY($2::text[])`,
+      [target.sourceId, docs.map((d) => d.externalId)],
+    )
+  ).map((r) => ({ id: r.id, externalId: r.external_id, contentHash: r.content_hash, deletedAt: r.deleted, collectionId: r.collection_id }));
   const byExternal = new Map(existing.map((e) => [e.externalId, e]));
 
   const planned: Planned[] = [];
@@ -101,10 +106,11 @@ export async function ingestDocuments(db: Db, target: IngestTarget, docs: Source
   const allHashes = [...new Set(planned.flatMap((p) => p.chunks.map((c) => c.contentHash)))];
   const vectors = new Map<string, string>();
   if (allHashes.length) {
-    const rows = await db.prisma.$queryRaw<Array<{ content_hash: string; v: string }>>`
-      SELECT DISTINCT ON (content_hash) content_hash, embedding::text AS v
-      FROM chunks
-      WHERE content_hash = ANY(${allHashes}::text[]) AND embedding_model = ${model} AND embedding IS NOT NULL`;
+    const rows = await db.sql.query<{ content_hash: string; v: string }>(
+      `SELECT DISTINCT ON (content_hash) content_hash, embedding::text AS v FROM chunks
+       WHERE content_hash = ANY($1::text[]) AND embedding_model = $2 AND embedding IS NOT NULL`,
+      [allHashes, model],
+    );
     for (const r of rows) vectors.set(r.content_hash, r.v);
   }
   const toEmbed = new Map<string, string>();
@@ -125,18 +131,20 @@ export async function ingestDocuments(db: Db, target: IngestTarget, docs: Source
     }
   }
 
-  for (const p of planned) {
+  // Documents are independent transactions: write a few at once to use the database's cores.
+  const written = await mapLimit(planned, db.kind === "postgres" ? 4 : 1, async (p): Promise<DocumentOutcome> => {
     try {
       const { documentId, created } = await writeDocument(db, target.sourceId, p, vectors, model);
       for (const c of p.chunks) {
         if (!vectors.has(c.contentHash)) result.pendingChunks++;
         else if (!toEmbed.has(c.contentHash)) result.reusedChunks++;
       }
-      result.outcomes.push({ externalId: p.doc.externalId, status: created ? "created" : "updated", documentId, chunks: p.chunks.length });
+      return { externalId: p.doc.externalId, status: created ? "created" : "updated", documentId, chunks: p.chunks.length };
     } catch (err) {
-      result.outcomes.push({ externalId: p.doc.externalId, status: "failed", error: (err as Error).message, chunks: 0 });
+      return { externalId: p.doc.externalId, status: "failed", error: (err as Error).message, chunks: 0 };
     }
-  }
+  });
+  result.outcomes.push(...written);
   return result;
 }
 
@@ -157,29 +165,44 @@ async function writeDocument(db: Db, sourceId: string, p: Planned, vectors: Map<
     embedding_model: vectors.has(c.contentHash) ? model : null,
     embedding: vectors.get(c.contentHash) ?? null,
   }));
-  return db.prisma.$transaction(async (tx) => {
-    // Two syncs of one page (webhook and import) must not interleave their chunk writes.
-    await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${sourceId + ":" + doc.externalId}))`;
-    const [row] = await tx.$queryRaw<Array<{ id: string; created: boolean }>>`
+  // One statement = one transaction, in one round trip: the advisory lock (two syncs of one page must
+  // not interleave), the document upsert, and the replacement of its chunks. Data-modifying CTEs share
+  // one snapshot, so the DELETE sees only the old chunks and the INSERT adds the new ones.
+  const [row] = await db.sql.query<{ id: string; created: boolean }>(
+    `WITH lock AS (SELECT pg_advisory_xact_lock(hashtext($1)) AS l),
+    doc AS (
       INSERT INTO documents (source_id, collection_id, external_id, url, title, breadcrumb, properties, content_hash, source_updated_at, deleted_at, updated_at)
-      VALUES (${sourceId}::uuid, ${p.collectionId}::uuid, ${doc.externalId}, ${doc.url ?? null}, ${doc.title}, ${doc.breadcrumb ?? []}::text[],
-              ${JSON.stringify(doc.properties ?? {})}::jsonb, ${p.hash}, ${doc.updatedAt ?? null}::timestamptz, NULL, now())
+      SELECT $2::uuid, $3::uuid, $4, $5, $6, $7::text[], $8::jsonb, $9, $10::timestamptz, NULL, now()
+      FROM lock
       ON CONFLICT (source_id, external_id) DO UPDATE SET
         collection_id = EXCLUDED.collection_id, url = EXCLUDED.url, title = EXCLUDED.title, breadcrumb = EXCLUDED.breadcrumb,
         properties = EXCLUDED.properties, content_hash = EXCLUDED.content_hash, source_updated_at = EXCLUDED.source_updated_at,
         deleted_at = NULL, updated_at = now()
-      RETURNING id::text AS id, (xmax = 0) AS created`;
-    await tx.$executeRaw`DELETE FROM chunks WHERE document_id = ${row.id}::uuid`;
-    if (rows.length) {
-      await tx.$executeRaw`
-        INSERT INTO chunks (document_id, collection_id, position, heading_path, anchor, text, token_count, content_hash, embedding_model, embedding)
-        SELECT ${row.id}::uuid, ${p.collectionId}::uuid, x.position, x.heading_path, x.anchor, x.text, x.token_count, x.content_hash,
-               x.embedding_model, x.embedding::vector
-        FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS x(position int, heading_path text[], anchor text, text text,
-             token_count int, content_hash text, embedding_model text, embedding text)`;
-    }
-    return { documentId: row.id, created: row.created };
-  });
+      RETURNING id, (xmax = 0) AS created),
+    removed AS (DELETE FROM chunks WHERE document_id = (SELECT id FROM doc)),
+    added AS (
+      INSERT INTO chunks (document_id, collection_id, position, heading_path, anchor, text, token_count, content_hash, embedding_model, embedding)
+      SELECT (SELECT id FROM doc), $3::uuid, x.position, x.heading_path, x.anchor, x.text, x.token_count, x.content_hash,
+             x.embedding_model, x.embedding::vector
+      FROM jsonb_to_recordset($11::jsonb) AS x(position int, heading_path text[], anchor text, text text,
+           token_count int, content_hash text, embedding_model text, embedding text)
+      RETURNING 1)
+    SELECT id::text AS id, created, (SELECT count(*) FROM added)::int AS chunks FROM doc`,
+    [
+      `${sourceId}:${doc.externalId}`,
+      sourceId,
+      p.collectionId,
+      doc.externalId,
+      doc.url ?? null,
+      doc.title,
+      doc.breadcrumb ?? [],
+      JSON.stringify(doc.properties ?? {}),
+      p.hash,
+      doc.updatedAt ? doc.updatedAt.toISOString() : null,
+      JSON.stringify(rows),
+    ],
+  );
+  return { documentId: row.id, created: row.created };
 }
 
 /** Soft-deletes documents: the row stays (for undelete), the chunks leave the index. */
@@ -200,4 +223,18 @@ export async function removeMissing(db: Db, sourceId: string, seenExternalIds: s
   const live = await db.prisma.document.findMany({ where: { sourceId, deletedAt: null }, select: { externalId: true } });
   const seen = new Set(seenExternalIds);
   return softDeleteDocuments(db, sourceId, live.map((d) => d.externalId).filter((id) => !seen.has(id)));
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i]);
+      }
+    }),
+  );
+  return out;
 }

@@ -49,6 +49,8 @@ async function main() {
   const llm = new Llm((await import("@/lib/config")).getConfig());
 
   console.log(machine());
+  // The machine is shared: the load at the start says how much of it this run really had.
+  console.log(`load average at start: ${(await import("node:os")).loadavg().map((l) => l.toFixed(1)).join(" ")}`);
   const lines = (await readFile(CORPUS, "utf8")).split("\n").filter(Boolean);
   const docs: SourceDocument[] = lines.map((l) => {
     const r = JSON.parse(l) as { _id: string; title: string; text: string };
