@@ -7,9 +7,9 @@ import { resolveCollections } from "../auth/access";
 import type { Principal } from "../auth/roles";
 import { getConfig } from "../config";
 import { getDb, type Db } from "../db/client";
-import { getLlm, LlmUnavailableError } from "../llm";
+import { getLlm } from "../llm";
 import { log } from "../log";
-import { retrieve, type Candidate } from "../retrieve";
+import { isLlmUnavailable, retrieve, type Candidate } from "../retrieve";
 import { CitationParser } from "./citations";
 import { conversationHistory, createConversation, recordTurn, type Turn } from "./conversations";
 import { buildMessages, isNotCovered, NOT_COVERED_TEXT, packContext, REWRITE_SCHEMA, rewriteMessages, sourceHeader } from "./prompt";
@@ -93,7 +93,7 @@ export async function ask(rawInput: AskInput, principal: Principal, opts: AskOpt
       }
       if (opts.signal?.aborted) status = "aborted";
     } catch (err) {
-      if (err instanceof LlmUnavailableError && parser.text === "") {
+      if (isLlmUnavailable(err) && parser.text === "") {
         status = "no_model";
         error = err.message;
         send(parser.push(noModelAnswer(sources)));
@@ -143,7 +143,7 @@ async function rewriteFollowUp(history: Turn[], question: string, signal?: Abort
     const q = (JSON.parse(res.content) as { question?: unknown }).question;
     if (typeof q === "string" && q.trim().length >= 3 && q.length <= 1000 && !isNotCovered(q)) return q.trim();
   } catch (err) {
-    if (!(err instanceof LlmUnavailableError) && !(err instanceof SyntaxError)) throw err;
+    if (!isLlmUnavailable(err) && !(err instanceof SyntaxError)) throw err;
   }
   // Without a usable rewrite, searching with the previous question's words keeps the topic.
   const lastUser = [...history].reverse().find((m) => m.role === "user")?.content ?? "";

@@ -87,6 +87,7 @@ export async function listFeedback(db: Db, opts: { limit?: number; rating?: 1 | 
 }
 
 const csvCell = (v: unknown) => {
+  if (typeof v === "number") return `"${v}"`;
   const s = v === null || v === undefined ? "" : String(v);
   // Quote always; a leading = + - @ would be run as a formula by spreadsheets.
   return `"${(/^[=+\-@]/.test(s) ? `'${s}` : s).replace(/"/g, '""')}"`;

@@ -4,7 +4,7 @@
 // answers when Ollama is down.
 import { getConfig } from "../config";
 import { getDb, type Db } from "../db/client";
-import { getLlm, LlmUnavailableError } from "../llm";
+import { getLlm } from "../llm";
 import { rerank, type RerankStatus } from "./rerank";
 import { hybridSearch, type SearchRow } from "./search";
 
@@ -49,7 +49,7 @@ export async function retrieve(query: string, opts: RetrieveOptions): Promise<Re
   try {
     [embedding] = (await llm.embed([query], "query")) as [number[]];
   } catch (err) {
-    if (!(err instanceof LlmUnavailableError)) throw err;
+    if (!isLlmUnavailable(err)) throw err;
     embed = { status: "unavailable", model: llm.models.embed, error: err.message };
   }
   const embedMs = Math.round(performance.now() - t);
@@ -89,6 +89,15 @@ export async function retrieve(query: string, opts: RetrieveOptions): Promise<Re
   }
   if (opts.k !== undefined) candidates = candidates.slice(0, opts.k);
   return { candidates, fused, embed, rerank: rerankInfo, timings: { embedMs, retrieveMs, rerankMs } };
+}
+
+/**
+ * LlmUnavailableError, recognised by name: the Llm client is a process-wide singleton on globalThis, and
+ * Next.js may bundle lib/llm more than once, so the error can come from another copy of the class and
+ * `instanceof` would miss it.
+ */
+export function isLlmUnavailable(err: unknown): err is Error {
+  return err instanceof Error && err.name === "LlmUnavailableError";
 }
 
 /** What the cross-encoder reads: the page title and section path give a bare passage its context. */

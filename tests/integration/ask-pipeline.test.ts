@@ -1,7 +1,7 @@
 // The Ask pipeline end to end on a real database with the fake Ollama: hybrid retrieval, citations,
 // "not covered", invalid citations, no-model fallback, follow-up rewriting, the query log.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ask, NO_MODEL_PREFIX, NOT_COVERED_TEXT, type AskEvent } from "@/lib/answer";
+import { ask, NO_MODEL_PREFIX, NOT_COVERED_TEXT, submitFeedback, type AskEvent } from "@/lib/answer";
 import type { Principal } from "@/lib/auth/roles";
 import { retrieve } from "@/lib/retrieve";
 import { addCollection, addPages, makePrincipal, setEnv, startAskEnv, stopAskEnv, WIKI } from "./ask-fixtures";
@@ -207,5 +207,13 @@ describe("ask", () => {
     expect(msgs[2]!.content).toBe("When do unused days expire?");
     const other = await makePrincipal(env.db, "viewer");
     await expect(ask({ question: "x", conversationId: first.conversationId! }, other)).rejects.toThrow(/No conversation/);
+  });
+
+  it("stores feedback with the chunks the model saw, and only from the asker", async () => {
+    const r = await ask({ question: "How do I roll back a release?" }, viewer);
+    const fb = await submitFeedback(env.db, viewer, { queryLogId: r.id, rating: -1, reason: "incomplete" });
+    expect(fb.chunkIds).toEqual(r.sources.map((s) => s.chunkId));
+    const other = await makePrincipal(env.db, "viewer");
+    await expect(submitFeedback(env.db, other, { queryLogId: r.id, rating: 1 })).rejects.toThrow(/No answer/);
   });
 });
