@@ -14,6 +14,9 @@ const nextConfig: NextConfig = {
     "@aws-sdk/client-s3",
   ],
   poweredByHeader: false,
+  // Test servers run from a hard-linked snapshot of the build (tests/helpers/app.ts), so a rebuild
+  // by someone else in the same checkout cannot pull files from under a running server.
+  distDir: process.env.SOT_NEXT_DIST_DIR || ".next",
   // CSP, nosniff, referrer policy, no framing: see lib/http/security-headers.ts.
   async headers() {
     return [{ source: "/:path*", headers: SECURITY_HEADERS }];

@@ -29,8 +29,9 @@ async function main() {
     throw err;
   }
   process.env.NEXTAUTH_URL ??= config.PUBLIC_URL ?? `http://localhost:${config.PORT}`;
+  let running: Awaited<ReturnType<typeof boot>>;
   try {
-    await boot();
+    running = await boot();
   } catch (err) {
     if (err instanceof EmbeddedDatabaseLockedError) {
       console.error(err.message);
@@ -59,6 +60,7 @@ async function main() {
     log("info", "stopping", { signal });
     server.close();
     server.closeAllConnections();
+    await running.stop().catch(() => {});
     await closeQueue().catch(() => {});
     await closeDb().catch(() => {});
     process.exit(0);

@@ -6,9 +6,9 @@ import { getDb } from "@/lib/db/client";
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Set up" };
 
-/** Shown only while no user exists; afterwards it sends people to sign-in. */
+/** Shown only while no user exists; afterwards it sends people on to the app (or sign-in). */
 export default async function SetupPage() {
-  if (await hasUsers(await getDb())) redirect("/signin");
+  if (await hasUsers(await getDb())) redirect("/");
   return (
     <main className="mx-auto mt-24 max-w-sm px-4">
       <h1 className="mb-2 text-2xl font-semibold">Welcome to SOT</h1>

@@ -1,15 +1,23 @@
 // Start-up of the web process: settings, database (the embedded one is migrated and locked when
 // opened; PostgreSQL is migrated here under Prisma's advisory lock), first-run content, and — on the
-// embedded default — every background worker inside this same process.
+// embedded default, or with WORKERS_IN_PROCESS=true — the job workers and the scheduler inside this
+// same process.
 import { getConfig } from "../config";
 import { getDb } from "../db/client";
 import { applyMigrations } from "../db/migrate";
+import { seedDemoWiki } from "../ingest/demo";
 import { getLlm } from "../llm";
 import { getQueue } from "../jobs/queue";
 import { ALL_JOBS } from "../jobs/registry";
 import { log } from "../log";
+import { startScheduler } from "../schedules/scheduler";
 
-export async function boot(): Promise<void> {
+export interface Running {
+  /** Stops the in-process scheduler (the queue and database are closed by their owners). */
+  stop(): Promise<void>;
+}
+
+export async function boot(): Promise<Running> {
   const config = getConfig(); // throws ConfigError listing every problem
   const db = await getDb();
   if (db.kind === "postgres") {
@@ -18,10 +26,13 @@ export async function boot(): Promise<void> {
   }
   log("info", "database ready", { kind: db.kind });
 
+  const stopScheduler = new AbortController();
+  let scheduler: ReturnType<typeof startScheduler> | undefined;
   if (config.workersInProcess) {
     const queue = await getQueue();
     await queue.work(ALL_JOBS);
-    log("info", "in-process workers started", { jobs: ALL_JOBS.map((j) => j.name) });
+    scheduler = startScheduler({ db, signal: stopScheduler.signal });
+    log("info", "in-process workers and scheduler started", { jobs: ALL_JOBS.map((j) => j.name) });
   }
 
   // Ollama being down is reported, never fatal.
@@ -29,4 +40,16 @@ export async function boot(): Promise<void> {
   if (!status.reachable) log("warn", "Ollama is not reachable; answers fall back to wiki passages", { host: status.host, error: status.error });
   else if (status.missing.length) log("warn", "Ollama lacks configured models", { missing: status.missing });
   else log("info", "Ollama ready", { host: status.host });
+
+  // The demo wiki is imported in the background: the app serves at once and the wiki fills in.
+  if (config.DEMO_WIKI) {
+    void seedDemoWiki(db).catch((err: Error) => log("error", "demo wiki import failed", { error: err.message }));
+  }
+
+  return {
+    async stop() {
+      stopScheduler.abort();
+      await scheduler?.stopped;
+    },
+  };
 }

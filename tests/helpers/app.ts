@@ -59,6 +59,12 @@ export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> 
   const db = embedded ? undefined : (opts.db ?? (await createTestDb()));
   const ownDb = !opts.db;
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), "sot-app-"));
+  // A hard-linked snapshot of the build (cheap), taken under the build lock: a later rebuild in this
+  // checkout replaces .next/ but cannot change the files this server runs from.
+  // (At the same depth as .next/: the build's node_modules symlinks are relative.)
+  const distDir = `.next-snap-${randomBytes(6).toString("hex")}`;
+  const copy = spawnSync("flock", [".next-build.lock", "cp", "-al", ".next", distDir], { cwd: ROOT, encoding: "utf8" });
+  if (copy.status !== 0) throw new Error(`could not snapshot the build: ${copy.stderr}`);
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const env: NodeJS.ProcessEnv = {
@@ -74,6 +80,7 @@ export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> 
     OLLAMA_HOST: "http://127.0.0.1:9",
     WORKERS_IN_PROCESS: "true",
     LOG_LEVEL: "warn",
+    SOT_NEXT_DIST_DIR: distDir,
     ...(db?.url ? { DATABASE_URL: db.url } : {}),
     ...opts.env,
   };
@@ -114,6 +121,7 @@ export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> 
       }
       if (ownDb) await db?.drop();
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+      rmSync(path.join(ROOT, distDir), { recursive: true, force: true });
     },
   };
 }
