@@ -91,7 +91,7 @@ export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> 
   child.stderr.on("data", (d: Buffer) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
 
-  const deadline = Date.now() + 120_000;
+  const deadline = Date.now() + 180_000;
   for (;;) {
     const code = await Promise.race([exited, new Promise<"wait">((r) => setTimeout(() => r("wait"), 250))]);
     if (code !== "wait") throw new Error(`The app exited with ${code} before serving:\n${out}`);
@@ -103,7 +103,7 @@ export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> 
     }
     if (Date.now() > deadline) {
       child.kill("SIGKILL");
-      throw new Error(`The app did not answer within 120 s:\n${out}`);
+      throw new Error(`The app did not answer within 180 s:\n${out}`);
     }
   }
 
