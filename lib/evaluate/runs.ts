@@ -176,8 +176,10 @@ async function processItem(db: Db, run: RunRow, item: RunItemRow, answer: Answer
       { ...deps.judge, model: deps.judge?.model ?? run.judgeModel, signal: deps.signal },
     );
     await db.prisma.$transaction(async (tx) => {
-      await tx.runItem.update({
-        where: { id: item.id },
+      // Only a still-pending item is written: if an expired job's retry raced this worker to the same
+      // item, the loser's answer and score are dropped instead of doubling the item's scores.
+      const claimed = await tx.runItem.updateMany({
+        where: { id: item.id, status: "pending" },
         data: {
           status: "ok",
           answer: a.answer,
@@ -191,24 +193,25 @@ async function processItem(db: Db, run: RunRow, item: RunItemRow, answer: Answer
           finishedAt: new Date(),
         },
       });
+      if (claimed.count === 0) return;
       await storeJudgeScore(tx, { kind: "run_item", id: item.id }, judged);
       await tx.evaluationRun.update({ where: { id: run.id }, data: { doneCount: { increment: 1 } } });
     });
   } catch (err) {
     if (deps.signal?.aborted) return;
     log("warn", "evaluation item failed", { runId: run.id, position: item.position, error: (err as Error).message });
-    await db.prisma.$transaction([
-      db.prisma.runItem.update({
-        where: { id: item.id },
+    await db.prisma.$transaction(async (tx) => {
+      const claimed = await tx.runItem.updateMany({
+        where: { id: item.id, status: "pending" },
         data: {
           status: "error",
           error: (err as Error).message.slice(0, 2000),
           latencyMs: Math.round(performance.now() - started),
           finishedAt: new Date(),
         },
-      }),
-      db.prisma.evaluationRun.update({ where: { id: run.id }, data: { doneCount: { increment: 1 } } }),
-    ]);
+      });
+      if (claimed.count > 0) await tx.evaluationRun.update({ where: { id: run.id }, data: { doneCount: { increment: 1 } } });
+    });
   }
 }
 
@@ -241,11 +244,14 @@ async function finishRun(db: Db, runId: string) {
     retrievalHitRate: hits.length ? hits.filter(Boolean).length / hits.length : null,
     errorCount,
   };
-  const updated = await db.prisma.evaluationRun.update({
-    where: { id: runId },
+  // Whoever completes the run first sends the alert; a racing duplicate finds it completed already.
+  const completed = await db.prisma.evaluationRun.updateMany({
+    where: { id: runId, status: "running" },
     data: { ...summary, status: "completed", finishedAt: new Date() },
   });
-  const alert = await sendRunAlert({ id: runId, itemCount: updated.itemCount, errorCount, avgHallucination: summary.avgHallucination });
+  if (completed.count === 0) return;
+  const { itemCount } = await db.prisma.evaluationRun.findUniqueOrThrow({ where: { id: runId }, select: { itemCount: true } });
+  const alert = await sendRunAlert({ id: runId, itemCount, errorCount, avgHallucination: summary.avgHallucination });
   await db.prisma.evaluationRun.update({ where: { id: runId }, data: { alertStatus: alert.status, alertError: alert.error ?? null } });
 }
 

@@ -146,6 +146,18 @@ describe("evaluation runs", () => {
     expect(trend.map((t) => t.id)).toEqual([first, second.id]);
   });
 
+  it("two workers racing on one run (an expired job's retry) never double an item's scores or the alert", async () => {
+    ollama.options.onChat = fakeJudge();
+    const before = alerts.length;
+    const { id } = await startEvaluationRun({ datasetId, trigger: "manual" }, { db, enqueueRun: async () => {} });
+    await Promise.all([processEvaluationRun(id, { db }), processEvaluationRun(id, { db })]);
+    const run = (await getEvaluationRun(id, db))!;
+    expect(run).toMatchObject({ status: "completed", doneCount: 4, itemCount: 4 });
+    const perItem = await db.prisma.runItem.findMany({ where: { runId: id }, select: { _count: { select: { scores: true } } } });
+    expect(perItem.map((i) => i._count.scores)).toEqual([1, 1, 1, 1]);
+    expect(alerts.length - before).toBeLessThanOrEqual(1);
+  });
+
   it("refuses to start runs of empty or unknown datasets", async () => {
     const empty = await createDataset(db, { name: "Empty" }, null);
     await expect(startEvaluationRun({ datasetId: empty.id, trigger: "manual" }, { db, enqueueRun: async () => {} })).rejects.toThrow(/has no items/);
