@@ -1,35 +1,52 @@
 // Next.js answers a method a route file does not export with an empty 405. Under /api every answer is
-// JSON, so the web process (scripts/serve.ts) rewrites those empty 405s into the same error shape the
-// route wrapper uses, with an Allow header listing the methods the route does have.
+// JSON, so the web process (scripts/serve.ts) turns those empty 405s into the same error shape the route
+// wrapper uses. Next may flush the headers before ending the (empty) body, so the JSON content type is
+// set when the headers go out and the JSON body written at the end if nothing else was.
 import type { IncomingMessage, ServerResponse } from "node:http";
 
-const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"];
-
 /** Patches `res` so an empty 405 for an /api path becomes JSON. Call before handing the request to Next. */
-export function jsonMethodNotAllowed(req: IncomingMessage, res: ServerResponse, allowed?: (path: string) => string[] | undefined): void {
+export function jsonMethodNotAllowed(req: IncomingMessage, res: ServerResponse): void {
   if (!req.url?.startsWith("/api/")) return;
-  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
-  res.end = ((...args: unknown[]) => {
-    const hasBody = args.length > 0 && typeof args[0] !== "function" && args[0] != null && (args[0] as { length?: number }).length !== 0;
-    if (res.statusCode === 405 && !res.headersSent && !hasBody && !res.getHeader("content-type")) {
-      const path = req.url!.split("?")[0]!;
-      const allow = allowed?.(path);
-      const body = JSON.stringify({
-        error: {
-          code: "method_not_allowed",
-          message: `${req.method} is not allowed on ${path}${allow?.length ? `; use ${allow.join(", ")}` : ""}.`,
-          ...(allow?.length ? { details: { allowed: allow } } : {}),
-        },
-      });
+  const path = req.url.split("?")[0]!;
+  let converting = false;
+  let wroteBody = false;
+  const prepare = () => {
+    if (res.statusCode === 405 && !res.headersSent && !res.getHeader("content-type")) {
+      converting = true;
       res.setHeader("content-type", "application/json; charset=utf-8");
       res.setHeader("cache-control", "no-store");
-      if (allow?.length) res.setHeader("allow", allow.join(", "));
-      res.setHeader("content-length", Buffer.byteLength(body));
+      res.removeHeader("content-length");
+    }
+  };
+  const body = () =>
+    JSON.stringify({ error: { code: "method_not_allowed", message: `${req.method} is not allowed on ${path}.` } });
+
+  const writeHead = res.writeHead.bind(res) as (...a: unknown[]) => ServerResponse;
+  res.writeHead = ((status: number, ...rest: unknown[]) => {
+    res.statusCode = status;
+    prepare();
+    return writeHead(status, ...rest);
+  }) as typeof res.writeHead;
+  const flushHeaders = res.flushHeaders.bind(res);
+  res.flushHeaders = () => {
+    prepare();
+    flushHeaders();
+  };
+  const write = res.write.bind(res) as (...a: unknown[]) => boolean;
+  res.write = ((chunk: unknown, ...rest: unknown[]) => {
+    if (chunk != null && (chunk as { length?: number }).length !== 0) wroteBody = true;
+    else prepare();
+    return write(chunk, ...rest);
+  }) as typeof res.write;
+  const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+  res.end = ((...args: unknown[]) => {
+    const first = args[0];
+    const hasBody = first != null && typeof first !== "function" && (first as { length?: number }).length !== 0;
+    if (!hasBody) prepare();
+    if (converting && !hasBody && !wroteBody) {
       const cb = args.find((a) => typeof a === "function");
-      return end(body, cb);
+      return end(body(), cb);
     }
     return end(...args);
   }) as typeof res.end;
 }
-
-export { METHODS as API_METHODS };
