@@ -69,6 +69,27 @@ describe("annotation queue", () => {
     expect(a.mostDisagreeing.map((d) => [d.label, d.judge, d.human])).toEqual([["Q new", 1, 3], ["Q old", 5, 4]]);
   });
 
+  it("serves logged answers from /api/evaluate with the passages they were built from", async () => {
+    const col = await db.prisma.collection.create({ data: { slug: "c", name: "C" } });
+    const src = await db.prisma.source.create({ data: { collectionId: col.id, kind: "upload", name: "u" } });
+    const doc = await db.prisma.document.create({
+      data: { collectionId: col.id, sourceId: src.id, externalId: "e", title: "Holidays", url: "https://wiki/h", contentHash: "h" },
+    });
+    const chunk = await db.prisma.chunk.create({
+      data: { documentId: doc.id, collectionId: col.id, position: 0, text: "Everyone gets 28 days.", tokenCount: 5, contentHash: "c" },
+    });
+    const log = await db.prisma.queryLog.create({
+      data: { question: "How many holidays?", questionSha256: "q", answer: "28 days [1].", retrieved: [{ chunkId: chunk.id, rank: 1 }], createdAt: new Date("2026-02-01") },
+    });
+    // Without the answer text (LOG_ANSWER_TEXT=false) a log cannot be scored by a person.
+    await db.prisma.queryLog.create({ data: { question: "Hidden?", questionSha256: "x", answer: null, createdAt: new Date("2026-03-01") } });
+    const item = await nextQueueItem(db, alice);
+    expect(item).toMatchObject({ targetKind: "query_log", targetId: log.id, question: "How many holidays?", answer: "28 days [1]." });
+    expect(item!.passages).toEqual([{ title: "Holidays", url: "https://wiki/h", text: "Everyone gets 28 days." }]);
+    await submitHumanScore(db, { targetKind: "query_log", targetId: log.id, hallucinationScore: 5 }, alice);
+    expect(await nextQueueItem(db, alice)).toBeNull();
+  });
+
   it("uses the latest human score of an item", async () => {
     await submitHumanScore(db, { targetKind: "external_output", targetId: outputs[2]!, hallucinationScore: 1 }, alice);
     const a = await agreementFigures(db);
