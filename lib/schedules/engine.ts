@@ -92,24 +92,33 @@ export async function claimDueRuns(db: Db, opts: EngineOptions): Promise<Claimed
       ORDER BY s.next_run_at, s.id
       LIMIT ${free}
       FOR UPDATE OF s SKIP LOCKED`;
+    if (due.length === 0) return [];
+    // Missed due times (scheduler down, limits full) collapse into this one run: no catch-up storm.
+    const nexts = due.map((s) =>
+      nextRunAfter(
+        { intervalMinutes: s.interval_minutes, cron: s.cron, timeZone: s.time_zone, anchorAt: s.anchor_at },
+        now > s.next_run_at ? now : s.next_run_at,
+      ),
+    );
+    // One statement each for all claimed rows: a claim costs a handful of round trips, not two per schedule.
+    const ids = due.map((s) => s.id);
+    const inserted = await tx.$queryRaw<Array<{ id: string; schedule_id: string }>>`
+      INSERT INTO schedule_runs (schedule_id, trigger, status, due_at, claimed_by)
+      SELECT d.id, 'schedule', 'running', d.due_at, ${opts.owner}
+      FROM unnest(${ids}::uuid[], ${due.map((s) => s.next_run_at)}::timestamptz[]) AS d(id, due_at)
+      ON CONFLICT (schedule_id, due_at) DO NOTHING
+      RETURNING id, schedule_id`;
+    await tx.$executeRaw`
+      UPDATE schedules s SET next_run_at = d.next_run_at, last_run_at = now(), updated_at = now()
+      FROM unnest(${ids}::uuid[], ${nexts}::timestamptz[]) AS d(id, next_run_at)
+      WHERE s.id = d.id`;
+    const runBySchedule = new Map(inserted.map((r) => [r.schedule_id, r.id]));
     const claimed: ClaimedRun[] = [];
     for (const s of due) {
-      // Missed due times (scheduler down, limits full) collapse into this one run: no catch-up storm.
-      const after = now > s.next_run_at ? now : s.next_run_at;
-      const next = nextRunAfter(
-        { intervalMinutes: s.interval_minutes, cron: s.cron, timeZone: s.time_zone, anchorAt: s.anchor_at },
-        after,
-      );
-      const inserted = await tx.$queryRaw<Array<{ id: string }>>`
-        INSERT INTO schedule_runs (schedule_id, trigger, status, due_at, claimed_by)
-        VALUES (${s.id}::uuid, 'schedule', 'running', ${s.next_run_at}, ${opts.owner})
-        ON CONFLICT (schedule_id, due_at) DO NOTHING
-        RETURNING id`;
-      await tx.$executeRaw`
-        UPDATE schedules SET next_run_at = ${next}, last_run_at = now(), updated_at = now() WHERE id = ${s.id}::uuid`;
-      if (inserted.length === 0) continue;
+      const runId = runBySchedule.get(s.id);
+      if (!runId) continue; // a run for this due time exists already (the unique index said so)
       claimed.push({
-        runId: inserted[0].id,
+        runId,
         scheduleId: s.id,
         scheduleName: s.name,
         targetKind: s.target_kind,
