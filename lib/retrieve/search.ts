@@ -75,6 +75,56 @@ export async function corpusStats(db: Db, fresh = false): Promise<{ n: number; a
   return stats;
 }
 
+/**
+ * Terms whose postings are longer than this are "common": they are not read in full. Their weight is
+ * added only to the best candidates found through the rarer terms (probing the postings' primary key),
+ * the way MaxScore-style engines skip long posting lists. Their idf is small, so the ranking barely moves
+ * (bench:quality), while a query with one very frequent word no longer aggregates a posting per chunk.
+ */
+export const commonDf = (n: number) => Math.max(1000, Math.ceil(n * 0.02));
+/** Candidates (by the rarer terms' score) that common terms are added to. */
+const COMMON_POOL = 1000;
+const DF_TTL_MS = 10 * 60_000;
+const dfCache = new WeakMap<Db, Map<string, { df: number; at: number }>>();
+
+export interface QueryTerm {
+  lexeme: string;
+  qtf: number;
+  df: number;
+  common: boolean;
+}
+
+/** The question's lexemes (english stemming and stop words, as in chunks.tsv) with document frequencies. */
+export async function queryTerms(db: Db, query: string, n: number): Promise<QueryTerm[]> {
+  const cap = commonDf(n);
+  // Counting stops at cap + 1: a frequent word costs no more than a rare one here.
+  const rows = await db.prisma.$queryRaw<Array<{ lexeme: string; qtf: number; bounded: number }>>`
+    SELECT u.lexeme, cardinality(u.positions)::int AS qtf,
+      (SELECT count(*)::int FROM (SELECT 1 FROM chunk_terms ct WHERE ct.lexeme = u.lexeme LIMIT ${cap + 1}) s) AS bounded
+    FROM unnest(to_tsvector('english', ${query})) AS u`;
+  let cache = dfCache.get(db);
+  if (!cache) dfCache.set(db, (cache = new Map()));
+  const out: QueryTerm[] = [];
+  for (const r of rows) {
+    if (r.bounded === 0) continue;
+    if (r.bounded <= cap) {
+      out.push({ lexeme: r.lexeme, qtf: r.qtf, df: r.bounded, common: false });
+      continue;
+    }
+    // A common term's exact frequency is counted once and cached: it moves slowly and matters little.
+    let hit = cache.get(r.lexeme);
+    if (!hit || Date.now() - hit.at > DF_TTL_MS) {
+      const [c] = await db.prisma.$queryRaw<Array<{ df: number }>>`SELECT count(*)::int AS df FROM chunk_terms WHERE lexeme = ${r.lexeme}`;
+      hit = { df: c?.df ?? r.bounded, at: Date.now() };
+      cache.set(r.lexeme, hit);
+    }
+    out.push({ lexeme: r.lexeme, qtf: r.qtf, df: hit.df, common: true });
+  }
+  // With only common terms there is nothing to narrow with: score them all exactly.
+  if (out.every((t) => t.common)) for (const t of out) t.common = false;
+  return out;
+}
+
 const vectorLiteral = (v: number[]) => `[${v.map((x) => (Number.isFinite(x) ? x : 0)).join(",")}]`;
 
 export async function hybridSearch(db: Db, opts: SearchOptions): Promise<SearchRow[]> {
@@ -98,28 +148,38 @@ export async function hybridSearch(db: Db, opts: SearchOptions): Promise<SearchR
       WHERE dist IS NOT NULL`
     : Prisma.sql`SELECT NULL::uuid AS id, NULL::float8 AS dist, NULL::bigint AS rank WHERE false`;
 
-  // N is at least each term's document frequency, so idf stays positive even with stale statistics.
+  const terms = await queryTerms(db, opts.query, stats.n);
+  // idf per term (Robertson/Sparck Jones, +1 inside the log as Lucene/Anserini do) times query frequency.
+  const weights = terms.map((t) => {
+    const n = Math.max(stats.n, t.df);
+    return t.qtf * Math.log(1 + (n - t.df + 0.5) / (t.df + 0.5));
+  });
+  const avgdl = stats.avgdl || 1;
+  const tfNorm = (alias: string) =>
+    Prisma.raw(`${alias}.tf * ${BM25_K1 + 1} / (${alias}.tf + ${BM25_K1} * (1 - ${BM25_B} + ${BM25_B} * ${alias}.dl / ${avgdl}))`);
   const query = Prisma.sql`
     WITH
     vec AS (${vec}),
-    qt AS (
-      SELECT lexeme, cardinality(positions)::float8 AS qtf FROM unnest(to_tsvector('english', ${opts.query}))
+    w AS (
+      SELECT * FROM unnest(${terms.map((t) => t.lexeme)}::text[], ${weights}::float8[], ${terms.map((t) => t.common)}::bool[])
+        AS w(lexeme, wt, common)
     ),
-    post AS MATERIALIZED (
-      SELECT ct.lexeme, ct.chunk_id, ct.tf, ct.dl
-      FROM qt JOIN chunk_terms ct ON ct.lexeme = qt.lexeme
-      WHERE true ${filterT}
+    part AS (
+      SELECT ct.chunk_id, sum(w.wt * ${tfNorm("ct")}) AS score
+      FROM w JOIN chunk_terms ct ON ct.lexeme = w.lexeme
+      WHERE NOT w.common ${filterT}
+      GROUP BY ct.chunk_id
+      ORDER BY score DESC, ct.chunk_id
+      LIMIT ${COMMON_POOL}
     ),
-    df AS (SELECT lexeme, count(*)::float8 AS df FROM post GROUP BY lexeme),
-    bm AS (
-      SELECT p.chunk_id AS id,
-        sum(qt.qtf
-            * ln(1 + (greatest(${stats.n}::float8, df.df) - df.df + 0.5) / (df.df + 0.5))
-            * p.tf * (${BM25_K1}::float8 + 1)
-            / (p.tf + ${BM25_K1}::float8 * (1 - ${BM25_B}::float8 + ${BM25_B}::float8 * p.dl / ${stats.avgdl || 1}::float8))
-        ) AS score
-      FROM post p JOIN df USING (lexeme) JOIN qt USING (lexeme)
+    extra AS (
+      SELECT p.chunk_id, sum(w.wt * ${tfNorm("ct")}) AS score
+      FROM part p CROSS JOIN w JOIN chunk_terms ct ON ct.lexeme = w.lexeme AND ct.chunk_id = p.chunk_id
+      WHERE w.common
       GROUP BY p.chunk_id
+    ),
+    bm AS (
+      SELECT p.chunk_id AS id, p.score + coalesce(e.score, 0) AS score FROM part p LEFT JOIN extra e USING (chunk_id)
     ),
     txt AS (
       SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS rank

@@ -15,9 +15,13 @@ export const BENCH_PG = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATAB
 export async function scratchDb(name: string): Promise<{ db: Db; url: string; drop(): Promise<void> }> {
   const admin = new pg.Client({ connectionString: BENCH_PG });
   await admin.connect();
-  const dbName = `sot_bench_${name}_${process.pid}`;
-  await admin.query(`DROP DATABASE IF EXISTS ${dbName}`);
-  await admin.query(`CREATE DATABASE ${dbName}`);
+  // BENCH_DB=<name> reuses (and keeps) a database left by BENCH_KEEP=1, e.g. to resume a long load.
+  const reuse = process.env.BENCH_DB;
+  const dbName = reuse ?? `sot_bench_${name}_${process.pid}`;
+  if (!reuse) {
+    await admin.query(`DROP DATABASE IF EXISTS ${dbName}`);
+    await admin.query(`CREATE DATABASE ${dbName}`);
+  }
   const url = new URL(BENCH_PG);
   url.pathname = `/${dbName}`;
   const db = await openPostgres(url.toString(), { migrate: true, poolSize: 40 });
@@ -27,7 +31,7 @@ export async function scratchDb(name: string): Promise<{ db: Db; url: string; dr
     async drop() {
       await db.close();
       // BENCH_KEEP=1 leaves the database for EXPLAIN and friends.
-      if (process.env.BENCH_KEEP === "1") {
+      if (process.env.BENCH_KEEP === "1" || reuse) {
         console.log(`kept database ${dbName}`);
         await admin.end();
         return;

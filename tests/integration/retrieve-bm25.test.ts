@@ -1,0 +1,90 @@
+// BM25 in SQL against an oracle computed here from the same postings: exact scores and order, the
+// common-term path (long posting lists only added to the best candidates), and the all-common fallback.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BM25_B, BM25_K1, commonDf, corpusStats, hybridSearch, queryTerms } from "@/lib/retrieve/search";
+import { createTestDb, type TestDb } from "@/tests/helpers/db";
+
+let db: TestDb;
+const ids: Record<string, string> = {};
+
+async function oracle(query: string) {
+  const { n, avgdl } = await corpusStats(db, true);
+  const terms = await db.prisma.$queryRaw<Array<{ lexeme: string; qtf: number }>>`
+    SELECT lexeme, cardinality(positions)::int AS qtf FROM unnest(to_tsvector('english', ${query}))`;
+  const scores = new Map<string, number>();
+  for (const t of terms) {
+    const posts = await db.prisma.$queryRaw<Array<{ chunk_id: string; tf: number; dl: number }>>`
+      SELECT chunk_id::text, tf, dl FROM chunk_terms WHERE lexeme = ${t.lexeme}`;
+    const idf = Math.log(1 + (n - posts.length + 0.5) / (posts.length + 0.5));
+    for (const p of posts) {
+      const s = t.qtf * idf * ((p.tf * (BM25_K1 + 1)) / (p.tf + BM25_K1 * (1 - BM25_B + (BM25_B * p.dl) / avgdl)));
+      scores.set(p.chunk_id, (scores.get(p.chunk_id) ?? 0) + s);
+    }
+  }
+  return scores;
+}
+
+beforeAll(async () => {
+  db = await createTestDb();
+  const col = await db.prisma.collection.create({ data: { slug: "c", name: "c" } });
+  const src = await db.prisma.source.create({ data: { collectionId: col.id, kind: "upload", name: "s" } });
+  const doc = await db.prisma.document.create({ data: { collectionId: col.id, sourceId: src.id, externalId: "d", title: "Doc", contentHash: "h" } });
+  // 1,100 filler chunks share "widget" (a common term: longer than commonDf(n) postings).
+  await db.prisma.$executeRaw`
+    INSERT INTO chunks (document_id, collection_id, position, text, token_count, content_hash)
+    SELECT ${doc.id}::uuid, ${col.id}::uuid, g, 'widget filler number ' || g || CASE WHEN g % 7 = 0 THEN ' gadget gadget' ELSE '' END, 5, 'h' || g
+    FROM generate_series(1, 1100) g`;
+  const add = async (name: string, text: string, heading: string[] = []) => {
+    const [r] = await db.prisma.$queryRaw<Array<{ id: string }>>`
+      INSERT INTO chunks (document_id, collection_id, position, heading_path, text, token_count, content_hash)
+      VALUES (${doc.id}::uuid, ${col.id}::uuid, 5000, ${heading}::text[], ${text}, 5, ${name}) RETURNING id::text`;
+    ids[name] = r!.id;
+  };
+  await add("both", "The widget zebra guide: a widget for every zebra.");
+  await add("rare", "Zebra crossings are painted white.");
+  await add("heading", "Painted lines and crossings.", ["Zebra crossings"]);
+}, 120_000);
+afterAll(() => db.drop());
+
+describe("BM25 in PostgreSQL", () => {
+  it("scores exactly like BM25 over the same postings, in the same order", async () => {
+    const q = "gadget zebra crossings painted";
+    const expected = await oracle(q);
+    const rows = await hybridSearch(db, { query: q, embedding: null, collectionIds: null, perStage: 20, efSearch: 40 });
+    const got = rows.filter((r) => r.textRank !== null);
+    expect(got.length).toBe(20);
+    const best = [...expected.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 20);
+    expect(got.map((r) => r.chunkId)).toEqual(best.map(([id]) => id));
+    for (const r of got) expect(r.textScore).toBeCloseTo(expected.get(r.chunkId)!, 9);
+    // A heading occurrence counts twice: the chunk titled "Zebra crossings" beats the one that only says it.
+    expect(got.findIndex((r) => r.chunkId === ids.heading)).toBeLessThan(got.findIndex((r) => r.chunkId === ids.rare));
+  });
+
+  it("adds a common term's weight to the candidates of the rarer terms instead of reading its whole posting list", async () => {
+    const { n } = await corpusStats(db, true);
+    const terms = await queryTerms(db, "widget zebra", n);
+    expect(terms.find((t) => t.lexeme === "widget")).toMatchObject({ common: true, df: 1101 });
+    expect(terms.find((t) => t.lexeme === "zebra")).toMatchObject({ common: false, df: 3 });
+    expect(commonDf(n)).toBeLessThan(1101);
+
+    const expected = await oracle("widget zebra");
+    const rows = await hybridSearch(db, { query: "widget zebra", embedding: null, collectionIds: null, perStage: 10, efSearch: 40 });
+    const text = rows.filter((r) => r.textRank !== null);
+    expect(text[0]!.chunkId).toBe(ids.both);
+    expect(text[0]!.textScore).toBeCloseTo(expected.get(ids.both)!, 9); // the common term's share is included
+    // Only chunks holding a rarer term are candidates when there is one.
+    expect(text.map((r) => r.chunkId).sort()).toEqual([ids.both, ids.heading, ids.rare].sort());
+  });
+
+  it("scores every posting when all the query's terms are common", async () => {
+    const terms = await queryTerms(db, "widget", (await corpusStats(db, true)).n);
+    expect(terms).toEqual([expect.objectContaining({ lexeme: "widget", common: false })]);
+    const rows = await hybridSearch(db, { query: "widget", embedding: null, collectionIds: null, perStage: 5, efSearch: 40 });
+    expect(rows[0]!.chunkId).toBe(ids.both); // tf 2 in a short chunk
+  });
+
+  it("returns nothing for a question of stop words only, and nothing for an empty collection list", async () => {
+    expect(await hybridSearch(db, { query: "what is the", embedding: null, collectionIds: null, perStage: 5, efSearch: 40 })).toEqual([]);
+    expect(await hybridSearch(db, { query: "zebra", embedding: null, collectionIds: [], perStage: 5, efSearch: 40 })).toEqual([]);
+  });
+});
