@@ -12,7 +12,7 @@ import { log } from "../log";
 import { isLlmUnavailable, retrieve, type Candidate } from "../retrieve";
 import { CitationParser } from "./citations";
 import { conversationHistory, createConversation, recordTurn, type Turn } from "./conversations";
-import { buildMessages, isNotCovered, NOT_COVERED_TEXT, packContext, REWRITE_SCHEMA, rewriteMessages, sourceHeader } from "./prompt";
+import { buildMessages, estimateTokens, isNotCovered, NOT_COVERED_TEXT, packContext, REWRITE_SCHEMA, rewriteMessages, SHORT_CHUNK_TOKENS, sourceHeader } from "./prompt";
 import { askInputSchema, type AskEvent, type AskInput, type AskResult, type AskSource, type AskStatus } from "./types";
 
 export interface AskOptions {
@@ -49,13 +49,14 @@ export async function ask(rawInput: AskInput, principal: Principal, opts: AskOpt
 
   // ── retrieval ──
   const retrieved = await retrieve(standalone, { collectionIds: collections, signal: opts.signal, rerank: input.rerank, db });
-  const packed = packContext(retrieved.candidates, {
+  const { chunks: packed, remaining } = packContext(retrieved.candidates, {
     numCtx: config.OLLAMA_NUM_CTX,
     answerTokens: config.ASK_ANSWER_TOKENS,
     maxSources: config.ASK_MAX_SOURCES,
     question: standalone,
   });
   const sources = packed.map((c, i) => toSource(c, i + 1));
+  await addNeighbours(db, sources, packed, remaining);
   emit({ event: "sources", data: { sources } });
 
   // ── the answer ──
@@ -166,6 +167,31 @@ function toSource(c: Candidate, n: number): AskSource {
     ranks: { vector: c.vectorRank, text: c.textRank, fused: c.fusedRank, final: c.rank },
     cited: false,
   };
+}
+
+/**
+ * A short chunk (a heading, the sentence introducing a list or table) says little on its own: the next
+ * chunk of the same page is appended to it while the context budget allows, unless it is a source already.
+ */
+async function addNeighbours(db: Db, sources: AskSource[], packed: Candidate[], budget: number): Promise<void> {
+  const short = packed.filter((c) => Math.max(c.tokenCount, estimateTokens(c.text)) < SHORT_CHUNK_TOKENS);
+  if (short.length === 0 || budget <= 0) return;
+  const next = await db.prisma.chunk.findMany({
+    where: { OR: short.map((c) => ({ documentId: c.documentId, position: c.position + 1 })) },
+    select: { id: true, documentId: true, position: true, text: true, tokenCount: true },
+  });
+  const inSources = new Set(sources.map((s) => s.chunkId));
+  for (const c of short) {
+    const n = next.find((x) => x.documentId === c.documentId && x.position === c.position + 1);
+    if (!n || inSources.has(n.id)) continue;
+    const cost = Math.max(n.tokenCount, estimateTokens(n.text)) + 2;
+    if (cost > budget) continue;
+    budget -= cost;
+    const source = sources.find((s) => s.chunkId === c.chunkId)!;
+    source.text = `${source.text.trim()}\n\n${n.text.trim()}`;
+    source.neighbourChunkIds = [n.id];
+    inSources.add(n.id);
+  }
 }
 
 /** Without a model: the best passages themselves, cited, clearly marked. */

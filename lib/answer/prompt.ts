@@ -38,7 +38,7 @@ export function sourceHeader(c: Pick<PackableChunk, "title" | "headingPath">): s
 export function packContext<T extends PackableChunk>(
   ranked: T[],
   opts: { numCtx: number; answerTokens: number; maxSources: number; question: string },
-): T[] {
+): { chunks: T[]; remaining: number } {
   let budget = opts.numCtx - opts.answerTokens - estimateTokens(SYSTEM_PROMPT) - estimateTokens(opts.question) - 64;
   const out: T[] = [];
   for (const c of ranked) {
@@ -48,8 +48,11 @@ export function packContext<T extends PackableChunk>(
     budget -= cost;
     out.push(c);
   }
-  return out;
+  return { chunks: out, remaining: budget };
 }
+
+/** A chunk this short is usually a heading or the lead-in of a list or table that the next chunk holds. */
+export const SHORT_CHUNK_TOKENS = 60;
 
 export function buildMessages(question: string, sources: Array<Pick<PackableChunk, "title" | "headingPath" | "text">>): ChatMessage[] {
   const blocks = sources.map((s, i) => `[${i + 1}] ${sourceHeader(s)}\n${s.text.trim()}`).join("\n\n");

@@ -36,8 +36,10 @@ export interface AskSource {
   anchor: string | null;
   headingPath: string[];
   breadcrumb: string[];
-  /** The chunk's text, as the model saw it. */
+  /** The chunk's text as the model saw it (with the next chunk appended when this one is very short). */
   text: string;
+  /** Chunks appended to this source's text (see neighbourChunkIds in the README). */
+  neighbourChunkIds?: string[];
   scores: { vector: number | null; text: number | null; fused: number; rerank: number | null };
   ranks: { vector: number | null; text: number | null; fused: number; final: number };
   /** Whether the answer cites it. */

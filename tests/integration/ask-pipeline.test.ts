@@ -216,4 +216,16 @@ describe("ask", () => {
     const other = await makePrincipal(env.db, "viewer");
     await expect(submitFeedback(env.db, other, { queryLogId: r.id, rating: 1 })).rejects.toThrow(/No answer/);
   });
+
+  it("appends the next chunk of the page to a very short source", async () => {
+    await addPages(env.db, main, [
+      { title: "Office access", sections: [{ heading: "Door codes", text: "Door codes by floor:" }, { text: "Third storey: 4711. Fourth storey: 9902." }] },
+    ]);
+    const r = await ask({ question: "door codes by floor", stream: false }, viewer);
+    const src = r.sources.find((s) => s.text.startsWith("Door codes by floor:"))!;
+    expect(src).toBeDefined();
+    expect(src.text).toBe("Door codes by floor:\n\nThird storey: 4711. Fourth storey: 9902.");
+    expect(src.neighbourChunkIds).toHaveLength(1);
+    expect(r.sources.some((s) => s.chunkId === src.neighbourChunkIds![0])).toBe(false);
+  });
 });
