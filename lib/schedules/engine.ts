@@ -5,7 +5,8 @@
 // - Every transaction that STARTS a run first takes one transaction-scoped advisory lock. Starting is a
 //   few milliseconds of work, so serialising it costs nothing, and it makes the "runs in progress"
 //   counts read inside the transaction exact: the global and per-schedule limits cannot be overshot
-//   by two processes counting at the same moment (READ COMMITTED alone would allow that).
+//   by two processes counting at the same moment (READ COMMITTED alone would allow that). A poll that
+//   finds the lock taken skips its turn (another process is claiming); a manual start waits for it.
 // - Due schedules are selected `FOR UPDATE SKIP LOCKED`, so a schedule being edited (row locked by a
 //   PATCH) is skipped this round instead of blocking the claim.
 // - The run row is inserted and `next_run_at` moved forward in the same transaction; a unique index on
@@ -55,10 +56,22 @@ export function defaultEngineOptions(overrides: Partial<EngineOptions> = {}): En
   };
 }
 
-async function withStartLock<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` in a transaction holding the start lock. `wait: false` gives up at once (returns null) when
+ * another process holds it: that process is claiming right now, and this one's next poll comes soon —
+ * better than queueing connections behind the lock.
+ */
+async function withStartLock<T>(db: Db, fn: (tx: Tx) => Promise<T>, opts: { wait: false }): Promise<T | null>;
+async function withStartLock<T>(db: Db, fn: (tx: Tx) => Promise<T>, opts?: { wait: true }): Promise<T>;
+async function withStartLock<T>(db: Db, fn: (tx: Tx) => Promise<T>, opts: { wait: boolean } = { wait: true }): Promise<T | null> {
   return db.prisma.$transaction(
     async (tx) => {
-      await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${START_LOCK_KEY})`);
+      if (opts.wait) {
+        await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${START_LOCK_KEY})`);
+      } else {
+        const [{ got }] = await tx.$queryRawUnsafe<Array<{ got: boolean }>>(`SELECT pg_try_advisory_xact_lock(${START_LOCK_KEY}) AS got`);
+        if (!got) return null;
+      }
       return fn(tx);
     },
     { maxWait: 20_000, timeout: 60_000 },
@@ -79,7 +92,7 @@ interface DueRow {
 
 /** Claims up to a batch of due schedules within the limits; each claim is one new run row. */
 export async function claimDueRuns(db: Db, opts: EngineOptions): Promise<ClaimedRun[]> {
-  return withStartLock(db, async (tx) => {
+  const result = await withStartLock(db, async (tx) => {
     const [{ now, running }] = await tx.$queryRaw<Array<{ now: Date; running: number }>>`
       SELECT now() AS now, (SELECT count(*)::int FROM schedule_runs WHERE status = 'running') AS running`;
     const free = Math.min(opts.globalLimit - running, opts.batchSize);
@@ -128,7 +141,8 @@ export async function claimDueRuns(db: Db, opts: EngineOptions): Promise<Claimed
       });
     }
     return claimed;
-  });
+  }, { wait: false });
+  return result ?? [];
 }
 
 /** A manual start: the same lock, the same limits, the same run row (trigger "manual", no due time). */
