@@ -184,6 +184,48 @@ export async function renderMetrics(db: Db): Promise<string> {
   lines.push(
     ...gauge("sot_last_evaluation_timestamp_seconds", "When the last completed evaluation run finished (Unix time).", run?.finished_at ? [[{}, Math.floor(new Date(run.finished_at).getTime() / 1000)]] : []),
   );
+  // Questions answered, by every web process: from the query log, so nothing depends on who called observe….
+  const asks = await safe(
+    () =>
+      db.prisma.$queryRawUnsafe<Array<{ model: string | null; status: string; n: bigint; prompt: bigint | null; completion: bigint | null }>>(
+        `SELECT model, status, count(*) AS n, sum(prompt_tokens) AS prompt, sum(completion_tokens) AS completion
+           FROM query_logs GROUP BY model, status`,
+      ),
+    [],
+  );
+  lines.push(...gauge("sot_ask_answers", "Questions answered since the query log began, by model and status (a counter kept in the database).", asks.map((a) => [{ model: a.model ?? "none", status: a.status }, Number(a.n)])));
+  lines.push(
+    ...gauge(
+      "sot_ask_tokens",
+      "Tokens used by answers since the query log began, by model and type (a counter kept in the database).",
+      asks.flatMap((a): Array<[Labels, number]> => [
+        [{ model: a.model ?? "none", type: "prompt" }, Number(a.prompt ?? 0)],
+        [{ model: a.model ?? "none", type: "completion" }, Number(a.completion ?? 0)],
+      ]),
+    ),
+  );
+  const STAGES = ["embedMs", "retrieveMs", "rerankMs", "firstTokenMs", "totalMs"];
+  const quantiles = await safe(
+    () =>
+      db.prisma.$queryRawUnsafe<Array<Record<string, number | null>>>(
+        `SELECT ${STAGES.flatMap((s) => [0.5, 0.95].map((q) => `percentile_cont(${q}) WITHIN GROUP (ORDER BY (timings->>'${s}')::float8) AS "${s}_${q}"`)).join(", ")}
+           FROM query_logs WHERE created_at > now() - interval '1 hour'`,
+      ),
+    [],
+  );
+  const qrow = quantiles[0] ?? {};
+  lines.push(
+    ...gauge(
+      "sot_ask_latency_seconds",
+      "Answer latency over the last hour by stage (embed, retrieve, rerank, first_token, total) and quantile, from the query log.",
+      STAGES.flatMap((stage) =>
+        [0.5, 0.95].flatMap((q): Array<[Labels, number]> => {
+          const v = qrow[`${stage}_${q}`];
+          return v == null ? [] : [[{ stage: stage.replace(/Ms$/, "").replace("firstToken", "first_token"), quantile: String(q) }, Math.round(Number(v)) / 1000]];
+        }),
+      ),
+    ),
+  );
   lines.push(...gauge("sot_process_uptime_seconds", "Seconds since this web process started.", [[{}, Math.round(process.uptime())]]));
   return lines.join("\n") + "\n";
 }
