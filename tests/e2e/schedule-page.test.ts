@@ -14,7 +14,8 @@ let admin: Record<string, string>;
 
 beforeAll(async () => {
   sink = await startWebhookSink();
-  app = await startApp({ env: { OUTBOUND_ALLOW: "127.0.0.1" } });
+  // WORKERS_IN_PROCESS (set by startApp): the web process runs the scheduler loop itself.
+  app = await startApp({ env: { OUTBOUND_ALLOW: "127.0.0.1", SCHEDULER_POLL_MS: "200" } });
   admin = { ...(await makeApiKey(app.db!, ["admin"])).headers, "content-type": "application/json" };
   browser = await launchBrowser();
 });
@@ -99,6 +100,24 @@ describe("schedules API", () => {
     expect((await api(`/${s.id}/enable`, { method: "POST" }).then((r) => r.json())).next_run_at).not.toBeNull();
     expect((await api(`/${s.id}`, { method: "DELETE" })).status).toBe(204);
     expect((await api(`/${s.id}`)).status).toBe(404);
+  });
+});
+
+describe("the scheduler inside the web process", () => {
+  it("starts a due schedule by itself, once", async () => {
+    const s = await (
+      await api("", { method: "POST", body: JSON.stringify({ name: "in-process", target: { kind: "webhook", config: { url: sink.url } }, interval_minutes: 720 }) })
+    ).json();
+    const dueAt = new Date(Date.now() - 1000);
+    await app.db!.prisma.schedule.update({ where: { id: s.id }, data: { nextRunAt: dueAt } });
+    const runs = await until(async () => {
+      const h = (await (await api(`/${s.id}/history`)).json()).runs;
+      return h[0]?.status === "succeeded" ? h : undefined;
+    }, "the scheduled run to succeed");
+    expect(runs).toEqual([expect.objectContaining({ trigger: "schedule", status: "succeeded", due_at: dueAt.toISOString() })]);
+    await new Promise((r) => setTimeout(r, 1000)); // several more polls
+    expect((await (await api(`/${s.id}/history`)).json()).runs).toHaveLength(1);
+    expect(Date.parse((await (await api(`/${s.id}`)).json()).next_run_at)).toBeGreaterThan(Date.now());
   });
 });
 
