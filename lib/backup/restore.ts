@@ -207,6 +207,16 @@ export async function restoreSnapshot(opts: {
       for (const t of present) await s.exec(`ALTER TABLE public.${q(t)} DISABLE TRIGGER USER`);
     }
 
+    // A migration may seed rows (defaults, reference data); the snapshot holds the truth for every
+    // table it lists. Emptied with triggers off, so no trigger cascades into another table.
+    const seeded: string[] = [];
+    for (const t of m.tables) {
+      if (!present.has(t.name)) continue;
+      const [r] = await s.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM public.${q(t.name)}) AS any`);
+      if (r.any) seeded.push(t.name);
+    }
+    if (seeded.length) await s.exec(`TRUNCATE ${seeded.map((t) => `public.${q(t)}`).join(", ")} CASCADE`);
+
     for (const t of m.tables) {
       if (!present.has(t.name)) {
         throw new RestoreRefusedError(`Snapshot ${snapshotId} holds table ${t.name}, which its migrations do not create.`);
