@@ -16,6 +16,10 @@ export { createS3Source } from "./s3";
 export { listSources, getSource } from "./sources";
 export type { ImportJobView } from "./import-jobs";
 
+// A worker that dies mid-import stops sending heartbeats; pg-boss then retries the job within a minute
+// or so, and the retry resumes from the items already done (instead of waiting for the expiry).
+const IMPORT_SEND_OPTIONS = { heartbeatSeconds: 60 };
+
 /** Starts a Notion import job (everything shared, or the given pages / data sources) and queues it. */
 export async function startNotionImport(
   input: { sourceId: string; pageIds?: string[]; dataSourceIds?: string[]; trigger?: string },
@@ -23,7 +27,7 @@ export async function startNotionImport(
 ): Promise<{ kind: "import_job"; id: string }> {
   const db = deps.db ?? (await getDb());
   const job = await createNotionImport(db, input);
-  await enqueue(importJob, { jobId: job.id });
+  await enqueue(importJob, { jobId: job.id }, IMPORT_SEND_OPTIONS);
   return job;
 }
 
@@ -33,7 +37,7 @@ export async function startReconcile(sourceId: string, deps: { db?: Db; trigger?
   const source = await db.prisma.source.findUnique({ where: { id: sourceId } });
   if (!source) throw new NotFoundError("Source");
   const { id } = await createImportJob(db, { sourceId, kind: source.kind === "s3" ? "s3_sync" : "reconcile", trigger: deps.trigger ?? "schedule" });
-  await enqueue(importJob, { jobId: id });
+  await enqueue(importJob, { jobId: id }, IMPORT_SEND_OPTIONS);
   return { kind: "import_job", id };
 }
 

@@ -1,0 +1,70 @@
+// The ingest job kinds on the real queue (pg-boss on this test database: PostgreSQL, or PGlite when
+// TEST_DATABASE_URL is unset): an import started by startReconcile runs to the end in a worker, and a
+// backfill request embeds what was stored without vectors.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resetConfig } from "../../lib/config";
+import { setDb } from "../../lib/db/client";
+import { getImportJob, kickEmbedBackfill, startReconcile } from "../../lib/ingest";
+import { ingestJobs } from "../../lib/ingest/jobs";
+import { JobQueue, setQueue } from "../../lib/jobs/queue";
+import { resetLlm } from "../../lib/llm";
+import { startFakeOllama, type FakeOllama } from "../fakes/ollama";
+import { createTestDb, type TestDb } from "../helpers/db";
+
+let db: TestDb;
+let queue: JobQueue;
+let ollama: FakeOllama;
+
+async function until<T>(fn: () => Promise<T | false | null | undefined>, what: string, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+beforeAll(async () => {
+  ollama = await startFakeOllama();
+  process.env.OLLAMA_HOST = ollama.url;
+  resetConfig();
+  resetLlm();
+  db = await createTestDb();
+  setDb(db);
+  queue = await JobQueue.open(db);
+  setQueue(queue);
+  await queue.work(ingestJobs);
+});
+afterAll(async () => {
+  await queue?.stop();
+  await ollama?.close();
+  await db?.drop();
+});
+
+describe("ingest jobs on the queue", () => {
+  it("runs an import started by startReconcile in a worker, to the end", async () => {
+    const col = await db.prisma.collection.create({ data: { slug: "demo-q", name: "Demo" } });
+    const src = await db.prisma.source.create({ data: { collectionId: col.id, kind: "upload", name: "Demo wiki", config: { demo: true } } });
+    const { kind, id } = await startReconcile(src.id, { db, trigger: "manual" });
+    expect(kind).toBe("import_job");
+    const job = await until(async () => {
+      const j = await getImportJob(id, db);
+      return j.status === "succeeded" || j.status === "failed" ? j : null;
+    }, "the import job");
+    expect(job).toMatchObject({ status: "succeeded", failed: 0, trigger: "manual" });
+    expect(job.found).toBeGreaterThanOrEqual(30);
+    const [{ n }] = await db.prisma.$queryRaw<Array<{ n: number }>>`
+      SELECT count(*)::int AS n FROM chunks WHERE collection_id = ${col.id}::uuid AND embedding IS NOT NULL`;
+    expect(n).toBeGreaterThan(30);
+  });
+
+  it("the backfill job embeds chunks stored without vectors", async () => {
+    await db.prisma.$executeRaw`UPDATE chunks SET embedding = NULL, embedding_model = NULL`;
+    await kickEmbedBackfill();
+    await until(
+      async () => (await db.prisma.$queryRaw<Array<{ n: number }>>`SELECT count(*)::int AS n FROM chunks WHERE embedding IS NULL`)[0].n === 0,
+      "the backfill",
+    );
+  });
+});
