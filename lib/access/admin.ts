@@ -107,7 +107,7 @@ function keyView(k: {
     createdAt: k.createdAt.toISOString(),
     createdBy: k.createdBy?.email ?? null,
     createdById: k.createdById,
-    status: k.revokedAt ? "revoked" : k.expiresAt && k.expiresAt.getTime() <= now ? "expired" : "active",
+    status: (k.revokedAt ? "revoked" : k.expiresAt && k.expiresAt.getTime() <= now ? "expired" : "active") as "active" | "revoked" | "expired",
   };
 }
 export type KeyView = ReturnType<typeof keyView>;

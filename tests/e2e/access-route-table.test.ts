@@ -123,7 +123,7 @@ function discoverRoutes(): Array<{ route: string; methods: Method[] }> {
 }
 
 /** A concrete URL for a route pattern: ids become random UUIDs, catch-alls a word. */
-function concrete(route: string, id = randomUUID()): string {
+function concrete(route: string, id: string = randomUUID()): string {
   return "/api/" + route.replace(/\[\.\.\.[^\]]+\]/g, "nothing-here").replace(/\[[^\]]+\]/g, id);
 }
 

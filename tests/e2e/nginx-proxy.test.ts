@@ -10,7 +10,12 @@ import https from "node:https";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ingestUploads } from "@/lib/ingest";
+import { parseConfig } from "@/lib/config";
+import { Llm } from "@/lib/llm";
+import { startFakeOllama, type FakeOllama } from "../fakes/ollama";
 import { freePort, startApp, type RunningApp } from "../helpers/app";
+import { makeApiKey } from "../helpers/auth";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const NGINX = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/opt/homebrew/bin/nginx"].find((p) => existsSync(p));
@@ -120,18 +125,22 @@ function makeCert(dir: string): { crt: string; key: string } {
 describe("nginx in front of the app (deploy/nginx/sot.conf)", () => {
   let app: RunningApp;
   let proxy: Proxy;
+  let ollama: FakeOllama;
   let cert: { crt: string; key: string };
   const certDir = mkdtempSync(path.join(tmpdir(), "sot-cert-"));
 
   beforeAll(async () => {
     if (!NGINX) throw new Error("nginx is not installed: apt-get install nginx-light (.ci/run does)");
     cert = makeCert(certDir);
-    app = await startApp();
+    // A slow-typing model: one token every 150 ms, so a buffering proxy would deliver them all at once.
+    ollama = await startFakeOllama({ tokenDelayMs: 150, onChat: () => "Employees get twenty five days of leave per year [1]." });
+    app = await startApp({ env: { OLLAMA_HOST: ollama.url, DEMO_WIKI: "false" } });
     proxy = await startNginx(Number(new URL(app.baseUrl).port), cert);
   });
   afterAll(async () => {
     await proxy?.stop();
     await app?.stop();
+    await ollama?.close();
     rmSync(certDir, { recursive: true, force: true });
   });
 
@@ -188,6 +197,53 @@ describe("nginx in front of the app (deploy/nginx/sot.conf)", () => {
     }).catch(() => ({ status: 413 }) as Answer);
     expect(big.status).toBe(413);
   });
+
+  it("streams an answer from POST /api/evaluate through nginx token by token", async () => {
+    const db = app.db!;
+    const collection = await db.prisma.collection.create({ data: { slug: "handbook", name: "Handbook" } });
+    const llm = new Llm(parseConfig({ OLLAMA_HOST: ollama.url }));
+    await ingestUploads(db, { collectionId: collection.id, llm, files: [{ name: "leave.md", bytes: new TextEncoder().encode("# Leave\n\nEmployees get twenty five days of leave per year.") }] });
+    const { headers } = await makeApiKey(db, ["ask"]);
+    const reads: string[][] = []; // the events each network read delivered
+    const events: Array<{ event: string; data: any }> = [];
+    await new Promise<void>((resolve, reject) => {
+      const req = https.request(
+        { host: "127.0.0.1", port: proxy.httpsPort, path: "/api/evaluate", method: "POST", servername: "sot.lan", ca: cert.crt,
+          headers: { host: "sot.lan", "content-type": "application/json", accept: "text/event-stream", ...headers } },
+        (res) => {
+          expect(res.statusCode).toBe(200);
+          expect(res.headers["content-type"]).toMatch(/^text\/event-stream/);
+          let buf = "";
+          res.setEncoding("utf8");
+          res.on("data", (d: string) => {
+            buf += d;
+            const names: string[] = [];
+            let i;
+            while ((i = buf.indexOf("\n\n")) >= 0) {
+              const raw = buf.slice(0, i);
+              buf = buf.slice(i + 2);
+              const event = /^event: (.*)$/m.exec(raw)?.[1] ?? "message";
+              const data = /^data: (.*)$/m.exec(raw)?.[1];
+              events.push({ event, data: data ? JSON.parse(data) : null });
+              names.push(event);
+            }
+            if (names.length) reads.push(names);
+          });
+          res.on("end", () => resolve());
+        },
+      );
+      req.on("error", reject);
+      req.end(JSON.stringify({ question: "How many days of leave do employees get?", collections: [collection.id] }));
+    });
+    const tokens = events.filter((e) => e.event === "token");
+    expect(tokens.length).toBeGreaterThanOrEqual(5);
+    expect(tokens.map((t) => t.data.text).join("")).toContain("twenty five days");
+    // Token by token: the tokens arrived spread over many reads, and the first one before the end.
+    const readsWithTokens = reads.filter((r) => r.includes("token")).length;
+    expect(readsWithTokens).toBeGreaterThanOrEqual(tokens.length - 1);
+    expect(reads.findIndex((r) => r.includes("token"))).toBeLessThan(reads.findIndex((r) => r.includes("done")));
+    expect(events.at(-1)!.event).toBe("done");
+  }, 60_000);
 
   describe("Server-Sent Events", () => {
     // An upstream that sends token k+1 only after the client has received token k. Through a buffering

@@ -1,0 +1,19 @@
+import { requirePagePrincipal } from "@/app/_server/principal";
+import { CollectionsAdmin } from "@/components/admin/collections-admin";
+import { listCollectionsWithAccess, listUsers } from "@/lib/access/admin";
+import { getDb } from "@/lib/db/client";
+
+export const dynamic = "force-dynamic";
+export const metadata = { title: "Collection access" };
+
+export default async function CollectionsPage() {
+  await requirePagePrincipal("admin");
+  const db = await getDb();
+  const [collections, users] = await Promise.all([listCollectionsWithAccess(db), listUsers(db)]);
+  return (
+    <div className="space-y-4">
+      <h1 className="text-2xl font-semibold">Collection access</h1>
+      <CollectionsAdmin collections={collections} users={users.filter((u) => !u.disabled && u.role !== "admin").map((u) => ({ id: u.id, email: u.email }))} />
+    </div>
+  );
+}

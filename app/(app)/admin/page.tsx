@@ -1,0 +1,34 @@
+import Link from "next/link";
+import { requirePagePrincipal } from "@/app/_server/principal";
+
+export const dynamic = "force-dynamic";
+export const metadata = { title: "Admin" };
+
+const SECTIONS = [
+  { href: "/admin/users", title: "Users", text: "Create people, change roles, disable accounts." },
+  { href: "/admin/keys", title: "API keys", text: "Keys for scripts and services: scopes, collections, expiry, revocation, last use." },
+  { href: "/admin/collections", title: "Collection access", text: "Which collections are members-only, and who the members are." },
+  { href: "/admin/audit", title: "Audit log", text: "Every administrative change: who, what, when." },
+  { href: "/admin/backups", title: "Backups", text: "Encrypted backups, restores and key rotation." },
+  { href: "/admin/retrieval", title: "Retrieval test", text: "See what search finds for a question, stage by stage." },
+  { href: "/admin/feedback", title: "Feedback", text: "Answers people marked as helpful or not." },
+];
+
+export default async function AdminPage() {
+  await requirePagePrincipal("admin");
+  return (
+    <div className="space-y-4">
+      <h1 className="text-2xl font-semibold">Admin</h1>
+      <ul className="grid gap-3 sm:grid-cols-2">
+        {SECTIONS.map((s) => (
+          <li key={s.href}>
+            <Link href={s.href} className="block rounded-lg border border-zinc-200 p-3 hover:bg-zinc-50 dark:border-zinc-800 dark:hover:bg-zinc-900">
+              <span className="font-medium">{s.title}</span>
+              <span className="mt-1 block text-sm text-zinc-500">{s.text}</span>
+            </Link>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}

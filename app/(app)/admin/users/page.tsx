@@ -1,0 +1,19 @@
+import { requirePagePrincipal } from "@/app/_server/principal";
+import { UsersAdmin } from "@/components/admin/users-admin";
+import { listUsers } from "@/lib/access/admin";
+import { getDb } from "@/lib/db/client";
+
+export const dynamic = "force-dynamic";
+export const metadata = { title: "Users" };
+
+export default async function UsersPage() {
+  const principal = await requirePagePrincipal("admin");
+  const users = await listUsers(await getDb());
+  return (
+    <div className="space-y-4">
+      <h1 className="text-2xl font-semibold">Users</h1>
+      <p className="text-sm text-zinc-500">Viewers ask; evaluators also score and annotate; admins manage sources, schedules, backups, users and keys.</p>
+      <UsersAdmin users={users} selfId={principal.userId} />
+    </div>
+  );
+}
