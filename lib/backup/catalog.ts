@@ -24,6 +24,8 @@ export interface TableInfo {
   primaryKey: string[];
   /** Tables this one references (foreign keys), itself excluded. */
   parents: string[];
+  /** Whether the table has generated columns (left out of `columns`). */
+  hasGenerated?: boolean;
 }
 
 export const q = (ident: string) => `"${ident.replace(/"/g, '""')}"`;
@@ -52,6 +54,7 @@ export async function readCatalog(s: SqlRunner): Promise<TableInfo[]> {
   const infos: TableInfo[] = kept.map((t) => ({
     name: t.name,
     columns: cols.filter((c) => c.rel === t.oid && c.generated === "").map(({ name, type, typname }) => ({ name, type, typname })),
+    hasGenerated: cols.some((c) => c.rel === t.oid && c.generated !== ""),
     primaryKey: cons.find((c) => c.rel === t.oid && c.contype === "p")?.cols ?? [],
     parents: [
       ...new Set(
@@ -113,7 +116,9 @@ export function objectSelectSql(t: TableInfo): string {
   const cols = t.columns
     .map((c) => (c.typname === "vector" ? `encode(vector_send(t.${q(c.name)}), 'base64') AS ${q(c.name)}` : `t.${q(c.name)} AS ${q(c.name)}`))
     .join(", ");
-  const row = `(SELECT row_to_json(r) FROM (SELECT ${cols}) r)`;
+  // The plain row when every column is copied as is (same JSON, cheaper); otherwise a sub-select.
+  const plain = !t.hasGenerated && !t.columns.some((c) => c.typname === "vector");
+  const row = plain ? "row_to_json(t)" : `(SELECT row_to_json(r) FROM (SELECT ${cols}) r)`;
   const g = groupColumn(t);
   if (!g) {
     const order = (t.primaryKey.length ? t.primaryKey : t.columns.map((c) => c.name).slice(0, 1)).map((c) => `t.${q(c)}`).join(", ");
