@@ -20,7 +20,7 @@ import type { Db } from "../db/client";
 import { ConflictError, NotFoundError } from "../errors";
 import { log } from "../log";
 import { nextRunAfter } from "./rules";
-import { errorSummary, getTargetKind, type RunTrigger, type TargetOutcome } from "./targets";
+import { errorSummary, getTargetKind, getTargetKindForResult, type RunTrigger, type TargetOutcome } from "./targets";
 
 type Tx = Parameters<Parameters<Db["prisma"]["$transaction"]>[0]>[0];
 
@@ -312,18 +312,19 @@ export function getExecutor(db: Db, deadRunSeconds = getConfig().SCHEDULER_DEAD_
 
 /** Checks runs whose work continues elsewhere (an evaluation run in the queue...) and records their end. */
 export async function syncHandedOffRuns(db: Db, limit = 100): Promise<number> {
-  const rows = await db.prisma.$queryRaw<Array<{ id: string; result_id: string; target_kind: string }>>`
-    SELECT r.id, r.result_id, s.target_kind
+  const rows = await db.prisma.$queryRaw<Array<{ id: string; result_id: string; result_kind: string; target_kind: string }>>`
+    SELECT r.id, r.result_id, r.result_kind, s.target_kind
     FROM schedule_runs r JOIN schedules s ON s.id = r.schedule_id
     WHERE r.status = 'running' AND r.result_id IS NOT NULL
     ORDER BY r.heartbeat_at
     LIMIT ${limit}`;
   let finished = 0;
   for (const r of rows) {
-    const kind = getTargetKind(r.target_kind);
+    // By what the run produced, not the schedule's current target: the schedule may have been edited since.
+    const kind = getTargetKindForResult(r.result_kind) ?? getTargetKind(r.target_kind);
     try {
       if (!kind?.status) {
-        await finishRun(db, r.id, { state: "failed", error: `target kind "${r.target_kind}" cannot report its status` });
+        await finishRun(db, r.id, { state: "failed", error: `nothing can report the status of a ${r.result_kind}` });
         finished++;
         continue;
       }

@@ -42,6 +42,8 @@ export interface TargetKind<C = unknown> {
   /** One line for lists ("Evaluation of dataset Support FAQ"). */
   describe(config: C, db: Db): Promise<string>;
   start(config: C, ctx: TargetContext): Promise<TargetOutcome>;
+  /** For kinds whose work continues elsewhere: the result kind they hand off to, and how to ask about it. */
+  resultKind?: string;
   status?(resultId: string, db: Db): Promise<TargetStatus>;
 }
 
@@ -53,6 +55,11 @@ export function registerTargetKind<C>(kind: TargetKind<C>): void {
 
 export function getTargetKind(kind: string): TargetKind<unknown> | undefined {
   return registry.get(kind);
+}
+
+/** The kind that can report on a handed-off result (independent of later edits to the schedule's target). */
+export function getTargetKindForResult(resultKind: string): TargetKind<unknown> | undefined {
+  return [...registry.values()].find((k) => k.resultKind === resultKind && k.status);
 }
 
 export function listTargetKinds(): Array<{ kind: string; label: string }> {
@@ -143,6 +150,7 @@ registerTargetKind({
 registerTargetKind({
   kind: "evaluation_run",
   label: "Evaluation run",
+  resultKind: "evaluation_run",
   config: z.object({ dataset_id: z.string().uuid({ message: "must be a dataset id (UUID)" }) }).strict(),
   async check(config, db) {
     const ds = await db.prisma.dataset.findUnique({ where: { id: config.dataset_id }, select: { id: true } });
@@ -174,6 +182,7 @@ registerTargetKind({
 registerTargetKind({
   kind: "notion_reconcile",
   label: "Source reconcile (Notion or S3)",
+  resultKind: "import_job",
   config: z.object({ source_id: z.string().uuid({ message: "must be a source id (UUID)" }) }).strict(),
   async check(config, db) {
     const src = await db.prisma.source.findUnique({ where: { id: config.source_id }, select: { kind: true } });
@@ -204,6 +213,7 @@ registerTargetKind({
 registerTargetKind({
   kind: "backup",
   label: "Encrypted backup",
+  resultKind: "backup",
   config: z.object({}).strict(),
   async describe() {
     return "Encrypted backup of the database";

@@ -215,6 +215,17 @@ describe("dead runs", () => {
     expect((await runsOf(s.id)).map((r) => r.status)).toEqual(["failed", "succeeded"]);
   });
 
+  it("a run past its schedule's timeout is failed and frees its slot", async () => {
+    const s = await webhook("slow", { timeout_minutes: 30 });
+    await makeDue(s.id);
+    const [claimed] = await claimDueRuns(db, opts({ owner: "elsewhere:1" }));
+    // alive (fresh heartbeat) but started 31 minutes ago
+    await db.prisma.scheduleRun.update({ where: { id: claimed.runId }, data: { startedAt: new Date(Date.now() - 31 * 60_000) } });
+    expect(await failDeadRuns(db, 120)).toEqual([claimed.runId]);
+    expect((await runsOf(s.id))[0]).toMatchObject({ status: "failed", error: "timed out after 30 min" });
+    expect((await getSchedule(db, s.id)).running).toBe(0);
+  });
+
   it("a live run keeps its heartbeat fresh and is not failed", async () => {
     sink.mode = "hold";
     const s = await webhook("alive");

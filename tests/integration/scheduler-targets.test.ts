@@ -7,7 +7,7 @@ import { createDataset } from "@/lib/evaluate/datasets";
 import { getEvaluationRun, processEvaluationRun } from "@/lib/evaluate";
 import { closeQueue } from "@/lib/jobs/queue";
 import { getExecutor, syncHandedOffRuns } from "@/lib/schedules/engine";
-import { createSchedule, getSchedule, getScheduleHistory, runScheduleNow } from "@/lib/schedules/service";
+import { createSchedule, getSchedule, getScheduleHistory, runScheduleNow, updateSchedule } from "@/lib/schedules/service";
 import { listTargetKinds } from "@/lib/schedules/targets";
 import { createTestDb, type TestDb } from "../helpers/db";
 
@@ -60,6 +60,9 @@ describe("target kinds", () => {
     // While the evaluation is queued, the watcher keeps the schedule run alive.
     expect(await syncHandedOffRuns(db)).toBe(0);
     expect((await getSchedule(db, s.id)).running).toBe(1);
+
+    // Editing the schedule's target meanwhile does not lose track of the evaluation already started.
+    await updateSchedule(db, s.id, { target: { kind: "backup", config: {} } });
 
     // The evaluation worker runs it (no model reachable here, so its items fail); the run ends either way.
     await processEvaluationRun(handed.result!.id, { db });
