@@ -150,7 +150,12 @@ const schema = z
 
     // ── keys and backups (lib/crypto, lib/backup) ──
     /** Master keys `<id>:<base64 32 bytes>`, comma-separated, oldest first; the LAST is current. Or use MASTER_KEY_FILE. */
-    MASTER_KEYS: z.string().optional(),
+    MASTER_KEYS: z
+      .string()
+      .regex(/^\s*[A-Za-z0-9_-]{1,40}:[A-Za-z0-9+/]{43}=\s*(,\s*[A-Za-z0-9_-]{1,40}:[A-Za-z0-9+/]{43}=\s*)*$/, {
+        message: "must be <key id>:<base64 32-byte key> entries separated by commas (openssl rand -base64 32)",
+      })
+      .optional(),
     /** File of `<id> <base64 key>` lines (mode 0600). Embedded default with neither set: DATA_DIR/master-keys, generated. */
     MASTER_KEY_FILE: z.string().optional(),
     /** "folder" (BACKUP_DIR) or "s3". */
