@@ -184,20 +184,21 @@ export async function renderMetrics(db: Db): Promise<string> {
   lines.push(
     ...gauge("sot_last_evaluation_timestamp_seconds", "When the last completed evaluation run finished (Unix time).", run?.finished_at ? [[{}, Math.floor(new Date(run.finished_at).getTime() / 1000)]] : []),
   );
-  // Questions answered, by every web process: from the query log, so nothing depends on who called observe….
+  // Questions answered in the last hour, by every web process: from the query log (its created_at index keeps
+  // the scrape cheap however long the log grows), so nothing depends on who called observe….
   const asks = await safe(
     () =>
       db.prisma.$queryRawUnsafe<Array<{ model: string | null; status: string; n: bigint; prompt: bigint | null; completion: bigint | null }>>(
         `SELECT model, status, count(*) AS n, sum(prompt_tokens) AS prompt, sum(completion_tokens) AS completion
-           FROM query_logs GROUP BY model, status`,
+           FROM query_logs WHERE created_at > now() - interval '1 hour' GROUP BY model, status`,
       ),
     [],
   );
-  lines.push(...gauge("sot_ask_answers", "Questions answered since the query log began, by model and status (a counter kept in the database).", asks.map((a) => [{ model: a.model ?? "none", status: a.status }, Number(a.n)])));
+  lines.push(...gauge("sot_ask_answers_last_hour", "Questions answered in the last hour, by model and status (from the query log).", asks.map((a) => [{ model: a.model ?? "none", status: a.status }, Number(a.n)])));
   lines.push(
     ...gauge(
-      "sot_ask_tokens",
-      "Tokens used by answers since the query log began, by model and type (a counter kept in the database).",
+      "sot_ask_tokens_last_hour",
+      "Tokens used by answers in the last hour, by model and type (from the query log).",
       asks.flatMap((a): Array<[Labels, number]> => [
         [{ model: a.model ?? "none", type: "prompt" }, Number(a.prompt ?? 0)],
         [{ model: a.model ?? "none", type: "completion" }, Number(a.completion ?? 0)],

@@ -20,6 +20,8 @@ describe("metrics read from the database", () => {
       });
     }
     await db.prisma.queryLog.create({ data: { questionSha256: "nm", status: "no_model", timings: {} } });
+    // Older than an hour: not in the figures.
+    await db.prisma.queryLog.create({ data: { questionSha256: "old", model: "llama3.3:70b-instruct-q4_K_M", promptTokens: 9999, timings: { totalMs: 99999 }, createdAt: new Date(Date.now() - 2 * 3_600_000) } });
     const ds = await db.prisma.dataset.create({ data: { name: "golden", versions: { create: { version: 1 } } }, include: { versions: true } });
     const base = { datasetId: ds.id, datasetVersionId: ds.versions[0]!.id, trigger: "manual", judgeModel: "j", promptVersion: "1", concurrency: 1, topK: 5 };
     await db.prisma.evaluationRun.create({ data: { ...base, status: "completed", avgHallucination: 3.5, avgFaithfulness: 0.7, finishedAt: new Date(Date.now() - 86_400_000) } });
@@ -27,10 +29,10 @@ describe("metrics read from the database", () => {
     await db.prisma.evaluationRun.create({ data: { ...base, status: "running" } });
 
     const text = await renderMetrics(db);
-    expect(text).toContain('sot_ask_answers{model="llama3.3:70b-instruct-q4_K_M",status="ok"} 4');
-    expect(text).toContain('sot_ask_answers{model="none",status="no_model"} 1');
-    expect(text).toContain('sot_ask_tokens{model="llama3.3:70b-instruct-q4_K_M",type="prompt"} 400');
-    expect(text).toContain('sot_ask_tokens{model="llama3.3:70b-instruct-q4_K_M",type="completion"} 80');
+    expect(text).toContain('sot_ask_answers_last_hour{model="llama3.3:70b-instruct-q4_K_M",status="ok"} 4');
+    expect(text).toContain('sot_ask_answers_last_hour{model="none",status="no_model"} 1');
+    expect(text).toContain('sot_ask_tokens_last_hour{model="llama3.3:70b-instruct-q4_K_M",type="prompt"} 400');
+    expect(text).toContain('sot_ask_tokens_last_hour{model="llama3.3:70b-instruct-q4_K_M",type="completion"} 80');
     expect(text).toContain('sot_ask_latency_seconds{quantile="0.5",stage="total"} 2.5');
     expect(text).toContain('sot_ask_latency_seconds{quantile="0.95",stage="total"} 3.85');
     expect(text).toContain('sot_ask_latency_seconds{quantile="0.5",stage="first_token"} 0.625');
