@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { audit } from "@/lib/audit";
 import { createFirstAdmin } from "@/lib/auth/users";
 import { json, route } from "@/lib/http/route";
 
@@ -7,7 +8,8 @@ export const dynamic = "force-dynamic";
 const Body = z.object({ email: z.string().max(320), name: z.string().max(200).optional(), password: z.string().max(1000) });
 
 /** One-time: creates the first administrator while no user exists (409 afterwards). */
-export const POST = route({ permission: "public", body: Body, maxBodyBytes: 10_000 }, async ({ db, body }) => {
+export const POST = route({ permission: "public", body: Body, maxBodyBytes: 10_000 }, async ({ db, body, requestId }) => {
   const user = await createFirstAdmin(db, { email: body.email, name: body.name, password: body.password });
+  await audit(db, null, "user.create", `user:${user.id}`, { email: user.email, role: user.role, via: "setup" }, { requestId });
   return json({ id: user.id, email: user.email, role: user.role }, { status: 201 });
 });
