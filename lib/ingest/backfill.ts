@@ -117,3 +117,14 @@ async function embedRows(llm: Pick<Llm, "embed">, rows: Row[], out: BackfillResu
     return null;
   }
 }
+
+/**
+ * The embedding model most stored vectors come from: the model query vectors must use for search to
+ * match, which differs from OLLAMA_EMBED_MODEL while a re-embed is staging (null: no vectors yet).
+ */
+export async function servingEmbeddingModel(db: Db): Promise<string | null> {
+  const rows = await db.sql.query<{ model: string }>(
+    `SELECT embedding_model AS model FROM chunks WHERE embedding IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1`,
+  );
+  return rows[0]?.model ?? null;
+}

@@ -105,7 +105,11 @@ export async function seedDemoWiki(db: Db, opts: { llm?: Pick<Llm, "embed" | "mo
   });
   const pages = (await readDemoPages()).length;
   const config = (source.config ?? {}) as { version?: string };
-  if (config.version === version) return { collectionId: collection.id, sourceId: source.id, jobId: null, pages };
+  if (config.version === version) {
+    // Every start: vectors missing (Ollama was down) or from a previous embedding model get (re)computed.
+    await requestBackfill(db);
+    return { collectionId: collection.id, sourceId: source.id, jobId: null, pages };
+  }
 
   // Claim this version so concurrent starts import once.
   const claimed = await db.prisma.source.updateMany({

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../lib/config";
 
-import { backfillEmbeddings } from "../../lib/ingest/backfill";
+import { backfillEmbeddings, servingEmbeddingModel } from "../../lib/ingest/backfill";
 import { ingestDocuments, removeMissing, softDeleteDocuments, type SourceDocument } from "../../lib/ingest/pipeline";
 import { Llm } from "../../lib/llm";
 import { DEFAULT_FAKE_MODELS, startFakeOllama, type FakeOllama } from "../fakes/ollama";
@@ -13,7 +13,7 @@ let llm: Llm;
 let target: { sourceId: string; collectionId: string };
 
 const llmFor = (host: string, model = "nomic-embed-text") =>
-  new Llm(parseConfig({ OLLAMA_HOST: host, OLLAMA_EMBED_MODEL: model, OLLAMA_TIMEOUT_MS: "2000" }));
+  new Llm(parseConfig({ OLLAMA_HOST: host, OLLAMA_EMBED_MODEL: model, OLLAMA_TIMEOUT_MS: "60000" }));
 
 const para = (topic: string, n: number) =>
   Array.from({ length: n }, (_, i) => `The ${topic} procedure step ${i} says operators check gauges and record readings.`).join(" ");
@@ -131,12 +131,14 @@ describe("ingest pipeline on PostgreSQL", () => {
     const mid = await db.prisma.$queryRaw<Array<{ model: string; n: number }>>`
       SELECT embedding_model AS model, count(*)::int AS n FROM chunks WHERE embedding IS NOT NULL GROUP BY 1`;
     expect(mid).toEqual([{ model: "nomic-embed-text", n: total }]);
+    expect(await servingEmbeddingModel(db)).toBe("nomic-embed-text");
     const done = await backfillEmbeddings(db, { llm: next, batchSize: 50 });
     expect(done.swapped).toBe(total);
     expect(done.remaining).toBe(0);
     const after = await db.prisma.$queryRaw<Array<{ model: string; n: number }>>`
       SELECT embedding_model AS model, count(*)::int AS n FROM chunks WHERE embedding IS NOT NULL GROUP BY 1`;
     expect(after).toEqual([{ model: "nomic-embed-text-v2", n: total }]);
+    expect(await servingEmbeddingModel(db)).toBe("nomic-embed-text-v2");
     expect(await db.prisma.$queryRaw<Array<{ n: number }>>`SELECT count(*)::int AS n FROM chunk_embeddings_staged`).toEqual([{ n: 0 }]);
   });
 });
