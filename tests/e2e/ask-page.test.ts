@@ -34,7 +34,8 @@ describe("Ask the wiki (built app, PostgreSQL, demo wiki, fake Ollama)", () => {
 
   beforeAll(async () => {
     ollama = await startFakeOllama({ tokenDelayMs: 60 });
-    app = await startApp({ env: { OLLAMA_HOST: ollama.url } });
+    // The test imports the demo wiki itself (not the app's background import) so it knows when it is done.
+    app = await startApp({ env: { OLLAMA_HOST: ollama.url, DEMO_WIKI: "false" } });
     setEnv({ OLLAMA_HOST: ollama.url });
     await seedDemoWiki(app.db!, { llm: getLlm() });
     // The demo pages carry demo:// addresses; give them web ones so citations open a page.
