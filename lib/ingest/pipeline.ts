@@ -166,8 +166,8 @@ async function writeDocument(db: Db, sourceId: string, p: Planned, vectors: Map<
     embedding: vectors.get(c.contentHash) ?? null,
   }));
   // One statement = one transaction, in one round trip: the advisory lock (two syncs of one page must
-  // not interleave), the document upsert, and the replacement of its chunks. Data-modifying CTEs share
-  // one snapshot, so the DELETE sees only the old chunks and the INSERT adds the new ones.
+  // not interleave), the document upsert, and the replacement of its changed chunks. Data-modifying CTEs
+  // share one snapshot, so the DELETE sees only the old chunks and the INSERT adds the new ones.
   const [row] = await db.sql.query<{ id: string; created: boolean }>(
     `WITH lock AS (SELECT pg_advisory_xact_lock(hashtext($1)) AS l),
     doc AS (
@@ -179,13 +179,22 @@ async function writeDocument(db: Db, sourceId: string, p: Planned, vectors: Map<
         properties = EXCLUDED.properties, content_hash = EXCLUDED.content_hash, source_updated_at = EXCLUDED.source_updated_at,
         deleted_at = NULL, updated_at = now()
       RETURNING id, (xmax = 0) AS created),
-    removed AS (DELETE FROM chunks WHERE document_id = (SELECT id FROM doc)),
+    new AS (
+      SELECT * FROM jsonb_to_recordset($11::jsonb) AS x(position int, heading_path text[], anchor text, text text,
+           token_count int, content_hash text, embedding_model text, embedding text)),
+    -- A chunk with the same text, place and vector model stays as it is: rewriting it would cost a
+    -- new HNSW entry for nothing (an edit of one paragraph of a long page touches one chunk).
+    kept AS (
+      SELECT c.id, c.position FROM chunks c JOIN new n
+        ON c.content_hash = n.content_hash AND c.position = n.position AND c.anchor IS NOT DISTINCT FROM n.anchor
+       AND c.embedding_model IS NOT DISTINCT FROM n.embedding_model
+      WHERE c.document_id = (SELECT id FROM doc) AND c.collection_id = $3::uuid),
+    removed AS (DELETE FROM chunks WHERE document_id = (SELECT id FROM doc) AND id NOT IN (SELECT id FROM kept)),
     added AS (
       INSERT INTO chunks (document_id, collection_id, position, heading_path, anchor, text, token_count, content_hash, embedding_model, embedding)
-      SELECT (SELECT id FROM doc), $3::uuid, x.position, x.heading_path, x.anchor, x.text, x.token_count, x.content_hash,
-             x.embedding_model, x.embedding::vector
-      FROM jsonb_to_recordset($11::jsonb) AS x(position int, heading_path text[], anchor text, text text,
-           token_count int, content_hash text, embedding_model text, embedding text)
+      SELECT (SELECT id FROM doc), $3::uuid, n.position, n.heading_path, n.anchor, n.text, n.token_count, n.content_hash,
+             n.embedding_model, n.embedding::vector
+      FROM new n WHERE n.position NOT IN (SELECT position FROM kept)
       RETURNING 1)
     SELECT id::text AS id, created, (SELECT count(*) FROM added)::int AS chunks FROM doc`,
     [

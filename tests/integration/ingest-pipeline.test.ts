@@ -27,8 +27,8 @@ const longDoc: SourceDocument = {
 };
 
 async function chunkRows(externalId: string) {
-  return db.prisma.$queryRaw<Array<{ position: number; text: string; model: string | null; has_vec: boolean; hash: string }>>`
-    SELECT c.position, c.text, c.embedding_model AS model, c.embedding IS NOT NULL AS has_vec, c.content_hash AS hash
+  return db.prisma.$queryRaw<Array<{ id: string; position: number; text: string; model: string | null; has_vec: boolean; hash: string }>>`
+    SELECT c.id::text AS id, c.position, c.text, c.embedding_model AS model, c.embedding IS NOT NULL AS has_vec, c.content_hash AS hash
     FROM chunks c JOIN documents d ON d.id = c.document_id WHERE d.external_id = ${externalId} ORDER BY c.position`;
 }
 
@@ -87,6 +87,9 @@ describe("ingest pipeline on PostgreSQL", () => {
     const after = await chunkRows("runbook");
     expect(after.filter((c) => !before.some((b) => b.hash === c.hash))).toHaveLength(1);
     expect(after.every((c) => c.has_vec)).toBe(true);
+    // The untouched chunks were not rewritten (same rows), only the edited one is new.
+    expect(after.filter((c) => before.some((b) => b.id === c.id))).toHaveLength(before.length - 1);
+    expect(after.map((c) => c.position)).toEqual(before.map((c) => c.position));
   });
 
   it("soft delete removes chunks but keeps the row; a later sync undeletes; removeMissing prunes", async () => {
