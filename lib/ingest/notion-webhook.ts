@@ -182,3 +182,12 @@ export async function webhookVerificationToken(db: Db, sourceId: string): Promis
   if (!source || source.kind !== "notion") throw new NotFoundError("Notion source");
   return (await readNotionSecrets(source)).webhookVerificationToken ?? null;
 }
+
+/** Forgets the verification token (admin action), so a new subscription's handshake is accepted. */
+export async function clearWebhookVerificationToken(db: Db, sourceId: string): Promise<void> {
+  const source = await db.prisma.source.findUnique({ where: { id: sourceId } });
+  if (!source || source.kind !== "notion") throw new NotFoundError("Notion source");
+  const { webhookVerificationToken: _dropped, ...rest } = await readNotionSecrets(source);
+  await writeNotionSecrets(db, sourceId, rest);
+  log("info", "notion webhook verification token cleared", { sourceId });
+}

@@ -3,7 +3,7 @@ import { signWebhookPayload } from "@notionhq/client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { parseConfig, resetConfig } from "../../lib/config";
 import { createNotionSource } from "../../lib/ingest/notion";
-import { flushNotionWebhooks, receiveNotionWebhook } from "../../lib/ingest/notion-webhook";
+import { clearWebhookVerificationToken, flushNotionWebhooks, receiveNotionWebhook } from "../../lib/ingest/notion-webhook";
 import { Llm } from "../../lib/llm";
 import { nid, startFakeNotion, type FakeNotion } from "../fakes/notion";
 import { startFakeOllama, type FakeOllama } from "../fakes/ollama";
@@ -152,6 +152,18 @@ describe("Notion webhook receiver", () => {
     await makeDue();
     await flushNotionWebhooks(db, { llm });
     expect(await liveTitles()).not.toContain("Row B");
+  });
+
+  it("after the admin clears the token, a new subscription's handshake is accepted and the old token stops verifying", async () => {
+    await clearWebhookVerificationToken(db, sourceId);
+    const body = event("page.content_updated", PAGE, new Date());
+    await expect(signed(body)).rejects.toMatchObject({ status: 401 });
+    expect(await receiveNotionWebhook(db, sourceId, JSON.stringify({ verification_token: "secret_new_subscription" }), null)).toEqual({ kind: "handshake" });
+    const sig = await signWebhookPayload({ body, verificationToken: "secret_new_subscription" });
+    expect((await receiveNotionWebhook(db, sourceId, body, sig)).kind).toBe("queued");
+    // Back to the original token for the remaining tests.
+    await clearWebhookVerificationToken(db, sourceId);
+    await receiveNotionWebhook(db, sourceId, JSON.stringify({ verification_token: VERIFY }), null);
   });
 
   it("a sync that fails goes back in the queue instead of being lost", async () => {

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { assertCollectionReadable } from "@/lib/auth/access";
 import { NotFoundError } from "@/lib/errors";
 import { route } from "@/lib/http/route";
-import { webhookVerificationToken } from "@/lib/ingest";
+import { clearWebhookVerificationToken, webhookVerificationToken } from "@/lib/ingest";
 
 export const dynamic = "force-dynamic";
 
@@ -12,4 +12,13 @@ export const GET = route({ permission: "admin", params: z.object({ id: z.string(
   if (!source) throw new NotFoundError("Source");
   await assertCollectionReadable(db, principal, source.collectionId);
   return { verificationToken: await webhookVerificationToken(db, source.id), webhookUrl: `/api/notion/webhook?source=${source.id}` };
+});
+
+/** Forgets the token so a new Notion subscription can complete its handshake (the old one stops verifying). */
+export const DELETE = route({ permission: "admin", params: z.object({ id: z.string().uuid() }) }, async ({ db, params, principal }) => {
+  const source = await db.prisma.source.findUnique({ where: { id: params.id } });
+  if (!source) throw new NotFoundError("Source");
+  await assertCollectionReadable(db, principal, source.collectionId);
+  await clearWebhookVerificationToken(db, source.id);
+  return { ok: true };
 });
