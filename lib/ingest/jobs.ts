@@ -56,7 +56,9 @@ export const notionWebhookJob = defineJob<Record<string, never>>({
   async handler() {
     const db = await getDb();
     const r = await flushNotionWebhooks(db);
-    if (r.nextDueInMs !== null) await enqueue(notionWebhookJob, {}, { startAfter: Math.max(1, Math.ceil(r.nextDueInMs / 1000)) });
+    // Come back when the next entity is due, but within 5 s at most: while this follow-up waits in the
+    // queue, new events cannot queue another flush (one queued at a time), so it must not sleep long.
+    if (r.nextDueInMs !== null) await enqueue(notionWebhookJob, {}, { startAfter: Math.min(5, Math.max(1, Math.ceil(r.nextDueInMs / 1000))) });
   },
 });
 
