@@ -10,6 +10,7 @@ import { ROLE_PERMISSIONS, type Principal, type Role } from "./roles";
 import { getAuthSecret } from "./secret";
 import { authenticate } from "./users";
 import { userForOidcProfile } from "./oidc";
+import { allowSignInAttempt } from "../http/rate-limit";
 
 export const SESSION_COOKIE = "next-auth.session-token";
 export const SECURE_SESSION_COOKIE = "__Secure-next-auth.session-token";
@@ -24,8 +25,12 @@ export function authOptions(): NextAuthOptions {
       CredentialsProvider({
         name: "E-mail and password",
         credentials: { email: { label: "E-mail", type: "email" }, password: { label: "Password", type: "password" } },
-        async authorize(credentials) {
+        async authorize(credentials, req) {
           if (!credentials?.email || !credentials.password) return null;
+          // Too many attempts for this address or from this client: refused like a wrong password.
+          const headers = (req?.headers ?? {}) as Record<string, string | undefined>;
+          const ip = headers["x-real-ip"] ?? headers["x-forwarded-for"]?.split(",")[0]?.trim() ?? null;
+          if (!allowSignInAttempt(credentials.email, ip)) return null;
           const user = await authenticate(await getDb(), credentials.email, credentials.password);
           return user ? { id: user.id, email: user.email, name: user.name || user.email } : null;
         },

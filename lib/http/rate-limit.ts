@@ -68,3 +68,16 @@ export function processLimiter(opts: BucketOptions): RateLimiter {
 export function principalBucket(p: { kind: string; userId: string | null; apiKeyId: string | null }): string {
   return p.kind === "api_key" ? `key:${p.apiKeyId}` : `user:${p.userId}`;
 }
+
+// Password guessing: sign-in goes through next-auth, not the route wrapper, so it has its own buckets —
+// per e-mail address (10 at once, then 6 a minute) and per client address (30 at once, then 30 a minute).
+// Checked before the password hash is computed, which also keeps argon2's CPU cost from being a lever.
+const SIGN_IN = Symbol.for("sot.signInLimiters");
+type S = typeof globalThis & { [SIGN_IN]?: { email: RateLimiter; ip: RateLimiter } };
+
+export function allowSignInAttempt(email: string, ip: string | null): boolean {
+  const g = globalThis as S;
+  const l = (g[SIGN_IN] ??= { email: new RateLimiter({ perMinute: 6, burst: 10 }), ip: new RateLimiter({ perMinute: 30, burst: 30 }) });
+  if (ip && l.ip.tryTake(`ip:${ip}`) > 0) return false;
+  return l.email.tryTake(`email:${email.trim().toLowerCase()}`) === 0;
+}

@@ -295,6 +295,14 @@ describe("route table (every app/api route, every method, every kind of caller)"
     expect(await app.db!.prisma.chunk.count()).toBeGreaterThanOrEqual(0); // the table is still there
   });
 
+  it("limits password guessing per e-mail address, refused like a wrong password, other people unaffected", async () => {
+    const victim = await makeUser(app.db!, "viewer");
+    for (let i = 0; i < 10; i++) await expect(signInCookie({ ...victim, password: "wrong-password-x" })).rejects.toThrow(/sign-in failed/);
+    await expect(signInCookie(victim)).rejects.toThrow(/sign-in failed/);
+    const other = await makeUser(app.db!, "viewer");
+    await expect(signInCookie(other)).resolves.toMatch(/^next-auth\.session-token=/);
+  });
+
   it("serves Prometheus metrics to the token or an admin, with latency by route pattern", async () => {
     expect((await call("GET", "/api/metrics")).status).toBe(401);
     expect((await call("GET", "/api/metrics", { cookie: viewerCookie })).status).toBe(403);
