@@ -46,6 +46,7 @@ export interface SourceDriver {
 }
 
 const drivers = new Map<string, SourceDriver>();
+const ABANDONED_AFTER_MS = 30 * 60_000;
 
 /** Source kinds register their driver (lib/ingest/notion.ts, s3.ts, demo.ts). */
 export function registerDriver(name: string, driver: SourceDriver): void {
@@ -84,7 +85,13 @@ export async function createImportJob(
   const source = await db.prisma.source.findUnique({ where: { id: input.sourceId } });
   if (!source) throw new NotFoundError("Source");
   if (!drivers.has(driverName(source))) throw new ValidationError(`Source kind ${source.kind} cannot be imported as a job.`);
-  const running = await db.prisma.importJob.findFirst({ where: { sourceId: input.sourceId, status: { in: ["queued", "running"] } } });
+  let running = await db.prisma.importJob.findFirst({ where: { sourceId: input.sourceId, status: { in: ["queued", "running"] } } });
+  // A job that made no progress for this long lost its worker for good (its queue job is gone):
+  // it must not block the source forever.
+  if (running && Date.now() - running.updatedAt.getTime() > ABANDONED_AFTER_MS) {
+    await failImportJob(db, running.id, "abandoned: no progress for 30 minutes (its worker stopped)");
+    running = null;
+  }
   if (running && input.kind !== "pages") {
     throw new ConflictError(`An import of this source is already ${running.status} (job ${running.id}).`, { jobId: running.id });
   }

@@ -157,9 +157,13 @@ describe("Notion bulk import through @notionhq/client", () => {
     notion.updatePage(nid(104), { inTrash: false });
   });
 
-  it("rejects a second concurrent full import of one source", async () => {
+  it("rejects a second concurrent full import of one source, unless the first was abandoned", async () => {
     const s = await newSource();
-    await startNotionImport(db, { sourceId: s.id });
+    const first = await startNotionImport(db, { sourceId: s.id });
     await expect(startNotionImport(db, { sourceId: s.id })).rejects.toMatchObject({ status: 409 });
+    await db.prisma.$executeRaw`UPDATE import_jobs SET status = 'running', updated_at = now() - interval '31 minutes' WHERE id = ${first.id}::uuid`;
+    const second = await startNotionImport(db, { sourceId: s.id });
+    expect(second.id).not.toBe(first.id);
+    expect(await getImportJob(db, first.id)).toMatchObject({ status: "failed", error: expect.stringContaining("abandoned") });
   });
 });
