@@ -216,7 +216,15 @@ export class NotionReader {
   }
 
   async markdown(pageId: string): Promise<string> {
-    const res = await this.client.pages.retrieveMarkdown({ page_id: pageId });
+    let res;
+    try {
+      res = await this.client.pages.retrieveMarkdown({ page_id: pageId });
+    } catch (err) {
+      // The markdown endpoint refuses some pages (and may be unavailable to an integration): render
+      // the page from its blocks instead. Rate limits, outages and permissions are not retried here.
+      if (isNotionClientError(err) && (err as { code?: string }).code === "validation_error") return this.blocksMarkdown(pageId);
+      throw err;
+    }
     let md = res.markdown;
     // Large pages come back truncated, listing the subtrees left out: fetch each and put it in place.
     for (const blockId of res.unknown_block_ids.slice(0, 100)) {
@@ -225,6 +233,82 @@ export class NotionReader {
       md = tag.test(md) ? md.replace(tag, () => part.markdown) : `${md}\n\n${part.markdown}`;
     }
     return cleanNotionMarkdown(md);
+  }
+
+  /** A block walk rendered as markdown: the fallback when the markdown endpoint refuses a page. */
+  async blocksMarkdown(blockId: string, depth = 0): Promise<string> {
+    const out: string[] = [];
+    let cursor: string | undefined;
+    let numbered = 0;
+    do {
+      const res = await this.client.blocks.children.list({ block_id: blockId, start_cursor: cursor, page_size: 100 });
+      for (const b of res.results as Array<Record<string, any>>) {
+        numbered = b.type === "numbered_list_item" ? numbered + 1 : 0;
+        const body = b[b.type] ?? {};
+        const text = richText(body.rich_text);
+        const children = b.has_children && depth < 4 && b.type !== "child_page" && b.type !== "child_database" && b.type !== "table"
+          ? await this.blocksMarkdown(b.id, depth + 1)
+          : "";
+        const indent = (md: string) => md.split("\n").map((l) => (l ? `   ${l}` : l)).join("\n");
+        switch (b.type) {
+          case "heading_1":
+          case "heading_2":
+          case "heading_3":
+            out.push(`${"#".repeat(Number(b.type.slice(-1)))} ${text}`, children);
+            break;
+          case "bulleted_list_item":
+            out.push(`- ${text}` + (children ? `\n${indent(children)}` : ""));
+            break;
+          case "numbered_list_item":
+            out.push(`${numbered}. ${text}` + (children ? `\n${indent(children)}` : ""));
+            break;
+          case "to_do":
+            out.push(`- [${body.checked ? "x" : " "}] ${text}` + (children ? `\n${indent(children)}` : ""));
+            break;
+          case "quote":
+          case "callout":
+            out.push(`> ${text}`, children);
+            break;
+          case "code":
+            out.push("```" + (body.language ?? "") + "\n" + text + "\n```");
+            break;
+          case "divider":
+            out.push("---");
+            break;
+          case "table":
+            out.push(await this.tableMarkdown(b.id, !!body.has_column_header));
+            break;
+          case "child_page":
+            out.push(`[${body.title ?? "Untitled"}](https://www.notion.so/${String(b.id).replace(/-/g, "")})`);
+            break;
+          case "child_database":
+            out.push(body.title ?? "");
+            break;
+          default:
+            // paragraph, toggle, column_list, synced_block, …: their text, then their children.
+            out.push(text, children);
+        }
+      }
+      cursor = res.has_more ? (res.next_cursor ?? undefined) : undefined;
+    } while (cursor);
+    return out.filter((x) => x && x.trim()).join("\n\n");
+  }
+
+  private async tableMarkdown(tableId: string, header: boolean): Promise<string> {
+    const rows: string[][] = [];
+    let cursor: string | undefined;
+    do {
+      const res = await this.client.blocks.children.list({ block_id: tableId, start_cursor: cursor, page_size: 100 });
+      for (const r of res.results as Array<Record<string, any>>) {
+        if (r.type === "table_row") rows.push((r.table_row.cells as unknown[]).map((c) => richText(c).replace(/\|/g, "\\|")));
+      }
+      cursor = res.has_more ? (res.next_cursor ?? undefined) : undefined;
+    } while (cursor);
+    if (rows.length === 0) return "";
+    const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
+    const head = header ? rows[0] : rows[0].map(() => "");
+    const body = header ? rows.slice(1) : rows;
+    return [line(head), line(head.map(() => "---")), ...body.map(line)].join("\n");
   }
 
   /** The page as a source document, or "deleted" when it is gone or in the trash. */
@@ -263,6 +347,16 @@ export class NotionReader {
     } while (cursor);
     return out;
   }
+}
+
+function richText(parts: unknown): string {
+  return ((parts ?? []) as Array<{ plain_text?: string; href?: string | null; annotations?: { code?: boolean } }>)
+    .map((t) => {
+      const text = t.plain_text ?? "";
+      const code = t.annotations?.code ? `\`${text}\`` : text;
+      return t.href ? `[${code}](${t.href})` : code;
+    })
+    .join("");
 }
 
 // Blocks whose children can hold child pages or databases.

@@ -25,8 +25,12 @@ export interface FakePage {
   insideToggle?: boolean;
   /** Parts of the page Notion could not render in one response: ids → markdown. */
   unknownBlocks?: Record<string, string>;
-  /** Answer 400 for this page's markdown (tests one failing page). */
+  /** Answer 400 for this page's markdown (the reader then renders its blocks). */
   failMarkdown?: boolean;
+  /** Answer 400 when this page is retrieved (tests one failing page). */
+  failRetrieve?: boolean;
+  /** Content blocks returned by /blocks/:id/children (default: one paragraph "text"). */
+  blocks?: unknown[];
 }
 
 export interface FakeDatabase {
@@ -62,7 +66,7 @@ export interface FakeNotion {
 const nodash = (id: string) => id.replace(/-/g, "");
 export const pageUrl = (p: FakePage) => `https://www.notion.so/${p.title.replace(/[^A-Za-z0-9]+/g, "-")}-${nodash(p.id)}`;
 
-function rich(text: string) {
+export function rich(text: string) {
   return [{ type: "text", text: { content: text, link: null }, plain_text: text, href: null, annotations: {} }];
 }
 
@@ -101,7 +105,9 @@ export async function startFakeNotion(options: FakeNotionOptions = {}): Promise<
   const childBlocks = (parentId: string, inToggle: boolean) => {
     const blocks: unknown[] = [];
     if (!inToggle && pages.has(parentId)) {
-      blocks.push({ object: "block", id: `${parentId.slice(0, 8)}-para-0000-0000-000000000000`, type: "paragraph", has_children: false, paragraph: { rich_text: rich("text") } });
+      const own = pages.get(parentId)!.blocks;
+      if (own) blocks.push(...own);
+      else blocks.push({ object: "block", id: `${parentId.slice(0, 8)}-para-0000-0000-000000000000`, type: "paragraph", has_children: false, paragraph: { rich_text: rich("text") } });
     }
     for (const p of pages.values()) {
       if (p.parent.type !== "page_id" || p.parent.page_id !== parentId || p.inTrash) continue;
@@ -158,10 +164,15 @@ export async function startFakeNotion(options: FakeNotionOptions = {}): Promise<
     }
     if (req.method === "GET" && (m = /^\/v1\/pages\/([^/]+)$/.exec(path))) {
       const p = pages.get(m[1]);
+      if (p?.failRetrieve) return [400, { object: "error", status: 400, code: "validation_error", message: "This page cannot be read." }];
       return p ? [200, pageObject(p)] : notFound;
     }
     if (req.method === "GET" && (m = /^\/v1\/blocks\/([^/]+)\/children$/.exec(path))) {
       const id = m[1];
+      for (const p of pages.values()) {
+        const nested = (p.blocks as Array<{ id: string; children?: unknown[] }> | undefined)?.find((b) => b.id === id);
+        if (nested) return [200, { ...paginate(nested.children ?? [], url.searchParams.get("start_cursor") ?? undefined, undefined), type: "block", block: {} }];
+      }
       const toggle = id.startsWith("toggle-");
       const parent = toggle ? id.slice("toggle-".length) : id;
       if (!toggle && !pages.has(parent)) return notFound;

@@ -4,7 +4,7 @@ import { parseConfig, resetConfig } from "../../lib/config";
 import { createImportJob, getImportJob, runImportJob } from "../../lib/ingest/import-jobs";
 import { createNotionSource, startNotionImport } from "../../lib/ingest/notion";
 import { Llm } from "../../lib/llm";
-import { startFakeNotion, nid, type FakeNotion, type FakePage } from "../fakes/notion";
+import { startFakeNotion, nid, rich, type FakeNotion, type FakePage } from "../fakes/notion";
 import { startFakeOllama, type FakeOllama } from "../fakes/ollama";
 import { createTestDb, type TestDb } from "../helpers/db";
 
@@ -101,14 +101,14 @@ describe("Notion bulk import through @notionhq/client", () => {
 
   it("honours 429 and 529 with Retry-After, records one failing page, and does not stop", async () => {
     const s = await newSource();
-    notion.updatePage(nid(101), { failMarkdown: true });
+    notion.updatePage(nid(101), { failRetrieve: true });
     notion.throttle(2, 429);
     const { id } = await startNotionImport(db, { sourceId: s.id, pageIds: [ROOT] });
     const job = await runImportJob(db, id, { llm });
-    notion.updatePage(nid(101), { failMarkdown: false });
+    notion.updatePage(nid(101), { failRetrieve: false });
     expect(job.status).toBe("succeeded");
     expect(job.failed).toBe(1);
-    expect(job.failures).toEqual([expect.objectContaining({ externalId: nid(101), error: expect.stringMatching(/Markdown is not available/) })]);
+    expect(job.failures).toEqual([expect.objectContaining({ externalId: nid(101), error: expect.stringMatching(/This page cannot be read/) })]);
     expect(job.done).toBe(job.found - 1);
     const throttled = notion.requests.filter((r) => r.status === 429);
     expect(throttled).toHaveLength(2);
@@ -155,6 +155,49 @@ describe("Notion bulk import through @notionhq/client", () => {
     expect(gone.deletedAt).not.toBeNull();
     expect(await db.prisma.chunk.count({ where: { documentId: gone.id } })).toBe(0);
     notion.updatePage(nid(104), { inTrash: false });
+  });
+
+  it("renders the page from its blocks when the markdown endpoint refuses it", async () => {
+    const b = (id: string, type: string, text: string, extra: Record<string, unknown> = {}) => ({
+      object: "block",
+      id,
+      type,
+      has_children: !!extra.children,
+      [type]: { rich_text: rich(text), ...(extra.props as object) },
+      ...(extra.children ? { children: extra.children } : {}),
+    });
+    notion.upsertPage({
+      id: nid(300),
+      title: "Legacy page",
+      parent: { type: "workspace" },
+      markdown: "unused",
+      failMarkdown: true,
+      blocks: [
+        b(nid(301), "heading_2", "Steps"),
+        b(nid(302), "numbered_list_item", "Stop the consumer"),
+        b(nid(303), "to_do", "Drain queue QX-5512", { props: { checked: true } }),
+        b(nid(304), "code", "kubectl scale deploy/eta --replicas=0", { props: { language: "shell" } }),
+        b(nid(305), "toggle", "Details", { children: [b(nid(306), "paragraph", "Hidden detail inside a toggle.")] }),
+        {
+          object: "block", id: nid(307), type: "table", has_children: true, table: { table_width: 2, has_column_header: true },
+          children: [
+            { object: "block", id: nid(308), type: "table_row", has_children: false, table_row: { cells: [rich("Env"), rich("Replicas")] } },
+            { object: "block", id: nid(309), type: "table_row", has_children: false, table_row: { cells: [rich("prod"), rich("12")] } },
+          ],
+        },
+      ],
+    });
+    const s = await newSource();
+    const job = await runImportJob(db, (await startNotionImport(db, { sourceId: s.id, pageIds: [nid(300)] })).id, { llm });
+    expect(job).toMatchObject({ status: "succeeded", failed: 0 });
+    const chunks = await db.prisma.chunk.findMany({ where: { document: { sourceId: s.id, externalId: nid(300) } }, orderBy: { position: "asc" } });
+    const text = chunks.map((c) => c.text).join("\n\n");
+    expect(text).toContain("## Steps");
+    expect(text).toContain("1. Stop the consumer");
+    expect(text).toContain("- [x] Drain queue QX-5512");
+    expect(text).toContain("```shell\nkubectl scale deploy/eta --replicas=0\n```");
+    expect(text).toContain("Hidden detail inside a toggle.");
+    expect(text).toContain("| Env | Replicas |\n| --- | --- |\n| prod | 12 |");
   });
 
   it("rejects a second concurrent full import of one source, unless the first was abandoned", async () => {
