@@ -8,13 +8,27 @@ import { getConfig } from "@/lib/config";
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Sign in" };
 
-export default async function SignInPage({ searchParams }: { searchParams: Promise<{ callbackUrl?: string }> }) {
+// Reasons single sign-on refuses someone (lib/auth/oidc.ts), and next-auth's own error codes.
+const SIGN_IN_ERRORS: Record<string, string> = {
+  disabled: "Your account is disabled. Ask an administrator.",
+  unverified_email: "Your identity provider has not verified your e-mail address.",
+  no_email: "Your identity provider did not send an e-mail address.",
+  OAuthCallback: "Single sign-on failed; try again.",
+  AccessDenied: "Access denied.",
+};
+
+export default async function SignInPage({ searchParams }: { searchParams: Promise<{ callbackUrl?: string; error?: string }> }) {
   if (!(await hasUsers(await getDb()))) redirect("/setup");
-  const { callbackUrl } = await searchParams;
+  const { callbackUrl, error } = await searchParams;
   if (await getPagePrincipal()) redirect(callbackUrl?.startsWith("/") && !callbackUrl.startsWith("//") ? callbackUrl : "/");
   return (
     <main className="mx-auto mt-24 max-w-sm px-4">
       <h1 className="mb-6 text-2xl font-semibold">Sign in to SOT</h1>
+      {error && (
+        <p role="alert" className="mb-4 text-sm text-red-600">
+          {SIGN_IN_ERRORS[error] ?? "Sign-in failed; try again or ask an administrator."}
+        </p>
+      )}
       <SignInForm callbackUrl={callbackUrl ?? "/"} oidcName={getConfig().OIDC_ISSUER ? getConfig().OIDC_DISPLAY_NAME : undefined} />
     </main>
   );
