@@ -2,7 +2,7 @@
 import { useRouter } from "next/navigation";
 import { useEffect } from "react";
 
-/** Re-renders the server page every few seconds while a run is in progress. */
+/** Re-renders the server page every few seconds while something (a run, an import) is in progress. */
 export function AutoRefresh({ active, ms = 2000 }: { active: boolean; ms?: number }) {
   const router = useRouter();
   useEffect(() => {

@@ -1,6 +1,6 @@
 import Link from "next/link";
 import { requirePagePrincipal } from "@/app/_server/principal";
-import { AutoRefresh } from "@/components/schedules/auto-refresh";
+import { AutoRefresh } from "@/components/ui/auto-refresh";
 import { RunStatus } from "@/components/schedules/run-history";
 import { ScheduleActions } from "@/components/schedules/schedule-actions";
 import { getDb } from "@/lib/db/client";

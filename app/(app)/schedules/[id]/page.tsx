@@ -1,7 +1,7 @@
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import { requirePagePrincipal } from "@/app/_server/principal";
-import { AutoRefresh } from "@/components/schedules/auto-refresh";
+import { AutoRefresh } from "@/components/ui/auto-refresh";
 import { RunHistory } from "@/components/schedules/run-history";
 import { ScheduleActions } from "@/components/schedules/schedule-actions";
 import { ScheduleForm } from "@/components/schedules/schedule-form";

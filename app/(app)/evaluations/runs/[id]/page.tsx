@@ -1,7 +1,7 @@
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import { requirePagePrincipal } from "@/app/_server/principal";
-import { AutoRefresh } from "@/components/evaluations/auto-refresh";
+import { AutoRefresh } from "@/components/ui/auto-refresh";
 import { ScoreBadge } from "@/components/evaluations/score-badge";
 import { getDb } from "@/lib/db/client";
 import { NotFoundError } from "@/lib/errors";
