@@ -76,9 +76,12 @@ describe("BM25 in PostgreSQL", () => {
     expect(text.map((r) => r.chunkId).sort()).toEqual([ids.both, ids.heading, ids.rare].sort());
   });
 
-  it("scores every posting when all the query's terms are common", async () => {
-    const terms = await queryTerms(db, "widget", (await corpusStats(db, true)).n);
+  it("narrows by the rarest term when all the query's terms are common (one term: exact)", async () => {
+    const { n } = await corpusStats(db, true);
+    const terms = await queryTerms(db, "widget", n);
     expect(terms).toEqual([expect.objectContaining({ lexeme: "widget", common: false })]);
+    const two = await queryTerms(db, "widget filler", n);
+    expect(two.map((t) => t.common).sort()).toEqual([false, true]);
     const rows = await hybridSearch(db, { query: "widget", embedding: null, collectionIds: null, perStage: 5, efSearch: 40 });
     expect(rows[0]!.chunkId).toBe(ids.both); // tf 2 in a short chunk
   });
