@@ -9,7 +9,7 @@ import { getConfig } from "../config";
 import type { Db } from "../db/client";
 import { getLlm, type Llm } from "../llm";
 import { prefixFor } from "./chunker";
-import { toVectorLiteral } from "./pipeline";
+import { embedWithRetry, toVectorLiteral } from "./pipeline";
 
 export interface BackfillResult {
   embedded: number;
@@ -107,9 +107,9 @@ export async function backfillEmbeddings(db: Db, opts: BackfillOptions = {}): Pr
 async function embedRows(llm: Pick<Llm, "embed">, rows: Row[], out: BackfillResult): Promise<string[] | null> {
   try {
     out.embedCalls++;
-    const embeddings = await llm.embed(
+    const embeddings = await embedWithRetry(
+      llm,
       rows.map((r) => `${prefixFor(r.title, r.heading_path)}\n\n${r.text}`),
-      "document",
     );
     return embeddings.map(toVectorLiteral);
   } catch (err) {

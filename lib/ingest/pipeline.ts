@@ -120,7 +120,7 @@ export async function ingestDocuments(db: Db, target: IngestTarget, docs: Source
     const batch = pending.slice(i, i + batchSize);
     try {
       result.embedCalls++;
-      const embeddings = await llm.embed(batch.map(([, text]) => text), "document");
+      const embeddings = await embedWithRetry(llm, batch.map(([, text]) => text));
       result.batchSizes.push(batch.length);
       result.embeddedChunks += batch.length;
       batch.forEach(([hash], j) => vectors.set(hash, toVectorLiteral(embeddings[j])));
@@ -146,6 +146,19 @@ export async function ingestDocuments(db: Db, target: IngestTarget, docs: Source
   });
   result.outcomes.push(...written);
   return result;
+}
+
+/**
+ * One batch through lib/llm, tried twice: a reused keep-alive connection closed by the server at the
+ * same moment fails once and succeeds at once; a real outage fails both and is left to the backfill.
+ */
+export async function embedWithRetry(llm: Pick<Llm, "embed">, texts: string[]): Promise<number[][]> {
+  try {
+    return await llm.embed(texts, "document");
+  } catch {
+    await new Promise((r) => setTimeout(r, 300));
+    return llm.embed(texts, "document");
+  }
 }
 
 export function toVectorLiteral(v: number[]): string {
