@@ -239,8 +239,10 @@ describe("nginx in front of the app (deploy/nginx/sot.conf)", () => {
     expect(tokens.length).toBeGreaterThanOrEqual(5);
     expect(tokens.map((t) => t.data.text).join("")).toContain("twenty five days");
     // Token by token: the tokens arrived spread over many reads, and the first one before the end.
+    // Through a buffering proxy the whole short answer arrives in one read; unbuffered, the 150 ms gaps
+    // between tokens keep them apart (the citation parser may hold one back and merge it with the next).
     const readsWithTokens = reads.filter((r) => r.includes("token")).length;
-    expect(readsWithTokens).toBeGreaterThanOrEqual(tokens.length - 1);
+    expect(readsWithTokens).toBeGreaterThanOrEqual(Math.ceil(tokens.length / 2));
     expect(reads.findIndex((r) => r.includes("token"))).toBeLessThan(reads.findIndex((r) => r.includes("done")));
     expect(events.at(-1)!.event).toBe("done");
   }, 60_000);
