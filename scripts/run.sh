@@ -23,9 +23,12 @@ if [ ! -f lib/db/generated/client.ts ] || [ prisma/schema.prisma -nt lib/db/gene
   prisma generate >/dev/null
 fi
 
+# The stamp records when the last successful build STARTED: a source edited during a build is newer
+# than it, so the next run rebuilds.
+STAMP=.next/.sot-build-started
 needs_build() {
-  [ ! -f .next/BUILD_ID ] && return 0
-  [ -n "$(find app components lib public next.config.ts postcss.config.mjs package-lock.json -newer .next/BUILD_ID -print -quit 2>/dev/null)" ]
+  [ ! -f .next/BUILD_ID ] || [ ! -f "$STAMP" ] && return 0
+  [ -n "$(find app components lib public next.config.ts postcss.config.mjs package-lock.json -newer "$STAMP" -print -quit 2>/dev/null)" ]
 }
 build() {
   # One build at a time in this folder (tests and developers share .next/).
@@ -33,7 +36,11 @@ build() {
   flock 9
   if needs_build; then
     echo "Building the app (next build)…" >&2
+    local started
+    started=$(mktemp)
     NEXT_TELEMETRY_DISABLED=1 next build >&2
+    touch -r "$started" "$STAMP"
+    rm -f "$started"
   fi
   flock -u 9
 }
@@ -55,6 +62,8 @@ case "$cmd" in
       [ "$(psql -h 127.0.0.1 -U postgres -d postgres -tAc "SELECT 1 FROM pg_available_extensions WHERE name = 'vector'" 2>/dev/null)" = "1" ]; then
       export TEST_DATABASE_URL="postgresql://postgres@127.0.0.1:5432/postgres"
     fi
+    # Browser tests run the built app: build once up front (when stale) rather than inside a test hook.
+    if [ $# -eq 0 ] || printf '%s\n' "$@" | grep -q e2e; then build; fi
     exec vitest run "$@"
     ;;
   "")
