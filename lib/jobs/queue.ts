@@ -4,6 +4,7 @@
 // lib/jobs/registry.ts lists them for workers.
 import { PgBoss, type SendOptions } from "pg-boss";
 import { getDb, type Db } from "../db/client";
+import { observeJobFailure } from "../metrics";
 
 export interface JobContext {
   id: string;
@@ -79,11 +80,16 @@ export class JobQueue {
         { batchSize: 1, localConcurrency: def.concurrency ?? 1, pollingIntervalSeconds: 0.5 },
         async (jobs) => {
           for (const job of jobs) {
-            await def.handler(job.data as never, {
-              id: job.id,
-              retryCount: (job as { retryCount?: number }).retryCount ?? 0,
-              signal: job.signal,
-            });
+            try {
+              await def.handler(job.data as never, {
+                id: job.id,
+                retryCount: (job as { retryCount?: number }).retryCount ?? 0,
+                signal: job.signal,
+              });
+            } catch (err) {
+              observeJobFailure(def.name);
+              throw err; // pg-boss records the failure and retries with backoff
+            }
           }
         },
       );

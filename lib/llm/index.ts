@@ -3,6 +3,7 @@
 // but LlmUnavailableError, which callers turn into their documented fallbacks.
 import { Ollama, type Message } from "ollama";
 import { getConfig, type Config } from "../config";
+import { observeModel, observeTokens } from "../metrics";
 
 export const EMBEDDING_DIMENSIONS = 768;
 /** nomic-embed-text is trained with task prefixes; queries and documents must use different ones. */
@@ -90,6 +91,7 @@ export class Llm {
   /** Embeds texts in one batched /api/embed call, with the task prefix for queries or documents. */
   async embed(texts: string[], kind: "query" | "document"): Promise<number[][]> {
     if (texts.length === 0) return [];
+    const started = performance.now();
     try {
       const res = await this.client.embed({
         model: this.config.OLLAMA_EMBED_MODEL,
@@ -102,6 +104,7 @@ export class Llm {
           `Embedding model ${this.config.OLLAMA_EMBED_MODEL} returned vectors of the wrong shape (expected ${texts.length} × ${EMBEDDING_DIMENSIONS}).`,
         );
       }
+      observeModel({ model: this.config.OLLAMA_EMBED_MODEL, op: "embed", seconds: (performance.now() - started) / 1000 });
       return res.embeddings;
     } catch (err) {
       throw this.wrap(err, this.config.OLLAMA_EMBED_MODEL);
@@ -110,7 +113,8 @@ export class Llm {
 
   /** One complete chat answer (no streaming). Falls back to OLLAMA_FALLBACK_MODEL when the model is missing. */
   async chat(messages: ChatMessage[], opts: ChatOptions = {}): Promise<ChatResult> {
-    return this.withFallback(opts.model, async (model) => {
+    const started = performance.now();
+    const result = await this.withFallback(opts.model, async (model) => {
       const res = await this.client.chat({
         model,
         messages: messages as Message[],
@@ -126,6 +130,9 @@ export class Llm {
         completionTokens: res.eval_count ?? 0,
       };
     });
+    observeModel({ model: result.model, op: opts.format ? "json" : "chat", phase: "total", seconds: (performance.now() - started) / 1000 });
+    observeTokens(result.model, { prompt: result.promptTokens, completion: result.completionTokens });
+    return result;
   }
 
   /** Structured output: the model is constrained to `schema`; the raw text is returned for the caller to validate. */
@@ -135,6 +142,8 @@ export class Llm {
 
   /** Streams tokens, then one "done" event with token counts. Aborting `signal` stops generation. */
   async *chatStream(messages: ChatMessage[], opts: ChatOptions = {}): AsyncGenerator<ChatStreamEvent> {
+    const started = performance.now();
+    let firstToken = true;
     const stream = await this.withFallback(opts.model, (model) =>
       this.client.chat({
         model,
@@ -151,10 +160,16 @@ export class Llm {
       let content = "";
       for await (const part of stream) {
         if (part.message?.content) {
+          if (firstToken) {
+            firstToken = false;
+            observeModel({ model: part.model, op: "chat", phase: "first_token", seconds: (performance.now() - started) / 1000 });
+          }
           content += part.message.content;
           yield { type: "token", text: part.message.content };
         }
         if (part.done) {
+          observeModel({ model: part.model, op: "chat", phase: "total", seconds: (performance.now() - started) / 1000 });
+          observeTokens(part.model, { prompt: part.prompt_eval_count, completion: part.eval_count });
           yield {
             type: "done",
             content,
