@@ -100,6 +100,19 @@ describe("schedules API", () => {
     expect((await api(`/${s.id}/enable`, { method: "POST" }).then((r) => r.json())).next_run_at).not.toBeNull();
     expect((await api(`/${s.id}`, { method: "DELETE" })).status).toBe(204);
     expect((await api(`/${s.id}`)).status).toBe(404);
+
+    // Every change is in the audit log: who, what, when.
+    const audited = await app.db!.prisma.auditLog.findMany({ where: { target: `schedule:${s.id}` }, orderBy: { at: "asc" } });
+    expect(audited.map((a) => a.action)).toEqual([
+      "schedule.create",
+      "schedule.update",
+      "schedule.run_now",
+      "schedule.disable",
+      "schedule.enable",
+      "schedule.delete",
+    ]);
+    expect(new Set(audited.map((a) => a.actorLabel)).size).toBe(1);
+    expect(audited[0]!.actorLabel).toMatch(/^key:/);
   });
 });
 

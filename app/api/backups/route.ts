@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { json, route } from "@/lib/http/route";
 import { getBackup, listBackups, startBackup } from "@/lib/backup";
+import { audit } from "@/lib/audit";
 
 export const dynamic = "force-dynamic";
 
@@ -11,7 +12,8 @@ export const GET = route(
 );
 
 /** Starts a backup now (202); 409 while another one is queued or running. */
-export const POST = route({ permission: "admin", body: z.object({}).strict().optional() }, async ({ db }) => {
+export const POST = route({ permission: "admin", body: z.object({}).strict().optional() }, async ({ db, principal, requestId }) => {
   const { id } = await startBackup({ trigger: "manual" });
+  await audit(db, principal, "backup.start", `backup:${id}`, {}, { requestId });
   return json(await getBackup(id, db), { status: 202 });
 });

@@ -3,6 +3,7 @@ import { assertCollectionReadable } from "@/lib/auth/access";
 import { NotFoundError } from "@/lib/errors";
 import { json, route } from "@/lib/http/route";
 import { getImportJob, startNotionImport, startReconcile } from "@/lib/ingest";
+import { audit } from "@/lib/audit";
 
 export const dynamic = "force-dynamic";
 
@@ -23,7 +24,7 @@ export const POST = route(
       })
       .strict(),
   },
-  async ({ db, body, principal }) => {
+  async ({ db, body, principal, requestId }) => {
     const source = await db.prisma.source.findUnique({ where: { id: body.sourceId } });
     if (!source) throw new NotFoundError("Source");
     await assertCollectionReadable(db, principal, source.collectionId);
@@ -31,6 +32,7 @@ export const POST = route(
       source.kind === "notion"
         ? await startNotionImport({ sourceId: source.id, pageIds: body.pageIds, dataSourceIds: body.dataSourceIds, trigger: "manual" }, { db })
         : await startReconcile(source.id, { db, trigger: "manual" });
+    await audit(db, principal, "import.start", `source:${source.id}`, { jobId: job.id }, { requestId });
     return json({ job: await getImportJob(job.id, db) }, { status: 202 });
   },
 );

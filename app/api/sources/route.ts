@@ -2,6 +2,7 @@ import { z } from "zod";
 import { assertCollectionReadable, readableCollectionIds } from "@/lib/auth/access";
 import { json, route } from "@/lib/http/route";
 import { createNotionSource, createS3Source, getSource, listSources } from "@/lib/ingest";
+import { audit } from "@/lib/audit";
 
 export const dynamic = "force-dynamic";
 
@@ -37,8 +38,9 @@ const s3 = z
   .strict();
 
 /** Connects a Notion workspace (token stored encrypted) or an S3 prefix (keys stored encrypted). */
-export const POST = route({ permission: "admin", body: z.discriminatedUnion("kind", [notion, s3]) }, async ({ db, body, principal }) => {
+export const POST = route({ permission: "admin", body: z.discriminatedUnion("kind", [notion, s3]) }, async ({ db, body, principal, requestId }) => {
   await assertCollectionReadable(db, principal, body.collectionId);
   const created = body.kind === "notion" ? await createNotionSource(db, body) : await createS3Source(db, body);
+  await audit(db, principal, "source.create", `source:${created.id}`, { kind: body.kind, name: body.name, collectionId: body.collectionId }, { requestId });
   return json({ source: await getSource(db, created.id, await readableCollectionIds(db, principal)) }, { status: 201 });
 });

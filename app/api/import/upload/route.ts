@@ -4,6 +4,7 @@ import { getConfig } from "@/lib/config";
 import { UnsupportedMediaTypeError, ValidationError } from "@/lib/errors";
 import { readBodyLimited, route } from "@/lib/http/route";
 import { ingestUploads, MAX_FILES_PER_UPLOAD } from "@/lib/ingest";
+import { audit } from "@/lib/audit";
 
 export const dynamic = "force-dynamic";
 
@@ -13,7 +14,7 @@ export const dynamic = "force-dynamic";
  */
 export const POST = route(
   { permission: "import", query: z.object({ collectionId: z.string().uuid() }).strict() },
-  async ({ db, query, principal, request }) => {
+  async ({ db, query, principal, request, requestId }) => {
     await assertCollectionReadable(db, principal, query.collectionId);
     const type = request.headers.get("content-type") ?? "";
     if (!/^multipart\/form-data\b/i.test(type)) throw new UnsupportedMediaTypeError(`Send files as multipart/form-data (got ${type || "no content type"}).`);
@@ -34,6 +35,8 @@ export const POST = route(
         return { name: e.name || "unnamed", bytes: new Uint8Array(await e.arrayBuffer()) };
       }),
     );
-    return ingestUploads(db, { collectionId: query.collectionId, files });
+    const result = await ingestUploads(db, { collectionId: query.collectionId, files });
+    await audit(db, principal, "upload", `collection:${query.collectionId}`, { files: files.map((f) => f.name) }, { requestId });
+    return result;
   },
 );
