@@ -3,7 +3,12 @@
 
 export type ErrorDetails = Record<string, unknown> | Array<Record<string, unknown>>;
 
+// Next.js may load lib/ more than once in one process (the web process's own copy and the bundles'),
+// so an error can come from another copy of the class: a registry-wide symbol recognises it anyway.
+const APP_ERROR = Symbol.for("sot.AppError");
+
 export class AppError extends Error {
+  readonly [APP_ERROR] = true;
   constructor(
     readonly status: number,
     readonly code: string,
@@ -14,6 +19,10 @@ export class AppError extends Error {
     super(message);
     this.name = new.target.name;
   }
+}
+
+export function isAppError(err: unknown): err is AppError {
+  return err instanceof AppError || (typeof err === "object" && err !== null && (err as Record<symbol, unknown>)[APP_ERROR] === true);
 }
 
 /** Input that is malformed (400) — `details` names the field(s): [{ path, message }]. */

@@ -8,6 +8,7 @@ import { can, type Permission, type Principal } from "../auth/roles";
 import { getDb, type Db } from "../db/client";
 import {
   AppError,
+  isAppError,
   PayloadTooLargeError,
   UnauthorizedError,
   ForbiddenError,
@@ -15,7 +16,7 @@ import {
   ValidationError,
   zodIssuesToDetails,
 } from "../errors";
-import { LlmUnavailableError } from "../llm";
+import { isLlmUnavailable } from "../llm";
 import { log } from "../log";
 import { getConfig } from "../config";
 import { observeHttpRequest, observeRateLimited, routePattern } from "../metrics";
@@ -188,9 +189,9 @@ export function route<
       return response;
     } catch (err) {
       const appError =
-        err instanceof AppError
+        isAppError(err)
           ? err
-          : err instanceof LlmUnavailableError
+          : isLlmUnavailable(err)
             ? new AppError(503, "model_unavailable", err.message)
             : null;
       if (appError) {

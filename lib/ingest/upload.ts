@@ -3,7 +3,7 @@
 // half-ingested. A file uploaded again under the same name replaces the earlier version.
 import { getConfig } from "../config";
 import type { Db } from "../db/client";
-import { AppError, NotFoundError, ValidationError } from "../errors";
+import { AppError, isAppError, NotFoundError, ValidationError } from "../errors";
 import type { Llm } from "../llm";
 import { convertToMarkdown, type ConvertedFile } from "./convert";
 import { requestBackfill } from "./import-jobs";
@@ -40,7 +40,7 @@ export async function ingestUploads(db: Db, input: { collectionId: string; files
     try {
       converted.push({ ...(await convertToMarkdown(f.name, f.bytes, maxBytes)), name: f.name });
     } catch (err) {
-      if (!(err instanceof AppError)) throw err;
+      if (!isAppError(err)) throw err;
       problems.push({ error: err, file: f.name });
     }
   }

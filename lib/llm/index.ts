@@ -51,6 +51,14 @@ export class LlmUnavailableError extends Error {
   }
 }
 
+/**
+ * LlmUnavailableError, recognised by name: the Llm client is a process-wide singleton on globalThis and
+ * Next.js may bundle lib/llm more than once, so the error can come from another copy of the class.
+ */
+export function isLlmUnavailable(err: unknown): err is LlmUnavailableError {
+  return err instanceof Error && err.name === "LlmUnavailableError";
+}
+
 function isConnectionError(err: unknown): boolean {
   const e = err as { name?: string; code?: string; cause?: { code?: string }; message?: string };
   return (
@@ -243,7 +251,7 @@ export class Llm {
   }
 
   private wrap(err: unknown, model: string): Error {
-    if (err instanceof LlmUnavailableError) return err;
+    if (isLlmUnavailable(err)) return err;
     if (isConnectionError(err)) return new LlmUnavailableError(`Ollama at ${this.config.OLLAMA_HOST} is not reachable (${describe(err)}).`, err);
     if (isModelMissing(err)) return new LlmUnavailableError(`Ollama has no model ${model} (ollama pull ${model}).`, err);
     return err instanceof Error ? err : new Error(String(err));

@@ -4,7 +4,7 @@
 // answers when Ollama is down.
 import { getConfig } from "../config";
 import { getDb, type Db } from "../db/client";
-import { getLlm } from "../llm";
+import { getLlm, isLlmUnavailable } from "../llm";
 import { rerank, type RerankStatus } from "./rerank";
 import { hybridSearch, type SearchRow } from "./search";
 
@@ -91,14 +91,6 @@ export async function retrieve(query: string, opts: RetrieveOptions): Promise<Re
   return { candidates, fused, embed, rerank: rerankInfo, timings: { embedMs, retrieveMs, rerankMs } };
 }
 
-/**
- * LlmUnavailableError, recognised by name: the Llm client is a process-wide singleton on globalThis, and
- * Next.js may bundle lib/llm more than once, so the error can come from another copy of the class and
- * `instanceof` would miss it.
- */
-export function isLlmUnavailable(err: unknown): err is Error {
-  return err instanceof Error && err.name === "LlmUnavailableError";
-}
 
 /** What the cross-encoder reads: the page title and section path give a bare passage its context. */
 export function rerankText(r: Pick<SearchRow, "title" | "headingPath" | "text">): string {

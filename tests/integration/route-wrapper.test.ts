@@ -21,6 +21,14 @@ const llmDown = route({ permission: "public" }, async () => {
   throw new LlmUnavailableError("Ollama at http://x is not reachable");
 });
 
+// Errors from another copy of lib/ (Next.js bundles lib/ apart from the web process's own copy).
+const foreignNotFound = route({ permission: "public" }, async () => {
+  throw Object.assign(new Error("Schedule x was not found."), { [Symbol.for("sot.AppError")]: true, status: 404, code: "not_found" });
+});
+const foreignLlmDown = route({ permission: "public" }, async () => {
+  throw Object.assign(new Error("Ollama is not reachable"), { name: "LlmUnavailableError" });
+});
+
 const post = (body: string, headers: Record<string, string> = {}) =>
   new Request("http://app.test/api/x", { method: "POST", body, headers: { "content-type": "application/json", ...headers } });
 
@@ -81,6 +89,8 @@ describe("route wrapper", () => {
     expect(missing.status).toBe(404);
     expect((await missing.json()).error.message).toMatch(/was not found/);
     expect((await llmDown(new Request("http://app.test/x"))).status).toBe(503);
+    expect((await foreignNotFound(new Request("http://app.test/x"))).status).toBe(404);
+    expect((await foreignLlmDown(new Request("http://app.test/x"))).status).toBe(503);
   });
 
   it("hides internal errors behind a 500 with a request id", async () => {
