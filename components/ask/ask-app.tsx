@@ -5,7 +5,7 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { AnswerText } from "./answer-text";
 import { FeedbackButtons } from "./feedback-buttons";
 import { SourcesPanel } from "./sources-panel";
-import { readEvents } from "./sse";
+import { readSse } from "@/lib/answer/sse";
 import type { CollectionOption, ConversationSummary, Result, Turn } from "./types";
 
 let keySeq = 0;
@@ -59,7 +59,7 @@ export function AskApp(props: {
           const body = await res.json().catch(() => null);
           throw new Error(body?.error?.message ?? `The server answered ${res.status}.`);
         }
-        for await (const { event, data } of readEvents(res.body)) {
+        for await (const { event, data } of readSse(res.body)) {
           if (event === "start" && data.conversationId && data.conversationId !== conversationId) {
             setConversationId(data.conversationId);
             window.history.replaceState(null, "", `/?c=${data.conversationId}`);

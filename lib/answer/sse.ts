@@ -1,6 +1,7 @@
-// Reads a Server-Sent Events response body (POST /api/evaluate) in the browser, event by event.
-export async function* readEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<{ event: string; data: any }> {
-  const reader = body.getReader();
+// Reads a Server-Sent Events body (POST /api/evaluate) event by event. Plain and dependency-free, so
+// the Ask page in the browser, tests and benchmarks all use this one parser.
+export async function* readSse(stream: ReadableStream<Uint8Array>): AsyncGenerator<{ event: string; data: any }> {
+  const reader = stream.getReader();
   const decoder = new TextDecoder();
   let buf = "";
   for (;;) {
