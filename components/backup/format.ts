@@ -1,23 +1,7 @@
 // Shared by the server-rendered history and the client progress panel (plain module: callable on both sides).
-export interface BackupRow {
-  id: string;
-  trigger: string;
-  status: "queued" | "running" | "succeeded" | "failed";
-  phase: string;
-  snapshotId: string | null;
-  rowsTotal: number;
-  rowsDone: number;
-  objectsTotal: number;
-  objectsUploaded: number;
-  bytesTotal: number;
-  bytesUploaded: number;
-  snapshotsDeleted: number;
-  objectsSwept: number;
-  error: string | null;
-  startedAt: string | null;
-  finishedAt: string | null;
-  createdAt: string;
-}
+// The API's view of a backup (GET /api/backups): one type, defined where it is made. Type-only: erased
+// from the browser bundle.
+export type { BackupView as BackupRow } from "@/lib/backup/service";
 
 export function formatBytes(n: number): string {
   const u = ["B", "KiB", "MiB", "GiB", "TiB"];
