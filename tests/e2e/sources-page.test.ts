@@ -101,14 +101,14 @@ describe("sources API", () => {
       { file: "leave.md", status: "created", chunks: 1 },
       { file: "expenses.pdf", status: "created", chunks: 1 },
     ]);
-    const before = await app.db!.prisma.document.count();
+    const before = await app.db!.prisma.document.count({ where: { collectionId } });
     const broken = new FormData();
     broken.append("file", new Blob(["# fine"]), "fine.md");
     broken.append("file", new Blob(["%PDF-1.4 garbage"]), "broken.pdf");
     const res = await fetch(`${app.baseUrl}/api/import/upload?collectionId=${collectionId}`, { method: "POST", headers: admin, body: broken });
     expect(res.status).toBe(422);
     expect((await res.json()).error.message).toMatch(/^broken\.pdf: is not a readable PDF/);
-    expect(await app.db!.prisma.document.count()).toBe(before);
+    expect(await app.db!.prisma.document.count({ where: { collectionId } })).toBe(before);
     const wrongType = await fetch(`${app.baseUrl}/api/import/upload?collectionId=${collectionId}`, { method: "POST", headers: { ...admin, "content-type": "application/json" }, body: "{}" });
     expect(wrongType.status).toBe(415);
   });
