@@ -1,4 +1,5 @@
-// The ingest pipeline: source documents → chunks → embeddings → one transaction per document.
+// The ingest pipeline: source documents → chunks → embeddings → a few documents per transaction, each
+// document all-or-nothing (a failing batch is retried one document per transaction).
 //
 // Cost rules (issue #3): a document whose content hash is unchanged costs no chunking, no embedding
 // and no write; a chunk whose hash already has a vector from the current embedding model (in any
@@ -54,6 +55,11 @@ export interface PipelineOptions {
   llm?: Pick<Llm, "embed" | "models">;
   batchSize?: number;
   maxTokens?: number;
+  /** Documents per write transaction (default 32), closed early at `writeBatchChunks` chunks (default 64). */
+  writeBatchDocs?: number;
+  writeBatchChunks?: number;
+  /** Concurrent write transactions on PostgreSQL (default 4; PGlite: 1). */
+  writers?: number;
 }
 
 export function documentHash(doc: SourceDocument): string {
@@ -113,40 +119,115 @@ export async function ingestDocuments(db: Db, target: IngestTarget, docs: Source
     );
     for (const r of rows) vectors.set(r.content_hash, r.v);
   }
+  // The texts to embed, in document order. `ready[k]`: how many of them must be done before documents
+  // 0..k have all their vectors.
   const toEmbed = new Map<string, string>();
-  for (const p of planned) for (const c of p.chunks) if (!vectors.has(c.contentHash)) toEmbed.set(c.contentHash, c.embedText);
-  const pending = [...toEmbed.entries()];
-  for (let i = 0; i < pending.length; i += batchSize) {
-    const batch = pending.slice(i, i + batchSize);
-    try {
-      result.embedCalls++;
-      const embeddings = await embedWithRetry(llm, batch.map(([, text]) => text));
-      result.batchSizes.push(batch.length);
-      result.embeddedChunks += batch.length;
-      batch.forEach(([hash], j) => vectors.set(hash, toVectorLiteral(embeddings[j])));
-    } catch (err) {
-      // Store the rest without vectors; the backfill job embeds them when Ollama is back.
-      result.embedError = (err as Error).message;
-      break;
+  const ready: number[] = [];
+  for (const p of planned) {
+    let last = ready.length ? ready[ready.length - 1] : 0;
+    for (const c of p.chunks) {
+      if (vectors.has(c.contentHash)) continue;
+      if (!toEmbed.has(c.contentHash)) toEmbed.set(c.contentHash, c.embedText);
+      last = Math.max(last, toEmbed.size);
     }
+    ready.push(last);
   }
 
-  // Documents are independent transactions: write a few at once to use the database's cores.
-  const written = await mapLimit(planned, db.kind === "postgres" ? 4 : 1, async (p): Promise<DocumentOutcome> => {
-    try {
-      const { documentId, created } = await writeDocument(db, target.sourceId, p, vectors, model);
-      for (const c of p.chunks) {
-        if (!vectors.has(c.contentHash)) result.pendingChunks++;
-        else if (!toEmbed.has(c.contentHash)) result.reusedChunks++;
+  // Embedding and writing overlap: documents are written as soon as their vectors are there, while
+  // the next texts are being embedded (one embedding call at a time, in document order).
+  const pending = [...toEmbed.entries()];
+  let embedded = 0; // texts settled: embedded, or left to the backfill after an outage
+  let waiters: Array<() => void> = [];
+  const progress = () => {
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f();
+  };
+  const embedding = (async () => {
+    for (let i = 0; i < pending.length; i += batchSize) {
+      const batch = pending.slice(i, i + batchSize);
+      try {
+        result.embedCalls++;
+        const embeddings = await embedWithRetry(llm, batch.map(([, text]) => text));
+        result.batchSizes.push(batch.length);
+        result.embeddedChunks += batch.length;
+        batch.forEach(([hash], j) => vectors.set(hash, toVectorLiteral(embeddings[j])));
+        embedded = i + batch.length;
+        progress();
+      } catch (err) {
+        // Store the rest without vectors; the backfill job embeds them when Ollama is back.
+        result.embedError = (err as Error).message;
+        break;
       }
-      return { externalId: p.doc.externalId, status: created ? "created" : "updated", documentId, chunks: p.chunks.length };
-    } catch (err) {
-      return { externalId: p.doc.externalId, status: "failed", error: (err as Error).message, chunks: 0 };
     }
-  });
+    embedded = pending.length;
+    progress();
+  })();
+
+  // Several documents per transaction (one commit, one trigger pass, one round trip for all of them);
+  // a few transactions at once to use the database's cores.
+  const maxDocs = opts.writeBatchDocs ?? WRITE_BATCH_DOCS;
+  const maxChunks = opts.writeBatchChunks ?? WRITE_BATCH_CHUNKS;
+  const writers = db.kind === "postgres" ? (opts.writers ?? WRITERS) : 1;
+  const written: DocumentOutcome[] = new Array(planned.length);
+  let next = 0;
+  const takeBatch = async (): Promise<Planned[] | null> => {
+    for (;;) {
+      if (next >= planned.length) return null;
+      let end = next;
+      let chunks = 0;
+      while (end < planned.length && ready[end] <= embedded && end - next < maxDocs && chunks < maxChunks) chunks += planned[end++].chunks.length;
+      const full = end - next >= maxDocs || chunks >= maxChunks || end === planned.length || embedded >= pending.length;
+      if (end > next && full) {
+        const batch = planned.slice(next, end);
+        next = end;
+        return batch;
+      }
+      await new Promise<void>((resolve) => waiters.push(resolve));
+    }
+  };
+  const slot = new Map(planned.map((p, i) => [p, i]));
+  const record = (p: Planned, w: Written) => {
+    result.pendingChunks += w.pending;
+    result.reusedChunks += w.reused;
+    written[slot.get(p)!] = { externalId: p.doc.externalId, status: w.created ? "created" : "updated", documentId: w.documentId, chunks: p.chunks.length };
+  };
+  const fail = (p: Planned, err: unknown) => {
+    written[slot.get(p)!] = { externalId: p.doc.externalId, status: "failed", error: (err as Error).message, chunks: 0 };
+  };
+  await Promise.all(
+    Array.from({ length: Math.min(writers, planned.length) }, async () => {
+      for (let batch = await takeBatch(); batch; batch = await takeBatch()) {
+        try {
+          const out = await writeDocuments(db, target.sourceId, batch, vectors, toEmbed, model);
+          batch.forEach((p, i) => record(p, out[i]));
+        } catch (err) {
+          if (batch.length === 1) {
+            fail(batch[0], err);
+            continue;
+          }
+          // One bad document must not cost the others: each is tried again in its own transaction.
+          for (const p of batch) {
+            try {
+              record(p, (await writeDocuments(db, target.sourceId, [p], vectors, toEmbed, model))[0]);
+            } catch (e) {
+              fail(p, e);
+            }
+          }
+        }
+      }
+    }),
+  );
+  await embedding;
   result.outcomes.push(...written);
   return result;
 }
+
+/** Documents per write transaction, and the chunk count at which a batch closes early. */
+const WRITE_BATCH_DOCS = 32;
+const WRITE_BATCH_CHUNKS = 64;
+/** Concurrent write transactions on PostgreSQL. */
+const WRITERS = 4;
 
 /**
  * One batch through lib/llm, tried twice: a reused keep-alive connection closed by the server at the
@@ -165,66 +246,96 @@ export function toVectorLiteral(v: number[]): string {
   return `[${v.join(",")}]`;
 }
 
-/** One document's row and all its chunks, in one transaction, serialised per document. */
-async function writeDocument(db: Db, sourceId: string, p: Planned, vectors: Map<string, string>, model: string) {
-  const { doc } = p;
-  const rows = p.chunks.map((c) => ({
-    position: c.position,
-    heading_path: c.headingPath,
-    anchor: c.anchor,
-    text: c.text,
-    token_count: c.tokenCount,
-    content_hash: c.contentHash,
-    embedding_model: vectors.has(c.contentHash) ? model : null,
-    embedding: vectors.get(c.contentHash) ?? null,
+type Written = { documentId: string; created: boolean; pending: number; reused: number };
+
+/**
+ * Documents' rows and all their chunks in ONE statement = one transaction, in one round trip: all of
+ * them or none (the caller retries each alone when a batch fails). The advisory locks of the documents
+ * come first, taken in a fixed order (two syncs of one page must not interleave, two batches must not
+ * deadlock); then the document upserts and the replacement of their changed chunks. Data-modifying CTEs
+ * share one snapshot, so the DELETE sees only the old chunks and the INSERT adds the new ones.
+ */
+async function writeDocuments(
+  db: Db,
+  sourceId: string,
+  batch: Planned[],
+  vectors: Map<string, string>,
+  embeddedNow: Map<string, string>,
+  model: string,
+): Promise<Written[]> {
+  const docs = batch.map((p, i) => ({
+    i,
+    collection_id: p.collectionId,
+    external_id: p.doc.externalId,
+    url: p.doc.url ?? null,
+    title: p.doc.title,
+    breadcrumb: p.doc.breadcrumb ?? [],
+    properties: p.doc.properties ?? {},
+    content_hash: p.hash,
+    source_updated_at: p.doc.updatedAt ? p.doc.updatedAt.toISOString() : null,
   }));
-  // One statement = one transaction, in one round trip: the advisory lock (two syncs of one page must
-  // not interleave), the document upsert, and the replacement of its changed chunks. Data-modifying CTEs
-  // share one snapshot, so the DELETE sees only the old chunks and the INSERT adds the new ones.
-  const [row] = await db.sql.query<{ id: string; created: boolean }>(
-    `WITH lock AS (SELECT pg_advisory_xact_lock(hashtext($1)) AS l),
+  const counts = batch.map(() => ({ pending: 0, reused: 0 }));
+  const chunks = batch.flatMap((p, i) =>
+    p.chunks.map((c) => {
+      const v = vectors.get(c.contentHash) ?? null;
+      if (v === null) counts[i].pending++;
+      else if (!embeddedNow.has(c.contentHash)) counts[i].reused++;
+      return {
+        i,
+        position: c.position,
+        heading_path: c.headingPath,
+        anchor: c.anchor,
+        text: c.text,
+        token_count: c.tokenCount,
+        content_hash: c.contentHash,
+        embedding_model: v === null ? null : model,
+        embedding: v,
+      };
+    }),
+  );
+  const rows = await db.sql.query<{ id: string; external_id: string; created: boolean }>(
+    `WITH lock AS (
+      SELECT count(pg_advisory_xact_lock(k)) AS n FROM (SELECT DISTINCT hashtext(key) AS k FROM unnest($4::text[]) AS key ORDER BY 1) s),
+    d AS (
+      SELECT x.* FROM lock, jsonb_to_recordset($2::jsonb) AS x(i int, collection_id uuid, external_id text, url text, title text,
+           breadcrumb text[], properties jsonb, content_hash text, source_updated_at timestamptz)),
     doc AS (
       INSERT INTO documents (source_id, collection_id, external_id, url, title, breadcrumb, properties, content_hash, source_updated_at, deleted_at, updated_at)
-      SELECT $2::uuid, $3::uuid, $4, $5, $6, $7::text[], $8::jsonb, $9, $10::timestamptz, NULL, now()
-      FROM lock
+      SELECT $1::uuid, collection_id, external_id, url, title, breadcrumb, properties, content_hash, source_updated_at, NULL, now()
+      FROM d ORDER BY i
       ON CONFLICT (source_id, external_id) DO UPDATE SET
         collection_id = EXCLUDED.collection_id, url = EXCLUDED.url, title = EXCLUDED.title, breadcrumb = EXCLUDED.breadcrumb,
         properties = EXCLUDED.properties, content_hash = EXCLUDED.content_hash, source_updated_at = EXCLUDED.source_updated_at,
         deleted_at = NULL, updated_at = now()
-      RETURNING id, (xmax = 0) AS created),
+      RETURNING id, external_id, collection_id, (xmax = 0) AS created),
     new AS (
-      SELECT * FROM jsonb_to_recordset($11::jsonb) AS x(position int, heading_path text[], anchor text, text text,
-           token_count int, content_hash text, embedding_model text, embedding text)),
+      SELECT doc.id AS document_id, doc.collection_id, n.*
+      FROM jsonb_to_recordset($3::jsonb) AS n(i int, position int, heading_path text[], anchor text, text text,
+           token_count int, content_hash text, embedding_model text, embedding text)
+      JOIN d ON d.i = n.i JOIN doc ON doc.external_id = d.external_id),
     -- A chunk with the same text, place and vector model stays as it is: rewriting it would cost a
     -- new HNSW entry for nothing (an edit of one paragraph of a long page touches one chunk).
     kept AS (
-      SELECT c.id, c.position FROM chunks c JOIN new n
-        ON c.content_hash = n.content_hash AND c.position = n.position AND c.anchor IS NOT DISTINCT FROM n.anchor
-       AND c.embedding_model IS NOT DISTINCT FROM n.embedding_model
-      WHERE c.document_id = (SELECT id FROM doc) AND c.collection_id = $3::uuid),
-    removed AS (DELETE FROM chunks WHERE document_id = (SELECT id FROM doc) AND id NOT IN (SELECT id FROM kept)),
+      SELECT c.id, c.document_id, c.position FROM chunks c JOIN new n
+        ON c.document_id = n.document_id AND c.content_hash = n.content_hash AND c.position = n.position
+       AND c.anchor IS NOT DISTINCT FROM n.anchor AND c.embedding_model IS NOT DISTINCT FROM n.embedding_model
+       AND c.collection_id = n.collection_id),
+    removed AS (
+      DELETE FROM chunks c USING doc WHERE c.document_id = doc.id AND NOT EXISTS (SELECT 1 FROM kept k WHERE k.id = c.id)),
     added AS (
       INSERT INTO chunks (document_id, collection_id, position, heading_path, anchor, text, token_count, content_hash, embedding_model, embedding)
-      SELECT (SELECT id FROM doc), $3::uuid, n.position, n.heading_path, n.anchor, n.text, n.token_count, n.content_hash,
+      SELECT n.document_id, n.collection_id, n.position, n.heading_path, n.anchor, n.text, n.token_count, n.content_hash,
              n.embedding_model, n.embedding::vector
-      FROM new n WHERE n.position NOT IN (SELECT position FROM kept)
-      RETURNING 1)
-    SELECT id::text AS id, created, (SELECT count(*) FROM added)::int AS chunks FROM doc`,
-    [
-      `${sourceId}:${doc.externalId}`,
-      sourceId,
-      p.collectionId,
-      doc.externalId,
-      doc.url ?? null,
-      doc.title,
-      doc.breadcrumb ?? [],
-      JSON.stringify(doc.properties ?? {}),
-      p.hash,
-      doc.updatedAt ? doc.updatedAt.toISOString() : null,
-      JSON.stringify(rows),
-    ],
+      FROM new n WHERE NOT EXISTS (SELECT 1 FROM kept k WHERE k.document_id = n.document_id AND k.position = n.position))
+    SELECT id::text AS id, external_id, created FROM doc`,
+    [sourceId, JSON.stringify(docs), JSON.stringify(chunks), batch.map((p) => `${sourceId}:${p.doc.externalId}`)],
   );
-  return { documentId: row.id, created: row.created };
+  const byExternal = new Map(rows.map((r) => [r.external_id, r]));
+  return batch.map((p, i) => {
+    const row = byExternal.get(p.doc.externalId);
+    if (!row) throw new Error(`document ${p.doc.externalId} was not written`);
+    return { documentId: row.id, created: row.created, ...counts[i] };
+  });
 }
 
 /** Soft-deletes documents: the row stays (for undelete), the chunks leave the index. */
@@ -245,18 +356,4 @@ export async function removeMissing(db: Db, sourceId: string, seenExternalIds: s
   const live = await db.prisma.document.findMany({ where: { sourceId, deletedAt: null }, select: { externalId: true } });
   const seen = new Set(seenExternalIds);
   return softDeleteDocuments(db, sourceId, live.map((d) => d.externalId).filter((id) => !seen.has(id)));
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]);
-      }
-    }),
-  );
-  return out;
 }
