@@ -6,9 +6,10 @@
 // Prints figures and the machine; asserts nothing about time.
 import { randomBytes, randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import { cpus } from "node:os";
 import path from "node:path";
 import { resetConfig } from "@/lib/config";
-import { setDb } from "@/lib/db/client";
+import { setDb, type Db } from "@/lib/db/client";
 import { JobQueue, setQueue } from "@/lib/jobs/queue";
 import { Llm } from "@/lib/llm";
 import { ingestDocuments, type SourceDocument } from "@/lib/ingest/pipeline";
@@ -30,6 +31,28 @@ const writeOptions = {
   writeBatchDocs: num(process.env.BENCH_WRITE_BATCH_DOCS),
   writeBatchChunks: num(process.env.BENCH_WRITE_BATCH_CHUNKS),
 };
+
+/**
+ * CPU seconds used so far by this database's backends (read from /proc, so only for a PostgreSQL on
+ * this machine; null elsewhere), keyed by pid: on a shared machine, CPU per chunk is steadier than time.
+ */
+async function backendCpu(db: Db): Promise<Map<number, number> | null> {
+  try {
+    const rows = await db.sql.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
+    const out = new Map<number, number>();
+    for (const { pid } of rows) {
+      const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => null);
+      if (!stat) continue;
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out.set(pid, (Number(f[11]) + Number(f[12])) / 100); // utime + stime, in clock ticks (100 Hz)
+    }
+    return out.size ? out : null;
+  } catch {
+    return null;
+  }
+}
+const cpuSince = (before: Map<number, number> | null, after: Map<number, number> | null) =>
+  before && after ? [...after].reduce((sum, [pid, t]) => sum + t - (before.get(pid) ?? 0), 0) : null;
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -86,6 +109,8 @@ async function main() {
 
   const run = async (label: string) => {
     embedMs = 0;
+    const dbCpuBefore = await backendCpu(db);
+    const nodeCpuBefore = process.cpuUsage();
     const started = performance.now();
     let chunks = 0;
     let calls = 0;
@@ -103,6 +128,8 @@ async function main() {
       }
     }
     const s = (performance.now() - started) / 1000;
+    const nodeCpu = process.cpuUsage(nodeCpuBefore);
+    const dbCpu = cpuSince(dbCpuBefore, await backendCpu(db));
     console.log(
       `${label}: ${docs.length} docs in ${s.toFixed(1)} s → ${(docs.length / s).toFixed(0)} docs/s, ` +
         `${chunks} chunks written → ${(chunks / s).toFixed(0)} chunks/s; embedding calls ${calls} (batches ${histogram(sizes)}); ` +
@@ -112,6 +139,12 @@ async function main() {
       console.log(
         `  the fake embedder was answering for ${(embedMs / 1000).toFixed(1)} s of it (in this process, on the same cores; ` +
           `the pipeline writes earlier documents meanwhile)`,
+      );
+    if (chunks > 0)
+      console.log(
+        `  CPU: this process ${((nodeCpu.user + nodeCpu.system) / 1e6).toFixed(1)} s (fake embedder included)` +
+          (dbCpu === null ? "" : `, PostgreSQL backends ${dbCpu.toFixed(1)} s = ${((dbCpu * 1000) / chunks).toFixed(2)} ms per chunk`) +
+          ` (the machine has ${cpus().length} cores: ${(cpus().length * s).toFixed(0)} core-seconds in this time)`,
       );
     return s;
   };

@@ -100,10 +100,13 @@ describe("ingest write batches", () => {
     );
     await ingestDocuments(db, target, many, { llm, writeBatchDocs: 7, writeBatchChunks: 9, writers: 3 });
     await ingestDocuments(db, target, many.slice(0, 10).map((d) => ({ ...d, markdown: `${d.markdown}\n\nEdited: flanges.` })), { llm });
-    // The expected postings, recomputed from scratch with the definition of migration 20261122020000.
+    // The expected postings, recomputed from scratch with the definition of migration 20261122020000
+    // (its original term-frequency aggregate, not the function the triggers call now).
     const diff = await db.prisma.$queryRaw<Array<{ n: number }>>`
       WITH t AS (
-        SELECT c.id, c.collection_id, u.lexeme, sot_bm25_tf(u.weights::text[]) AS tf FROM chunks c, unnest(c.tsv) AS u WHERE c.tsv IS NOT NULL
+        SELECT c.id, c.collection_id, u.lexeme,
+               (SELECT coalesce(sum(CASE WHEN w = 'A' THEN 2 ELSE 1 END), 0)::real FROM unnest(u.weights::text[]) AS w) AS tf
+        FROM chunks c, unnest(c.tsv) AS u WHERE c.tsv IS NOT NULL
       ), l AS (SELECT id, collection_id, sum(tf)::real AS dl FROM t GROUP BY id, collection_id),
       expected AS (SELECT t.lexeme, t.id AS chunk_id, t.collection_id, t.tf, l.dl FROM t JOIN l USING (id)),
       actual AS (SELECT lexeme, chunk_id, collection_id, tf, dl FROM chunk_terms)
