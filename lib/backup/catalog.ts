@@ -4,7 +4,7 @@
 // add later are backed up and restored without anyone touching this file.
 import pg from "pg";
 import type { Db } from "../db/client";
-import type { SqlRunner } from "../db/sql-runner";
+import { pgliteRunner, pgRunner, type SqlRunner } from "../db/sql-runner";
 
 /** Tables never copied: the migration level is stored separately; backup history is not data. */
 export const EXCLUDED_TABLES = new Set(["_prisma_migrations", "backups"]);
@@ -147,35 +147,21 @@ export async function withTransaction<T>(
   mode: "read" | "write",
   fn: (s: SqlRunner) => Promise<T>,
 ): Promise<T> {
+  const begin = mode === "read" ? "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY" : null;
   if (db.kind === "pglite") {
-    return db.pglite!.transaction(async (tx) => {
-      if (mode === "read") await tx.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
-      return fn({
-        query: async <R>(sql: string, params: unknown[] = []) => (await tx.query<R>(sql, params)).rows,
-        exec: async (sql: string) => {
-          await tx.exec(sql);
-        },
-      });
+    return pgliteRunner(db.pglite!).transaction(async (tx) => {
+      if (begin) await tx.exec(begin);
+      return fn(tx);
     });
   }
+  // A connection of its own, not one of the pool's: a backup or restore holds it for minutes.
   const client = new pg.Client({ connectionString: db.url });
   await client.connect();
   try {
-    await client.query(mode === "read" ? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY" : "BEGIN");
-    const runner: SqlRunner = {
-      query: async <R>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows as R[],
-      exec: async (sql: string) => {
-        await client.query(sql);
-      },
-    };
-    try {
-      const out = await fn(runner);
-      await client.query("COMMIT");
-      return out;
-    } catch (err) {
-      await client.query("ROLLBACK").catch(() => {});
-      throw err;
-    }
+    return await pgRunner(client).transaction(async (tx) => {
+      if (begin) await tx.exec(begin);
+      return fn(tx);
+    });
   } finally {
     await client.end().catch(() => {});
   }
