@@ -6,7 +6,7 @@ import { getConfig } from "../config";
 import { getDb, type Db } from "../db/client";
 import { getLlm, isLlmUnavailable } from "../llm";
 import { rerank, type RerankStatus } from "./rerank";
-import { hybridSearch, type SearchRow } from "./search";
+import { hybridSearch, textQuery, type SearchRow } from "./search";
 
 export { BM25_B, BM25_K1, RRF_K, hybridSearch, corpusStats, type SearchRow } from "./search";
 export { rerank, type RerankOutcome, type RerankStatus } from "./rerank";
@@ -26,12 +26,14 @@ export interface RetrieveOptions {
   signal?: AbortSignal;
   /** Skip the reranker (the admin page shows both orders; evaluation may pin it off). */
   rerank?: boolean;
+  /** Return every candidate of both stages in `fused` (the admin retrieval page), not just the rerank pool. */
+  allStages?: boolean;
   db?: Db;
 }
 
 export interface RetrieveResult {
   candidates: Candidate[];
-  /** Every fused row (both stages' candidates), in fused order: for the admin retrieval page. */
+  /** Fused rows in fused order: the rerank pool, or every candidate of both stages with `allStages`. */
   fused: SearchRow[];
   embed: { status: "ok" | "unavailable"; model: string; error?: string };
   rerank: { status: RerankStatus; model?: string; reason?: string };
@@ -43,26 +45,35 @@ export async function retrieve(query: string, opts: RetrieveOptions): Promise<Re
   const db = opts.db ?? (await getDb());
   const llm = getLlm();
 
-  let t = performance.now();
-  let embedding: number[] | null = null;
+  // The question's embedding (an Ollama round trip) and the full-text terms' statistics (a query) do
+  // not depend on each other: both run at once, and only the search itself waits for the embedding.
+  const started = performance.now();
+  let embedMs = 0;
   let embed: RetrieveResult["embed"] = { status: "ok", model: llm.models.embed };
-  try {
-    [embedding] = (await llm.embed([query], "query")) as [number[]];
-  } catch (err) {
-    if (!isLlmUnavailable(err)) throw err;
-    embed = { status: "unavailable", model: llm.models.embed, error: err.message };
-  }
-  const embedMs = Math.round(performance.now() - t);
-
-  t = performance.now();
+  const embedding = (async (): Promise<number[] | null> => {
+    try {
+      return ((await llm.embed([query], "query")) as [number[]])[0];
+    } catch (err) {
+      if (!isLlmUnavailable(err)) throw err;
+      embed = { status: "unavailable", model: llm.models.embed, error: err.message };
+      return null;
+    } finally {
+      embedMs = Math.round(performance.now() - started);
+    }
+  })();
+  const [vector, text] = await Promise.all([embedding, textQuery(db, query)]);
   const fused = await hybridSearch(db, {
     query,
-    embedding,
+    embedding: vector,
+    text,
     collectionIds: opts.collectionIds,
     perStage: config.RETRIEVE_CANDIDATES,
     efSearch: config.RETRIEVE_EF_SEARCH,
+    // Reading chunk and page rows only for the pool saves most of the statement's page reads.
+    limit: opts.allStages ? undefined : config.RERANK_CANDIDATES,
   });
-  const retrieveMs = Math.round(performance.now() - t);
+  // Retrieval time not hidden behind the embedding.
+  const retrieveMs = Math.max(0, Math.round(performance.now() - started) - embedMs);
 
   const pool = fused.slice(0, config.RERANK_CANDIDATES);
   let candidates: Candidate[] = pool.map((r) => ({ ...r, rerankScore: null, rank: r.fusedRank }));

@@ -8,7 +8,6 @@
 // stemming and stop words as the index, OR-ed (websearch_to_tsquery's implicit AND drops every chunk
 // missing one word, which is what makes naive PostgreSQL full-text search score far below BM25).
 import type { Db } from "../db/client";
-import { Prisma } from "../db/generated/client";
 
 export const BM25_K1 = 0.9;
 export const BM25_B = 0.4;
@@ -25,6 +24,8 @@ export interface SearchOptions {
   perStage: number;
   /** HNSW candidate list size; higher raises recall and cost. */
   efSearch: number;
+  /** Rows returned (best fused first); default: every fused candidate of both stages. */
+  limit?: number;
 }
 
 export interface SearchRow {
@@ -68,8 +69,7 @@ const statsCache = new WeakMap<Db, Stats>();
 export async function corpusStats(db: Db, fresh = false): Promise<{ n: number; avgdl: number }> {
   const cached = statsCache.get(db);
   if (!fresh && cached && cached.n >= STATS_CACHE_FROM && Date.now() - cached.at < STATS_TTL_MS) return cached;
-  const [row] = await db.prisma.$queryRaw<Array<{ n: number; avgdl: number | null }>>`
-    SELECT count(*)::int AS n, avg(dl)::float8 AS avgdl FROM chunk_lengths`;
+  const [row] = await db.sql.query<{ n: number; avgdl: number | null }>(`SELECT count(*)::int AS n, avg(dl)::float8 AS avgdl FROM chunk_lengths`);
   const stats = { n: row?.n ?? 0, avgdl: row?.avgdl ?? 1, at: Date.now() };
   statsCache.set(db, stats);
   return stats;
@@ -83,10 +83,36 @@ export async function corpusStats(db: Db, fresh = false): Promise<{ n: number; a
  * (bench:quality), while a query with one very frequent word no longer aggregates a posting per chunk.
  */
 export const commonDf = (n: number) => Math.max(1000, Math.ceil(n * 0.02));
-/** Candidates (by the rarer terms' score) that common terms are added to. */
-const COMMON_POOL = 1000;
+/**
+ * At most this many candidates per requested text candidate (by the rarer terms' score) get the common
+ * terms added, when the exact bound below cannot prune. 6× keeps nDCG@10 and Recall@100 on SciFact at the
+ * BM25 reference (bench:quality) at a third of the probes a fixed 1,000 cost.
+ */
+const COMMON_POOL_PER_K = 6;
 const DF_TTL_MS = 10 * 60_000;
 const dfCache = new WeakMap<Db, Map<string, { df: number; at: number }>>();
+
+const mceCache = new WeakMap<Db, { at: number; freqs: Promise<Map<string, number>> }>();
+
+/**
+ * The fraction of chunks containing each of the most common lexemes, from ANALYZE's statistics of
+ * chunks.tsv (pg_stats.most_common_elems: up to ten times the statistics target, i.e. 1,000 lexemes by
+ * default, estimated from a sample). Empty until the table has been analysed (autovacuum does it after
+ * an import), and on the embedded database, which has no autovacuum: counting is the fallback there.
+ */
+export function commonLexemeFrequencies(db: Db): Promise<Map<string, number>> {
+  const hit = mceCache.get(db);
+  if (hit && Date.now() - hit.at < DF_TTL_MS) return hit.freqs;
+  const freqs = db.sql
+    .query<{ elems: string[] | null; freqs: number[] | null }>(
+      `SELECT most_common_elems::text::text[] AS elems, most_common_elem_freqs AS freqs
+       FROM pg_stats WHERE schemaname = current_schema() AND tablename = 'chunks' AND attname = 'tsv'`,
+    )
+    .then(([row]) => new Map((row?.elems ?? []).map((lexeme, i) => [lexeme, row!.freqs![i]!] as const)))
+    .catch(() => new Map<string, number>());
+  mceCache.set(db, { at: Date.now(), freqs });
+  return freqs;
+}
 
 export interface QueryTerm {
   lexeme: string;
@@ -99,10 +125,12 @@ export interface QueryTerm {
 export async function queryTerms(db: Db, query: string, n: number): Promise<QueryTerm[]> {
   const cap = commonDf(n);
   // Counting stops at cap + 1: a frequent word costs no more than a rare one here.
-  const rows = await db.prisma.$queryRaw<Array<{ lexeme: string; qtf: number; bounded: number }>>`
-    SELECT u.lexeme, cardinality(u.positions)::int AS qtf,
-      (SELECT count(*)::int FROM (SELECT 1 FROM chunk_terms ct WHERE ct.lexeme = u.lexeme LIMIT ${cap + 1}) s) AS bounded
-    FROM unnest(to_tsvector('english', ${query})) AS u`;
+  const rows = await db.sql.query<{ lexeme: string; qtf: number; bounded: number }>(
+    `SELECT u.lexeme, cardinality(u.positions)::int AS qtf,
+       (SELECT count(*)::int FROM (SELECT 1 FROM chunk_terms ct WHERE ct.lexeme = u.lexeme LIMIT $2) s) AS bounded
+     FROM unnest(to_tsvector('english', $1)) AS u`,
+    [query, cap + 1],
+  );
   let cache = dfCache.get(db);
   if (!cache) dfCache.set(db, (cache = new Map()));
   const out: QueryTerm[] = [];
@@ -112,10 +140,17 @@ export async function queryTerms(db: Db, query: string, n: number): Promise<Quer
       out.push({ lexeme: r.lexeme, qtf: r.qtf, df: r.bounded, common: false });
       continue;
     }
-    // A common term's exact frequency is counted once and cached: it moves slowly and matters little.
+    // A common term's frequency comes from the planner's statistics when ANALYZE has seen it (a
+    // counting scan of a long posting list costs tens of milliseconds on the first question using the
+    // word); otherwise it is counted once and cached. It moves slowly and its weight is small.
+    const freq = (await commonLexemeFrequencies(db)).get(r.lexeme);
+    if (freq !== undefined) {
+      out.push({ lexeme: r.lexeme, qtf: r.qtf, df: Math.max(cap + 1, Math.round(freq * n)), common: true });
+      continue;
+    }
     let hit = cache.get(r.lexeme);
     if (!hit || Date.now() - hit.at > DF_TTL_MS) {
-      const [c] = await db.prisma.$queryRaw<Array<{ df: number }>>`SELECT count(*)::int AS df FROM chunk_terms WHERE lexeme = ${r.lexeme}`;
+      const [c] = await db.sql.query<{ df: number }>(`SELECT count(*)::int AS df FROM chunk_terms WHERE lexeme = $1`, [r.lexeme]);
       hit = { df: c?.df ?? r.bounded, at: Date.now() };
       cache.set(r.lexeme, hit);
     }
@@ -128,61 +163,89 @@ export async function queryTerms(db: Db, query: string, n: number): Promise<Quer
 
 const vectorLiteral = (v: number[]) => `[${v.map((x) => (Number.isFinite(x) ? x : 0)).join(",")}]`;
 
-export async function hybridSearch(db: Db, opts: SearchOptions): Promise<SearchRow[]> {
-  if (opts.collectionIds && opts.collectionIds.length === 0) return [];
-  const stats = await corpusStats(db);
-  const ids = opts.collectionIds;
-  const filterC = ids ? Prisma.sql`AND c.collection_id = ANY(${ids}::uuid[])` : Prisma.empty;
-  const filterT = ids ? Prisma.sql`AND ct.collection_id = ANY(${ids}::uuid[])` : Prisma.empty;
-  const k = opts.perStage;
+/** Positional parameters of one statement: `p(value)` appends and returns its `$n`. */
+function params() {
+  const values: unknown[] = [];
+  return { values, p: (v: unknown) => `$${values.push(v)}` };
+}
 
-  const vec = opts.embedding
-    ? Prisma.sql`
+/** The full-text half's inputs: corpus statistics and the question's terms with their frequencies. */
+export interface TextQuery {
+  stats: { n: number; avgdl: number };
+  terms: QueryTerm[];
+}
+
+/** Needs no embedding: retrieve() runs it while the question is being embedded. */
+export async function textQuery(db: Db, query: string): Promise<TextQuery> {
+  const stats = await corpusStats(db);
+  return { stats, terms: await queryTerms(db, query, stats.n) };
+}
+
+export async function hybridSearch(db: Db, opts: SearchOptions & { text?: TextQuery }): Promise<SearchRow[]> {
+  if (opts.collectionIds && opts.collectionIds.length === 0) return [];
+  const { stats, terms } = opts.text ?? (await textQuery(db, opts.query));
+  const { values, p } = params();
+  const ids = opts.collectionIds ? p(opts.collectionIds) : null;
+  const filterC = ids ? `AND c.collection_id = ANY(${ids}::uuid[])` : "";
+  const filterT = ids ? `AND ct.collection_id = ANY(${ids}::uuid[])` : "";
+  const k = p(opts.perStage);
+
+  let vec = `SELECT NULL::uuid AS id, NULL::float8 AS dist, NULL::bigint AS rank WHERE false`;
+  if (opts.embedding) {
+    const v = p(vectorLiteral(opts.embedding));
+    vec = `
       SELECT id, dist, row_number() OVER (ORDER BY dist, id) AS rank FROM (
-        SELECT c.id, (c.embedding <=> ${vectorLiteral(opts.embedding)}::vector) AS dist
+        SELECT c.id, (c.embedding <=> ${v}::vector) AS dist
         FROM chunks c
         WHERE true ${filterC}
-        ORDER BY c.embedding <=> ${vectorLiteral(opts.embedding)}::vector
+        ORDER BY c.embedding <=> ${v}::vector
         LIMIT ${k}
       ) v
       -- Filtering NULL vectors outside the LIMIT keeps the inner query a plain HNSW index scan.
-      WHERE dist IS NOT NULL`
-    : Prisma.sql`SELECT NULL::uuid AS id, NULL::float8 AS dist, NULL::bigint AS rank WHERE false`;
+      WHERE dist IS NOT NULL`;
+  }
 
-  const terms = await queryTerms(db, opts.query, stats.n);
   // idf per term (Robertson/Sparck Jones, +1 inside the log as Lucene/Anserini do) times query frequency.
-  const weights = terms.map((t) => {
+  const weight = (t: QueryTerm) => {
     const n = Math.max(stats.n, t.df);
     return t.qtf * Math.log(1 + (n - t.df + 0.5) / (t.df + 0.5));
-  });
+  };
+  const rare = terms.filter((t) => !t.common);
+  const common = terms.filter((t) => t.common);
   const avgdl = stats.avgdl || 1;
-  const tfNorm = (alias: string) =>
-    Prisma.raw(`${alias}.tf * ${BM25_K1 + 1} / (${alias}.tf + ${BM25_K1} * (1 - ${BM25_B} + ${BM25_B} * ${alias}.dl / ${avgdl}))`);
-  const query = Prisma.sql`
+  const tfNorm = (tf: string, dl: string) => `${tf} * ${BM25_K1 + 1} / (${tf} + ${BM25_K1} * (1 - ${BM25_B} + ${BM25_B} * ${dl} / ${avgdl}))`;
+  // LATERAL makes the common terms primary-key probes (lexeme, chunk_id) per candidate: a join could
+  // read a common term's whole posting list instead, which is what this path exists to avoid.
+  const bm = common.length
+    ? `SELECT p.chunk_id AS id, p.score + coalesce(e.score, 0) AS score
+       FROM part p LEFT JOIN LATERAL (
+         SELECT sum(cw.wt * ${tfNorm("ct.tf", "ct.dl")}) AS score
+         FROM unnest(${p(common.map((t) => t.lexeme))}::text[], ${p(common.map(weight))}::float8[]) AS cw(lexeme, wt)
+         JOIN chunk_terms ct ON ct.lexeme = cw.lexeme AND ct.chunk_id = p.chunk_id
+       ) e ON true`
+    : `SELECT chunk_id AS id, score FROM part`;
+  // MaxScore-style pruning, exact: together the common terms add at most `commonMax` to any chunk, so a
+  // candidate whose rare-term score is below the k-th best rare-term score minus commonMax can never
+  // reach the top k — it is not probed. COMMON_POOL_PER_K caps the probes when the bound cannot prune.
+  const commonMax = common.reduce((sum, t) => sum + weight(t) * (BM25_K1 + 1), 0);
+  const hydrate = opts.limit ? `LIMIT ${p(opts.limit)}` : "";
+  const query = `
     WITH
     vec AS (${vec}),
-    w AS (
-      SELECT * FROM unnest(${terms.map((t) => t.lexeme)}::text[], ${weights}::float8[], ${terms.map((t) => t.common)}::bool[])
-        AS w(lexeme, wt, common)
+    agg AS MATERIALIZED (
+      SELECT ct.chunk_id, sum(w.wt * ${tfNorm("ct.tf", "ct.dl")}) AS score
+      FROM unnest(${p(rare.map((t) => t.lexeme))}::text[], ${p(rare.map(weight))}::float8[]) AS w(lexeme, wt)
+      JOIN chunk_terms ct ON ct.lexeme = w.lexeme
+      WHERE true ${filterT}
+      GROUP BY ct.chunk_id
     ),
     part AS (
-      SELECT ct.chunk_id, sum(w.wt * ${tfNorm("ct")}) AS score
-      FROM w JOIN chunk_terms ct ON ct.lexeme = w.lexeme
-      WHERE NOT w.common ${filterT}
-      GROUP BY ct.chunk_id
-      ORDER BY score DESC, ct.chunk_id
-      LIMIT ${COMMON_POOL}
+      SELECT chunk_id, score FROM agg
+      ${common.length ? `WHERE score >= coalesce((SELECT score FROM agg ORDER BY score DESC LIMIT 1 OFFSET ${k} - 1), 0) - ${p(commonMax)}` : ""}
+      ORDER BY score DESC, chunk_id
+      LIMIT ${common.length ? p(COMMON_POOL_PER_K * opts.perStage) : k}
     ),
-    -- LATERAL makes these primary-key probes (lexeme, chunk_id) per candidate: a join could read the
-    -- common term's whole posting list instead, which is what this path exists to avoid.
-    bm AS (
-      SELECT p.chunk_id AS id, p.score + coalesce(e.score, 0) AS score
-      FROM part p LEFT JOIN LATERAL (
-        SELECT sum(w.wt * ${tfNorm("ct")}) AS score
-        FROM w JOIN chunk_terms ct ON ct.lexeme = w.lexeme AND ct.chunk_id = p.chunk_id
-        WHERE w.common
-      ) e ON true
-    ),
+    bm AS (${bm}),
     txt AS (
       SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS rank
       FROM (SELECT id, score FROM bm ORDER BY score DESC, id LIMIT ${k}) t
@@ -191,25 +254,29 @@ export async function hybridSearch(db: Db, opts: SearchOptions): Promise<SearchR
       SELECT coalesce(v.id, t.id) AS id, v.rank AS vrank, v.dist, t.rank AS trank, t.score AS bm25,
         coalesce(1.0 / (${RRF_K} + v.rank), 0) + coalesce(1.0 / (${RRF_K} + t.rank), 0) AS rrf
       FROM vec v FULL OUTER JOIN txt t ON t.id = v.id
-    )
+    ),
+    -- Only the rows the caller will read are joined to their chunk and page.
+    top AS (SELECT * FROM fused ORDER BY rrf DESC, id ${hydrate})
     SELECT f.id::text AS "chunkId", c.document_id::text AS "documentId", c.collection_id::text AS "collectionId",
       c.position, c.heading_path AS "headingPath", c.anchor, c.text, c.token_count AS "tokenCount",
       d.title, d.url, d.breadcrumb,
       f.vrank::int AS "vectorRank", (1 - f.dist)::float8 AS "vectorScore",
       f.trank::int AS "textRank", f.bm25::float8 AS "textScore", f.rrf::float8 AS "fusedScore"
-    FROM fused f
+    FROM top f
     JOIN chunks c ON c.id = f.id
     JOIN documents d ON d.id = c.document_id
     WHERE d.deleted_at IS NULL
     ORDER BY f.rrf DESC, f.id`;
 
-  // SET LOCAL needs a transaction. iterative_scan lets the HNSW scan continue past ef_search when the
-  // collection filter removes candidates (pgvector ≥ 0.8), so a small collection still gets k results.
-  // Both settings in one statement: one round trip fewer on every question.
-  const [, rows] = await db.prisma.$transaction([
-    db.prisma.$queryRaw`SELECT set_config('hnsw.ef_search', ${String(Math.max(opts.efSearch, k) | 0)}, true),
-                               set_config('hnsw.iterative_scan', ${ids ? "relaxed_order" : "off"}, true)`,
-    db.prisma.$queryRaw<Array<Omit<SearchRow, "fusedRank">>>(query),
-  ]);
+  // set_config(…, true) lasts until the end of the transaction. iterative_scan lets the HNSW scan
+  // continue past ef_search when the collection filter removes candidates (pgvector ≥ 0.8), so a
+  // small collection still gets k results.
+  const rows = await db.sql.transaction(async (tx) => {
+    await tx.query(`SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', $2, true)`, [
+      String(Math.max(opts.efSearch, opts.perStage) | 0),
+      ids ? "relaxed_order" : "off",
+    ]);
+    return tx.query<Omit<SearchRow, "fusedRank">>(query, values);
+  });
   return rows.map((r, i) => ({ ...r, fusedRank: i + 1 }));
 }

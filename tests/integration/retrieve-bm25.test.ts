@@ -1,7 +1,7 @@
 // BM25 in SQL against an oracle computed here from the same postings: exact scores and order, the
 // common-term path (long posting lists only added to the best candidates), and the all-common fallback.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BM25_B, BM25_K1, commonDf, corpusStats, hybridSearch, queryTerms } from "@/lib/retrieve/search";
+import { BM25_B, BM25_K1, commonDf, commonLexemeFrequencies, corpusStats, hybridSearch, queryTerms } from "@/lib/retrieve/search";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
 
 let db: TestDb;
@@ -76,6 +76,24 @@ describe("BM25 in PostgreSQL", () => {
     expect(text.map((r) => r.chunkId).sort()).toEqual([ids.both, ids.heading, ids.rare].sort());
   });
 
+  it("keeps BM25's exact top k when candidates outnumber the common-term pool", async () => {
+    // "gadget" is in 157 filler chunks (a rarer term), "widget" in all of them (common): with perStage 5
+    // at most 30 candidates get the common term added; the bound decides which ones may matter.
+    const q = "gadget widget";
+    const expected = await oracle(q);
+    const rows = await hybridSearch(db, { query: q, embedding: null, collectionIds: null, perStage: 5, efSearch: 40 });
+    const best = [...expected.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 5);
+    expect(rows.map((r) => r.chunkId)).toEqual(best.map(([id]) => id));
+    rows.forEach((r, i) => expect(r.textScore).toBeCloseTo(best[i]![1], 9));
+  });
+
+  it("joins only the best `limit` rows to their chunks and pages, in the same order", async () => {
+    const q = "gadget zebra crossings painted";
+    const all = await hybridSearch(db, { query: q, embedding: null, collectionIds: null, perStage: 20, efSearch: 40 });
+    const top = await hybridSearch(db, { query: q, embedding: null, collectionIds: null, perStage: 20, efSearch: 40, limit: 4 });
+    expect(top).toEqual(all.slice(0, 4));
+  });
+
   it("narrows by the rarest term when all the query's terms are common (one term: exact)", async () => {
     const { n } = await corpusStats(db, true);
     const terms = await queryTerms(db, "widget", n);
@@ -89,5 +107,40 @@ describe("BM25 in PostgreSQL", () => {
   it("returns nothing for a question of stop words only, and nothing for an empty collection list", async () => {
     expect(await hybridSearch(db, { query: "what is the", embedding: null, collectionIds: null, perStage: 5, efSearch: 40 })).toEqual([]);
     expect(await hybridSearch(db, { query: "zebra", embedding: null, collectionIds: [], perStage: 5, efSearch: 40 })).toEqual([]);
+  });
+});
+
+describe("common terms' frequencies from the planner's statistics", () => {
+  let fresh: TestDb;
+  beforeAll(async () => {
+    fresh = await createTestDb();
+    const col = await fresh.prisma.collection.create({ data: { slug: "s", name: "s" } });
+    const src = await fresh.prisma.source.create({ data: { collectionId: col.id, kind: "upload", name: "s" } });
+    const doc = await fresh.prisma.document.create({ data: { collectionId: col.id, sourceId: src.id, externalId: "d", title: "Doc", contentHash: "h" } });
+    // "sprocket" in 60% of 3,000 chunks, "gear" in every 100th.
+    await fresh.prisma.$executeRaw`
+      INSERT INTO chunks (document_id, collection_id, position, text, token_count, content_hash)
+      SELECT ${doc.id}::uuid, ${col.id}::uuid, g,
+        CASE WHEN g % 5 < 3 THEN 'sprocket ' ELSE '' END || 'item ' || g || CASE WHEN g % 100 = 0 THEN ' gear' ELSE '' END, 4, 'h' || g
+      FROM generate_series(1, 3000) g`;
+    await fresh.sql.exec(`ANALYZE chunks`);
+  }, 120_000);
+  afterAll(() => fresh?.drop());
+
+  it("estimates a common term's document frequency from ANALYZE's lexeme statistics, close to the count", async () => {
+    const { n } = await corpusStats(fresh, true);
+    const [{ exact }] = await fresh.sql.query<{ exact: number }>(`SELECT count(*)::int AS exact FROM chunk_terms WHERE lexeme = 'sprocket'`);
+    expect(exact).toBe(1800);
+    // No counting scan of the long posting list: the fraction comes from pg_stats.
+    expect((await commonLexemeFrequencies(fresh)).get("sprocket")).toBeCloseTo(0.6, 2);
+    const terms = await queryTerms(fresh, "sprocket gear", n);
+    const sprocket = terms.find((t) => t.lexeme === "sprocket")!;
+    expect(sprocket.common).toBe(true);
+    expect(Math.abs(sprocket.df - exact) / exact).toBeLessThan(0.02);
+    expect(terms.find((t) => t.lexeme === "gear")).toMatchObject({ common: false, df: 30 });
+    const rows = await hybridSearch(fresh, { query: "sprocket gear", embedding: null, collectionIds: null, perStage: 5, efSearch: 40 });
+    // Chunks with both words first (g % 100 = 0 and g % 5 < 3: every 100th is g % 5 = 0).
+    expect(rows).toHaveLength(5);
+    for (const r of rows) expect(r.text).toMatch(/^sprocket item \d+ gear$/);
   });
 });

@@ -16,7 +16,7 @@ export default async function RetrievalTestPage({ searchParams }: { searchParams
   const collections = await db.prisma.collection.findMany({ where: { id: { in: readable } }, orderBy: { name: "asc" }, select: { id: true, name: true } });
   const query = (q ?? "").trim().slice(0, 2000);
   const chosen = collection && readable.includes(collection) ? [collection] : readable;
-  const result = query ? await retrieve(query, { collectionIds: chosen, db }) : null;
+  const result = query ? await retrieve(query, { collectionIds: chosen, allStages: true, db }) : null;
 
   return (
     <div className="space-y-4">
