@@ -91,77 +91,105 @@ export async function ingestDocuments(db: Db, target: IngestTarget, docs: Source
   ).map((r) => ({ id: r.id, externalId: r.external_id, contentHash: r.content_hash, deletedAt: r.deleted, collectionId: r.collection_id }));
   const byExternal = new Map(existing.map((e) => [e.externalId, e]));
 
+  // Three stages run at once, so that neither the database nor the embedder waits for the others:
+  //   planning  — hash and chunk the documents, a wave at a time, and look up reusable vectors;
+  //   embedding — one call at a time, full batches of texts in document order;
+  //   writing   — a few transactions at once, each several documents whose vectors are all there.
   const planned: Planned[] = [];
-  for (const doc of docs) {
-    const hash = documentHash(doc);
-    const collectionId = doc.collectionId ?? target.collectionId;
-    const prev = byExternal.get(doc.externalId);
-    if (prev && !prev.deletedAt && prev.contentHash === hash && prev.collectionId === collectionId) {
-      result.outcomes.push({ externalId: doc.externalId, status: "unchanged", documentId: prev.id, chunks: 0 });
-      continue;
-    }
-    try {
-      planned.push({ doc, hash, collectionId, chunks: chunkMarkdown(doc.title, doc.markdown, { maxTokens }) });
-    } catch (err) {
-      result.outcomes.push({ externalId: doc.externalId, status: "failed", error: (err as Error).message, chunks: 0 });
-    }
-  }
-  if (planned.length === 0) return result;
-
-  // Vectors: reuse what is stored for the same text and model, embed the rest once per distinct hash.
-  const allHashes = [...new Set(planned.flatMap((p) => p.chunks.map((c) => c.contentHash)))];
-  const vectors = new Map<string, string>();
-  if (allHashes.length) {
-    const rows = await db.sql.query<{ content_hash: string; v: string }>(
-      `SELECT DISTINCT ON (content_hash) content_hash, embedding::text AS v FROM chunks
-       WHERE content_hash = ANY($1::text[]) AND embedding_model = $2 AND embedding IS NOT NULL`,
-      [allHashes, model],
-    );
-    for (const r of rows) vectors.set(r.content_hash, r.v);
-  }
-  // The texts to embed, in document order. `ready[k]`: how many of them must be done before documents
-  // 0..k have all their vectors.
-  const toEmbed = new Map<string, string>();
+  // `ready[k]`: how many of the texts to embed must be done before documents 0..k have all their vectors.
   const ready: number[] = [];
-  for (const p of planned) {
-    let last = ready.length ? ready[ready.length - 1] : 0;
-    for (const c of p.chunks) {
-      if (vectors.has(c.contentHash)) continue;
-      if (!toEmbed.has(c.contentHash)) toEmbed.set(c.contentHash, c.embedText);
-      last = Math.max(last, toEmbed.size);
-    }
-    ready.push(last);
-  }
-
-  // Embedding and writing overlap: documents are written as soon as their vectors are there, while
-  // the next texts are being embedded (one embedding call at a time, in document order).
-  const pending = [...toEmbed.entries()];
-  let embedded = 0; // texts settled: embedded, or left to the backfill after an outage
+  const vectors = new Map<string, string>(); // content hash → vector literal
+  const toEmbed = new Map<string, string>(); // content hash → text, in the order they are embedded
+  const embedOrder = new Map<string, number>(); // content hash → its 1-based place in toEmbed
+  const pending: Array<[string, string]> = [];
+  let planning = true;
+  let embedded = 0; // texts embedded so far
+  let embedStopped = false; // Ollama failed: the rest is stored without vectors (the backfill embeds it)
   let waiters: Array<() => void> = [];
   const progress = () => {
     const w = waiters;
     waiters = [];
     for (const f of w) f();
   };
+  const nextProgress = () => new Promise<void>((resolve) => waiters.push(resolve));
+
+  const planningDone = (async () => {
+    try {
+      for (let i = 0; i < docs.length; i += PLAN_WAVE_DOCS) {
+        const wave: Planned[] = [];
+        for (const doc of docs.slice(i, i + PLAN_WAVE_DOCS)) {
+          const hash = documentHash(doc);
+          const collectionId = doc.collectionId ?? target.collectionId;
+          const prev = byExternal.get(doc.externalId);
+          if (prev && !prev.deletedAt && prev.contentHash === hash && prev.collectionId === collectionId) {
+            result.outcomes.push({ externalId: doc.externalId, status: "unchanged", documentId: prev.id, chunks: 0 });
+            continue;
+          }
+          try {
+            wave.push({ doc, hash, collectionId, chunks: chunkMarkdown(doc.title, doc.markdown, { maxTokens }) });
+          } catch (err) {
+            result.outcomes.push({ externalId: doc.externalId, status: "failed", error: (err as Error).message, chunks: 0 });
+          }
+        }
+        // Vectors: reuse what is stored for the same text and model, embed the rest once per distinct hash.
+        const lookup = [...new Set(wave.flatMap((p) => p.chunks.map((c) => c.contentHash)))].filter((h) => !vectors.has(h) && !toEmbed.has(h));
+        if (lookup.length) {
+          const rows = await db.sql.query<{ content_hash: string; v: string }>(
+            `SELECT DISTINCT ON (content_hash) content_hash, embedding::text AS v FROM chunks
+             WHERE content_hash = ANY($1::text[]) AND embedding_model = $2 AND embedding IS NOT NULL`,
+            [lookup, model],
+          );
+          for (const r of rows) vectors.set(r.content_hash, r.v);
+        }
+        for (const p of wave) {
+          let last = ready.length ? ready[ready.length - 1] : 0;
+          for (const c of p.chunks) {
+            if (vectors.has(c.contentHash)) continue;
+            if (!toEmbed.has(c.contentHash)) {
+              toEmbed.set(c.contentHash, c.embedText);
+              embedOrder.set(c.contentHash, toEmbed.size);
+              pending.push([c.contentHash, c.embedText]);
+            }
+            last = Math.max(last, embedOrder.get(c.contentHash)!);
+          }
+          planned.push(p);
+          ready.push(last);
+        }
+        progress();
+      }
+    } finally {
+      planning = false;
+      progress();
+    }
+  })();
+
+  planningDone.catch(() => undefined); // its error is thrown below, once the writers are done
+
   const embedding = (async () => {
-    for (let i = 0; i < pending.length; i += batchSize) {
-      const batch = pending.slice(i, i + batchSize);
+    for (;;) {
+      const available = pending.length - embedded;
+      if (available === 0 && !planning) break;
+      if (available === 0 || (available < batchSize && planning)) {
+        await nextProgress();
+        continue;
+      }
+      const batch = pending.slice(embedded, embedded + batchSize);
       try {
         result.embedCalls++;
         const embeddings = await embedWithRetry(llm, batch.map(([, text]) => text));
         result.batchSizes.push(batch.length);
         result.embeddedChunks += batch.length;
         batch.forEach(([hash], j) => vectors.set(hash, toVectorLiteral(embeddings[j])));
-        embedded = i + batch.length;
-        progress();
+        embedded += batch.length;
       } catch (err) {
         // Store the rest without vectors; the backfill job embeds them when Ollama is back.
         result.embedError = (err as Error).message;
+        embedStopped = true;
         break;
+      } finally {
+        progress();
       }
     }
-    embedded = pending.length;
-    progress();
   })();
 
   // Several documents per transaction (one commit, one trigger pass, one round trip for all of them);
@@ -169,60 +197,72 @@ export async function ingestDocuments(db: Db, target: IngestTarget, docs: Source
   const maxDocs = opts.writeBatchDocs ?? WRITE_BATCH_DOCS;
   const maxChunks = opts.writeBatchChunks ?? WRITE_BATCH_CHUNKS;
   const writers = db.kind === "postgres" ? (opts.writers ?? WRITERS) : 1;
-  const written: DocumentOutcome[] = new Array(planned.length);
+  const written: DocumentOutcome[] = [];
   let next = 0;
-  const takeBatch = async (): Promise<Planned[] | null> => {
+  let busy = 0; // writers with a statement in flight
+  const isReady = (k: number) => embedStopped || ready[k] <= embedded;
+  const takeBatch = async (): Promise<[number, number] | null> => {
     for (;;) {
-      if (next >= planned.length) return null;
+      const allReady = !planning && (embedStopped || embedded >= pending.length);
+      if (next >= planned.length && !planning) return null;
+      // Once every vector is there, the rest is shared out evenly: no writer is left with a long tail.
+      const limit = allReady ? Math.min(maxDocs, Math.ceil((planned.length - next) / writers)) : maxDocs;
       let end = next;
       let chunks = 0;
-      while (end < planned.length && ready[end] <= embedded && end - next < maxDocs && chunks < maxChunks) chunks += planned[end++].chunks.length;
-      const full = end - next >= maxDocs || chunks >= maxChunks || end === planned.length || embedded >= pending.length;
-      if (end > next && full) {
-        const batch = planned.slice(next, end);
+      while (end < planned.length && isReady(end) && end - next < limit && chunks < maxChunks) chunks += planned[end++].chunks.length;
+      // A batch goes when it is full, when nothing more is coming, or when the database would idle.
+      const go = end - next >= limit || chunks >= maxChunks || allReady || busy === 0;
+      if (end > next && go) {
+        const start = next;
         next = end;
-        return batch;
+        return [start, end];
       }
-      await new Promise<void>((resolve) => waiters.push(resolve));
+      await nextProgress();
     }
   };
-  const slot = new Map(planned.map((p, i) => [p, i]));
-  const record = (p: Planned, w: Written) => {
+  const record = (k: number, w: Written) => {
+    const p = planned[k];
     result.pendingChunks += w.pending;
     result.reusedChunks += w.reused;
-    written[slot.get(p)!] = { externalId: p.doc.externalId, status: w.created ? "created" : "updated", documentId: w.documentId, chunks: p.chunks.length };
+    written[k] = { externalId: p.doc.externalId, status: w.created ? "created" : "updated", documentId: w.documentId, chunks: p.chunks.length };
   };
-  const fail = (p: Planned, err: unknown) => {
-    written[slot.get(p)!] = { externalId: p.doc.externalId, status: "failed", error: (err as Error).message, chunks: 0 };
+  const fail = (k: number, err: unknown) => {
+    written[k] = { externalId: planned[k].doc.externalId, status: "failed", error: (err as Error).message, chunks: 0 };
   };
   await Promise.all(
-    Array.from({ length: Math.min(writers, planned.length) }, async () => {
-      for (let batch = await takeBatch(); batch; batch = await takeBatch()) {
+    Array.from({ length: writers }, async () => {
+      for (let range = await takeBatch(); range; range = await takeBatch()) {
+        const ks = Array.from({ length: range[1] - range[0] }, (_, i) => range[0] + i);
+        busy++;
         try {
-          const out = await writeDocuments(db, target.sourceId, batch, vectors, toEmbed, model);
-          batch.forEach((p, i) => record(p, out[i]));
+          const out = await writeDocuments(db, target.sourceId, ks.map((k) => planned[k]), vectors, toEmbed, model);
+          ks.forEach((k, i) => record(k, out[i]));
         } catch (err) {
-          if (batch.length === 1) {
-            fail(batch[0], err);
+          if (ks.length === 1) {
+            fail(ks[0], err);
             continue;
           }
           // One bad document must not cost the others: each is tried again in its own transaction.
-          for (const p of batch) {
+          for (const k of ks) {
             try {
-              record(p, (await writeDocuments(db, target.sourceId, [p], vectors, toEmbed, model))[0]);
+              record(k, (await writeDocuments(db, target.sourceId, [planned[k]], vectors, toEmbed, model))[0]);
             } catch (e) {
-              fail(p, e);
+              fail(k, e);
             }
           }
+        } finally {
+          busy--;
         }
       }
     }),
   );
-  await embedding;
+  await Promise.all([planningDone, embedding]);
   result.outcomes.push(...written);
   return result;
 }
 
+/** Documents hashed and chunked per planning step. */
+const PLAN_WAVE_DOCS = 32;
 /** Documents per write transaction, and the chunk count at which a batch closes early. */
 const WRITE_BATCH_DOCS = 32;
 const WRITE_BATCH_CHUNKS = 64;
