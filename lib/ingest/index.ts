@@ -14,6 +14,7 @@ export { clearWebhookVerificationToken, receiveNotionWebhook, webhookVerificatio
 export { createNotionSource } from "./notion";
 export { createS3Source } from "./s3";
 export { listSources, getSource } from "./sources";
+export { getDocumentView, type DocumentView, type DocumentChunkView } from "./documents";
 export type { ImportJobView } from "./import-jobs";
 
 // A worker that dies mid-import stops sending heartbeats; pg-boss then retries the job within a minute

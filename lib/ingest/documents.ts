@@ -1,0 +1,72 @@
+// One document as the read-only document page (/documents/[id]) shows it: where a citation opens when
+// its source has no web address (demo://, s3://, uploads). Only documents in a collection the principal
+// may read, and not deleted; anything else is null, so a caller cannot tell "forbidden" from "missing".
+import { readableCollectionIds } from "../auth/access";
+import type { Principal } from "../auth/roles";
+import type { Db } from "../db/client";
+
+export interface DocumentChunkView {
+  id: string;
+  position: number;
+  headingPath: string[];
+  anchor: string | null;
+  /** The chunk's markdown. */
+  text: string;
+}
+
+export interface DocumentView {
+  id: string;
+  title: string;
+  /** Parent pages, outermost first. */
+  breadcrumb: string[];
+  /** The original's address as stored (http(s), demo://, s3://) or null (uploads). */
+  url: string | null;
+  collectionId: string;
+  collectionName: string;
+  sourceKind: string;
+  sourceUpdatedAt: Date | null;
+  /** The document's text, chunk by chunk in position order. */
+  chunks: DocumentChunkView[];
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUuid(value: unknown): value is string {
+  return typeof value === "string" && UUID.test(value);
+}
+
+/** The document with its chunks, or null when it is unknown, deleted or in a collection the principal may not read. */
+export async function getDocumentView(db: Db, principal: Principal, documentId: string): Promise<DocumentView | null> {
+  if (!isUuid(documentId)) return null;
+  const readable = await readableCollectionIds(db, principal);
+  if (readable.length === 0) return null;
+  const doc = await db.prisma.document.findFirst({
+    where: { id: documentId, deletedAt: null, collectionId: { in: readable } },
+    select: {
+      id: true,
+      title: true,
+      breadcrumb: true,
+      url: true,
+      collectionId: true,
+      sourceUpdatedAt: true,
+      collection: { select: { name: true } },
+      source: { select: { kind: true } },
+      chunks: {
+        orderBy: { position: "asc" },
+        select: { id: true, position: true, headingPath: true, anchor: true, text: true },
+      },
+    },
+  });
+  if (!doc) return null;
+  return {
+    id: doc.id,
+    title: doc.title,
+    breadcrumb: doc.breadcrumb,
+    url: doc.url,
+    collectionId: doc.collectionId,
+    collectionName: doc.collection.name,
+    sourceKind: doc.source.kind,
+    sourceUpdatedAt: doc.sourceUpdatedAt,
+    chunks: doc.chunks,
+  };
+}

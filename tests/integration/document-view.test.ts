@@ -1,0 +1,113 @@
+// getDocumentView on a real database: the document page's data rule. Chunks come in position order;
+// a restricted collection is readable by its members and admins only; deleted, unknown and malformed
+// ids are null (the page answers 404 for all of them alike).
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROLE_PERMISSIONS, type Principal, type Role } from "@/lib/auth/roles";
+import { getDocumentView } from "@/lib/ingest";
+import { makeUser } from "../helpers/auth";
+import { createTestDb, type TestDb } from "../helpers/db";
+
+async function principal(db: TestDb, role: Role, keyCollectionIds: string[] = []): Promise<Principal> {
+  const user = await makeUser(db, role);
+  return { kind: "user", userId: user.id, apiKeyId: null, label: user.email, role, permissions: new Set(ROLE_PERMISSIONS[role]), keyCollectionIds };
+}
+
+async function addDocument(db: TestDb, opts: { collectionId: string; sourceId: string; title: string; chunks: Array<{ text: string; anchor?: string }>; url?: string | null }) {
+  const doc = await db.prisma.document.create({
+    data: {
+      collectionId: opts.collectionId,
+      sourceId: opts.sourceId,
+      externalId: opts.title,
+      title: opts.title,
+      url: opts.url ?? null,
+      breadcrumb: ["Handbook", "Engineering"],
+      contentHash: `hash-${opts.title}`,
+      sourceUpdatedAt: new Date("2026-11-01T09:30:00Z"),
+    },
+  });
+  // Written out of order on purpose: the view orders by position, not by insertion.
+  const rows = opts.chunks.map((c, position) => ({ ...c, position })).reverse();
+  for (const c of rows) {
+    await db.prisma.chunk.create({
+      data: { documentId: doc.id, collectionId: opts.collectionId, position: c.position, anchor: c.anchor ?? null, text: c.text, tokenCount: 10, contentHash: `${doc.id}-${c.position}` },
+    });
+  }
+  return doc.id;
+}
+
+describe("getDocumentView (PostgreSQL)", () => {
+  let db: TestDb;
+  let open: { collectionId: string; sourceId: string };
+  let secret: { collectionId: string; sourceId: string };
+  let openDoc: string;
+  let secretDoc: string;
+  let deletedDoc: string;
+
+  beforeAll(async () => {
+    db = await createTestDb();
+    const mk = async (slug: string, restricted: boolean) => {
+      const c = await db.prisma.collection.create({ data: { slug, name: `${slug} wiki`, restricted } });
+      const s = await db.prisma.source.create({ data: { collectionId: c.id, kind: "upload", name: slug } });
+      return { collectionId: c.id, sourceId: s.id };
+    };
+    open = await mk("open", false);
+    secret = await mk("secret", true);
+    openDoc = await addDocument(db, {
+      ...open,
+      title: "Deploying",
+      url: "demo://wiki/deploying",
+      chunks: [{ text: "# Deploying\n\nIntro." }, { text: "## Canary\n\nWatch 10 minutes.", anchor: "canary" }, { text: "More canary.", anchor: "canary" }, { text: "## Rollback\n\nRun the job.", anchor: "rollback" }],
+    });
+    secretDoc = await addDocument(db, { ...secret, title: "Salaries", chunks: [{ text: "Confidential." }] });
+    deletedDoc = await addDocument(db, { ...open, title: "Old page", chunks: [{ text: "Gone." }] });
+    await db.prisma.document.update({ where: { id: deletedDoc }, data: { deletedAt: new Date() } });
+  }, 120_000);
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it("returns the document with its chunks in position order", async () => {
+    const viewer = await principal(db, "viewer");
+    const view = await getDocumentView(db, viewer, openDoc);
+    expect(view).toMatchObject({
+      id: openDoc,
+      title: "Deploying",
+      breadcrumb: ["Handbook", "Engineering"],
+      url: "demo://wiki/deploying",
+      collectionId: open.collectionId,
+      collectionName: "open wiki",
+      sourceKind: "upload",
+      sourceUpdatedAt: new Date("2026-11-01T09:30:00Z"),
+    });
+    expect(view!.chunks.map((c) => c.position)).toEqual([0, 1, 2, 3]);
+    expect(view!.chunks.map((c) => c.anchor)).toEqual([null, "canary", "canary", "rollback"]);
+    expect(view!.chunks[1]!.text).toBe("## Canary\n\nWatch 10 minutes.");
+    const ids = await db.prisma.chunk.findMany({ where: { documentId: openDoc }, orderBy: { position: "asc" }, select: { id: true } });
+    expect(view!.chunks.map((c) => c.id)).toEqual(ids.map((c) => c.id));
+  });
+
+  it("refuses a restricted collection to a user who is not a member, and allows members and admins", async () => {
+    const viewer = await principal(db, "viewer");
+    expect(await getDocumentView(db, viewer, secretDoc)).toBeNull();
+
+    await db.prisma.collectionMember.create({ data: { collectionId: secret.collectionId, userId: viewer.userId! } });
+    expect((await getDocumentView(db, viewer, secretDoc))?.title).toBe("Salaries");
+
+    const admin = await principal(db, "admin");
+    expect((await getDocumentView(db, admin, secretDoc))?.title).toBe("Salaries");
+  });
+
+  it("respects a key's collection restriction", async () => {
+    const limited = await principal(db, "admin", [secret.collectionId]);
+    expect(await getDocumentView(db, limited, openDoc)).toBeNull();
+    expect((await getDocumentView(db, limited, secretDoc))?.title).toBe("Salaries");
+  });
+
+  it("is null for a deleted document, an unknown id and a malformed id", async () => {
+    const admin = await principal(db, "admin");
+    expect(await getDocumentView(db, admin, deletedDoc)).toBeNull();
+    expect(await getDocumentView(db, admin, "00000000-0000-4000-8000-000000000000")).toBeNull();
+    expect(await getDocumentView(db, admin, "not-a-uuid")).toBeNull();
+    expect(await getDocumentView(db, admin, `${openDoc}' OR 1=1`)).toBeNull();
+  });
+});
