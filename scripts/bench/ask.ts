@@ -5,11 +5,11 @@
 //
 // Environment: BENCH_CHUNKS (default 100000), BENCH_REQUESTS (requests per level, default 64),
 // BENCH_DATABASE_URL.
-import { startFakeOllama } from "@/tests/fakes/ollama";
+import { DEFAULT_FAKE_MODELS, startFakeOllama } from "@/tests/fakes/ollama";
 import { startApp } from "@/tests/helpers/app";
 import { makeApiKey } from "@/tests/helpers/auth";
 import { fmt, machine, percentile, scratchDb } from "./lib";
-import { loadSynthetic } from "./synthetic";
+import { loadSynthetic, SYNTHETIC_EMBED_MODEL } from "./synthetic";
 
 const N = Number(process.env.BENCH_CHUNKS ?? 100_000);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 64);
@@ -50,13 +50,13 @@ async function askOnce(baseUrl: string, headers: Record<string, string>, questio
 async function main() {
   console.log(`bench:ask — ${N} chunks, fake Ollama: first token after ${FIRST_TOKEN_DELAY_MS} ms, then one token every ${TOKEN_DELAY_MS} ms`);
   console.log(machine());
-  const ollama = await startFakeOllama({ firstTokenDelayMs: FIRST_TOKEN_DELAY_MS, tokenDelayMs: TOKEN_DELAY_MS });
+  const ollama = await startFakeOllama({ firstTokenDelayMs: FIRST_TOKEN_DELAY_MS, tokenDelayMs: TOKEN_DELAY_MS, models: [...DEFAULT_FAKE_MODELS, SYNTHETIC_EMBED_MODEL] });
   const scratch = await scratchDb("ask");
   const { queries } = await loadSynthetic(scratch.db, N, 200);
   // Queries carry words of real chunks so the extractive fake model answers (and streams) from its sources.
   const app = await startApp({
     db: { ...scratch.db, url: scratch.url, drop: async () => {} },
-    env: { OLLAMA_HOST: ollama.url, RATE_LIMIT_PER_MINUTE: "1000000", RATE_LIMIT_BURST: "1000000", DATABASE_POOL_SIZE: "40", LOG_LEVEL: "error" },
+    env: { OLLAMA_HOST: ollama.url, OLLAMA_EMBED_MODEL: SYNTHETIC_EMBED_MODEL, DEMO_WIKI: "false", RATE_LIMIT_PER_MINUTE: "1000000", RATE_LIMIT_BURST: "1000000", DATABASE_POOL_SIZE: "40", LOG_LEVEL: "error" },
   });
   try {
     const key = await makeApiKey(scratch.db, ["ask"]);

@@ -61,6 +61,12 @@ function chunkText(cluster: number): string {
 
 
 export const COLLECTIONS = 10;
+/**
+ * The embedding-model label of the synthetic vectors. An app started on this corpus must be configured
+ * with it (OLLAMA_EMBED_MODEL): with any other model it would see a model change and re-embed all
+ * 100,000 chunks in the background while being measured.
+ */
+export const SYNTHETIC_EMBED_MODEL = "bench";
 
 /**
  * Loads chunks (one document each, across 10 collections) until the database holds n, then builds the
@@ -96,9 +102,9 @@ export async function loadSynthetic(db: Db, n: number, queryCount: number) {
          RETURNING id, external_id, collection_id
        )
        INSERT INTO chunks (document_id, collection_id, position, text, token_count, content_hash, embedding, embedding_model)
-       SELECT docs.id, docs.collection_id, 0, src.text, 120, md5(src.text), src.emb::vector, 'bench'
+       SELECT docs.id, docs.collection_id, 0, src.text, 120, md5(src.text), src.emb::vector, $7
        FROM src JOIN docs ON docs.external_id = src.ext`,
-      [rows.map((r) => r.id), rows.map((r) => r.collection), rows.map((r) => r.text), rows.map((r) => `[${r.vector.map((x) => x.toFixed(6)).join(",")}]`), collections, sources],
+      [rows.map((r) => r.id), rows.map((r) => r.collection), rows.map((r) => r.text), rows.map((r) => `[${r.vector.map((x) => x.toFixed(6)).join(",")}]`), collections, sources, SYNTHETIC_EMBED_MODEL],
     );
     if ((i / BATCH) % 10 === 9) process.stdout.write(`  loaded ${i + BATCH}\r`);
   }
