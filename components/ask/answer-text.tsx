@@ -1,11 +1,10 @@
 "use client";
 // An answer with its citations as superscripts: hovering (or focusing) one shows the passage, clicking
-// opens the wiki page at the cited block. **bold** and paragraphs are the only formatting rendered.
+// opens the wiki page at the cited block, or the app's document page when the source has no web address
+// (see source-link.ts). **bold** and paragraphs are the only formatting rendered.
 import { Fragment } from "react";
+import { sourceLink, sourceLinkProps } from "./source-link";
 import type { Source } from "./types";
-
-/** Only web links open; anything else (demo://, javascript:) is shown without a link. */
-export const webUrl = (url: string | null) => (url && /^https?:\/\//i.test(url) ? url : undefined);
 
 function Citation({ n, source }: { n: number; source: Source | undefined }) {
   if (!source) return <sup>[{n}]</sup>;
@@ -13,9 +12,7 @@ function Citation({ n, source }: { n: number; source: Source | undefined }) {
   return (
     <sup className="group relative mx-0.5 inline-block">
       <a
-        href={webUrl(source.url)}
-        target="_blank"
-        rel="noopener noreferrer"
+        {...sourceLinkProps(sourceLink(source))}
         data-testid="citation"
         data-n={n}
         aria-label={`Source ${n}: ${label}`}

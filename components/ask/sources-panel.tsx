@@ -1,5 +1,5 @@
 "use client";
-import { webUrl } from "./answer-text";
+import { sourceLink, sourceLinkProps } from "./source-link";
 import type { Source } from "./types";
 
 const fmt = (x: number | null, d = 2) => (x === null ? "–" : x.toFixed(d));
@@ -10,15 +10,17 @@ export function SourcesPanel({ sources }: { sources: Source[] }) {
   }
   return (
     <ol className="space-y-2" data-testid="sources-panel">
-      {sources.map((s) => (
+      {sources.map((s) => {
+        const link = sourceLink(s);
+        return (
         <li
           key={s.chunkId}
           className={`rounded-md border p-2 text-sm ${s.cited ? "border-sky-300 dark:border-sky-700" : "border-zinc-200 opacity-80 dark:border-zinc-800"}`}
         >
           <div className="flex items-baseline gap-2">
             <span className="font-mono text-xs text-zinc-500">[{s.n}]</span>
-            {webUrl(s.url) ? (
-              <a href={webUrl(s.url)} target="_blank" rel="noopener noreferrer" className="font-medium text-sky-700 hover:underline dark:text-sky-300">
+            {link ? (
+              <a {...sourceLinkProps(link)} data-testid="source-link" className="font-medium text-sky-700 hover:underline dark:text-sky-300">
                 {s.title}
               </a>
             ) : (
@@ -35,7 +37,8 @@ export function SourcesPanel({ sources }: { sources: Source[] }) {
             </p>
           </details>
         </li>
-      ))}
+        );
+      })}
     </ol>
   );
 }

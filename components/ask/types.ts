@@ -2,8 +2,11 @@
 export interface Source {
   n: number;
   chunkId: string;
+  documentId: string;
   title: string;
   url: string | null;
+  /** Block id or heading slug of the chunk in its page, where known. */
+  anchor: string | null;
   headingPath: string[];
   text: string;
   scores: { vector: number | null; text: number | null; fused: number; rerank: number | null };
