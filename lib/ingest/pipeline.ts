@@ -58,7 +58,7 @@ export interface PipelineOptions {
   /** Documents per write transaction (default 32), closed early at `writeBatchChunks` chunks (default 64). */
   writeBatchDocs?: number;
   writeBatchChunks?: number;
-  /** Concurrent write transactions on PostgreSQL (default 4; PGlite: 1). */
+  /** Concurrent write transactions on PostgreSQL (default 3; PGlite: 1). */
   writers?: number;
 }
 
@@ -266,8 +266,12 @@ const PLAN_WAVE_DOCS = 32;
 /** Documents per write transaction, and the chunk count at which a batch closes early. */
 const WRITE_BATCH_DOCS = 32;
 const WRITE_BATCH_CHUNKS = 64;
-/** Concurrent write transactions on PostgreSQL. */
-const WRITERS = 4;
+/**
+ * Concurrent write transactions on PostgreSQL. Most of a chunk's write is its HNSW insert (CPU-bound,
+ * ~70% of the database's time in bench:ingest): on 2 cores, 3 writers kept them busiest; more add lock
+ * and cache contention inside the index.
+ */
+const WRITERS = 3;
 
 /**
  * One batch through lib/llm, tried twice: a reused keep-alive connection closed by the server at the
