@@ -24,11 +24,17 @@ async function oracle(query: string) {
   return scores;
 }
 
+/** A collection with one source and one document, for chunks inserted directly. */
+async function oneDocument(target: TestDb) {
+  const col = await target.prisma.collection.create({ data: { slug: "c", name: "c" } });
+  const src = await target.prisma.source.create({ data: { collectionId: col.id, kind: "upload", name: "s" } });
+  const doc = await target.prisma.document.create({ data: { collectionId: col.id, sourceId: src.id, externalId: "d", title: "Doc", contentHash: "h" } });
+  return { col, doc };
+}
+
 beforeAll(async () => {
   db = await createTestDb();
-  const col = await db.prisma.collection.create({ data: { slug: "c", name: "c" } });
-  const src = await db.prisma.source.create({ data: { collectionId: col.id, kind: "upload", name: "s" } });
-  const doc = await db.prisma.document.create({ data: { collectionId: col.id, sourceId: src.id, externalId: "d", title: "Doc", contentHash: "h" } });
+  const { col, doc } = await oneDocument(db);
   // 1,100 filler chunks share "widget" (a common term: longer than commonDf(n) postings).
   await db.prisma.$executeRaw`
     INSERT INTO chunks (document_id, collection_id, position, text, token_count, content_hash)
@@ -114,9 +120,7 @@ describe("common terms' frequencies from the planner's statistics", () => {
   let fresh: TestDb;
   beforeAll(async () => {
     fresh = await createTestDb();
-    const col = await fresh.prisma.collection.create({ data: { slug: "s", name: "s" } });
-    const src = await fresh.prisma.source.create({ data: { collectionId: col.id, kind: "upload", name: "s" } });
-    const doc = await fresh.prisma.document.create({ data: { collectionId: col.id, sourceId: src.id, externalId: "d", title: "Doc", contentHash: "h" } });
+    const { col, doc } = await oneDocument(fresh);
     // "sprocket" in 60% of 3,000 chunks, "gear" in every 100th.
     await fresh.prisma.$executeRaw`
       INSERT INTO chunks (document_id, collection_id, position, text, token_count, content_hash)
