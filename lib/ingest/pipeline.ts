@@ -293,11 +293,11 @@ export function toVectorLiteral(v: number[]): string {
 type Written = { documentId: string; created: boolean; pending: number; reused: number };
 
 /**
- * Documents' rows and all their chunks in ONE statement = one transaction, in one round trip: all of
- * them or none (the caller retries each alone when a batch fails). The advisory locks of the documents
- * come first, taken in a fixed order (two syncs of one page must not interleave, two batches must not
- * deadlock); then the document upserts and the replacement of their changed chunks. Data-modifying CTEs
- * share one snapshot, so the DELETE sees only the old chunks and the INSERT adds the new ones.
+ * Documents' rows and all their chunks in one transaction: all of them or none (the caller retries each
+ * alone when a batch fails). The advisory locks of the documents come first, taken in a fixed order (two
+ * syncs of one page must not interleave, two batches must not deadlock); then ONE statement upserts the
+ * documents and replaces their changed chunks. Data-modifying CTEs share one snapshot, so the DELETE sees
+ * only the old chunks and the INSERT adds the new ones.
  */
 async function writeDocuments(
   db: Db,
@@ -337,11 +337,16 @@ async function writeDocuments(
       };
     }),
   );
-  const rows = await db.sql.query<{ id: string; external_id: string; created: boolean }>(
-    `WITH lock AS (
-      SELECT count(pg_advisory_xact_lock(k)) AS n FROM (SELECT DISTINCT hashtext(key) AS k FROM unnest($4::text[]) AS key ORDER BY 1) s),
-    d AS (
-      SELECT x.* FROM lock, jsonb_to_recordset($2::jsonb) AS x(i int, collection_id uuid, external_id text, url text, title text,
+  const rows = await db.sql.transaction(async (tx) => {
+    // The locks in a statement of their own: a statement's snapshot is taken when it starts, so a write
+    // that waited for a lock inside itself would not see what the sync it waited for committed (and
+    // would keep that sync's chunks beside its own).
+    await tx.query(`SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT DISTINCT hashtext(key) AS k FROM unnest($1::text[]) AS key ORDER BY 1) s`, [
+      batch.map((p) => `${sourceId}:${p.doc.externalId}`),
+    ]);
+    return tx.query<{ id: string; external_id: string; created: boolean }>(
+    `WITH d AS (
+      SELECT x.* FROM jsonb_to_recordset($2::jsonb) AS x(i int, collection_id uuid, external_id text, url text, title text,
            breadcrumb text[], properties jsonb, content_hash text, source_updated_at timestamptz)),
     doc AS (
       INSERT INTO documents (source_id, collection_id, external_id, url, title, breadcrumb, properties, content_hash, source_updated_at, deleted_at, updated_at)
@@ -372,8 +377,9 @@ async function writeDocuments(
              n.embedding_model, n.embedding::vector
       FROM new n WHERE NOT EXISTS (SELECT 1 FROM kept k WHERE k.document_id = n.document_id AND k.position = n.position))
     SELECT id::text AS id, external_id, created FROM doc`,
-    [sourceId, JSON.stringify(docs), JSON.stringify(chunks), batch.map((p) => `${sourceId}:${p.doc.externalId}`)],
-  );
+    [sourceId, JSON.stringify(docs), JSON.stringify(chunks)],
+    );
+  });
   const byExternal = new Map(rows.map((r) => [r.external_id, r]));
   return batch.map((p, i) => {
     const row = byExternal.get(p.doc.externalId);

@@ -1,6 +1,7 @@
 // Several documents per write transaction: one bad document is failed on its own, the others of its
 // batch are written, and nothing is left half-written; BM25 postings match the chunks exactly.
 import { randomUUID } from "node:crypto";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../lib/config";
 import { ingestDocuments, type SourceDocument } from "../../lib/ingest/pipeline";
@@ -118,5 +119,32 @@ describe("ingest write batches", () => {
       WHERE l.chunk_id IS NULL OR c.id IS NULL OR l.collection_id <> c.collection_id
          OR l.dl <> (SELECT sum(tf)::real FROM chunk_terms t WHERE t.chunk_id = c.id)`;
     expect(lengths).toEqual([{ n: 0 }]);
+  });
+  it("concurrent syncs of one page leave exactly one version of it, never both side by side", async () => {
+    const version = (v: number) =>
+      doc("raced", { markdown: Array.from({ length: 3 }, (_, s) => `## Part ${s}\n\nVersion ${v} of part ${s}: the gateway log rotates nightly.`).join("\n\n") });
+    await ingestDocuments(db, target, [version(0)], { llm, writers: 1 });
+    // Hold the page's lock from another connection so that both syncs queue behind it, then let go:
+    // the second to get the lock must see what the first committed.
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    await holder.query("BEGIN");
+    await holder.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`${target.sourceId}:raced`]);
+    const syncs = [1, 2].map((v) => ingestDocuments(db, target, [version(v)], { llm, writers: 1 }));
+    for (;;) {
+      const [{ waiting }] = (await holder.query(`SELECT count(*)::int AS waiting FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`)).rows;
+      if (waiting >= 2) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await holder.query("COMMIT");
+    await holder.end();
+    for (const r of await Promise.all(syncs)) expect(r.outcomes[0]!.status).toBe("updated");
+    const rows = await db.prisma.$queryRaw<Array<{ position: number; text: string }>>`
+      SELECT c.position, c.text FROM chunks c JOIN documents d ON d.id = c.document_id
+      WHERE d.source_id = ${target.sourceId}::uuid AND d.external_id = 'raced' ORDER BY c.position`;
+    expect(rows.length).toBeGreaterThan(0);
+    expect(new Set(rows.map((r) => r.position)).size).toBe(rows.length); // no position twice
+    const v = /Version (\d+)/.exec(rows.find((r) => r.text.includes("Version"))!.text)![1];
+    for (const r of rows.filter((r) => r.text.includes("Version"))) expect(r.text).toContain(`Version ${v} `);
   });
 });
