@@ -254,18 +254,26 @@ export function splitText(text: string, budget: number, level = 0): string[] {
   const pieces = text.split(sep).filter((p) => p.length > 0);
   const out: string[] = [];
   let cur = "";
+  // Token counts add up across a whitespace joiner (no piece spans white space), so the running total
+  // is kept instead of re-counting the growing text for every piece (quadratic on a long paragraph).
+  let curTokens = 0;
   for (const piece of pieces) {
-    if (estimateTokens(piece) > budget) {
+    const tokens = estimateTokens(piece);
+    if (tokens > budget) {
       if (cur) out.push(cur);
       cur = "";
+      curTokens = 0;
       out.push(...splitText(piece, budget, level + 1));
       continue;
     }
-    const next = cur ? cur + joiner + piece : piece;
-    if (estimateTokens(next) > budget) {
+    if (cur && curTokens + tokens > budget) {
       out.push(cur);
       cur = piece;
-    } else cur = next;
+      curTokens = tokens;
+    } else {
+      cur = cur ? cur + joiner + piece : piece;
+      curTokens += tokens;
+    }
   }
   if (cur) out.push(cur);
   return out;

@@ -10,10 +10,48 @@ const CJK = String.raw`\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Sc
 const PIECE = new RegExp(String.raw`[${CJK}]|(?:(?![${CJK}])[\p{L}\p{N}\p{M}]){1,8}|[^\s\p{L}\p{N}\p{M}]`, "gu");
 
 export function estimateTokens(text: string): number {
+  // PIECE's count, by a character loop: several times faster than running the Unicode-property
+  // expression once per token (the chunker counts every piece of a page a few times).
   let n = 0;
-  PIECE.lastIndex = 0;
-  while (PIECE.exec(text) !== null) n++;
+  let run = 0; // letters/digits in the current run
+  for (let i = 0; i < text.length; i++) {
+    let c = text.charCodeAt(i);
+    let kind: CharKind;
+    if (c < 128) {
+      kind = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) ? WORD : (c >= 9 && c <= 13) || c === 32 ? SPACE : SYMBOL;
+    } else {
+      c = text.codePointAt(i)!;
+      if (c > 0xffff) i++; // the second half of a surrogate pair
+      kind = charKind(c);
+    }
+    if (kind === WORD) {
+      if (run % 8 === 0) n++;
+      run++;
+    } else {
+      run = 0;
+      if (kind !== SPACE) n++;
+    }
+  }
   return n;
+}
+
+const SPACE = 0;
+const WORD = 1;
+const SYMBOL = 2; // one token each: punctuation, symbols, and CJK characters
+type CharKind = typeof SPACE | typeof WORD | typeof SYMBOL;
+const CJK_CHAR = new RegExp(`[${CJK}]`, "u");
+const WORD_CHAR = /[\p{L}\p{N}\p{M}]/u;
+const kinds = new Map<number, CharKind>();
+
+/** How PIECE treats a non-ASCII character (classified once, then remembered). */
+function charKind(cp: number): CharKind {
+  let kind = kinds.get(cp);
+  if (kind === undefined) {
+    const ch = String.fromCodePoint(cp);
+    kind = CJK_CHAR.test(ch) ? SYMBOL : WORD_CHAR.test(ch) ? WORD : /\s/u.test(ch) ? SPACE : SYMBOL;
+    kinds.set(cp, kind);
+  }
+  return kind;
 }
 
 /**

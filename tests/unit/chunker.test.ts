@@ -170,3 +170,29 @@ describe("token estimate", () => {
     expect(estimateTokens("a.b")).toBe(3);
   });
 });
+
+describe("estimateTokens", () => {
+  // Letters, digits, accents and combining marks, CJK, emoji (surrogate pairs), punctuation, white space.
+  const alphabet = [..."abcXYZ0189éßΩжع\u0301中文かなカナ한글😀𝔸.,;-_/()[]'\"!? \t\n\u00a0\u2003"];
+  const mixed = fc.array(fc.constantFrom(...alphabet), { minLength: 1, maxLength: 200 }).map((cs) => cs.join(""));
+
+  it("counts exactly the pieces cutToBudget cuts at, for any mix of scripts", () => {
+    fc.assert(
+      fc.property(mixed, (text) => {
+        const pieces = estimateTokens(text);
+        if (/^\s*$/u.test(text)) return pieces === 0;
+        expect(cutToBudget(text, 1)).toHaveLength(pieces);
+        return true;
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("counts a run of letters per 8 characters, each symbol and CJK character as one, white space as none", () => {
+    expect(estimateTokens("abcdefgh")).toBe(1);
+    expect(estimateTokens("abcdefghi")).toBe(2);
+    expect(estimateTokens("naïve café")).toBe(2);
+    expect(estimateTokens("中文 ok!")).toBe(4);
+    expect(estimateTokens("😀 \u00a0\t\n")).toBe(1);
+  });
+});
