@@ -60,20 +60,23 @@ export function words(text: string): string[] {
     .map((w) => (w.length > 4 && w.endsWith("s") && !w.endsWith("ss") ? w.slice(0, -1) : w));
 }
 
-// Words and word pairs repeat across a corpus (about 80% of SciFact's features): their hashes are kept,
-// so "answering embeddings instantly" costs the benchmarks little CPU. Same values as hashing each time.
-const featureHashes = new Map<string, { index: number; sign: number }>();
-const MAX_CACHED_FEATURES = 1_000_000;
-
+/**
+ * A feature's dimension and sign: FNV-1a over the UTF-16 code units, then MurmurHash3's finaliser to
+ * spread the bits. Far cheaper than a cryptographic hash, so "answering embeddings instantly" costs the
+ * benchmarks little CPU; any well-spread hash serves (only equal features must land together).
+ */
 function hashToIndex(feature: string): { index: number; sign: number } {
-  let hit = featureHashes.get(feature);
-  if (!hit) {
-    const h = createHash("md5").update(feature).digest();
-    hit = { index: h.readUInt32LE(0) % FAKE_DIMENSIONS, sign: h[4]! & 1 ? 1 : -1 };
-    if (featureHashes.size >= MAX_CACHED_FEATURES) featureHashes.clear();
-    featureHashes.set(feature, hit);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < feature.length; i++) {
+    h ^= feature.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
   }
-  return hit;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return { index: (h >>> 0) % FAKE_DIMENSIONS, sign: h & 0x40000000 ? -1 : 1 };
 }
 
 /** Deterministic embedding: hashed unigram and bigram features, L2-normalised. */
