@@ -37,7 +37,11 @@ export async function openPostgres(url: string, opts: { poolSize?: number; migra
       await client.end();
     }
   }
-  const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10 });
+  // Idle connections are kept for five minutes (node-postgres closes them after 10 s by default): a
+  // fresh backend's first queries pay for loading pgvector and warming its catalog caches, which a
+  // burst of questions after a quiet minute would otherwise feel as a slow first answer. Idle clients
+  // do not keep a finished script alive.
+  const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10, idleTimeoutMillis: 300_000, allowExitOnIdle: true });
   pool.on("error", () => {}); // an idle client's network error must not crash the process
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {

@@ -8,7 +8,7 @@
 import { DEFAULT_FAKE_MODELS, startFakeOllama } from "@/tests/fakes/ollama";
 import { startApp } from "@/tests/helpers/app";
 import { makeApiKey } from "@/tests/helpers/auth";
-import { fmt, machine, percentile, scratchDb } from "./lib";
+import { fmt, machine, percentile, scratchDb, serverSettings } from "./lib";
 import { loadSynthetic, SYNTHETIC_EMBED_MODEL } from "./synthetic";
 
 const N = Number(process.env.BENCH_CHUNKS ?? 100_000);
@@ -53,6 +53,7 @@ async function main() {
   const ollama = await startFakeOllama({ firstTokenDelayMs: FIRST_TOKEN_DELAY_MS, tokenDelayMs: TOKEN_DELAY_MS, models: [...DEFAULT_FAKE_MODELS, SYNTHETIC_EMBED_MODEL] });
   const scratch = await scratchDb("ask");
   const { queries } = await loadSynthetic(scratch.db, N, 200);
+  console.log(await serverSettings(scratch.db));
   // Queries carry words of real chunks so the extractive fake model answers (and streams) from its sources.
   const app = await startApp({
     db: { ...scratch.db, url: scratch.url, drop: async () => {} },
@@ -63,6 +64,9 @@ async function main() {
     // Warm-up: compile routes, fill pools and caches.
     for (let i = 0; i < 5; i++) await askOnce(app.baseUrl, key.headers, queries[i]!.text);
     for (const concurrency of [1, 8, 32]) {
+      // One unmeasured round at this concurrency first: the app's pool opens the connections it needs
+      // (a new PostgreSQL backend's first queries are slow) — the figures are for steady traffic.
+      await Promise.all(queries.slice(0, concurrency).map((q) => askOnce(app.baseUrl, key.headers, q.text)));
       const overheads: number[] = [];
       const samples: Sample[] = [];
       let next = 0;

@@ -9,6 +9,12 @@ export function machine(): string {
   return `machine: ${cpus[0]?.model ?? "unknown CPU"} × ${cpus.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}, ${os.platform()} ${os.release()}`;
 }
 
+/** The server's memory settings: they decide whether the hot index pages are read from PostgreSQL's own cache or the OS's. */
+export async function serverSettings(db: Db): Promise<string> {
+  const [r] = await db.sql.query<{ sb: string; ecs: string }>(`SELECT current_setting('shared_buffers') AS sb, current_setting('effective_cache_size') AS ecs`);
+  return `server: shared_buffers ${r!.sb}, effective_cache_size ${r!.ecs}`;
+}
+
 export const BENCH_PG = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 
 /** A fresh, migrated PostgreSQL database for one benchmark run, dropped by `drop()`. */

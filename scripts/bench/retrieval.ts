@@ -6,7 +6,7 @@
 // Environment: BENCH_CHUNKS (default 100000), BENCH_QUERIES (default 200), BENCH_DATABASE_URL.
 import { getConfig } from "@/lib/config";
 import { hybridSearch } from "@/lib/retrieve/search";
-import { fmt, machine, percentile, scratchDb } from "./lib";
+import { fmt, machine, percentile, scratchDb, serverSettings } from "./lib";
 import { loadSynthetic } from "./synthetic";
 
 const N = Number(process.env.BENCH_CHUNKS ?? 100_000);
@@ -20,10 +20,7 @@ async function main() {
   try {
     const { collections, queries, loadMs: tLoad, indexMs: tIndex } = await loadSynthetic(db, N, Q);
     const [{ postings }] = await db.sql.query<{ postings: number }>(`SELECT count(*)::int AS postings FROM chunk_terms`);
-    // The server's memory settings decide how much of the index is read from the OS rather than from
-    // PostgreSQL's own cache: print them so a figure can be compared with another server's.
-    const [settings] = await db.sql.query<{ sb: string; ecs: string }>(`SELECT current_setting('shared_buffers') AS sb, current_setting('effective_cache_size') AS ecs`);
-    console.log(`server: shared_buffers ${settings!.sb}, effective_cache_size ${settings!.ecs}`);
+    console.log(await serverSettings(db));
     console.log(`load: ${N} chunks + ${postings} BM25 postings in ${(tLoad / 1000).toFixed(0)} s (triggers), HNSW build + VACUUM ANALYZE ${(tIndex / 1000).toFixed(0)} s`);
 
     const exact = async (v: number[], filter: string | null) => {
