@@ -3,13 +3,10 @@
 // Enter/Shift+Enter, the no-model state, a phone-sized dark screen; and the API's two forms.
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seedDemoWiki } from "@/lib/ingest";
-import { getLlm } from "@/lib/llm";
-import { startApp, type RunningApp } from "../helpers/app";
+import type { RunningApp } from "../helpers/app";
 import { makeApiKey, makeUser, signIn, type TestUser } from "../helpers/auth";
-import { launchBrowser } from "../helpers/browser";
-import { startFakeOllama, type FakeOllama, DEFAULT_FAKE_MODELS } from "../fakes/ollama";
-import { setEnv } from "../integration/ask-fixtures";
+import { DEFAULT_FAKE_MODELS, type FakeOllama } from "../fakes/ollama";
+import { startDemoWikiApp, type DemoWikiApp } from "./demo-wiki-app";
 
 const QUESTION = "How long does the canary watch the error rate?";
 
@@ -32,26 +29,16 @@ describe("Ask the wiki (built app, PostgreSQL, demo wiki, fake Ollama)", () => {
   let user: TestUser;
   let page: Page;
 
+  let demo: DemoWikiApp;
   beforeAll(async () => {
-    ollama = await startFakeOllama({ tokenDelayMs: 60 });
-    // The test imports the demo wiki itself (not the app's background import) so it knows when it is done.
-    app = await startApp({ env: { OLLAMA_HOST: ollama.url, DEMO_WIKI: "false" } });
-    setEnv({ OLLAMA_HOST: ollama.url });
-    await seedDemoWiki(app.db!, { llm: getLlm() });
-    // The demo pages carry demo:// addresses; give them web ones so citations open a page.
-    await app.db!.prisma.$executeRaw`UPDATE documents SET url = replace(url, 'demo://kestrel-wiki/', 'https://wiki.kestrel.example/')`;
-    user = await makeUser(app.db!, "viewer");
-    browser = await launchBrowser();
-    page = await browser.newPage();
-    await signIn(page, app.baseUrl, user).catch(async (err) => {
-      throw new Error(`${err.message}\n--- page ---\n${(await page.content()).slice(0, 3000)}\n--- app output ---\n${app.output().slice(-3000)}`);
+    demo = await startDemoWikiApp({
+      tokenDelayMs: 60,
+      // The demo pages carry demo:// addresses; give them web ones so citations open a page.
+      afterSeed: (app) => app.db!.prisma.$executeRaw`UPDATE documents SET url = replace(url, 'demo://kestrel-wiki/', 'https://wiki.kestrel.example/')`,
     });
+    ({ app, ollama, user, browser, page } = demo);
   }, 600_000);
-  afterAll(async () => {
-    await browser?.close();
-    await app?.stop();
-    await ollama?.close();
-  });
+  afterAll(() => demo?.stop());
 
   it("streams a cited answer on /, shows the passage on hover, lists sources and takes feedback", async () => {
     await page.goto(`${app.baseUrl}/`);

@@ -4,13 +4,9 @@
 // one and a malformed id all answer the ordinary not-found page.
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { seedDemoWiki } from "@/lib/ingest";
-import { getLlm } from "@/lib/llm";
-import { startApp, type RunningApp } from "../helpers/app";
-import { makeUser, signIn, type TestUser } from "../helpers/auth";
-import { launchBrowser } from "../helpers/browser";
-import { startFakeOllama, type FakeOllama } from "../fakes/ollama";
-import { setEnv } from "../integration/ask-fixtures";
+import type { RunningApp } from "../helpers/app";
+import { signIn, type TestUser } from "../helpers/auth";
+import { startDemoWikiApp, type DemoWikiApp } from "./demo-wiki-app";
 
 const QUESTION = "How long does the canary watch the error rate?";
 const DOC_HREF = /^\/documents\/([0-9a-f-]{36})\?chunk=([0-9a-f-]{36})(#[\w-]+)?$/;
@@ -25,28 +21,15 @@ const inViewport = (page: Page, selector: string) =>
 describe("Document page (built app, PostgreSQL, demo wiki, fake Ollama)", () => {
   let app: RunningApp;
   let browser: Browser;
-  let ollama: FakeOllama;
   let user: TestUser;
   let page: Page;
 
+  let demo: DemoWikiApp;
   beforeAll(async () => {
-    ollama = await startFakeOllama({ tokenDelayMs: 5 });
-    // The test imports the demo wiki itself (not the app's background import) so it knows when it is done.
-    app = await startApp({ env: { OLLAMA_HOST: ollama.url, DEMO_WIKI: "false" } });
-    setEnv({ OLLAMA_HOST: ollama.url });
-    await seedDemoWiki(app.db!, { llm: getLlm() });
-    user = await makeUser(app.db!, "viewer");
-    browser = await launchBrowser();
-    page = await browser.newPage();
-    await signIn(page, app.baseUrl, user).catch(async (err) => {
-      throw new Error(`${err.message}\n--- page ---\n${(await page.content()).slice(0, 3000)}\n--- app output ---\n${app.output().slice(-3000)}`);
-    });
+    demo = await startDemoWikiApp({ tokenDelayMs: 5 });
+    ({ app, user, browser, page } = demo);
   }, 600_000);
-  afterAll(async () => {
-    await browser?.close();
-    await app?.stop();
-    await ollama?.close();
-  });
+  afterAll(() => demo?.stop());
 
   it("opens a demo-wiki citation on the document page with the cited passage highlighted", async () => {
     await page.goto(`${app.baseUrl}/`);
