@@ -72,6 +72,31 @@ type Planned = { doc: SourceDocument; hash: string; collectionId: string; chunks
 
 /** Ingests a group of documents of one source. One failing document never stops the others. */
 export async function ingestDocuments(db: Db, target: IngestTarget, docs: SourceDocument[], opts: PipelineOptions = {}): Promise<IngestResult> {
+  // The same page more than once in one call: the later version must win, and concurrent writers give
+  // no order, so each later occurrence goes in a pass after the one before it has been written.
+  const seen = new Set<string>();
+  const firstPass: SourceDocument[] = [];
+  const later: SourceDocument[] = [];
+  for (const doc of docs) {
+    (seen.has(doc.externalId) ? later : firstPass).push(doc);
+    seen.add(doc.externalId);
+  }
+  if (later.length === 0) return ingestPass(db, target, docs, opts);
+  const a = await ingestPass(db, target, firstPass, opts);
+  const b = await ingestDocuments(db, target, later, opts);
+  return {
+    outcomes: [...a.outcomes, ...b.outcomes],
+    embedCalls: a.embedCalls + b.embedCalls,
+    embeddedChunks: a.embeddedChunks + b.embeddedChunks,
+    reusedChunks: a.reusedChunks + b.reusedChunks,
+    pendingChunks: a.pendingChunks + b.pendingChunks,
+    batchSizes: [...a.batchSizes, ...b.batchSizes],
+    ...((a.embedError ?? b.embedError) ? { embedError: a.embedError ?? b.embedError } : {}),
+  };
+}
+
+/** One pass over documents with distinct external ids. */
+async function ingestPass(db: Db, target: IngestTarget, docs: SourceDocument[], opts: PipelineOptions): Promise<IngestResult> {
   const config = getConfig();
   const llm = opts.llm ?? getLlm();
   const model = llm.models.embed;
