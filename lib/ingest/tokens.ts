@@ -5,16 +5,16 @@
 // keeps most English words whole and splits long ones), every punctuation or symbol character counts
 // one, and every CJK character counts one (WordPiece splits them per character).
 
-// One "piece" = at most one token, so any text can be cut at piece boundaries to fit a budget.
-const CJK = String.raw`\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}`;
-const PIECE = new RegExp(String.raw`[${CJK}]|(?:(?![${CJK}])[\p{L}\p{N}\p{M}]){1,8}|[^\s\p{L}\p{N}\p{M}]`, "gu");
-
-export function estimateTokens(text: string): number {
-  // PIECE's count, by a character loop: several times faster than running the Unicode-property
-  // expression once per token (the chunker counts every piece of a page a few times).
+// One "piece" = at most one token, so any text can be cut at piece boundaries to fit a budget: a CJK
+// character; a run of at most 8 other letters, digits or marks; any other character but white space.
+// One scanner serves both the count and the cuts: a character loop, several times faster than a
+// Unicode-property regular expression run once per piece (the chunker counts every piece of a page a
+// few times).
+function scanPieces(text: string, onPiece?: (start: number) => void): number {
   let n = 0;
   let run = 0; // letters/digits in the current run
   for (let i = 0; i < text.length; i++) {
+    const start = i;
     let c = text.charCodeAt(i);
     let kind: CharKind;
     if (c < 128) {
@@ -25,25 +25,35 @@ export function estimateTokens(text: string): number {
       kind = charKind(c);
     }
     if (kind === WORD) {
-      if (run % 8 === 0) n++;
+      if (run % 8 === 0) {
+        n++;
+        onPiece?.(start);
+      }
       run++;
     } else {
       run = 0;
-      if (kind !== SPACE) n++;
+      if (kind !== SPACE) {
+        n++;
+        onPiece?.(start);
+      }
     }
   }
   return n;
 }
 
+export function estimateTokens(text: string): number {
+  return scanPieces(text);
+}
+
 const SPACE = 0;
 const WORD = 1;
-const SYMBOL = 2; // one token each: punctuation, symbols, and CJK characters
+const SYMBOL = 2; // one piece each: punctuation, symbols, and CJK characters
 type CharKind = typeof SPACE | typeof WORD | typeof SYMBOL;
-const CJK_CHAR = new RegExp(`[${CJK}]`, "u");
+const CJK_CHAR = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
 const WORD_CHAR = /[\p{L}\p{N}\p{M}]/u;
 const kinds = new Map<number, CharKind>();
 
-/** How PIECE treats a non-ASCII character (classified once, then remembered). */
+/** What a non-ASCII character is (classified once, then remembered). */
 function charKind(cp: number): CharKind {
   let kind = kinds.get(cp);
   if (kind === undefined) {
@@ -61,18 +71,16 @@ function charKind(cp: number): CharKind {
 export function cutToBudget(text: string, budget: number): string[] {
   if (budget < 1) throw new RangeError("budget must be at least 1 token");
   const parts: string[] = [];
-  let start = 0;
+  let from = 0;
   let count = 0;
-  PIECE.lastIndex = 0;
-  let m: RegExpExecArray | null;
-  while ((m = PIECE.exec(text)) !== null) {
+  scanPieces(text, (start) => {
     if (count === budget) {
-      parts.push(text.slice(start, m.index));
-      start = m.index;
+      parts.push(text.slice(from, start));
+      from = start;
       count = 0;
     }
     count++;
-  }
-  parts.push(text.slice(start));
+  });
+  parts.push(text.slice(from));
   return parts.filter((p) => p.length > 0);
 }

@@ -176,10 +176,15 @@ describe("estimateTokens", () => {
   const alphabet = [..."abcXYZ0189éßΩжع\u0301中文かなカナ한글😀𝔸.,;-_/()[]'\"!? \t\n\u00a0\u2003"];
   const mixed = fc.array(fc.constantFrom(...alphabet), { minLength: 1, maxLength: 200 }).map((cs) => cs.join(""));
 
+  // The rule as a regular expression, the reference the character loop in lib/ingest/tokens.ts follows.
+  const CJK = String.raw`\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}`;
+  const PIECE = new RegExp(String.raw`[${CJK}]|(?:(?![${CJK}])[\p{L}\p{N}\p{M}]){1,8}|[^\s\p{L}\p{N}\p{M}]`, "gu");
+
   it("counts exactly the pieces cutToBudget cuts at, for any mix of scripts", () => {
     fc.assert(
       fc.property(mixed, (text) => {
         const pieces = estimateTokens(text);
+        expect(pieces).toBe([...text.matchAll(PIECE)].length);
         if (/^\s*$/u.test(text)) return pieces === 0;
         expect(cutToBudget(text, 1)).toHaveLength(pieces);
         return true;
