@@ -124,9 +124,8 @@ async function ingestPass(db: Db, target: IngestTarget, docs: SourceDocument[], 
   // `ready[k]`: how many of the texts to embed must be done before documents 0..k have all their vectors.
   const ready: number[] = [];
   const vectors = new Map<string, string>(); // content hash → vector literal
-  const toEmbed = new Map<string, string>(); // content hash → text, in the order they are embedded
-  const embedOrder = new Map<string, number>(); // content hash → its 1-based place in toEmbed
-  const pending: Array<[string, string]> = [];
+  const pending: Array<[string, string]> = []; // [content hash, text] to embed, in the order they are embedded
+  const embedOrder = new Map<string, number>(); // content hash → its 1-based place in `pending`
   let planning = true;
   let embedded = 0; // texts embedded so far
   let embedStopped = false; // Ollama failed: the rest is stored without vectors (the backfill embeds it)
@@ -157,7 +156,7 @@ async function ingestPass(db: Db, target: IngestTarget, docs: SourceDocument[], 
           }
         }
         // Vectors: reuse what is stored for the same text and model, embed the rest once per distinct hash.
-        const lookup = [...new Set(wave.flatMap((p) => p.chunks.map((c) => c.contentHash)))].filter((h) => !vectors.has(h) && !toEmbed.has(h));
+        const lookup = [...new Set(wave.flatMap((p) => p.chunks.map((c) => c.contentHash)))].filter((h) => !vectors.has(h) && !embedOrder.has(h));
         if (lookup.length) {
           const rows = await db.sql.query<{ content_hash: string; v: string }>(
             `SELECT DISTINCT ON (content_hash) content_hash, embedding::text AS v FROM chunks
@@ -170,11 +169,7 @@ async function ingestPass(db: Db, target: IngestTarget, docs: SourceDocument[], 
           let last = ready.length ? ready[ready.length - 1] : 0;
           for (const c of p.chunks) {
             if (vectors.has(c.contentHash)) continue;
-            if (!toEmbed.has(c.contentHash)) {
-              toEmbed.set(c.contentHash, c.embedText);
-              embedOrder.set(c.contentHash, toEmbed.size);
-              pending.push([c.contentHash, c.embedText]);
-            }
+            if (!embedOrder.has(c.contentHash)) embedOrder.set(c.contentHash, pending.push([c.contentHash, c.embedText]));
             last = Math.max(last, embedOrder.get(c.contentHash)!);
           }
           planned.push(p);
@@ -260,7 +255,7 @@ async function ingestPass(db: Db, target: IngestTarget, docs: SourceDocument[], 
         const ks = Array.from({ length: range[1] - range[0] }, (_, i) => range[0] + i);
         busy++;
         try {
-          const out = await writeDocuments(db, target.sourceId, ks.map((k) => planned[k]), vectors, toEmbed, model);
+          const out = await writeDocuments(db, target.sourceId, ks.map((k) => planned[k]), vectors, embedOrder, model);
           ks.forEach((k, i) => record(k, out[i]));
         } catch (err) {
           if (ks.length === 1) {
@@ -270,7 +265,7 @@ async function ingestPass(db: Db, target: IngestTarget, docs: SourceDocument[], 
           // One bad document must not cost the others: each is tried again in its own transaction.
           for (const k of ks) {
             try {
-              record(k, (await writeDocuments(db, target.sourceId, [planned[k]], vectors, toEmbed, model))[0]);
+              record(k, (await writeDocuments(db, target.sourceId, [planned[k]], vectors, embedOrder, model))[0]);
             } catch (e) {
               fail(k, e);
             }
@@ -329,7 +324,7 @@ async function writeDocuments(
   sourceId: string,
   batch: Planned[],
   vectors: Map<string, string>,
-  embeddedNow: Map<string, string>,
+  embeddedNow: ReadonlyMap<string, unknown>,
   model: string,
 ): Promise<Written[]> {
   const docs = batch.map((p, i) => ({
@@ -370,39 +365,39 @@ async function writeDocuments(
       batch.map((p) => `${sourceId}:${p.doc.externalId}`),
     ]);
     return tx.query<{ id: string; external_id: string; created: boolean }>(
-    `WITH d AS (
-      SELECT x.* FROM jsonb_to_recordset($2::jsonb) AS x(i int, collection_id uuid, external_id text, url text, title text,
-           breadcrumb text[], properties jsonb, content_hash text, source_updated_at timestamptz)),
-    doc AS (
-      INSERT INTO documents (source_id, collection_id, external_id, url, title, breadcrumb, properties, content_hash, source_updated_at, deleted_at, updated_at)
-      SELECT $1::uuid, collection_id, external_id, url, title, breadcrumb, properties, content_hash, source_updated_at, NULL, now()
-      FROM d ORDER BY i
-      ON CONFLICT (source_id, external_id) DO UPDATE SET
-        collection_id = EXCLUDED.collection_id, url = EXCLUDED.url, title = EXCLUDED.title, breadcrumb = EXCLUDED.breadcrumb,
-        properties = EXCLUDED.properties, content_hash = EXCLUDED.content_hash, source_updated_at = EXCLUDED.source_updated_at,
-        deleted_at = NULL, updated_at = now()
-      RETURNING id, external_id, collection_id, (xmax = 0) AS created),
-    new AS (
-      SELECT doc.id AS document_id, doc.collection_id, n.*
-      FROM jsonb_to_recordset($3::jsonb) AS n(i int, position int, heading_path text[], anchor text, text text,
-           token_count int, content_hash text, embedding_model text, embedding text)
-      JOIN d ON d.i = n.i JOIN doc ON doc.external_id = d.external_id),
-    -- A chunk with the same text, place and vector model stays as it is: rewriting it would cost a
-    -- new HNSW entry for nothing (an edit of one paragraph of a long page touches one chunk).
-    kept AS (
-      SELECT c.id, c.document_id, c.position FROM chunks c JOIN new n
-        ON c.document_id = n.document_id AND c.content_hash = n.content_hash AND c.position = n.position
-       AND c.anchor IS NOT DISTINCT FROM n.anchor AND c.embedding_model IS NOT DISTINCT FROM n.embedding_model
-       AND c.collection_id = n.collection_id),
-    removed AS (
-      DELETE FROM chunks c USING doc WHERE c.document_id = doc.id AND NOT EXISTS (SELECT 1 FROM kept k WHERE k.id = c.id)),
-    added AS (
-      INSERT INTO chunks (document_id, collection_id, position, heading_path, anchor, text, token_count, content_hash, embedding_model, embedding)
-      SELECT n.document_id, n.collection_id, n.position, n.heading_path, n.anchor, n.text, n.token_count, n.content_hash,
-             n.embedding_model, n.embedding::vector
-      FROM new n WHERE NOT EXISTS (SELECT 1 FROM kept k WHERE k.document_id = n.document_id AND k.position = n.position))
-    SELECT id::text AS id, external_id, created FROM doc`,
-    [sourceId, JSON.stringify(docs), JSON.stringify(chunks)],
+      `WITH d AS (
+        SELECT x.* FROM jsonb_to_recordset($2::jsonb) AS x(i int, collection_id uuid, external_id text, url text, title text,
+             breadcrumb text[], properties jsonb, content_hash text, source_updated_at timestamptz)),
+      doc AS (
+        INSERT INTO documents (source_id, collection_id, external_id, url, title, breadcrumb, properties, content_hash, source_updated_at, deleted_at, updated_at)
+        SELECT $1::uuid, collection_id, external_id, url, title, breadcrumb, properties, content_hash, source_updated_at, NULL, now()
+        FROM d ORDER BY i
+        ON CONFLICT (source_id, external_id) DO UPDATE SET
+          collection_id = EXCLUDED.collection_id, url = EXCLUDED.url, title = EXCLUDED.title, breadcrumb = EXCLUDED.breadcrumb,
+          properties = EXCLUDED.properties, content_hash = EXCLUDED.content_hash, source_updated_at = EXCLUDED.source_updated_at,
+          deleted_at = NULL, updated_at = now()
+        RETURNING id, external_id, collection_id, (xmax = 0) AS created),
+      new AS (
+        SELECT doc.id AS document_id, doc.collection_id, n.*
+        FROM jsonb_to_recordset($3::jsonb) AS n(i int, position int, heading_path text[], anchor text, text text,
+             token_count int, content_hash text, embedding_model text, embedding text)
+        JOIN d ON d.i = n.i JOIN doc ON doc.external_id = d.external_id),
+      -- A chunk with the same text, place and vector model stays as it is: rewriting it would cost a
+      -- new HNSW entry for nothing (an edit of one paragraph of a long page touches one chunk).
+      kept AS (
+        SELECT c.id, c.document_id, c.position FROM chunks c JOIN new n
+          ON c.document_id = n.document_id AND c.content_hash = n.content_hash AND c.position = n.position
+         AND c.anchor IS NOT DISTINCT FROM n.anchor AND c.embedding_model IS NOT DISTINCT FROM n.embedding_model
+         AND c.collection_id = n.collection_id),
+      removed AS (
+        DELETE FROM chunks c USING doc WHERE c.document_id = doc.id AND NOT EXISTS (SELECT 1 FROM kept k WHERE k.id = c.id)),
+      added AS (
+        INSERT INTO chunks (document_id, collection_id, position, heading_path, anchor, text, token_count, content_hash, embedding_model, embedding)
+        SELECT n.document_id, n.collection_id, n.position, n.heading_path, n.anchor, n.text, n.token_count, n.content_hash,
+               n.embedding_model, n.embedding::vector
+        FROM new n WHERE NOT EXISTS (SELECT 1 FROM kept k WHERE k.document_id = n.document_id AND k.position = n.position))
+      SELECT id::text AS id, external_id, created FROM doc`,
+      [sourceId, JSON.stringify(docs), JSON.stringify(chunks)],
     );
   });
   const byExternal = new Map(rows.map((r) => [r.external_id, r]));
