@@ -1,7 +1,7 @@
 // The smallest SQL interface the migration runner, health checks, the job queue and the hot paths
 // (ingest writes, retrieval) need, over either a node-postgres pool or an in-process PGlite. Prisma is
 // used for everything else: on these paths its per-call cost is several times the statement's own.
-import type { PGlite, Transaction } from "@electric-sql/pglite";
+import type { PGlite } from "@electric-sql/pglite";
 import type { Client, Pool, PoolClient } from "pg";
 
 export interface SqlRunner {
@@ -18,9 +18,15 @@ export interface SqlRunner {
 
 const isPool = (p: Pool | Client): p is Pool => typeof (p as Pool).totalCount === "number";
 
+/** A runner inside an open transaction: a nested `transaction` joins it. */
+function inTransaction(query: SqlRunner["query"], exec: SqlRunner["exec"]): SqlRunner {
+  const runner: SqlRunner = { query, exec, transaction: (fn) => fn(runner) };
+  return runner;
+}
+
 /** Session-level statements (advisory locks) need a `Client`, not a `Pool`. */
 export function pgRunner(pool: Pool | Client): SqlRunner {
-  const runner: SqlRunner = {
+  return {
     async query<T>(sql: string, params: unknown[] = []) {
       const res = await pool.query(sql, params as unknown[]);
       return res.rows as T[];
@@ -34,8 +40,14 @@ export function pgRunner(pool: Pool | Client): SqlRunner {
       try {
         await client.query("BEGIN");
         try {
-          const tx = pgRunner(client);
-          const out = await fn({ ...tx, transaction: (inner) => inner(tx) });
+          const out = await fn(
+            inTransaction(
+              async <R>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows as R[],
+              async (sql) => {
+                await client.query(sql);
+              },
+            ),
+          );
           await client.query("COMMIT");
           return out;
         } catch (err) {
@@ -49,18 +61,6 @@ export function pgRunner(pool: Pool | Client): SqlRunner {
       }
     },
   };
-  return runner;
-}
-
-function pgliteTxRunner(tx: Transaction): SqlRunner {
-  const runner: SqlRunner = {
-    query: async <T>(sql: string, params: unknown[] = []) => (await tx.query<T>(sql, params)).rows,
-    exec: async (sql: string) => {
-      await tx.exec(sql);
-    },
-    transaction: (fn) => fn(runner),
-  };
-  return runner;
 }
 
 export function pgliteRunner(pg: PGlite): SqlRunner {
@@ -73,6 +73,16 @@ export function pgliteRunner(pg: PGlite): SqlRunner {
       await pg.exec(sql);
     },
     // PGlite's transaction holds the instance's lock: no other query of the process slips into it.
-    transaction: (fn) => pg.transaction((tx) => fn(pgliteTxRunner(tx))),
+    transaction: (fn) =>
+      pg.transaction((tx) =>
+        fn(
+          inTransaction(
+            async <R>(sql: string, params: unknown[] = []) => (await tx.query<R>(sql, params)).rows,
+            async (sql) => {
+              await tx.exec(sql);
+            },
+          ),
+        ),
+      ),
   };
 }
