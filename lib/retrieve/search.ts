@@ -26,6 +26,8 @@ export interface SearchOptions {
   efSearch: number;
   /** Rows returned (best fused first); default: every fused candidate of both stages. */
   limit?: number;
+  /** The full-text half's inputs when already read (retrieve() reads them during the embedding). */
+  text?: TextQuery;
 }
 
 export interface SearchRow {
@@ -133,6 +135,7 @@ export async function queryTerms(db: Db, query: string, n: number): Promise<Quer
   );
   let cache = dfCache.get(db);
   if (!cache) dfCache.set(db, (cache = new Map()));
+  const frequencies = rows.some((r) => r.bounded > cap) ? await commonLexemeFrequencies(db) : null;
   const out: QueryTerm[] = [];
   for (const r of rows) {
     if (r.bounded === 0) continue;
@@ -143,7 +146,7 @@ export async function queryTerms(db: Db, query: string, n: number): Promise<Quer
     // A common term's frequency comes from the planner's statistics when ANALYZE has seen it (a
     // counting scan of a long posting list costs tens of milliseconds on the first question using the
     // word); otherwise it is counted once and cached. It moves slowly and its weight is small.
-    const freq = (await commonLexemeFrequencies(db)).get(r.lexeme);
+    const freq = frequencies?.get(r.lexeme);
     if (freq !== undefined) {
       out.push({ lexeme: r.lexeme, qtf: r.qtf, df: Math.max(cap + 1, Math.round(freq * n)), common: true });
       continue;
@@ -181,7 +184,7 @@ export async function textQuery(db: Db, query: string): Promise<TextQuery> {
   return { stats, terms: await queryTerms(db, query, stats.n) };
 }
 
-export async function hybridSearch(db: Db, opts: SearchOptions & { text?: TextQuery }): Promise<SearchRow[]> {
+export async function hybridSearch(db: Db, opts: SearchOptions): Promise<SearchRow[]> {
   if (opts.collectionIds && opts.collectionIds.length === 0) return [];
   const { stats, terms } = opts.text ?? (await textQuery(db, opts.query));
   const { values, p } = params();

@@ -2,6 +2,7 @@
 // (the demo wiki, uploads, S3). ?chunk=<chunkId> marks the cited passage and scrolls to it.
 import { notFound } from "next/navigation";
 import { requirePagePrincipal } from "@/app/_server/principal";
+import { webUrl } from "@/components/ask/source-link";
 import { ScrollToCited } from "@/components/documents/scroll-to-cited";
 import { MarkdownContent } from "@/components/markdown";
 import { getDb } from "@/lib/db/client";
@@ -10,7 +11,6 @@ import { getDocumentView } from "@/lib/ingest";
 export const dynamic = "force-dynamic";
 
 const when = (d: Date | null) => (d ? `${d.toISOString().slice(0, 16).replace("T", " ")} UTC` : "—");
-const isWeb = (url: string | null): url is string => !!url && /^https?:\/\//i.test(url);
 /** The page's own "# Title" at the top of its first chunk repeats the page heading: shown once. */
 const withoutTitle = (text: string, title: string) => {
   const m = /^#[ \t]+(.+?)[ \t#]*(?:\n+|$)/.exec(text);
@@ -29,6 +29,7 @@ export default async function DocumentPage({
   const doc = await getDocumentView(await getDb(), principal, id);
   if (!doc) notFound();
   const citedChunkId = typeof query.chunk === "string" ? query.chunk : null;
+  const original = webUrl(doc.url);
 
   // A heading's anchor names the first chunk under it; further chunks of the same section (and chunks
   // without an anchor) are chunk-<position>, so every id on the page is unique.
@@ -62,8 +63,8 @@ export default async function DocumentPage({
             <dd>{when(doc.sourceUpdatedAt)}</dd>
           </div>
         </dl>
-        {isWeb(doc.url) && (
-          <a href={doc.url} target="_blank" rel="noopener noreferrer" className="inline-block text-sm text-sky-700 underline dark:text-sky-300" data-testid="document-original">
+        {original && (
+          <a href={original} target="_blank" rel="noopener noreferrer" className="inline-block text-sm text-sky-700 underline dark:text-sky-300" data-testid="document-original">
             {doc.sourceKind === "notion" ? "Open in Notion" : "Open original"}
           </a>
         )}
