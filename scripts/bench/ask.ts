@@ -5,6 +5,7 @@
 //
 // Environment: BENCH_CHUNKS (default 100000), BENCH_REQUESTS (requests per level, default 64),
 // BENCH_DATABASE_URL.
+import { readSse } from "@/lib/answer/sse";
 import { DEFAULT_FAKE_MODELS, startFakeOllama } from "@/tests/fakes/ollama";
 import { startApp } from "@/tests/helpers/app";
 import { makeApiKey } from "@/tests/helpers/auth";
@@ -31,20 +32,15 @@ async function askOnce(baseUrl: string, headers: Record<string, string>, questio
     body: JSON.stringify({ question }),
   });
   if (!res.ok || !res.body) throw new Error(`ask failed: ${res.status} ${await res.text()}`);
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  let buf = "";
   let first = -1;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (value) buf += decoder.decode(value, { stream: true });
-    if (first < 0 && buf.includes("event: token")) first = performance.now() - started;
-    if (done) break;
+  let server: Sample["server"] | null = null;
+  for await (const { event, data } of readSse(res.body)) {
+    if (event === "token" && first < 0) first = performance.now() - started;
+    if (event === "done") server = (data as { timings: Sample["server"] }).timings;
   }
-  if (first < 0) throw new Error(`no token event in: ${buf.slice(0, 500)}`);
-  const done = /event: done\ndata: (.*)\n/.exec(buf);
-  if (!done) throw new Error("no done event");
-  return { firstTokenMs: first, server: (JSON.parse(done[1]!) as { timings: Sample["server"] }).timings };
+  if (first < 0) throw new Error("no token event");
+  if (!server) throw new Error("no done event");
+  return { firstTokenMs: first, server };
 }
 
 async function main() {

@@ -4,14 +4,13 @@
 // and bytes uploaded, as a share of the snapshot); restore time into a fresh database; verify time.
 // Figures only — nothing here asserts a timing. BENCH_CHUNKS / BENCH_DATABASE_URL override defaults.
 import { execFileSync } from "node:child_process";
-import os from "node:os";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { createSnapshot, FolderTarget, restoreSnapshot, verifySnapshot } from "@/lib/backup";
 import { generateMasterKey, ringFrom } from "@/lib/crypto/keys";
-import { BENCH_PG, machine, scratchDb } from "./lib";
+import { BENCH_PG, loadAverage, machine, scratchDb } from "./lib";
 
 const CHUNKS = Number(process.env.BENCH_CHUNKS ?? 100_000);
 const PER_DOC = 10;
@@ -20,9 +19,7 @@ const MB = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 const secs = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 console.log(machine());
-// The figures depend on what else the machine is doing; say so next to them.
-const load = () => os.loadavg().map((l) => l.toFixed(1)).join(" / ");
-console.log(`load average at start (1/5/15 min): ${load()}`);
+console.log(`load average at start (1/5/15 min): ${loadAverage()}`);
 console.log(`PostgreSQL ${BENCH_PG.replace(/\/\/[^@/]*@/, "//***@")}: ${CHUNKS.toLocaleString()} chunks in ${DOCS.toLocaleString()} documents, 768-d vectors`);
 
 const scratch = await scratchDb("backup");
@@ -105,7 +102,7 @@ try {
   console.log(
     `restore into an empty database (verify every object, load, rebuild indexes incl. HNSW): ${secs(Date.now() - t)}; ${r.tables.find((x) => x.name === "chunks")?.rows.toLocaleString()} chunks, ${r.objects.toLocaleString()} objects`,
   );
-  console.log(`load average at end (1/5/15 min): ${load()}`);
+  console.log(`load average at end (1/5/15 min): ${loadAverage()}`);
 } finally {
   await admin.query(`DROP DATABASE IF EXISTS ${restoreName} WITH (FORCE)`).catch(() => {});
   await admin.end();

@@ -20,7 +20,7 @@ import { ingestJobs } from "@/lib/ingest/jobs";
 import { signWebhookPayload } from "@notionhq/client";
 import { nid, startFakeNotion } from "../../tests/fakes/notion";
 import { startFakeOllama } from "../../tests/fakes/ollama";
-import { machine, scratchDb } from "./lib";
+import { loadAverage, machine, scratchDb } from "./lib";
 
 const CORPUS = process.env.SCIFACT_CORPUS ?? path.resolve(process.cwd(), "..", "shared", "data", "scifact", "corpus.jsonl");
 const GROUP = 256; // documents per pipeline call (embedding batches span documents)
@@ -73,7 +73,7 @@ async function processCpu(pid: number): Promise<number | null> {
 
 /**
  * The fake Ollama runs in a child process by default: a real Ollama is another process too, and the
- * fake's hashing (md5 per word feature) and JSON would otherwise block this process's event loop while
+ * fake's hashing and JSON would otherwise block this process's event loop while
  * the database waits for the next statement. Its CPU is still spent on the same cores, and reported.
  * BENCH_OLLAMA=inprocess keeps it in this process (as measured before).
  */
@@ -128,7 +128,7 @@ async function main() {
   console.log(machine());
   console.log(`fake Ollama (hashed embeddings, answering at once): ${ollama.where}`);
   // The machine is shared: the load at the start says how much of it this run really had.
-  console.log(`load average at start: ${(await import("node:os")).loadavg().map((l) => l.toFixed(1)).join(" ")}`);
+  console.log(`load average at start (1/5/15 min): ${loadAverage()}`);
   const lines = (await readFile(CORPUS, "utf8")).split("\n").filter(Boolean);
   const limit = Number(process.env.BENCH_DOCS ?? lines.length); // a smaller corpus for quick looks
   const docs: SourceDocument[] = lines.slice(0, limit).map((l) => {

@@ -9,6 +9,9 @@ export function machine(): string {
   return `machine: ${cpus[0]?.model ?? "unknown CPU"} × ${cpus.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}, ${os.platform()} ${os.release()}`;
 }
 
+/** The machine's load average (1/5/15 min): benchmark figures depend on what else it is doing. */
+export const loadAverage = () => os.loadavg().map((l) => l.toFixed(1)).join(" / ");
+
 /** The server's memory settings: they decide whether the hot index pages are read from PostgreSQL's own cache or the OS's. */
 export async function serverSettings(db: Db): Promise<string> {
   const [r] = await db.sql.query<{ sb: string; ecs: string }>(`SELECT current_setting('shared_buffers') AS sb, current_setting('effective_cache_size') AS ecs`);
