@@ -17,6 +17,9 @@ elif ! command -v node >/dev/null || [ "$(_sot_major node)" -lt 22 ]; then
   esac
   echo "Installing Node $NODE24_VERSION into .tools/ (machine has $(node -v 2>/dev/null || echo none))" >&2
   mkdir -p "$_sot_root/.tools/node24"
+  # A folder without a package.json makes npm install into the nearest parent that has one (the
+  # project itself): give the tools folder its own.
+  [ -f "$_sot_root/.tools/node24/package.json" ] || echo '{"private":true}' >"$_sot_root/.tools/node24/package.json"
   (cd "$_sot_root/.tools/node24" && npm install --no-save --no-package-lock --loglevel=error "$_sot_pkg@$NODE24_VERSION" >&2)
   _sot_node_dir="$_sot_root/.tools/node24/node_modules/$_sot_pkg/bin"
   export PATH="$_sot_node_dir:$PATH"
