@@ -1,6 +1,6 @@
 import Link from "next/link";
-import { requirePagePrincipal } from "@/app/_server/principal";
-import { can } from "@/lib/auth/roles";
+import { requirePageAccess } from "@/app/_server/access";
+import { can } from "@/lib/access/context";
 import { NavLinks, type NavItem } from "@/components/ui/nav-links";
 import { UserMenu } from "@/components/ui/user-menu";
 
@@ -8,12 +8,13 @@ export const dynamic = "force-dynamic";
 
 /** The app shell: navigation for Ask, Sources, Evaluations, Schedules, Admin; every page needs a signed-in user. */
 export default async function AppLayout({ children }: { children: React.ReactNode }) {
-  const principal = await requirePagePrincipal("ask");
+  const access = await requirePageAccess("ask");
+  const { principal } = access;
   const items: NavItem[] = [
     { href: "/", label: "Ask" },
     { href: "/sources", label: "Sources" },
-    ...(can(principal, "score") ? [{ href: "/evaluations", label: "Evaluations" }] : []),
-    ...(can(principal, "admin") ? [{ href: "/schedules", label: "Schedules" }, { href: "/admin", label: "Admin" }] : []),
+    ...(can(access, "score") ? [{ href: "/evaluations", label: "Evaluations" }] : []),
+    ...(can(access, "admin") ? [{ href: "/schedules", label: "Schedules" }, { href: "/admin", label: "Admin" }] : []),
   ];
   return (
     <div className="flex min-h-screen flex-col">

@@ -2,29 +2,27 @@
 import { AskApp } from "@/components/ask/ask-app";
 import type { Result, Turn } from "@/components/ask/types";
 import { HealthSummary } from "@/components/ui/health-summary";
-import { requirePagePrincipal } from "@/app/_server/principal";
+import { requirePageAccess } from "@/app/_server/access";
 import { getConversation, listConversations } from "@/lib/answer";
-import { readableCollectionIds } from "@/lib/auth/access";
-import { getDb } from "@/lib/db/client";
 import { checkHealth } from "@/lib/health";
 
 export const dynamic = "force-dynamic";
 
 export default async function AskPage({ searchParams }: { searchParams: Promise<{ c?: string }> }) {
-  const principal = await requirePagePrincipal("ask");
-  const db = await getDb();
+  const access = await requirePageAccess("ask");
+  const { db, principal } = access;
   const { c } = await searchParams;
   const [health, readable, conversations] = await Promise.all([
     checkHealth(),
-    readableCollectionIds(db, principal),
-    principal.userId ? listConversations(db, principal) : Promise.resolve([]),
+    access.readableIds,
+    principal.userId ? listConversations(access) : Promise.resolve([]),
   ]);
   const collections = await db.prisma.collection.findMany({ where: { id: { in: readable } }, orderBy: { name: "asc" }, select: { id: true, name: true } });
 
   let turns: Turn[] = [];
   let conversationId: string | null = null;
   if (c && /^[0-9a-f-]{36}$/i.test(c) && principal.userId) {
-    const conv = await getConversation(db, principal, c).catch(() => null);
+    const conv = await getConversation(access, c).catch(() => null);
     if (conv) {
       conversationId = conv.id;
       for (let i = 0; i < conv.messages.length; i++) {

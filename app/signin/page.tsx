@@ -2,7 +2,7 @@ import { redirect } from "next/navigation";
 import { SignInForm } from "@/components/auth/sign-in-form";
 import { hasUsers } from "@/lib/auth/users";
 import { getDb } from "@/lib/db/client";
-import { getPagePrincipal } from "@/app/_server/principal";
+import { getPageAccess } from "@/app/_server/access";
 import { getConfig } from "@/lib/config";
 
 export const dynamic = "force-dynamic";
@@ -20,7 +20,7 @@ const SIGN_IN_ERRORS: Record<string, string> = {
 export default async function SignInPage({ searchParams }: { searchParams: Promise<{ callbackUrl?: string; error?: string }> }) {
   if (!(await hasUsers(await getDb()))) redirect("/setup");
   const { callbackUrl, error } = await searchParams;
-  if (await getPagePrincipal()) redirect(callbackUrl?.startsWith("/") && !callbackUrl.startsWith("//") ? callbackUrl : "/");
+  if (await getPageAccess()) redirect(callbackUrl?.startsWith("/") && !callbackUrl.startsWith("//") ? callbackUrl : "/");
   return (
     <main className="mx-auto mt-24 max-w-sm px-4">
       <h1 className="mb-6 text-2xl font-semibold">Sign in to SOT</h1>

@@ -68,6 +68,7 @@ export async function adminUpdateUser(
   if (patch.password !== undefined && patch.password.length < MIN_PASSWORD_LENGTH) {
     throw new ValidationError("The password is too short.", [{ path: "password", message: `must have at least ${MIN_PASSWORD_LENGTH} characters` }]);
   }
+  const endsSessions = (patch.role !== undefined && patch.role !== user.role) || patch.disabled === true || patch.password !== undefined;
   const updated = await c.db.prisma.user.update({
     where: { id },
     data: {
@@ -76,6 +77,8 @@ export async function adminUpdateUser(
       ...(patch.disabled === true && !user.disabledAt ? { disabledAt: new Date() } : {}),
       ...(patch.disabled === false ? { disabledAt: null } : {}),
       ...(patch.password !== undefined ? { passwordHash: await hashPassword(patch.password) } : {}),
+      // A new password, a new role or disabling ends every session the user has (lib/auth/session.ts).
+      ...(endsSessions ? { sessionVersion: { increment: 1 } } : {}),
     },
     include: { memberships: { select: { collectionId: true } } },
   });
@@ -135,8 +138,8 @@ export async function adminCreateKey(
     if (missing.length) throw new ValidationError("Unknown collection.", [{ path: "collectionIds", message: `no collection ${missing.join(", ")}` }]);
   }
   // A key made with a key inherits that key's collection restriction: it cannot widen it.
-  if (c.principal.keyCollectionIds.length) {
-    const allowed = new Set(c.principal.keyCollectionIds);
+  if (c.principal.collectionLimit) {
+    const allowed = new Set(c.principal.collectionLimit);
     if (!ids.length || ids.some((id) => !allowed.has(id))) {
       throw new ForbiddenError(
         `Your key is restricted to collections ${[...allowed].join(", ")}; a key you create must be restricted within them too.`,
@@ -149,6 +152,8 @@ export async function adminCreateKey(
     collectionIds: ids,
     expiresAt: input.expiresAt ?? null,
     createdById: c.principal.userId,
+    // A key made with a key is its child: it expires no later than its parent and dies with it.
+    parentKeyId: c.principal.kind === "api_key" ? c.principal.apiKeyId : null,
   });
   await audit(c.db, c.principal, "key.create", `key:${record.id}`, { name: record.name, scopes: record.scopes, collectionIds: ids, expiresAt: record.expiresAt?.toISOString() ?? null }, rid(c));
   const creator = c.principal.userId ? await c.db.prisma.user.findUnique({ where: { id: c.principal.userId }, select: { email: true } }) : null;

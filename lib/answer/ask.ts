@@ -3,10 +3,10 @@
 // the model's answer while parsing citations → log the query. Events go to `onEvent` as they happen;
 // the returned AskResult is the same payload as the final "done" event.
 import { createHash } from "node:crypto";
-import { resolveCollections } from "../auth/access";
+import { pickReadable, type AccessContext } from "../access/context";
 import type { Principal } from "../auth/roles";
 import { getConfig } from "../config";
-import { getDb, type Db } from "../db/client";
+import type { Db } from "../db/client";
 import { getLlm, isLlmUnavailable } from "../llm";
 import { log } from "../log";
 import { retrieve, type Candidate } from "../retrieve";
@@ -18,28 +18,27 @@ import { askInputSchema, type AskEvent, type AskInput, type AskResult, type AskS
 export interface AskOptions {
   signal?: AbortSignal;
   onEvent?: (e: AskEvent) => void;
-  db?: Db;
 }
 
 export const NO_MODEL_PREFIX = "No model available — the most relevant passages from the wiki:";
 
-export async function ask(rawInput: AskInput, principal: Principal, opts: AskOptions = {}): Promise<AskResult> {
+export async function ask(ctx: AccessContext, rawInput: AskInput, opts: AskOptions = {}): Promise<AskResult> {
   const input = askInputSchema.parse(rawInput);
   const config = getConfig();
-  const db = opts.db ?? (await getDb());
+  const { db, principal } = ctx;
   const llm = getLlm();
   const emit = (e: AskEvent) => opts.onEvent?.(e);
   const started = performance.now();
   const since = () => Math.round(performance.now() - started);
 
-  const collections = await resolveCollections(db, principal, input.collections);
+  const collections = pickReadable(ctx, input.collections);
 
   // ── conversation and follow-up rewriting ──
   let conversationId: string | null = input.conversationId ?? null;
   let history: Turn[] = input.history ?? [];
-  if (conversationId) history = await conversationHistory(db, principal, conversationId, !!input.regenerate);
+  if (conversationId) history = await conversationHistory(ctx, conversationId, !!input.regenerate);
   else if (input.saveConversation && principal.userId) {
-    conversationId = (await createConversation(db, principal, input.question, input.collections ?? [])).id;
+    conversationId = (await createConversation(ctx, input.question, input.collections ?? [])).id;
   }
   let standalone = input.question;
   let t = performance.now();

@@ -1,49 +1,53 @@
-// Conversation history per user: the Ask page's sidebar, and the history follow-ups are rewritten with.
-import type { Principal } from "../auth/roles";
+// Conversation history: the Ask page's sidebar, and the history follow-ups are rewritten with.
+// A conversation belongs to exactly one principal: the user who started it on the Ask page, or the
+// API key that started it (then its creator does not see it, and the key does not see its creator's).
+import type { AccessContext } from "../access/context";
 import type { Db } from "../db/client";
 import { NotFoundError, ValidationError } from "../errors";
 import type { AskResult } from "./types";
 
 export type Turn = { role: "user" | "assistant"; content: string };
 
-function ownerId(principal: Principal): string {
-  if (!principal.userId) throw new ValidationError("Conversations are kept for users; this API key has no user.");
-  return principal.userId;
+/** The SQL filter that selects the caller's own conversations and nobody else's. */
+function owner(ctx: AccessContext): { userId: string; apiKeyId: string | null } {
+  const { userId, apiKeyId } = ctx.principal;
+  if (!userId) throw new ValidationError("Conversations are kept for users and their keys; this caller has neither.");
+  return { userId, apiKeyId: ctx.principal.kind === "api_key" ? apiKeyId : null };
 }
 
-export async function listConversations(db: Db, principal: Principal, limit = 50) {
-  return db.prisma.conversation.findMany({
-    where: { userId: ownerId(principal) },
+export async function listConversations(ctx: AccessContext, limit = 50) {
+  return ctx.db.prisma.conversation.findMany({
+    where: owner(ctx),
     orderBy: { updatedAt: "desc" },
     take: limit,
     select: { id: true, title: true, collectionIds: true, createdAt: true, updatedAt: true },
   });
 }
 
-export async function getConversation(db: Db, principal: Principal, id: string) {
-  const conv = await db.prisma.conversation.findFirst({
-    where: { id, userId: ownerId(principal) },
+export async function getConversation(ctx: AccessContext, id: string) {
+  const conv = await ctx.db.prisma.conversation.findFirst({
+    where: { id, ...owner(ctx) },
     include: { messages: { orderBy: { createdAt: "asc" } } },
   });
   if (!conv) throw new NotFoundError(`No conversation ${id}.`);
   return conv;
 }
 
-export async function deleteConversation(db: Db, principal: Principal, id: string): Promise<void> {
-  const { count } = await db.prisma.conversation.deleteMany({ where: { id, userId: ownerId(principal) } });
+export async function deleteConversation(ctx: AccessContext, id: string): Promise<void> {
+  const { count } = await ctx.db.prisma.conversation.deleteMany({ where: { id, ...owner(ctx) } });
   if (count === 0) throw new NotFoundError(`No conversation ${id}.`);
 }
 
-export async function createConversation(db: Db, principal: Principal, title: string, collectionIds: string[]) {
-  return db.prisma.conversation.create({
-    data: { userId: ownerId(principal), title: title.slice(0, 120), collectionIds },
+export async function createConversation(ctx: AccessContext, title: string, collectionIds: string[]) {
+  return ctx.db.prisma.conversation.create({
+    data: { ...owner(ctx), title: title.slice(0, 120), collectionIds },
     select: { id: true, title: true, collectionIds: true, createdAt: true, updatedAt: true },
   });
 }
 
 /** The stored turns of a conversation (for rewriting follow-ups), without a turn being regenerated. */
-export async function conversationHistory(db: Db, principal: Principal, id: string, regenerate: boolean): Promise<Turn[]> {
-  const conv = await getConversation(db, principal, id);
+export async function conversationHistory(ctx: AccessContext, id: string, regenerate: boolean): Promise<Turn[]> {
+  const conv = await getConversation(ctx, id);
   let turns: Turn[] = conv.messages.map((m) => ({ role: m.role as Turn["role"], content: m.content }));
   if (regenerate) turns = dropLastExchange(turns);
   return turns;

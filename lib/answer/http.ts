@@ -2,8 +2,7 @@
 // `event: <name>` + `data: <json>`), or the final AskResult as one JSON document. Errors before the
 // first event (bad collections, unknown conversation) are thrown so the route answers them with their
 // HTTP status; errors after it arrive as an `error` event followed by `done`.
-import type { Principal } from "../auth/roles";
-import type { Db } from "../db/client";
+import type { AccessContext } from "../access/context";
 import { log } from "../log";
 import { ask } from "./ask";
 import type { AskEvent, AskInput } from "./types";
@@ -18,8 +17,8 @@ export const SSE_HEADERS = {
 
 export const sseFrame = (e: AskEvent) => `event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`;
 
-export async function askHttp(input: AskInput & { stream?: boolean }, principal: Principal, opts: { signal?: AbortSignal; db?: Db } = {}): Promise<Response | unknown> {
-  if (input.stream === false) return ask(input, principal, opts);
+export async function askHttp(ctx: AccessContext, input: AskInput & { stream?: boolean }, opts: { signal?: AbortSignal } = {}): Promise<Response | unknown> {
+  if (input.stream === false) return ask(ctx, input, opts);
 
   const abort = new AbortController();
   opts.signal?.addEventListener("abort", () => abort.abort(), { once: true });
@@ -48,9 +47,8 @@ export async function askHttp(input: AskInput & { stream?: boolean }, principal:
   // Wait for the first event (or an early error) before answering, so early errors keep their status.
   let started!: () => void;
   const first = new Promise<void>((resolve) => (started = resolve));
-  const run = ask(input, principal, {
+  const run = ask(ctx, input, {
     signal: abort.signal,
-    db: opts.db,
     onEvent: (e) => {
       started();
       write(e);

@@ -13,7 +13,8 @@ export const ROLE_PERMISSIONS: Record<Role, readonly Permission[]> = {
 };
 
 export interface Principal {
-  kind: "user" | "api_key";
+  /** "system": work no person started (lib/access/context.ts systemContext), limited to named collections. */
+  kind: "user" | "api_key" | "system";
   /** The signed-in user, or the user who created the key. */
   userId: string | null;
   apiKeyId: string | null;
@@ -21,8 +22,11 @@ export interface Principal {
   label: string;
   role: Role | null;
   permissions: ReadonlySet<Permission>;
-  /** A key's collection restriction (empty: none beyond its creator's). */
-  keyCollectionIds: readonly string[];
+  /**
+   * The collections this principal is limited to beyond its role (a key's list, intersected along its
+   * parent keys); null: no limit. An empty list means no collection at all.
+   */
+  collectionLimit: readonly string[] | null;
 }
 
 export function can(principal: Principal | null | undefined, permission: Permission): boolean {

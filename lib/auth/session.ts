@@ -1,12 +1,14 @@
-// Cookie sessions through next-auth (credentials provider, signed JWT cookie). The cookie only
-// carries the user id: role and "disabled" are read from the database on every request, so a demoted
-// or disabled user loses access at once.
+// Cookie sessions through next-auth (credentials provider, signed JWT cookie). The cookie carries the
+// user id and the user's session version: role, "disabled" and the version are read from the database
+// on every request, so a demoted or disabled user loses access at once, and sign-out, a password or
+// role change end every session of that user on every web process (endSessions raises the version).
 import type { NextAuthOptions } from "next-auth";
 import CredentialsProvider from "next-auth/providers/credentials";
 import { decode } from "next-auth/jwt";
 import { getDb, type Db } from "../db/client";
 import { getConfig } from "../config";
-import { ROLE_PERMISSIONS, type Principal, type Role } from "./roles";
+import { principalOfUser } from "../access/context";
+import type { Principal } from "./roles";
 import { getAuthSecret } from "./secret";
 import { authenticate } from "./users";
 import { userForOidcProfile } from "./oidc";
@@ -62,12 +64,27 @@ export function authOptions(): NextAuthOptions {
         return true;
       },
       async jwt({ token, user, account }) {
-        if (user) token.sub = (account as { sotUserId?: string } | null)?.sotUserId ?? user.id;
+        const db = await getDb();
+        if (user) {
+          token.sub = (account as { sotUserId?: string } | null)?.sotUserId ?? user.id;
+          token.sv = await sessionVersion(db, token.sub);
+          return token;
+        }
+        // Refreshing a session (GET /api/auth/session) must never extend one that was ended: throwing
+        // here makes next-auth clear the cookie and answer with no session.
+        if (!token.sub || !(await sessionIsCurrent(db, token.sub, token.sv))) throw new Error("session ended");
         return token;
       },
       async session({ session, token }) {
         if (session.user) (session.user as { id?: string }).id = token.sub;
         return session;
+      },
+    },
+    events: {
+      // Signing out ends every session of the user, not only this browser's cookie (a stolen copy of
+      // the cookie stops working too).
+      async signOut({ token }) {
+        if (token?.sub) await endSessions(await getDb(), token.sub);
       },
     },
   };
@@ -109,16 +126,26 @@ export async function principalFromCookies(db: Db, cookieHeader: string | null):
     return null;
   }
   if (!payload?.sub || (typeof payload.exp === "number" && payload.exp * 1000 < Date.now())) return null;
-  const user = await db.prisma.user.findUnique({ where: { id: payload.sub } });
-  if (!user || user.disabledAt) return null;
-  const role = user.role as Role;
-  return {
-    kind: "user",
-    userId: user.id,
-    apiKeyId: null,
-    label: user.email,
-    role,
-    permissions: new Set(ROLE_PERMISSIONS[role] ?? []),
-    keyCollectionIds: [],
-  };
+  const user = await db.prisma.user.findUnique({
+    where: { id: payload.sub },
+    select: { id: true, email: true, role: true, disabledAt: true, sessionVersion: true },
+  });
+  if (!user || payload.sv !== user.sessionVersion) return null;
+  return principalOfUser(user);
+}
+
+async function sessionVersion(db: Db, userId: string): Promise<number> {
+  const user = await db.prisma.user.findUnique({ where: { id: userId }, select: { sessionVersion: true } });
+  return user?.sessionVersion ?? 0;
+}
+
+/** A session is current while its user exists, is enabled and has not raised its session version since. */
+async function sessionIsCurrent(db: Db, userId: string, version: unknown): Promise<boolean> {
+  const user = await db.prisma.user.findUnique({ where: { id: userId }, select: { sessionVersion: true, disabledAt: true } });
+  return !!user && !user.disabledAt && typeof version === "number" && version === user.sessionVersion;
+}
+
+/** Ends every session of a user at once (sign-out, password or role change, disabling). */
+export async function endSessions(db: Db, userId: string): Promise<void> {
+  await db.prisma.user.update({ where: { id: userId }, data: { sessionVersion: { increment: 1 } } });
 }

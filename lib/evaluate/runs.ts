@@ -1,7 +1,7 @@
 // Evaluation runs: a dataset version through the ask pipeline, each answer scored by the judge, with
 // bounded concurrency. A run is a job on the queue, so it survives restarts: a retried job only works on
 // items still pending, and each item's answer and score are written in one transaction.
-import type { Principal } from "../auth/roles";
+import type { AccessContext } from "../access/context";
 import { getConfig } from "../config";
 import { getDb, type Db } from "../db/client";
 import { ConflictError, NotFoundError, ValidationError } from "../errors";
@@ -9,7 +9,7 @@ import { defineJob, enqueue } from "../jobs/queue";
 import { log } from "../log";
 import { sendRunAlert } from "./alerts";
 import { JUDGE_PROMPT_VERSION } from "./judge";
-import { askPipeline, runPrincipal, type AnswerFn, type PipelineSource } from "./pipeline";
+import { askPipeline, runContext, type AnswerFn, type PipelineSource } from "./pipeline";
 import { runJudge, storeJudgeScore, type JudgeOptions } from "./score";
 
 export type RunTrigger = "manual" | "api" | "schedule";
@@ -143,14 +143,14 @@ export async function processEvaluationRun(runId: string, deps: ProcessDeps = {}
     data: { status: "running", startedAt: run.startedAt ?? new Date() },
   });
   const pending = await db.prisma.runItem.findMany({ where: { runId, status: "pending" }, orderBy: { position: "asc" } });
-  const principal = await runPrincipal(db, run.createdById);
+  const ctx = await runContext(db, run.createdById);
 
   let next = 0;
   const worker = async () => {
     while (next < pending.length) {
       if (deps.signal?.aborted) return;
       const item = pending[next++]!;
-      await processItem(db, run, item, answer, principal, deps);
+      await processItem(db, run, item, answer, ctx, deps);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(run.concurrency, pending.length)) }, worker));
@@ -161,10 +161,10 @@ export async function processEvaluationRun(runId: string, deps: ProcessDeps = {}
 type RunRow = NonNullable<Awaited<ReturnType<Db["prisma"]["evaluationRun"]["findUnique"]>>>;
 type RunItemRow = Awaited<ReturnType<Db["prisma"]["runItem"]["findMany"]>>[number];
 
-async function processItem(db: Db, run: RunRow, item: RunItemRow, answer: AnswerFn, principal: Principal, deps: ProcessDeps) {
+async function processItem(db: Db, run: RunRow, item: RunItemRow, answer: AnswerFn, ctx: AccessContext, deps: ProcessDeps) {
   const started = performance.now();
   try {
-    const a = await answer(item.question, principal, { signal: deps.signal, db });
+    const a = await answer(ctx, item.question, { signal: deps.signal });
     const latencyMs = Math.round(performance.now() - started);
     const judged = await runJudge(
       {

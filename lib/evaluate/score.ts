@@ -1,6 +1,6 @@
 // Running the judge (with retries of invalid output) and storing scores. A score is either computed from
 // validated verdicts or recorded as an error with the judge's raw text — never invented.
-import type { Principal } from "../auth/roles";
+import type { AccessContext } from "../access/context";
 import { getConfig } from "../config";
 import type { Db } from "../db/client";
 import { AppError, NotFoundError } from "../errors";
@@ -162,7 +162,7 @@ export interface ScoreRequest {
 }
 
 /** Retrieval for `retrieve: true`: injected so lib/evaluate does not depend on how retrieval is built. */
-export type PassageRetriever = (question: string, principal: Principal, collectionIds?: string[]) => Promise<Passage[]>;
+export type PassageRetriever = (ctx: AccessContext, question: string, collectionIds?: string[]) => Promise<Passage[]>;
 
 export interface ScoreResponse {
   scoreId: string;
@@ -185,15 +185,15 @@ export interface ScoreResponse {
 
 /** POST /api/evaluate/score: judge one output and store the score (the old `output-evaluate`). */
 export async function scoreOutput(
-  db: Db,
+  ctx: AccessContext,
   request: ScoreRequest,
-  principal: Principal,
   deps: { retrievePassages?: PassageRetriever; judge?: JudgeOptions } = {},
 ): Promise<ScoreResponse> {
+  const { db, principal } = ctx;
   let passages = request.passages ?? [];
   if (request.retrieve) {
     const retriever = deps.retrievePassages ?? (await import("./retrieval")).retrievePassages;
-    passages = await retriever(request.question, principal, request.collectionIds);
+    passages = await retriever(ctx, request.question, request.collectionIds);
   }
   if (request.queryLogId) {
     const log = await db.prisma.queryLog.findUnique({ where: { id: request.queryLogId }, select: { id: true } });

@@ -3,6 +3,7 @@
 // A handler only says what it needs and calls lib/.
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
+import { accessContextFor, type AccessContext } from "../access/context";
 import { resolvePrincipal } from "../auth/principal";
 import { can, type Permission, type Principal } from "../auth/roles";
 import { getDb, type Db } from "../db/client";
@@ -50,6 +51,11 @@ export interface HandlerContext<B, Q, P, A extends Access> {
   params: P;
   /** Present for every access level except "public" and "signature". */
   principal: A extends "public" | "signature" ? Principal | null : Principal;
+  /**
+   * The caller's access context (lib/access/context.ts): what every lib/ service takes. Null only on
+   * "public" routes called anonymously and on "signature" routes.
+   */
+  access: A extends "public" | "signature" ? AccessContext | null : AccessContext;
   /** The raw body, for "signature" routes that verify an HMAC over it. */
   rawBody: A extends "signature" ? string : undefined;
 }
@@ -182,7 +188,8 @@ export function route<
       assertNoNul(rawParams, "path");
       const params = spec.params ? parseWith(spec.params, rawParams, "path") : rawParams;
 
-      const result = await handler({ request, requestId, db, body, query, params, principal, rawBody } as never);
+      const access = principal ? await accessContextFor(db, principal, { requestId }) : null;
+      const result = await handler({ request, requestId, db, body, query, params, principal, access, rawBody } as never);
       const response = result instanceof Response ? result : json(result ?? { ok: true });
       response.headers.set("x-request-id", requestId);
       status = response.status;

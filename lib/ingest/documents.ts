@@ -1,7 +1,7 @@
 // One document as the read-only document page (/documents/[id]) shows it: where a citation opens when
 // its source has no web address (demo://, s3://, uploads). Only documents in a collection the principal
 // may read, and not deleted; anything else is null, so a caller cannot tell "forbidden" from "missing".
-import { readableCollectionIds } from "../auth/access";
+import type { AccessContext } from "../access/context";
 import type { Principal } from "../auth/roles";
 import type { Db } from "../db/client";
 
@@ -36,12 +36,11 @@ export function isUuid(value: unknown): value is string {
 }
 
 /** The document with its chunks, or null when it is unknown, deleted or in a collection the principal may not read. */
-export async function getDocumentView(db: Db, principal: Principal, documentId: string): Promise<DocumentView | null> {
+export async function getDocumentView(ctx: AccessContext, documentId: string): Promise<DocumentView | null> {
   if (!isUuid(documentId)) return null;
-  const readable = await readableCollectionIds(db, principal);
-  if (readable.length === 0) return null;
-  const doc = await db.prisma.document.findFirst({
-    where: { id: documentId, deletedAt: null, collectionId: { in: readable } },
+  if (ctx.readableIds.length === 0) return null;
+  const doc = await ctx.db.prisma.document.findFirst({
+    where: { id: documentId, deletedAt: null, collectionId: { in: ctx.readableIds } },
     select: {
       id: true,
       title: true,

@@ -55,7 +55,7 @@ async function main() {
   try {
     const user = await createUser(db, { email: "bench@example.test", password: "bench-password-1", role: "admin" });
     const { key } = await createApiKey(db, { name: "bench", scopes: ["ask", "admin"], createdById: user.id });
-    const cookie = `next-auth.session-token=${await encode({ token: { sub: user.id }, secret: process.env.AUTH_SECRET! })}`;
+    const cookie = `next-auth.session-token=${await encode({ token: { sub: user.id, sv: 0 }, secret: process.env.AUTH_SECRET! })}`;
     const handler = route({ permission: "ask", body: z.object({ q: z.string() }) }, async ({ body }) => ({ echo: body.q }));
     const publicHandler = route({ permission: "public" }, async () => ({ ok: true }));
     const req = (headers: Record<string, string>) =>

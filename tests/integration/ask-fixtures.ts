@@ -1,6 +1,7 @@
 // Shared set-up of the ask/retrieval tests: a fake Ollama as the configured one, a fresh database
 // installed as the process's database, and wiki pages written as documents + chunks (embedded through
 // the real client against the fake, like the ingest pipeline does).
+import { accessContextFor, type AccessContext } from "@/lib/access/context";
 import { resetConfig } from "@/lib/config";
 import { setDb } from "@/lib/db/client";
 import { getLlm, resetLlm } from "@/lib/llm";
@@ -37,6 +38,11 @@ export async function stopAskEnv(env: { ollama: FakeOllama; db: TestDb }) {
   await env.db.drop();
 }
 
+/** The principal's access context as it is now (collections added later need a new one). */
+export function contextOf(db: TestDb, principal: Principal): Promise<AccessContext> {
+  return accessContextFor(db, principal);
+}
+
 export async function makePrincipal(db: TestDb, role: Role = "viewer"): Promise<Principal> {
   const user = await makeUser(db, role);
   return {
@@ -46,7 +52,7 @@ export async function makePrincipal(db: TestDb, role: Role = "viewer"): Promise<
     label: user.email,
     role,
     permissions: new Set(ROLE_PERMISSIONS[role]),
-    keyCollectionIds: [],
+    collectionLimit: null,
   };
 }
 

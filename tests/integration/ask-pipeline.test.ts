@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ask, NO_MODEL_PREFIX, NOT_COVERED_TEXT, submitFeedback, type AskEvent } from "@/lib/answer";
 import type { Principal } from "@/lib/auth/roles";
 import { retrieve } from "@/lib/retrieve";
-import { addCollection, addPages, makePrincipal, setEnv, startAskEnv, stopAskEnv, WIKI } from "./ask-fixtures";
+import { addCollection, addPages, contextOf, makePrincipal, setEnv, startAskEnv, stopAskEnv, WIKI } from "./ask-fixtures";
 
 let env: Awaited<ReturnType<typeof startAskEnv>>;
 let viewer: Principal;
@@ -66,14 +66,14 @@ describe("retrieve", () => {
     const onlyMain = await retrieve("when are salary bands reviewed", { collectionIds: [main.collectionId] });
     expect(onlyMain.fused.some((c) => c.chunkId === hrChunk)).toBe(false);
     // A viewer may not read the restricted collection: asking there is refused.
-    await expect(ask({ question: "salary bands", collections: [other.collectionId] }, viewer)).rejects.toThrow(/may not read/);
+    await expect(ask(await contextOf(env.db, viewer), { question: "salary bands", collections: [other.collectionId] })).rejects.toThrow(/may not read/);
   });
 });
 
 describe("ask", () => {
   it("answers from the wiki with valid citations, streaming tokens and a final payload", async () => {
     const events: AskEvent[] = [];
-    const r = await ask({ question: "On which days do production deploys happen?" }, viewer, { onEvent: (e) => events.push(e) });
+    const r = await ask(await contextOf(env.db, viewer), { question: "On which days do production deploys happen?" }, { onEvent: (e) => events.push(e) });
     expect(r.status).toBe("ok");
     expect(r.covered).toBe(true);
     expect(r.answer).toMatch(/Tuesdays and Thursdays/);
@@ -101,7 +101,7 @@ describe("ask", () => {
   });
 
   it("says the wiki does not cover an out-of-scope question, without citations", async () => {
-    const r = await ask({ question: "What is the airspeed velocity of an unladen swallow?" }, viewer);
+    const r = await ask(await contextOf(env.db, viewer), { question: "What is the airspeed velocity of an unladen swallow?" });
     expect(r.answer).toBe(NOT_COVERED_TEXT);
     expect(r.covered).toBe(false);
     expect(r.citations).toEqual([]);
@@ -112,7 +112,7 @@ describe("ask", () => {
     env.ollama.options.onChat = (req) => (req.format ? undefined : "Claims go in within 30 days [1]. Meals are free [9]. See also [1, 12].");
     try {
       const tokens: string[] = [];
-      const r = await ask({ question: "How long do I have to submit expense claims?" }, viewer, {
+      const r = await ask(await contextOf(env.db, viewer), { question: "How long do I have to submit expense claims?" }, {
         onEvent: (e) => e.event === "token" && tokens.push(e.data.text),
       });
       expect(r.answer).toBe("Claims go in within 30 days [1]. Meals are free. See also [1].");
@@ -131,6 +131,7 @@ describe("ask", () => {
     env.ollama.options.onChat = (req) => (req.format ? JSON.stringify({ question: "How many days of paid holiday does an employee get?" }) : undefined);
     try {
       const r = await ask(
+        await contextOf(env.db, viewer),
         {
           question: "and how many days do I get?",
           history: [
@@ -138,7 +139,6 @@ describe("ask", () => {
             { role: "assistant", content: "It covers paid holiday [1]." },
           ],
         },
-        viewer,
       );
       expect(r.standaloneQuestion).toBe("How many days of paid holiday does an employee get?");
       expect(r.answer).toMatch(/28 days/);
@@ -152,7 +152,7 @@ describe("ask", () => {
   it("logs the query without its text when LOG_QUERY_TEXT=false, and never the answer by default", async () => {
     setEnv({ LOG_QUERY_TEXT: "false" });
     try {
-      const r = await ask({ question: "How do I roll back a release?" }, viewer);
+      const r = await ask(await contextOf(env.db, viewer), { question: "How do I roll back a release?" });
       const log = await env.db.prisma.queryLog.findUniqueOrThrow({ where: { id: r.id } });
       expect(log.question).toBeNull();
       expect(log.questionSha256).toMatch(/^[0-9a-f]{64}$/);
@@ -171,7 +171,7 @@ describe("ask", () => {
   it("answers with the best passages, cited and marked, when no model is reachable (full-text search still works)", async () => {
     setEnv({ OLLAMA_HOST: "http://127.0.0.1:9" });
     try {
-      const r = await ask({ question: "How many days of paid holiday per year?" }, viewer);
+      const r = await ask(await contextOf(env.db, viewer), { question: "How many days of paid holiday per year?" });
       expect(r.status).toBe("no_model");
       expect(r.embed.status).toBe("unavailable");
       expect(r.answer.startsWith(NO_MODEL_PREFIX)).toBe(true);
@@ -187,7 +187,7 @@ describe("ask", () => {
   it("falls back to cited passages when Ollama answers but has no chat model", async () => {
     env.ollama.options.models = ["nomic-embed-text:latest"];
     try {
-      const r = await ask({ question: "How many days of paid holiday per year?" }, viewer);
+      const r = await ask(await contextOf(env.db, viewer), { question: "How many days of paid holiday per year?" });
       expect(r.status).toBe("no_model");
       expect(r.embed.status).toBe("ok");
       expect(r.error).toMatch(/ollama pull/);
@@ -198,19 +198,19 @@ describe("ask", () => {
   });
 
   it("keeps a conversation for the user and replaces the last turn on regenerate", async () => {
-    const first = await ask({ question: "What is the holiday allowance?", saveConversation: true }, viewer);
+    const first = await ask(await contextOf(env.db, viewer), { question: "What is the holiday allowance?", saveConversation: true });
     expect(first.conversationId).toBeTruthy();
-    await ask({ question: "When do unused days expire?", conversationId: first.conversationId! }, viewer);
-    await ask({ question: "When do unused days expire?", conversationId: first.conversationId!, regenerate: true }, viewer);
+    await ask(await contextOf(env.db, viewer), { question: "When do unused days expire?", conversationId: first.conversationId! });
+    await ask(await contextOf(env.db, viewer), { question: "When do unused days expire?", conversationId: first.conversationId!, regenerate: true });
     const msgs = await env.db.prisma.conversationMessage.findMany({ where: { conversationId: first.conversationId! }, orderBy: { createdAt: "asc" } });
     expect(msgs.map((m) => m.role)).toEqual(["user", "assistant", "user", "assistant"]);
     expect(msgs[2]!.content).toBe("When do unused days expire?");
     const other = await makePrincipal(env.db, "viewer");
-    await expect(ask({ question: "x", conversationId: first.conversationId! }, other)).rejects.toThrow(/No conversation/);
+    await expect(ask(await contextOf(env.db, other), { question: "x", conversationId: first.conversationId! })).rejects.toThrow(/No conversation/);
   });
 
   it("stores feedback with the chunks the model saw, and only from the asker", async () => {
-    const r = await ask({ question: "How do I roll back a release?" }, viewer);
+    const r = await ask(await contextOf(env.db, viewer), { question: "How do I roll back a release?" });
     const fb = await submitFeedback(env.db, viewer, { queryLogId: r.id, rating: -1, reason: "incomplete" });
     expect(fb.chunkIds).toEqual(r.sources.map((s) => s.chunkId));
     const other = await makePrincipal(env.db, "viewer");
@@ -221,7 +221,7 @@ describe("ask", () => {
     await addPages(env.db, main, [
       { title: "Office access", sections: [{ heading: "Door codes", text: "Door codes by floor:" }, { text: "Third storey: 4711. Fourth storey: 9902." }] },
     ]);
-    const r = await ask({ question: "door codes by floor", stream: false }, viewer);
+    const r = await ask(await contextOf(env.db, viewer), { question: "door codes by floor", stream: false });
     const src = r.sources.find((s) => s.text.startsWith("Door codes by floor:"))!;
     expect(src).toBeDefined();
     expect(src.text).toBe("Door codes by floor:\n\nThird storey: 4711. Fourth storey: 9902.");

@@ -1,6 +1,6 @@
 // Users, API keys and collection access on a real database.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readableCollectionIds, resolveCollections } from "@/lib/auth/access";
+import { accessContextFor, pickReadable } from "@/lib/access/context";
 import { createApiKey, hashApiKey, principalFromApiKey } from "@/lib/auth/api-keys";
 import { authenticate, createFirstAdmin, createUser } from "@/lib/auth/users";
 import { createTestDb, type TestDb } from "../helpers/db";
@@ -73,15 +73,15 @@ describe("auth", () => {
     const member = await makeUser(db, "viewer");
     const outsider = await makeUser(db, "viewer");
     await db.prisma.collectionMember.create({ data: { collectionId: hr.id, userId: member.id } });
-    const asUser = (u: { id: string }) => ({ kind: "user" as const, userId: u.id, apiKeyId: null, label: "", role: "viewer" as const, permissions: new Set(["ask" as const]), keyCollectionIds: [] });
+    const asUser = (u: { id: string }) => ({ kind: "user" as const, userId: u.id, apiKeyId: null, label: "", role: "viewer" as const, permissions: new Set(["ask" as const]), collectionLimit: null });
 
-    expect(await readableCollectionIds(db, asUser(member))).toEqual(expect.arrayContaining([open.id, hr.id]));
-    expect(await readableCollectionIds(db, asUser(outsider))).not.toContain(hr.id);
-    await expect(resolveCollections(db, asUser(outsider), [hr.id])).rejects.toMatchObject({ status: 403 });
+    expect((await accessContextFor(db, asUser(member))).readableIds).toEqual(expect.arrayContaining([open.id, hr.id]));
+    expect((await accessContextFor(db, asUser(outsider))).readableIds).not.toContain(hr.id);
+    await expect(accessContextFor(db, asUser(outsider)).then((c) => pickReadable(c, [hr.id]))).rejects.toMatchObject({ status: 403 });
 
     const { key } = await createApiKey(db, { name: "hr only", scopes: ["ask"], collectionIds: [hr.id], createdById: member.id });
     const keyPrincipal = (await principalFromApiKey(db, key))!;
-    expect(await readableCollectionIds(db, keyPrincipal)).toEqual([hr.id]);
-    await expect(resolveCollections(db, keyPrincipal, [open.id])).rejects.toMatchObject({ status: 403 });
+    expect((await accessContextFor(db, keyPrincipal)).readableIds).toEqual([hr.id]);
+    await expect(accessContextFor(db, keyPrincipal).then((c) => pickReadable(c, [open.id]))).rejects.toMatchObject({ status: 403 });
   });
 });

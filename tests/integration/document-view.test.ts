@@ -2,15 +2,19 @@
 // a restricted collection is readable by its members and admins only; deleted, unknown and malformed
 // ids are null (the page answers 404 for all of them alike).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { accessContextFor } from "@/lib/access/context";
 import { ROLE_PERMISSIONS, type Principal, type Role } from "@/lib/auth/roles";
 import { getDocumentView } from "@/lib/ingest";
 import { makeUser } from "../helpers/auth";
 import { createTestDb, type TestDb } from "../helpers/db";
 
-async function principal(db: TestDb, role: Role, keyCollectionIds: string[] = []): Promise<Principal> {
+async function principal(db: TestDb, role: Role, collectionLimit: string[] | null = null): Promise<Principal> {
   const user = await makeUser(db, role);
-  return { kind: "user", userId: user.id, apiKeyId: null, label: user.email, role, permissions: new Set(ROLE_PERMISSIONS[role]), keyCollectionIds };
+  return { kind: "user", userId: user.id, apiKeyId: null, label: user.email, role, permissions: new Set(ROLE_PERMISSIONS[role]), collectionLimit };
 }
+
+/** The context as it is now: a membership added later needs a new one. */
+const view = async (db: TestDb, p: Principal, id: string) => getDocumentView(await accessContextFor(db, p), id);
 
 async function addDocument(db: TestDb, opts: { collectionId: string; sourceId: string; title: string; chunks: Array<{ text: string; anchor?: string }>; url?: string | null }) {
   const doc = await db.prisma.document.create({
@@ -68,8 +72,8 @@ describe("getDocumentView (PostgreSQL)", () => {
 
   it("returns the document with its chunks in position order", async () => {
     const viewer = await principal(db, "viewer");
-    const view = await getDocumentView(db, viewer, openDoc);
-    expect(view).toMatchObject({
+    const doc = await view(db, viewer, openDoc);
+    expect(doc).toMatchObject({
       id: openDoc,
       title: "Deploying",
       breadcrumb: ["Handbook", "Engineering"],
@@ -79,35 +83,35 @@ describe("getDocumentView (PostgreSQL)", () => {
       sourceKind: "upload",
       sourceUpdatedAt: new Date("2026-11-01T09:30:00Z"),
     });
-    expect(view!.chunks.map((c) => c.position)).toEqual([0, 1, 2, 3]);
-    expect(view!.chunks.map((c) => c.anchor)).toEqual([null, "canary", "canary", "rollback"]);
-    expect(view!.chunks[1]!.text).toBe("## Canary\n\nWatch 10 minutes.");
+    expect(doc!.chunks.map((c) => c.position)).toEqual([0, 1, 2, 3]);
+    expect(doc!.chunks.map((c) => c.anchor)).toEqual([null, "canary", "canary", "rollback"]);
+    expect(doc!.chunks[1]!.text).toBe("## Canary\n\nWatch 10 minutes.");
     const ids = await db.prisma.chunk.findMany({ where: { documentId: openDoc }, orderBy: { position: "asc" }, select: { id: true } });
-    expect(view!.chunks.map((c) => c.id)).toEqual(ids.map((c) => c.id));
+    expect(doc!.chunks.map((c) => c.id)).toEqual(ids.map((c) => c.id));
   });
 
   it("refuses a restricted collection to a user who is not a member, and allows members and admins", async () => {
     const viewer = await principal(db, "viewer");
-    expect(await getDocumentView(db, viewer, secretDoc)).toBeNull();
+    expect(await view(db, viewer, secretDoc)).toBeNull();
 
     await db.prisma.collectionMember.create({ data: { collectionId: secret.collectionId, userId: viewer.userId! } });
-    expect((await getDocumentView(db, viewer, secretDoc))?.title).toBe("Salaries");
+    expect((await view(db, viewer, secretDoc))?.title).toBe("Salaries");
 
     const admin = await principal(db, "admin");
-    expect((await getDocumentView(db, admin, secretDoc))?.title).toBe("Salaries");
+    expect((await view(db, admin, secretDoc))?.title).toBe("Salaries");
   });
 
   it("respects a key's collection restriction", async () => {
     const limited = await principal(db, "admin", [secret.collectionId]);
-    expect(await getDocumentView(db, limited, openDoc)).toBeNull();
-    expect((await getDocumentView(db, limited, secretDoc))?.title).toBe("Salaries");
+    expect(await view(db, limited, openDoc)).toBeNull();
+    expect((await view(db, limited, secretDoc))?.title).toBe("Salaries");
   });
 
   it("is null for a deleted document, an unknown id and a malformed id", async () => {
     const admin = await principal(db, "admin");
-    expect(await getDocumentView(db, admin, deletedDoc)).toBeNull();
-    expect(await getDocumentView(db, admin, "00000000-0000-4000-8000-000000000000")).toBeNull();
-    expect(await getDocumentView(db, admin, "not-a-uuid")).toBeNull();
-    expect(await getDocumentView(db, admin, `${openDoc}' OR 1=1`)).toBeNull();
+    expect(await view(db, admin, deletedDoc)).toBeNull();
+    expect(await view(db, admin, "00000000-0000-4000-8000-000000000000")).toBeNull();
+    expect(await view(db, admin, "not-a-uuid")).toBeNull();
+    expect(await view(db, admin, `${openDoc}' OR 1=1`)).toBeNull();
   });
 });

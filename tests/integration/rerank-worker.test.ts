@@ -6,7 +6,7 @@ import type { Principal } from "@/lib/auth/roles";
 import { retrieve } from "@/lib/retrieve";
 import { createRerankBackend, startRerankServer, type RerankServer } from "@/lib/retrieve/rerank-service";
 import { startFakeRerankUpstream, type FakeRerankUpstream } from "@/tests/fakes/rerank-upstream";
-import { addCollection, addPages, makePrincipal, setEnv, startAskEnv, stopAskEnv, WIKI } from "./ask-fixtures";
+import { addCollection, addPages, contextOf, makePrincipal, setEnv, startAskEnv, stopAskEnv, WIKI } from "./ask-fixtures";
 
 const post = (url: string, body: unknown) =>
   fetch(`${url}/rerank`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
@@ -100,7 +100,7 @@ describe("reranking in retrieval", () => {
   it("keeps the fused order when the reranker is too slow, and says so in the answer's payload", async () => {
     upstream.options.delayMs = 2000;
     try {
-      const r = await ask({ question: "how do I roll back a release", stream: false }, viewer);
+      const r = await ask(await contextOf(env.db, viewer), { question: "how do I roll back a release", stream: false });
       expect(r.rerank.status).toBe("unavailable");
       expect(r.rerank.reason).toMatch(/within 300 ms/);
       expect(r.sources.map((s) => s.ranks.fused)).toEqual(r.sources.map((s) => s.ranks.final));

@@ -8,6 +8,7 @@ import { resetConfig } from "@/lib/config";
 import { setDb } from "@/lib/db/client";
 import { createDataset } from "@/lib/evaluate/datasets";
 import { scoreOutput } from "@/lib/evaluate/score";
+import { accessContextFor } from "@/lib/access/context";
 import { getEvaluationRun, getRunDetail, processEvaluationRun, retrievalHit, runTrend, startEvaluationRun } from "@/lib/evaluate/runs";
 import { seedDemoWiki } from "@/lib/ingest";
 import { getLlm, resetLlm } from "@/lib/llm";
@@ -190,9 +191,9 @@ describe("access", () => {
     const viewer = await makeUser(db, "evaluator");
     const principal = {
       kind: "user" as const, userId: viewer.id, apiKeyId: null, label: viewer.email, role: "evaluator" as const,
-      permissions: new Set(["ask", "score"] as const), keyCollectionIds: [],
+      permissions: new Set(["ask", "score"] as const), collectionLimit: null,
     };
-    const r = await scoreOutput(db, { question: QUESTIONS[0]!.question, output: "Service credentials are rotated every 90 days.", retrieve: true }, principal);
+    const r = await scoreOutput(await accessContextFor(db, principal), { question: QUESTIONS[0]!.question, output: "Service credentials are rotated every 90 days.", retrieve: true });
     expect(r.passages.length).toBeGreaterThan(0);
     expect(r.passages.some((p) => p.title === "Rotating secrets")).toBe(true);
     expect(r.claims[0]).toMatchObject({ verdict: "supported" });

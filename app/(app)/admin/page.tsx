@@ -1,5 +1,5 @@
 import Link from "next/link";
-import { requirePagePrincipal } from "@/app/_server/principal";
+import { requirePageAccess } from "@/app/_server/access";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Admin" };
@@ -15,7 +15,7 @@ const SECTIONS = [
 ];
 
 export default async function AdminPage() {
-  await requirePagePrincipal("admin");
+  await requirePageAccess("admin");
   return (
     <div className="space-y-4">
       <h1 className="text-2xl font-semibold">Admin</h1>

@@ -1,5 +1,5 @@
 import Link from "next/link";
-import { requirePagePrincipal } from "@/app/_server/principal";
+import { requirePageAccess } from "@/app/_server/access";
 import { AgreementCard } from "@/components/evaluations/agreement-card";
 import { DatasetImportForm } from "@/components/evaluations/dataset-import-form";
 import { NewDatasetForm } from "@/components/evaluations/new-dataset-form";
@@ -14,7 +14,7 @@ import { listRuns, runTrend } from "@/lib/evaluate/runs";
 export const dynamic = "force-dynamic";
 
 export default async function EvaluationsPage() {
-  await requirePagePrincipal("score");
+  await requirePageAccess("score");
   const db = await getDb();
   const [runs, trend, datasets, agreement] = await Promise.all([listRuns(db, { limit: 50 }), runTrend(db), listDatasets(db), agreementFigures(db)]);
   return (

@@ -1,5 +1,5 @@
 import Link from "next/link";
-import { requirePagePrincipal } from "@/app/_server/principal";
+import { requirePageAccess } from "@/app/_server/access";
 import { AutoRefresh } from "@/components/ui/auto-refresh";
 import { RunStatus } from "@/components/schedules/run-history";
 import { ScheduleActions } from "@/components/schedules/schedule-actions";
@@ -16,7 +16,7 @@ function ruleText(s: Pick<ScheduleView, "interval_minutes" | "cron" | "time_zone
 }
 
 export default async function SchedulesPage() {
-  await requirePagePrincipal("admin");
+  await requirePageAccess("admin");
   const schedules = await listSchedules(await getDb());
   return (
     <div className="space-y-4">

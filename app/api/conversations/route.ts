@@ -1,12 +1,12 @@
 // GET /api/conversations — the caller's conversations, newest first. POST — start one.
 import { z } from "zod";
 import { createConversation, listConversations } from "@/lib/answer";
-import { resolveCollections } from "@/lib/auth/access";
+import { pickReadable } from "@/lib/access/context";
 import { route } from "@/lib/http/route";
 
 export const dynamic = "force-dynamic";
 
-export const GET = route({ permission: "ask" }, async ({ db, principal }) => ({ conversations: await listConversations(db, principal) }));
+export const GET = route({ permission: "ask" }, async ({ access }) => ({ conversations: await listConversations(access) }));
 
 export const POST = route(
   {
@@ -16,8 +16,8 @@ export const POST = route(
       collections: z.array(z.string().uuid()).max(100).optional(),
     }),
   },
-  async ({ db, principal, body }) => {
-    if (body.collections?.length) await resolveCollections(db, principal, body.collections);
-    return createConversation(db, principal, body.title, body.collections ?? []);
+  async ({ access, body }) => {
+    if (body.collections?.length) pickReadable(access, body.collections);
+    return createConversation(access, body.title, body.collections ?? []);
   },
 );

@@ -5,6 +5,6 @@ import { route } from "@/lib/http/route";
 
 export const dynamic = "force-dynamic";
 
-export const POST = route({ permission: "ask", body: askInputSchema }, ({ body, principal, request, db }) =>
-  askHttp(body, principal, { signal: request.signal, db }),
+export const POST = route({ permission: "ask", body: askInputSchema }, ({ body, access, request }) =>
+  askHttp(access, body, { signal: request.signal }),
 );

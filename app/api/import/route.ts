@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { assertCollectionReadable } from "@/lib/auth/access";
+import { assertWritable } from "@/lib/access/context";
 import { NotFoundError } from "@/lib/errors";
 import { json, route } from "@/lib/http/route";
 import { getImportJob, startNotionImport, startReconcile } from "@/lib/ingest";
@@ -24,10 +24,10 @@ export const POST = route(
       })
       .strict(),
   },
-  async ({ db, body, principal, requestId }) => {
+  async ({ db, body, principal, access, requestId }) => {
     const source = await db.prisma.source.findUnique({ where: { id: body.sourceId } });
     if (!source) throw new NotFoundError("Source");
-    await assertCollectionReadable(db, principal, source.collectionId);
+    assertWritable(access, source.collectionId);
     const job =
       source.kind === "notion"
         ? await startNotionImport({ sourceId: source.id, pageIds: body.pageIds, dataSourceIds: body.dataSourceIds, trigger: "manual" }, { db })

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { assertCollectionReadable, readableCollectionIds } from "@/lib/auth/access";
+import { assertReadable } from "@/lib/access/context";
 import { json, route } from "@/lib/http/route";
 import { createNotionSource, createS3Source, getSource, listSources } from "@/lib/ingest";
 import { audit } from "@/lib/audit";
@@ -7,8 +7,8 @@ import { audit } from "@/lib/audit";
 export const dynamic = "force-dynamic";
 
 /** Sources of the collections the caller may read, each with its latest import job. */
-export const GET = route({ permission: "import" }, async ({ db, principal }) => ({
-  sources: await listSources(db, await readableCollectionIds(db, principal)),
+export const GET = route({ permission: "import" }, async ({ db, access }) => ({
+  sources: await listSources(db, access.readableIds),
 }));
 
 const notion = z
@@ -38,9 +38,9 @@ const s3 = z
   .strict();
 
 /** Connects a Notion workspace (token stored encrypted) or an S3 prefix (keys stored encrypted). */
-export const POST = route({ permission: "admin", body: z.discriminatedUnion("kind", [notion, s3]) }, async ({ db, body, principal, requestId }) => {
-  await assertCollectionReadable(db, principal, body.collectionId);
+export const POST = route({ permission: "admin", body: z.discriminatedUnion("kind", [notion, s3]) }, async ({ db, body, principal, access, requestId }) => {
+  assertReadable(access, body.collectionId);
   const created = body.kind === "notion" ? await createNotionSource(db, body) : await createS3Source(db, body);
   await audit(db, principal, "source.create", `source:${created.id}`, { kind: body.kind, name: body.name, collectionId: body.collectionId }, { requestId });
-  return json({ source: await getSource(db, created.id, await readableCollectionIds(db, principal)) }, { status: 201 });
+  return json({ source: await getSource(db, created.id, access.readableIds) }, { status: 201 });
 });

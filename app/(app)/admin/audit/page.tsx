@@ -1,5 +1,5 @@
 import Link from "next/link";
-import { requirePagePrincipal } from "@/app/_server/principal";
+import { requirePageAccess } from "@/app/_server/access";
 import { listAudit } from "@/lib/audit";
 import { getDb } from "@/lib/db/client";
 
@@ -7,7 +7,7 @@ export const dynamic = "force-dynamic";
 export const metadata = { title: "Audit log" };
 
 export default async function AuditPage({ searchParams }: { searchParams: Promise<{ action?: string; before?: string }> }) {
-  await requirePagePrincipal("admin");
+  await requirePageAccess("admin");
   const { action, before } = await searchParams;
   const beforeDate = before && !Number.isNaN(Date.parse(before)) ? new Date(before) : undefined;
   const { entries, nextBefore } = await listAudit(await getDb(), { action: action?.slice(0, 100) || undefined, before: beforeDate, limit: 100 });

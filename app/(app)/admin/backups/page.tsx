@@ -1,4 +1,4 @@
-import { requirePagePrincipal } from "@/app/_server/principal";
+import { requirePageAccess } from "@/app/_server/access";
 import { BackupHistory } from "@/components/backup/backup-history";
 import { BackupPanel } from "@/components/backup/backup-panel";
 import { listBackups, targetFromConfig } from "@/lib/backup";
@@ -9,7 +9,7 @@ import { getDb } from "@/lib/db/client";
 export const dynamic = "force-dynamic";
 
 export default async function BackupsPage() {
-  await requirePagePrincipal("admin");
+  await requirePageAccess("admin");
   const config = getConfig();
   const backups = await listBackups(50, await getDb());
   const active = backups.find((b) => b.status === "queued" || b.status === "running") ?? null;

@@ -1,4 +1,4 @@
-import { requirePagePrincipal } from "@/app/_server/principal";
+import { requirePageAccess } from "@/app/_server/access";
 import { CollectionsAdmin } from "@/components/admin/collections-admin";
 import { listCollectionsWithAccess, listUsers } from "@/lib/access/admin";
 import { getDb } from "@/lib/db/client";
@@ -7,7 +7,7 @@ export const dynamic = "force-dynamic";
 export const metadata = { title: "Collection access" };
 
 export default async function CollectionsPage() {
-  await requirePagePrincipal("admin");
+  await requirePageAccess("admin");
   const db = await getDb();
   const [collections, users] = await Promise.all([listCollectionsWithAccess(db), listUsers(db)]);
   return (

@@ -1,12 +1,12 @@
 // Feedback (admin): thumbs with reasons and the chunks behind each answer; export as CSV or JSONL.
-import { requirePagePrincipal } from "@/app/_server/principal";
+import { requirePageAccess } from "@/app/_server/access";
 import { listFeedback } from "@/lib/answer";
 import { getDb } from "@/lib/db/client";
 
 export const dynamic = "force-dynamic";
 
 export default async function FeedbackPage({ searchParams }: { searchParams: Promise<{ rating?: string }> }) {
-  await requirePagePrincipal("admin");
+  await requirePageAccess("admin");
   const { rating } = await searchParams;
   const filter = rating === "1" ? 1 : rating === "-1" ? -1 : undefined;
   const rows = await listFeedback(await getDb(), { limit: 200, rating: filter });

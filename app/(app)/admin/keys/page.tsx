@@ -1,4 +1,4 @@
-import { requirePagePrincipal } from "@/app/_server/principal";
+import { requirePageAccess } from "@/app/_server/access";
 import { KeysAdmin } from "@/components/admin/keys-admin";
 import { listCollectionsWithAccess, listKeys } from "@/lib/access/admin";
 import { getDb } from "@/lib/db/client";
@@ -7,7 +7,7 @@ export const dynamic = "force-dynamic";
 export const metadata = { title: "API keys" };
 
 export default async function KeysPage() {
-  await requirePagePrincipal("admin");
+  await requirePageAccess("admin");
   const db = await getDb();
   const [keys, collections] = await Promise.all([listKeys(db), listCollectionsWithAccess(db)]);
   return (

@@ -1,18 +1,16 @@
 // Retrieval test (admin): for any query, the candidates of every stage — vector (HNSW), full-text (BM25),
 // fused (RRF) and reranked — with their scores, so a bad answer can be traced to the stage that missed.
-import { requirePagePrincipal } from "@/app/_server/principal";
+import { requirePageAccess } from "@/app/_server/access";
 import { RetrievalStages } from "@/components/ask/retrieval-stages";
-import { readableCollectionIds } from "@/lib/auth/access";
-import { getDb } from "@/lib/db/client";
 import { retrieve } from "@/lib/retrieve";
 
 export const dynamic = "force-dynamic";
 
 export default async function RetrievalTestPage({ searchParams }: { searchParams: Promise<{ q?: string; collection?: string }> }) {
-  const principal = await requirePagePrincipal("admin");
-  const db = await getDb();
+  const access = await requirePageAccess("admin");
+  const { db } = access;
   const { q, collection } = await searchParams;
-  const readable = await readableCollectionIds(db, principal);
+  const readable = access.readableIds;
   const collections = await db.prisma.collection.findMany({ where: { id: { in: readable } }, orderBy: { name: "asc" }, select: { id: true, name: true } });
   const query = (q ?? "").trim().slice(0, 2000);
   const chosen = collection && readable.includes(collection) ? [collection] : readable;

@@ -1,4 +1,4 @@
-import { requirePagePrincipal } from "@/app/_server/principal";
+import { requirePageAccess } from "@/app/_server/access";
 import { UsersAdmin } from "@/components/admin/users-admin";
 import { listUsers } from "@/lib/access/admin";
 import { getDb } from "@/lib/db/client";
@@ -7,7 +7,7 @@ export const dynamic = "force-dynamic";
 export const metadata = { title: "Users" };
 
 export default async function UsersPage() {
-  const principal = await requirePagePrincipal("admin");
+  const { principal } = await requirePageAccess("admin");
   const users = await listUsers(await getDb());
   return (
     <div className="space-y-4">

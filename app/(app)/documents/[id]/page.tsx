@@ -1,11 +1,10 @@
 // A wiki document, read-only: where a citation opens when its source has no web page of its own
 // (the demo wiki, uploads, S3). ?chunk=<chunkId> marks the cited passage and scrolls to it.
 import { notFound } from "next/navigation";
-import { requirePagePrincipal } from "@/app/_server/principal";
+import { requirePageAccess } from "@/app/_server/access";
 import { webUrl } from "@/components/ask/source-link";
 import { ScrollToCited } from "@/components/documents/scroll-to-cited";
 import { MarkdownContent } from "@/components/markdown";
-import { getDb } from "@/lib/db/client";
 import { getDocumentView } from "@/lib/ingest";
 
 export const dynamic = "force-dynamic";
@@ -24,9 +23,9 @@ export default async function DocumentPage({
   params: Promise<{ id: string }>;
   searchParams: Promise<{ chunk?: string | string[] }>;
 }) {
-  const principal = await requirePagePrincipal("ask");
+  const access = await requirePageAccess("ask");
   const [{ id }, query] = await Promise.all([params, searchParams]);
-  const doc = await getDocumentView(await getDb(), principal, id);
+  const doc = await getDocumentView(access, id);
   if (!doc) notFound();
   const citedChunkId = typeof query.chunk === "string" ? query.chunk : null;
   const original = webUrl(doc.url);

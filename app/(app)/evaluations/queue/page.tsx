@@ -1,11 +1,11 @@
 import Link from "next/link";
-import { requirePagePrincipal } from "@/app/_server/principal";
+import { requirePageAccess } from "@/app/_server/access";
 import { AnnotationQueue } from "@/components/evaluations/annotation-queue";
 
 export const dynamic = "force-dynamic";
 
 export default async function AnnotationQueuePage() {
-  await requirePagePrincipal("score");
+  await requirePageAccess("score");
   return (
     <div className="mx-auto max-w-3xl space-y-4">
       <div className="flex items-center justify-between">

@@ -1,6 +1,6 @@
 import Link from "next/link";
 import { notFound } from "next/navigation";
-import { requirePagePrincipal } from "@/app/_server/principal";
+import { requirePageAccess } from "@/app/_server/access";
 import { AutoRefresh } from "@/components/ui/auto-refresh";
 import { RunHistory } from "@/components/schedules/run-history";
 import { ScheduleActions } from "@/components/schedules/schedule-actions";
@@ -14,7 +14,7 @@ export const dynamic = "force-dynamic";
 const when = (iso: string | null) => (iso ? iso.slice(0, 19).replace("T", " ") + " UTC" : "—");
 
 export default async function SchedulePage({ params }: { params: Promise<{ id: string }> }) {
-  await requirePagePrincipal("admin");
+  await requirePageAccess("admin");
   const { id } = await params;
   const db = await getDb();
   const schedule = await getSchedule(db, id).catch((err) => {

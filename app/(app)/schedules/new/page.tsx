@@ -1,5 +1,5 @@
 import Link from "next/link";
-import { requirePagePrincipal } from "@/app/_server/principal";
+import { requirePageAccess } from "@/app/_server/access";
 import { ScheduleForm } from "@/components/schedules/schedule-form";
 import { getDb } from "@/lib/db/client";
 import { targetChoices } from "@/lib/schedules";
@@ -7,7 +7,7 @@ import { targetChoices } from "@/lib/schedules";
 export const dynamic = "force-dynamic";
 
 export default async function NewSchedulePage() {
-  await requirePagePrincipal("admin");
+  await requirePageAccess("admin");
   const choices = await targetChoices(await getDb());
   return (
     <div className="space-y-4">

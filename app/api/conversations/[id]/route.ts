@@ -6,9 +6,9 @@ import { route } from "@/lib/http/route";
 export const dynamic = "force-dynamic";
 const params = z.object({ id: z.string().uuid("conversation id must be a UUID") });
 
-export const GET = route({ permission: "ask", params }, ({ db, principal, params }) => getConversation(db, principal, params.id));
+export const GET = route({ permission: "ask", params }, ({ access, params }) => getConversation(access, params.id));
 
-export const DELETE = route({ permission: "ask", params }, async ({ db, principal, params }) => {
-  await deleteConversation(db, principal, params.id);
+export const DELETE = route({ permission: "ask", params }, async ({ access, params }) => {
+  await deleteConversation(access, params.id);
   return { ok: true };
 });

@@ -5,6 +5,6 @@ import { scoreBody } from "@/lib/evaluate/schemas";
 export const dynamic = "force-dynamic";
 
 /** Scores an output with the LLM judge (the old `output-evaluate`): every claim with its verdict and reason. */
-export const POST = route({ permission: "score", body: scoreBody, maxBodyBytes: 2_000_000 }, async ({ db, body, principal }) =>
-  scoreOutput(db, body, principal),
+export const POST = route({ permission: "score", body: scoreBody, maxBodyBytes: 2_000_000 }, async ({ access, body }) =>
+  scoreOutput(access, body),
 );

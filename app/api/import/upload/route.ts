@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { assertCollectionReadable } from "@/lib/auth/access";
+import { assertWritable } from "@/lib/access/context";
 import { getConfig } from "@/lib/config";
 import { UnsupportedMediaTypeError, ValidationError } from "@/lib/errors";
 import { readBodyLimited, route } from "@/lib/http/route";
@@ -14,8 +14,8 @@ export const dynamic = "force-dynamic";
  */
 export const POST = route(
   { permission: "import", query: z.object({ collectionId: z.string().uuid() }).strict() },
-  async ({ db, query, principal, request, requestId }) => {
-    await assertCollectionReadable(db, principal, query.collectionId);
+  async ({ db, query, principal, access, request, requestId }) => {
+    assertWritable(access, query.collectionId);
     const type = request.headers.get("content-type") ?? "";
     if (!/^multipart\/form-data\b/i.test(type)) throw new UnsupportedMediaTypeError(`Send files as multipart/form-data (got ${type || "no content type"}).`);
     // The whole request may carry several files at the per-file limit, plus multipart overhead.

@@ -1,6 +1,6 @@
 import Link from "next/link";
 import { notFound } from "next/navigation";
-import { requirePagePrincipal } from "@/app/_server/principal";
+import { requirePageAccess } from "@/app/_server/access";
 import { AddLoggedQuestion } from "@/components/evaluations/add-logged-question";
 import { DatasetEditor } from "@/components/evaluations/dataset-editor";
 import { DatasetImportForm } from "@/components/evaluations/dataset-import-form";
@@ -14,7 +14,7 @@ export const dynamic = "force-dynamic";
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export default async function DatasetPage({ params, searchParams }: { params: Promise<{ id: string }>; searchParams: Promise<{ version?: string }> }) {
-  await requirePagePrincipal("score");
+  await requirePageAccess("score");
   const { id } = await params;
   const { version } = await searchParams;
   if (!UUID.test(id)) notFound();

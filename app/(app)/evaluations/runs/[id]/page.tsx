@@ -1,6 +1,6 @@
 import Link from "next/link";
 import { notFound } from "next/navigation";
-import { requirePagePrincipal } from "@/app/_server/principal";
+import { requirePageAccess } from "@/app/_server/access";
 import { AutoRefresh } from "@/components/ui/auto-refresh";
 import { ScoreBadge } from "@/components/evaluations/score-badge";
 import { getDb } from "@/lib/db/client";
@@ -13,7 +13,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const pct = (v: number | null) => (v === null ? "–" : `${(v * 100).toFixed(0)}%`);
 
 export default async function RunPage({ params, searchParams }: { params: Promise<{ id: string }>; searchParams: Promise<{ baseline?: string }> }) {
-  await requirePagePrincipal("score");
+  await requirePageAccess("score");
   const { id } = await params;
   const { baseline } = await searchParams;
   if (!UUID.test(id)) notFound();
