@@ -46,4 +46,50 @@ describe("CitationParser", () => {
     expect(p.push("3").text).toBe("");
     expect(p.push("] more").text).toBe(" [3] more");
   });
+
+  describe("leaves code alone", () => {
+    const answer = [
+      "Index the array [1]:\n",
+      "```ts\nconst x = arr[12];\nconst y = x[1];\n```\n",
+      "Then call `get(x[2])` and `` a[9] `` as shown [2].",
+    ].join("");
+
+    it("in fenced blocks and inline spans: nothing removed, counted or cited", () => {
+      const { streamed, p, events } = run([answer], 3);
+      expect(streamed).toBe(answer);
+      expect(p.invalid).toBe(0);
+      expect(events).toEqual([1, 2]);
+    });
+
+    it("whatever the token boundaries, fences and spans split across tokens included", () => {
+      // Every way of cutting the answer into three tokens gives the same result as one token.
+      for (let a = 1; a < answer.length; a += 3) {
+        for (let b = a + 1; b < answer.length; b += 7) {
+          const { streamed, p, events } = run([answer.slice(0, a), answer.slice(a, b), answer.slice(b)], 3);
+          expect(streamed, `cut at ${a}/${b}`).toBe(answer);
+          expect(p.invalid).toBe(0);
+          expect(events).toEqual([1, 2]);
+        }
+      }
+    });
+
+    it("with tilde fences, and a longer closing fence", () => {
+      const { streamed, p } = run(["~~~\nlist[40]\n~~~~\nafter [9]."], 2);
+      expect(streamed).toBe("~~~\nlist[40]\n~~~~\nafter.");
+      expect(p.invalid).toBe(1);
+    });
+
+    it("a fence opens only at the start of a line; an unmatched backtick ends at a blank line", () => {
+      const { streamed, p } = run(["Use ``` inline [1] and `x[3].\n\nLater [5] and [1]."], 2);
+      // The inline run of three backticks opens a span that no run of three closes before the blank line.
+      expect(streamed).toBe("Use ``` inline [1] and `x[3].\n\nLater and [1].");
+      expect(p.invalid).toBe(1);
+      expect(p.cited).toEqual([1]);
+    });
+
+    it("citation offsets still point at the markers in the final text", () => {
+      const { p } = run([answer], 3);
+      for (const h of p.hits) expect(p.text.slice(h.offset, h.offset + String(h.n).length + 2)).toBe(`[${h.n}]`);
+    });
+  });
 });
