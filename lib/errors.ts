@@ -52,13 +52,6 @@ export class NotFoundError extends AppError {
     super(404, "not_found", `${what} was not found.`);
   }
 }
-export class MethodNotAllowedError extends AppError {
-  constructor(allowed: string[]) {
-    super(405, "method_not_allowed", `Method not allowed; use ${allowed.join(", ")}.`, undefined, {
-      Allow: allowed.join(", "),
-    });
-  }
-}
 export class ConflictError extends AppError {
   constructor(message: string, details?: ErrorDetails) {
     super(409, "conflict", message, details);
@@ -79,11 +72,6 @@ export class RateLimitError extends AppError {
     super(429, "rate_limited", `Too many requests; retry after ${retryAfterSeconds} s.`, { retryAfterSeconds }, {
       "Retry-After": String(retryAfterSeconds),
     });
-  }
-}
-export class UnavailableError extends AppError {
-  constructor(message: string, details?: ErrorDetails) {
-    super(503, "unavailable", message, details);
   }
 }
 

@@ -173,12 +173,6 @@ export function encodeManifest(ring: KeyRing, m: Manifest): Buffer {
   return Buffer.from(JSON.stringify({ ...unsigned, signature }, null, 1));
 }
 
-/** Reads the clear header only (id, time, key id); used by retention. */
-export function peekManifest(key: string, body: Buffer): { snapshotId: string; createdAt: string; keyId: string } {
-  const f = parseManifestFile(key, body);
-  return { snapshotId: f.snapshotId, createdAt: f.createdAt, keyId: f.keyId };
-}
-
 function parseManifestFile(key: string, body: Buffer): ManifestFile {
   let f: Partial<ManifestFile>;
   try {
@@ -223,8 +217,3 @@ export function decodeManifest(ring: KeyRing, key: string, body: Buffer): Manife
   return m;
 }
 
-/** The manifest re-encrypted under the current key (rotation). */
-export function rewrapManifest(ring: KeyRing, key: string, body: Buffer, m: Manifest): Buffer | null {
-  if (parseManifestFile(key, body).keyId === ring.current.id) return null;
-  return encodeManifest(ring, m);
-}
