@@ -1,7 +1,7 @@
 // Thumbs up/down on answers, stored with the chunks that were put in front of the model, so a bad
 // answer can be traced to what retrieval gave it. Admins list and export them (CSV, JSONL).
 import { z } from "zod";
-import type { Principal } from "../auth/roles";
+import { requireAdmin, type AccessContext } from "../access/context";
 import { getConfig } from "../config";
 import type { Db } from "../db/client";
 import { NotFoundError } from "../errors";
@@ -16,11 +16,16 @@ export const feedbackInputSchema = z.object({
 });
 export type FeedbackInput = z.infer<typeof feedbackInputSchema>;
 
-export async function submitFeedback(db: Db, principal: Principal, input: FeedbackInput) {
-  const ql = await db.prisma.queryLog.findUnique({ where: { id: input.queryLogId } });
-  // Only the asker may rate an answer; anyone else is told it does not exist.
-  const own = ql && (principal.apiKeyId ? ql.apiKeyId === principal.apiKeyId : ql.userId === principal.userId && !!principal.userId);
-  if (!ql || !own) throw new NotFoundError(`No answer ${input.queryLogId} of yours to rate.`);
+export async function submitFeedback(ctx: AccessContext, input: FeedbackInput) {
+  const { db, principal } = ctx;
+  // Only the asker (the same user on the Ask page, or the same key) may rate an answer; anyone else is
+  // told it does not exist.
+  const ql = principal.userId
+    ? await db.prisma.queryLog.findFirst({
+        where: { id: input.queryLogId, userId: principal.userId, apiKeyId: principal.kind === "api_key" ? principal.apiKeyId : null },
+      })
+    : null;
+  if (!ql) throw new NotFoundError(`No answer ${input.queryLogId} of yours to rate.`);
   const retrieved = (ql.retrieved as Array<{ chunkId: string; packed?: boolean }>) ?? [];
   const chunkIds = retrieved.filter((r) => r.packed).map((r) => r.chunkId);
   return db.prisma.answerFeedback.create({
@@ -49,7 +54,10 @@ export interface FeedbackRow {
   chunks: Array<{ chunkId: string; title: string | null; url: string | null; excerpt: string | null }>;
 }
 
-export async function listFeedback(db: Db, opts: { limit?: number; rating?: 1 | -1 } = {}): Promise<FeedbackRow[]> {
+/** Every answer's feedback, for administrators (who may read every collection). */
+export async function listFeedback(ctx: AccessContext, opts: { limit?: number; rating?: 1 | -1 } = {}): Promise<FeedbackRow[]> {
+  requireAdmin(ctx);
+  const { db } = ctx;
   const rows = await db.prisma.answerFeedback.findMany({
     where: opts.rating ? { rating: opts.rating } : {},
     orderBy: { createdAt: "desc" },

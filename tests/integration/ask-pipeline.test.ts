@@ -211,10 +211,10 @@ describe("ask", () => {
 
   it("stores feedback with the chunks the model saw, and only from the asker", async () => {
     const r = await ask(await contextOf(env.db, viewer), { question: "How do I roll back a release?" });
-    const fb = await submitFeedback(env.db, viewer, { queryLogId: r.id, rating: -1, reason: "incomplete" });
+    const fb = await submitFeedback(await contextOf(env.db, viewer), { queryLogId: r.id, rating: -1, reason: "incomplete" });
     expect(fb.chunkIds).toEqual(r.sources.map((s) => s.chunkId));
     const other = await makePrincipal(env.db, "viewer");
-    await expect(submitFeedback(env.db, other, { queryLogId: r.id, rating: 1 })).rejects.toThrow(/No answer/);
+    await expect(submitFeedback(await contextOf(env.db, other), { queryLogId: r.id, rating: 1 })).rejects.toThrow(/No answer/);
   });
 
   it("appends the next chunk of the page to a very short source", async () => {

@@ -6,7 +6,7 @@ import { route } from "@/lib/http/route";
 
 export const dynamic = "force-dynamic";
 
-export const POST = route({ permission: "ask", body: feedbackInputSchema }, ({ db, principal, body }) => submitFeedback(db, principal, body));
+export const POST = route({ permission: "ask", body: feedbackInputSchema }, ({ access, body }) => submitFeedback(access, body));
 
 export const GET = route(
   {
@@ -17,8 +17,8 @@ export const GET = route(
       limit: z.coerce.number().int().min(1).max(100000).default(10000),
     }),
   },
-  async ({ db, query }) => {
-    const rows = await listFeedback(db, { limit: query.limit, rating: query.rating ? (Number(query.rating) as 1 | -1) : undefined });
+  async ({ access, query }) => {
+    const rows = await listFeedback(access, { limit: query.limit, rating: query.rating ? (Number(query.rating) as 1 | -1) : undefined });
     if (query.format === "json") return { feedback: rows };
     const csv = query.format === "csv";
     return new Response(csv ? feedbackToCsv(rows) : feedbackToJsonl(rows), {

@@ -1,15 +1,14 @@
 // Feedback (admin): thumbs with reasons and the chunks behind each answer; export as CSV or JSONL.
 import { requirePageAccess } from "@/app/_server/access";
 import { listFeedback } from "@/lib/answer";
-import { getDb } from "@/lib/db/client";
 
 export const dynamic = "force-dynamic";
 
 export default async function FeedbackPage({ searchParams }: { searchParams: Promise<{ rating?: string }> }) {
-  await requirePageAccess("admin");
+  const access = await requirePageAccess("admin");
   const { rating } = await searchParams;
   const filter = rating === "1" ? 1 : rating === "-1" ? -1 : undefined;
-  const rows = await listFeedback(await getDb(), { limit: 200, rating: filter });
+  const rows = await listFeedback(access, { limit: 200, rating: filter });
   const link = "rounded border border-zinc-300 px-2 py-1 text-sm hover:bg-zinc-100 dark:border-zinc-700 dark:hover:bg-zinc-800";
   return (
     <div className="space-y-4">
