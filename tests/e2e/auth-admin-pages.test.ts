@@ -1,6 +1,6 @@
 // Sign-in, sign-out, session lifetime and the admin pages, in real Chromium against the built app:
 // an admin creates a user and a key (shown once), revokes it, sees it all in the audit log; a viewer
-// cannot reach the admin pages; after sign-out the old session cookie opens nothing.
+// cannot reach the admin pages; signing out (or a password change) ends every session of the user, copies included.
 import type { Browser, BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startApp, type RunningApp } from "../helpers/app";
@@ -108,22 +108,46 @@ describe("sign-in, sign-out and the admin pages (browser)", () => {
     await context.close();
   });
 
-  it("signs out: the browser loses its session; disabling the user ends any copied session at once", async () => {
+  it("signs out: the browser loses its session, and every copy of it and the user's other sessions end too", async () => {
     const context = await signedIn(admin);
+    const other = await signedIn(admin); // the same person in a second browser
     const page = await context.newPage();
     await page.goto(`${app.baseUrl}/admin`);
     const cookie = (await context.cookies()).find((c) => c.name === "next-auth.session-token")!;
-    expect((await fetch(`${app.baseUrl}/api/admin/users`, { headers: { cookie: `${cookie.name}=${cookie.value}` } })).status).toBe(200);
+    const otherCookie = (await other.cookies()).find((c) => c.name === "next-auth.session-token")!;
+    const asCookie = (c: { name: string; value: string }) => ({ headers: { cookie: `${c.name}=${c.value}` } });
+    expect((await fetch(`${app.baseUrl}/api/admin/users`, asCookie(cookie))).status).toBe(200);
+    expect((await fetch(`${app.baseUrl}/api/admin/users`, asCookie(otherCookie))).status).toBe(200);
     await page.getByRole("button", { name: "Sign out" }).click();
     await page.waitForURL((u) => u.pathname === "/signin");
     expect((await context.cookies()).find((c) => c.name === "next-auth.session-token")).toBeUndefined();
     await page.goto(`${app.baseUrl}/admin`);
     expect(new URL(page.url()).pathname).toBe("/signin");
-    // A JWT session cannot be revoked server-side: the copied cookie stays valid until it expires, unless
-    // the user is disabled (checked on every request) — which is how an admin ends a session at once.
-    await app.db!.prisma.user.update({ where: { id: admin.id }, data: { disabledAt: new Date() } });
-    expect((await fetch(`${app.baseUrl}/api/admin/users`, { headers: { cookie: `${cookie.name}=${cookie.value}` } })).status).toBe(401);
-    await app.db!.prisma.user.update({ where: { id: admin.id }, data: { disabledAt: null } });
+    // The copied cookie and the second browser's session are refused at once (the session version moved on).
+    expect((await fetch(`${app.baseUrl}/api/admin/users`, asCookie(cookie))).status).toBe(401);
+    expect((await fetch(`${app.baseUrl}/api/admin/users`, asCookie(otherCookie))).status).toBe(401);
+    // And next-auth's session endpoint does not hand the ended session a fresh cookie.
+    const refreshed = await fetch(`${app.baseUrl}/api/auth/session`, asCookie(otherCookie));
+    expect(await refreshed.json()).toEqual({});
+    expect(refreshed.headers.getSetCookie().some((c) => c.startsWith("next-auth.session-token=") && !/expires=Thu, 01 Jan 1970/i.test(c) && !/Max-Age=0/i.test(c))).toBe(false);
+    const secondPage = await other.newPage();
+    await secondPage.goto(`${app.baseUrl}/admin`);
+    expect(new URL(secondPage.url()).pathname).toBe("/signin");
     await context.close();
+    await other.close();
+  });
+
+  it("a password change made by an admin ends the user's sessions", async () => {
+    const user = await makeUser(app.db!, "viewer");
+    const context = await signedIn(user);
+    const cookie = (await context.cookies()).find((c) => c.name === "next-auth.session-token")!;
+    const asCookie = { headers: { cookie: `${cookie.name}=${cookie.value}` } };
+    expect((await fetch(`${app.baseUrl}/api/conversations`, asCookie)).status).toBe(200);
+    const adminContext = await signedIn(admin);
+    const res = await adminContext.request.patch(`${app.baseUrl}/api/admin/users/${user.id}`, { data: { password: "a brand new password 123" } });
+    expect(res.status()).toBe(200);
+    expect((await fetch(`${app.baseUrl}/api/conversations`, asCookie)).status).toBe(401);
+    await context.close();
+    await adminContext.close();
   });
 });
