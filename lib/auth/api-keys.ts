@@ -105,6 +105,8 @@ async function keyPrincipal(db: Db, k: KeyRow, now: Date, depth = 0): Promise<Pr
   const creatorPerms: readonly Permission[] = ROLE_PERMISSIONS[role] ?? [];
   let permissions = k.scopes.filter((s): s is Permission => creatorPerms.includes(s as Permission));
   let collectionLimit: string[] | null = k.collectionIds.length ? [...k.collectionIds] : null;
+  // A collection-limited key never administers (keys made before that rule keep their other scopes).
+  if (collectionLimit) permissions = permissions.filter((p) => p !== "admin");
   if (k.parentKeyId) {
     const parentRow = await db.prisma.apiKey.findUnique({ where: { id: k.parentKeyId }, select: KEY_SELECT });
     const parent = parentRow ? await keyPrincipal(db, parentRow, now, depth + 1) : null;

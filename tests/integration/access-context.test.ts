@@ -47,6 +47,15 @@ describe("keys", () => {
     });
   });
 
+  it("a collection-limited key made before that rule existed does not administer", async () => {
+    const c = await db.prisma.collection.create({ data: { slug: "k-legacy", name: "K" } });
+    const { key, record } = await createApiKey(db, { name: "legacy", scopes: ["ask", "admin"], createdById: admin.id });
+    await db.prisma.apiKey.update({ where: { id: record.id }, data: { collectionIds: [c.id] } }); // as an old row would be
+    const p = (await principalFromApiKey(db, key))!;
+    expect([...p.permissions]).toEqual(["ask"]);
+    expect((await accessContextFor(db, p)).isAdmin).toBe(false);
+  });
+
   it("a key whose creator is gone or disabled gets nothing", async () => {
     const creator = await makeUser(db, "evaluator");
     const { key } = await createApiKey(db, { name: "orphan", scopes: ["ask"], createdById: creator.id });
