@@ -5,15 +5,25 @@
 // phase — and produce "page" items, which are fetched and ingested in groups — the fetch phase. Item
 // state is committed as work progresses, so a job that crashes (worker killed, machine restarted) is
 // picked up by the queue's retry and continues with what is still pending. One failing item is
-// recorded with its error and never stops the job. A full sync ends by removing documents the source
-// no longer has, unless discovery itself failed somewhere (then absence proves nothing).
+// recorded with its error and never stops the job; a page imported with something left out carries a
+// warning instead. Only a walk of the whole source ("full", "reconcile", "s3_sync") removes documents:
+// a partial import ("partial", "pages") adds and updates, and never removes anything. A whole walk
+// ends by removing documents the source no longer has: a driver with `finalize` confirms each one
+// with the source; without it, nothing is removed when discovery failed somewhere (absence proves
+// nothing then).
 import type { Db } from "../db/client";
 import { ConflictError, NotFoundError, ValidationError } from "../errors";
 import type { Llm } from "../llm";
 import { log } from "../log";
 import { ingestDocuments, removeMissing, softDeleteDocuments, type SourceDocument } from "./pipeline";
 
-export type ImportKind = "full" | "pages" | "reconcile" | "s3_sync";
+export type ImportKind = "full" | "partial" | "pages" | "reconcile" | "s3_sync";
+
+/** Kinds that walk the whole source: the only ones that may remove documents. */
+const WHOLE_SOURCE_KINDS = new Set(["full", "reconcile", "s3_sync"]);
+export function isWholeSourceWalk(kind: string): boolean {
+  return WHOLE_SOURCE_KINDS.has(kind);
+}
 export type ItemKind = "page" | "container";
 
 export interface DiscoveredItem {
@@ -23,7 +33,13 @@ export interface DiscoveredItem {
   breadcrumb?: string[];
 }
 
-export type FetchResult = SourceDocument | { deleted: true; externalId: string };
+export type FetchResult =
+  /** The page, with what was left out of it (an unreadable block) as warnings. */
+  | (SourceDocument & { warnings?: string[] })
+  /** Gone at the source (confirmed: not found, or in the trash). */
+  | { deleted: true; externalId: string }
+  /** Left alone, for the reason given (e.g. outside the source's roots). */
+  | { skipped: true; externalId: string; warning: string };
 
 export interface JobContextForDriver {
   db: Db;
@@ -39,8 +55,12 @@ export interface SourceDriver {
   expand(ctx: JobContextForDriver, item: DiscoveredItem): Promise<DiscoveredItem[]>;
   /** Fetches one page as a document (or reports it deleted at the source). */
   fetch(ctx: JobContextForDriver, item: DiscoveredItem): Promise<FetchResult>;
-  /** Runs after the fetch phase of a full sync; returns documents removed. */
-  finalize?(ctx: JobContextForDriver, seenPageIds: string[]): Promise<number>;
+  /**
+   * Runs after the fetch phase of a whole-source walk; returns documents removed. It is called even
+   * when some containers could not be listed (`failedContainers` > 0): it must then remove only what
+   * it confirms is gone.
+   */
+  finalize?(ctx: JobContextForDriver, seenPageIds: string[], failedContainers: number): Promise<number>;
   /** Pages fetched at once (bounded by the source's rate limit anyway). */
   concurrency?: number;
 }
@@ -70,12 +90,15 @@ export interface ImportJobView {
   failed: number;
   unchanged: number;
   removed: number;
+  warnings: number;
   embeddedChunks: number;
   error: string | null;
   startedAt: Date | null;
   finishedAt: Date | null;
   createdAt: Date;
   failures: Array<{ externalId: string; title: string | null; error: string | null }>;
+  /** Pages imported with something left out, or left alone, and why. */
+  warningItems: Array<{ externalId: string; title: string | null; warning: string }>;
 }
 
 export async function createImportJob(
@@ -92,7 +115,8 @@ export async function createImportJob(
     await failImportJob(db, running.id, "abandoned: no progress for 30 minutes (its worker stopped)");
     running = null;
   }
-  if (running && input.kind !== "pages") {
+  // A partial import may run beside another job; two whole-source walks may not.
+  if (running && isWholeSourceWalk(input.kind)) {
     throw new ConflictError(`An import of this source is already ${running.status} (job ${running.id}).`, { jobId: running.id });
   }
   const job = await db.prisma.importJob.create({
@@ -118,8 +142,14 @@ export async function getImportJob(db: Db, id: string): Promise<ImportJobView> {
     select: { externalId: true, title: true, error: true },
     take: 100,
   });
+  const warned = await db.prisma.importJobItem.findMany({
+    where: { jobId: id, kind: "page", warning: { not: null } },
+    select: { externalId: true, title: true, warning: true },
+    orderBy: { externalId: "asc" },
+    take: 100,
+  });
   const { options: _o, updatedAt: _u, ...rest } = job;
-  return { ...rest, failures };
+  return { ...rest, failures, warningItems: warned.map((w) => ({ externalId: w.externalId, title: w.title, warning: w.warning! })) };
 }
 
 /** Recomputes the counters shown on the Sources page from the items. */
@@ -127,6 +157,7 @@ async function refreshCounts(db: Db, jobId: string, extra: { embeddedChunks?: nu
   const rows = await db.prisma.importJobItem.groupBy({ by: ["status"], where: { jobId, kind: "page" }, _count: { _all: true } });
   const n = (s: string) => rows.find((r) => r.status === s)?._count._all ?? 0;
   const found = rows.reduce((a, r) => a + r._count._all, 0);
+  const warnings = await db.prisma.importJobItem.count({ where: { jobId, kind: "page", warning: { not: null } } });
   await db.prisma.importJob.update({
     where: { id: jobId },
     data: {
@@ -134,6 +165,7 @@ async function refreshCounts(db: Db, jobId: string, extra: { embeddedChunks?: nu
       done: n("done") + n("unchanged"),
       unchanged: n("unchanged"),
       failed: n("failed"),
+      warnings,
       ...(extra.embeddedChunks ? { embeddedChunks: { increment: extra.embeddedChunks } } : {}),
       ...(extra.removed !== undefined ? { removed: extra.removed } : {}),
       ...(extra.phase ? { phase: extra.phase } : {}),
@@ -217,11 +249,21 @@ export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {})
       for (const f of fetched) {
         if ("error" in f) await markItems(db, jobId, "page", [f.id], "failed", f.error);
         else if ("deleted" in f.result) deleted.push(f.id);
-        else docs.push(f.result);
+        else if ("skipped" in f.result) await markItems(db, jobId, "page", [f.id], "done", undefined, f.result.warning);
+        else {
+          const { warnings, ...doc } = f.result;
+          if (warnings?.length) await setWarning(db, jobId, f.id, warnings.join("; "));
+          docs.push(doc);
+        }
       }
       if (deleted.length) {
-        await softDeleteDocuments(db, ctx.source.id, deleted);
-        await markItems(db, jobId, "page", deleted, "done");
+        // Gone at the source. Only a whole-source walk removes; a partial import leaves it to one.
+        if (isWholeSourceWalk(job.kind)) {
+          await softDeleteDocuments(db, ctx.source.id, deleted);
+          await markItems(db, jobId, "page", deleted, "done");
+        } else {
+          await markItems(db, jobId, "page", deleted, "done", undefined, "gone at the source (deleted or in the trash): a full sync removes it");
+        }
       }
       const result = await ingestDocuments(db, { sourceId: ctx.source.id, collectionId: ctx.source.collectionId }, docs, { llm: opts.llm });
       for (const o of result.outcomes) {
@@ -233,14 +275,17 @@ export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {})
       await opts.onProgress?.({ id: jobId, done: await db.prisma.importJobItem.count({ where: { jobId, kind: "page", status: { not: "pending" } } }) });
     }
 
-    // Finalize: a full sync removes what the source no longer has.
+    // Finalize: a whole-source walk removes what the source no longer has.
     let removed = 0;
-    if (job.kind === "full" || job.kind === "reconcile" || job.kind === "s3_sync") {
+    if (isWholeSourceWalk(job.kind)) {
+      await refreshCounts(db, jobId, { phase: "finalize" });
       const failedContainers = await db.prisma.importJobItem.count({ where: { jobId, kind: "container", status: "failed" } });
-      if (failedContainers === 0) {
-        const seen = await db.prisma.importJobItem.findMany({ where: { jobId, kind: "page" }, select: { externalId: true } });
-        const ids = seen.map((s) => s.externalId);
-        removed = driver.finalize ? await driver.finalize(ctx, ids) : await removeMissing(db, ctx.source.id, ids);
+      const seen = await db.prisma.importJobItem.findMany({ where: { jobId, kind: "page" }, select: { externalId: true } });
+      const ids = seen.map((s) => s.externalId);
+      if (driver.finalize) {
+        removed = await driver.finalize(ctx, ids, failedContainers);
+      } else if (failedContainers === 0) {
+        removed = await removeMissing(db, ctx.source.id, ids);
       } else {
         log("warn", "import: some containers could not be listed; nothing removed", { jobId, failedContainers });
       }
@@ -264,11 +309,15 @@ export async function failImportJob(db: Db, jobId: string, error: string): Promi
   await db.prisma.source.update({ where: { id: job.sourceId }, data: { status: "error", lastError: error } });
 }
 
-async function markItems(db: Db, jobId: string, kind: ItemKind, ids: string[], status: string, error?: string) {
+async function markItems(db: Db, jobId: string, kind: ItemKind, ids: string[], status: string, error?: string, warning?: string) {
   await db.prisma.importJobItem.updateMany({
     where: { jobId, kind, externalId: { in: ids } },
-    data: { status, error: error ? error.slice(0, 1000) : null, updatedAt: new Date() },
+    data: { status, error: error ? error.slice(0, 1000) : null, ...(warning ? { warning: warning.slice(0, 1000) } : {}), updatedAt: new Date() },
   });
+}
+
+async function setWarning(db: Db, jobId: string, externalId: string, warning: string) {
+  await db.prisma.importJobItem.updateMany({ where: { jobId, kind: "page", externalId }, data: { warning: warning.slice(0, 1000) } });
 }
 
 async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {

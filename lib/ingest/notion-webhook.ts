@@ -1,22 +1,40 @@
 // The Notion webhook receiver's rules. The route hands over the raw body and the X-Notion-Signature
 // header; this module answers fast and leaves the work to a job:
 //
-// - Handshake: the first POST of a subscription carries {verification_token}. It is stored encrypted
-//   on the source and shown to admins on the Sources page (Notion asks for it back to verify).
+// - Handshake: the first POST of a subscription carries {verification_token}. It is accepted only while
+//   an admin has opened the source's handshake (Sources page, or POST /api/sources/<id>/webhook-token;
+//   open for 15 minutes), and taken with one compare-and-set UPDATE that also closes it, so of two
+//   concurrent handshakes exactly one wins. It is stored encrypted on the source and shown to admins
+//   (Notion asks for it back to verify: a token someone else slipped in would not verify there).
 // - Every other delivery must carry `sha256=` + HMAC-SHA256(raw body, verification token), checked
 //   with the SDK's constant-time verifier; anything else is 401.
 // - De-duplication by event id (Notion redelivers), debounce per entity (a burst of edits to one page
 //   is one fetch, NOTION_WEBHOOK_DEBOUNCE_SECONDS after the last event), and tolerance of
 //   out-of-order delivery: events are only signals — the flush fetches the page's current state —
 //   and the newest event timestamp per entity decides what the entity's last known event was.
+// - What a flush may do: add and update pages inside the source's configured roots (an event for a
+//   page outside them imports nothing); remove only after a deletion event that Notion confirms (the
+//   page is not found or in the trash). An event is a signal, never proof.
 import { verifyWebhookSignature } from "@notionhq/client";
 import { z } from "zod";
 import { getConfig } from "../config";
 import type { Db } from "../db/client";
-import { NotFoundError, UnauthorizedError, ValidationError, zodIssuesToDetails } from "../errors";
+import { encryptSecret } from "../crypto/secrets";
+import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError, zodIssuesToDetails } from "../errors";
 import type { Llm } from "../llm";
 import { log } from "../log";
-import { readNotionSecrets, removeDataSourceRows, syncNotionDataSource, syncNotionPage, writeNotionSecrets } from "./notion";
+import {
+  readNotionSecrets,
+  removeConfirmedDataSource,
+  removeConfirmedPage,
+  syncNotionDataSource,
+  syncNotionDatabase,
+  syncNotionPage,
+  writeNotionSecrets,
+} from "./notion";
+
+/** How long a handshake opened by an admin stays open. */
+export const HANDSHAKE_WINDOW_MINUTES = 15;
 
 export const HANDLED_EVENTS = new Set([
   "page.created",
@@ -65,21 +83,15 @@ export async function receiveNotionWebhook(db: Db, sourceId: string, rawBody: st
   } catch {
     throw new ValidationError("The webhook body is not JSON.");
   }
-  const secrets = await readNotionSecrets(source);
 
   if (body && typeof body === "object" && "verification_token" in body && Object.keys(body).length === 1) {
     const token = (body as { verification_token: unknown }).verification_token;
-    if (typeof token !== "string" || token.length < 8) throw new ValidationError("verification_token must be a string.");
-    // Once a token is set, only a signed request may change it (someone else could otherwise take over).
-    if (secrets.webhookVerificationToken) {
-      const ok = await verifyWebhookSignature({ body: rawBody, signature, verificationToken: secrets.webhookVerificationToken });
-      if (!ok) throw new UnauthorizedError("This source already has a verification token; a new handshake must be signed with it.");
-    }
-    await writeNotionSecrets(db, sourceId, { ...secrets, webhookVerificationToken: token });
-    log("info", "notion webhook handshake stored", { sourceId });
+    if (typeof token !== "string" || token.length < 8 || token.length > 500) throw new ValidationError("verification_token must be a string of 8 to 500 characters.");
+    await acceptHandshake(db, sourceId, token);
     return { kind: "handshake" };
   }
 
+  const secrets = await readNotionSecrets(source);
   if (!secrets.webhookVerificationToken) throw new UnauthorizedError("No webhook subscription is verified for this source yet.");
   const ok = await verifyWebhookSignature({ body: rawBody, signature, verificationToken: secrets.webhookVerificationToken });
   if (!ok) throw new UnauthorizedError("Invalid X-Notion-Signature.");
@@ -133,13 +145,15 @@ export async function flushNotionWebhooks(db: Db, opts: { llm?: Pick<Llm, "embed
     if (due.length === 0) break;
     for (const e of due) {
       try {
-        if (e.entity_type === "page") await syncNotionPage(db, e.source_id, e.entity_id, opts);
-        else if (e.entity_type === "data_source") {
-          if (e.last_event_type === "data_source.deleted") await removeDataSourceRows(db, e.source_id, e.entity_id);
+        if (e.entity_type === "page") {
+          if (e.last_event_type === "page.deleted") await removeConfirmedPage(db, e.source_id, e.entity_id, opts);
+          else await syncNotionPage(db, e.source_id, e.entity_id, opts);
+        } else if (e.entity_type === "data_source") {
+          if (e.last_event_type === "data_source.deleted") await removeConfirmedDataSource(db, e.source_id, e.entity_id, "data_source", opts);
           else await syncNotionDataSource(db, e.source_id, e.entity_id, opts);
         } else if (e.entity_type === "database") {
-          if (e.last_event_type === "database.deleted") await removeDataSourceRows(db, e.source_id, e.entity_id);
-          else await syncDatabase(db, e.source_id, e.entity_id, opts);
+          if (e.last_event_type === "database.deleted") await removeConfirmedDataSource(db, e.source_id, e.entity_id, "database", opts);
+          else await syncNotionDatabase(db, e.source_id, e.entity_id, opts);
         }
         out.processed++;
       } catch (err) {
@@ -159,14 +173,6 @@ export async function flushNotionWebhooks(db: Db, opts: { llm?: Pick<Llm, "embed
   return out;
 }
 
-async function syncDatabase(db: Db, sourceId: string, databaseId: string, opts: { llm?: Pick<Llm, "embed" | "models"> }) {
-  const source = await db.prisma.source.findUniqueOrThrow({ where: { id: sourceId } });
-  const { notionClient } = await import("./notion");
-  const client = notionClient(sourceId, (await readNotionSecrets(source)).token);
-  const database = (await client.databases.retrieve({ database_id: databaseId })) as { data_sources?: Array<{ id: string }> };
-  for (const ds of database.data_sources ?? []) await syncNotionDataSource(db, sourceId, ds.id, opts);
-}
-
 // The flush job lives in jobs.ts (which imports this module); it registers how to enqueue itself.
 let flushRequester: ((delayMs: number) => Promise<void>) | null = null;
 export function setFlushRequester(fn: (delayMs: number) => Promise<void>): void {
@@ -176,18 +182,78 @@ async function requestFlush(delayMs: number): Promise<void> {
   await flushRequester?.(delayMs).catch((err) => log("warn", "could not enqueue the notion webhook flush", { error: (err as Error).message }));
 }
 
-/** The verification token captured by the handshake, for admins to paste into Notion. */
-export async function webhookVerificationToken(db: Db, sourceId: string): Promise<string | null> {
-  const source = await db.prisma.source.findUnique({ where: { id: sourceId } });
-  if (!source || source.kind !== "notion") throw new NotFoundError("Notion source");
-  return (await readNotionSecrets(source)).webhookVerificationToken ?? null;
+/**
+ * Takes a handshake's token, only while the source awaits one: one UPDATE compares the awaiting state
+ * and the secrets it read, sets the token and closes the handshake. Of two concurrent handshakes the
+ * second finds it closed and is refused. (A change of the secrets in between — an admin editing the
+ * source — makes the compare fail too; then it reads again.)
+ */
+async function acceptHandshake(db: Db, sourceId: string, token: string): Promise<void> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const source = await db.prisma.source.findUnique({ where: { id: sourceId } });
+    if (!source || source.kind !== "notion") throw new NotFoundError("Notion source");
+    if (!source.webhookHandshakeUntil || source.webhookHandshakeUntil.getTime() <= Date.now()) break;
+    const secrets = await readNotionSecrets(source);
+    const ciphertext = await encryptSecret(JSON.stringify({ ...secrets, webhookVerificationToken: token }));
+    const taken = await db.prisma.$executeRaw`
+      UPDATE sources SET secret_ciphertext = ${ciphertext}, webhook_handshake_until = NULL, webhook_verified_at = now(), updated_at = now()
+      WHERE id = ${sourceId}::uuid AND webhook_handshake_until > now() AND secret_ciphertext = ${source.secretCiphertext}`;
+    if (taken === 1) {
+      log("info", "notion webhook handshake stored", { sourceId });
+      return;
+    }
+  }
+  log("warn", "notion webhook handshake refused: the source is not awaiting one", { sourceId });
+  throw new ForbiddenError(
+    `This source is not awaiting a webhook handshake. An admin opens one for ${HANDSHAKE_WINDOW_MINUTES} minutes on the Sources page ("Await webhook handshake"); then Notion's verification request is accepted once.`,
+  );
 }
 
-/** Forgets the verification token (admin action), so a new subscription's handshake is accepted. */
+export interface WebhookState {
+  /** The token captured by the handshake, for admins to paste into Notion (null: none yet). */
+  verificationToken: string | null;
+  verifiedAt: Date | null;
+  /** Until when a handshake is accepted (null: none is open). */
+  awaitingHandshakeUntil: Date | null;
+}
+
+/** The source's webhook state, with the verification token (admins only: the route decides). */
+export async function webhookState(db: Db, sourceId: string): Promise<WebhookState> {
+  const source = await db.prisma.source.findUnique({ where: { id: sourceId } });
+  if (!source || source.kind !== "notion") throw new NotFoundError("Notion source");
+  const open = source.webhookHandshakeUntil && source.webhookHandshakeUntil.getTime() > Date.now() ? source.webhookHandshakeUntil : null;
+  return {
+    verificationToken: (await readNotionSecrets(source)).webhookVerificationToken ?? null,
+    verifiedAt: source.webhookVerifiedAt,
+    awaitingHandshakeUntil: open,
+  };
+}
+
+/** The verification token captured by the handshake, for admins to paste into Notion. */
+export async function webhookVerificationToken(db: Db, sourceId: string): Promise<string | null> {
+  return (await webhookState(db, sourceId)).verificationToken;
+}
+
+/**
+ * Opens the source's handshake for 15 minutes (admin action): Notion's next verification request is
+ * accepted, once. The current token, if any, keeps verifying events until a handshake replaces it.
+ */
+export async function openWebhookHandshake(db: Db, sourceId: string): Promise<{ awaitingHandshakeUntil: Date }> {
+  const [row] = await db.prisma.$queryRaw<Array<{ until: Date }>>`
+    UPDATE sources SET webhook_handshake_until = now() + make_interval(mins => ${HANDSHAKE_WINDOW_MINUTES}), updated_at = now()
+    WHERE id = ${sourceId}::uuid AND kind = 'notion'
+    RETURNING webhook_handshake_until AS until`;
+  if (!row) throw new NotFoundError("Notion source");
+  log("info", "notion webhook handshake opened", { sourceId, until: row.until.toISOString() });
+  return { awaitingHandshakeUntil: row.until };
+}
+
+/** Forgets the verification token (admin action): events stop verifying until a new handshake. */
 export async function clearWebhookVerificationToken(db: Db, sourceId: string): Promise<void> {
   const source = await db.prisma.source.findUnique({ where: { id: sourceId } });
   if (!source || source.kind !== "notion") throw new NotFoundError("Notion source");
   const { webhookVerificationToken: _dropped, ...rest } = await readNotionSecrets(source);
   await writeNotionSecrets(db, sourceId, rest);
+  await db.prisma.source.update({ where: { id: sourceId }, data: { webhookVerifiedAt: null } });
   log("info", "notion webhook verification token cleared", { sourceId });
 }

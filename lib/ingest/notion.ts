@@ -2,11 +2,16 @@
 //
 // Discovery: search finds what is shared with the integration, but misses pages only reachable by
 // walking the tree, so every page is also expanded through its block children (child_page,
-// child_database, and blocks that nest them such as toggles and columns), databases through their
-// data sources, and data sources through their rows. Content comes from the page-markdown endpoint,
-// re-fetching the parts it lists in unknown_block_ids. Every connection is held to
-// NOTION_REQUESTS_PER_SECOND by a shared token bucket; the SDK retries 429 and 529 after Retry-After.
-import { Client, isNotionClientError, LogLevel } from "@notionhq/client";
+// child_database, and blocks that nest them such as toggles, columns and synced blocks), databases
+// through their data sources, and data sources through their rows. Reading a page (markdown, unknown
+// blocks, block-walk fallback, breadcrumbs, row properties) is notion-reader.ts; one reader per import
+// fetches each object once. Every connection is held to NOTION_REQUESTS_PER_SECOND by a shared token
+// bucket; the SDK retries 429 and 529 after Retry-After (and 500/503 on reads).
+//
+// What removes documents: only a walk of the whole source ("full", "reconcile"), and only pages Notion
+// confirms are gone or outside the roots. Partial imports (pages, data sources, webhook syncs) add and
+// update; deletion events are confirmed with Notion before anything is removed.
+import { Client, LogLevel } from "@notionhq/client";
 import { getConfig } from "../config";
 import { decryptSecret, encryptSecret } from "../crypto/secrets";
 import type { Db } from "../db/client";
@@ -15,14 +20,19 @@ import type { Llm } from "../llm";
 import { log } from "../log";
 import {
   createImportJob,
+  isWholeSourceWalk,
   registerDriver,
   requestBackfill,
   type DiscoveredItem,
-  type FetchResult,
+  type ImportKind,
   type JobContextForDriver,
   type SourceDriver,
 } from "./import-jobs";
-import { ingestDocuments, softDeleteDocuments, type SourceDocument } from "./pipeline";
+import { NotionReader, type NotionScope } from "./notion-reader";
+import { ingestDocuments, softDeleteDocuments } from "./pipeline";
+
+export { cleanNotionMarkdown, NotionReader } from "./notion-reader";
+export { pageTitle, readProperties } from "./notion-properties";
 
 export const NOTION_VERSION = "2025-09-03";
 
@@ -113,317 +123,120 @@ export function normalizeNotionId(id: string): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-// ───────────────────────────── reading pages ─────────────────────────────
-
-type AnyPage = {
-  id: string;
-  url?: string;
-  in_trash?: boolean;
-  archived?: boolean;
-  last_edited_time?: string;
-  parent?: { type: string; page_id?: string; data_source_id?: string; database_id?: string };
-  properties?: Record<string, any>;
-};
-
-export function pageTitle(page: AnyPage): string {
-  for (const prop of Object.values(page.properties ?? {})) {
-    if (prop?.type === "title") return (prop.title ?? []).map((t: { plain_text: string }) => t.plain_text).join("").trim() || "Untitled";
-  }
-  return "Untitled";
-}
-
-/** Properties as plain values (what a person would read), for display and filtering. */
-export function plainProperties(page: AnyPage): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [name, p] of Object.entries(page.properties ?? {})) {
-    switch (p?.type) {
-      case "title":
-        break;
-      case "rich_text":
-        out[name] = (p.rich_text ?? []).map((t: { plain_text: string }) => t.plain_text).join("");
-        break;
-      case "select":
-      case "status":
-        out[name] = p[p.type]?.name ?? null;
-        break;
-      case "multi_select":
-        out[name] = (p.multi_select ?? []).map((o: { name: string }) => o.name);
-        break;
-      case "date":
-        out[name] = p.date?.start ?? null;
-        break;
-      case "number":
-      case "checkbox":
-      case "url":
-      case "email":
-      case "phone_number":
-        out[name] = p[p.type] ?? null;
-        break;
-      case "people":
-        out[name] = (p.people ?? []).map((u: { name?: string; id: string }) => u.name ?? u.id);
-        break;
-    }
-  }
-  return out;
-}
-
-/** Notion's enhanced markdown → plain markdown: page/database mentions become links, placeholders go. */
-export function cleanNotionMarkdown(md: string): string {
-  return md
-    .replace(/<(page|database)\s+url="([^"]*)"[^>]*>([\s\S]*?)<\/\1>/g, (_m, _t, url, title) => `[${title.trim()}](${url})`)
-    .replace(/<unknown\b[^>]*\/>/g, "")
-    .replace(/\n{3,}/g, "\n\n")
-    .trim();
-}
-
-export class NotionReader {
-  private readonly pageCache = new Map<string, AnyPage | null>();
-  constructor(readonly client: Client) {}
-
-  async page(id: string): Promise<AnyPage | null> {
-    if (this.pageCache.has(id)) return this.pageCache.get(id)!;
-    try {
-      const p = (await this.client.pages.retrieve({ page_id: id })) as AnyPage;
-      this.pageCache.set(id, p);
-      return p;
-    } catch (err) {
-      if (isNotionClientError(err) && (err as { code?: string }).code === "object_not_found") {
-        this.pageCache.set(id, null);
-        return null;
-      }
-      throw err;
-    }
-  }
-
-  /** Titles of the parent chain, outermost first (at most 6 levels). */
-  async breadcrumb(page: AnyPage): Promise<string[]> {
-    const chain: string[] = [];
-    let parent = page.parent;
-    for (let depth = 0; parent && depth < 6; depth++) {
-      if (parent.type === "page_id" && parent.page_id) {
-        const p = await this.page(parent.page_id).catch(() => null);
-        if (!p) break;
-        chain.unshift(pageTitle(p));
-        parent = p.parent;
-      } else if (parent.type === "data_source_id" && parent.database_id) {
-        const db = (await this.client.databases.retrieve({ database_id: parent.database_id }).catch(() => null)) as any;
-        if (!db) break;
-        chain.unshift(((db.title ?? []) as Array<{ plain_text: string }>).map((t) => t.plain_text).join("") || "Database");
-        parent = db.parent;
-      } else break;
-    }
-    return chain;
-  }
-
-  async markdown(pageId: string): Promise<string> {
-    let res;
-    try {
-      res = await this.client.pages.retrieveMarkdown({ page_id: pageId });
-    } catch (err) {
-      // The markdown endpoint refuses some pages (and may be unavailable to an integration): render
-      // the page from its blocks instead. Rate limits, outages and permissions are not retried here.
-      if (isNotionClientError(err) && (err as { code?: string }).code === "validation_error") return this.blocksMarkdown(pageId);
-      throw err;
-    }
-    let md = res.markdown;
-    // Large pages come back truncated, listing the subtrees left out: fetch each and put it in place.
-    for (const blockId of res.unknown_block_ids.slice(0, 100)) {
-      const part = await this.client.pages.retrieveMarkdown({ page_id: blockId });
-      const tag = new RegExp(`<unknown\\b[^>]*${blockId.replace(/-/g, "")}[^>]*/>`);
-      md = tag.test(md) ? md.replace(tag, () => part.markdown) : `${md}\n\n${part.markdown}`;
-    }
-    return cleanNotionMarkdown(md);
-  }
-
-  /** A block walk rendered as markdown: the fallback when the markdown endpoint refuses a page. */
-  async blocksMarkdown(blockId: string, depth = 0): Promise<string> {
-    const out: string[] = [];
-    let cursor: string | undefined;
-    let numbered = 0;
-    do {
-      const res = await this.client.blocks.children.list({ block_id: blockId, start_cursor: cursor, page_size: 100 });
-      for (const b of res.results as Array<Record<string, any>>) {
-        numbered = b.type === "numbered_list_item" ? numbered + 1 : 0;
-        const body = b[b.type] ?? {};
-        const text = richText(body.rich_text);
-        const children = b.has_children && depth < 4 && b.type !== "child_page" && b.type !== "child_database" && b.type !== "table"
-          ? await this.blocksMarkdown(b.id, depth + 1)
-          : "";
-        const indent = (md: string) => md.split("\n").map((l) => (l ? `   ${l}` : l)).join("\n");
-        switch (b.type) {
-          case "heading_1":
-          case "heading_2":
-          case "heading_3":
-            out.push(`${"#".repeat(Number(b.type.slice(-1)))} ${text}`, children);
-            break;
-          case "bulleted_list_item":
-            out.push(`- ${text}` + (children ? `\n${indent(children)}` : ""));
-            break;
-          case "numbered_list_item":
-            out.push(`${numbered}. ${text}` + (children ? `\n${indent(children)}` : ""));
-            break;
-          case "to_do":
-            out.push(`- [${body.checked ? "x" : " "}] ${text}` + (children ? `\n${indent(children)}` : ""));
-            break;
-          case "quote":
-          case "callout":
-            out.push(`> ${text}`, children);
-            break;
-          case "code":
-            out.push("```" + (body.language ?? "") + "\n" + text + "\n```");
-            break;
-          case "divider":
-            out.push("---");
-            break;
-          case "table":
-            out.push(await this.tableMarkdown(b.id, !!body.has_column_header));
-            break;
-          case "child_page":
-            out.push(`[${body.title ?? "Untitled"}](https://www.notion.so/${String(b.id).replace(/-/g, "")})`);
-            break;
-          case "child_database":
-            out.push(body.title ?? "");
-            break;
-          default:
-            // paragraph, toggle, column_list, synced_block, …: their text, then their children.
-            out.push(text, children);
-        }
-      }
-      cursor = res.has_more ? (res.next_cursor ?? undefined) : undefined;
-    } while (cursor);
-    return out.filter((x) => x && x.trim()).join("\n\n");
-  }
-
-  private async tableMarkdown(tableId: string, header: boolean): Promise<string> {
-    const rows: string[][] = [];
-    let cursor: string | undefined;
-    do {
-      const res = await this.client.blocks.children.list({ block_id: tableId, start_cursor: cursor, page_size: 100 });
-      for (const r of res.results as Array<Record<string, any>>) {
-        if (r.type === "table_row") rows.push((r.table_row.cells as unknown[]).map((c) => richText(c).replace(/\|/g, "\\|")));
-      }
-      cursor = res.has_more ? (res.next_cursor ?? undefined) : undefined;
-    } while (cursor);
-    if (rows.length === 0) return "";
-    const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
-    const head = header ? rows[0] : rows[0].map(() => "");
-    const body = header ? rows.slice(1) : rows;
-    return [line(head), line(head.map(() => "---")), ...body.map(line)].join("\n");
-  }
-
-  /** The page as a source document, or "deleted" when it is gone or in the trash. */
-  async document(pageId: string): Promise<FetchResult> {
-    const page = await this.page(pageId);
-    if (!page || page.in_trash || page.archived) return { deleted: true, externalId: pageId };
-    const properties = plainProperties(page);
-    if (page.parent?.type === "data_source_id") {
-      properties.notionDataSourceId = page.parent.data_source_id;
-      properties.notionDatabaseId = page.parent.database_id;
-    }
-    const doc: SourceDocument = {
-      externalId: page.id,
-      title: pageTitle(page),
-      url: page.url ?? null,
-      breadcrumb: await this.breadcrumb(page),
-      properties,
-      markdown: await this.markdown(page.id),
-      updatedAt: page.last_edited_time ? new Date(page.last_edited_time) : null,
-    };
-    return doc;
-  }
-
-  /** Child pages and databases of a page, looking inside toggles, columns and other nesting blocks. */
-  async children(blockId: string, depth = 0): Promise<DiscoveredItem[]> {
-    const out: DiscoveredItem[] = [];
-    let cursor: string | undefined;
-    do {
-      const res = await this.client.blocks.children.list({ block_id: blockId, start_cursor: cursor, page_size: 100 });
-      for (const b of res.results as Array<{ id: string; type: string; has_children?: boolean }>) {
-        if (b.type === "child_page") out.push({ externalId: b.id, kind: "page" }, { externalId: `page:${b.id}`, kind: "container" });
-        else if (b.type === "child_database") out.push({ externalId: `db:${b.id}`, kind: "container" });
-        else if (b.has_children && depth < 3 && NESTING.has(b.type)) out.push(...(await this.children(b.id, depth + 1)));
-      }
-      cursor = res.has_more ? (res.next_cursor ?? undefined) : undefined;
-    } while (cursor);
-    return out;
-  }
-}
-
-function richText(parts: unknown): string {
-  return ((parts ?? []) as Array<{ plain_text?: string; href?: string | null; annotations?: { code?: boolean } }>)
-    .map((t) => {
-      const text = t.plain_text ?? "";
-      const code = t.annotations?.code ? `\`${text}\`` : text;
-      return t.href ? `[${code}](${t.href})` : code;
-    })
-    .join("");
-}
-
-// Blocks whose children can hold child pages or databases.
-const NESTING = new Set(["toggle", "column_list", "column", "synced_block", "callout", "quote", "bulleted_list_item", "numbered_list_item", "to_do", "tab", "heading_1", "heading_2", "heading_3"]);
-
 // ───────────────────────────── import driver ─────────────────────────────
 
-const readers = new WeakMap<object, NotionReader>();
+/** The roots a source is limited to (none: everything shared with the integration). */
+export function sourceScope(config: unknown): NotionScope {
+  const cfg = (config ?? {}) as NotionSourceConfig;
+  return { rootPageIds: cfg.rootPageIds ?? [], dataSourceIds: cfg.dataSourceIds ?? [] };
+}
 
-async function readerFor(ctx: JobContextForDriver): Promise<NotionReader> {
+// One reader per run of a job (its cache lives as long as the run), shared by concurrent fetches.
+const readers = new WeakMap<object, Promise<NotionReader>>();
+
+function readerFor(ctx: JobContextForDriver): Promise<NotionReader> {
   let r = readers.get(ctx.job);
   if (!r) {
-    const secrets = await readNotionSecrets(ctx.source);
-    readers.set(ctx.job, (r = new NotionReader(notionClient(ctx.source.id, secrets.token))));
+    r = readNotionSecrets(ctx.source).then((secrets) => new NotionReader(notionClient(ctx.source.id, secrets.token), sourceScope(ctx.source.config)));
+    readers.set(ctx.job, r);
   }
   return r;
 }
+
+const pageItems = (id: string): DiscoveredItem[] => [
+  { externalId: id, kind: "page" },
+  { externalId: `page:${id}`, kind: "container" },
+];
+
+/** Confirmations in a row that may fail (Notion unreachable) before the rest are kept unconfirmed. */
+const MAX_UNCONFIRMED_IN_A_ROW = 5;
 
 const notionDriver: SourceDriver = {
   concurrency: 3,
   async seeds(ctx) {
     const opts = ctx.job.options as { pageIds?: string[]; dataSourceIds?: string[] };
+    // "pages": exactly these pages. "partial": these pages with what is beneath them, these data sources.
     if (ctx.job.kind === "pages") return (opts.pageIds ?? []).map((id) => ({ externalId: id, kind: "page" as const }));
-    const cfg = ctx.source.config as NotionSourceConfig;
-    const pageIds = opts.pageIds ?? cfg.rootPageIds ?? [];
-    const dsIds = opts.dataSourceIds ?? cfg.dataSourceIds ?? [];
-    if (pageIds.length === 0 && dsIds.length === 0) return [{ externalId: "search", kind: "container" }];
-    return [
-      ...pageIds.flatMap((id) => [
-        { externalId: id, kind: "page" as const },
-        { externalId: `page:${id}`, kind: "container" as const },
-      ]),
-      ...dsIds.map((id) => ({ externalId: `ds:${id}`, kind: "container" as const })),
-    ];
+    if (ctx.job.kind === "partial") {
+      return [...(opts.pageIds ?? []).flatMap(pageItems), ...(opts.dataSourceIds ?? []).map((id) => ({ externalId: `ds:${id}`, kind: "container" as const }))];
+    }
+    // A whole-source walk: the configured roots, or everything shared with the integration.
+    const scope = sourceScope(ctx.source.config);
+    if (scope.rootPageIds.length === 0 && scope.dataSourceIds.length === 0) return [{ externalId: "search", kind: "container" }];
+    return [...scope.rootPageIds.flatMap(pageItems), ...scope.dataSourceIds.map((id) => ({ externalId: `ds:${id}`, kind: "container" as const }))];
   },
   async expand(ctx, item) {
     const reader = await readerFor(ctx);
-    const [kind, id] = item.externalId === "search" ? ["search", ""] : [item.externalId.slice(0, item.externalId.indexOf(":")), item.externalId.slice(item.externalId.indexOf(":") + 1)];
+    const colon = item.externalId.indexOf(":");
+    const kind = item.externalId === "search" ? "search" : item.externalId.slice(0, colon);
+    const id = item.externalId.slice(colon + 1);
+    const partial = !isWholeSourceWalk(ctx.job.kind);
     const out: DiscoveredItem[] = [];
     if (kind === "search") {
       let cursor: string | undefined;
       do {
         const res = await reader.client.search({ start_cursor: cursor, page_size: 100 });
-        for (const r of res.results as Array<{ object: string; id: string; in_trash?: boolean }>) {
+        for (const r of res.results as Array<{ object: string; id: string; in_trash?: boolean; parent?: { type: string } }>) {
           if (r.in_trash) continue;
-          if (r.object === "page") out.push({ externalId: r.id, kind: "page" }, { externalId: `page:${r.id}`, kind: "container" });
+          reader.remember(r);
+          // Rows are walked through their data source; a row's own sub-pages are not walked.
+          if (r.object === "page") out.push(...(r.parent?.type === "data_source_id" ? [{ externalId: r.id, kind: "page" as const }] : pageItems(r.id)));
           else if (r.object === "data_source") out.push({ externalId: `ds:${r.id}`, kind: "container" });
         }
         cursor = res.has_more ? (res.next_cursor ?? undefined) : undefined;
       } while (cursor);
     } else if (kind === "page") {
-      out.push(...(await reader.children(id)));
+      if (partial && reader.limited) {
+        const page = await reader.page(id);
+        if (page && (await reader.pageInScope(page)) !== true) throw new Error("outside the source's root pages and data sources: not walked");
+      }
+      out.push(...(await reader.discover(id)));
     } else if (kind === "db") {
-      const db = (await reader.client.databases.retrieve({ database_id: id })) as { data_sources?: Array<{ id: string }> };
+      const db = await reader.database(id);
+      if (!db) throw new Error("the database was not found (deleted, or not shared with the integration)");
       for (const ds of db.data_sources ?? []) out.push({ externalId: `ds:${ds.id}`, kind: "container" });
     } else if (kind === "ds") {
-      let cursor: string | undefined;
-      do {
-        const res = await reader.client.dataSources.query({ data_source_id: id, start_cursor: cursor, page_size: 100 });
-        for (const r of res.results as Array<{ object: string; id: string }>) if (r.object === "page") out.push({ externalId: r.id, kind: "page" });
-        cursor = res.has_more ? (res.next_cursor ?? undefined) : undefined;
-      } while (cursor);
+      if (partial && reader.limited && (await reader.dataSourceInScope(id)) !== true) throw new Error("outside the source's root pages and data sources: not walked");
+      const rows = await reader.rows(id);
+      if (!rows) throw new Error("the data source was not found (deleted, or not shared with the integration)");
+      for (const r of rows) out.push({ externalId: r.id, kind: "page" });
     }
     return out;
   },
   async fetch(ctx, item) {
-    return (await readerFor(ctx)).document(item.externalId);
+    return (await readerFor(ctx)).document(item.externalId, { requireScope: !isWholeSourceWalk(ctx.job.kind) });
+  },
+  /**
+   * After a whole-source walk: every live document the walk did not see is asked for again, and removed
+   * only when Notion confirms it is gone (not found, in the trash) or lies outside the source's roots.
+   * A page under a root that failed to load is still there, so it stays.
+   */
+  async finalize(ctx, seen, failedContainers) {
+    const reader = await readerFor(ctx);
+    const seenIds = new Set(seen);
+    const live = await ctx.db.prisma.document.findMany({ where: { sourceId: ctx.source.id, deletedAt: null }, select: { externalId: true } });
+    const missing = live.map((d) => d.externalId).filter((id) => !seenIds.has(id));
+    const gone: string[] = [];
+    let unconfirmedInARow = 0;
+    let kept = 0;
+    for (const id of missing) {
+      if (unconfirmedInARow >= MAX_UNCONFIRMED_IN_A_ROW) {
+        kept++;
+        continue;
+      }
+      try {
+        const state = await reader.pageState(id);
+        unconfirmedInARow = 0;
+        if (state.state === "gone" || state.inScope === false) gone.push(id);
+        else kept++;
+      } catch (err) {
+        unconfirmedInARow++;
+        kept++;
+        log("warn", "notion: could not confirm whether a page is gone; kept", { sourceId: ctx.source.id, pageId: id, error: (err as Error).message });
+      }
+    }
+    if (kept) log("info", "notion: pages the walk did not see but Notion still has (or could not confirm) were kept", { sourceId: ctx.source.id, kept, failedContainers });
+    return softDeleteDocuments(ctx.db, ctx.source.id, gone);
   },
 };
 registerDriver("notion", notionDriver);
@@ -452,7 +265,11 @@ export async function createNotionSource(
   });
 }
 
-/** Starts an import of a Notion source: everything, or the given pages / data sources. */
+/**
+ * Starts an import of a Notion source. Without pages or data sources: a full sync (the whole source;
+ * it alone removes what is gone). With them: a partial import of those pages (and what is beneath
+ * them) and data sources, which adds and updates and never removes anything.
+ */
 export async function startNotionImport(
   db: Db,
   input: { sourceId: string; pageIds?: string[]; dataSourceIds?: string[]; trigger?: string },
@@ -462,61 +279,113 @@ export async function startNotionImport(
   const options: Record<string, unknown> = {};
   if (input.pageIds?.length) options.pageIds = input.pageIds.map(normalizeNotionId);
   if (input.dataSourceIds?.length) options.dataSourceIds = input.dataSourceIds.map(normalizeNotionId);
-  const { id } = await createImportJob(db, { sourceId: source.id, kind: "full", trigger: input.trigger ?? "manual", options });
+  const kind: ImportKind = options.pageIds || options.dataSourceIds ? "partial" : "full";
+  const { id } = await createImportJob(db, { sourceId: source.id, kind, trigger: input.trigger ?? "manual", options });
   return { kind: "import_job", id };
 }
 
-/** Syncs one page now (webhooks): ingests it, or removes it when it is gone. */
-export async function syncNotionPage(db: Db, sourceId: string, pageId: string, opts: { llm?: Pick<Llm, "embed" | "models"> } = {}) {
+type SyncOptions = { llm?: Pick<Llm, "embed" | "models"> };
+type NotionSource = { id: string; collectionId: string; config: unknown; secretCiphertext: string | null };
+
+async function loadSource(db: Db, sourceId: string): Promise<{ source: NotionSource; reader: NotionReader }> {
   const source = await db.prisma.source.findUnique({ where: { id: sourceId } });
-  if (!source) throw new NotFoundError("Source");
+  if (!source || source.kind !== "notion") throw new NotFoundError("Notion source");
   const secrets = await readNotionSecrets(source);
-  const reader = new NotionReader(notionClient(source.id, secrets.token));
-  const result = await reader.document(pageId);
-  if ("deleted" in result) return { status: "deleted" as const, removed: await softDeleteDocuments(db, source.id, [pageId]) };
-  const r = await ingestDocuments(db, { sourceId: source.id, collectionId: source.collectionId }, [result], { llm: opts.llm });
-  if (r.pendingChunks > 0) await requestBackfill(db);
-  const outcome = r.outcomes[0];
-  if (outcome.status === "failed") throw new Error(outcome.error);
-  return { status: outcome.status };
+  return { source, reader: new NotionReader(notionClient(source.id, secrets.token), sourceScope(source.config)) };
 }
 
-/** Rows of a data source changed (webhook): re-list rows, sync those edited since their last import. */
-export async function syncNotionDataSource(db: Db, sourceId: string, dataSourceId: string, opts: { llm?: Pick<Llm, "embed" | "models"> } = {}) {
-  const source = await db.prisma.source.findUnique({ where: { id: sourceId } });
-  if (!source) throw new NotFoundError("Source");
-  const secrets = await readNotionSecrets(source);
-  const reader = new NotionReader(notionClient(source.id, secrets.token));
-  const rows: Array<{ id: string; last_edited_time?: string }> = [];
-  let cursor: string | undefined;
-  try {
-    do {
-      const res = await reader.client.dataSources.query({ data_source_id: dataSourceId, start_cursor: cursor, page_size: 100 });
-      rows.push(...(res.results as Array<{ id: string; object: string; last_edited_time?: string }>).filter((r) => r.object === "page"));
-      cursor = res.has_more ? (res.next_cursor ?? undefined) : undefined;
-    } while (cursor);
-  } catch (err) {
-    if (isNotionClientError(err) && (err as { code?: string }).code === "object_not_found") return removeDataSourceRows(db, sourceId, dataSourceId);
-    throw err;
-  }
+export type PageSyncStatus = "created" | "updated" | "unchanged" | "outside" | "gone";
+
+async function syncPageWith(db: Db, source: NotionSource, reader: NotionReader, pageId: string, opts: SyncOptions): Promise<PageSyncStatus> {
+  const result = await reader.document(pageId, { requireScope: true });
+  // Add and update only: a page that is gone is removed by a confirmed deletion or a full sync.
+  if ("deleted" in result) return "gone";
+  if ("skipped" in result) return "outside";
+  const { warnings, ...doc } = result;
+  if (warnings?.length) log("warn", "notion: page imported with parts left out", { sourceId: source.id, pageId, warnings });
+  const r = await ingestDocuments(db, { sourceId: source.id, collectionId: source.collectionId }, [doc], { llm: opts.llm });
+  if (r.pendingChunks > 0) await requestBackfill(db);
+  const outcome = r.outcomes[0]!;
+  if (outcome.status === "failed") throw new Error(outcome.error);
+  return outcome.status;
+}
+
+/**
+ * Syncs one page now (webhooks): adds or updates it when it lies inside the source's roots. Never
+ * removes anything: a page found gone is left to `removeConfirmedPage` (a deletion event) or a full sync.
+ */
+export async function syncNotionPage(db: Db, sourceId: string, pageId: string, opts: SyncOptions = {}): Promise<{ status: PageSyncStatus }> {
+  const { source, reader } = await loadSource(db, sourceId);
+  return { status: await syncPageWith(db, source, reader, pageId, opts) };
+}
+
+/**
+ * A deletion event for a page: removes it only when Notion confirms it is gone (not found — deleted or
+ * no longer shared — or in the trash). A page Notion still serves is synced instead (inside the roots)
+ * or left alone; a page Notion could not be asked about throws, so the event is retried.
+ */
+export async function removeConfirmedPage(db: Db, sourceId: string, pageId: string, opts: SyncOptions = {}) {
+  const { source, reader } = await loadSource(db, sourceId);
+  const state = await reader.pageState(pageId);
+  if (state.state === "gone") return { status: "deleted" as const, removed: await softDeleteDocuments(db, source.id, [pageId]) };
+  if (state.inScope !== true) return { status: "outside" as const, removed: 0 };
+  return { status: await syncPageWith(db, source, reader, pageId, opts), removed: 0 };
+}
+
+/**
+ * Rows of a data source changed (webhook): re-lists its rows and syncs those edited since their last
+ * import. A row that left the data source is removed only when Notion confirms it is gone; one that
+ * moved elsewhere inside the roots is synced. Nothing happens for a data source outside the roots.
+ */
+export async function syncNotionDataSource(db: Db, sourceId: string, dataSourceId: string, opts: SyncOptions = {}, shared?: { source: NotionSource; reader: NotionReader }) {
+  const { source, reader } = shared ?? (await loadSource(db, sourceId));
+  if ((await reader.dataSourceInScope(dataSourceId)) !== true) return { status: "outside" as const, synced: 0, removed: 0 };
+  const rows = await reader.rows(dataSourceId);
+  // Not found: nothing to add or update; only a confirmed deletion event or a full sync removes its rows.
+  if (!rows) return { status: "gone" as const, synced: 0, removed: 0 };
   const known = await db.prisma.document.findMany({
     where: { sourceId, externalId: { in: rows.map((r) => r.id) }, deletedAt: null },
     select: { externalId: true, sourceUpdatedAt: true },
   });
   const stamp = new Map(known.map((k) => [k.externalId, k.sourceUpdatedAt?.getTime() ?? 0]));
   const changed = rows.filter((r) => !stamp.has(r.id) || (r.last_edited_time && Date.parse(r.last_edited_time) > stamp.get(r.id)!));
-  for (const r of changed) await syncNotionPage(db, sourceId, r.id, opts);
-  // Rows that left the data source.
-  const gone = await db.prisma.$queryRaw<Array<{ external_id: string }>>`
+  for (const r of changed) await syncPageWith(db, source, reader, r.id, opts);
+  // Rows that left the data source: gone, or moved?
+  const left = await db.prisma.$queryRaw<Array<{ external_id: string }>>`
     SELECT external_id FROM documents WHERE source_id = ${sourceId}::uuid AND deleted_at IS NULL
       AND properties->>'notionDataSourceId' = ${dataSourceId} AND NOT (external_id = ANY(${rows.map((r) => r.id)}::text[]))`;
-  const removed = await softDeleteDocuments(db, sourceId, gone.map((g) => g.external_id));
+  const gone: string[] = [];
+  for (const { external_id: id } of left) {
+    const state = await reader.pageState(id);
+    if (state.state === "gone") gone.push(id);
+    else if (state.inScope === true) await syncPageWith(db, source, reader, id, opts);
+  }
+  const removed = await softDeleteDocuments(db, sourceId, gone);
   return { status: "synced" as const, synced: changed.length, removed };
 }
 
-export async function removeDataSourceRows(db: Db, sourceId: string, dataSourceId: string) {
+/** A database changed (webhook): each of its data sources is synced. */
+export async function syncNotionDatabase(db: Db, sourceId: string, databaseId: string, opts: SyncOptions = {}) {
+  const shared = await loadSource(db, sourceId);
+  if ((await shared.reader.databaseInScope(databaseId)) !== true) return { status: "outside" as const };
+  const database = await shared.reader.database(databaseId);
+  for (const ds of database?.data_sources ?? []) await syncNotionDataSource(db, sourceId, ds.id, opts, shared);
+  return { status: database ? ("synced" as const) : ("gone" as const) };
+}
+
+/**
+ * A deletion event for a data source or database: its rows are removed only when Notion confirms it is
+ * gone (not found, or in the trash). One Notion still serves is synced instead.
+ */
+export async function removeConfirmedDataSource(db: Db, sourceId: string, id: string, kind: "data_source" | "database", opts: SyncOptions = {}) {
+  const shared = await loadSource(db, sourceId);
+  if (!(await shared.reader.dataSourceGone(id, kind))) {
+    if (kind === "database") await syncNotionDatabase(db, sourceId, id, opts);
+    else await syncNotionDataSource(db, sourceId, id, opts, shared);
+    return { status: "still_there" as const, removed: 0 };
+  }
   const rows = await db.prisma.$queryRaw<Array<{ external_id: string }>>`
     SELECT external_id FROM documents WHERE source_id = ${sourceId}::uuid AND deleted_at IS NULL
-      AND (properties->>'notionDataSourceId' = ${dataSourceId} OR properties->>'notionDatabaseId' = ${dataSourceId})`;
+      AND properties->>${kind === "database" ? "notionDatabaseId" : "notionDataSourceId"} = ${id}`;
   return { status: "deleted" as const, removed: await softDeleteDocuments(db, sourceId, rows.map((r) => r.external_id)) };
 }

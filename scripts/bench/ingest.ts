@@ -15,7 +15,7 @@ import { JobQueue, setQueue } from "@/lib/jobs/queue";
 import { Llm } from "@/lib/llm";
 import { ingestDocuments, type SourceDocument } from "@/lib/ingest/pipeline";
 import { createNotionSource } from "@/lib/ingest/notion";
-import { receiveNotionWebhook } from "@/lib/ingest/notion-webhook";
+import { openWebhookHandshake, receiveNotionWebhook } from "@/lib/ingest/notion-webhook";
 import { ingestJobs } from "@/lib/ingest/jobs";
 import { signWebhookPayload } from "@notionhq/client";
 import { nid, startFakeNotion } from "../../tests/fakes/notion";
@@ -205,6 +205,7 @@ async function main() {
   await queue.work(ingestJobs);
   const notionSource = await createNotionSource(db, { collectionId: col.id, name: "Notion", token: notion.token });
   const verify = "secret_bench_verification";
+  await openWebhookHandshake(db, notionSource.id); // as an admin does before subscribing Notion
   await receiveNotionWebhook(db, notionSource.id, JSON.stringify({ verification_token: verify }), null);
   const latencies: number[] = [];
   for (let i = 0; i < WEBHOOK_EVENTS; i++) {

@@ -36,7 +36,7 @@ function workspace(): FakePage[] {
       markdown: "# On-call\n\nPage the primary within 5 minutes.",
       unknownBlocks: { [nid(900)]: "## Escalation\n\nAfter 10 minutes the secondary is paged (code ZQ-7781)." },
     },
-    { id: HIDDEN, title: "Hidden runbook", parent: { type: "page_id", page_id: CHILD }, insideToggle: true, hiddenFromSearch: true, markdown: "The vault is at ring 4." },
+    { id: HIDDEN, title: "Hidden runbook", parent: { type: "page_id", page_id: CHILD }, nestedIn: "toggle", hiddenFromSearch: true, markdown: "The vault is at ring 4." },
     ...kids,
     { id: nid(200), title: "Deploy row", parent: { type: "data_source_id", data_source_id: DS, database_id: DB }, hiddenFromSearch: true, markdown: "Deploy on Tuesdays.", properties: { Status: { type: "select", select: { name: "Live" } } } },
   ];
@@ -171,7 +171,7 @@ describe("Notion bulk import through @notionhq/client", () => {
       title: "Legacy page",
       parent: { type: "workspace" },
       markdown: "unused",
-      failMarkdown: true,
+      markdownError: 400,
       blocks: [
         b(nid(301), "heading_2", "Steps"),
         b(nid(302), "numbered_list_item", "Stop the consumer"),

@@ -2,8 +2,14 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { signWebhookPayload } from "@notionhq/client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { parseConfig, resetConfig } from "../../lib/config";
-import { createNotionSource } from "../../lib/ingest/notion";
-import { clearWebhookVerificationToken, flushNotionWebhooks, receiveNotionWebhook } from "../../lib/ingest/notion-webhook";
+import { createNotionSource, readNotionSecrets } from "../../lib/ingest/notion";
+import {
+  clearWebhookVerificationToken,
+  flushNotionWebhooks,
+  openWebhookHandshake,
+  receiveNotionWebhook,
+  webhookState,
+} from "../../lib/ingest/notion-webhook";
 import { Llm } from "../../lib/llm";
 import { nid, startFakeNotion, type FakeNotion } from "../fakes/notion";
 import { startFakeOllama, type FakeOllama } from "../fakes/ollama";
@@ -14,10 +20,15 @@ let notion: FakeNotion;
 let ollama: FakeOllama;
 let llm: Llm;
 let sourceId: string;
+let collectionId: string;
 const VERIFY = "secret_verification_token_abc123";
 const PAGE = nid(1);
-const DS = nid(5, "dsds");
+const DS = nid(5, "d5d5");
 const DBID = nid(6, "dbdb");
+const INSIDE = nid(2); // beneath PAGE
+const OUTSIDE = nid(3); // elsewhere in the workspace
+const OUTSIDE_DB = nid(7, "dbdb");
+const OUTSIDE_DS = nid(8, "d5d5");
 
 function event(type: string, entityId: string, at: Date, entityType = type.split(".")[0]) {
   return JSON.stringify({
@@ -34,6 +45,7 @@ function event(type: string, entityId: string, at: Date, entityType = type.split
     data: {},
   });
 }
+const handshake = (token: string, source = sourceId) => receiveNotionWebhook(db, source, JSON.stringify({ verification_token: token }), null);
 const signed = async (body: string) => receiveNotionWebhook(db, sourceId, body, await signWebhookPayload({ body, verificationToken: VERIFY }));
 const pending = () => db.prisma.notionPendingEntity.findMany({ where: { sourceId } });
 const makeDue = () => db.prisma.$executeRaw`UPDATE notion_pending_entities SET due_at = now() - interval '1 second'`;
@@ -45,8 +57,14 @@ beforeAll(async () => {
     pages: [
       { id: PAGE, title: "Runbook", parent: { type: "workspace" }, markdown: "Restart the gateway." },
       { id: nid(50), title: "Row A", parent: { type: "data_source_id", data_source_id: DS, database_id: DBID }, markdown: "Row A text." },
+      { id: INSIDE, title: "Inside", parent: { type: "page_id", page_id: PAGE }, nestedIn: "column", markdown: "Beneath the root." },
+      { id: OUTSIDE, title: "Outside", parent: { type: "workspace" }, markdown: "Elsewhere in the workspace." },
+      { id: nid(60), title: "Outside row", parent: { type: "data_source_id", data_source_id: OUTSIDE_DS, database_id: OUTSIDE_DB }, markdown: "A row elsewhere." },
     ],
-    databases: [{ id: DBID, title: "Tracker", parentPageId: PAGE, dataSources: [{ id: DS, name: "Tracker" }] }],
+    databases: [
+      { id: DBID, title: "Tracker", parentPageId: PAGE, dataSources: [{ id: DS, name: "Tracker" }] },
+      { id: OUTSIDE_DB, title: "Elsewhere", parentPageId: OUTSIDE, dataSources: [{ id: OUTSIDE_DS, name: "Elsewhere" }] },
+    ],
   });
   ollama = await startFakeOllama();
   process.env.NOTION_API_URL = notion.url;
@@ -56,8 +74,8 @@ beforeAll(async () => {
   resetConfig();
   llm = new Llm(parseConfig({ OLLAMA_HOST: ollama.url }));
   db = await createTestDb();
-  const col = await db.prisma.collection.create({ data: { slug: "w", name: "W" } });
-  sourceId = (await createNotionSource(db, { collectionId: col.id, name: "Notion", token: notion.token })).id;
+  collectionId = (await db.prisma.collection.create({ data: { slug: "w", name: "W" } })).id;
+  sourceId = (await createNotionSource(db, { collectionId, name: "Notion", token: notion.token })).id;
 });
 afterAll(async () => {
   await notion?.close();
@@ -68,17 +86,56 @@ beforeEach(async () => {
   await db.prisma.notionPendingEntity.deleteMany();
 });
 
-describe("Notion webhook receiver", () => {
-  it("rejects events before the handshake, then stores the handshake token encrypted", async () => {
+describe("the webhook handshake (only while an admin awaits it)", () => {
+  it("refuses a handshake nobody opened, and events before any handshake", async () => {
     const body = event("page.created", PAGE, new Date());
     await expect(receiveNotionWebhook(db, sourceId, body, await signWebhookPayload({ body, verificationToken: VERIFY }))).rejects.toMatchObject({ status: 401 });
-    expect(await receiveNotionWebhook(db, sourceId, JSON.stringify({ verification_token: VERIFY }), null)).toEqual({ kind: "handshake" });
-    const row = await db.prisma.source.findUniqueOrThrow({ where: { id: sourceId } });
-    expect(row.secretCiphertext).not.toContain(VERIFY);
-    // A second, unsigned handshake cannot replace the token.
-    await expect(receiveNotionWebhook(db, sourceId, JSON.stringify({ verification_token: "secret_attacker_token" }), null)).rejects.toMatchObject({ status: 401 });
+    await expect(handshake("secret_attacker_token")).rejects.toMatchObject({ status: 403, message: expect.stringMatching(/not awaiting a webhook handshake/) });
+    expect(await webhookState(db, sourceId)).toEqual({ verificationToken: null, verifiedAt: null, awaitingHandshakeUntil: null });
   });
 
+  it("accepts one handshake while open (15 minutes), stores its token encrypted, and closes", async () => {
+    const { awaitingHandshakeUntil } = await openWebhookHandshake(db, sourceId);
+    expect(awaitingHandshakeUntil.getTime() - Date.now()).toBeGreaterThan(14 * 60_000);
+    expect(awaitingHandshakeUntil.getTime() - Date.now()).toBeLessThanOrEqual(15 * 60_000);
+    expect(await handshake(VERIFY)).toEqual({ kind: "handshake" });
+    const row = await db.prisma.source.findUniqueOrThrow({ where: { id: sourceId } });
+    expect(row.secretCiphertext).not.toContain(VERIFY);
+    expect(row.webhookHandshakeUntil).toBeNull();
+    expect((await webhookState(db, sourceId)).verificationToken).toBe(VERIFY);
+    // Closed after one: a second handshake cannot replace the token.
+    await expect(handshake("secret_attacker_token")).rejects.toMatchObject({ status: 403 });
+    expect((await webhookState(db, sourceId)).verificationToken).toBe(VERIFY);
+  });
+
+  it("refuses a handshake after the window expired", async () => {
+    const other = (await createNotionSource(db, { collectionId, name: "Expired", token: notion.token })).id;
+    await openWebhookHandshake(db, other);
+    await db.prisma.$executeRaw`UPDATE sources SET webhook_handshake_until = now() - interval '1 second' WHERE id = ${other}::uuid`;
+    await expect(handshake("secret_late_token_123", other)).rejects.toMatchObject({ status: 403 });
+    expect((await webhookState(db, other)).verificationToken).toBeNull();
+  });
+
+  it("of two concurrent handshakes, exactly one wins", async () => {
+    for (let round = 0; round < 5; round++) {
+      const other = (await createNotionSource(db, { collectionId, name: `Race ${round}`, token: notion.token })).id;
+      await openWebhookHandshake(db, other);
+      const results = await Promise.allSettled([handshake("secret_first_contender", other), handshake("secret_second_contender", other)]);
+      const won = results.filter((r) => r.status === "fulfilled");
+      const lost = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
+      expect(won).toHaveLength(1);
+      expect(lost).toHaveLength(1);
+      expect(lost[0]!.reason).toMatchObject({ status: 403 });
+      const winner = results[0]!.status === "fulfilled" ? "secret_first_contender" : "secret_second_contender";
+      expect((await webhookState(db, other)).verificationToken).toBe(winner);
+      // The integration token survived the race untouched.
+      const secrets = await readNotionSecrets(await db.prisma.source.findUniqueOrThrow({ where: { id: other } }));
+      expect(secrets.token).toBe(notion.token);
+    }
+  });
+});
+
+describe("Notion webhook receiver", () => {
   it("verifies X-Notion-Signature with the SDK's signing scheme: bad, missing or foreign signatures are 401", async () => {
     const body = event("page.content_updated", PAGE, new Date());
     await expect(receiveNotionWebhook(db, sourceId, body, null)).rejects.toMatchObject({ status: 401 });
@@ -135,7 +192,7 @@ describe("Notion webhook receiver", () => {
     expect(chunk.text).toContain("then the broker");
   });
 
-  it("handles data source events: new rows come in, removed rows leave", async () => {
+  it("handles data source events: new rows come in, removed rows leave (confirmed), a deleted event is confirmed", async () => {
     await signed(event("data_source.content_updated", DS, new Date()));
     await makeDue();
     await flushNotionWebhooks(db, { llm });
@@ -148,22 +205,73 @@ describe("Notion webhook receiver", () => {
     const titles = await liveTitles();
     expect(titles).toContain("Row B");
     expect(titles).not.toContain("Row A");
+    // Notion still serves the data source: a deletion event removes nothing.
+    await signed(event("data_source.deleted", DS, new Date()));
+    await makeDue();
+    await flushNotionWebhooks(db, { llm });
+    expect(await liveTitles()).toContain("Row B");
+    // Now it is in the trash: the event is confirmed and its rows leave.
+    notion.databases.get(DBID)!.inTrash = true;
     await signed(event("data_source.deleted", DS, new Date()));
     await makeDue();
     await flushNotionWebhooks(db, { llm });
     expect(await liveTitles()).not.toContain("Row B");
+    notion.databases.get(DBID)!.inTrash = false;
   });
 
-  it("after the admin clears the token, a new subscription's handshake is accepted and the old token stops verifying", async () => {
-    await clearWebhookVerificationToken(db, sourceId);
+  it("a deleted event for a page Notion still serves deletes nothing", async () => {
+    await signed(event("page.content_updated", PAGE, new Date()));
+    await makeDue();
+    await flushNotionWebhooks(db, { llm });
+    expect(await liveTitles()).toContain("Runbook");
+    await signed(event("page.deleted", PAGE, new Date()));
+    await makeDue();
+    expect(await flushNotionWebhooks(db, { llm })).toMatchObject({ processed: 1, failed: 0 });
+    expect(await liveTitles()).toContain("Runbook");
+  });
+
+  it("a content event for a page that is gone removes nothing (only a confirmed deletion or a full sync does)", async () => {
+    notion.updatePage(PAGE, { inTrash: true });
+    await signed(event("page.content_updated", PAGE, new Date()));
+    await makeDue();
+    await flushNotionWebhooks(db, { llm });
+    expect(await liveTitles()).toContain("Runbook");
+    notion.updatePage(PAGE, { inTrash: false });
+  });
+
+  it("stays inside the source's configured roots: an event for a page outside them imports nothing", async () => {
+    const rooted = (await createNotionSource(db, { collectionId, name: "Rooted", token: notion.token, rootPageIds: [PAGE] })).id;
+    await openWebhookHandshake(db, rooted);
+    await handshake(VERIFY, rooted);
+    const send = async (body: string) => receiveNotionWebhook(db, rooted, body, await signWebhookPayload({ body, verificationToken: VERIFY }));
+    const liveIn = async () => (await db.prisma.document.findMany({ where: { sourceId: rooted, deletedAt: null } })).map((d) => d.externalId).sort();
+    await send(event("page.created", OUTSIDE, new Date()));
+    await send(event("page.created", INSIDE, new Date()));
+    await send(event("data_source.content_updated", OUTSIDE_DS, new Date()));
+    await makeDue();
+    expect(await flushNotionWebhooks(db, { llm })).toMatchObject({ processed: 3, failed: 0 });
+    expect(await liveIn()).toEqual([INSIDE]);
+    // Rows of a data source inside the roots come in.
+    await send(event("data_source.content_updated", DS, new Date()));
+    await makeDue();
+    await flushNotionWebhooks(db, { llm });
+    expect(await liveIn()).toEqual([INSIDE, nid(51)].sort()); // Row B (Row A is in the trash by now)
+  });
+
+  it("a new subscription: the admin opens a handshake, the old token verifies until the new one replaces it", async () => {
+    await openWebhookHandshake(db, sourceId);
     const body = event("page.content_updated", PAGE, new Date());
-    await expect(signed(body)).rejects.toMatchObject({ status: 401 });
-    expect(await receiveNotionWebhook(db, sourceId, JSON.stringify({ verification_token: "secret_new_subscription" }), null)).toEqual({ kind: "handshake" });
-    const sig = await signWebhookPayload({ body, verificationToken: "secret_new_subscription" });
-    expect((await receiveNotionWebhook(db, sourceId, body, sig)).kind).toBe("queued");
-    // Back to the original token for the remaining tests.
+    expect((await signed(body)).kind).toBe("queued");
+    expect(await handshake("secret_new_subscription")).toEqual({ kind: "handshake" });
+    await expect(signed(event("page.content_updated", PAGE, new Date()))).rejects.toMatchObject({ status: 401 });
+    const other = event("page.content_updated", PAGE, new Date());
+    expect((await receiveNotionWebhook(db, sourceId, other, await signWebhookPayload({ body: other, verificationToken: "secret_new_subscription" }))).kind).toBe("queued");
+    // Clearing the token stops events until the next handshake; back to the original one for the rest.
     await clearWebhookVerificationToken(db, sourceId);
-    await receiveNotionWebhook(db, sourceId, JSON.stringify({ verification_token: VERIFY }), null);
+    expect((await webhookState(db, sourceId)).verifiedAt).toBeNull();
+    await expect(receiveNotionWebhook(db, sourceId, other, await signWebhookPayload({ body: other, verificationToken: "secret_new_subscription" }))).rejects.toMatchObject({ status: 401 });
+    await openWebhookHandshake(db, sourceId);
+    await handshake(VERIFY);
   });
 
   it("a sync that fails goes back in the queue instead of being lost", async () => {

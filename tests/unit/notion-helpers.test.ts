@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cleanNotionMarkdown, normalizeNotionId, pageTitle, plainProperties } from "../../lib/ingest/notion";
+import { cleanNotionMarkdown, normalizeNotionId, pageTitle, readProperties } from "../../lib/ingest/notion";
 import { routeKey } from "../../lib/ingest/s3";
 
 describe("Notion helpers", () => {
@@ -17,22 +17,56 @@ describe("Notion helpers", () => {
     expect(cleanNotionMarkdown(md)).toBe("Intro\n[Child A](https://notion.so/a-1)\n[Tracker](https://notion.so/d-2)\n\nEnd");
   });
 
-  it("reads the title property and flattens the others to plain values", () => {
+  it("reads the title property, and the others as plain values and `Name: value` lines", async () => {
     const page = {
-      id: "p",
       properties: {
         Name: { type: "title", title: [{ plain_text: "Deploy " }, { plain_text: "guide" }] },
-        Owner: { type: "people", people: [{ id: "u1", name: "Ana" }] },
+        Owner: { type: "people", people: [{ id: "u1", name: "Ana" }, { id: "u2" }, { id: "u3" }] },
         Tags: { type: "multi_select", multi_select: [{ name: "ops" }, { name: "k8s" }] },
         Stage: { type: "status", status: { name: "Live" } },
-        Due: { type: "date", date: { start: "2026-03-01" } },
-        Notes: { type: "rich_text", rich_text: [{ plain_text: "see runbook" }] },
+        Due: { type: "date", date: { start: "2026-03-01", end: null } },
+        Window: { type: "date", date: { start: "2026-03-01T09:00:00.000+01:00", end: "2026-03-02T09:00:00.000+01:00" } },
+        Notes: { type: "rich_text", rich_text: [{ plain_text: "see\nrunbook" }] },
         Done: { type: "checkbox", checkbox: true },
+        Service: { type: "relation", relation: [{ id: "p-billing" }, { id: "p-unshared" }], has_more: false },
+        Ticket: { type: "unique_id", unique_id: { prefix: "OPS", number: 42 } },
+        Score: { type: "formula", formula: { type: "number", number: 7 } },
+        Empty: { type: "select", select: null },
       },
     };
+    // What Notion would answer for the ids the properties point to (the reader asks through the client).
+    const lookups = {
+      pageTitle: async (id: string) => (id === "p-billing" ? "Billing API" : null),
+      userName: async (id: string) => (id === "u2" ? "Bo" : null),
+    };
+    const { values, lines } = await readProperties(page, lookups);
     expect(pageTitle(page)).toBe("Deploy guide");
-    expect(plainProperties(page)).toEqual({ Owner: ["Ana"], Tags: ["ops", "k8s"], Stage: "Live", Due: "2026-03-01", Notes: "see runbook", Done: true });
-    expect(pageTitle({ id: "q", properties: {} })).toBe("Untitled");
+    expect(values).toEqual({
+      Owner: ["Ana", "Bo"],
+      Tags: ["ops", "k8s"],
+      Stage: "Live",
+      Due: "2026-03-01",
+      Window: "2026-03-01T09:00:00.000+01:00 → 2026-03-02T09:00:00.000+01:00",
+      Notes: "see\nrunbook",
+      Done: true,
+      Service: ["Billing API"],
+      Ticket: "OPS-42",
+      Score: 7,
+      Empty: null,
+    });
+    expect(lines).toEqual([
+      "Owner: Ana, Bo",
+      "Tags: ops, k8s",
+      "Stage: Live",
+      "Due: 2026-03-01",
+      "Window: 2026-03-01T09:00:00.000+01:00 → 2026-03-02T09:00:00.000+01:00",
+      "Notes: see runbook",
+      "Done: Yes",
+      "Service: Billing API",
+      "Ticket: OPS-42",
+      "Score: 7",
+    ]);
+    expect(pageTitle({ properties: {} })).toBe("Untitled");
   });
 });
 
