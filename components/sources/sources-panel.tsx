@@ -12,8 +12,10 @@ export interface JobRow {
   failed: number;
   unchanged: number;
   removed: number;
+  warnings?: number;
   error: string | null;
   failures?: Array<{ externalId: string; title: string | null; error: string | null }>;
+  warningItems?: Array<{ externalId: string; title: string | null; warning: string }>;
 }
 
 export interface SourceRow {
@@ -28,6 +30,7 @@ export interface SourceRow {
   documents: number;
   hasSecret: boolean;
   config: Record<string, unknown>;
+  webhook?: { verifiedAt: string | null; awaitingHandshakeUntil: string | null } | null;
   latestJob: JobRow | null;
 }
 
@@ -37,6 +40,17 @@ export interface CollectionOption {
 }
 
 const active = (j: JobRow | null) => !!j && (j.status === "queued" || j.status === "running");
+
+// What a job's kind means for the source: only a full sync removes pages that are gone.
+const KIND_LABELS: Record<string, string> = {
+  full: "full sync",
+  reconcile: "full sync (reconcile)",
+  s3_sync: "full sync",
+  partial: "partial import: adds and updates only",
+  pages: "partial import: adds and updates only",
+};
+
+const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 
 async function errorText(res: Response): Promise<string> {
   const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
@@ -52,9 +66,11 @@ function JobProgress({ job }: { job: JobRow }) {
         <span data-testid="job-status" className={job.status === "failed" ? "text-red-600" : job.status === "succeeded" ? "text-emerald-700" : "text-blue-600"}>
           {job.status}
         </span>
+        <span data-testid="job-kind">{KIND_LABELS[job.kind] ?? job.kind}</span>
         <span>{job.phase}</span>
         <span data-testid="job-counts">
           {job.done} of {job.found} pages done · {job.failed} failed · {job.unchanged} unchanged · {job.removed} removed
+          {job.warnings ? ` · ${job.warnings} with warnings` : ""}
         </span>
       </div>
       <div className="h-1.5 w-64 rounded bg-zinc-200 dark:bg-zinc-800" role="progressbar" aria-valuenow={pct} aria-valuemin={0} aria-valuemax={100}>
@@ -70,6 +86,71 @@ function JobProgress({ job }: { job: JobRow }) {
           ))}
         </ul>
       )}
+      {job.warningItems && job.warningItems.length > 0 && (
+        <ul className="text-xs text-amber-700 dark:text-amber-500" data-testid="job-warnings">
+          {job.warningItems.map((w) => (
+            <li key={w.externalId}>
+              {w.title ?? w.externalId}: {w.warning}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+/** The Notion webhook's state and the admin's two actions: await a handshake, show the token. */
+function NotionWebhook({ source, onError }: { source: SourceRow; onError: (message: string | null) => void }) {
+  const router = useRouter();
+  const [awaitingUntil, setAwaitingUntil] = useState<string | null>(source.webhook?.awaitingHandshakeUntil ?? null);
+  const [token, setToken] = useState<string | null>(null);
+  const [url, setUrl] = useState(`/api/notion/webhook?source=${source.id}`);
+  useEffect(() => setAwaitingUntil(source.webhook?.awaitingHandshakeUntil ?? null), [source.webhook?.awaitingHandshakeUntil]);
+
+  async function awaitHandshake() {
+    onError(null);
+    const res = await fetch(`/api/sources/${source.id}/webhook-token`, { method: "POST" });
+    if (!res.ok) return onError(await errorText(res));
+    const body = (await res.json()) as { awaitingHandshakeUntil: string; webhookUrl: string };
+    setAwaitingUntil(body.awaitingHandshakeUntil);
+    setUrl(body.webhookUrl);
+  }
+
+  async function showToken() {
+    onError(null);
+    const res = await fetch(`/api/sources/${source.id}/webhook-token`, { cache: "no-store" });
+    if (!res.ok) return onError(await errorText(res));
+    const body = (await res.json()) as { verificationToken: string | null; webhookUrl: string; awaitingHandshakeUntil: string | null };
+    setAwaitingUntil(body.awaitingHandshakeUntil);
+    setUrl(body.webhookUrl);
+    setToken(body.verificationToken ?? "");
+    if (body.verificationToken) router.refresh();
+  }
+
+  const verifiedAt = source.webhook?.verifiedAt;
+  return (
+    <div className="space-y-1 text-xs" data-testid="webhook-state">
+      <p className="text-zinc-600 dark:text-zinc-400">
+        Webhook:{" "}
+        {awaitingUntil
+          ? `awaiting Notion's handshake until ${time(awaitingUntil)}: subscribe Notion to ${url} now`
+          : verifiedAt
+            ? `verified ${new Date(verifiedAt).toLocaleString()}`
+            : "no subscription verified"}
+      </p>
+      {token !== null && (
+        <p className="break-all font-mono" data-testid="webhook-token">
+          {token ? `${token}  (paste into Notion to verify ${url})` : `No handshake received yet. Await one, then subscribe Notion to ${url}.`}
+        </p>
+      )}
+      <div className="space-x-2">
+        <button type="button" onClick={awaitHandshake} className="rounded border border-zinc-300 px-2 py-1 dark:border-zinc-700">
+          Await webhook handshake
+        </button>
+        <button type="button" onClick={showToken} className="rounded border border-zinc-300 px-2 py-1 dark:border-zinc-700">
+          Webhook token
+        </button>
+      </div>
     </div>
   );
 }
@@ -78,7 +159,6 @@ function SourceLine({ source, isAdmin }: { source: SourceRow; isAdmin: boolean }
   const router = useRouter();
   const [job, setJob] = useState<JobRow | null>(source.latestJob);
   const [error, setError] = useState<string | null>(null);
-  const [token, setToken] = useState<string | null>(null);
   const importable = source.kind === "notion" || source.kind === "s3";
 
   useEffect(() => setJob(source.latestJob), [source.latestJob]);
@@ -101,13 +181,6 @@ function SourceLine({ source, isAdmin }: { source: SourceRow; isAdmin: boolean }
     setJob(((await res.json()) as { job: JobRow }).job);
   }
 
-  async function showToken() {
-    const res = await fetch(`/api/sources/${source.id}/webhook-token`, { cache: "no-store" });
-    if (!res.ok) return setError(await errorText(res));
-    const body = (await res.json()) as { verificationToken: string | null; webhookUrl: string };
-    setToken(body.verificationToken ? `${body.verificationToken}  (webhook URL: ${body.webhookUrl})` : `No handshake received yet. Subscribe Notion to ${body.webhookUrl}`);
-  }
-
   return (
     <tr className="border-t border-zinc-200 align-top dark:border-zinc-800" data-testid={`source-${source.name}`}>
       <td className="py-2 font-medium">{source.name}</td>
@@ -117,17 +190,12 @@ function SourceLine({ source, isAdmin }: { source: SourceRow; isAdmin: boolean }
       <td className="space-y-1">
         {job ? <JobProgress job={job} /> : <span className="text-xs text-zinc-500">never imported</span>}
         {error && <p className="text-xs text-red-600" role="alert">{error}</p>}
-        {token && <p className="break-all font-mono text-xs" data-testid="webhook-token">{token}</p>}
+        {isAdmin && source.kind === "notion" && <NotionWebhook source={source} onError={setError} />}
       </td>
       <td className="space-x-2 whitespace-nowrap text-right">
         {importable && (
           <button type="button" onClick={start} disabled={active(job)} className="rounded bg-blue-600 px-2 py-1 text-xs text-white disabled:opacity-50">
             {active(job) ? "Importing…" : "Import now"}
-          </button>
-        )}
-        {isAdmin && source.kind === "notion" && (
-          <button type="button" onClick={showToken} className="rounded border border-zinc-300 px-2 py-1 text-xs dark:border-zinc-700">
-            Webhook token
           </button>
         )}
       </td>

@@ -10,7 +10,7 @@ import "./s3";
 // Importing this module also registers the job kinds that webhooks and uploads enqueue (./jobs).
 export { seedDemoWiki } from "./demo";
 export { ingestUploads, MAX_FILES_PER_UPLOAD } from "./upload";
-export { clearWebhookVerificationToken, receiveNotionWebhook, webhookVerificationToken } from "./notion-webhook";
+export { clearWebhookVerificationToken, openWebhookHandshake, receiveNotionWebhook, webhookState, webhookVerificationToken } from "./notion-webhook";
 export { createNotionSource } from "./notion";
 export { createS3Source } from "./s3";
 export { listSources, getSource } from "./sources";

@@ -15,6 +15,8 @@ export interface SourceView {
   documents: number;
   config: Record<string, unknown>;
   hasSecret: boolean;
+  /** Notion sources: the webhook's state (never the token itself). */
+  webhook: { verifiedAt: Date | null; awaitingHandshakeUntil: Date | null } | null;
   latestJob: {
     id: string;
     kind: string;
@@ -25,6 +27,7 @@ export interface SourceView {
     failed: number;
     unchanged: number;
     removed: number;
+    warnings: number;
     createdAt: Date;
     finishedAt: Date | null;
     error: string | null;
@@ -55,6 +58,13 @@ export async function listSources(db: Db, collectionIds: string[]): Promise<Sour
       documents: s._count.documents,
       config: (s.config ?? {}) as Record<string, unknown>,
       hasSecret: !!s.secretCiphertext,
+      webhook:
+        s.kind === "notion"
+          ? {
+              verifiedAt: s.webhookVerifiedAt,
+              awaitingHandshakeUntil: s.webhookHandshakeUntil && s.webhookHandshakeUntil.getTime() > Date.now() ? s.webhookHandshakeUntil : null,
+            }
+          : null,
       latestJob: j
         ? {
             id: j.id,
@@ -66,6 +76,7 @@ export async function listSources(db: Db, collectionIds: string[]): Promise<Sour
             failed: j.failed,
             unchanged: j.unchanged,
             removed: j.removed,
+            warnings: j.warnings,
             createdAt: j.createdAt,
             finishedAt: j.finishedAt,
             error: j.error,

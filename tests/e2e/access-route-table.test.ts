@@ -54,7 +54,7 @@ const ROUTES: Record<string, Entry> = {
 
   sources: { methods: { GET: "import", POST: "admin" }, collection: { method: "GET", path: () => "/api/sources", expect: "excludes" } },
   "sources/[id]/webhook-token": {
-    methods: { GET: "admin", DELETE: "admin" },
+    methods: { GET: "admin", POST: "admin", DELETE: "admin" },
     collection: { method: "GET", path: (w) => `/api/sources/${w.sourceA}/webhook-token`, expect: "refused" },
   },
   import: { methods: { POST: "import" }, collection: { method: "POST", path: () => "/api/import", body: (w) => ({ sourceId: w.sourceA }), expect: "refused" } },

@@ -113,11 +113,24 @@ describe("sources API", () => {
     expect(wrongType.status).toBe(415);
   });
 
-  it("webhook: handshake, 401 on a bad signature, and a signed edit becomes searchable", async () => {
+  it("webhook: a handshake only while an admin awaits it, 401 on a bad signature, and a signed edit becomes searchable", async () => {
     const url = `/api/notion/webhook?source=${sourceId}`;
+    // Nobody awaits a handshake: an anonymous verification token is refused.
+    const early = await post(url, { verification_token: "secret_e2e_attacker_token" }, {});
+    expect(early.status).toBe(403);
+    expect((await early.json()).error.message).toMatch(/not awaiting a webhook handshake/);
+    const importer = await makeApiKey(app.db!, ["import"]);
+    expect((await post(`/api/sources/${sourceId}/webhook-token`, {}, importer.headers)).status).toBe(403);
+    const opened = await post(`/api/sources/${sourceId}/webhook-token`, {});
+    expect(opened.status).toBe(200);
+    const { awaitingHandshakeUntil, webhookUrl } = await opened.json();
+    expect(webhookUrl).toBe(url);
+    expect(Date.parse(awaitingHandshakeUntil) - Date.now()).toBeGreaterThan(14 * 60_000);
     expect((await post(url, { verification_token: "secret_e2e_verify_token" }, {})).status).toBe(200);
+    // Accepted once: the window closed with it.
+    expect((await post(url, { verification_token: "secret_e2e_second_token" }, {})).status).toBe(403);
     const shown = await fetch(`${app.baseUrl}/api/sources/${sourceId}/webhook-token`, { headers: admin });
-    expect((await shown.json()).verificationToken).toBe("secret_e2e_verify_token");
+    expect(await shown.json()).toMatchObject({ verificationToken: "secret_e2e_verify_token", awaitingHandshakeUntil: null, verifiedAt: expect.any(String) });
 
     notion.upsertPage({ id: nid(99), title: "Fresh page", parent: { type: "workspace" }, markdown: "The password rotation tool is called keyturner." });
     const body = JSON.stringify({ id: randomUUID(), timestamp: new Date().toISOString(), type: "page.created", entity: { id: nid(99), type: "page" }, data: {} });
@@ -153,9 +166,28 @@ describe("Sources page", () => {
     );
     // 7 handbook pages + the webhook's fresh page.
     await expect(row.getByTestId("job-counts").textContent()).resolves.toMatch(/^8 of 8 pages done · 0 failed/);
+    await expect(row.getByTestId("job-kind").textContent()).resolves.toBe("full sync");
     await page.waitForFunction(() => document.querySelector('[data-testid="source-Company Notion"] [data-testid="source-documents"]')?.textContent === "8");
+    // The webhook was verified by the handshake above; the admin can await a new one.
+    await expect(row.getByTestId("webhook-state").textContent()).resolves.toMatch(/Webhook: verified/);
+    await row.getByRole("button", { name: "Await webhook handshake" }).click();
+    await page.waitForFunction(() => /awaiting Notion's handshake until/.test(document.querySelector('[data-testid="source-Company Notion"] [data-testid="webhook-state"]')?.textContent ?? ""));
     // The upload source is listed too.
     await expect(page.getByTestId("source-Uploads").count()).resolves.toBe(1);
+
+    // A partial import (one page) adds and updates, removes nothing, and the page says which kind it was.
+    const res = await post("/api/import", { sourceId, pageIds: [nid(10)] });
+    expect(res.status).toBe(202);
+    const { job } = await res.json();
+    expect(job.kind).toBe("partial");
+    const done = await until(async () => {
+      const j = (await (await fetch(`${app.baseUrl}/api/import/${job.id}`, { headers: admin })).json()).job;
+      return j.status === "succeeded" && j;
+    }, "the partial import");
+    expect(done).toMatchObject({ found: 1, removed: 0 });
+    await page.reload();
+    await expect(row.getByTestId("job-kind").textContent()).resolves.toBe("partial import: adds and updates only");
+    await expect(row.getByTestId("source-documents").textContent()).resolves.toBe("8");
     await page.close();
   });
 });
