@@ -428,7 +428,8 @@ export class NotionReader {
   private async fillUnknownParts(res: { markdown: string; unknown_block_ids?: string[] }, warnings: string[], budget: { left: number }, depth: number): Promise<string> {
     let md = res.markdown;
     for (const blockId of res.unknown_block_ids ?? []) {
-      const tag = new RegExp(`<unknown\\b[^>]*${key(blockId)}[^>]*/>`, "i");
+      // The tag names the block in its url, with or without dashes.
+      const tag = new RegExp(`<unknown\\b[^>]*${key(blockId).split("").join("-?")}[^>]*/>`, "i");
       const found = tag.exec(md);
       const url = found ? (/\burl="([^"]*)"/.exec(found[0])?.[1] ?? null) : null;
       let part: string;

@@ -10,8 +10,9 @@ export const dynamic = "force-dynamic";
 const notionId = z.string().regex(/^[0-9a-fA-F-]{32,36}$/, "must be a Notion id (32 hexadecimal digits, dashes optional)");
 
 /**
- * Starts an import of a source (202 with the job). Notion: everything shared with the integration,
- * or only `pageIds` / `dataSourceIds`. S3: a sync of the bucket prefixes. 409 while one is running.
+ * Starts an import of a source (202 with the job). Notion: a full sync of the source (kind "full"), or a
+ * partial import of `pageIds` / `dataSourceIds` (kind "partial": adds and updates, never removes). S3: a
+ * sync of the bucket prefixes. 409 while another full sync of the source is running.
  */
 export const POST = route(
   {
