@@ -1,0 +1,136 @@
+// Test data made the way people make it: through the running app's own HTTP API, as the user who would
+// (an admin creates collections, users and keys and uploads pages; a member asks, keeps a conversation,
+// rates answers, builds a dataset, runs it and scores by hand). Only the first administrator comes from
+// lib/ directly, as `npm run user:create` makes it. Each factory returns what later steps need.
+import { randomBytes } from "node:crypto";
+import type { Permission, Role } from "@/lib/auth/roles";
+import type { Db } from "@/lib/db/client";
+import { makeUser, type TestUser } from "./auth";
+import { keyCaller, send, sendOk, userCaller, type Caller, type HttpResult } from "./http";
+
+export interface Api {
+  baseUrl: string;
+  /** The app's database, for looking up ids the API does not return (never for writing). */
+  db: Db;
+}
+
+const suffix = () => randomBytes(4).toString("hex");
+
+/** The first administrator (as `npm run user:create` makes it), signed in. */
+export async function firstAdmin(api: Api, name = "first admin"): Promise<Caller> {
+  return userCaller(api.baseUrl, name, await makeUser(api.db, "admin"));
+}
+
+/** A user created by an admin (Admin → Users), signed in. */
+export async function user(api: Api, admin: Caller, role: Role, name: string): Promise<Caller> {
+  const password = `pw-${randomBytes(10).toString("hex")}`;
+  const email = `${role}-${suffix()}@example.test`;
+  const res = await sendOk(api.baseUrl, admin, "POST", "/api/admin/users", { email, name, password, role }, 201);
+  const created: TestUser = { id: res.json.id, email, password, role };
+  return userCaller(api.baseUrl, name, created);
+}
+
+export async function collection(api: Api, admin: Caller, input: { name: string; restricted: boolean; members?: Caller[] }): Promise<string> {
+  const slug = `${input.name.toLowerCase().replace(/[^a-z0-9]+/g, "-")}-${suffix()}`;
+  const res = await sendOk(api.baseUrl, admin, "POST", "/api/admin/collections", { slug, name: input.name, restricted: input.restricted }, 201);
+  if (input.members?.length) {
+    await sendOk(api.baseUrl, admin, "PUT", `/api/admin/collections/${res.json.id}/members`, { userIds: input.members.map((m) => m.user!.id) }, 200);
+  }
+  return res.json.id;
+}
+
+/**
+ * An API key (Admin → API keys). Returns the app's answer as it is, so a test can assert a refusal;
+ * `caller` is set when the key was created.
+ */
+export async function apiKey(
+  api: Api,
+  admin: Caller,
+  input: { name: string; scopes: Permission[]; collectionIds?: string[] },
+): Promise<{ res: HttpResult; caller: Caller | null; id: string | null }> {
+  const res = await send(api.baseUrl, admin, "POST", "/api/admin/keys", { name: input.name, scopes: input.scopes, collectionIds: input.collectionIds });
+  if (res.status !== 201) return { res, caller: null, id: null };
+  return { res, caller: keyCaller(input.name, res.json.key), id: res.json.id };
+}
+
+/** A markdown page uploaded into a collection (Sources → Upload); returns the source and document ids. */
+export async function uploadedPage(
+  api: Api,
+  admin: Caller,
+  collectionId: string,
+  file: { name: string; markdown: string },
+): Promise<{ sourceId: string; documentId: string; chunkIds: string[] }> {
+  const form = new FormData();
+  form.append("file", new Blob([file.markdown], { type: "text/markdown" }), file.name);
+  const res = await sendOk(api.baseUrl, admin, "POST", `/api/import/upload?collectionId=${collectionId}`, form, 200);
+  const doc = await api.db.prisma.document.findFirstOrThrow({
+    where: { sourceId: res.json.sourceId, externalId: file.name },
+    select: { id: true, chunks: { select: { id: true }, orderBy: { position: "asc" } } },
+  });
+  return { sourceId: res.json.sourceId, documentId: doc.id, chunkIds: doc.chunks.map((c) => c.id) };
+}
+
+export async function conversation(api: Api, asker: Caller, title: string, collections: string[]): Promise<string> {
+  const res = await sendOk(api.baseUrl, asker, "POST", "/api/conversations", { title, collections }, [200, 201]);
+  return res.json.id;
+}
+
+/** Asks the wiki (the JSON form of POST /api/evaluate); returns the answer with its query log id. */
+export async function ask(
+  api: Api,
+  asker: Caller,
+  input: { question: string; collections?: string[]; conversationId?: string },
+): Promise<{ queryLogId: string; answer: string; sources: Array<{ documentId: string; chunkId: string; text: string }> }> {
+  const res = await sendOk(api.baseUrl, asker, "POST", "/api/evaluate", { ...input, stream: false }, 200);
+  return { queryLogId: res.json.id, answer: res.json.answer, sources: res.json.sources };
+}
+
+export async function feedback(api: Api, asker: Caller, input: { queryLogId: string; rating: 1 | -1; comment?: string }): Promise<string> {
+  const res = await sendOk(api.baseUrl, asker, "POST", "/api/feedback", { ...input, reason: input.rating === 1 ? "helpful" : "wrong" }, [200, 201]);
+  return res.json.id;
+}
+
+/**
+ * A dataset owned by `owner`, scoped to `collectionIds`. `scoped` says whether the app took the collection
+ * scope: where it does not know one (an app without dataset scopes), the dataset is created unscoped
+ * and the caller decides what that means.
+ */
+export async function dataset(
+  api: Api,
+  owner: Caller,
+  input: { name: string; collectionIds: string[]; items: Array<{ question: string; referenceAnswer?: string }> },
+): Promise<{ id: string; scoped: boolean; refusal: string | null }> {
+  const body = { name: input.name, items: input.items, collectionIds: input.collectionIds };
+  const res = await send(api.baseUrl, owner, "POST", "/api/datasets", body);
+  if (res.status === 201) return { id: res.json.id, scoped: true, refusal: null };
+  const unknownScope = res.status === 400 && /collectionIds/.test(res.text) && /unrecognized/i.test(res.text);
+  if (!unknownScope) throw new Error(`${owner.name}: POST /api/datasets → ${res.status}: ${res.text.slice(0, 500)}`);
+  const { collectionIds: _, ...unscoped } = body;
+  const again = await sendOk(api.baseUrl, owner, "POST", "/api/datasets", unscoped, 201);
+  return { id: again.json.id, scoped: false, refusal: res.text.slice(0, 300) };
+}
+
+/** Starts a run of the dataset (as `starter`) and waits until the worker has completed it. */
+export async function completedRun(api: Api, starter: Caller, datasetId: string, timeoutMs = 90_000): Promise<{ id: string; itemIds: string[] }> {
+  const started = await sendOk(api.baseUrl, starter, "POST", "/api/runs", { datasetId }, 202);
+  const id: string = started.json.id;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await sendOk(api.baseUrl, starter, "GET", `/api/runs/${id}`, undefined, 200);
+    const status = res.json.run?.status;
+    if (status === "completed") return { id, itemIds: (res.json.items as Array<{ id: string }>).map((i) => i.id) };
+    if (status === "failed") throw new Error(`run ${id} failed: ${res.json.run.error}`);
+    if (Date.now() > deadline) throw new Error(`run ${id} still ${status} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** A human score (the annotation queue's form) on a run item, query log or scored output. */
+export async function annotation(
+  api: Api,
+  evaluator: Caller,
+  input: { targetKind: "run_item" | "query_log" | "external_output"; targetId: string; hallucinationScore: number; comment?: string },
+): Promise<string> {
+  const res = await sendOk(api.baseUrl, evaluator, "POST", "/api/annotations", input, 201);
+  return res.json.id;
+}
