@@ -1,137 +1,41 @@
-// The route table: EVERY route file under app/api is discovered at test time and called, for each
-// method, without credentials, as a signed-in viewer, with a key lacking the scope and with a key for
-// another collection; each must get the right refusal. A route file without an entry in ROUTES fails
-// this test: whoever adds a route states here who may call it (and how its collection boundary is
-// checked). Also: unknown routes and methods answer JSON 404/405, hostile ids and search text never
-// cause a 500, and /api/metrics reports request latency by route pattern.
+// The route table: EVERY route file under app/ is discovered at test time and called, for each method,
+// without credentials, as a signed-in viewer, with a key lacking the scope and with a key for another
+// collection; each must get the right refusal. The expectations are the one table of who may do what
+// (tests/helpers/access-matrix.ts): a route file without an entry there fails this test, and the README's
+// matrix, rendered from the same table, must match it. Also: unknown routes and methods answer JSON
+// 404/405, hostile ids and search text never cause a 500, and /api/metrics reports request latency by
+// route pattern.
 import { randomUUID } from "node:crypto";
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Permission } from "@/lib/auth/roles";
+import { MATRIX_END, MATRIX_START, readmeMatrix, renderMatrix, ROUTES, type World } from "../helpers/access-matrix";
+import { discoverRoutes, METHODS } from "../helpers/app-surface";
 import { startApp, type RunningApp } from "../helpers/app";
 import { makeApiKey, makeUser, type TestUser } from "../helpers/auth";
-
-type Access = Permission | "public" | "signature" | "nextauth" | "notfound";
-type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
-const METHODS: Method[] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
-
-/** How a route keeps a key restricted to collection B away from collection A. */
-type CollectionCheck =
-  | "none" // the route is not about wiki content of a collection
-  | { method: Method; path: (w: World) => string; body?: (w: World) => unknown; expect: "refused" } // 403/404
-  | { method: Method; path: (w: World) => string; expect: "excludes" }; // 200 without A's ids
-
-interface Entry {
-  methods: Partial<Record<Method, Access>>;
-  collection: CollectionCheck;
-}
-
-interface World {
-  collectionA: string;
-  collectionB: string;
-  sourceA: string;
-}
-
-// Expected access per route (path under app/api, as in the file system). Keep it in sync by hand:
-// it is the statement of who may do what, checked against the running app.
-const ROUTES: Record<string, Entry> = {
-  "[...path]": { methods: { GET: "notfound", POST: "notfound", PUT: "notfound", PATCH: "notfound", DELETE: "notfound" }, collection: "none" },
-  "auth/[...nextauth]": { methods: { GET: "nextauth", POST: "nextauth" }, collection: "none" },
-  health: { methods: { GET: "public" }, collection: "none" },
-  setup: { methods: { POST: "public" }, collection: "none" },
-  metrics: { methods: { GET: "admin" }, collection: "none" },
-  "notion/webhook": { methods: { POST: "signature" }, collection: "none" },
-
-  evaluate: {
-    methods: { POST: "ask" },
-    collection: { method: "POST", path: () => "/api/evaluate", body: (w) => ({ question: "salary bands?", collections: [w.collectionA], stream: false }), expect: "refused" },
-  },
-  "evaluate/score": { methods: { POST: "score" }, collection: "none" },
-  conversations: { methods: { GET: "ask", POST: "ask" }, collection: "none" },
-  "conversations/[id]": { methods: { GET: "ask", DELETE: "ask" }, collection: "none" },
-  feedback: { methods: { POST: "ask", GET: "admin" }, collection: "none" },
-
-  sources: { methods: { GET: "import", POST: "admin" }, collection: { method: "GET", path: () => "/api/sources", expect: "excludes" } },
-  "sources/[id]/webhook-token": {
-    methods: { GET: "admin", POST: "admin", DELETE: "admin" },
-    collection: { method: "GET", path: (w) => `/api/sources/${w.sourceA}/webhook-token`, expect: "refused" },
-  },
-  import: { methods: { POST: "import" }, collection: { method: "POST", path: () => "/api/import", body: (w) => ({ sourceId: w.sourceA }), expect: "refused" } },
-  "import/[id]": { methods: { GET: "import" }, collection: "none" },
-  "import/upload": {
-    methods: { POST: "import" },
-    collection: { method: "POST", path: (w) => `/api/import/upload?collectionId=${w.collectionA}`, expect: "refused" },
-  },
-
-  annotations: { methods: { POST: "score" }, collection: "none" },
-  "annotations/agreement": { methods: { GET: "score" }, collection: "none" },
-  "annotations/next": { methods: { GET: "score" }, collection: "none" },
-  "annotations/skip": { methods: { POST: "score" }, collection: "none" },
-  datasets: { methods: { GET: "score", POST: "score" }, collection: "none" },
-  "datasets/import": { methods: { POST: "score" }, collection: "none" },
-  "datasets/[id]": { methods: { GET: "score", PATCH: "score" }, collection: "none" },
-  "datasets/[id]/export": { methods: { GET: "score" }, collection: "none" },
-  "datasets/[id]/items": { methods: { POST: "score" }, collection: "none" },
-  runs: { methods: { GET: "score", POST: "score" }, collection: "none" },
-  "runs/[id]": { methods: { GET: "score" }, collection: "none" },
-  "runs/trend": { methods: { GET: "score" }, collection: "none" },
-
-  schedules: { methods: { GET: "admin", POST: "admin" }, collection: "none" },
-  "schedules/[id]": { methods: { GET: "admin", PATCH: "admin", DELETE: "admin" }, collection: "none" },
-  "schedules/[id]/disable": { methods: { POST: "admin" }, collection: "none" },
-  "schedules/[id]/enable": { methods: { POST: "admin" }, collection: "none" },
-  "schedules/[id]/history": { methods: { GET: "admin" }, collection: "none" },
-  "schedules/[id]/run-now": { methods: { POST: "admin" }, collection: "none" },
-  backups: { methods: { GET: "admin", POST: "admin" }, collection: "none" },
-  "backups/[id]": { methods: { GET: "admin" }, collection: "none" },
-
-  "admin/users": { methods: { GET: "admin", POST: "admin" }, collection: "none" },
-  "admin/users/[id]": { methods: { PATCH: "admin" }, collection: "none" },
-  "admin/keys": {
-    methods: { GET: "admin", POST: "admin" },
-    collection: { method: "POST", path: () => "/api/admin/keys", body: (w) => ({ name: "widen", scopes: ["admin"], collectionIds: [w.collectionA] }), expect: "refused" },
-  },
-  "admin/keys/[id]": { methods: { DELETE: "admin" }, collection: "none" },
-  "admin/audit": { methods: { GET: "admin" }, collection: "none" },
-  "admin/collections": { methods: { GET: "admin", POST: "admin" }, collection: "none" },
-  "admin/collections/[id]": { methods: { PATCH: "admin" }, collection: "none" },
-  "admin/collections/[id]/members": { methods: { PUT: "admin" }, collection: "none" },
-};
-
-const ROOT = path.resolve(import.meta.dirname, "..", "..");
-const API = path.join(ROOT, "app", "api");
-
-/** Every route file under app/api with the HTTP methods it exports. */
-function discoverRoutes(): Array<{ route: string; methods: Method[] }> {
-  const out: Array<{ route: string; methods: Method[] }> = [];
-  const walk = (dir: string) => {
-    for (const name of readdirSync(dir)) {
-      const full = path.join(dir, name);
-      if (statSync(full).isDirectory()) walk(full);
-      else if (/^route\.(ts|tsx|js)$/.test(name)) {
-        const src = readFileSync(full, "utf8");
-        const found = new Set<Method>();
-        for (const m of src.matchAll(/export\s+(?:const|async\s+function|function)\s+(GET|POST|PUT|PATCH|DELETE)\b/g)) found.add(m[1] as Method);
-        for (const m of src.matchAll(/\bas\s+(GET|POST|PUT|PATCH|DELETE)\b/g)) found.add(m[1] as Method);
-        out.push({ route: path.relative(API, dir).split(path.sep).join("/"), methods: [...found] });
-      }
-    }
-  };
-  walk(API);
-  return out.sort((a, b) => a.route.localeCompare(b.route));
-}
+import * as make from "../helpers/factories";
+import { signInCookie, userCaller, type Caller } from "../helpers/http";
 
 /** A concrete URL for a route pattern: ids become random UUIDs, catch-alls a word. */
-function concrete(route: string, id: string = randomUUID()): string {
-  return "/api/" + route.replace(/\[\.\.\.[^\]]+\]/g, "nothing-here").replace(/\[[^\]]+\]/g, id);
+function concrete(pattern: string, id: string = randomUUID()): string {
+  return pattern.replace(/\[\[?\.\.\.[^\]]+\]\]?/g, "nothing-here").replace(/\[[^\]]+\]/g, id);
 }
 
-describe("route table (every app/api route, every method, every kind of caller)", () => {
+describe("the README's who-may-do-what matrix", () => {
+  it("is the route table, rendered", () => {
+    const inReadme = readmeMatrix();
+    expect(inReadme, `README.md needs a block between ${MATRIX_START} and ${MATRIX_END}`).not.toBeNull();
+    expect(inReadme, "the README's matrix differs from tests/helpers/access-matrix.ts: run `bash scripts/run.sh tsx tests/helpers/access-matrix.ts --write`").toBe(
+      renderMatrix(),
+    );
+  });
+});
+
+describe("route table (every route file, every method, every kind of caller)", () => {
   let app: RunningApp;
   let world: World;
   let viewerCookie: string;
   let admin: TestUser;
+  let adminSession: Caller;
   const routes = discoverRoutes();
 
   async function call(method: string, url: string, headers: Record<string, string> = {}, body?: unknown) {
@@ -151,32 +55,20 @@ describe("route table (every app/api route, every method, every kind of caller)"
     return { status: res.status, json, text, headers: res.headers };
   }
 
-  /** Signs in through next-auth's real credentials flow and returns the session cookie. */
-  async function signInCookie(user: TestUser): Promise<string> {
-    const csrf = await fetch(`${app.baseUrl}/api/auth/csrf`);
-    const { csrfToken } = await csrf.json();
-    const csrfCookie = csrf.headers.getSetCookie().map((c) => c.split(";")[0]).join("; ");
-    const res = await fetch(`${app.baseUrl}/api/auth/callback/credentials`, {
-      method: "POST",
-      redirect: "manual",
-      headers: { "content-type": "application/x-www-form-urlencoded", cookie: csrfCookie },
-      body: new URLSearchParams({ csrfToken, email: user.email, password: user.password, json: "true" }),
-    });
-    const session = res.headers.getSetCookie().find((c) => c.startsWith("next-auth.session-token="));
-    if (!session) throw new Error(`sign-in failed (${res.status})`);
-    return session.split(";")[0]!;
-  }
-
   beforeAll(async () => {
     app = await startApp({ env: { RATE_LIMIT_BURST: "100000", RATE_LIMIT_PER_MINUTE: "100000", METRICS_TOKEN: "metrics-token-for-tests-0123456789" } });
-    const db = app.db!;
-    admin = await makeUser(db, "admin");
-    const viewer = await makeUser(db, "viewer");
-    viewerCookie = await signInCookie(viewer);
-    const a = await db.prisma.collection.create({ data: { slug: "route-table-a", name: "A", restricted: true } });
-    const b = await db.prisma.collection.create({ data: { slug: "route-table-b", name: "B" } });
-    const source = await db.prisma.source.create({ data: { collectionId: a.id, kind: "upload", name: "A uploads" } });
-    world = { collectionA: a.id, collectionB: b.id, sourceA: source.id };
+    const api: make.Api = { baseUrl: app.baseUrl, db: app.db! };
+    admin = await makeUser(app.db!, "admin");
+    adminSession = await userCaller(app.baseUrl, "admin", admin);
+    viewerCookie = await signInCookie(app.baseUrl, await makeUser(app.db!, "viewer"));
+    const collectionA = await make.collection(api, adminSession, { name: "A", restricted: true });
+    const collectionB = await make.collection(api, adminSession, { name: "B", restricted: false });
+    const page = await make.uploadedPage(api, adminSession, collectionA, { name: "salary-bands.md", markdown: "# Salary bands\n\nBand 3 starts at 50k.\n" });
+    const dataset = await make.dataset(api, adminSession, { name: "A's questions", collectionIds: [collectionA], items: [{ question: "Where does band 3 start?" }] });
+    const run = await call("POST", "/api/runs", adminSession.headers, { datasetId: dataset.id });
+    if (run.status !== 202) throw new Error(`starting a run: ${run.status} ${run.text}`);
+    const adminConversation = await make.conversation(api, adminSession, "the admin's own", [collectionA]);
+    world = { collectionA, collectionB, sourceA: page.sourceId, datasetA: dataset.id, runA: run.json.id, adminConversation };
   });
   afterAll(async () => {
     await app?.stop();
@@ -185,15 +77,16 @@ describe("route table (every app/api route, every method, every kind of caller)"
   it("has an entry for every route file and every exported method", () => {
     const missing: string[] = [];
     for (const r of routes) {
-      const entry = ROUTES[r.route];
+      const entry = ROUTES[r.pattern];
       if (!entry) {
-        missing.push(`${r.route} (no entry)`);
+        missing.push(`${r.pattern} (no entry)`);
         continue;
       }
-      for (const m of r.methods) if (!entry.methods[m]) missing.push(`${m} ${r.route}`);
-      for (const m of Object.keys(entry.methods) as Method[]) if (!r.methods.includes(m)) missing.push(`${m} ${r.route} is in the table but not exported`);
+      for (const m of r.methods) if (!entry.methods[m]) missing.push(`${m} ${r.pattern}`);
+      for (const m of METHODS) if (entry.methods[m] && !r.methods.includes(m)) missing.push(`${m} ${r.pattern} is in the table but not exported`);
     }
-    expect(missing, "add these to ROUTES in tests/e2e/access-route-table.test.ts").toEqual([]);
+    for (const pattern of Object.keys(ROUTES)) if (!routes.some((r) => r.pattern === pattern)) missing.push(`${pattern} is in the table but has no route file`);
+    expect(missing, "add these to ROUTES in tests/helpers/access-matrix.ts").toEqual([]);
     expect(routes.length).toBeGreaterThan(10);
   });
 
@@ -205,21 +98,22 @@ describe("route table (every app/api route, every method, every kind of caller)"
     const all: Permission[] = ["ask", "score", "import", "admin"];
     for (const p of all) {
       keyWithout.set(p, (await makeApiKey(db, all.filter((s) => s !== p), { creator: admin })).headers);
-      // An admin key administers everything, so it cannot be limited to a collection (refused when created).
-      if (p !== "admin") keyOnlyB.set(p, (await makeApiKey(db, [p], { creator: admin, collectionIds: [world.collectionB] })).headers);
+      // An admin-scoped key cannot be limited to collections: the admin scope is probed unrestricted.
+      keyOnlyB.set(p, (await makeApiKey(db, [p], { creator: admin, collectionIds: p === "admin" ? undefined : [world.collectionB] })).headers);
     }
     await expect(makeApiKey(db, ["admin"], { creator: admin, collectionIds: [world.collectionB] })).rejects.toMatchObject({ status: 400 });
     const check = (ok: boolean, what: string) => {
       if (!ok) problems.push(what);
     };
+    const aIds = Object.entries(world).filter(([k]) => k !== "collectionB").map(([, v]) => v);
     for (const r of routes) {
-      const entry = ROUTES[r.route];
+      const entry = ROUTES[r.pattern];
       if (!entry) continue;
       for (const method of r.methods) {
         const access = entry.methods[method];
         if (!access || access === "nextauth") continue;
-        const url = concrete(r.route);
-        const label = `${method} /api/${r.route}`;
+        const url = concrete(r.pattern);
+        const label = `${method} ${r.pattern}`;
         if (access === "notfound") {
           const res = await call(method, url);
           check(res.status === 404 && res.json?.error?.code === "not_found", `${label}: unknown path → ${res.status}, want JSON 404`);
@@ -240,19 +134,22 @@ describe("route table (every app/api route, every method, every kind of caller)"
         else check(viewer.status === 403 && viewer.json?.error?.code === "forbidden", `${label}: viewer got ${viewer.status}, want 403`);
         const without = await call(method, url, keyWithout.get(access)!);
         check(without.status === 403, `${label}: key without "${access}" got ${without.status}, want 403`);
-        if (access === "admin") continue;
         const onlyB = await call(method, url, keyOnlyB.get(access)!);
         check(onlyB.status !== 401 && onlyB.status !== 403, `${label}: a key with "${access}" for another collection is refused outright (${onlyB.status})`);
       }
-      // The collection boundary, with a key that has the right scope but only for collection B.
-      if (entry.collection !== "none" && entry.methods[entry.collection.method] !== "admin") {
-        const probe = entry.collection;
+      // The boundary, probed with a key that has the right scope but only for collection B (or as an admin).
+      for (const probe of entry.probes ?? []) {
         const access = entry.methods[probe.method] as Permission;
-        const headers = keyOnlyB.get(access)!;
-        const res = await call(probe.method, probe.path(world), headers, "body" in probe && probe.body ? probe.body(world) : undefined);
-        const label = `${probe.method} ${probe.path(world)} (key for collection B)`;
-        if (probe.expect === "refused") check(res.status === 403 || res.status === 404, `${label}: got ${res.status}, want 403/404`);
-        else check(res.status === 200 && !res.text.includes(world.collectionA) && !res.text.includes(world.sourceA), `${label}: got ${res.status} or A's ids in the answer`);
+        const headers = probe.as === "admin" ? adminSession.headers : keyOnlyB.get(access)!;
+        const res = await call(probe.method, probe.path(world), headers, probe.body?.(world));
+        const label = `${probe.method} ${probe.path(world)} (${probe.as === "admin" ? "admin" : `key with "${access}" for collection B`})`;
+        if (probe.expect === "refused") {
+          const want = probe.statuses ?? [403, 404];
+          check(want.includes(res.status), `${label}: got ${res.status}, want ${want.join("/")}: ${res.text.slice(0, 200)}`);
+        } else {
+          const seen = aIds.filter((id) => res.text.includes(id));
+          check(res.status === 200 && seen.length === 0, `${label}: got ${res.status}${seen.length ? `, with A's ids ${seen.join(", ")}` : ""}`);
+        }
       }
     }
     expect(problems).toEqual([]);
@@ -266,10 +163,10 @@ describe("route table (every app/api route, every method, every kind of caller)"
     }
     const problems: string[] = [];
     for (const r of routes) {
-      if (r.route === "[...path]") continue;
+      if (r.pattern === "/api/[...path]") continue;
       for (const method of METHODS.filter((m) => !r.methods.includes(m))) {
-        const res = await call(method, concrete(r.route));
-        if (res.status !== 405 || res.json?.error?.code !== "method_not_allowed") problems.push(`${method} /api/${r.route} → ${res.status} ${res.text.slice(0, 80)}`);
+        const res = await call(method, concrete(r.pattern));
+        if (res.status !== 405 || res.json?.error?.code !== "method_not_allowed") problems.push(`${method} ${r.pattern} → ${res.status} ${res.text.slice(0, 80)}`);
       }
     }
     expect(problems).toEqual([]);
@@ -280,10 +177,10 @@ describe("route table (every app/api route, every method, every kind of caller)"
     const hostileIds = ["..%2F..%2Fetc%2Fpasswd", "1'%20OR%20'1'%3D'1", "%00", "-1", "9".repeat(400)];
     const problems: string[] = [];
     for (const r of routes) {
-      const entry = ROUTES[r.route];
-      if (!entry || r.route.includes("nextauth")) continue;
+      const entry = ROUTES[r.pattern];
+      if (!entry || r.pattern.includes("nextauth")) continue;
       for (const method of r.methods) {
-        const urls = r.route.includes("[") && !r.route.includes("[...") ? hostileIds.map((id) => concrete(r.route, id)) : [concrete(r.route)];
+        const urls = r.pattern.includes("[") && !r.pattern.includes("[...") ? hostileIds.map((id) => concrete(r.pattern, id)) : [concrete(r.pattern)];
         for (const url of urls) {
           const withQuery = `${url}${url.includes("?") ? "&" : "?"}q=${encodeURIComponent("'; DROP TABLE chunks; --")}`;
           for (const body of [{}, { question: "' OR 1=1 --", name: "../../etc/passwd", id: "x" }, []]) {
@@ -300,10 +197,10 @@ describe("route table (every app/api route, every method, every kind of caller)"
 
   it("limits password guessing per e-mail address, refused like a wrong password, other people unaffected", async () => {
     const victim = await makeUser(app.db!, "viewer");
-    for (let i = 0; i < 10; i++) await expect(signInCookie({ ...victim, password: "wrong-password-x" })).rejects.toThrow(/sign-in failed/);
-    await expect(signInCookie(victim)).rejects.toThrow(/sign-in failed/);
+    for (let i = 0; i < 10; i++) await expect(signInCookie(app.baseUrl, { ...victim, password: "wrong-password-x" })).rejects.toThrow(/sign-in failed/);
+    await expect(signInCookie(app.baseUrl, victim)).rejects.toThrow(/sign-in failed/);
     const other = await makeUser(app.db!, "viewer");
-    await expect(signInCookie(other)).resolves.toMatch(/^next-auth\.session-token=/);
+    await expect(signInCookie(app.baseUrl, other)).resolves.toMatch(/^next-auth\.session-token=/);
   });
 
   it("serves Prometheus metrics to the token or an admin, with latency by route pattern", async () => {
