@@ -1,40 +1,130 @@
-// What access control costs per request, on PostgreSQL: the route wrapper (authentication, permission,
-// CSRF check, rate limit, metrics, JSON) with an API key and with a session cookie; password hashing at
-// sign-in; rendering /api/metrics over a large query log. Prints figures; asserts nothing.
+// What access control costs per request, on PostgreSQL. First and foremost: the access check of the ask
+// path — building the caller's access context (lib/auth/principal.ts resolvePrincipal, then
+// lib/access/context.ts accessContextFor) — p50/p95 for a session cookie and for an API key, and its
+// share of a whole POST /api/evaluate (the real route, JSON form, against the fake Ollama answering at
+// once, so the figure is the app's own work). Then the route wrapper on a trivial handler, password
+// hashing at sign-in, and rendering /api/metrics over a large query log. Prints figures; asserts nothing.
 //   npm run bench:access        (BENCH_DATABASE_URL / TEST_DATABASE_URL, default local PostgreSQL)
+//   BENCH_N (default 2000): access checks and wrapper calls per form; BENCH_ASKS (default 200): asks per form
 import { randomBytes } from "node:crypto";
 import { encode } from "next-auth/jwt";
 import { z } from "zod";
+import { POST as evaluateRoute } from "@/app/api/evaluate/route";
+import { accessContextFor } from "@/lib/access/context";
 import { createApiKey } from "@/lib/auth/api-keys";
 import { hashPassword, verifyPassword } from "@/lib/auth/passwords";
+import { resolvePrincipal } from "@/lib/auth/principal";
 import { createUser } from "@/lib/auth/users";
 import { resetConfig } from "@/lib/config";
-import { setDb } from "@/lib/db/client";
+import { setDb, type Db } from "@/lib/db/client";
 import { route } from "@/lib/http/route";
+import { resetLlm } from "@/lib/llm";
 import { renderMetrics } from "@/lib/metrics";
-import { machine, percentile, scratchDb } from "./lib";
+import { DEFAULT_FAKE_MODELS, startFakeOllama } from "@/tests/fakes/ollama";
+import { loadAverage, machine, percentile, scratchDb } from "./lib";
+import { loadSynthetic, SYNTHETIC_EMBED_MODEL } from "./synthetic";
 
 process.env.AUTH_SECRET ??= randomBytes(32).toString("hex");
 process.env.RATE_LIMIT_BURST = "1000000";
 process.env.RATE_LIMIT_PER_MINUTE = "1000000";
 process.env.LOG_LEVEL = "error";
+process.env.OLLAMA_EMBED_MODEL = SYNTHETIC_EMBED_MODEL;
 resetConfig();
 
 const N = Number(process.env.BENCH_N ?? 2000);
+const ASKS = Number(process.env.BENCH_ASKS ?? 200);
+const CHUNKS = Number(process.env.BENCH_CHUNKS ?? 20_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
+/** The instance the caller lives in: many collections, a good part of them members-only. */
+const EXTRA_COLLECTIONS = 60;
+const MEMBER_OF = 15;
 
-async function measure(label: string, call: () => Promise<Response>) {
-  for (let i = 0; i < 50; i++) await call(); // warm-up: pools, JIT
+const ms = (x: number) => `${x.toFixed(2)} ms`;
+
+async function timeEach(count: number, fn: (i: number) => Promise<unknown>): Promise<number[]> {
+  for (let i = 0; i < Math.min(50, count); i++) await fn(i); // warm-up: pools, JIT, plans
   const times: number[] = [];
-  let t0 = performance.now();
-  for (let i = 0; i < N; i++) {
+  for (let i = 0; i < count; i++) {
     const s = performance.now();
-    const res = await call();
-    if (res.status !== 200) throw new Error(`${label}: status ${res.status}`);
+    await fn(i);
     times.push(performance.now() - s);
   }
-  const sequential = N / ((performance.now() - t0) / 1000);
-  t0 = performance.now();
+  return times;
+}
+
+/** A viewer who is a member of some members-only collections, with a session cookie and an ask key limited to a few collections. */
+async function caller(db: Db, synthetic: string[]) {
+  const user = await createUser(db, { email: "member@example.test", password: "bench-password-1", role: "viewer" });
+  const restricted: string[] = [];
+  for (let i = 0; i < EXTRA_COLLECTIONS; i++) {
+    const c = await db.prisma.collection.create({ data: { slug: `x${i}`, name: `x${i}`, restricted: i % 2 === 0 } });
+    if (c.restricted) restricted.push(c.id);
+  }
+  await db.prisma.collectionMember.createMany({ data: restricted.slice(0, MEMBER_OF).map((collectionId) => ({ collectionId, userId: user.id })) });
+  const { key } = await createApiKey(db, { name: "bench ask", scopes: ["ask"], collectionIds: [...synthetic.slice(0, 5), ...restricted.slice(0, 3)], createdById: user.id });
+  const cookie = `next-auth.session-token=${await encode({ token: { sub: user.id, sv: 0 }, secret: process.env.AUTH_SECRET! })}`;
+  return { cookie: { cookie }, key: { authorization: `Bearer ${key}` } };
+}
+
+async function accessShare(db: Db) {
+  const ollama = await startFakeOllama({ models: [...DEFAULT_FAKE_MODELS, SYNTHETIC_EMBED_MODEL] });
+  process.env.OLLAMA_HOST = ollama.url;
+  resetConfig();
+  resetLlm();
+  try {
+    const { collections, queries } = await loadSynthetic(db, CHUNKS, 100);
+    const forms = await caller(db, collections);
+    const total = await db.prisma.collection.count();
+    console.log(`\nthe ask path's access check: ${CHUNKS} chunks; ${total} collections (${EXTRA_COLLECTIONS / 2} members-only, the caller a member of ${MEMBER_OF}); load ${loadAverage()}`);
+    for (const [label, headers] of [["session cookie", forms.cookie], ["API key", forms.key]] as const) {
+      const h = new Headers(headers);
+      const who: number[] = [];
+      const context: number[] = [];
+      const check = await timeEach(N, async () => {
+        const s = performance.now();
+        const principal = await resolvePrincipal(db, h);
+        if (!principal || principal === "bearer-invalid") throw new Error(`${label}: not signed in`);
+        const m = performance.now();
+        await accessContextFor(db, principal);
+        who.push(m - s);
+        context.push(performance.now() - m);
+      });
+      const ask = await timeEach(ASKS, async (i) => {
+        const res = await evaluateRoute(
+          new Request("http://bench.local/api/evaluate", {
+            method: "POST",
+            headers: { "content-type": "application/json", host: "bench.local", ...headers },
+            body: JSON.stringify({ question: queries[i % queries.length]!.text, stream: false }),
+          }),
+        );
+        if (res.status !== 200) throw new Error(`${label}: POST /api/evaluate → ${res.status} ${await res.text()}`);
+        await res.json();
+      });
+      const [c50, c95, a50, a95] = [percentile(check, 50), percentile(check, 95), percentile(ask, 50), percentile(ask, 95)];
+      console.log(
+        `${label.padEnd(15)} access context p50 ${ms(c50)}, p95 ${ms(c95)} (${N}×) · POST /api/evaluate p50 ${ms(a50)}, p95 ${ms(a95)} (${ASKS}×) · ` +
+          `share ${((100 * c50) / a50).toFixed(1)}% at p50, ${((100 * c95) / a95).toFixed(1)}% at p95 · target p95 < 5 ms: ${c95 < 5 ? "met" : "over"}`,
+      );
+      // (The first calls were the warm-up.)
+      who.splice(0, who.length - N);
+      context.splice(0, context.length - N);
+      console.log(
+        `${"".padEnd(15)} of which: who is calling (resolvePrincipal) p50 ${ms(percentile(who, 50))}, p95 ${ms(percentile(who, 95))}; ` +
+          `the collections it reads (accessContextFor) p50 ${ms(percentile(context, 50))}, p95 ${ms(percentile(context, 95))}`,
+      );
+    }
+  } finally {
+    await ollama.close();
+  }
+}
+
+async function measure(label: string, call: () => Promise<Response>) {
+  const times = await timeEach(N, async () => {
+    const res = await call();
+    if (res.status !== 200) throw new Error(`${label}: status ${res.status}`);
+  });
+  const sequential = N / (times.reduce((a, b) => a + b, 0) / 1000);
+  const t0 = performance.now();
   let next = 0;
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
@@ -43,7 +133,7 @@ async function measure(label: string, call: () => Promise<Response>) {
   );
   const concurrent = N / ((performance.now() - t0) / 1000);
   console.log(
-    `${label.padEnd(34)} p50 ${percentile(times, 50).toFixed(2)} ms  p95 ${percentile(times, 95).toFixed(2)} ms  ` +
+    `${label.padEnd(34)} p50 ${ms(percentile(times, 50))}  p95 ${ms(percentile(times, 95))}  ` +
       `${sequential.toFixed(0)} req/s sequential, ${concurrent.toFixed(0)} req/s at concurrency ${CONCURRENCY}`,
   );
 }
@@ -53,6 +143,8 @@ async function main() {
   const { db, drop } = await scratchDb("access");
   setDb(db);
   try {
+    await accessShare(db);
+
     const user = await createUser(db, { email: "bench@example.test", password: "bench-password-1", role: "admin" });
     const { key } = await createApiKey(db, { name: "bench", scopes: ["ask", "admin"], createdById: user.id });
     const cookie = `next-auth.session-token=${await encode({ token: { sub: user.id, sv: 0 }, secret: process.env.AUTH_SECRET! })}`;
@@ -61,7 +153,7 @@ async function main() {
     const req = (headers: Record<string, string>) =>
       new Request("http://bench.local/api/bench", { method: "POST", headers: { "content-type": "application/json", host: "bench.local", ...headers }, body: '{"q":"hello"}' });
 
-    console.log(`\nroute wrapper, ${N} requests each (trivial handler, PostgreSQL ${new URL(db.url!).host}):`);
+    console.log(`\nroute wrapper, ${N} requests each (trivial handler, an admin caller, PostgreSQL ${new URL(db.url!).host}):`);
     await measure("public route (no authentication)", () => publicHandler(new Request("http://bench.local/api/p")));
     await measure("API key (SHA-256 lookup)", () => handler(req({ authorization: `Bearer ${key}` })));
     await measure("session cookie (JWT + user row)", () => handler(req({ cookie, origin: "http://bench.local" })));
