@@ -299,11 +299,13 @@ beforeAll(async () => {
   const firstItem = async (datasetId: string) =>
     (await db.prisma.datasetItem.findFirstOrThrow({ where: { datasetVersion: { datasetId } }, orderBy: { position: "asc" }, select: { id: true } })).id;
   const judgeScore = async (runItemId: string) => (await db.prisma.score.findFirstOrThrow({ where: { runItemId, kind: "judge" }, select: { id: true } })).id;
+  const slugOf = async (id: string) => (await db.prisma.collection.findUniqueOrThrow({ where: { id }, select: { slug: true } })).slug;
   const [rItem0, rItem1] = rRun.itemIds as [string, string];
   const oItem = oRun.itemIds[0]!;
   const rLogs = [memberAsk.queryLogId, adminAsk.queryLogId, await runLog(rItem1)];
   pools = {
     collection: [R, O],
+    model: [await slugOf(R), await slugOf(O)],
     source: [rPage.sourceId, oPage.sourceId],
     document: [rPage.documentId, oPage.documentId],
     chunk: [rPage.chunkIds[0]!, oPage.chunkIds[0]!],

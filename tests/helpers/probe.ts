@@ -38,6 +38,8 @@ const ID_FIELDS: Record<string, string> = {
   keyId: "apiKey",
   scheduleId: "schedule",
   jobId: "importJob",
+  // OpenAI-style APIs name a collection as a model (by its slug).
+  model: "model",
 };
 const ARRAY_FIELDS = new Set(["collections", "collectionIds", "userIds"]);
 
@@ -46,6 +48,9 @@ let serial = 0;
 const VALUE_FIELDS: Record<string, unknown> = {
   question: PROBE_QUESTION,
   q: PROBE_QUESTION,
+  query: PROBE_QUESTION,
+  input: PROBE_QUESTION,
+  messages: [{ role: "user", content: PROBE_QUESTION }],
   output: PROBE_TEXT,
   reference: PROBE_TEXT,
   passages: [{ text: PROBE_TEXT, title: "probe" }],
