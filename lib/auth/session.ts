@@ -13,6 +13,7 @@ import { getAuthSecret } from "./secret";
 import { authenticate } from "./users";
 import { userForOidcProfile } from "./oidc";
 import { allowSignInAttempt } from "../http/rate-limit";
+import { sameOriginRedirect } from "../http/redirect";
 
 export const SESSION_COOKIE = "next-auth.session-token";
 export const SECURE_SESSION_COOKIE = "__Secure-next-auth.session-token";
@@ -56,6 +57,8 @@ export function authOptions(): NextAuthOptions {
         : []),
     ],
     callbacks: {
+      // After sign-in and sign-out: same-site paths only (lib/http/redirect.ts).
+      redirect: ({ url, baseUrl }) => sameOriginRedirect(url, baseUrl),
       async signIn({ account, profile }) {
         if (account?.provider !== "oidc") return true;
         const outcome = await userForOidcProfile(await getDb(), profile ?? {}, config.OIDC_DEFAULT_ROLE);
