@@ -5,7 +5,7 @@
 import { z } from "zod";
 import type { Db } from "../db/client";
 import { ConflictError, NotFoundError, UnprocessableError, ValidationError } from "../errors";
-import { CsvSyntaxError, parseCsv, toCsv } from "./csv";
+import { CsvSyntaxError, parseCsv, toCsv, unescapeFormula } from "../csv";
 
 export const MAX_DATASET_ITEMS = 5000;
 export const MAX_IMPORT_BYTES = 5_000_000;
@@ -270,7 +270,8 @@ export function parseDatasetFile(text: string, format: DatasetFormat): DatasetIt
         problems.push({ line: row.line, message: `has ${row.fields.length} fields, the header has ${header.length}` });
         continue;
       }
-      const obj = Object.fromEntries(header.map((h, i) => [h, row.fields[i]]));
+      // Cells exported by this app carry a formula-escaping apostrophe (lib/csv.ts): take it off.
+      const obj = Object.fromEntries(header.map((h, i) => [h, unescapeFormula(row.fields[i]!)]));
       const item = itemFrom(obj, row.line, problems);
       if (item) items.push(item);
     }

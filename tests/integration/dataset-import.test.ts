@@ -1,6 +1,7 @@
 // Datasets on a real database: versions, import of good and broken files (clear errors, nothing
 // half-imported), export round trip, adding a logged question.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseCsv } from "@/lib/csv";
 import { AppError } from "@/lib/errors";
 import {
   addQueryLogToDataset,
@@ -153,6 +154,23 @@ describe("dataset versions", () => {
       const got = await getDataset(db, back.id);
       expect(got.items.map((i) => ({ question: i.question, referenceAnswer: i.referenceAnswer, expectedSources: i.expectedSources }))).toEqual(items);
     }
+  });
+
+  it("exports CSV with spreadsheet formulas defused, and imports it back to the same text", async () => {
+    const items = [
+      { question: '=HYPERLINK("http://evil.example","open")', referenceAnswer: "+1 and -1", expectedSources: ["@doc"] },
+      { question: "'=already quoted?", referenceAnswer: null, expectedSources: [] },
+    ];
+    const ds = await createDataset(db, { name: "Formulas", items }, null);
+    const out = await exportDataset(db, ds.id, "csv");
+    expect(out.body.split("\r\n")[1]).toMatch(/^"'=HYPERLINK\(""http:\/\/evil\.example"",""open""\)",/);
+    const cells = parseCsv(out.body).slice(1).map((r) => r.fields);
+    expect(cells[0]![0]).toBe(`'=HYPERLINK("http://evil.example","open")`);
+    expect(cells[0]![1]).toBe("'+1 and -1");
+    expect(cells[0]![2]).toBe("'@doc");
+    expect(cells[1]![0]).toBe("''=already quoted?");
+    const back = await getDataset(db, (await importDataset(db, { format: "csv", text: out.body, name: "Formulas back" }, null)).id);
+    expect(back.items.map((i) => ({ question: i.question, referenceAnswer: i.referenceAnswer, expectedSources: i.expectedSources }))).toEqual(items);
   });
 
   it("adds a logged question as a new version, and refuses one stored only as a hash", async () => {
