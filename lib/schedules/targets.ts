@@ -5,7 +5,7 @@ import { z } from "zod";
 import { getBackup, startBackup } from "../backup";
 import type { Db } from "../db/client";
 import { getEvaluationRun, startEvaluationRun } from "../evaluate";
-import { assertOutboundAllowed, OutboundBlockedError, outboundFetch } from "../http/outbound";
+import { assertOutboundAllowed, describeOutboundFailure, OutboundBlockedError, outboundFetch } from "../http/outbound";
 import { getImportJob, startReconcile } from "../ingest";
 
 export type RunTrigger = "schedule" | "manual";
@@ -139,7 +139,8 @@ registerTargetKind({
       if (err instanceof OutboundBlockedError) return { state: "failed", error: `${host} is not an allowed target (OUTBOUND_ALLOW)` };
       const name = (err as Error).name;
       if (name === "TimeoutError" || (name === "AbortError" && !ctx.signal.aborted)) return { state: "failed", error: `no answer from ${host} within ${config.timeout_seconds} s` };
-      return { state: "failed", error: `request to ${host} failed: ${errorSummary(err)}` };
+      // In the guard's words only: the socket's error text would tell which ports answer.
+      return { state: "failed", error: describeOutboundFailure(err, host) };
     }
   },
 });
