@@ -129,10 +129,16 @@ const schema = z
     AUTH_SECRET: z.string().min(32, { message: "must be at least 32 characters (openssl rand -base64 48)" }).optional(),
     /** Signed-in sessions end after this many hours. */
     SESSION_MAX_AGE_HOURS: int(12, 1, 24 * 90),
-    /** Requests per minute per user and per API key (token bucket in the web process); 429 + Retry-After beyond. */
+    /** Requests per minute per user and per API key, shared by every web process; 429 + Retry-After beyond. */
     RATE_LIMIT_PER_MINUTE: int(300, 1, 1_000_000),
     /** Requests a user or key may make at once after a quiet period. */
     RATE_LIMIT_BURST: int(60, 1, 1_000_000),
+    /** Requests per minute per client address from callers who are not signed in (setup, webhooks, unknown routes). */
+    RATE_LIMIT_ANONYMOUS_PER_MINUTE: int(120, 1, 1_000_000),
+    /** Requests a client address may make at once without signing in. */
+    RATE_LIMIT_ANONYMOUS_BURST: int(60, 1, 1_000_000),
+    /** Keep rate-limit buckets in Redis (redis://host:6379/0) instead of the database. Unset: PostgreSQL (or PGlite). */
+    REDIS_URL: z.string().regex(/^rediss?:\/\//, { message: "must start with redis:// or rediss://" }).optional(),
     /** Bearer token for GET /api/metrics (Prometheus). Unset: only admins (session or admin key) may read metrics. */
     METRICS_TOKEN: z.string().min(16, { message: "must be at least 16 characters (openssl rand -hex 24)" }).optional(),
     /** OpenID Connect sign-in (optional): issuer URL with /.well-known/openid-configuration. */
