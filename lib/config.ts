@@ -83,6 +83,14 @@ const schema = z
     INGEST_EMBED_BATCH_SIZE: int(32, 1, 512),
     /** Largest file accepted by uploads and S3 sync. */
     INGEST_UPLOAD_MAX_BYTES: int(20_000_000, 1_000, 500_000_000),
+    /** Most entries a DOCX (ZIP) file may have; checked before anything is unpacked. */
+    INGEST_ZIP_MAX_ENTRIES: int(2000, 10, 65_535),
+    /** Most bytes a DOCX (ZIP) file may unpack to, all entries together (zip bombs stop here). */
+    INGEST_ZIP_MAX_UNPACKED_BYTES: int(200_000_000, 1_000, 4_000_000_000),
+    /** Time one PDF's text extraction may take (in a process of its own, stopped beyond). */
+    INGEST_PDF_TIMEOUT_MS: int(60_000, 100, 3_600_000),
+    /** Memory (MB) one PDF's text extraction may use: its process's heap, and its resident size beyond what Node itself needs (stopped beyond). */
+    INGEST_PDF_MAX_MEMORY_MB: int(512, 32, 16_384),
     /** How often chunks stored without a vector (Ollama was down) are retried. */
     INGEST_EMBED_RETRY_SECONDS: int(60, 1, 86_400),
     /** Import the demo wiki into a "Demo" collection on first start. */
