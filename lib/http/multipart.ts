@@ -188,7 +188,32 @@ export async function* readMultipartFiles(request: Request, limits: MultipartLim
       }
     }
   } finally {
-    // Whatever stopped the reading (done, an error, the caller giving up): release the body.
-    if (!ended) await reader.cancel().catch(() => {});
+    // Whatever stopped the reading (an error, the caller giving up): a little more of the body is read
+    // and dropped, so a client that is still sending its last bytes gets the answer instead of a broken
+    // connection; a body that goes on beyond that is cut off.
+    if (!ended) await drainThenCancel(reader);
   }
+}
+
+const DRAIN_BYTES = 1_000_000;
+const DRAIN_MS = 2000;
+
+async function drainThenCancel(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  let drained = 0;
+  const deadline = Date.now() + DRAIN_MS;
+  try {
+    while (drained <= DRAIN_BYTES) {
+      const left = deadline - Date.now();
+      if (left <= 0) break;
+      let timer: NodeJS.Timeout | undefined;
+      const next = await Promise.race([reader.read(), new Promise<"late">((r) => (timer = setTimeout(() => r("late"), left)))]);
+      clearTimeout(timer);
+      if (next === "late") break;
+      if (next.done) return;
+      drained += next.value.byteLength;
+    }
+  } catch {
+    return; // the body broke off: nothing left to read
+  }
+  await reader.cancel().catch(() => {});
 }

@@ -168,7 +168,15 @@ describe("route table (every app/api route, every method, every kind of caller)"
   }
 
   beforeAll(async () => {
-    app = await startApp({ env: { RATE_LIMIT_BURST: "100000", RATE_LIMIT_PER_MINUTE: "100000", METRICS_TOKEN: "metrics-token-for-tests-0123456789" } });
+    app = await startApp({
+      env: {
+        RATE_LIMIT_BURST: "100000",
+        RATE_LIMIT_PER_MINUTE: "100000",
+        RATE_LIMIT_ANONYMOUS_BURST: "100000",
+        RATE_LIMIT_ANONYMOUS_PER_MINUTE: "100000",
+        METRICS_TOKEN: "metrics-token-for-tests-0123456789",
+      },
+    });
     const db = app.db!;
     admin = await makeUser(db, "admin");
     const viewer = await makeUser(db, "viewer");

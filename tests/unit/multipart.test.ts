@@ -79,7 +79,7 @@ describe("readMultipartFiles", () => {
     const req = new Request("http://sot.test/", { method: "POST", body: stream, headers: { "content-type": "multipart/form-data; boundary=B" }, duplex: "half" } as RequestInit);
     const err = await readAll(req, { maxBodyBytes: 1e12, maxFileBytes: 1_000_000 }).catch((e) => e);
     expect(err).toMatchObject({ status: 413, message: expect.stringMatching(/huge\.pdf is larger than the limit of 1000000 bytes/) });
-    expect(pulled).toBeLessThan(20);
+    expect(pulled).toBeLessThan(40); // the 1 MB file, then at most 1 MB drained for the answer to get through
   });
 
   it("refuses a body over the limit by its declared length before reading it, and while reading when undeclared", async () => {
