@@ -17,6 +17,8 @@ import { machine, percentile, scratchDb } from "./lib";
 process.env.AUTH_SECRET ??= randomBytes(32).toString("hex");
 process.env.RATE_LIMIT_BURST = "1000000";
 process.env.RATE_LIMIT_PER_MINUTE = "1000000";
+process.env.RATE_LIMIT_ANONYMOUS_BURST = "1000000";
+process.env.RATE_LIMIT_ANONYMOUS_PER_MINUTE = "1000000";
 process.env.LOG_LEVEL = "error";
 resetConfig();
 
