@@ -2,6 +2,11 @@
 // human scores, skips and agreement figures see only what the evaluator may read; a dataset is seen only
 // by those who may read all its collections and changed only by its owner or an admin; "recent
 // questions" are the viewer's own. Each case is arranged so that the old, unscoped code would fail it.
+// Last, the migration's backfill of rows that existed before scope did.
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AccessContext } from "@/lib/access/context";
 import { agreementFigures, nextQueueItem, skipQueueItem, submitHumanScore, type TargetKind } from "@/lib/evaluate/annotations";
@@ -18,7 +23,10 @@ import {
 import { scoreOutput, storeJudgeScore } from "@/lib/evaluate/score";
 import { computeMetrics } from "@/lib/evaluate/scoring";
 import { accessOf, keyAccessOf, makeApiKey, makeUser, type TestUser } from "../helpers/auth";
-import { createTestDb, type TestDb } from "../helpers/db";
+import { openInMemory } from "@/lib/db/embedded";
+import { applyMigrations, MIGRATIONS_DIR, readMigrations } from "@/lib/db/migrate";
+import { pgRunner, pgliteRunner } from "@/lib/db/sql-runner";
+import { createEmptyPostgres, createTestDb, type TestDb } from "../helpers/db";
 
 let db: TestDb;
 let open: string; // every signed-in user reads it
@@ -197,5 +205,67 @@ describe("datasets", () => {
     await expect(
       scoreOutput(await as(outsiderUser), { question: "q", output: "a", passages: [{ text: "a" }], queryLogId: log.id }),
     ).rejects.toMatchObject({ status: 404 });
+  });
+});
+
+describe("the scope migration's backfill of existing rows", () => {
+  it("binds datasets, runs and external outputs to every collection, owns datasets by their creators, and names whom schedules run as", async () => {
+    const empty = await createEmptyPostgres();
+    const pglite = empty ? null : await openInMemory();
+    const client = empty ? new pg.Client({ connectionString: empty.url }) : null;
+    await client?.connect();
+    const sql = client ? pgRunner(client) : pgliteRunner(pglite!);
+    const dir = mkdtempSync(path.join(tmpdir(), "sot-mig-"));
+    try {
+      // Every migration before this one, then rows as they were, then this one.
+      const all = await readMigrations();
+      const mine = all.findIndex((m) => m.name.endsWith("_evaluation_scope"));
+      expect(mine).toBeGreaterThan(0);
+      for (const m of all.slice(0, mine)) cpSync(path.join(MIGRATIONS_DIR, m.name), path.join(dir, m.name), { recursive: true });
+      await applyMigrations(sql, { dir });
+      await sql.exec(`
+        INSERT INTO users (id, email, role, created_at) VALUES
+          ('00000000-0000-4000-8000-0000000000a1', 'first-admin@example.test', 'admin', '2026-01-01'),
+          ('00000000-0000-4000-8000-0000000000a2', 'later-admin@example.test', 'admin', '2026-02-01'),
+          ('00000000-0000-4000-8000-0000000000e1', 'evaluator@example.test', 'evaluator', '2026-03-01');
+        INSERT INTO collections (id, slug, name, restricted, created_at) VALUES
+          ('00000000-0000-4000-8000-0000000000c1', 'one', 'One', false, '2026-01-01'),
+          ('00000000-0000-4000-8000-0000000000c2', 'two', 'Two', true, '2026-01-02');
+        INSERT INTO datasets (id, name, created_by_id, updated_at) VALUES
+          ('00000000-0000-4000-8000-0000000000d1', 'Old set', '00000000-0000-4000-8000-0000000000e1', now());
+        INSERT INTO dataset_versions (id, dataset_id, version) VALUES
+          ('00000000-0000-4000-8000-0000000000f1', '00000000-0000-4000-8000-0000000000d1', 1);
+        INSERT INTO evaluation_runs (id, dataset_id, dataset_version_id, trigger, judge_model, prompt_version, concurrency, top_k) VALUES
+          ('00000000-0000-4000-8000-0000000000b1', '00000000-0000-4000-8000-0000000000d1', '00000000-0000-4000-8000-0000000000f1', 'schedule', 'm', 'judge-v1', 1, 5);
+        INSERT INTO external_outputs (id, question, output) VALUES ('00000000-0000-4000-8000-000000000011', 'q', 'o');
+        INSERT INTO schedules (id, name, target_kind, interval_minutes) VALUES
+          ('00000000-0000-4000-8000-000000000051', 'audited', 'backup', 60),
+          ('00000000-0000-4000-8000-000000000052', 'unaudited', 'backup', 60);
+        INSERT INTO audit_log (actor_user_id, actor_label, action, target) VALUES
+          ('00000000-0000-4000-8000-0000000000a2', 'later-admin@example.test', 'schedule.create', 'schedule:00000000-0000-4000-8000-000000000051');`);
+      cpSync(path.join(MIGRATIONS_DIR, all[mine]!.name), path.join(dir, all[mine]!.name), { recursive: true });
+      await applyMigrations(sql, { dir });
+
+      const both = ["00000000-0000-4000-8000-0000000000c1", "00000000-0000-4000-8000-0000000000c2"];
+      const [ds] = await sql.query<{ owner_id: string; collection_ids: string[] | string }>(`SELECT owner_id, collection_ids FROM datasets`);
+      expect(ds).toMatchObject({ owner_id: "00000000-0000-4000-8000-0000000000e1" });
+      const ids = (v: string[] | string) => (Array.isArray(v) ? v : v.replace(/[{}]/g, "").split(","));
+      expect(ids(ds!.collection_ids)).toEqual(both);
+      const [run] = await sql.query<{ collection_ids: string[] | string; api_key_id: string | null }>(`SELECT collection_ids, api_key_id FROM evaluation_runs`);
+      expect(ids(run!.collection_ids)).toEqual(both);
+      expect(run!.api_key_id).toBeNull();
+      const [out] = await sql.query<{ collection_ids: string[] | string }>(`SELECT collection_ids FROM external_outputs`);
+      expect(ids(out!.collection_ids)).toEqual(both);
+      const schedules = await sql.query<{ name: string; run_as_user_id: string }>(`SELECT name, run_as_user_id FROM schedules ORDER BY name`);
+      expect(schedules).toEqual([
+        { name: "audited", run_as_user_id: "00000000-0000-4000-8000-0000000000a2" }, // its creator, from the audit log
+        { name: "unaudited", run_as_user_id: "00000000-0000-4000-8000-0000000000a1" }, // the longest-standing active admin
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await client?.end();
+      await empty?.drop();
+      await pglite?.close();
+    }
   });
 });
