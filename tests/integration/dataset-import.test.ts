@@ -160,15 +160,15 @@ describe("dataset versions", () => {
       { question: '=HYPERLINK("http://evil.example","open")', referenceAnswer: "+1 and -1", expectedSources: ["@doc"] },
       { question: "'=already quoted?", referenceAnswer: null, expectedSources: [] },
     ];
-    const ds = await createDataset(db, { name: "Formulas", items }, null);
-    const out = await exportDataset(db, ds.id, "csv");
+    const ds = await createDataset(ctx, { name: "Formulas", items });
+    const out = await exportDataset(ctx, ds.id, "csv");
     expect(out.body.split("\r\n")[1]).toMatch(/^"'=HYPERLINK\(""http:\/\/evil\.example"",""open""\)",/);
     const cells = parseCsv(out.body).slice(1).map((r) => r.fields);
     expect(cells[0]![0]).toBe(`'=HYPERLINK("http://evil.example","open")`);
     expect(cells[0]![1]).toBe("'+1 and -1");
     expect(cells[0]![2]).toBe("'@doc");
     expect(cells[1]![0]).toBe("''=already quoted?");
-    const back = await getDataset(db, (await importDataset(db, { format: "csv", text: out.body, name: "Formulas back" }, null)).id);
+    const back = await getDataset(ctx, (await importDataset(ctx, { format: "csv", text: out.body, name: "Formulas back" })).id);
     expect(back.items.map((i) => ({ question: i.question, referenceAnswer: i.referenceAnswer, expectedSources: i.expectedSources }))).toEqual(items);
   });
 
