@@ -40,6 +40,11 @@ export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType 
   maxBodyBytes?: number;
   /** For callers without a principal: a named bucket of its own, or "none" (health checks). Default: the anonymous bucket. */
   rateLimit?: RouteRateLimit;
+  /**
+   * Renders a refusal in another shape than `errorResponse` (the OpenAI-compatible API speaks OpenAI's
+   * error shape); statuses and headers still come from the typed error.
+   */
+  renderError?: (err: AppError, requestId: string) => Response;
 }
 
 type Infer<T> = T extends z.ZodType ? z.infer<T> : undefined;
@@ -67,6 +72,11 @@ export function json(data: unknown, init: ResponseInit = {}): Response {
   headers.set("content-type", "application/json; charset=utf-8");
   headers.set("cache-control", "no-store");
   return new Response(JSON.stringify(data), { ...init, headers });
+}
+
+function withRequestId(response: Response, requestId: string): Response {
+  response.headers.set("x-request-id", requestId);
+  return response;
 }
 
 export function errorResponse(err: AppError, requestId: string): Response {
@@ -199,13 +209,14 @@ export function route<
           : isLlmUnavailable(err)
             ? new AppError(503, "model_unavailable", err.message)
             : null;
+      const render = spec.renderError ?? errorResponse;
       if (appError) {
         status = appError.status;
-        return errorResponse(appError, requestId);
+        return withRequestId(render(appError, requestId), requestId);
       }
       status = 500;
       log("error", "unhandled error", { requestId, path: url.pathname, error: (err as Error)?.message, stack: (err as Error)?.stack });
-      return errorResponse(new AppError(500, "internal", "Something went wrong on our side; the request id identifies it in the logs."), requestId);
+      return withRequestId(render(new AppError(500, "internal", "Something went wrong on our side; the request id identifies it in the logs."), requestId), requestId);
     } finally {
       log("info", "request", {
         requestId,
