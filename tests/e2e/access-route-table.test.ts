@@ -1,4 +1,5 @@
-// The route table: EVERY route file under app/api is discovered at test time and called, for each
+// The route table: EVERY route file under app/ (app/api, the OpenAI-compatible app/v1, app/.well-known)
+// is discovered at test time and called, for each
 // method, without credentials, as a signed-in viewer, with a key lacking the scope and with a key for
 // another collection; each must get the right refusal. A route file without an entry in ROUTES fails
 // this test: whoever adds a route states here who may call it (and how its collection boundary is
@@ -12,7 +13,8 @@ import type { Permission } from "@/lib/auth/roles";
 import { startApp, type RunningApp } from "../helpers/app";
 import { makeApiKey, makeUser, type TestUser } from "../helpers/auth";
 
-type Access = Permission | "public" | "signature" | "nextauth" | "notfound";
+/** "mcp": the MCP server answers anonymous callers 401 with WWW-Authenticate resource_metadata itself, and checks each tool's scope (tests/e2e/mcp-server.test.ts). */
+type Access = Permission | "public" | "signature" | "nextauth" | "notfound" | "mcp";
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 const METHODS: Method[] = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 
@@ -29,11 +31,13 @@ interface Entry {
 
 interface World {
   collectionA: string;
+  slugA: string;
   collectionB: string;
   sourceA: string;
 }
 
-// Expected access per route (path under app/api, as in the file system). Keep it in sync by hand:
+// Expected access per route (path under app/api as in the file system; routes elsewhere under app/ by
+// their URL path, starting with "/"). Keep it in sync by hand:
 // it is the statement of who may do what, checked against the running app.
 const ROUTES: Record<string, Entry> = {
   "[...path]": { methods: { GET: "notfound", POST: "notfound", PUT: "notfound", PATCH: "notfound", DELETE: "notfound" }, collection: "none" },
@@ -97,12 +101,47 @@ const ROUTES: Record<string, Entry> = {
   "admin/collections": { methods: { GET: "admin", POST: "admin" }, collection: "none" },
   "admin/collections/[id]": { methods: { PATCH: "admin" }, collection: "none" },
   "admin/collections/[id]/members": { methods: { PUT: "admin" }, collection: "none" },
+
+  // The caller's own keys (the Connect page): a key can be limited only to collections its creator reads.
+  keys: {
+    methods: { GET: "ask", POST: "ask" },
+    collection: { method: "POST", path: () => "/api/keys", body: (w) => ({ name: "widen", scopes: ["ask"], collectionIds: [w.collectionA] }), expect: "refused" },
+  },
+  "keys/[id]": { methods: { DELETE: "ask" }, collection: "none" },
+
+  // MCP: collections are tool arguments; an unreadable one is an in-band tool error (mcp-server.test.ts).
+  mcp: { methods: { POST: "mcp" }, collection: "none" },
+  "/.well-known/oauth-protected-resource/api/mcp": { methods: { GET: "public" }, collection: "none" },
+
+  // The OpenAI-compatible API: models are collections.
+  "/v1/[...path]": { methods: { GET: "notfound", POST: "notfound", PUT: "notfound", PATCH: "notfound", DELETE: "notfound" }, collection: "none" },
+  "/v1/models": { methods: { GET: "ask" }, collection: { method: "GET", path: () => "/v1/models", expect: "excludes" } },
+  "/v1/models/[model]": { methods: { GET: "ask" }, collection: { method: "GET", path: (w) => `/v1/models/${w.slugA}`, expect: "refused" } },
+  "/v1/chat/completions": {
+    methods: { POST: "ask" },
+    collection: {
+      method: "POST",
+      path: () => "/v1/chat/completions",
+      body: (w) => ({ model: w.slugA, messages: [{ role: "user", content: "salary bands?" }] }),
+      expect: "refused",
+    },
+  },
+  "/v1/embeddings": { methods: { POST: "ask" }, collection: "none" },
 };
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
-const API = path.join(ROOT, "app", "api");
+const APP = path.join(ROOT, "app");
+const API = path.join(APP, "api");
 
-/** Every route file under app/api with the HTTP methods it exports. */
+/** A route's name in ROUTES: its path under app/api, or "/" + its URL path for routes elsewhere under app/. */
+function routeName(dir: string): string {
+  const rel = (from: string) => path.relative(from, dir).split(path.sep).join("/");
+  if (dir === API || dir.startsWith(API + path.sep)) return rel(API);
+  // Route groups ("(app)") are not part of the URL.
+  return "/" + rel(APP).split("/").filter((s) => !/^\(.*\)$/.test(s)).join("/");
+}
+
+/** Every route file under app/ with the HTTP methods it exports. */
 function discoverRoutes(): Array<{ route: string; methods: Method[] }> {
   const out: Array<{ route: string; methods: Method[] }> = [];
   const walk = (dir: string) => {
@@ -114,18 +153,23 @@ function discoverRoutes(): Array<{ route: string; methods: Method[] }> {
         const found = new Set<Method>();
         for (const m of src.matchAll(/export\s+(?:const|async\s+function|function)\s+(GET|POST|PUT|PATCH|DELETE)\b/g)) found.add(m[1] as Method);
         for (const m of src.matchAll(/\bas\s+(GET|POST|PUT|PATCH|DELETE)\b/g)) found.add(m[1] as Method);
-        out.push({ route: path.relative(API, dir).split(path.sep).join("/"), methods: [...found] });
+        out.push({ route: routeName(dir), methods: [...found] });
       }
     }
   };
-  walk(API);
+  walk(APP);
   return out.sort((a, b) => a.route.localeCompare(b.route));
 }
 
 /** A concrete URL for a route pattern: ids become random UUIDs, catch-alls a word. */
 function concrete(route: string, id: string = randomUUID()): string {
-  return "/api/" + route.replace(/\[\.\.\.[^\]]+\]/g, "nothing-here").replace(/\[[^\]]+\]/g, id);
+  return (route.startsWith("/") ? "" : "/api/") + route.replace(/\[\.\.\.[^\]]+\]/g, "nothing-here").replace(/\[[^\]]+\]/g, id);
 }
+
+/** The URL path of a route, as the messages below name it. */
+const shown = (route: string) => (route.startsWith("/") ? route : `/api/${route}`);
+/** Error codes of a 401 and of an unknown path: the project's own, or the OpenAI-compatible API's. */
+const UNAUTHORIZED = ["unauthorized", "invalid_api_key"];
 
 describe("route table (every app/api route, every method, every kind of caller)", () => {
   let app: RunningApp;
@@ -184,7 +228,7 @@ describe("route table (every app/api route, every method, every kind of caller)"
     const a = await db.prisma.collection.create({ data: { slug: "route-table-a", name: "A", restricted: true } });
     const b = await db.prisma.collection.create({ data: { slug: "route-table-b", name: "B" } });
     const source = await db.prisma.source.create({ data: { collectionId: a.id, kind: "upload", name: "A uploads" } });
-    world = { collectionA: a.id, collectionB: b.id, sourceA: source.id };
+    world = { collectionA: a.id, slugA: a.slug, collectionB: b.id, sourceA: source.id };
   });
   afterAll(async () => {
     await app?.stop();
@@ -227,13 +271,19 @@ describe("route table (every app/api route, every method, every kind of caller)"
         const access = entry.methods[method];
         if (!access || access === "nextauth") continue;
         const url = concrete(r.route);
-        const label = `${method} /api/${r.route}`;
+        const label = `${method} ${shown(r.route)}`;
         if (access === "notfound") {
           const res = await call(method, url);
           check(res.status === 404 && res.json?.error?.code === "not_found", `${label}: unknown path → ${res.status}, want JSON 404`);
           continue;
         }
         const anon = await call(method, url);
+        if (access === "mcp") {
+          check(anon.status === 401 && /resource_metadata="[^"]+"/.test(anon.headers.get("www-authenticate") ?? ""), `${label}: anonymous got ${anon.status} without resource_metadata, want 401 with it`);
+          const viewer = await call(method, url, { cookie: viewerCookie });
+          check(viewer.status !== 401 && viewer.status !== 403, `${label}: a signed-in viewer got ${viewer.status}`);
+          continue;
+        }
         if (access === "public") {
           check(anon.status !== 401 && anon.status !== 403 && anon.status < 500, `${label}: public but anonymous got ${anon.status}`);
           continue;
@@ -242,7 +292,7 @@ describe("route table (every app/api route, every method, every kind of caller)"
           check([400, 401, 403].includes(anon.status), `${label}: unsigned request got ${anon.status}, want 400/401/403`);
           continue;
         }
-        check(anon.status === 401 && anon.json?.error?.code === "unauthorized", `${label}: anonymous got ${anon.status}, want JSON 401`);
+        check(anon.status === 401 && UNAUTHORIZED.includes(anon.json?.error?.code), `${label}: anonymous got ${anon.status}, want JSON 401`);
         const viewer = await call(method, url, { cookie: viewerCookie });
         if (access === "ask") check(viewer.status !== 401 && viewer.status !== 403, `${label}: viewer refused (${viewer.status}) although it needs only "ask"`);
         else check(viewer.status === 403 && viewer.json?.error?.code === "forbidden", `${label}: viewer got ${viewer.status}, want 403`);
@@ -260,7 +310,10 @@ describe("route table (every app/api route, every method, every kind of caller)"
         const res = await call(probe.method, probe.path(world), headers, "body" in probe && probe.body ? probe.body(world) : undefined);
         const label = `${probe.method} ${probe.path(world)} (key for collection B)`;
         if (probe.expect === "refused") check(res.status === 403 || res.status === 404, `${label}: got ${res.status}, want 403/404`);
-        else check(res.status === 200 && !res.text.includes(world.collectionA) && !res.text.includes(world.sourceA), `${label}: got ${res.status} or A's ids in the answer`);
+        else {
+          const leaks = [world.collectionA, world.sourceA, `"${world.slugA}"`].some((x) => res.text.includes(x));
+          check(res.status === 200 && !leaks, `${label}: got ${res.status} or A's ids in the answer`);
+        }
       }
     }
     expect(problems).toEqual([]);
@@ -274,10 +327,12 @@ describe("route table (every app/api route, every method, every kind of caller)"
     }
     const problems: string[] = [];
     for (const r of routes) {
-      if (r.route === "[...path]") continue;
+      if (r.route.endsWith("[...path]")) continue;
       for (const method of METHODS.filter((m) => !r.methods.includes(m))) {
         const res = await call(method, concrete(r.route));
-        if (res.status !== 405 || res.json?.error?.code !== "method_not_allowed") problems.push(`${method} /api/${r.route} → ${res.status} ${res.text.slice(0, 80)}`);
+        // Under /api and /v1 every answer is JSON; elsewhere (/.well-known) Next's own 405 is enough.
+        const json = !r.route.startsWith("/") || r.route.startsWith("/v1/");
+        if (res.status !== 405 || (json && res.json?.error?.code !== "method_not_allowed")) problems.push(`${method} ${shown(r.route)} → ${res.status} ${res.text.slice(0, 80)}`);
       }
     }
     expect(problems).toEqual([]);
