@@ -18,11 +18,11 @@ import type { AskEvent, AskResult } from "../answer/types";
 import { getConfig } from "../config";
 import { AnswerText, type PlacedCitation } from "../connect/answer-text";
 import { passageLink } from "../connect/links";
-import type { CollectionRef } from "../connect/collections";
+import { readableCollections, type CollectionRef } from "../connect/collections";
 import { AppError } from "../errors";
 import { log } from "../log";
 import { parseChatRequest, type ChatRequest } from "./chat-request";
-import { resolveModel } from "./models";
+import { ALL_COLLECTIONS_MODEL, resolveModel } from "./models";
 
 export interface UrlCitation {
   type: "url_citation";
@@ -85,12 +85,16 @@ const usageOf = (r: AskResult) => ({ prompt_tokens: r.tokens.prompt, completion_
 
 export async function chatCompletion(ctx: AccessContext, raw: unknown, opts: { signal?: AbortSignal; origin: string }): Promise<Response | object> {
   const req = parseChatRequest(raw);
-  const model = await resolveModel(ctx, req.model);
+  // `sot` needs no lookup before answering (the pipeline reads whatever the caller may read): the
+  // collections' names, for the sot extension, are read while it runs.
+  const all = req.model === ALL_COLLECTIONS_MODEL;
+  const named = all ? null : await resolveModel(ctx, req.model);
+  const model = { id: req.model, collections: named ? Promise.resolve(named.collections) : readableCollections(ctx) };
+  model.collections.catch(() => {}); // awaited with the answer; an early failure must not go unhandled
   const input = {
     question: req.question,
     history: req.history,
-    // `sot`: no list, so the pipeline reads whatever the caller may read.
-    collections: model.all ? undefined : model.collections.map((c) => c.id),
+    collections: named ? named.collections.map((c) => c.id) : undefined,
     stream: false,
   };
   const generation = { temperature: req.temperature, maxTokens: req.maxTokens };
@@ -124,7 +128,7 @@ export async function chatCompletion(ctx: AccessContext, raw: unknown, opts: { s
       ],
       usage: usageOf(result),
       system_fingerprint: null,
-      sot: sotExtension(result, model.collections, opts.origin, citations),
+      sot: sotExtension(result, await model.collections, opts.origin, citations),
     };
   }
   return streamCompletion(ctx, req, input, { ...generation, signal: opts.signal, origin: opts.origin, id, created, collections: model.collections, modelId: model.id });
@@ -134,7 +138,7 @@ async function streamCompletion(
   ctx: AccessContext,
   req: ChatRequest,
   input: Parameters<typeof ask>[1],
-  o: { temperature?: number; maxTokens?: number; signal?: AbortSignal; origin: string; id: string; created: number; collections: CollectionRef[]; modelId: string },
+  o: { temperature?: number; maxTokens?: number; signal?: AbortSignal; origin: string; id: string; created: number; collections: Promise<CollectionRef[]>; modelId: string },
 ): Promise<Response> {
   const abort = new AbortController();
   o.signal?.addEventListener("abort", () => abort.abort(), { once: true });
@@ -197,12 +201,12 @@ async function streamCompletion(
   // Wait for the pipeline's first event (or an early error) before answering, so that errors found
   // before anything was sent (a collection that vanished, the database down) keep their HTTP status.
   const run = ask(ctx, input, { temperature: o.temperature, maxTokens: o.maxTokens, signal: abort.signal, onEvent });
-  run.then(
-    (result) => {
+  Promise.all([run, o.collections]).then(
+    ([result, collections]) => {
       if (result.status === "aborted") return close();
       if (result.status === "error") return failed(`The model failed while answering: ${result.error ?? "unknown error"}`);
       const citations = answer.citations(result);
-      write(chunk({ annotations: annotationsFor(result, o.origin, citations) }, finishReason(result, req), { sot: sotExtension(result, o.collections, o.origin, citations) }));
+      write(chunk({ annotations: annotationsFor(result, o.origin, citations) }, finishReason(result, req), { sot: sotExtension(result, collections, o.origin, citations) }));
       if (req.includeUsage) write({ ...chunk({}, null), choices: [], usage: usageOf(result) });
       write("[DONE]");
       close();
