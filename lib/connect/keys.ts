@@ -10,17 +10,24 @@ import type { ConnectKey } from "./types";
 
 export type { ConnectKey } from "./types";
 
-/** The active keys this person may use on the Connect page: their own, or every one for an administrator. */
+/**
+ * Which keys are the caller's own: a person's are those they created (an administrator's: every key); a
+ * key's are itself and the keys made with it — not its creator's other keys.
+ */
+function ownKeys(ctx: AccessContext) {
+  const p = ctx.principal;
+  if (p.kind === "api_key") return { OR: [{ id: p.apiKeyId! }, { parentKeyId: p.apiKeyId! }] };
+  if (ctx.isAdmin) return {};
+  return { createdById: p.userId ?? "00000000-0000-0000-0000-000000000000" };
+}
+
+/** The active keys the caller may use on the Connect page (see ownKeys). */
 export async function listConnectKeys(ctx: AccessContext): Promise<ConnectKey[]> {
   const userId = ctx.principal.userId;
-  if (!userId && !ctx.isAdmin) return [];
+  if (!userId) return [];
   const now = new Date();
   const rows = await ctx.db.prisma.apiKey.findMany({
-    where: {
-      revokedAt: null,
-      OR: [{ expiresAt: null }, { expiresAt: { gt: now } }],
-      ...(ctx.isAdmin ? {} : { createdById: userId }),
-    },
+    where: { AND: [{ revokedAt: null }, { OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] }, ownKeys(ctx)] },
     orderBy: { createdAt: "desc" },
     include: { createdBy: { select: { email: true } } },
   });
@@ -53,10 +60,10 @@ export async function createOwnKey(
   return { key, id: record.id, name: record.name, prefix: record.prefix, scopes: record.scopes, collectionIds: record.collectionIds, expiresAt: record.expiresAt };
 }
 
-/** Revokes one of the caller's keys (any key for an administrator); someone else's key is "not found". */
+/** Revokes one of the caller's own keys (see ownKeys); anyone else's key is "not found". */
 export async function revokeOwnKey(ctx: AccessContext, id: string): Promise<{ id: string; revoked: true }> {
-  const key = await ctx.db.prisma.apiKey.findUnique({ where: { id }, select: { createdById: true } });
-  if (!key || (!ctx.isAdmin && key.createdById !== ctx.principal.userId)) throw new NotFoundError(`API key ${id}`);
+  const key = await ctx.db.prisma.apiKey.findFirst({ where: { AND: [{ id }, ownKeys(ctx)] }, select: { id: true } });
+  if (!key) throw new NotFoundError(`API key ${id}`);
   await adminRevokeKey({ db: ctx.db, principal: ctx.principal, requestId: ctx.requestId }, id);
   return { id, revoked: true };
 }

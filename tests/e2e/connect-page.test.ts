@@ -9,6 +9,7 @@ import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser } from "../helpers/browser";
+import { createApiKey, hashApiKey } from "@/lib/auth/api-keys";
 import { makeUser, signIn, type TestUser } from "../helpers/auth";
 import { startConnectWorld, type ConnectWorld } from "./connect-fixtures";
 
@@ -125,5 +126,22 @@ describe("Connect page (browser)", () => {
     // Someone else's key is "not found" to a viewer.
     const adminKey = await w.app.db!.prisma.apiKey.findFirstOrThrow({ where: { createdById: { not: viewer.id } }, select: { id: true } });
     expect(await page.evaluate(async (id) => (await fetch(`/api/keys/${id}`, { method: "DELETE" })).status, adminKey.id)).toBe(404);
+  });
+
+  it("gives a key as its own keys itself and the keys made with it, not its creator's other keys", async () => {
+    const db = w.app.db!;
+    const parent = await db.prisma.apiKey.findUniqueOrThrow({ where: { keyHash: hashApiKey(w.keys.viewer) } });
+    const sibling = await createApiKey(db, { name: "sibling", scopes: ["ask"], createdById: parent.createdById });
+    const asKey = (key: string, path: string, init: RequestInit = {}) =>
+      fetch(`${w.app.baseUrl}${path}`, { ...init, headers: { authorization: `Bearer ${key}`, "content-type": "application/json" } });
+    const created = await asKey(w.keys.viewer, "/api/keys", { method: "POST", body: JSON.stringify({ name: "child", scopes: ["ask"] }) });
+    expect(created.status).toBe(201);
+    const child = await created.json();
+    expect((await db.prisma.apiKey.findUniqueOrThrow({ where: { id: child.id } })).parentKeyId).toBe(parent.id);
+    const listed = (await (await asKey(w.keys.viewer, "/api/keys")).json()).keys.map((k: { name: string }) => k.name);
+    expect(listed.sort()).toEqual(["child", parent.name].sort());
+    expect((await asKey(w.keys.viewer, `/api/keys/${sibling.record.id}`, { method: "DELETE" })).status).toBe(404);
+    expect((await asKey(w.keys.viewer, `/api/keys/${child.id}`, { method: "DELETE" })).status).toBe(200);
+    expect((await asKey(child.key, "/v1/models")).status).toBe(401);
   });
 });
