@@ -12,6 +12,7 @@ const nextConfig: NextConfig = {
     "pg-boss",
     "@node-rs/argon2",
     "@aws-sdk/client-s3",
+    "ioredis",
   ],
   poweredByHeader: false,
   // Test servers run from a hard-linked snapshot of the build (tests/helpers/app.ts), so a rebuild

@@ -83,6 +83,14 @@ const schema = z
     INGEST_EMBED_BATCH_SIZE: int(32, 1, 512),
     /** Largest file accepted by uploads and S3 sync. */
     INGEST_UPLOAD_MAX_BYTES: int(20_000_000, 1_000, 500_000_000),
+    /** Most entries a DOCX (ZIP) file may have; checked before anything is unpacked. */
+    INGEST_ZIP_MAX_ENTRIES: int(2000, 10, 65_535),
+    /** Most bytes a DOCX (ZIP) file may unpack to, all entries together (zip bombs stop here). */
+    INGEST_ZIP_MAX_UNPACKED_BYTES: int(200_000_000, 1_000, 4_000_000_000),
+    /** Time one PDF's text extraction may take (in a process of its own, stopped beyond). */
+    INGEST_PDF_TIMEOUT_MS: int(60_000, 100, 3_600_000),
+    /** Memory (MB) one PDF's text extraction may use: its process's heap, and its resident size beyond what Node itself needs (stopped beyond). */
+    INGEST_PDF_MAX_MEMORY_MB: int(512, 32, 16_384),
     /** How often chunks stored without a vector (Ollama was down) are retried. */
     INGEST_EMBED_RETRY_SECONDS: int(60, 1, 86_400),
     /** Import the demo wiki into a "Demo" collection on first start. */
@@ -129,10 +137,16 @@ const schema = z
     AUTH_SECRET: z.string().min(32, { message: "must be at least 32 characters (openssl rand -base64 48)" }).optional(),
     /** Signed-in sessions end after this many hours. */
     SESSION_MAX_AGE_HOURS: int(12, 1, 24 * 90),
-    /** Requests per minute per user and per API key (token bucket in the web process); 429 + Retry-After beyond. */
+    /** Requests per minute per user and per API key, shared by every web process; 429 + Retry-After beyond. */
     RATE_LIMIT_PER_MINUTE: int(300, 1, 1_000_000),
     /** Requests a user or key may make at once after a quiet period. */
     RATE_LIMIT_BURST: int(60, 1, 1_000_000),
+    /** Requests per minute per client address from callers who are not signed in (setup, webhooks, unknown routes). */
+    RATE_LIMIT_ANONYMOUS_PER_MINUTE: int(120, 1, 1_000_000),
+    /** Requests a client address may make at once without signing in. */
+    RATE_LIMIT_ANONYMOUS_BURST: int(60, 1, 1_000_000),
+    /** Keep rate-limit buckets in Redis (redis://host:6379/0) instead of the database. Unset: PostgreSQL (or PGlite). */
+    REDIS_URL: z.string().regex(/^rediss?:\/\//, { message: "must start with redis:// or rediss://" }).optional(),
     /** Bearer token for GET /api/metrics (Prometheus). Unset: only admins (session or admin key) may read metrics. */
     METRICS_TOKEN: z.string().min(16, { message: "must be at least 16 characters (openssl rand -hex 24)" }).optional(),
     /** OpenID Connect sign-in (optional): issuer URL with /.well-known/openid-configuration. */

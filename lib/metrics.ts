@@ -73,6 +73,7 @@ interface Registry {
   tokens: Counter;
   jobFailures: Counter;
   rateLimited: Counter;
+  passwordHashing: Counter;
 }
 
 // One registry per process even if Next.js loads this module in several bundles.
@@ -86,6 +87,7 @@ function registry(): Registry {
     tokens: new Counter("sot_model_tokens_total", "Tokens processed by model and type (prompt, completion)."),
     jobFailures: new Counter("sot_job_failures_total", "Job handler failures seen by this process, by job name."),
     rateLimited: new Counter("sot_rate_limited_total", "Requests refused with 429, by principal kind."),
+    passwordHashing: new Counter("sot_password_hash_operations_total", "argon2 password operations (hash, verify) run by this process."),
   });
 }
 
@@ -120,6 +122,16 @@ export function observeRateLimited(kind: string): void {
   registry().rateLimited.inc({ kind });
 }
 
+/** One argon2 hash or verification (lib/auth/passwords.ts). */
+export function observePasswordHashing(op: "hash" | "verify"): void {
+  registry().passwordHashing.inc({ op });
+}
+
+/** This process's count of argon2 operations so far (tests compare it before and after a call). */
+export function passwordHashingCount(op: "hash" | "verify"): number {
+  return registry().passwordHashing.values.get(labelKey({ op })) ?? 0;
+}
+
 function gauge(name: string, help: string, rows: Array<[Labels, number]>): string[] {
   const out = [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`];
   for (const [labels, v] of rows) {
@@ -141,7 +153,7 @@ async function safe<T>(fn: () => Promise<T>, fallback: T): Promise<T> {
 export async function renderMetrics(db: Db): Promise<string> {
   const r = registry();
   const lines: string[] = [];
-  for (const m of [r.http, r.retrieval, r.model, r.tokens, r.jobFailures, r.rateLimited]) lines.push(...m.render());
+  for (const m of [r.http, r.retrieval, r.model, r.tokens, r.jobFailures, r.rateLimited, r.passwordHashing]) lines.push(...m.render());
 
   // Queue state straight from pg-boss's table: every process's jobs, not just this one's.
   const queue = await safe(

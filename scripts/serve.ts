@@ -1,7 +1,7 @@
 // The web process: validates settings, boots (database, migrations, in-process workers on the embedded
 // default), then serves the built Next.js app. `npm start` runs this after building.
 import { existsSync } from "node:fs";
-import { createServer } from "node:http";
+import { createServer, type IncomingMessage } from "node:http";
 import path from "node:path";
 import next from "next";
 import { ConfigError, getConfig } from "../lib/config";
@@ -13,6 +13,13 @@ import { log } from "../lib/log";
 import { jsonMethodNotAllowed } from "../lib/http/method-not-allowed";
 
 const root = path.resolve(import.meta.dirname, "..");
+
+function clientAddressOf(req: IncomingMessage): string {
+  const peer = (req.socket.remoteAddress ?? "unknown").replace(/^::ffff:/, "");
+  const loopback = peer === "::1" || peer.startsWith("127.");
+  const real = req.headers["x-real-ip"];
+  return loopback && typeof real === "string" && real.trim() ? real.trim().slice(0, 64) : peer;
+}
 process.chdir(root);
 if (existsSync(".env")) process.loadEnvFile(".env");
 (process.env as Record<string, string>).NODE_ENV ??= "production";
@@ -46,6 +53,9 @@ async function main() {
   const server = createServer((req, res) => {
     // Lets server components know the requested path (for sign-in redirects back to it).
     req.headers["x-sot-path"] = req.url ?? "/";
+    // The client's address for per-address rate limits (lib/http/rate-limit.ts), always set here so a
+    // client cannot choose it: the socket's peer, or X-Real-IP when the peer is a proxy on this machine.
+    req.headers["x-sot-client-ip"] = clientAddressOf(req);
     jsonMethodNotAllowed(req, res);
     void handle(req, res);
   });

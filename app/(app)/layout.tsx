@@ -6,7 +6,7 @@ import { UserMenu } from "@/components/ui/user-menu";
 
 export const dynamic = "force-dynamic";
 
-/** The app shell: navigation for Ask, Sources, Evaluations, Schedules, Admin; every page needs a signed-in user. */
+/** The app shell: navigation for Ask, Sources, Evaluations, Schedules, Admin, Connect; every page needs a signed-in user. */
 export default async function AppLayout({ children }: { children: React.ReactNode }) {
   const access = await requirePageAccess("ask");
   const { principal } = access;
@@ -15,6 +15,7 @@ export default async function AppLayout({ children }: { children: React.ReactNod
     { href: "/sources", label: "Sources" },
     ...(can(access, "score") ? [{ href: "/evaluations", label: "Evaluations" }] : []),
     ...(can(access, "admin") ? [{ href: "/schedules", label: "Schedules" }, { href: "/admin", label: "Admin" }] : []),
+    { href: "/connect", label: "Connect" },
   ];
   return (
     <div className="flex min-h-screen flex-col">

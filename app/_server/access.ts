@@ -7,6 +7,7 @@ import type { Permission } from "@/lib/auth/roles";
 import { principalFromCookies } from "@/lib/auth/session";
 import { hasUsers } from "@/lib/auth/users";
 import { getDb } from "@/lib/db/client";
+import { safeRedirectPath } from "@/lib/http/redirect";
 
 export async function getPageAccess(): Promise<AccessContext | null> {
   const db = await getDb();
@@ -24,7 +25,8 @@ export async function requirePageAccess(permission: Permission = "ask"): Promise
   if (!access) {
     const db = await getDb();
     if (!(await hasUsers(db))) redirect("/setup");
-    const path = (await headers()).get("x-sot-path") ?? "/";
+    // The request target can be an absolute URL (proxy form): only a same-site path is passed on.
+    const path = safeRedirectPath((await headers()).get("x-sot-path"));
     redirect(`/signin?callbackUrl=${encodeURIComponent(path)}`);
   }
   if (!can(access, permission)) redirect(`/forbidden?need=${permission}`);

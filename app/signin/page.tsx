@@ -4,6 +4,7 @@ import { hasUsers } from "@/lib/auth/users";
 import { getDb } from "@/lib/db/client";
 import { getPageAccess } from "@/app/_server/access";
 import { getConfig } from "@/lib/config";
+import { safeRedirectPath } from "@/lib/http/redirect";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Sign in" };
@@ -19,8 +20,11 @@ const SIGN_IN_ERRORS: Record<string, string> = {
 
 export default async function SignInPage({ searchParams }: { searchParams: Promise<{ callbackUrl?: string; error?: string }> }) {
   if (!(await hasUsers(await getDb()))) redirect("/setup");
-  const { callbackUrl, error } = await searchParams;
-  if (await getPageAccess()) redirect(callbackUrl?.startsWith("/") && !callbackUrl.startsWith("//") ? callbackUrl : "/");
+  const params = await searchParams;
+  const { error } = params;
+  // Where to go after signing in: a same-site path only (lib/http/redirect.ts), else "/".
+  const callbackUrl = safeRedirectPath(params.callbackUrl);
+  if (await getPageAccess()) redirect(callbackUrl);
   return (
     <main className="mx-auto mt-24 max-w-sm px-4">
       <h1 className="mb-6 text-2xl font-semibold">Sign in to SOT</h1>
@@ -29,7 +33,7 @@ export default async function SignInPage({ searchParams }: { searchParams: Promi
           {SIGN_IN_ERRORS[error] ?? "Sign-in failed; try again or ask an administrator."}
         </p>
       )}
-      <SignInForm callbackUrl={callbackUrl ?? "/"} oidcName={getConfig().OIDC_ISSUER ? getConfig().OIDC_DISPLAY_NAME : undefined} />
+      <SignInForm callbackUrl={callbackUrl} oidcName={getConfig().OIDC_ISSUER ? getConfig().OIDC_DISPLAY_NAME : undefined} />
     </main>
   );
 }

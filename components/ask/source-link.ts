@@ -9,8 +9,21 @@ export interface SourceLink {
   external: boolean;
 }
 
-/** Only web links leave the app; anything else (demo://, s3://, javascript:) is never used as a link. */
-export const webUrl = (url: string | null | undefined) => (url && /^https?:\/\//i.test(url) ? url : undefined);
+/**
+ * The one rule for showing a stored address (a source's or passage's URL) as a link: only http(s) web
+ * pages, spelled out from the first character (no leading blanks or control characters a browser would
+ * skip) and parsable; the normalised form is returned. Anything else (demo://, s3://, javascript:,
+ * data:) is never a link.
+ */
+export function webUrl(url: string | null | undefined): string | undefined {
+  if (typeof url !== "string" || !/^https?:\/\//i.test(url)) return undefined;
+  try {
+    const u = new URL(url);
+    return u.protocol === "http:" || u.protocol === "https:" ? u.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The app's document page for a chunk: /documents/<id>?chunk=<chunkId>#<anchor>. */
 export function documentHref(documentId: string, chunkId?: string | null, anchor?: string | null): string {

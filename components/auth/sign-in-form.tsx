@@ -1,6 +1,7 @@
 "use client";
 import { signIn } from "next-auth/react";
 import { useState } from "react";
+import { safeRedirectPath } from "@/lib/http/redirect";
 
 export function SignInForm({ callbackUrl, oidcName }: { callbackUrl: string; oidcName?: string }) {
   const [error, setError] = useState<string | null>(null);
@@ -18,7 +19,7 @@ export function SignInForm({ callbackUrl, oidcName }: { callbackUrl: string; oid
     setBusy(false);
     if (res?.ok && !res.error) {
       // Only same-site paths: never redirect to an address from the query string.
-      window.location.assign(callbackUrl.startsWith("/") && !callbackUrl.startsWith("//") ? callbackUrl : "/");
+      window.location.assign(safeRedirectPath(callbackUrl));
     } else {
       setError("E-mail or password is wrong, or the account is disabled.");
     }
@@ -44,7 +45,7 @@ export function SignInForm({ callbackUrl, oidcName }: { callbackUrl: string; oid
       {oidcName && (
         <button
           type="button"
-          onClick={() => signIn("oidc", { callbackUrl: callbackUrl.startsWith("/") && !callbackUrl.startsWith("//") ? callbackUrl : "/" })}
+          onClick={() => signIn("oidc", { callbackUrl: safeRedirectPath(callbackUrl) })}
           className="w-full rounded-md border border-zinc-300 px-3 py-2 text-sm font-medium dark:border-zinc-700"
         >
           Sign in with {oidcName}

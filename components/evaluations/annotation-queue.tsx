@@ -1,12 +1,13 @@
 "use client";
 import { useCallback, useEffect, useRef, useState } from "react";
+import { PassageList, type Passage } from "./passage-list";
 
 interface Item {
   targetKind: "run_item" | "external_output" | "query_log";
   targetId: string;
   question: string;
   answer: string;
-  passages: Array<{ title: string | null; url: string | null; text: string }>;
+  passages: Passage[];
   referenceAnswer: string | null;
   remaining: number;
 }
@@ -135,16 +136,7 @@ export function AnnotationQueue() {
       )}
       <section>
         <h2 className="text-xs font-semibold uppercase text-zinc-500">Sources ({item.passages.length})</h2>
-        <ol className="mt-1 space-y-2 text-sm">
-          {item.passages.map((p, i) => (
-            <li key={i} className="rounded border border-zinc-200 p-2 dark:border-zinc-800">
-              <span className="font-medium">
-                [{i + 1}] {p.url ? <a className="underline" href={p.url}>{p.title ?? p.url}</a> : p.title}
-              </span>
-              <p className="whitespace-pre-wrap text-zinc-600 dark:text-zinc-400">{p.text}</p>
-            </li>
-          ))}
-        </ol>
+        <PassageList passages={item.passages} />
       </section>
       <fieldset>
         <legend className="mb-1 text-sm font-medium">Hallucination score (5 = fully faithful)</legend>

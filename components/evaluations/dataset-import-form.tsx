@@ -1,8 +1,9 @@
 "use client";
 import { useState } from "react";
+import { chosenCollections, CollectionPicker, type CollectionChoice } from "./collection-picker";
 
-/** Imports a JSONL or CSV file as a new dataset, or as a new version of `datasetId`. All or nothing. */
-export function DatasetImportForm({ datasetId }: { datasetId?: string }) {
+/** Imports a JSONL or CSV file as a new dataset (bound to the chosen collections), or as a new version of `datasetId`. All or nothing. */
+export function DatasetImportForm({ datasetId, collections = [] }: { datasetId?: string; collections?: CollectionChoice[] }) {
   const [problems, setProblems] = useState<{ message: string; details: Array<{ line: number; message: string }> } | null>(null);
   const [busy, setBusy] = useState(false);
   async function onSubmit(e: React.FormEvent<HTMLFormElement>) {
@@ -20,7 +21,9 @@ export function DatasetImportForm({ datasetId }: { datasetId?: string }) {
     const payload = {
       format,
       text: await file.text(),
-      ...(datasetId ? { datasetId, mode: String(form.get("mode") ?? "replace") } : { name: String(form.get("name") ?? "") }),
+      ...(datasetId
+        ? { datasetId, mode: String(form.get("mode") ?? "replace") }
+        : { name: String(form.get("name") ?? ""), collectionIds: chosenCollections(form, collections) }),
     };
     const res = await fetch("/api/datasets/import", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(payload) });
     const body = await res.json().catch(() => null);
@@ -36,6 +39,7 @@ export function DatasetImportForm({ datasetId }: { datasetId?: string }) {
           <input name="name" required className="w-full rounded-md border border-zinc-300 bg-transparent px-2 py-1.5 dark:border-zinc-700" />
         </label>
       )}
+      {!datasetId && <CollectionPicker collections={collections} />}
       <label className="block">
         <span className="mb-1 block font-medium">File (.jsonl or .csv)</span>
         <input name="file" type="file" accept=".jsonl,.csv,.ndjson,text/csv" />

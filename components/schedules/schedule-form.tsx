@@ -6,14 +6,20 @@ type Details = Array<{ path: string; message: string }>;
 
 const input = "w-full rounded-md border border-zinc-300 bg-transparent px-2 py-1.5 text-sm dark:border-zinc-700";
 
-/** Create or edit a schedule (POST /api/schedules, PATCH /api/schedules/{id}); errors shown at their field. */
-export function ScheduleForm({ choices, schedule }: { choices: TargetChoices; schedule?: ScheduleView }) {
+/**
+ * Create or edit a schedule (POST /api/schedules, PATCH /api/schedules/{id}); errors shown at their field.
+ * "Runs as" names the user whose access its runs have (default: the admin creating it).
+ */
+export function ScheduleForm({ choices, schedule, defaultRunAs }: { choices: TargetChoices; schedule?: ScheduleView; defaultRunAs: string | null }) {
   const [kind, setKind] = useState(schedule?.target.kind ?? choices.kinds[0]?.kind ?? "webhook");
   const [ruleType, setRuleType] = useState<"interval" | "cron">(schedule?.cron ? "cron" : "interval");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
   const cfg = (schedule?.target.config ?? {}) as Record<string, unknown>;
+  // A stored user who is no longer active is not offered: the admin must choose someone.
+  const wanted = schedule ? schedule.run_as_user_id : defaultRunAs;
+  const runAs = wanted && choices.users.some((u) => u.id === wanted) ? wanted : "";
   // Marks the form interactive (tests and scripts wait for it before typing).
   const [ready, setReady] = useState(false);
   useEffect(() => setReady(true), []);
@@ -36,6 +42,7 @@ export function ScheduleForm({ choices, schedule }: { choices: TargetChoices; sc
       time_zone: str("time_zone") || "UTC",
       max_concurrent: num("max_concurrent"),
       timeout_minutes: num("timeout_minutes"),
+      run_as_user_id: str("run_as_user_id") || undefined,
     };
     setBusy(true);
     setError(null);
@@ -130,6 +137,22 @@ export function ScheduleForm({ choices, schedule }: { choices: TargetChoices; sc
             </span>
           ))}
       </fieldset>
+
+      <label className="text-sm">
+        <span className="mb-1 block font-medium">Runs as</span>
+        <select name="run_as_user_id" defaultValue={runAs} className={input}>
+          {runAs === "" && <option value="">choose a user</option>}
+          {choices.users.map((u) => (
+            <option key={u.id} value={u.id}>
+              {u.email} ({u.role})
+            </option>
+          ))}
+        </select>
+        <span className="mt-1 block text-xs text-zinc-500">
+          Its runs have this user&apos;s access, checked at every run: an evaluation reads only the collections this user may read.
+        </span>
+        {err("run_as_user_id")}
+      </label>
 
       <fieldset className="grid gap-3 rounded-md border border-zinc-200 p-3 dark:border-zinc-800">
         <legend className="px-1 text-sm font-medium">When</legend>

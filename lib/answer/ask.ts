@@ -18,6 +18,10 @@ import { askInputSchema, type AskEvent, type AskInput, type AskResult, type AskS
 export interface AskOptions {
   signal?: AbortSignal;
   onEvent?: (e: AskEvent) => void;
+  /** The answer's sampling temperature (default 0.1: answers stay close to their sources). */
+  temperature?: number;
+  /** At most this many answer tokens; never more than ASK_ANSWER_TOKENS, which the context packing keeps free. */
+  maxTokens?: number;
 }
 
 export const NO_MODEL_PREFIX = "No model available — the most relevant passages from the wiki:";
@@ -80,8 +84,8 @@ export async function ask(ctx: AccessContext, rawInput: AskInput, opts: AskOptio
     try {
       const stream = llm.chatStream(buildMessages(standalone, sources), {
         numCtx: config.OLLAMA_NUM_CTX,
-        temperature: 0.1,
-        maxTokens: config.ASK_ANSWER_TOKENS,
+        temperature: opts.temperature ?? 0.1,
+        maxTokens: Math.min(opts.maxTokens ?? config.ASK_ANSWER_TOKENS, config.ASK_ANSWER_TOKENS),
         signal: opts.signal,
       });
       for await (const part of stream) {

@@ -87,12 +87,12 @@ export class CitationParser {
           if (emitted.endsWith(" ")) emitted = emitted.slice(0, -1);
           continue;
         }
-        const rendered = valid.map((n) => `[${n}]`).join("");
+        // "[1, 2]" is written "[1][2]": each number's offset is that of its own marker.
         for (const n of valid) {
           this.hits.push({ n, offset: this.out.length + emitted.length });
           citations.push(n);
+          emitted += `[${n}]`;
         }
-        emitted += rendered;
       }
       emitted += text.slice(last);
     }

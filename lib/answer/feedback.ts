@@ -4,6 +4,7 @@ import { z } from "zod";
 import { requireAdmin, type AccessContext } from "../access/context";
 import { getConfig } from "../config";
 import type { Db } from "../db/client";
+import { toCsv } from "../csv";
 import { NotFoundError } from "../errors";
 
 export const FEEDBACK_REASONS = ["wrong", "incomplete", "not_in_wiki", "bad_sources", "outdated", "helpful", "other"] as const;
@@ -94,21 +95,13 @@ export async function listFeedback(ctx: AccessContext, opts: { limit?: number; r
   }));
 }
 
-const csvCell = (v: unknown) => {
-  if (typeof v === "number") return `"${v}"`;
-  const s = v === null || v === undefined ? "" : String(v);
-  // Quote always; a leading = + - @ would be run as a formula by spreadsheets.
-  return `"${(/^[=+\-@]/.test(s) ? `'${s}` : s).replace(/"/g, '""')}"`;
-};
-
+/** Feedback as CSV (formula-escaped by lib/csv.ts: comments and questions are anyone's text). */
 export function feedbackToCsv(rows: FeedbackRow[]): string {
   const header = ["id", "created_at", "rating", "reason", "comment", "question", "user", "query_log_id", "chunk_ids", "chunk_titles"];
-  const lines = rows.map((r) =>
-    [r.id, r.createdAt, r.rating, r.reason, r.comment, r.question, r.user, r.queryLogId, r.chunks.map((c) => c.chunkId).join(" "), r.chunks.map((c) => c.title ?? "").join(" | ")]
-      .map(csvCell)
-      .join(","),
+  return toCsv(
+    header,
+    rows.map((r) => [r.id, r.createdAt, r.rating, r.reason, r.comment, r.question, r.user, r.queryLogId, r.chunks.map((c) => c.chunkId).join(" "), r.chunks.map((c) => c.title ?? "").join(" | ")]),
   );
-  return [header.join(","), ...lines].join("\r\n") + "\r\n";
 }
 
 export const feedbackToJsonl = (rows: FeedbackRow[]) => rows.map((r) => JSON.stringify(r)).join("\n") + (rows.length ? "\n" : "");

@@ -12,7 +12,8 @@ import type { Principal } from "./roles";
 import { getAuthSecret } from "./secret";
 import { authenticate } from "./users";
 import { userForOidcProfile } from "./oidc";
-import { allowSignInAttempt } from "../http/rate-limit";
+import { allowSignInAttempt, clientAddress } from "../http/rate-limit";
+import { sameOriginRedirect } from "../http/redirect";
 
 export const SESSION_COOKIE = "next-auth.session-token";
 export const SECURE_SESSION_COOKIE = "__Secure-next-auth.session-token";
@@ -30,10 +31,9 @@ export function authOptions(): NextAuthOptions {
         async authorize(credentials, req) {
           if (!credentials?.email || !credentials.password) return null;
           // Too many attempts for this address or from this client: refused like a wrong password.
-          const headers = (req?.headers ?? {}) as Record<string, string | undefined>;
-          const ip = headers["x-real-ip"] ?? headers["x-forwarded-for"]?.split(",")[0]?.trim() ?? null;
-          if (!allowSignInAttempt(credentials.email, ip)) return null;
-          const user = await authenticate(await getDb(), credentials.email, credentials.password);
+          const db = await getDb();
+          if (!(await allowSignInAttempt(db, credentials.email, clientAddress((req?.headers ?? {}) as Record<string, string | undefined>)))) return null;
+          const user = await authenticate(db, credentials.email, credentials.password);
           return user ? { id: user.id, email: user.email, name: user.name || user.email } : null;
         },
       }),
@@ -56,6 +56,8 @@ export function authOptions(): NextAuthOptions {
         : []),
     ],
     callbacks: {
+      // After sign-in and sign-out: same-site paths only (lib/http/redirect.ts).
+      redirect: ({ url, baseUrl }) => sameOriginRedirect(url, baseUrl),
       async signIn({ account, profile }) {
         if (account?.provider !== "oidc") return true;
         const outcome = await userForOidcProfile(await getDb(), profile ?? {}, config.OIDC_DEFAULT_ROLE);

@@ -49,6 +49,9 @@ export async function hasUsers(db: Db): Promise<boolean> {
  */
 export async function createFirstAdmin(db: Db, input: Omit<NewUser, "role">) {
   validate({ ...input, role: "admin" });
+  // Refuse before hashing: once setup is done, this anonymous endpoint must not cost an argon2 hash.
+  // (The check under the lock below is the one that decides a race.)
+  if (await hasUsers(db)) throw new ConflictError("Setup is already done: an administrator exists.");
   const passwordHash = input.password === null ? null : await hashPassword(input.password);
   return db.prisma.$transaction(async (tx) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(7370001)`;
@@ -59,7 +62,12 @@ export async function createFirstAdmin(db: Db, input: Omit<NewUser, "role">) {
   });
 }
 
-/** The user for an e-mail and password, or null (same answer for unknown e-mail and wrong password). */
+/**
+ * The user for an e-mail and password, or null — the same answer, after the same work, for an unknown
+ * e-mail, a user without a password (single sign-on only), a disabled user and a wrong password: every
+ * call runs exactly one argon2 verification (against a dummy hash when there is no real one), so the
+ * time taken does not tell which accounts exist.
+ */
 export async function authenticate(db: Db, email: string, password: string) {
   const user = await db.prisma.user.findUnique({ where: { email: normaliseEmail(email) } });
   const ok = await verifyPassword(user?.passwordHash, password);

@@ -1,10 +1,14 @@
 // Human evaluators: the annotation queue (one answer at a time), human scores, and judge-vs-human agreement.
 // The queue does not show the judge's score, so a person's score is their own and the agreement figures
-// measure something.
+// measure something. Everything here sees only what the caller may read (lib/evaluate/scope.ts): run
+// items of runs they may see, external outputs within their collections, and logged answers that are
+// their own (admins: everyone's) within their collections. The filters are in the SQL.
 import { z } from "zod";
-import type { Db } from "../db/client";
-import { NotFoundError, ValidationError } from "../errors";
+import { requirePermission, type AccessContext } from "../access/context";
+import { Prisma } from "../db/generated/client";
+import { ForbiddenError, NotFoundError, ValidationError } from "../errors";
 import { computeAgreement, type ScorePair } from "./agreement";
+import { externalOutputReadable, queryLogReadable, runReadable } from "./scope";
 
 export const TARGET_KINDS = ["run_item", "external_output", "query_log"] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
@@ -30,28 +34,53 @@ export interface QueueItem {
 
 const targetColumn = { run_item: "runItemId", external_output: "externalOutputId", query_log: "queryLogId" } as const;
 
-/** The next answer for this evaluator: newest first, not yet scored by a person, not skipped by them. */
-export async function nextQueueItem(db: Db, userId: string): Promise<QueueItem | null> {
-  const skips = await db.prisma.annotationSkip.findMany({ where: { userId }, select: { targetKind: true, targetId: true } });
-  const skipped = (kind: TargetKind) => skips.filter((s) => s.targetKind === kind).map((s) => s.targetId);
-  const noHuman = { scores: { none: { kind: "human" } } };
+/** The person whose queue this is: human scores and skips are a person's (a key acts for its creator). */
+function evaluatorOf(ctx: AccessContext): string {
+  requirePermission(ctx, "score");
+  if (!ctx.principal.userId) throw new ForbiddenError("The annotation queue is for signed-in evaluators.");
+  return ctx.principal.userId;
+}
 
-  const runWhere = { status: "ok", answer: { not: null }, id: { notIn: skipped("run_item") }, ...noHuman };
-  const extWhere = { id: { notIn: skipped("external_output") }, ...noHuman };
-  const logWhere = { answer: { not: null }, question: { not: null }, id: { notIn: skipped("query_log") }, ...noHuman };
-  const [run, ext, qlog, nRun, nExt, nLog] = await Promise.all([
-    db.prisma.runItem.findFirst({ where: runWhere, orderBy: [{ createdAt: "desc" }, { position: "asc" }] }),
-    db.prisma.externalOutput.findFirst({ where: extWhere, orderBy: { createdAt: "desc" } }),
-    db.prisma.queryLog.findFirst({ where: logWhere, orderBy: { createdAt: "desc" } }),
-    db.prisma.runItem.count({ where: runWhere }),
-    db.prisma.externalOutput.count({ where: extWhere }),
-    db.prisma.queryLog.count({ where: logWhere }),
-  ]);
-  const remaining = nRun + nExt + nLog;
-  const candidates: QueueItem[] = [];
-  if (run) {
+/**
+ * Every answer waiting for a human score that the caller may read and has not skipped, as
+ * (kind, id, created_at). One statement, so the count and the pick agree.
+ */
+function waitingSql(ctx: AccessContext, userId: string): Prisma.Sql {
+  return Prisma.sql`
+    SELECT 'run_item' AS kind, 0 AS kind_order, ri.id, ri.created_at, ri.position
+    FROM run_items ri JOIN evaluation_runs r ON r.id = ri.run_id
+    WHERE ri.status = 'ok' AND ri.answer IS NOT NULL AND ${runReadable(ctx, "r")}
+      AND NOT EXISTS (SELECT 1 FROM scores s WHERE s.run_item_id = ri.id AND s.kind = 'human')
+      AND NOT EXISTS (SELECT 1 FROM annotation_skips k WHERE k.user_id = ${userId}::uuid AND k.target_kind = 'run_item' AND k.target_id = ri.id)
+    UNION ALL
+    SELECT 'external_output', 1, eo.id, eo.created_at, 0
+    FROM external_outputs eo
+    WHERE ${externalOutputReadable(ctx, "eo")}
+      AND NOT EXISTS (SELECT 1 FROM scores s WHERE s.external_output_id = eo.id AND s.kind = 'human')
+      AND NOT EXISTS (SELECT 1 FROM annotation_skips k WHERE k.user_id = ${userId}::uuid AND k.target_kind = 'external_output' AND k.target_id = eo.id)
+    UNION ALL
+    SELECT 'query_log', 2, q.id, q.created_at, 0
+    FROM query_logs q
+    WHERE q.answer IS NOT NULL AND q.question IS NOT NULL AND ${queryLogReadable(ctx, "q")}
+      AND NOT EXISTS (SELECT 1 FROM scores s WHERE s.query_log_id = q.id AND s.kind = 'human')
+      AND NOT EXISTS (SELECT 1 FROM annotation_skips k WHERE k.user_id = ${userId}::uuid AND k.target_kind = 'query_log' AND k.target_id = q.id)`;
+}
+
+/** The next answer for this evaluator: newest first, not yet scored by a person, not skipped by them. */
+export async function nextQueueItem(ctx: AccessContext): Promise<QueueItem | null> {
+  const userId = evaluatorOf(ctx);
+  const { db } = ctx;
+  const [next] = await db.prisma.$queryRaw<Array<{ kind: TargetKind; id: string; remaining: number }>>`
+    SELECT w.kind, w.id, (count(*) OVER ())::int AS remaining
+    FROM (${waitingSql(ctx, userId)}) w
+    ORDER BY w.created_at DESC, w.kind_order, w.position
+    LIMIT 1`;
+  if (!next) return null;
+  const { remaining } = next;
+  if (next.kind === "run_item") {
+    const run = await db.prisma.runItem.findUniqueOrThrow({ where: { id: next.id } });
     const sources = (run.sources as Array<{ title?: string | null; url?: string | null; text?: string }>) ?? [];
-    candidates.push({
+    return {
       targetKind: "run_item",
       targetId: run.id,
       question: run.question,
@@ -60,11 +89,12 @@ export async function nextQueueItem(db: Db, userId: string): Promise<QueueItem |
       referenceAnswer: run.referenceAnswer,
       createdAt: run.createdAt,
       remaining,
-    });
+    };
   }
-  if (ext) {
+  if (next.kind === "external_output") {
+    const ext = await db.prisma.externalOutput.findUniqueOrThrow({ where: { id: next.id } });
     const passages = (ext.passages as Array<{ title?: string | null; url?: string | null; text?: string }>) ?? [];
-    candidates.push({
+    return {
       targetKind: "external_output",
       targetId: ext.id,
       question: ext.question,
@@ -73,31 +103,32 @@ export async function nextQueueItem(db: Db, userId: string): Promise<QueueItem |
       referenceAnswer: ext.referenceAnswer,
       createdAt: ext.createdAt,
       remaining,
-    });
+    };
   }
-  if (qlog) {
-    candidates.push({
-      targetKind: "query_log",
-      targetId: qlog.id,
-      question: qlog.question!,
-      answer: qlog.answer!,
-      passages: await queryLogPassages(db, qlog.retrieved),
-      referenceAnswer: null,
-      createdAt: qlog.createdAt,
-      remaining,
-    });
-  }
-  candidates.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime());
-  return candidates[0] ?? null;
+  const qlog = await db.prisma.queryLog.findUniqueOrThrow({ where: { id: next.id } });
+  return {
+    targetKind: "query_log",
+    targetId: qlog.id,
+    question: qlog.question!,
+    answer: qlog.answer!,
+    passages: await queryLogPassages(ctx, qlog.retrieved),
+    referenceAnswer: null,
+    createdAt: qlog.createdAt,
+    remaining,
+  };
 }
 
-async function queryLogPassages(db: Db, retrieved: unknown) {
+/** The passages a logged answer was built from (those in collections the caller reads). */
+async function queryLogPassages(ctx: AccessContext, retrieved: unknown) {
   const ids = (Array.isArray(retrieved) ? retrieved : [])
     .map((r) => (r as { chunkId?: string }).chunkId)
     .filter((id): id is string => typeof id === "string")
     .slice(0, 10);
   if (ids.length === 0) return [];
-  const chunks = await db.prisma.chunk.findMany({ where: { id: { in: ids } }, include: { document: { select: { title: true, url: true } } } });
+  const chunks = await ctx.db.prisma.chunk.findMany({
+    where: { id: { in: ids }, collectionId: { in: ctx.readableIds } },
+    include: { document: { select: { title: true, url: true } } },
+  });
   const byId = new Map(chunks.map((c) => [c.id, c]));
   return ids.flatMap((id) => {
     const c = byId.get(id);
@@ -105,22 +136,26 @@ async function queryLogPassages(db: Db, retrieved: unknown) {
   });
 }
 
-async function assertTarget(db: Db, kind: TargetKind, id: string) {
+/** 404 unless the target exists and the caller may read it; a run item must have an answer to score. */
+async function assertTarget(ctx: AccessContext, kind: TargetKind, id: string) {
   const found =
     kind === "run_item"
-      ? await db.prisma.runItem.findUnique({ where: { id }, select: { id: true, status: true } })
+      ? await ctx.db.prisma.$queryRaw<Array<{ status: string }>>`
+          SELECT ri.status FROM run_items ri JOIN evaluation_runs r ON r.id = ri.run_id
+          WHERE ri.id = ${id}::uuid AND ${runReadable(ctx, "r")}`
       : kind === "external_output"
-        ? await db.prisma.externalOutput.findUnique({ where: { id }, select: { id: true } })
-        : await db.prisma.queryLog.findUnique({ where: { id }, select: { id: true } });
-  if (!found) throw new NotFoundError(`The ${kind.replace("_", " ")} ${id}`);
-  if (kind === "run_item" && (found as unknown as { status: string }).status !== "ok") {
-    throw new ValidationError("This run item has no answer to score.");
-  }
+        ? await ctx.db.prisma.$queryRaw<Array<{ status: string }>>`
+            SELECT 'ok' AS status FROM external_outputs eo WHERE eo.id = ${id}::uuid AND ${externalOutputReadable(ctx, "eo")}`
+        : await ctx.db.prisma.$queryRaw<Array<{ status: string }>>`
+            SELECT 'ok' AS status FROM query_logs q WHERE q.id = ${id}::uuid AND ${queryLogReadable(ctx, "q")}`;
+  if (found.length === 0) throw new NotFoundError(`The ${kind.replace("_", " ")} ${id}`);
+  if (kind === "run_item" && found[0]!.status !== "ok") throw new ValidationError("This run item has no answer to score.");
 }
 
-export async function submitHumanScore(db: Db, input: z.infer<typeof humanScoreInput>, userId: string) {
-  await assertTarget(db, input.targetKind, input.targetId);
-  return db.prisma.$transaction(async (tx) => {
+export async function submitHumanScore(ctx: AccessContext, input: z.infer<typeof humanScoreInput>) {
+  const userId = evaluatorOf(ctx);
+  await assertTarget(ctx, input.targetKind, input.targetId);
+  return ctx.db.prisma.$transaction(async (tx) => {
     const score = await tx.score.create({
       data: {
         kind: "human",
@@ -137,44 +172,42 @@ export async function submitHumanScore(db: Db, input: z.infer<typeof humanScoreI
   });
 }
 
-export async function skipQueueItem(db: Db, userId: string, targetKind: TargetKind, targetId: string) {
-  await assertTarget(db, targetKind, targetId);
-  await db.prisma.annotationSkip.upsert({
-    where: { userId_targetKind_targetId: { userId, targetKind, targetId } },
-    create: { userId, targetKind, targetId },
+export async function skipQueueItem(ctx: AccessContext, target: { targetKind: TargetKind; targetId: string }) {
+  const userId = evaluatorOf(ctx);
+  await assertTarget(ctx, target.targetKind, target.targetId);
+  await ctx.db.prisma.annotationSkip.upsert({
+    where: { userId_targetKind_targetId: { userId, ...target } },
+    create: { userId, ...target },
     update: {},
   });
+  return { ok: true };
 }
 
-/** Agreement over answers that have both a human score and an ok judge score (the latest of each). */
-export async function agreementFigures(db: Db, opts: { top?: number } = {}) {
-  const scores = await db.prisma.score.findMany({
-    where: {
-      status: "ok",
-      OR: [{ runItemId: { not: null } }, { externalOutputId: { not: null } }, { queryLogId: { not: null } }],
-    },
-    orderBy: { createdAt: "desc" },
-    select: {
-      kind: true,
-      hallucinationScore: true,
-      runItemId: true,
-      externalOutputId: true,
-      queryLogId: true,
-      runItem: { select: { question: true, runId: true } },
-      externalOutput: { select: { question: true } },
-      queryLog: { select: { question: true } },
-    },
-  });
+/** Agreement over answers the caller may read that have both a human score and an ok judge score (the latest of each). */
+export async function agreementFigures(ctx: AccessContext, opts: { top?: number } = {}) {
+  requirePermission(ctx, "score");
+  const scores = await ctx.db.prisma.$queryRaw<
+    Array<{ kind: string; score: number; runItemId: string | null; externalOutputId: string | null; queryLogId: string | null; question: string | null; runId: string | null }>
+  >`
+    SELECT s.kind, s.hallucination_score AS score, s.run_item_id AS "runItemId", s.external_output_id AS "externalOutputId",
+           s.query_log_id AS "queryLogId", COALESCE(ri.question, eo.question, q.question) AS question, ri.run_id AS "runId"
+    FROM scores s
+    LEFT JOIN run_items ri ON ri.id = s.run_item_id
+    LEFT JOIN evaluation_runs r ON r.id = ri.run_id
+    LEFT JOIN external_outputs eo ON eo.id = s.external_output_id
+    LEFT JOIN query_logs q ON q.id = s.query_log_id
+    WHERE s.status = 'ok' AND s.hallucination_score IS NOT NULL AND (
+      (s.run_item_id IS NOT NULL AND ${runReadable(ctx, "r")})
+      OR (s.external_output_id IS NOT NULL AND ${externalOutputReadable(ctx, "eo")})
+      OR (s.query_log_id IS NOT NULL AND ${queryLogReadable(ctx, "q")}))
+    ORDER BY s.created_at DESC, s.id`;
   const latest = new Map<string, { judge?: number; human?: number; label: string; link: string | null }>();
   for (const s of scores) {
     const key = s.runItemId ? `run_item:${s.runItemId}` : s.externalOutputId ? `external_output:${s.externalOutputId}` : `query_log:${s.queryLogId}`;
-    const entry = latest.get(key) ?? {
-      label: s.runItem?.question ?? s.externalOutput?.question ?? s.queryLog?.question ?? "(question not logged)",
-      link: s.runItem ? `/evaluations/runs/${s.runItem.runId}` : null,
-    };
+    const entry = latest.get(key) ?? { label: s.question ?? "(question not logged)", link: s.runId ? `/evaluations/runs/${s.runId}` : null };
     // Rows come newest first: keep the first of each kind.
-    if (s.kind === "judge" && entry.judge === undefined) entry.judge = s.hallucinationScore!;
-    if (s.kind === "human" && entry.human === undefined) entry.human = s.hallucinationScore!;
+    if (s.kind === "judge" && entry.judge === undefined) entry.judge = s.score;
+    if (s.kind === "human" && entry.human === undefined) entry.human = s.score;
     latest.set(key, entry);
   }
   const pairs: Array<ScorePair & { link: string | null }> = [];

@@ -2,10 +2,17 @@
 // immutable versions — every change writes a new version in one transaction — so a run can say exactly
 // which questions it asked. Imports are all-or-nothing: one bad line rejects the whole file, with every
 // problem listed by line.
+//
+// Scope (lib/evaluate/scope.ts): a dataset is bound to the collections its questions are asked over and
+// is seen only by those who may read all of them; it has an owner, and only the owner or an admin may
+// change it. Every function takes the caller's access context first.
 import { z } from "zod";
+import { pickReadable, requirePermission, type AccessContext } from "../access/context";
 import type { Db } from "../db/client";
-import { ConflictError, NotFoundError, UnprocessableError, ValidationError } from "../errors";
-import { CsvSyntaxError, parseCsv, toCsv } from "./csv";
+import { Prisma } from "../db/generated/client";
+import { ConflictError, ForbiddenError, NotFoundError, UnprocessableError, ValidationError } from "../errors";
+import { CsvSyntaxError, parseCsv, toCsv, unescapeFormula } from "../csv";
+import { datasetReadable, queryLogReadable, runReadable } from "./scope";
 
 export const MAX_DATASET_ITEMS = 5000;
 export const MAX_IMPORT_BYTES = 5_000_000;
@@ -27,8 +34,9 @@ function isUniqueViolation(err: unknown): boolean {
 }
 
 type Tx = Parameters<Parameters<Db["prisma"]["$transaction"]>[0]>[0];
+type ItemWithLog = DatasetItemData & { sourceQueryLogId?: string | null };
 
-async function writeVersion(tx: Tx, datasetId: string, version: number, items: DatasetItemData[], note: string, userId: string | null) {
+async function writeVersion(tx: Tx, datasetId: string, version: number, items: ItemWithLog[], note: string, userId: string | null) {
   const v = await tx.datasetVersion.create({
     data: { datasetId, version, note, itemCount: items.length, createdById: userId },
     select: { id: true, version: true },
@@ -41,7 +49,7 @@ async function writeVersion(tx: Tx, datasetId: string, version: number, items: D
         question: it.question,
         referenceAnswer: it.referenceAnswer ?? null,
         expectedSources: it.expectedSources,
-        sourceQueryLogId: (it as { sourceQueryLogId?: string | null }).sourceQueryLogId ?? null,
+        sourceQueryLogId: it.sourceQueryLogId ?? null,
       })),
     });
   }
@@ -52,20 +60,33 @@ function checkCount(n: number) {
   if (n > MAX_DATASET_ITEMS) throw new ValidationError(`A dataset holds at most ${MAX_DATASET_ITEMS} items (got ${n}).`);
 }
 
-export async function createDataset(
-  db: Db,
-  input: { name: string; description?: string; items?: DatasetItemData[] },
-  userId: string | null,
-) {
+/** The collections a dataset is bound to: the requested ones (all readable, else 403), or all the caller reads. */
+function datasetCollections(ctx: AccessContext, requested: readonly string[] | undefined): string[] {
+  return pickReadable(ctx, requested);
+}
+
+export interface DatasetInput {
+  name: string;
+  description?: string;
+  items?: DatasetItemData[];
+  /** Default: every collection the caller may read. */
+  collectionIds?: string[];
+}
+
+/** A new dataset (version 1), owned by the caller (a key's datasets belong to the key's creator). */
+export async function createDataset(ctx: AccessContext, input: DatasetInput) {
+  requirePermission(ctx, "score");
   const items = input.items ?? [];
   checkCount(items.length);
+  const collectionIds = datasetCollections(ctx, input.collectionIds);
+  const userId = ctx.onBehalfOf;
   try {
-    return await db.prisma.$transaction(async (tx) => {
+    return await ctx.db.prisma.$transaction(async (tx) => {
       const ds = await tx.dataset.create({
-        data: { name: input.name, description: input.description ?? "", currentVersion: 1, createdById: userId },
+        data: { name: input.name, description: input.description ?? "", currentVersion: 1, createdById: userId, ownerId: userId, collectionIds },
       });
       await writeVersion(tx, ds.id, 1, items, "created", userId);
-      return { id: ds.id, name: ds.name, version: 1, itemCount: items.length };
+      return { id: ds.id, name: ds.name, version: 1, itemCount: items.length, collectionIds };
     });
   } catch (err) {
     if (isUniqueViolation(err)) throw new ConflictError(`A dataset named "${input.name}" already exists.`);
@@ -73,14 +94,39 @@ export async function createDataset(
   }
 }
 
+interface DatasetRow {
+  id: string;
+  name: string;
+  description: string;
+  currentVersion: number;
+  ownerId: string | null;
+  collectionIds: string[];
+}
+
+/** The dataset if the caller may see it; otherwise 404, as if it did not exist. */
+async function readableDataset(ctx: AccessContext, datasetId: string): Promise<DatasetRow> {
+  const rows = await ctx.db.prisma.$queryRaw<DatasetRow[]>`
+    SELECT d.id, d.name, d.description, d.current_version AS "currentVersion", d.owner_id AS "ownerId", d.collection_ids AS "collectionIds"
+    FROM datasets d
+    WHERE d.id = ${datasetId}::uuid AND ${datasetReadable(ctx, "d")}`;
+  if (rows.length === 0) throw new NotFoundError(`Dataset ${datasetId}`);
+  return rows[0]!;
+}
+
+function canEdit(ctx: AccessContext, ds: Pick<DatasetRow, "ownerId">): boolean {
+  return ctx.isAdmin || (ds.ownerId !== null && ds.ownerId === ctx.onBehalfOf);
+}
+
+/** The dataset if the caller may change it: 404 when they may not see it, 403 when it is not theirs. */
+async function editableDataset(ctx: AccessContext, datasetId: string): Promise<DatasetRow> {
+  requirePermission(ctx, "score");
+  const ds = await readableDataset(ctx, datasetId);
+  if (!canEdit(ctx, ds)) throw new ForbiddenError(`Only the owner of dataset "${ds.name}" or an admin may change it.`);
+  return ds;
+}
+
 /** Writes a new version with these items (the previous versions stay for the runs that used them). */
-export async function saveDatasetVersion(
-  db: Db,
-  datasetId: string,
-  items: Array<DatasetItemData & { sourceQueryLogId?: string | null }>,
-  note: string,
-  userId: string | null,
-) {
+async function writeNextVersion(db: Db, datasetId: string, items: ItemWithLog[], note: string, userId: string | null) {
   checkCount(items.length);
   return db.prisma.$transaction(async (tx) => {
     // The increment locks the dataset row, so concurrent edits get consecutive version numbers.
@@ -95,54 +141,107 @@ export async function saveDatasetVersion(
   });
 }
 
-export async function updateDatasetMeta(db: Db, datasetId: string, input: { name?: string; description?: string }) {
-  try {
-    return await db.prisma.dataset.update({ where: { id: datasetId }, data: input, select: { id: true, name: true, description: true } });
-  } catch (err) {
-    if ((err as { code?: string })?.code === "P2025") throw new NotFoundError(`Dataset ${datasetId}`);
-    if (isUniqueViolation(err)) throw new ConflictError(`A dataset named "${input.name}" already exists.`);
-    throw err;
-  }
+export interface DatasetUpdate {
+  name?: string;
+  description?: string;
+  /** Replaces the items: a new version. */
+  items?: DatasetItemData[];
+  note?: string;
+  /** Rebinds the dataset (runs already made keep theirs); each must be readable by the caller. */
+  collectionIds?: string[];
 }
 
-export async function listDatasets(db: Db) {
+/** PATCH: renames, describes, rebinds and/or writes a new version of the items; for the owner or an admin. */
+export async function updateDataset(ctx: AccessContext, datasetId: string, input: DatasetUpdate) {
+  await editableDataset(ctx, datasetId);
+  const meta: Prisma.DatasetUpdateInput = {};
+  if (input.name !== undefined) meta.name = input.name;
+  if (input.description !== undefined) meta.description = input.description;
+  if (input.collectionIds !== undefined) meta.collectionIds = datasetCollections(ctx, input.collectionIds);
+  if (Object.keys(meta).length > 0) {
+    try {
+      await ctx.db.prisma.dataset.update({ where: { id: datasetId }, data: meta });
+    } catch (err) {
+      if ((err as { code?: string })?.code === "P2025") throw new NotFoundError(`Dataset ${datasetId}`);
+      if (isUniqueViolation(err)) throw new ConflictError(`A dataset named "${input.name}" already exists.`);
+      throw err;
+    }
+  }
+  if (input.items) await writeNextVersion(ctx.db, datasetId, input.items, input.note ?? "edited", ctx.onBehalfOf);
+  return getDataset(ctx, datasetId);
+}
+
+/** The datasets the caller may see, and how many others exist (counted, not shown). */
+export async function listDatasets(ctx: AccessContext) {
+  requirePermission(ctx, "score");
+  const { db } = ctx;
+  const [visible, [{ hidden }]] = await Promise.all([
+    db.prisma.$queryRaw<Array<{ id: string }>>`SELECT d.id FROM datasets d WHERE ${datasetReadable(ctx, "d")}`,
+    db.prisma.$queryRaw<Array<{ hidden: number }>>`SELECT count(*)::int AS hidden FROM datasets d WHERE NOT (${datasetReadable(ctx, "d")})`,
+  ]);
   const rows = await db.prisma.dataset.findMany({
+    where: { id: { in: visible.map((v) => v.id) } },
     orderBy: { name: "asc" },
     include: {
       versions: { orderBy: { version: "desc" }, take: 1, select: { version: true, itemCount: true, createdAt: true } },
-      runs: { orderBy: { createdAt: "desc" }, take: 1, select: { id: true, status: true, avgHallucination: true, createdAt: true } },
+      owner: { select: { email: true } },
     },
   });
-  return rows.map((d) => ({
-    id: d.id,
-    name: d.name,
-    description: d.description,
-    currentVersion: d.currentVersion,
-    itemCount: d.versions[0]?.itemCount ?? 0,
-    updatedAt: d.versions[0]?.createdAt ?? d.updatedAt,
-    lastRun: d.runs[0] ?? null,
-  }));
+  // The last run shown is the last one the caller may see.
+  const lastRuns = await db.prisma.$queryRaw<Array<{ id: string; datasetId: string; status: string; avgHallucination: number | null; createdAt: Date }>>`
+    SELECT DISTINCT ON (r.dataset_id) r.id, r.dataset_id AS "datasetId", r.status, r.avg_hallucination AS "avgHallucination", r.created_at AS "createdAt"
+    FROM evaluation_runs r
+    WHERE r.dataset_id = ANY(${rows.map((d) => d.id)}::uuid[]) AND ${runReadable(ctx, "r")}
+    ORDER BY r.dataset_id, r.created_at DESC, r.id`;
+  const lastBy = new Map(lastRuns.map((r) => [r.datasetId, r]));
+  const datasets = rows.map((d) => {
+    const last = lastBy.get(d.id);
+    return {
+      id: d.id,
+      name: d.name,
+      description: d.description,
+      currentVersion: d.currentVersion,
+      itemCount: d.versions[0]?.itemCount ?? 0,
+      updatedAt: d.versions[0]?.createdAt ?? d.updatedAt,
+      ownerId: d.ownerId,
+      owner: d.owner?.email ?? null,
+      collectionIds: d.collectionIds,
+      canEdit: canEdit(ctx, d),
+      lastRun: last ? { id: last.id, status: last.status, avgHallucination: last.avgHallucination, createdAt: last.createdAt } : null,
+    };
+  });
+  return { datasets, hidden };
 }
 
-/** A dataset with the items of one version (default: the current one). */
-export async function getDataset(db: Db, datasetId: string, version?: number) {
-  const ds = await db.prisma.dataset.findUnique({ where: { id: datasetId } });
-  if (!ds) throw new NotFoundError(`Dataset ${datasetId}`);
+/** A dataset with the items of one version (default: the current one); 404 when the caller may not see it. */
+export async function getDataset(ctx: AccessContext, datasetId: string, version?: number) {
+  requirePermission(ctx, "score");
+  const { db } = ctx;
+  const ds = await readableDataset(ctx, datasetId);
   const v = await db.prisma.datasetVersion.findUnique({
     where: { datasetId_version: { datasetId, version: version ?? ds.currentVersion } },
     include: { items: { orderBy: { position: "asc" } } },
   });
   if (!v) throw new NotFoundError(`Version ${version} of dataset ${ds.name}`);
-  const versions = await db.prisma.datasetVersion.findMany({
-    where: { datasetId },
-    orderBy: { version: "desc" },
-    select: { version: true, note: true, itemCount: true, createdAt: true },
-  });
+  const [versions, owner, collections] = await Promise.all([
+    db.prisma.datasetVersion.findMany({
+      where: { datasetId },
+      orderBy: { version: "desc" },
+      select: { version: true, note: true, itemCount: true, createdAt: true },
+    }),
+    ds.ownerId ? db.prisma.user.findUnique({ where: { id: ds.ownerId }, select: { email: true } }) : null,
+    db.prisma.collection.findMany({ where: { id: { in: ds.collectionIds } }, orderBy: { name: "asc" }, select: { id: true, name: true } }),
+  ]);
   return {
     id: ds.id,
     name: ds.name,
     description: ds.description,
     currentVersion: ds.currentVersion,
+    ownerId: ds.ownerId,
+    owner: owner?.email ?? null,
+    collectionIds: ds.collectionIds,
+    collections,
+    canEdit: canEdit(ctx, ds),
     version: v.version,
     versionId: v.id,
     versions,
@@ -157,24 +256,36 @@ export async function getDataset(db: Db, datasetId: string, version?: number) {
   };
 }
 
-/** Appends a logged question (from /api/evaluate) to a dataset as a new version. */
-export async function addQueryLogToDataset(db: Db, datasetId: string, queryLogId: string, userId: string | null) {
-  const log = await db.prisma.queryLog.findUnique({ where: { id: queryLogId }, select: { question: true, retrieved: true } });
+/**
+ * Appends a logged question (from /api/evaluate) to a dataset as a new version. The log must be one the
+ * caller may see, asked over collections the dataset is bound to (a question is collection data: it must
+ * not become visible to people outside the collections it was asked over).
+ */
+export async function addQueryLogToDataset(ctx: AccessContext, datasetId: string, queryLogId: string) {
+  const ds = await editableDataset(ctx, datasetId);
+  const [log] = await ctx.db.prisma.$queryRaw<Array<{ question: string | null; inside: boolean }>>`
+    SELECT q.question, q.collection_ids <@ ${ds.collectionIds}::uuid[] AS inside
+    FROM query_logs q
+    WHERE q.id = ${queryLogId}::uuid AND ${queryLogReadable(ctx, "q")}`;
   if (!log) throw new NotFoundError(`Query log ${queryLogId}`);
   if (!log.question) {
     throw new UnprocessableError("This logged question was stored as a hash only (LOG_QUERY_TEXT=false); it cannot be added to a dataset.");
   }
-  const current = await getDataset(db, datasetId);
-  const items = current.items.map((it) => ({ ...it }));
-  items.push({
-    id: "",
-    position: items.length,
-    question: log.question,
-    referenceAnswer: null,
-    expectedSources: [],
-    sourceQueryLogId: queryLogId,
-  });
-  return saveDatasetVersion(db, datasetId, items, "added a logged question", userId);
+  if (!log.inside) {
+    throw new UnprocessableError(
+      `This question was asked over collections that dataset "${ds.name}" is not bound to; add it to a dataset bound to them.`,
+      [{ path: "queryLogId", message: "asked over collections outside this dataset's" }],
+    );
+  }
+  const current = await getDataset(ctx, datasetId);
+  const items: ItemWithLog[] = current.items.map((it) => ({ ...it }));
+  items.push({ question: log.question, referenceAnswer: null, expectedSources: [], sourceQueryLogId: queryLogId });
+  return writeNextVersion(ctx.db, datasetId, items, "added a logged question", ctx.onBehalfOf);
+}
+
+/** Collections the caller may bind a dataset to (for the forms). */
+export async function bindableCollections(ctx: AccessContext) {
+  return ctx.db.prisma.collection.findMany({ where: { id: { in: ctx.readableIds } }, orderBy: { name: "asc" }, select: { id: true, name: true } });
 }
 
 // ───────────── import / export ─────────────
@@ -270,7 +381,8 @@ export function parseDatasetFile(text: string, format: DatasetFormat): DatasetIt
         problems.push({ line: row.line, message: `has ${row.fields.length} fields, the header has ${header.length}` });
         continue;
       }
-      const obj = Object.fromEntries(header.map((h, i) => [h, row.fields[i]]));
+      // Cells exported by this app carry a formula-escaping apostrophe (lib/csv.ts): take it off.
+      const obj = Object.fromEntries(header.map((h, i) => [h, unescapeFormula(row.fields[i]!)]));
       const item = itemFrom(obj, row.line, problems);
       if (item) items.push(item);
     }
@@ -282,26 +394,28 @@ export function parseDatasetFile(text: string, format: DatasetFormat): DatasetIt
 }
 
 /**
- * Imports a file into a new dataset (`name`) or as a new version of an existing one (`datasetId`),
- * replacing its items or appending to them. The file is fully validated before anything is written,
- * and the write is one transaction.
+ * Imports a file into a new dataset (`name`, bound to `collectionIds` or to every collection the caller
+ * reads) or as a new version of an existing one (`datasetId`: its owner or an admin), replacing its items
+ * or appending to them. The file is fully validated before anything is written; the write is one transaction.
  */
 export async function importDataset(
-  db: Db,
-  input: { format: DatasetFormat; text: string; datasetId?: string; name?: string; description?: string; mode?: "replace" | "append" },
-  userId: string | null,
+  ctx: AccessContext,
+  input: { format: DatasetFormat; text: string; datasetId?: string; name?: string; description?: string; mode?: "replace" | "append"; collectionIds?: string[] },
 ) {
+  requirePermission(ctx, "score");
   const items = parseDatasetFile(input.text, input.format);
   if (input.datasetId) {
-    const existing = input.mode === "append" ? (await getDataset(db, input.datasetId)).items : [];
-    return saveDatasetVersion(db, input.datasetId, [...existing, ...items], `imported ${input.format.toUpperCase()} (${input.mode ?? "replace"})`, userId);
+    await editableDataset(ctx, input.datasetId);
+    const existing = input.mode === "append" ? (await getDataset(ctx, input.datasetId)).items : [];
+    return writeNextVersion(ctx.db, input.datasetId, [...existing, ...items], `imported ${input.format.toUpperCase()} (${input.mode ?? "replace"})`, ctx.onBehalfOf);
   }
   if (!input.name) throw new ValidationError("Give a name for the new dataset, or the datasetId to import into.", [{ path: "name", message: "required" }]);
-  return createDataset(db, { name: input.name, description: input.description, items }, userId);
+  return createDataset(ctx, { name: input.name, description: input.description, items, collectionIds: input.collectionIds });
 }
 
-export async function exportDataset(db: Db, datasetId: string, format: DatasetFormat, version?: number) {
-  const ds = await getDataset(db, datasetId, version);
+/** A version of a dataset the caller may see, as a JSONL or CSV file. */
+export async function exportDataset(ctx: AccessContext, datasetId: string, format: DatasetFormat, version?: number) {
+  const ds = await getDataset(ctx, datasetId, version);
   const filename = `${ds.name.replace(/[^a-zA-Z0-9._-]+/g, "-")}-v${ds.version}.${format}`;
   if (format === "jsonl") {
     const body = ds.items
@@ -316,13 +430,18 @@ export async function exportDataset(db: Db, datasetId: string, format: DatasetFo
   return { filename, contentType: "text/csv; charset=utf-8", body };
 }
 
-/** Recent logged questions (text kept) for "add to dataset". */
-export async function recentLoggedQuestions(db: Db, limit = 20) {
-  const logs = await db.prisma.queryLog.findMany({
-    where: { question: { not: null } },
-    orderBy: { createdAt: "desc" },
-    take: limit,
-    select: { id: true, question: true, createdAt: true },
-  });
-  return logs.map((l) => ({ id: l.id, question: l.question!, at: l.createdAt.toISOString() }));
+/**
+ * Recent logged questions (text kept) for "add to dataset": only logs the caller may see (their own,
+ * unless an admin), and with `within`, only those asked over those collections.
+ */
+export async function recentLoggedQuestions(ctx: AccessContext, opts: { within?: readonly string[]; limit?: number } = {}) {
+  requirePermission(ctx, "score");
+  const within = opts.within ? Prisma.sql`AND q.collection_ids <@ ${[...opts.within]}::uuid[]` : Prisma.empty;
+  const logs = await ctx.db.prisma.$queryRaw<Array<{ id: string; question: string; createdAt: Date }>>`
+    SELECT q.id, q.question, q.created_at AS "createdAt"
+    FROM query_logs q
+    WHERE q.question IS NOT NULL AND ${queryLogReadable(ctx, "q")} ${within}
+    ORDER BY q.created_at DESC, q.id
+    LIMIT ${opts.limit ?? 20}`;
+  return logs.map((l) => ({ id: l.id, question: l.question, at: l.createdAt.toISOString() }));
 }

@@ -3,4 +3,4 @@ export { computeMetrics, type JudgedClaim, type Metrics, type ReferenceClaim, ty
 export { computeAgreement, weightedKappa, type Agreement, type ScorePair } from "./agreement";
 export { JUDGE_PROMPT_VERSION, type JudgeInput, type Passage } from "./judge";
 export { runJudge, scoreOutput, storeJudgeScore, JudgeOutputError, type JudgeResult, type ScoreRequest, type ScoreResponse } from "./score";
-export { startEvaluationRun, getEvaluationRun, processEvaluationRun, evaluateJobs, evaluationRunJob } from "./runs";
+export { startEvaluationRun, getEvaluationRun, evaluationRunStatus, processEvaluationRun, evaluateJobs, evaluationRunJob, type EvaluationRunView } from "./runs";

@@ -1,28 +1,37 @@
 // Evaluation runs: a dataset version through the ask pipeline, each answer scored by the judge, with
 // bounded concurrency. A run is a job on the queue, so it survives restarts: a retried job only works on
 // items still pending, and each item's answer and score are written in one transaction.
-import type { AccessContext } from "../access/context";
+//
+// Scope: a run is bound to the collections it asks over (its dataset's, narrowed to what its starter may
+// read) and to the principal that started it (a user or a key, or the user a schedule runs as). The job
+// re-resolves that principal every time it works (lib/access/context.ts accessContextForActor): never
+// more than the starter may read at that moment, never more than the run's collections, and nothing at
+// all once the starter is gone or disabled. Viewers see a run, its items and their scores only when they
+// may read every collection it is bound to (lib/evaluate/scope.ts).
+import { accessContextForActor, requirePermission, type AccessContext, type ActorRef } from "../access/context";
 import { getConfig } from "../config";
 import { getDb, type Db } from "../db/client";
-import { ConflictError, NotFoundError, ValidationError } from "../errors";
+import { Prisma } from "../db/generated/client";
+import { ForbiddenError, isAppError, NotFoundError, ValidationError } from "../errors";
 import { defineJob, enqueue } from "../jobs/queue";
 import { log } from "../log";
 import { sendRunAlert } from "./alerts";
 import { JUDGE_PROMPT_VERSION } from "./judge";
-import { askPipeline, runContext, type AnswerFn, type PipelineSource } from "./pipeline";
+import { askPipeline, type AnswerFn, type PipelineSource } from "./pipeline";
+import { datasetReadable, narrowToReadable, runReadable } from "./scope";
 import { runJudge, storeJudgeScore, type JudgeOptions } from "./score";
 
 export type RunTrigger = "manual" | "api" | "schedule";
 
 export interface StartRunInput {
   datasetId: string;
-  trigger: RunTrigger;
+  /** Default: "api" when a key starts it, "manual" for a person. */
+  trigger?: RunTrigger;
   scheduleRunId?: string | null;
-  /** Compare with this run; default: the dataset's latest completed run. */
+  /** Compare with this run; default: the dataset's latest completed run within the same collections. */
   baselineRunId?: string | null;
   /** Default: the dataset's current version. */
   version?: number;
-  createdById?: string | null;
   concurrency?: number;
 }
 
@@ -35,7 +44,7 @@ export const evaluationRunJob = defineJob<{ runId: string }>({
       await processEvaluationRun(runId, { signal: ctx.signal });
     } catch (err) {
       // On the last attempt, say so on the run instead of leaving it "running" forever.
-      if (ctx.retryCount >= RUN_JOB_RETRIES) await markRunFailed(runId, (err as Error).message);
+      if (ctx.retryCount >= RUN_JOB_RETRIES) await markRunFailed(await getDb(), runId, (err as Error).message);
       throw err;
     }
   },
@@ -47,14 +56,31 @@ export const evaluationRunJob = defineJob<{ runId: string }>({
 
 export const evaluateJobs = [evaluationRunJob];
 
-/** Creates a run (its items copied from the dataset version) and queues it. For the UI, the API and the scheduler. */
+/** The run if the caller may see it (every collection it is bound to readable), else null. */
+async function readableRunId(ctx: AccessContext, runId: string): Promise<boolean> {
+  const rows = await ctx.db.prisma.$queryRaw<Array<{ id: string }>>`
+    SELECT r.id FROM evaluation_runs r WHERE r.id = ${runId}::uuid AND ${runReadable(ctx, "r")}`;
+  return rows.length > 0;
+}
+
+/**
+ * Creates a run (its items copied from the dataset version) and queues it, as the caller: a person, a key,
+ * or the user a schedule runs as. The dataset must be one the caller may see (404 otherwise).
+ */
 export async function startEvaluationRun(
+  ctx: AccessContext,
   input: StartRunInput,
-  deps: { db?: Db; enqueueRun?: (runId: string) => Promise<unknown> } = {},
-): Promise<{ kind: "evaluation_run"; id: string }> {
-  const db = deps.db ?? (await getDb());
+  deps: { enqueueRun?: (runId: string) => Promise<unknown> } = {},
+): Promise<EvaluationRunView> {
+  requirePermission(ctx, "score");
+  const { db, principal } = ctx;
+  if (!principal.userId && !principal.apiKeyId) {
+    throw new ForbiddenError("Evaluation runs are started by a person or an API key, whose access the run asks with.");
+  }
   const config = getConfig();
-  const ds = await db.prisma.dataset.findUnique({ where: { id: input.datasetId } });
+  const [ds] = await db.prisma.$queryRaw<Array<{ id: string; name: string; currentVersion: number; collectionIds: string[] }>>`
+    SELECT d.id, d.name, d.current_version AS "currentVersion", d.collection_ids AS "collectionIds"
+    FROM datasets d WHERE d.id = ${input.datasetId}::uuid AND ${datasetReadable(ctx, "d")}`;
   if (!ds) throw new NotFoundError(`Dataset ${input.datasetId}`);
   const version = await db.prisma.datasetVersion.findUnique({
     where: { datasetId_version: { datasetId: ds.id, version: input.version ?? ds.currentVersion } },
@@ -62,16 +88,17 @@ export async function startEvaluationRun(
   });
   if (!version) throw new NotFoundError(`Version ${input.version} of dataset ${ds.name}`);
   if (version.items.length === 0) throw new ValidationError(`Dataset ${ds.name} (version ${version.version}) has no items to run.`);
+  // What the run asks over: the dataset's collections that the starter may read now.
+  const collectionIds = narrowToReadable(ctx, ds.collectionIds);
   let baselineRunId = input.baselineRunId ?? null;
   if (baselineRunId) {
-    const b = await db.prisma.evaluationRun.findUnique({ where: { id: baselineRunId }, select: { id: true } });
-    if (!b) throw new NotFoundError(`Baseline run ${baselineRunId}`);
+    if (!(await readableRunId(ctx, baselineRunId))) throw new NotFoundError(`Baseline run ${baselineRunId}`);
   } else {
-    const last = await db.prisma.evaluationRun.findFirst({
-      where: { datasetId: ds.id, status: "completed" },
-      orderBy: { createdAt: "desc" },
-      select: { id: true },
-    });
+    // The default baseline is one whoever may see this run may see too: within the same collections.
+    const [last] = await db.prisma.$queryRaw<Array<{ id: string }>>`
+      SELECT r.id FROM evaluation_runs r
+      WHERE r.dataset_id = ${ds.id}::uuid AND r.status = 'completed' AND r.collection_ids <@ ${collectionIds}::uuid[]
+      ORDER BY r.created_at DESC, r.id LIMIT 1`;
     baselineRunId = last?.id ?? null;
   }
   const run = await db.prisma.$transaction(async (tx) => {
@@ -79,7 +106,7 @@ export async function startEvaluationRun(
       data: {
         datasetId: ds.id,
         datasetVersionId: version.id,
-        trigger: input.trigger,
+        trigger: input.trigger ?? (principal.kind === "api_key" ? "api" : "manual"),
         scheduleRunId: input.scheduleRunId ?? null,
         baselineRunId,
         judgeModel: config.OLLAMA_JUDGE_MODEL,
@@ -87,7 +114,9 @@ export async function startEvaluationRun(
         concurrency: input.concurrency ?? config.EVAL_RUN_CONCURRENCY,
         topK: config.EVAL_RETRIEVAL_K,
         itemCount: version.items.length,
-        createdById: input.createdById ?? null,
+        createdById: principal.userId,
+        apiKeyId: principal.kind === "api_key" ? principal.apiKeyId : null,
+        collectionIds,
       },
       select: { id: true },
     });
@@ -112,7 +141,7 @@ export async function startEvaluationRun(
     });
     throw err;
   }
-  return { kind: "evaluation_run", id: run.id };
+  return (await getEvaluationRun(ctx, run.id))!;
 }
 
 /** Whether any expected source is among the top k sources (null when the item expects none). */
@@ -131,6 +160,16 @@ export interface ProcessDeps {
   signal?: AbortSignal;
 }
 
+/** What the run's job re-resolves: the principal that started it, narrowed to the run's collections. */
+export function runActor(run: { createdById: string | null; apiKeyId: string | null; collectionIds: string[] }): ActorRef {
+  return {
+    userId: run.createdById,
+    apiKeyId: run.apiKeyId,
+    collectionIds: run.collectionIds,
+    label: run.apiKeyId ? "The API key that started this run" : "The person this run was started as",
+  };
+}
+
 /** Works through a run's pending items, then records its averages and sends an alert if needed. */
 export async function processEvaluationRun(runId: string, deps: ProcessDeps = {}): Promise<void> {
   const db = deps.db ?? (await getDb());
@@ -138,12 +177,22 @@ export async function processEvaluationRun(runId: string, deps: ProcessDeps = {}
   const run = await db.prisma.evaluationRun.findUnique({ where: { id: runId } });
   if (!run) throw new NotFoundError(`Evaluation run ${runId}`);
   if (run.status === "completed" || run.status === "failed") return;
+  // The starter's access as it is now; a starter who is gone, disabled or no longer an evaluator ends
+  // the run here, with the reason on the run (retrying would not change it).
+  let ctx: AccessContext;
+  try {
+    ctx = await accessContextForActor(db, runActor(run));
+    requirePermission(ctx, "score");
+  } catch (err) {
+    if (!isAppError(err) || err.status !== 403) throw err;
+    await markRunFailed(db, runId, `Not run: ${err.message}`);
+    return;
+  }
   await db.prisma.evaluationRun.update({
     where: { id: runId },
     data: { status: "running", startedAt: run.startedAt ?? new Date() },
   });
   const pending = await db.prisma.runItem.findMany({ where: { runId, status: "pending" }, orderBy: { position: "asc" } });
-  const ctx = await runContext(db, run.createdById);
 
   let next = 0;
   const worker = async () => {
@@ -215,8 +264,7 @@ async function processItem(db: Db, run: RunRow, item: RunItemRow, answer: Answer
   }
 }
 
-async function markRunFailed(runId: string, message: string) {
-  const db = await getDb();
+async function markRunFailed(db: Db, runId: string, message: string) {
   await db.prisma.evaluationRun.updateMany({
     where: { id: runId, status: { in: ["queued", "running"] } },
     data: { status: "failed", error: message.slice(0, 2000), finishedAt: new Date() },
@@ -255,14 +303,10 @@ async function finishRun(db: Db, runId: string) {
   await db.prisma.evaluationRun.update({ where: { id: runId }, data: { alertStatus: alert.status, alertError: alert.error ?? null } });
 }
 
-/** Status and figures of a run (for the scheduler and the API). */
-export async function getEvaluationRun(id: string, db?: Db) {
-  const d = db ?? (await getDb());
-  const run = await d.prisma.evaluationRun.findUnique({
-    where: { id },
-    include: { dataset: { select: { name: true } }, datasetVersion: { select: { version: true } } },
-  });
-  if (!run) return null;
+const RUN_VIEW_INCLUDE = { dataset: { select: { name: true } }, datasetVersion: { select: { version: true } } } as const;
+type RunWithDataset = Prisma.EvaluationRunGetPayload<{ include: typeof RUN_VIEW_INCLUDE }>;
+
+function runView(run: RunWithDataset) {
   return {
     kind: "evaluation_run" as const,
     id: run.id,
@@ -273,6 +317,7 @@ export async function getEvaluationRun(id: string, db?: Db) {
     trigger: run.trigger,
     scheduleRunId: run.scheduleRunId,
     baselineRunId: run.baselineRunId,
+    collectionIds: run.collectionIds,
     judgeModel: run.judgeModel,
     promptVersion: run.promptVersion,
     itemCount: run.itemCount,
@@ -290,55 +335,92 @@ export async function getEvaluationRun(id: string, db?: Db) {
     finishedAt: run.finishedAt,
   };
 }
+export type EvaluationRunView = ReturnType<typeof runView>;
 
-export async function listRuns(db: Db, opts: { datasetId?: string; limit?: number } = {}) {
-  const runs = await db.prisma.evaluationRun.findMany({
-    where: opts.datasetId ? { datasetId: opts.datasetId } : {},
-    orderBy: { createdAt: "desc" },
-    take: opts.limit ?? 100,
-    include: { dataset: { select: { name: true } }, datasetVersion: { select: { version: true } } },
-  });
-  return runs.map((r) => ({
-    id: r.id,
-    datasetId: r.datasetId,
-    datasetName: r.dataset.name,
-    datasetVersion: r.datasetVersion.version,
-    status: r.status,
-    trigger: r.trigger,
-    itemCount: r.itemCount,
-    doneCount: r.doneCount,
-    errorCount: r.errorCount,
-    avgHallucination: r.avgHallucination,
-    retrievalHitRate: r.retrievalHitRate,
-    alertStatus: r.alertStatus,
-    createdAt: r.createdAt,
-    finishedAt: r.finishedAt,
-  }));
+/** Status and figures of a run the caller may see, else null. */
+export async function getEvaluationRun(ctx: AccessContext, id: string): Promise<EvaluationRunView | null> {
+  if (!(await readableRunId(ctx, id))) return null;
+  const run = await ctx.db.prisma.evaluationRun.findUnique({ where: { id }, include: RUN_VIEW_INCLUDE });
+  return run ? runView(run) : null;
 }
 
-/** Average hallucination score of completed runs, oldest first (the trend chart). */
-export async function runTrend(db: Db, opts: { datasetId?: string; limit?: number } = {}) {
+/**
+ * Where a run stands, for the scheduler watching a run it handed off: its state and error line only (no
+ * questions, answers or figures), so it needs no reader's access.
+ */
+export async function evaluationRunStatus(db: Db, id: string): Promise<{ status: string; error: string | null } | null> {
+  return db.prisma.evaluationRun.findUnique({ where: { id }, select: { status: true, error: true } });
+}
+
+/** Runs the caller may see, newest first, and how many others exist (counted, not shown). */
+export async function listRuns(ctx: AccessContext, opts: { datasetId?: string; limit?: number } = {}) {
+  requirePermission(ctx, "score");
+  const { db } = ctx;
+  const ofDataset = opts.datasetId ? Prisma.sql`AND r.dataset_id = ${opts.datasetId}::uuid` : Prisma.empty;
+  const [visible, [{ hidden }]] = await Promise.all([
+    db.prisma.$queryRaw<Array<{ id: string }>>`
+      SELECT r.id FROM evaluation_runs r WHERE ${runReadable(ctx, "r")} ${ofDataset}
+      ORDER BY r.created_at DESC, r.id LIMIT ${opts.limit ?? 100}`,
+    db.prisma.$queryRaw<Array<{ hidden: number }>>`
+      SELECT count(*)::int AS hidden FROM evaluation_runs r WHERE NOT (${runReadable(ctx, "r")}) ${ofDataset}`,
+  ]);
   const runs = await db.prisma.evaluationRun.findMany({
-    where: { status: "completed", avgHallucination: { not: null }, ...(opts.datasetId ? { datasetId: opts.datasetId } : {}) },
-    orderBy: { createdAt: "desc" },
-    take: opts.limit ?? 50,
-    select: { id: true, createdAt: true, avgHallucination: true, dataset: { select: { name: true } } },
+    where: { id: { in: visible.map((v) => v.id) } },
+    orderBy: [{ createdAt: "desc" }, { id: "asc" }],
+    include: RUN_VIEW_INCLUDE,
   });
-  return runs.reverse().map((r) => ({ id: r.id, at: r.createdAt, avg: r.avgHallucination!, dataset: r.dataset.name }));
+  return {
+    runs: runs.map((r) => ({
+      id: r.id,
+      datasetId: r.datasetId,
+      datasetName: r.dataset.name,
+      datasetVersion: r.datasetVersion.version,
+      status: r.status,
+      trigger: r.trigger,
+      itemCount: r.itemCount,
+      doneCount: r.doneCount,
+      errorCount: r.errorCount,
+      avgHallucination: r.avgHallucination,
+      retrievalHitRate: r.retrievalHitRate,
+      alertStatus: r.alertStatus,
+      createdAt: r.createdAt,
+      finishedAt: r.finishedAt,
+    })),
+    hidden,
+  };
+}
+
+/** Average hallucination score of the completed runs the caller may see, oldest first (the trend chart). */
+export async function runTrend(ctx: AccessContext, opts: { datasetId?: string; limit?: number } = {}) {
+  requirePermission(ctx, "score");
+  const ofDataset = opts.datasetId ? Prisma.sql`AND r.dataset_id = ${opts.datasetId}::uuid` : Prisma.empty;
+  const runs = await ctx.db.prisma.$queryRaw<Array<{ id: string; at: Date; avg: number; dataset: string }>>`
+    SELECT r.id, r.created_at AS at, r.avg_hallucination AS avg, d.name AS dataset
+    FROM evaluation_runs r JOIN datasets d ON d.id = r.dataset_id
+    WHERE r.status = 'completed' AND r.avg_hallucination IS NOT NULL AND ${runReadable(ctx, "r")} ${ofDataset}
+    ORDER BY r.created_at DESC, r.id
+    LIMIT ${opts.limit ?? 50}`;
+  return runs.reverse();
 }
 
 const norm = (q: string) => q.trim().toLowerCase().replace(/\s+/g, " ");
 
-/** A run's items with their judge and human scores, paired with the baseline run's items (by question). */
-export async function getRunDetail(db: Db, runId: string, opts: { baselineRunId?: string | null } = {}) {
-  const found = await getEvaluationRun(runId, db);
+/**
+ * A run's items with their judge and human scores, paired with the baseline run's items (by question).
+ * 404 when the caller may not see the run; a baseline they may not see is not compared with.
+ */
+export async function getRunDetail(ctx: AccessContext, runId: string, opts: { baselineRunId?: string | null } = {}) {
+  requirePermission(ctx, "score");
+  const { db } = ctx;
+  const found = await getEvaluationRun(ctx, runId);
   if (!found) throw new NotFoundError(`Evaluation run ${runId}`);
   // Compare with another run when asked (the run page's baseline picker); default: the run's own baseline.
-  const run = opts.baselineRunId !== undefined ? { ...found, baselineRunId: opts.baselineRunId } : found;
-  if (run.baselineRunId && run.baselineRunId !== found.baselineRunId) {
-    const b = await db.prisma.evaluationRun.findUnique({ where: { id: run.baselineRunId }, select: { id: true } });
-    if (!b) throw new NotFoundError(`Baseline run ${run.baselineRunId}`);
+  let baselineRunId = opts.baselineRunId !== undefined ? opts.baselineRunId : found.baselineRunId;
+  if (baselineRunId && !(await readableRunId(ctx, baselineRunId))) {
+    if (opts.baselineRunId !== undefined) throw new NotFoundError(`Baseline run ${baselineRunId}`);
+    baselineRunId = null;
   }
+  const run = { ...found, baselineRunId };
   const load = (id: string) =>
     db.prisma.runItem.findMany({
       where: { runId: id },
@@ -392,10 +474,4 @@ export async function getRunDetail(db: Db, runId: string, opts: { baselineRunId?
     };
   });
   return { run, items: rows, regressionCount: rows.filter((r) => r.regressions.length > 0).length };
-}
-
-/** Guard for starting a run while another of the same dataset is in flight (the UI asks first). */
-export async function assertNoRunInFlight(db: Db, datasetId: string) {
-  const busy = await db.prisma.evaluationRun.findFirst({ where: { datasetId, status: { in: ["queued", "running"] } }, select: { id: true } });
-  if (busy) throw new ConflictError(`A run of this dataset is already in progress (${busy.id}).`, { runId: busy.id });
 }

@@ -28,11 +28,18 @@ export const scoreBody = z
     }
   });
 
+/** The collections a dataset is bound to (each must be readable by the caller); absent: all they read. */
+const datasetCollectionIds = z
+  .array(z.string().uuid("must be a collection id (UUID)"))
+  .min(1, "give at least one collection (leave the field out for every collection you may read)")
+  .max(1000);
+
 export const createDatasetBody = z
   .object({
     name: datasetNameSchema,
     description: z.string().max(2000).optional(),
     items: z.array(datasetItemInput).max(MAX_DATASET_ITEMS).optional(),
+    collectionIds: datasetCollectionIds.optional(),
   })
   .strict();
 
@@ -42,10 +49,11 @@ export const updateDatasetBody = z
     description: z.string().max(2000).optional(),
     items: z.array(datasetItemInput).max(MAX_DATASET_ITEMS).optional(),
     note: z.string().max(500).optional(),
+    collectionIds: datasetCollectionIds.optional(),
   })
   .strict()
-  .refine((b) => b.name !== undefined || b.description !== undefined || b.items !== undefined, {
-    message: "nothing to change: give name, description or items",
+  .refine((b) => b.name !== undefined || b.description !== undefined || b.items !== undefined || b.collectionIds !== undefined, {
+    message: "nothing to change: give name, description, items or collectionIds",
   });
 
 export const importDatasetBody = z
@@ -56,9 +64,11 @@ export const importDatasetBody = z
     description: z.string().max(2000).optional(),
     datasetId: z.string().uuid().optional(),
     mode: z.enum(["replace", "append"]).optional(),
+    collectionIds: datasetCollectionIds.optional(),
   })
   .strict()
-  .refine((b) => Boolean(b.name) !== Boolean(b.datasetId), { message: "give either name (new dataset) or datasetId (new version)", path: ["name"] });
+  .refine((b) => Boolean(b.name) !== Boolean(b.datasetId), { message: "give either name (new dataset) or datasetId (new version)", path: ["name"] })
+  .refine((b) => !(b.datasetId && b.collectionIds), { message: "a new version keeps the dataset's collections (change them with PATCH)", path: ["collectionIds"] });
 
 export const startRunBody = z
   .object({

@@ -1,11 +1,12 @@
 // Running the judge (with retries of invalid output) and storing scores. A score is either computed from
 // validated verdicts or recorded as an error with the judge's raw text — never invented.
-import type { AccessContext } from "../access/context";
+import { pickReadable, requirePermission, type AccessContext } from "../access/context";
 import { getConfig } from "../config";
 import type { Db } from "../db/client";
 import { AppError, NotFoundError } from "../errors";
 import { getLlm, type ChatMessage, type Llm } from "../llm";
 import { buildJudgeMessages, JUDGE_PROMPT_VERSION, parseJudgeOutput, repairMessage, type JudgeInput, type Passage } from "./judge";
+import { queryLogReadable } from "./scope";
 import { computeMetrics, type JudgedClaim, type Metrics, type ReferenceClaim } from "./scoring";
 
 export interface JudgeOptions {
@@ -189,15 +190,22 @@ export async function scoreOutput(
   request: ScoreRequest,
   deps: { retrievePassages?: PassageRetriever; judge?: JudgeOptions } = {},
 ): Promise<ScoreResponse> {
+  requirePermission(ctx, "score");
   const { db, principal } = ctx;
   let passages = request.passages ?? [];
+  // What the stored output is bound to: the collections retrieved over, or (for passages the caller
+  // brings, which may have been copied from the wiki) every collection the caller may read.
+  let collectionIds = [...ctx.readableIds];
   if (request.retrieve) {
+    collectionIds = pickReadable(ctx, request.collectionIds);
     const retriever = deps.retrievePassages ?? (await import("./retrieval")).retrievePassages;
-    passages = await retriever(ctx, request.question, request.collectionIds);
+    passages = await retriever(ctx, request.question, collectionIds);
   }
   if (request.queryLogId) {
-    const log = await db.prisma.queryLog.findUnique({ where: { id: request.queryLogId }, select: { id: true } });
-    if (!log) throw new NotFoundError(`Query log ${request.queryLogId}`);
+    // Only a logged answer the caller may read (their own, unless an admin) can be scored.
+    const log = await db.prisma.$queryRaw<Array<{ id: string }>>`
+      SELECT q.id FROM query_logs q WHERE q.id = ${request.queryLogId}::uuid AND ${queryLogReadable(ctx, "q")}`;
+    if (log.length === 0) throw new NotFoundError(`Query log ${request.queryLogId}`);
   }
   const result = await runJudge(
     { question: request.question, output: request.output, passages, reference: request.reference },
@@ -216,6 +224,7 @@ export async function scoreOutput(
           referenceAnswer: request.reference ?? null,
           userId: principal.kind === "user" ? principal.userId : null,
           apiKeyId: principal.apiKeyId,
+          collectionIds,
         },
         select: { id: true },
       });

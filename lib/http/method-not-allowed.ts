@@ -1,13 +1,16 @@
-// Next.js answers a method a route file does not export with an empty 405. Under /api every answer is
-// JSON, so the web process (scripts/serve.ts) turns those empty 405s into the same error shape the route
-// wrapper uses. Next may flush the headers before ending the (empty) body, so the JSON content type is
-// set when the headers go out and the JSON body written at the end if nothing else was.
+// Next.js answers a method a route file does not export with an empty 405. Under /api and /v1 every answer
+// is JSON, so the web process (scripts/serve.ts) turns those empty 405s into the same error shape the route
+// wrapper uses (OpenAI's shape under /v1, lib/openai/errors.ts). Next may flush the headers before ending
+// the (empty) body, so the JSON content type is set when the headers go out and the JSON body written at
+// the end if nothing else was.
 import type { IncomingMessage, ServerResponse } from "node:http";
 
-/** Patches `res` so an empty 405 for an /api path becomes JSON. Call before handing the request to Next. */
+/** Patches `res` so an empty 405 for an /api or /v1 path becomes JSON. Call before handing the request to Next. */
 export function jsonMethodNotAllowed(req: IncomingMessage, res: ServerResponse): void {
-  if (!req.url?.startsWith("/api/")) return;
-  const path = req.url.split("?")[0]!;
+  const url = req.url ?? "";
+  const openAi = url.startsWith("/v1/");
+  if (!url.startsWith("/api/") && !openAi) return;
+  const path = url.split("?")[0]!;
   let converting = false;
   let wroteBody = false;
   const prepare = () => {
@@ -18,8 +21,13 @@ export function jsonMethodNotAllowed(req: IncomingMessage, res: ServerResponse):
       res.removeHeader("content-length");
     }
   };
+  const message = `${req.method} is not allowed on ${path}.`;
   const body = () =>
-    JSON.stringify({ error: { code: "method_not_allowed", message: `${req.method} is not allowed on ${path}.` } });
+    JSON.stringify(
+      openAi
+        ? { error: { message, type: "invalid_request_error", param: null, code: "method_not_allowed" } }
+        : { error: { code: "method_not_allowed", message } },
+    );
 
   const writeHead = res.writeHead.bind(res) as (...a: unknown[]) => ServerResponse;
   res.writeHead = ((status: number, ...rest: unknown[]) => {

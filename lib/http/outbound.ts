@@ -1,9 +1,15 @@
 // SSRF guard: the app makes no request to an address someone typed (a webhook URL, an S3 endpoint
-// entered in a form) unless the administrator allowed it. Settings:
+// entered in a form) unless the administrator allowed it. It is the one way such requests go out:
+// `outboundFetch` for plain HTTP, `outboundAgents` for clients that bring their own HTTP stack (the AWS
+// SDK of S3 sources). Settings:
 //   OUTBOUND_ALLOW         comma list of host names ("minio.lan", "*.example.com"), IPs or CIDRs ("10.0.5.0/24")
 //   OUTBOUND_ALLOW_PUBLIC  true: any public Internet address is also allowed (never private/loopback/link-local)
 // Addresses from the server's own settings (OLLAMA_HOST, BACKUP_S3_ENDPOINT, EVAL_ALERT_WEBHOOK_URL) are
 // admin-configured and need no check.
+//
+// When such a request fails, `describeOutboundFailure` says so in the app's own words (not allowed /
+// no answer in time / could not connect): never the far side's error text or the socket's errno, so
+// the messages cannot be used to map which ports answer on a network.
 //
 // The check runs on every address a name resolves to, and `outboundFetch` / `outboundAgentOptions` check
 // again at connect time (the socket connects only to an address that passed), so DNS rebinding cannot
@@ -170,6 +176,56 @@ export function guardedLookup(policy: OutboundPolicy): LookupFn {
 /** Options for `new http.Agent(...)` / `new https.Agent(...)` (e.g. for the AWS SDK's NodeHttpHandler) that enforce the policy per connection. */
 export async function outboundAgentOptions(policy?: OutboundPolicy): Promise<{ lookup: LookupFn }> {
   return { lookup: guardedLookup(policy ?? (await currentPolicy())) };
+}
+
+/**
+ * http and https agents that enforce the policy on every connection they open (DNS resolution included),
+ * for the AWS SDK's request handler: `new S3Client({ requestHandler: { ...await outboundAgents() } })`.
+ */
+export async function outboundAgents(policy?: OutboundPolicy): Promise<{ httpAgent: http.Agent; httpsAgent: https.Agent }> {
+  const p = policy ?? (await currentPolicy());
+  const lookup = guardedLookup(p);
+  return { httpAgent: guardAgent(new http.Agent({ lookup, keepAlive: true }), p), httpsAgent: guardAgent(new https.Agent({ lookup, keepAlive: true }), p) };
+}
+
+type CreateConnection = (options: { host?: string | null }, callback: (err: Error | null, socket?: unknown) => void) => unknown;
+
+/**
+ * Node connects to an IP address without calling `lookup`: the agent checks literal addresses itself
+ * before opening the connection.
+ */
+function guardAgent<A extends http.Agent>(agent: A, policy: OutboundPolicy): A {
+  const a = agent as unknown as { createConnection: CreateConnection };
+  const original = a.createConnection.bind(agent);
+  a.createConnection = (options, callback) => {
+    const host = (options.host ?? "").replace(/^\[|\]$/g, "");
+    const why = isIP(host) ? addressRefusal(host, host, policy) : null;
+    if (why) {
+      callback(new OutboundBlockedError(`http://${isIP(host) === 6 ? `[${host}]` : host}/`, why));
+      return undefined;
+    }
+    return original(options, callback);
+  };
+  return agent;
+}
+
+/** True when `err` (or an error it wraps) is the guard refusing an address. */
+export function isOutboundBlocked(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    if (e instanceof OutboundBlockedError || e.code === "outbound_not_allowed") return true;
+  }
+  return false;
+}
+
+/**
+ * What to tell a user about a failed request to `host` they named: whether the guard refused it, it
+ * timed out, or the connection failed — without the far side's words or the socket error's details.
+ */
+export function describeOutboundFailure(err: unknown, host: string): string {
+  if (isOutboundBlocked(err)) return `${host} is not an allowed target (an administrator can allow it with OUTBOUND_ALLOW)`;
+  const e = err as { name?: string; code?: string } | undefined;
+  if (e?.name === "TimeoutError" || e?.code === "ETIMEDOUT" || e?.name === "AbortError") return `no answer from ${host} in time`;
+  return `could not connect to ${host}`;
 }
 
 export interface OutboundInit {

@@ -1,7 +1,24 @@
-// Rate limits per user and per API key: one token bucket per principal, kept in this process's memory.
-// That is exact with ONE web process (the production layout: one Next.js process on Mini 1); with
-// several web processes each would allow the full rate. Workers do not go through HTTP and are not limited.
+// Rate limits: token buckets shared by every web process, so N processes (or machines) still allow
+// the configured rate once, not N times. The buckets live where every deployment has them:
+//   - PostgreSQL (the table rate_limit_buckets), one atomic INSERT … ON CONFLICT DO UPDATE per take —
+//     the embedded default (PGlite) uses the same table and statement;
+//   - Redis, when REDIS_URL is set: one Lua script per take (atomic on the Redis server). If Redis
+//     does not answer, the take falls back to PostgreSQL rather than failing the request.
+// Both use the database's (or Redis's) clock, so processes with skewed clocks agree.
+//
+// Who draws from which bucket (lib/http/route.ts calls `limitRequest`; sign-in calls `allowSignInAttempt`):
+//   - a signed-in user or an API key: its own bucket (RATE_LIMIT_PER_MINUTE, RATE_LIMIT_BURST);
+//   - anyone else, on any route: a bucket per client address (RATE_LIMIT_ANONYMOUS_*), or the
+//     route's own named bucket (setup); health checks are exempt;
+//   - sign-in attempts: a bucket per e-mail address and one per client address, checked before the
+//     password hash is computed, so argon2's CPU cost is not a lever either.
+// Workers do not go through HTTP and are not limited.
+import { Redis } from "ioredis";
+import { getConfig } from "../config";
+import type { Db } from "../db/client";
 import { RateLimitError } from "../errors";
+import { log } from "../log";
+import { observeRateLimited } from "../metrics";
 
 export interface BucketOptions {
   /** Sustained rate. */
@@ -10,74 +27,224 @@ export interface BucketOptions {
   burst: number;
 }
 
-interface Bucket {
-  tokens: number;
-  updated: number;
+/** Where buckets are kept. `take` returns 0 when granted, else the milliseconds until `cost` tokens are there. */
+export interface RateLimitStore {
+  readonly kind: "postgres" | "redis";
+  take(key: string, opts: BucketOptions, cost?: number): Promise<number>;
 }
 
-export class RateLimiter {
-  private buckets = new Map<string, Bucket>();
+// ───────────────────────── PostgreSQL (and PGlite) ─────────────────────────
+
+// The bucket's level now: what it had, plus the refill since, capped at the burst ($2 rate per second,
+// $3 burst). The database's clock decides, never the web process's.
+const LEVEL = `least($3::float8, b.tokens + greatest(0, extract(epoch FROM clock_timestamp() - b.updated_at)) * $2::float8)`;
+const TAKE_SQL = `
+INSERT INTO rate_limit_buckets AS b (key, tokens, updated_at, full_at, granted)
+VALUES (
+  $1,
+  CASE WHEN $3::float8 >= $4::float8 THEN $3::float8 - $4::float8 ELSE $3::float8 END,
+  clock_timestamp(),
+  clock_timestamp() + make_interval(secs => CASE WHEN $3::float8 >= $4::float8 THEN $4::float8 / $2::float8 ELSE 0 END),
+  $3::float8 >= $4::float8
+)
+ON CONFLICT (key) DO UPDATE SET
+  tokens = CASE WHEN ${LEVEL} >= $4::float8 THEN ${LEVEL} - $4::float8 ELSE ${LEVEL} END,
+  granted = ${LEVEL} >= $4::float8,
+  updated_at = greatest(b.updated_at, clock_timestamp()),
+  full_at = greatest(b.updated_at, clock_timestamp())
+    + make_interval(secs => ($3::float8 - CASE WHEN ${LEVEL} >= $4::float8 THEN ${LEVEL} - $4::float8 ELSE ${LEVEL} END) / $2::float8)
+RETURNING granted, tokens`;
+
+/** Buckets in the rate_limit_buckets table: one atomic statement per take. */
+export class PostgresRateLimitStore implements RateLimitStore {
+  readonly kind = "postgres" as const;
+  private lastSweep = 0;
+  constructor(private readonly db: Db) {}
+
+  async take(key: string, opts: BucketOptions, cost = 1): Promise<number> {
+    const ratePerSecond = opts.perMinute / 60;
+    const [row] = await this.db.sql.query<{ granted: boolean; tokens: number }>(TAKE_SQL, [key, ratePerSecond, opts.burst, cost]);
+    this.sweepNowAndThen();
+    if (!row || row.granted) return 0;
+    return Math.max(1, ((cost - Number(row.tokens)) / ratePerSecond) * 1000);
+  }
+
+  /** A full bucket carries no information: its row can go. Once a minute per process. */
+  private sweepNowAndThen() {
+    const now = Date.now();
+    if (now - this.lastSweep < 60_000) return;
+    this.lastSweep = now;
+    this.db.sql.query("DELETE FROM rate_limit_buckets WHERE full_at < clock_timestamp()").catch(() => {});
+  }
+}
+
+// ───────────────────────── Redis ─────────────────────────
+
+// KEYS[1] bucket; ARGV: rate per millisecond, burst, cost. Redis's own clock (TIME); the hash expires
+// when the bucket is full again. Returns { granted (0/1), milliseconds to wait } as strings (Lua
+// numbers would be truncated to integers).
+const REDIS_TAKE = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local rate = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local s = redis.call('HMGET', KEYS[1], 'tokens', 'ts')
+local tokens = tonumber(s[1])
+local ts = tonumber(s[2])
+if tokens == nil or ts == nil then tokens = burst; ts = now end
+local level = math.min(burst, tokens + math.max(0, now - ts) * rate)
+local granted = 0
+if level >= cost then
+  level = level - cost
+  granted = 1
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(level), 'ts', tostring(math.max(now, ts)))
+redis.call('PEXPIRE', KEYS[1], math.ceil((burst - level) / rate) + 1000)
+if granted == 1 then return {'1', '0'} end
+return {'0', tostring((cost - level) / rate)}
+`;
+
+type RedisWithTake = Redis & { sotTakeToken(key: string, ratePerMs: string, burst: string, cost: string): Promise<[string, string]> };
+
+/** Buckets in Redis (REDIS_URL): one Lua script per take; PostgreSQL when Redis does not answer. */
+export class RedisRateLimitStore implements RateLimitStore {
+  readonly kind = "redis" as const;
+  static readonly PREFIX = "sot:rate-limit:";
+  private readonly redis: RedisWithTake;
+  private lastFailureLog = 0;
   constructor(
-    private readonly opts: BucketOptions,
-    private readonly now: () => number = () => Date.now(),
-  ) {}
-
-  /** Takes `cost` tokens for `id`; throws RateLimitError (429 + Retry-After) when the bucket is short. */
-  take(id: string, cost = 1): void {
-    const wait = this.tryTake(id, cost);
-    if (wait > 0) throw new RateLimitError(Math.max(1, Math.ceil(wait / 1000)));
+    url: string,
+    private readonly fallback: RateLimitStore,
+  ) {
+    // Fail fast when Redis is away (the fallback answers), and keep reconnecting in the background.
+    this.redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, commandTimeout: 1000, enableOfflineQueue: true }) as RedisWithTake;
+    this.redis.on("error", () => {}); // reported per take below, not as an unhandled event
+    this.redis.defineCommand("sotTakeToken", { numberOfKeys: 1, lua: REDIS_TAKE });
   }
 
-  /** 0 when allowed, else the milliseconds until `cost` tokens are available. */
-  tryTake(id: string, cost = 1): number {
-    const { perMinute, burst } = this.opts;
-    const now = this.now();
-    const ratePerMs = perMinute / 60_000;
-    const b = this.buckets.get(id) ?? { tokens: burst, updated: now };
-    b.tokens = Math.min(burst, b.tokens + (now - b.updated) * ratePerMs);
-    b.updated = now;
-    this.buckets.set(id, b);
-    if (b.tokens >= cost) {
-      b.tokens -= cost;
-      this.sweep(now);
-      return 0;
+  async take(key: string, opts: BucketOptions, cost = 1): Promise<number> {
+    try {
+      const [granted, waitMs] = await this.redis.sotTakeToken(RedisRateLimitStore.PREFIX + key, String(opts.perMinute / 60_000), String(opts.burst), String(cost));
+      return granted === "1" ? 0 : Math.max(1, Number(waitMs));
+    } catch (err) {
+      if (Date.now() - this.lastFailureLog > 60_000) {
+        this.lastFailureLog = Date.now();
+        log("warn", "rate limit: Redis did not answer; using PostgreSQL", { error: (err as Error).message });
+      }
+      return this.fallback.take(key, opts, cost);
     }
-    return (cost - b.tokens) / ratePerMs;
   }
 
-  /** Full buckets carry no information: drop them now and then so memory stays bounded. */
-  private sweep(now: number) {
-    if (this.buckets.size < 10_000) return;
-    const fullAfter = (this.opts.burst / this.opts.perMinute) * 60_000;
-    for (const [id, b] of this.buckets) if (now - b.updated > fullAfter) this.buckets.delete(id);
+  async close(): Promise<void> {
+    await this.redis.quit().catch(() => this.redis.disconnect());
   }
 }
 
-const KEY = Symbol.for("sot.rateLimiter");
-type G = typeof globalThis & { [KEY]?: { limiter: RateLimiter; sig: string } };
+// ───────────────────────── the process's store ─────────────────────────
 
-/** The process's limiter for the configured rate (rebuilt when the settings change, e.g. in tests). */
-export function processLimiter(opts: BucketOptions): RateLimiter {
+const STORE = Symbol.for("sot.rateLimitStore");
+type G = typeof globalThis & { [STORE]?: { store: RateLimitStore; db: Db; sig: string } };
+
+/** The store for this process's settings: Redis when REDIS_URL is set, else the database. */
+export function rateLimitStore(db: Db): RateLimitStore {
   const g = globalThis as G;
-  const sig = `${opts.perMinute}/${opts.burst}`;
-  if (!g[KEY] || g[KEY].sig !== sig) g[KEY] = { limiter: new RateLimiter(opts), sig };
-  return g[KEY].limiter;
+  const url = getConfig().REDIS_URL ?? "";
+  const current = g[STORE];
+  if (current && current.db === db && current.sig === url) return current.store;
+  if (current?.store instanceof RedisRateLimitStore) void current.store.close();
+  const pg = new PostgresRateLimitStore(db);
+  const store = url ? new RedisRateLimitStore(url, pg) : pg;
+  g[STORE] = { store, db, sig: url };
+  return store;
 }
+
+/** Closes the Redis connection, if any (scripts and tests that end). */
+export async function closeRateLimitStore(): Promise<void> {
+  const g = globalThis as G;
+  const current = g[STORE];
+  delete g[STORE];
+  if (current?.store instanceof RedisRateLimitStore) await current.store.close();
+}
+
+/** Takes a token from `key`; throws RateLimitError (429 + Retry-After) when the bucket is short. */
+export async function takeOrThrow(db: Db, key: string, opts: BucketOptions): Promise<void> {
+  const wait = await rateLimitStore(db).take(key, opts);
+  if (wait > 0) throw new RateLimitError(Math.max(1, Math.ceil(wait / 1000)));
+}
+
+// ───────────────────────── who draws from which bucket ─────────────────────────
 
 /** The bucket a principal draws from: its key when it used one, else its user. */
 export function principalBucket(p: { kind: string; userId: string | null; apiKeyId: string | null }): string {
   return p.kind === "api_key" ? `key:${p.apiKeyId}` : `user:${p.userId}`;
 }
 
-// Password guessing: sign-in goes through next-auth, not the route wrapper, so it has its own buckets —
-// per e-mail address (10 at once, then 6 a minute) and per client address (30 at once, then 30 a minute).
-// Checked before the password hash is computed, which also keeps argon2's CPU cost from being a lever.
-const SIGN_IN = Symbol.for("sot.signInLimiters");
-type S = typeof globalThis & { [SIGN_IN]?: { email: RateLimiter; ip: RateLimiter } };
+/**
+ * The client's address as the web process saw it (scripts/serve.ts sets x-sot-client-ip from the
+ * socket, or from X-Real-IP when the connection comes from a proxy on the same machine); null when the
+ * app runs without it (next dev).
+ */
+export function clientAddress(headers: Headers | Record<string, string | string[] | undefined>): string | null {
+  const raw = headers instanceof Headers ? headers.get("x-sot-client-ip") : headers["x-sot-client-ip"];
+  const v = Array.isArray(raw) ? raw[0] : raw;
+  return v ? v.slice(0, 64) : null;
+}
 
-export function allowSignInAttempt(email: string, ip: string | null): boolean {
-  const g = globalThis as S;
-  const l = (g[SIGN_IN] ??= { email: new RateLimiter({ perMinute: 6, burst: 10 }), ip: new RateLimiter({ perMinute: 30, burst: 30 }) });
-  if (ip && l.ip.tryTake(`ip:${ip}`) > 0) return false;
-  return l.email.tryTake(`email:${email.trim().toLowerCase()}`) === 0;
+/** How a route is limited for callers without a principal (lib/http/route.ts `rateLimit`). */
+export type RouteRateLimit = "none" | { bucket: string; perMinute: number; burst: number };
+
+/**
+ * The limit for one request, before its body is read: the principal's bucket, or for anonymous callers
+ * the route's named bucket or the shared anonymous one, per client address.
+ */
+export async function limitRequest(
+  db: Db,
+  headers: Headers,
+  principal: { kind: string; userId: string | null; apiKeyId: string | null } | null,
+  routeLimit?: RouteRateLimit,
+): Promise<void> {
+  const config = getConfig();
+  let key: string;
+  let opts: BucketOptions;
+  if (principal) {
+    key = principalBucket(principal);
+    opts = { perMinute: config.RATE_LIMIT_PER_MINUTE, burst: config.RATE_LIMIT_BURST };
+  } else if (routeLimit === "none") {
+    return;
+  } else {
+    const address = clientAddress(headers) ?? "unknown";
+    if (routeLimit) {
+      key = `${routeLimit.bucket}:${address}`;
+      opts = routeLimit;
+    } else {
+      key = `anon:${address}`;
+      opts = { perMinute: config.RATE_LIMIT_ANONYMOUS_PER_MINUTE, burst: config.RATE_LIMIT_ANONYMOUS_BURST };
+    }
+  }
+  try {
+    await takeOrThrow(db, key, opts);
+  } catch (err) {
+    observeRateLimited(principal?.kind ?? "anonymous");
+    throw err;
+  }
+}
+
+// Password guessing: per e-mail address (10 at once, then 6 a minute) and per client address (30 at
+// once, then 30 a minute), in the shared store.
+export const SIGN_IN_PER_EMAIL: BucketOptions = { perMinute: 6, burst: 10 };
+export const SIGN_IN_PER_ADDRESS: BucketOptions = { perMinute: 30, burst: 30 };
+
+/** Whether a sign-in attempt may go on to the password check (false: refused like a wrong password). */
+export async function allowSignInAttempt(db: Db, email: string, address: string | null): Promise<boolean> {
+  const store = rateLimitStore(db);
+  if (address && (await store.take(`signin-ip:${address}`, SIGN_IN_PER_ADDRESS)) > 0) {
+    observeRateLimited("sign_in");
+    return false;
+  }
+  if ((await store.take(`signin-email:${email.trim().toLowerCase()}`, SIGN_IN_PER_EMAIL)) > 0) {
+    observeRateLimited("sign_in");
+    return false;
+  }
+  return true;
 }

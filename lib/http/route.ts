@@ -20,10 +20,10 @@ import {
 import { isLlmUnavailable } from "../llm";
 import { log } from "../log";
 import { getConfig } from "../config";
-import { observeHttpRequest, observeRateLimited, routePattern } from "../metrics";
+import { observeHttpRequest, routePattern } from "../metrics";
 import { assertSameOrigin } from "./csrf";
 import { assertNoNul } from "./input-guard";
-import { principalBucket, processLimiter } from "./rate-limit";
+import { limitRequest, type RouteRateLimit } from "./rate-limit";
 
 export const DEFAULT_MAX_BODY_BYTES = 1_000_000;
 
@@ -38,6 +38,13 @@ export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType 
   params?: P;
   /** Bodies over this are refused with 413 before parsing. */
   maxBodyBytes?: number;
+  /** For callers without a principal: a named bucket of its own, or "none" (health checks). Default: the anonymous bucket. */
+  rateLimit?: RouteRateLimit;
+  /**
+   * Renders a refusal in another shape than `errorResponse` (the OpenAI-compatible API speaks OpenAI's
+   * error shape); statuses and headers still come from the typed error.
+   */
+  renderError?: (err: AppError, requestId: string) => Response;
 }
 
 type Infer<T> = T extends z.ZodType ? z.infer<T> : undefined;
@@ -65,6 +72,11 @@ export function json(data: unknown, init: ResponseInit = {}): Response {
   headers.set("content-type", "application/json; charset=utf-8");
   headers.set("cache-control", "no-store");
   return new Response(JSON.stringify(data), { ...init, headers });
+}
+
+function withRequestId(response: Response, requestId: string): Response {
+  response.headers.set("x-request-id", requestId);
+  return response;
 }
 
 export function errorResponse(err: AppError, requestId: string): Response {
@@ -140,8 +152,11 @@ export function route<
       let principal: Principal | null = null;
       if (spec.permission !== "public" && spec.permission !== "signature") {
         const resolved = await resolvePrincipal(db, request.headers);
-        if (resolved === "bearer-invalid") throw new UnauthorizedError("The API key is invalid, revoked or expired.");
-        if (!resolved) throw new UnauthorizedError();
+        if (resolved === "bearer-invalid" || !resolved) {
+          // A failed authentication is an anonymous request: it draws from the caller's address bucket.
+          await limitRequest(db, request.headers, null);
+          throw resolved ? new UnauthorizedError("The API key is invalid, revoked or expired.") : new UnauthorizedError();
+        }
         if (!can(resolved, spec.permission)) {
           throw new ForbiddenError(`This needs the "${spec.permission}" permission, which you do not have.`);
         }
@@ -151,17 +166,10 @@ export function route<
         principal = resolved === "bearer-invalid" ? null : resolved;
       }
       // Access hardening (lib/http/csrf.ts, lib/http/rate-limit.ts): cookie mutations must come from this
-      // site; every user and key draws from its own token bucket.
+      // site; every user and key draws from its own token bucket, anonymous callers from their address's,
+      // shared by every web process.
       if (spec.permission !== "signature") assertSameOrigin(request, getConfig().PUBLIC_URL);
-      if (principal) {
-        const { RATE_LIMIT_PER_MINUTE: perMinute, RATE_LIMIT_BURST: burst } = getConfig();
-        try {
-          processLimiter({ perMinute, burst }).take(principalBucket(principal));
-        } catch (err) {
-          observeRateLimited(principal.kind);
-          throw err;
-        }
-      }
+      await limitRequest(db, request.headers, principal, spec.rateLimit);
 
       let body: unknown = undefined;
       let rawBody: string | undefined;
@@ -201,13 +209,14 @@ export function route<
           : isLlmUnavailable(err)
             ? new AppError(503, "model_unavailable", err.message)
             : null;
+      const render = spec.renderError ?? errorResponse;
       if (appError) {
         status = appError.status;
-        return errorResponse(appError, requestId);
+        return withRequestId(render(appError, requestId), requestId);
       }
       status = 500;
       log("error", "unhandled error", { requestId, path: url.pathname, error: (err as Error)?.message, stack: (err as Error)?.stack });
-      return errorResponse(new AppError(500, "internal", "Something went wrong on our side; the request id identifies it in the logs."), requestId);
+      return withRequestId(render(new AppError(500, "internal", "Something went wrong on our side; the request id identifies it in the logs."), requestId), requestId);
     } finally {
       log("info", "request", {
         requestId,

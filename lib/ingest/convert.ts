@@ -2,10 +2,28 @@
 // A file is checked against what its name claims before it is parsed, so a PDF renamed .md or a text
 // file named .docx is rejected with a reason instead of being ingested as garbage. Every rejection
 // names the file and the reason (UnsupportedMediaTypeError 415 for the kind, UnprocessableError 422 for
-// empty, corrupt or mislabelled content, PayloadTooLargeError 413 for size).
+// empty, corrupt, mislabelled or unreadable content, 413 for size — the file's, or what a DOCX unpacks to).
+// Hostile files cost bounded work: a DOCX's ZIP is checked against entry and unpacked-size limits before
+// it is parsed (zip-limits.ts), and PDFs are read in a worker thread with time and memory limits
+// (pdf-extract.ts), so neither can stall or exhaust the web process.
 import mammoth from "mammoth";
 import { NodeHtmlMarkdown } from "node-html-markdown";
+import { getConfig } from "../config";
 import { PayloadTooLargeError, UnprocessableError, UnsupportedMediaTypeError } from "../errors";
+import { extractPdfText, type PdfLimits } from "./pdf-extract";
+import { assertZipWithinLimits, type ZipLimits } from "./zip-limits";
+
+export type ConvertLimits = ZipLimits & { pdf: PdfLimits };
+
+/** The limits from the settings (INGEST_ZIP_*, INGEST_PDF_*). */
+export function convertLimits(): ConvertLimits {
+  const c = getConfig();
+  return {
+    maxEntries: c.INGEST_ZIP_MAX_ENTRIES,
+    maxUnpackedBytes: c.INGEST_ZIP_MAX_UNPACKED_BYTES,
+    pdf: { timeoutMs: c.INGEST_PDF_TIMEOUT_MS, maxMemoryMb: c.INGEST_PDF_MAX_MEMORY_MB },
+  };
+}
 
 export type UploadFormat = "md" | "txt" | "html" | "pdf" | "docx" | "json";
 
@@ -63,7 +81,7 @@ function titleFromName(filename: string): string {
 const html2md = new NodeHtmlMarkdown({ codeFence: "```", bulletMarker: "-" });
 
 /** Converts one file; throws a typed 4xx error naming the file when it cannot. */
-export async function convertToMarkdown(filename: string, bytes: Uint8Array, maxBytes: number): Promise<ConvertedFile> {
+export async function convertToMarkdown(filename: string, bytes: Uint8Array, maxBytes: number, limits: ConvertLimits = convertLimits()): Promise<ConvertedFile> {
   const format = formatOf(filename);
   if (!format) {
     throw new UnsupportedMediaTypeError(
@@ -113,9 +131,10 @@ export async function convertToMarkdown(filename: string, bytes: Uint8Array, max
       break;
     }
     case "pdf":
-      ({ title, markdown } = await pdfToMarkdown(filename, bytes, title));
+      ({ title, markdown } = await pdfToMarkdown(filename, bytes, title, limits.pdf));
       break;
     case "docx":
+      await assertZipWithinLimits(filename, bytes, limits);
       markdown = await docxToMarkdown(filename, bytes);
       title = /^#\s+(.+)$/m.exec(markdown)?.[1]?.trim() || title;
       break;
@@ -124,32 +143,14 @@ export async function convertToMarkdown(filename: string, bytes: Uint8Array, max
   return { title, markdown: markdown.trim() + "\n", format };
 }
 
-async function pdfToMarkdown(filename: string, bytes: Uint8Array, fallbackTitle: string) {
-  // unpdf bundles a serverless PDF.js build: pure JS, no worker, no canvas.
-  const { getDocumentProxy, extractText, getMeta } = await import("unpdf");
-  let pdf;
-  try {
-    // PDF.js takes ownership of (detaches) the buffer it is given: hand it a copy.
-    pdf = await getDocumentProxy(new Uint8Array(bytes), { verbosity: 0 });
-  } catch (e) {
-    fail(filename, `is not a readable PDF (${(e as Error).message})`);
-  }
-  try {
-    const { text } = await extractText(pdf, { mergePages: false });
-    const meta = await getMeta(pdf).catch(() => null);
-    const metaTitle = typeof meta?.info?.Title === "string" ? meta.info.Title.trim() : "";
-    // Pages become sections so a citation can say which page a passage is on.
-    const markdown = text
-      .map((page, i) => (page.trim() ? `## Page ${i + 1}\n\n${page.trim()}` : ""))
-      .filter(Boolean)
-      .join("\n\n");
-    return { title: metaTitle || fallbackTitle, markdown };
-  } catch (e) {
-    fail(filename, `is not a readable PDF (${(e as Error).message})`);
-  } finally {
-    // Releases PDF.js's per-document caches (the serverless build may not expose it).
-    await Promise.resolve((pdf as { destroy?: () => unknown }).destroy?.()).catch(() => {});
-  }
+async function pdfToMarkdown(filename: string, bytes: Uint8Array, fallbackTitle: string, limits: PdfLimits) {
+  const { pages, title } = await extractPdfText(filename, bytes, limits);
+  // Pages become sections so a citation can say which page a passage is on.
+  const markdown = pages
+    .map((page, i) => (page.trim() ? `## Page ${i + 1}\n\n${page.trim()}` : ""))
+    .filter(Boolean)
+    .join("\n\n");
+  return { title: title || fallbackTitle, markdown };
 }
 
 async function docxToMarkdown(filename: string, bytes: Uint8Array): Promise<string> {

@@ -1,11 +1,13 @@
 // Uploads into a collection: every file is converted and checked BEFORE anything is written, so one
 // bad file rejects the whole request with a 4xx naming each bad file and its reason, and nothing is
 // half-ingested. A file uploaded again under the same name replaces the earlier version.
+// Files may arrive as a stream (the upload route reads multipart parts one at a time): each is
+// converted as it arrives and its bytes let go, so only one file's bytes are in memory at once.
 import { getConfig } from "../config";
 import type { Db } from "../db/client";
 import { AppError, isAppError, NotFoundError, ValidationError } from "../errors";
 import type { Llm } from "../llm";
-import { convertToMarkdown, type ConvertedFile } from "./convert";
+import { convertLimits, convertToMarkdown, type ConvertedFile } from "./convert";
 import { requestBackfill } from "./import-jobs";
 import { ingestDocuments } from "./pipeline";
 
@@ -24,26 +26,30 @@ export async function ensureUploadSource(db: Db, collectionId: string) {
   return existing ?? db.prisma.source.create({ data: { collectionId, kind: "upload", name: "Uploads", config: {} } });
 }
 
-export async function ingestUploads(db: Db, input: { collectionId: string; files: UploadedFile[]; llm?: Pick<Llm, "embed" | "models"> }) {
-  if (input.files.length === 0) throw new ValidationError("No files were uploaded; send them as multipart form fields named \"file\".");
-  if (input.files.length > MAX_FILES_PER_UPLOAD) throw new ValidationError(`At most ${MAX_FILES_PER_UPLOAD} files per upload.`);
+export async function ingestUploads(
+  db: Db,
+  input: { collectionId: string; files: Iterable<UploadedFile> | AsyncIterable<UploadedFile>; llm?: Pick<Llm, "embed" | "models"> },
+) {
   const collection = await db.prisma.collection.findUnique({ where: { id: input.collectionId } });
   if (!collection) throw new NotFoundError("Collection");
-  const names = input.files.map((f) => f.name);
-  const dup = names.find((n, i) => names.indexOf(n) !== i);
-  if (dup) throw new ValidationError(`${dup}: uploaded twice in one request.`, [{ file: dup, reason: "duplicate file name" }]);
 
   const maxBytes = getConfig().INGEST_UPLOAD_MAX_BYTES;
+  const limits = convertLimits();
   const converted: Array<ConvertedFile & { name: string }> = [];
   const problems: Array<{ error: AppError; file: string }> = [];
-  for (const f of input.files) {
+  const names = new Set<string>();
+  for await (const f of input.files) {
+    if (names.size >= MAX_FILES_PER_UPLOAD) throw new ValidationError(`At most ${MAX_FILES_PER_UPLOAD} files per upload.`);
+    if (names.has(f.name)) throw new ValidationError(`${f.name}: uploaded twice in one request.`, [{ file: f.name, reason: "duplicate file name" }]);
+    names.add(f.name);
     try {
-      converted.push({ ...(await convertToMarkdown(f.name, f.bytes, maxBytes)), name: f.name });
+      converted.push({ ...(await convertToMarkdown(f.name, f.bytes, maxBytes, limits)), name: f.name });
     } catch (err) {
       if (!isAppError(err)) throw err;
       problems.push({ error: err, file: f.name });
     }
   }
+  if (names.size === 0) throw new ValidationError("No files were uploaded; send them as multipart form fields named \"file\".");
   if (problems.length === 1) throw problems[0].error;
   if (problems.length > 1) {
     const first = problems[0].error;

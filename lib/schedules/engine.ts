@@ -15,12 +15,13 @@
 //   than SCHEDULER_DEAD_RUN_SECONDS lost its process and is marked failed by any other (or the restarted)
 //   process. The schedule itself was already moved forward, so it goes on.
 import { hostname } from "node:os";
+import { accessContextFor, can, principalOfUser, type AccessContext } from "../access/context";
 import { getConfig } from "../config";
 import type { Db } from "../db/client";
 import { ConflictError, NotFoundError } from "../errors";
 import { log } from "../log";
 import { nextRunAfter } from "./rules";
-import { errorSummary, getTargetKind, getTargetKindForResult, type RunTrigger, type TargetOutcome } from "./targets";
+import { errorSummary, getTargetKind, getTargetKindForResult, type RunTrigger, type TargetKind, type TargetOutcome } from "./targets";
 
 type Tx = Parameters<Parameters<Db["prisma"]["$transaction"]>[0]>[0];
 
@@ -35,6 +36,8 @@ export interface ClaimedRun {
   targetConfig: unknown;
   trigger: RunTrigger;
   dueAt: Date | null;
+  /** The user whose access the run has (null: the schedule's user was deleted; the run fails). */
+  runAsUserId: string | null;
 }
 
 export interface EngineOptions {
@@ -88,6 +91,7 @@ interface DueRow {
   time_zone: string;
   anchor_at: Date;
   next_run_at: Date;
+  run_as_user_id: string | null;
 }
 
 /** Claims up to a batch of due schedules within the limits; each claim is one new run row. */
@@ -98,7 +102,7 @@ export async function claimDueRuns(db: Db, opts: EngineOptions): Promise<Claimed
     const free = Math.min(opts.globalLimit - running, opts.batchSize);
     if (free <= 0) return [];
     const due = await tx.$queryRaw<DueRow[]>`
-      SELECT s.id, s.name, s.target_kind, s.target_config, s.interval_minutes, s.cron, s.time_zone, s.anchor_at, s.next_run_at
+      SELECT s.id, s.name, s.target_kind, s.target_config, s.interval_minutes, s.cron, s.time_zone, s.anchor_at, s.next_run_at, s.run_as_user_id
       FROM schedules s
       WHERE s.enabled AND s.next_run_at <= now()
         AND (SELECT count(*) FROM schedule_runs r WHERE r.schedule_id = s.id AND r.status = 'running') < s.max_concurrent
@@ -138,6 +142,7 @@ export async function claimDueRuns(db: Db, opts: EngineOptions): Promise<Claimed
         targetConfig: s.target_config,
         trigger: "schedule",
         dueAt: s.next_run_at,
+        runAsUserId: s.run_as_user_id,
       });
     }
     return claimed;
@@ -149,7 +154,7 @@ export async function claimDueRuns(db: Db, opts: EngineOptions): Promise<Claimed
 export async function claimManualRun(db: Db, scheduleId: string, opts: EngineOptions): Promise<ClaimedRun> {
   return withStartLock(db, async (tx) => {
     const rows = await tx.$queryRaw<Array<DueRow & { max_concurrent: number }>>`
-      SELECT id, name, target_kind, target_config, max_concurrent FROM schedules WHERE id = ${scheduleId}::uuid FOR UPDATE`;
+      SELECT id, name, target_kind, target_config, max_concurrent, run_as_user_id FROM schedules WHERE id = ${scheduleId}::uuid FOR UPDATE`;
     if (rows.length === 0) throw new NotFoundError("Schedule");
     const s = rows[0];
     const [{ running, mine }] = await tx.$queryRaw<Array<{ running: number; mine: number }>>`
@@ -180,8 +185,25 @@ export async function claimManualRun(db: Db, scheduleId: string, opts: EngineOpt
       targetConfig: s.target_config,
       trigger: "manual",
       dueAt: null,
+      runAsUserId: s.run_as_user_id,
     };
   });
+}
+
+/**
+ * The access of the user a schedule runs as, read now; or why the run cannot go ahead (no user, a
+ * disabled one, one whose role lacks what the target needs). There is no fallback principal.
+ */
+async function runAsContext(db: Db, run: ClaimedRun, kind: TargetKind<unknown>): Promise<AccessContext | string> {
+  if (!run.runAsUserId) return "this schedule has no user to run as (that user was deleted); an admin must choose one";
+  const user = await db.prisma.user.findUnique({ where: { id: run.runAsUserId }, select: { id: true, email: true, role: true, disabledAt: true } });
+  const principal = user ? principalOfUser(user) : null;
+  if (!user || !principal) return `${user?.email ?? "the user this schedule runs as"} is ${user ? "disabled" : "deleted"}; an admin must choose another user to run it as`;
+  const access = await accessContextFor(db, principal);
+  if (kind.permission && !can(access, kind.permission)) {
+    return `${user.email} (${user.role}), whom this schedule runs as, lacks the "${kind.permission}" permission this target needs`;
+  }
+  return access;
 }
 
 async function finishRun(db: Db, runId: string, outcome: { state: "succeeded" | "failed"; error?: string; resultKind?: string; resultId?: string }) {
@@ -237,8 +259,11 @@ export class RunExecutor {
     const kind = getTargetKind(run.targetKind);
     let outcome: TargetOutcome;
     try {
+      const access = kind ? await runAsContext(this.db, run, kind) : null;
       if (!kind) {
         outcome = { state: "failed", error: `target kind "${run.targetKind}" is not available in this version` };
+      } else if (typeof access === "string") {
+        outcome = { state: "failed", error: access };
       } else {
         const config = kind.config.parse(run.targetConfig);
         outcome = await kind.start(config, {
@@ -248,6 +273,7 @@ export class RunExecutor {
           runId: run.runId,
           trigger: run.trigger,
           dueAt: run.dueAt,
+          access: access!,
           signal,
         });
       }

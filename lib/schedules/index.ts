@@ -6,6 +6,7 @@ export {
   getSchedule,
   getScheduleHistory,
   listSchedules,
+  runAsUsers,
   runScheduleNow,
   targetChoices,
   type TargetChoices,

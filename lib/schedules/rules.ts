@@ -1,6 +1,7 @@
 // Schedule input (API/page) → validated fields, and a schedule's rule → its next run time.
 import { z } from "zod";
 import { getConfig } from "../config";
+import { accessContextFor, can, principalOfUser, type AccessContext } from "../access/context";
 import type { Db } from "../db/client";
 import { ValidationError, zodIssuesToDetails } from "../errors";
 import { canonicalTimeZone, CronSyntaxError, nextCronRun, nextIntervalRun, parseCron } from "./cron";
@@ -51,6 +52,8 @@ const fields = {
     .int({ message: "must be a whole number of minutes" })
     .min(1, { message: "must be at least 1" })
     .max(10080, { message: "must be at most 10080 (7 days)" }),
+  /** The user whose access the schedule's runs have; default: whoever creates the schedule. */
+  run_as_user_id: z.string().uuid({ message: "must be a user id (UUID)" }),
 };
 
 export const createScheduleBody = z
@@ -63,6 +66,7 @@ export const createScheduleBody = z
     time_zone: fields.time_zone.default("UTC"),
     max_concurrent: fields.max_concurrent.default(1),
     timeout_minutes: fields.timeout_minutes.default(240),
+    run_as_user_id: fields.run_as_user_id.optional(),
   })
   .strict();
 export type CreateScheduleInput = z.input<typeof createScheduleBody>;
@@ -77,6 +81,7 @@ export const updateScheduleBody = z
     time_zone: fields.time_zone.optional(),
     max_concurrent: fields.max_concurrent.optional(),
     timeout_minutes: fields.timeout_minutes.optional(),
+    run_as_user_id: fields.run_as_user_id.optional(),
   })
   .strict();
 export type UpdateScheduleInput = z.input<typeof updateScheduleBody>;
@@ -91,13 +96,15 @@ export interface ScheduleFields {
   timeZone: string;
   maxConcurrent: number;
   timeoutMinutes: number;
+  /** Null only for a stored schedule whose user was deleted; never accepted from input. */
+  runAsUserId: string | null;
 }
 
 type Issue = { path: string; message: string };
 
 /**
  * Checks a complete set of schedule fields (after defaults and a PATCH merge): the rule, the time zone,
- * the limits against the global one, and the target's own settings. Throws ValidationError listing
+ * the limits against the global one, the user its runs act as, and the target's own settings. Throws ValidationError listing
  * every problem by field name; returns the fields with the target config normalised by its kind.
  */
 export async function checkScheduleFields(f: ScheduleFields, db: Db, now = new Date()): Promise<ScheduleFields> {
@@ -135,7 +142,22 @@ export async function checkScheduleFields(f: ScheduleFields, db: Db, now = new D
     });
   }
 
+  // The principal its runs act as: an active user whose role allows what the target does.
+  let runAs: AccessContext | null = null;
+  const user = f.runAsUserId
+    ? await db.prisma.user.findUnique({ where: { id: f.runAsUserId }, select: { id: true, email: true, role: true, disabledAt: true } })
+    : null;
+  const principal = user ? principalOfUser(user) : null;
+  if (!f.runAsUserId) issues.push({ path: "run_as_user_id", message: "choose the user whose access its runs have" });
+  else if (!user) issues.push({ path: "run_as_user_id", message: "no user has this id" });
+  else if (!principal) issues.push({ path: "run_as_user_id", message: `${user.email} is disabled` });
+  else runAs = await accessContextFor(db, principal);
+
   const kind = getTargetKind(f.targetKind);
+  if (kind?.permission && runAs && !can(runAs, kind.permission)) {
+    issues.push({ path: "run_as_user_id", message: `${user!.email} (${user!.role}) lacks the "${kind.permission}" permission that "${kind.label}" needs` });
+    runAs = null; // the target's own checks of what this user may reach would only repeat the refusal
+  }
   if (!kind) {
     const known = listTargetKinds().map((k) => k.kind);
     issues.push({ path: "target.kind", message: `unknown kind "${f.targetKind}"; one of: ${known.join(", ")}` });
@@ -147,7 +169,7 @@ export async function checkScheduleFields(f: ScheduleFields, db: Db, now = new D
       }
     } else {
       out.targetConfig = parsed.data as Record<string, unknown>;
-      for (const d of (await kind.check?.(parsed.data, db)) ?? []) {
+      for (const d of (await kind.check?.(parsed.data, { db, runAs })) ?? []) {
         issues.push({ path: `target.config.${d.path}`, message: d.message });
       }
     }

@@ -1,4 +1,8 @@
 // Schedules as the API and the page see them: create, read, edit, enable/disable, delete, run now, history.
+// All of it is for admins; every change is written to the audit log here. A schedule runs as a named user
+// (`run_as_user_id`, default: whoever creates it): its runs have that user's access, read at every run.
+import { requireAdmin, type AccessContext } from "../access/context";
+import { audit } from "../audit";
 import type { Db } from "../db/client";
 import { NotFoundError, ValidationError, zodIssuesToDetails } from "../errors";
 import { claimManualRun, defaultEngineOptions, getExecutor } from "./engine";
@@ -36,6 +40,8 @@ export interface ScheduleView {
   time_zone: string;
   max_concurrent: number;
   timeout_minutes: number;
+  /** The user whose access its runs have; null when that user was deleted (its runs then fail). */
+  run_as_user_id: string | null;
   next_run_at: string | null;
   last_run_at: string | null;
   running: number;
@@ -109,6 +115,7 @@ async function views(db: Db, rows: ScheduleRow[]): Promise<ScheduleView[]> {
       time_zone: s.timeZone,
       max_concurrent: s.maxConcurrent,
       timeout_minutes: s.timeoutMinutes,
+      run_as_user_id: s.runAsUserId,
       next_run_at: iso(s.nextRunAt),
       last_run_at: iso(s.lastRunAt),
       running: runningBy.get(s.id) ?? 0,
@@ -126,16 +133,24 @@ async function findRow(db: Db, id: string): Promise<ScheduleRow> {
   return row;
 }
 
-export async function listSchedules(db: Db): Promise<ScheduleView[]> {
-  const rows = await db.prisma.schedule.findMany({ orderBy: [{ name: "asc" }, { createdAt: "asc" }] });
-  return views(db, rows);
+function record(ctx: AccessContext, action: string, id: string, details: Record<string, unknown> = {}) {
+  return audit(ctx.db, ctx.principal, action, `schedule:${id}`, details, { requestId: ctx.requestId });
 }
 
-export async function getSchedule(db: Db, id: string): Promise<ScheduleView> {
-  return (await views(db, [await findRow(db, id)]))[0];
+export async function listSchedules(ctx: AccessContext): Promise<ScheduleView[]> {
+  requireAdmin(ctx);
+  const rows = await ctx.db.prisma.schedule.findMany({ orderBy: [{ name: "asc" }, { createdAt: "asc" }] });
+  return views(ctx.db, rows);
 }
 
-export async function createSchedule(db: Db, input: CreateScheduleInput, now = new Date()): Promise<ScheduleView> {
+export async function getSchedule(ctx: AccessContext, id: string): Promise<ScheduleView> {
+  requireAdmin(ctx);
+  return (await views(ctx.db, [await findRow(ctx.db, id)]))[0];
+}
+
+export async function createSchedule(ctx: AccessContext, input: CreateScheduleInput, now = new Date()): Promise<ScheduleView> {
+  requireAdmin(ctx);
+  const { db } = ctx;
   const b = parseOrThrow(createScheduleBody, input);
   const f = await checkScheduleFields(
     {
@@ -148,6 +163,7 @@ export async function createSchedule(db: Db, input: CreateScheduleInput, now = n
       timeZone: b.time_zone,
       maxConcurrent: b.max_concurrent,
       timeoutMinutes: b.timeout_minutes,
+      runAsUserId: b.run_as_user_id ?? ctx.onBehalfOf,
     },
     db,
     now,
@@ -165,13 +181,18 @@ export async function createSchedule(db: Db, input: CreateScheduleInput, now = n
       anchorAt: now,
       maxConcurrent: f.maxConcurrent,
       timeoutMinutes: f.timeoutMinutes,
+      runAsUserId: f.runAsUserId,
       nextRunAt: next,
     },
   });
-  return (await views(db, [row]))[0];
+  const [view] = await views(db, [row]);
+  await record(ctx, "schedule.create", row.id, { name: view.name, target: view.target.kind, runAsUserId: f.runAsUserId });
+  return view;
 }
 
-export async function updateSchedule(db: Db, id: string, input: UpdateScheduleInput, now = new Date()): Promise<ScheduleView> {
+export async function updateSchedule(ctx: AccessContext, id: string, input: UpdateScheduleInput, now = new Date()): Promise<ScheduleView> {
+  requireAdmin(ctx);
+  const { db } = ctx;
   const p = parseOrThrow(updateScheduleBody, input);
   const cur = await findRow(db, id);
   // Giving one kind of rule replaces the other; giving both is refused by the field check.
@@ -197,6 +218,7 @@ export async function updateSchedule(db: Db, id: string, input: UpdateScheduleIn
     timeZone: p.time_zone ?? cur.timeZone,
     maxConcurrent: p.max_concurrent ?? cur.maxConcurrent,
     timeoutMinutes: p.timeout_minutes ?? cur.timeoutMinutes,
+    runAsUserId: p.run_as_user_id ?? cur.runAsUserId,
   };
   const f = await checkScheduleFields(merged, db, now);
   const ruleChanged = f.intervalMinutes !== cur.intervalMinutes || f.cron !== cur.cron || f.timeZone !== cur.timeZone;
@@ -217,31 +239,38 @@ export async function updateSchedule(db: Db, id: string, input: UpdateScheduleIn
       anchorAt,
       maxConcurrent: f.maxConcurrent,
       timeoutMinutes: f.timeoutMinutes,
+      runAsUserId: f.runAsUserId,
       nextRunAt,
     },
   });
+  await record(ctx, "schedule.update", id, { fields: Object.keys(p), ...(p.run_as_user_id ? { runAsUserId: p.run_as_user_id } : {}) });
   return (await views(db, [row]))[0];
 }
 
-export async function setScheduleEnabled(db: Db, id: string, enabled: boolean, now = new Date()): Promise<ScheduleView> {
+export async function setScheduleEnabled(ctx: AccessContext, id: string, enabled: boolean, now = new Date()): Promise<ScheduleView> {
+  requireAdmin(ctx);
+  const { db } = ctx;
   const cur = await findRow(db, id);
-  if (cur.enabled === enabled) return (await views(db, [cur]))[0];
+  let row = cur;
   // Re-enabling starts from now: due times missed while disabled are not made up.
-  const row = await db.prisma.schedule.update({
-    where: { id },
-    data: { enabled, nextRunAt: enabled ? nextRunAfter(cur, now) : null },
-  });
+  if (cur.enabled !== enabled) {
+    row = await db.prisma.schedule.update({ where: { id }, data: { enabled, nextRunAt: enabled ? nextRunAfter(cur, now) : null } });
+  }
+  await record(ctx, enabled ? "schedule.enable" : "schedule.disable", id);
   return (await views(db, [row]))[0];
 }
 
-export async function deleteSchedule(db: Db, id: string): Promise<void> {
-  await findRow(db, id);
-  await db.prisma.schedule.delete({ where: { id } });
+export async function deleteSchedule(ctx: AccessContext, id: string): Promise<void> {
+  requireAdmin(ctx);
+  await findRow(ctx.db, id);
+  await ctx.db.prisma.schedule.delete({ where: { id } });
+  await record(ctx, "schedule.delete", id);
 }
 
-export async function getScheduleHistory(db: Db, id: string, opts: { limit?: number } = {}): Promise<RunView[]> {
-  await findRow(db, id);
-  const rows = await db.prisma.scheduleRun.findMany({
+export async function getScheduleHistory(ctx: AccessContext, id: string, opts: { limit?: number } = {}): Promise<RunView[]> {
+  requireAdmin(ctx);
+  await findRow(ctx.db, id);
+  const rows = await ctx.db.prisma.scheduleRun.findMany({
     where: { scheduleId: id },
     orderBy: [{ startedAt: "desc" }, { id: "desc" }],
     take: Math.min(Math.max(opts.limit ?? 50, 1), 500),
@@ -251,29 +280,46 @@ export async function getScheduleHistory(db: Db, id: string, opts: { limit?: num
 
 /**
  * Starts a run now, through the same start function as the poll loop (same lock, same limits, same
- * run row with trigger "manual"). The work runs in this process; the returned run is still "running".
+ * run row with trigger "manual"). The work runs in this process, as the schedule's user (not as the
+ * admin pressing the button); the returned run is still "running".
  */
-export async function runScheduleNow(db: Db, id: string): Promise<RunView> {
+export async function runScheduleNow(ctx: AccessContext, id: string): Promise<RunView> {
+  requireAdmin(ctx);
+  const { db } = ctx;
   const opts = defaultEngineOptions();
   const claimed = await claimManualRun(db, id, opts);
   void getExecutor(db, opts.deadRunSeconds).execute(claimed);
   const row = await db.prisma.scheduleRun.findUniqueOrThrow({ where: { id: claimed.runId } });
+  await record(ctx, "schedule.run_now", id, { runId: row.id });
   return runView(row);
 }
 
 export interface TargetChoices {
   kinds: Array<{ kind: string; label: string }>;
+  /** Users a schedule can run as (active ones), with their role. */
+  users: Array<{ id: string; email: string; role: string }>;
   datasets: Array<{ id: string; name: string }>;
   /** Sources a reconcile can re-sync (Notion and S3). */
   notionSources: Array<{ id: string; name: string }>;
   timeZones: string[];
 }
 
-/** What the schedule form offers: target kinds and the things they can point at. */
-export async function targetChoices(db: Db): Promise<TargetChoices> {
-  const [datasets, notionSources] = await Promise.all([
+/** What the schedule form offers: target kinds, the things they can point at, and the users to run as. */
+export async function targetChoices(ctx: AccessContext): Promise<TargetChoices> {
+  requireAdmin(ctx);
+  const { db } = ctx;
+  const [datasets, notionSources, users] = await Promise.all([
     db.prisma.dataset.findMany({ select: { id: true, name: true }, orderBy: { name: "asc" } }),
     db.prisma.source.findMany({ where: { kind: { in: ["notion", "s3"] } }, select: { id: true, name: true }, orderBy: { name: "asc" } }),
+    db.prisma.user.findMany({ where: { disabledAt: null }, select: { id: true, email: true, role: true }, orderBy: { email: "asc" } }),
   ]);
-  return { kinds: listTargetKinds(), datasets, notionSources, timeZones: ["UTC", ...Intl.supportedValuesOf("timeZone")] };
+  return { kinds: listTargetKinds(), users, datasets, notionSources, timeZones: ["UTC", ...Intl.supportedValuesOf("timeZone")] };
+}
+
+/** Who schedules run as, for the pages: e-mail, role and whether the user is disabled, by user id. */
+export async function runAsUsers(ctx: AccessContext, schedules: Array<Pick<ScheduleView, "run_as_user_id">>) {
+  requireAdmin(ctx);
+  const ids = [...new Set(schedules.map((s) => s.run_as_user_id).filter((id): id is string => id !== null))];
+  const users = await ctx.db.prisma.user.findMany({ where: { id: { in: ids } }, select: { id: true, email: true, role: true, disabledAt: true } });
+  return new Map(users.map((u) => [u.id, { email: u.email, role: u.role, disabled: u.disabledAt !== null }]));
 }

@@ -2,10 +2,13 @@
 // lists, starts its work and (for work that continues elsewhere, e.g. in the job queue) reports
 // its status. Adding a kind = one more `registerTargetKind(...)`; nothing else in the scheduler changes.
 import { z } from "zod";
+import type { AccessContext } from "../access/context";
+import type { Permission } from "../auth/roles";
 import { getBackup, startBackup } from "../backup";
 import type { Db } from "../db/client";
-import { getEvaluationRun, startEvaluationRun } from "../evaluate";
-import { assertOutboundAllowed, OutboundBlockedError, outboundFetch } from "../http/outbound";
+import { isAppError } from "../errors";
+import { evaluationRunStatus, startEvaluationRun } from "../evaluate";
+import { assertOutboundAllowed, describeOutboundFailure, OutboundBlockedError, outboundFetch } from "../http/outbound";
 import { getImportJob, startReconcile } from "../ingest";
 
 export type RunTrigger = "schedule" | "manual";
@@ -17,6 +20,8 @@ export interface TargetContext {
   runId: string;
   trigger: RunTrigger;
   dueAt: Date | null;
+  /** The access of the user the schedule runs as, read when this run started. */
+  access: AccessContext;
   /** Aborted when the scheduler stops; in-process work should give up. */
   signal: AbortSignal;
 }
@@ -37,8 +42,13 @@ export interface TargetKind<C = unknown> {
   label: string;
   /** Validates `target.config`; error paths are reported under `target.config.`. */
   config: z.ZodType<C>;
-  /** Checks that need the database (does the dataset exist?); throw ValidationError-style issues as strings. */
-  check?(config: C, db: Db): Promise<Array<{ path: string; message: string }>>;
+  /** The permission the user a schedule runs as needs for this kind (checked when saved and at every run). */
+  permission?: Permission;
+  /**
+   * Checks that need the database (does the dataset exist? may the schedule's user read it?); issues are
+   * reported under `target.config.`. `runAs` is null when the schedule's user is itself invalid.
+   */
+  check?(config: C, env: { db: Db; runAs: AccessContext | null }): Promise<Array<{ path: string; message: string }>>;
   /** One line for lists ("Evaluation of dataset Support FAQ"). */
   describe(config: C, db: Db): Promise<string>;
   start(config: C, ctx: TargetContext): Promise<TargetOutcome>;
@@ -139,7 +149,8 @@ registerTargetKind({
       if (err instanceof OutboundBlockedError) return { state: "failed", error: `${host} is not an allowed target (OUTBOUND_ALLOW)` };
       const name = (err as Error).name;
       if (name === "TimeoutError" || (name === "AbortError" && !ctx.signal.aborted)) return { state: "failed", error: `no answer from ${host} within ${config.timeout_seconds} s` };
-      return { state: "failed", error: `request to ${host} failed: ${errorSummary(err)}` };
+      // In the guard's words only: the socket's error text would tell which ports answer.
+      return { state: "failed", error: describeOutboundFailure(err, host) };
     }
   },
 });
@@ -151,24 +162,38 @@ registerTargetKind({
   kind: "evaluation_run",
   label: "Evaluation run",
   resultKind: "evaluation_run",
+  permission: "score",
   config: z.object({ dataset_id: z.string().uuid({ message: "must be a dataset id (UUID)" }) }).strict(),
-  async check(config, db) {
-    const ds = await db.prisma.dataset.findUnique({ where: { id: config.dataset_id }, select: { id: true } });
-    return ds ? [] : [{ path: "dataset_id", message: "no dataset has this id" }];
+  async check(config, { db, runAs }) {
+    const ds = await db.prisma.dataset.findUnique({ where: { id: config.dataset_id }, select: { collectionIds: true } });
+    if (!ds) return [{ path: "dataset_id", message: "no dataset has this id" }];
+    if (runAs && !runAs.isAdmin && !ds.collectionIds.every((id) => runAs.readableIds.includes(id))) {
+      return [{ path: "dataset_id", message: `${runAs.principal.label}, whom this schedule runs as, may not read every collection of this dataset` }];
+    }
+    return [];
   },
   async describe(config, db) {
     const ds = await db.prisma.dataset.findUnique({ where: { id: config.dataset_id }, select: { name: true } });
     return ds ? `Evaluation of dataset "${ds.name}"` : "Evaluation of a deleted dataset";
   },
   async start(config, ctx) {
-    const r = await startEvaluationRun(
-      { datasetId: config.dataset_id, trigger: ctx.trigger === "manual" ? "manual" : "schedule", scheduleRunId: ctx.runId },
-      { db: ctx.db },
-    );
-    return { state: "started", resultKind: r.kind, resultId: r.id };
+    // As the schedule's user: the run asks with their access (re-read by the run's job when it works).
+    try {
+      const r = await startEvaluationRun(ctx.access, {
+        datasetId: config.dataset_id,
+        trigger: ctx.trigger === "manual" ? "manual" : "schedule",
+        scheduleRunId: ctx.runId,
+      });
+      return { state: "started", resultKind: r.kind, resultId: r.id };
+    } catch (err) {
+      if (isAppError(err) && err.status === 404) {
+        return { state: "failed", error: `the dataset does not exist, or ${ctx.access.principal.label} (whom this schedule runs as) may not read every collection of it` };
+      }
+      throw err;
+    }
   },
   async status(id, db) {
-    const run = await getEvaluationRun(id, db);
+    const run = await evaluationRunStatus(db, id);
     if (!run) return { state: "failed", error: "the evaluation run no longer exists" };
     if (run.status === "completed") return { state: "succeeded" };
     if (run.status === "failed") return { state: "failed", error: errorSummary(run.error ?? "the evaluation run failed") };
@@ -183,8 +208,9 @@ registerTargetKind({
   kind: "notion_reconcile",
   label: "Source reconcile (Notion or S3)",
   resultKind: "import_job",
+  permission: "import",
   config: z.object({ source_id: z.string().uuid({ message: "must be a source id (UUID)" }) }).strict(),
-  async check(config, db) {
+  async check(config, { db }) {
     const src = await db.prisma.source.findUnique({ where: { id: config.source_id }, select: { kind: true } });
     if (!src) return [{ path: "source_id", message: "no source has this id" }];
     if (src.kind !== "notion" && src.kind !== "s3") return [{ path: "source_id", message: `this ${src.kind} source has nothing to reconcile (only Notion and S3 sources do)` }];
@@ -214,6 +240,7 @@ registerTargetKind({
   kind: "backup",
   label: "Encrypted backup",
   resultKind: "backup",
+  permission: "admin",
   config: z.object({}).strict(),
   async describe() {
     return "Encrypted backup of the database";

@@ -27,6 +27,8 @@ import { loadSynthetic, SYNTHETIC_EMBED_MODEL } from "./synthetic";
 process.env.AUTH_SECRET ??= randomBytes(32).toString("hex");
 process.env.RATE_LIMIT_BURST = "1000000";
 process.env.RATE_LIMIT_PER_MINUTE = "1000000";
+process.env.RATE_LIMIT_ANONYMOUS_BURST = "1000000";
+process.env.RATE_LIMIT_ANONYMOUS_PER_MINUTE = "1000000";
 process.env.LOG_LEVEL = "error";
 process.env.OLLAMA_EMBED_MODEL = SYNTHETIC_EMBED_MODEL;
 resetConfig();

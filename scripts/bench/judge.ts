@@ -7,6 +7,9 @@
 //
 // Options (environment): BENCH_DATABASE_URL (default local PostgreSQL), BENCH_ITEMS (200),
 // BENCH_MALFORMED (0.2), EVAL_RUN_CONCURRENCY (2), EVAL_JUDGE_RETRIES (3).
+import { randomBytes } from "node:crypto";
+import { accessContextFor, userPrincipal } from "@/lib/access/context";
+import { createUser } from "@/lib/auth/users";
 import { resetConfig, getConfig } from "@/lib/config";
 import { setDb } from "@/lib/db/client";
 import { createDataset } from "@/lib/evaluate/datasets";
@@ -63,14 +66,17 @@ async function main() {
         expectedSources: [c.document.title],
       };
     });
-    const ds = await createDataset(db, { name: "bench", items }, null);
+    // Runs ask as a person: an evaluator who reads the demo wiki.
+    const evaluator = await createUser(db, { email: "bench@example.test", password: randomBytes(16).toString("hex"), role: "evaluator", name: "bench" });
+    const ctx = await accessContextFor(db, (await userPrincipal(db, evaluator.id))!);
+    const ds = await createDataset(ctx, { name: "bench", items });
 
     const runOnce = async () => {
-      const { id } = await startEvaluationRun({ datasetId: ds.id, trigger: "manual" }, { db, enqueueRun: async () => {} });
+      const { id } = await startEvaluationRun(ctx, { datasetId: ds.id, trigger: "manual" }, { enqueueRun: async () => {} });
       const t = performance.now();
       await processEvaluationRun(id, { db });
       const seconds = (performance.now() - t) / 1000;
-      const run = (await getEvaluationRun(id, db))!;
+      const run = (await getEvaluationRun(ctx, id))!;
       const rows = await db.prisma.runItem.findMany({
         where: { runId: id },
         orderBy: { position: "asc" },

@@ -10,6 +10,8 @@ import { startFakeOllama, type FakeOllama } from "../fakes/ollama";
 let app: RunningApp;
 let ollama: FakeOllama;
 let scoreKey: Record<string, string>;
+let scoreKeyId: string;
+let evaluatorId: string;
 let viewerKey: Record<string, string>;
 
 const passages = [
@@ -34,7 +36,8 @@ beforeAll(async () => {
   ollama = await startFakeOllama({ onChat: fakeJudge() });
   app = await startApp({ env: { OLLAMA_HOST: ollama.url, EVAL_JUDGE_RETRIES: "2" } });
   const evaluator = await makeUser(app.db!, "evaluator");
-  scoreKey = (await makeApiKey(app.db!, ["score"], { creator: evaluator })).headers;
+  evaluatorId = evaluator.id;
+  ({ headers: scoreKey, id: scoreKeyId } = await makeApiKey(app.db!, ["score"], { creator: evaluator }));
   viewerKey = (await makeApiKey(app.db!, ["ask"])).headers;
 });
 afterAll(async () => {
@@ -92,13 +95,15 @@ describe("POST /api/evaluate/score", () => {
     expect(r.body).toMatchObject({ hallucinationScore: 5, faithfulness: 1, answerRelevance: null, noClaims: true, claims: [] });
   });
 
-  it("links a score to a logged answer, and 404s an unknown one", async () => {
-    const log = await app.db!.prisma.queryLog.create({ data: { question: body.question, questionSha256: "h", answer: body.output } });
+  it("links a score to the caller's own logged answer, and 404s an unknown one or someone else's", async () => {
+    const log = await app.db!.prisma.queryLog.create({ data: { userId: evaluatorId, apiKeyId: scoreKeyId, question: body.question, questionSha256: "h", answer: body.output } });
     const ok = await post("/api/evaluate/score", { ...body, queryLogId: log.id });
     expect(ok.status).toBe(200);
     expect(ok.body.target).toEqual({ kind: "query_log", id: log.id });
     const missing = await post("/api/evaluate/score", { ...body, queryLogId: "00000000-0000-4000-8000-000000000000" });
     expect(missing.status).toBe(404);
+    const someoneElses = await app.db!.prisma.queryLog.create({ data: { question: body.question, questionSha256: "h", answer: body.output } });
+    expect((await post("/api/evaluate/score", { ...body, queryLogId: someoneElses.id })).status).toBe(404);
   });
 
   it("after persistent invalid judge output: 502 with the recorded error and raw text, no score value", async () => {

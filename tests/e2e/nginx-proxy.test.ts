@@ -1,7 +1,9 @@
 // Debian's nginx with the project's own deploy/nginx/sot.conf (only ports, certificate and paths swapped)
 // in front of the real app on loopback, with a self-signed certificate made here: the config passes
 // `nginx -t`, forwards requests with the security headers and request ids, serves static assets with long
-// caching, redirects HTTP to HTTPS, and passes Server-Sent Events through unbuffered, token by token.
+// caching, redirects HTTP to HTTPS, and passes Server-Sent Events through unbuffered, token by token —
+// and, with two web processes behind it, the stateless MCP server (JSON and SSE answers) and the
+// OpenAI-compatible API's streamed answers.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -9,6 +11,11 @@ import http from "node:http";
 import https from "node:https";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { Readable } from "node:stream";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ingestUploads } from "@/lib/ingest";
 import { parseConfig } from "@/lib/config";
@@ -16,6 +23,7 @@ import { Llm } from "@/lib/llm";
 import { startFakeOllama, type FakeOllama } from "../fakes/ollama";
 import { freePort, startApp, type RunningApp } from "../helpers/app";
 import { makeApiKey } from "../helpers/auth";
+import { LEAVE_URL, startConnectWorld, type ConnectWorld } from "./connect-fixtures";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const NGINX = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/opt/homebrew/bin/nginx"].find((p) => existsSync(p));
@@ -28,13 +36,13 @@ interface Proxy {
 }
 
 /** sot.conf with the production-only bits replaced: the test proves the same directives work. */
-function templated(upstreamPort: number, httpsPort: number, httpPort: number, dir: string): string {
+function templated(upstreamPorts: number[], httpsPort: number, httpPort: number, dir: string): string {
   let conf = readFileSync(path.join(ROOT, "deploy/nginx/sot.conf"), "utf8");
   const swap = (from: string, to: string) => {
     if (!conf.includes(from)) throw new Error(`deploy/nginx/sot.conf no longer contains ${JSON.stringify(from)}: update this test`);
     conf = conf.split(from).join(to);
   };
-  swap("server 127.0.0.1:3000;", `server 127.0.0.1:${upstreamPort};`);
+  swap("server 127.0.0.1:3000;", upstreamPorts.map((p) => `server 127.0.0.1:${p};`).join("\n    "));
   swap("listen 443 ssl;", `listen 127.0.0.1:${httpsPort} ssl;`);
   swap("listen 80;", `listen 127.0.0.1:${httpPort};`);
   swap("/opt/homebrew/etc/nginx/certs/sot.crt", path.join(dir, "sot.crt"));
@@ -44,14 +52,15 @@ function templated(upstreamPort: number, httpsPort: number, httpPort: number, di
   return conf;
 }
 
-async function startNginx(upstreamPort: number, cert: { crt: string; key: string }): Promise<Proxy> {
+async function startNginx(upstream: number | number[], cert: { crt: string; key: string }): Promise<Proxy> {
+  const upstreamPorts = Array.isArray(upstream) ? upstream : [upstream];
   const dir = mkdtempSync(path.join(tmpdir(), "sot-nginx-"));
   writeFileSync(path.join(dir, "sot.crt"), cert.crt);
   writeFileSync(path.join(dir, "sot.key"), cert.key, { mode: 0o600 });
   for (const t of ["body", "proxy", "fastcgi", "uwsgi", "scgi"]) mkdirSync(path.join(dir, t));
   const httpsPort = await freePort();
   const httpPort = await freePort();
-  writeFileSync(path.join(dir, "sot.conf"), templated(upstreamPort, httpsPort, httpPort, dir));
+  writeFileSync(path.join(dir, "sot.conf"), templated(upstreamPorts, httpsPort, httpPort, dir));
   const user = process.getuid?.() === 0 ? "user root;\n" : "";
   writeFileSync(
     path.join(dir, "nginx.conf"),
@@ -314,4 +323,132 @@ describe("nginx in front of the app (deploy/nginx/sot.conf)", () => {
       expect(tokens).toEqual(["t0", "t1", "t2", "t3", "t4"]);
     }, 20_000);
   });
+});
+
+describe("nginx in front of two web processes: the MCP server and the OpenAI-compatible API", () => {
+  let world: ConnectWorld;
+  let second: RunningApp;
+  let proxy: Proxy;
+  let cert: { crt: string; key: string };
+  const certDir = mkdtempSync(path.join(tmpdir(), "sot-cert-"));
+
+  /** fetch for https://sot.lan/… through the proxy, trusting the test certificate; bodies stream as they arrive. */
+  const viaNginx: typeof fetch = (input, init = {}) =>
+    new Promise((resolve, reject) => {
+      const url = new URL(input instanceof Request ? input.url : String(input));
+      const headers = Object.fromEntries(new Headers(init.headers ?? (input instanceof Request ? input.headers : undefined)).entries());
+      const req = https.request(
+        { host: "127.0.0.1", port: proxy.httpsPort, path: url.pathname + url.search, method: init.method ?? "GET", servername: "sot.lan", ca: cert.crt, headers: { ...headers, host: "sot.lan" } },
+        (res) => {
+          const out = new Headers();
+          for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) out.set(k, Array.isArray(v) ? v.join(", ") : v);
+          const empty = res.statusCode === 202 || res.statusCode === 204 || init.method === "HEAD";
+          resolve(new Response(empty ? null : (Readable.toWeb(res) as ReadableStream), { status: res.statusCode, headers: out }));
+        },
+      );
+      req.on("error", reject);
+      init.signal?.addEventListener("abort", () => req.destroy(new Error("aborted")));
+      if (init.body) req.write(typeof init.body === "string" ? init.body : Buffer.from(init.body as ArrayBuffer));
+      req.end();
+    });
+
+  beforeAll(async () => {
+    cert = makeCert(certDir);
+    const env = { PUBLIC_URL: "https://sot.lan", LOG_LEVEL: "info" };
+    // A slow-typing model (one token every 120 ms), so a buffering proxy would deliver the tokens at once.
+    world = await startConnectWorld({ ollama: { tokenDelayMs: 120 }, env });
+    second = await startApp({
+      db: world.app.db,
+      env: { OLLAMA_HOST: world.ollama.url, DEMO_WIKI: "false", RATE_LIMIT_PER_MINUTE: "100000", RATE_LIMIT_BURST: "100000", ...env },
+    });
+    proxy = await startNginx([Number(new URL(world.app.baseUrl).port), Number(new URL(second.baseUrl).port)], cert);
+  });
+  afterAll(async () => {
+    await proxy?.stop();
+    await second?.stop();
+    await world?.stop();
+    rmSync(certDir, { recursive: true, force: true });
+  });
+
+  it("serves MCP calls without sessions across both processes, as JSON and as SSE with progress", async () => {
+    const mcpRequests = () => [world.app, second].map((a) => a.output().split("\n").filter((l) => l.includes('"path":"/api/mcp"')).length);
+    const before = mcpRequests();
+    const transport = new StreamableHTTPClientTransport(new URL("https://sot.lan/api/mcp"), {
+      fetch: viaNginx,
+      requestInit: { headers: { authorization: `Bearer ${world.keys.viewer}` } },
+    });
+    const client = new Client({ name: "sot-nginx", version: "1.0.0" });
+    await client.connect(transport);
+    try {
+      expect((await client.listTools()).tools).toHaveLength(5);
+      const search = async (query: string) => (await client.callTool({ name: "search", arguments: { query, k: 1 } })) as CallToolResult;
+      expect(((await search("paid leave")).structuredContent as any).passages[0].url).toMatch(new RegExp(`^${LEAVE_URL}#`));
+      expect(((await search("on-call pages")).structuredContent as any).passages[0].url).toMatch(/^https:\/\/sot\.lan\/documents\//);
+      const parallel = await Promise.all(Array.from({ length: 10 }, (_, i) => search(`leave ${i}`)));
+      for (const r of parallel) expect(r.isError ?? false).toBe(false);
+      const progress: string[] = [];
+      const answer = (await client.callTool({ name: "ask", arguments: { question: "How many days of paid leave do employees get per year?" } }, undefined, {
+        onprogress: (p) => progress.push(p.message ?? ""),
+      })) as CallToolResult;
+      expect((answer.structuredContent as any).answer).toContain("twenty five days");
+      expect(progress.length).toBeGreaterThan(0);
+    } finally {
+      await client.close();
+    }
+    // Both processes answered MCP requests: no request depended on one process's memory.
+    const after = mcpRequests();
+    expect(after[0]! - before[0]!).toBeGreaterThan(0);
+    expect(after[1]! - before[1]!).toBeGreaterThan(0);
+    const unauthorized = await viaNginx("https://sot.lan/api/mcp", { method: "POST", headers: { "content-type": "application/json", accept: "application/json, text/event-stream" }, body: "{}" });
+    expect(unauthorized.status).toBe(401);
+    expect(unauthorized.headers.get("www-authenticate")).toBe('Bearer resource_metadata="https://sot.lan/.well-known/oauth-protected-resource/api/mcp"');
+    const metadata = await viaNginx("https://sot.lan/.well-known/oauth-protected-resource/api/mcp");
+    expect((await metadata.json()).resource).toBe("https://sot.lan/api/mcp");
+  }, 120_000);
+
+  it("streams /v1/chat/completions through nginx chunk by chunk", async () => {
+    const res = await viaNginx("https://sot.lan/v1/chat/completions", {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${world.keys.viewer}` },
+      body: JSON.stringify({ model: "handbook", stream: true, messages: [{ role: "user", content: "How many days of paid leave do employees get per year?" }] }),
+    });
+    expect(res.status).toBe(200);
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    const reads: number[] = []; // content chunks per network read
+    let buf = "";
+    let text = "";
+    let done = false;
+    while (!done) {
+      const r = await reader.read();
+      if (r.done) break;
+      buf += decoder.decode(r.value, { stream: true });
+      let n = 0;
+      let i;
+      while ((i = buf.indexOf("\n\n")) >= 0) {
+        const data = buf.slice(0, i).replace(/^data: /, "");
+        buf = buf.slice(i + 2);
+        if (data === "[DONE]") {
+          done = true;
+          break;
+        }
+        const content = JSON.parse(data).choices[0]?.delta?.content;
+        if (content) {
+          text += content;
+          n++;
+        }
+      }
+      if (n) reads.push(n);
+    }
+    expect(done).toBe(true);
+    expect(text).toContain("twenty five days");
+    const chunks = reads.reduce((a, b) => a + b, 0);
+    expect(chunks).toBeGreaterThanOrEqual(5);
+    // Unbuffered, the 120 ms gaps between tokens keep them in separate reads.
+    expect(reads.length).toBeGreaterThanOrEqual(Math.ceil(chunks / 2));
+    // The citations point at SOT's public address behind nginx.
+    const client = new OpenAI({ baseURL: "https://sot.lan/v1", apiKey: world.keys.viewer, fetch: viaNginx, maxRetries: 0 });
+    const completion = await client.chat.completions.create({ model: "handbook", messages: [{ role: "user", content: "When does the on-call engineer answer pages?" }] });
+    for (const a of completion.choices[0]!.message.annotations!) expect(a.url_citation.url).toMatch(/^https:\/\/sot\.lan\/documents\//);
+  }, 120_000);
 });

@@ -4,19 +4,21 @@ import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWebhookSink, type WebhookSink } from "../fakes/schedule-webhook-sink";
 import { startApp, type RunningApp } from "../helpers/app";
-import { makeApiKey, makeUser, signIn } from "../helpers/auth";
+import { makeApiKey, makeUser, signIn, type TestUser } from "../helpers/auth";
 import { launchBrowser } from "../helpers/browser";
 
 let app: RunningApp;
 let sink: WebhookSink;
 let browser: Browser;
 let admin: Record<string, string>;
+let keyCreator: TestUser;
 
 beforeAll(async () => {
   sink = await startWebhookSink();
   // WORKERS_IN_PROCESS (set by startApp): the web process runs the scheduler loop itself.
   app = await startApp({ env: { OUTBOUND_ALLOW: "127.0.0.1", SCHEDULER_POLL_MS: "200" } });
-  admin = { ...(await makeApiKey(app.db!, ["admin"])).headers, "content-type": "application/json" };
+  keyCreator = await makeUser(app.db!, "admin");
+  admin = { ...(await makeApiKey(app.db!, ["admin"], { creator: keyCreator })).headers, "content-type": "application/json" };
   browser = await launchBrowser();
 });
 afterAll(async () => {
@@ -57,6 +59,7 @@ describe("schedules API", () => {
     expect(await bad({ ...base, interval_minutes: 10, timeout_minutes: 0 })).toEqual(["timeout_minutes"]);
     expect(await bad({ ...base, interval_minutes: "often" })).toEqual(["interval_minutes"]);
     expect(await bad({ ...base, interval_minutes: 10, target: { kind: "webhook", config: {} } })).toEqual(["target.config.url"]);
+    expect(await bad({ ...base, interval_minutes: 10, run_as_user_id: "00000000-0000-4000-8000-000000000000" })).toEqual(["run_as_user_id"]);
     expect((await api("/00000000-0000-4000-8000-000000000000")).status).toBe(404);
     expect((await api("/not-an-id")).status).toBe(400);
     expect((await api("/00000000-0000-4000-8000-000000000000/run-now", { method: "POST" })).status).toBe(404);
@@ -73,6 +76,8 @@ describe("schedules API", () => {
       enabled: true,
       cron: "0 3 * * *",
       time_zone: "Europe/Berlin",
+      // Made with a key: it runs as the key's creator unless told otherwise.
+      run_as_user_id: keyCreator.id,
       last_run_at: null,
       target: { kind: "webhook", summary: expect.stringMatching(/^POST to 127\.0\.0\.1:\d+$/) },
     });
@@ -137,6 +142,7 @@ describe("the scheduler inside the web process", () => {
 describe("schedules page", () => {
   it("creates a schedule, runs it now and shows the run in its history", async () => {
     const user = await makeUser(app.db!, "admin");
+    const evaluator = await makeUser(app.db!, "evaluator");
     const page = await browser.newPage();
     await signIn(page, app.baseUrl, user);
     await page.goto(`${app.baseUrl}/schedules`);
@@ -145,6 +151,9 @@ describe("schedules page", () => {
     await page.locator('form[data-ready="true"]').waitFor();
 
     await page.getByLabel("Name").fill("Nightly ping");
+    // Runs as the admin creating it by default; here, as an evaluator.
+    expect(await page.getByLabel("Runs as").inputValue()).toBe(user.id);
+    await page.getByLabel("Runs as").selectOption(evaluator.id);
     await page.getByLabel("Target").selectOption("webhook");
     await page.getByLabel("Webhook URL").fill(sink.url);
     // A wrong cron is refused with the reason next to the field.
@@ -160,6 +169,7 @@ describe("schedules page", () => {
     await page.waitForURL(/\/schedules\/[0-9a-f-]{36}$/);
     const id = page.url().split("/").pop()!;
     await page.getByRole("heading", { name: "Nightly ping" }).waitFor();
+    expect(await page.getByTestId("schedule-run-as").textContent()).toBe(`${evaluator.email} (evaluator)`);
     await page.locator('form[data-ready="true"]').waitFor({ state: "attached" }); // the page's scripts are running
     expect(await page.getByText("No runs yet.").count()).toBe(1);
 
@@ -174,11 +184,11 @@ describe("schedules page", () => {
     await page.goto(`${app.baseUrl}/schedules`);
     const listRow = page.locator(`tr[data-schedule-id="${id}"]`);
     await listRow.locator('[role="group"][data-ready="true"]').waitFor();
-    expect(await listRow.textContent()).toMatch(/Nightly ping.*POST to 127\.0\.0\.1.*30 2 \* \* \* \(America\/New_York\).*yes.*succeeded/);
+    expect(await listRow.textContent()).toMatch(/Nightly ping.*POST to 127\.0\.0\.1.*30 2 \* \* \* \(America\/New_York\).*evaluator-.*yes.*succeeded/);
     await listRow.getByRole("button", { name: "Disable" }).click();
     await listRow.getByRole("button", { name: "Enable" }).waitFor();
     const stored = await app.db!.prisma.schedule.findUniqueOrThrow({ where: { id } });
-    expect(stored).toMatchObject({ enabled: false, nextRunAt: null, cron: "30 2 * * *", timeZone: "America/New_York" });
+    expect(stored).toMatchObject({ enabled: false, nextRunAt: null, cron: "30 2 * * *", timeZone: "America/New_York", runAsUserId: evaluator.id });
     await page.close();
   });
 });

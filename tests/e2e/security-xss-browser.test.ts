@@ -7,6 +7,7 @@ import { createElement } from "react";
 import { renderToString } from "react-dom/server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MarkdownContent } from "@/components/markdown";
+import { PassageList } from "@/components/evaluations/passage-list";
 import { SECURITY_HEADERS } from "@/lib/http/security-headers";
 import { launchBrowser } from "../helpers/browser";
 
@@ -35,16 +36,29 @@ Twenty five days. <script>window.__xss = "script tag"</script>
 | <b onclick="window.__xss='cell'">cell</b> | ok |
 `;
 
+// Passage and source addresses come from sources (a Notion page URL, an S3 key, an external output's
+// passages sent through the API): only http(s) ones may become links.
+const HOSTILE_PASSAGES = [
+  { title: "plain script", url: "javascript:window.__xss='passage'", text: "one" },
+  { title: "upper case", url: "JAVASCRIPT:window.__xss='passage-upper'", text: "two" },
+  { title: "leading blank", url: " javascript:window.__xss='passage-blank'", text: "three" },
+  { title: "tab inside", url: "java\tscript:window.__xss='passage-tab'", text: "four" },
+  { title: "data", url: "data:text/html,<script>parent.__xss='passage-data'</script>", text: "five" },
+  { title: "s3 object", url: "s3://bucket/key.md", text: "six" },
+  { title: "Wiki page", url: "https://wiki.example/page", text: "seven" },
+];
+
 describe("wiki content with script, in the browser", () => {
   let browser: Browser;
   let server: Server;
   let url = "";
   beforeAll(async () => {
     const body = renderToString(createElement(MarkdownContent, { children: HOSTILE }));
-    server = createServer((_req, res) => {
+    const passages = renderToString(createElement(PassageList, { passages: HOSTILE_PASSAGES }));
+    server = createServer((req, res) => {
       for (const h of SECURITY_HEADERS) res.setHeader(h.key, h.value);
       res.setHeader("content-type", "text/html; charset=utf-8");
-      res.end(`<!doctype html><html><head><script>window.__xss = null</script></head><body>${body}</body></html>`);
+      res.end(`<!doctype html><html><head><script>window.__xss = null</script></head><body>${req.url === "/passages" ? passages : body}</body></html>`);
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
     url = `http://127.0.0.1:${(server.address() as { port: number }).port}/`;
@@ -97,5 +111,25 @@ describe("wiki content with script, in the browser", () => {
     expect(headers["content-security-policy"]).toContain("object-src 'none'");
     expect(headers["x-content-type-options"]).toBe("nosniff");
     expect(headers["referrer-policy"]).toBe("same-origin");
+  });
+
+  it("shows passage addresses as links only when they are http(s) pages, and runs nothing when clicked", async () => {
+    const page = await browser.newPage();
+    const dialogs: string[] = [];
+    page.on("dialog", (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    await page.goto(url + "passages");
+    expect(await page.getByTestId("passage-list").textContent()).toContain("plain script");
+    const links = await page.evaluate(() => Array.from(document.querySelectorAll("[data-testid=passage-list] a")).map((a) => (a as HTMLAnchorElement).href));
+    expect(links).toEqual(["https://wiki.example/page"]);
+    for (const title of HOSTILE_PASSAGES.slice(0, -1).map((p) => p.title)) {
+      await page.getByText(title).click({ timeout: 2000, noWaitAfter: true }).catch(() => {});
+    }
+    await page.waitForTimeout(300);
+    expect(page.url()).toBe(url + "passages");
+    expect(await page.evaluate(() => (window as unknown as { __xss: unknown }).__xss)).toBeNull();
+    expect(dialogs).toEqual([]);
   });
 });

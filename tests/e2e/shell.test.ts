@@ -40,7 +40,7 @@ describe("app shell (PostgreSQL, fake Ollama)", () => {
     await page.waitForURL(`${app.baseUrl}/`);
 
     const nav = page.getByRole("navigation", { name: "Main" });
-    for (const label of ["Ask", "Sources", "Evaluations", "Schedules", "Admin"]) {
+    for (const label of ["Ask", "Sources", "Evaluations", "Schedules", "Admin", "Connect"]) {
       await expect(nav.getByRole("link", { name: label, exact: true }).count()).resolves.toBe(1);
     }
     const health = page.getByTestId("health-summary");
@@ -85,7 +85,7 @@ describe("app shell (PostgreSQL, fake Ollama)", () => {
 
     await signIn(page, app.baseUrl, viewer);
     const nav = page.getByRole("navigation", { name: "Main" });
-    expect(await nav.getByRole("link").allTextContents()).toEqual(["Ask", "Sources"]);
+    expect(await nav.getByRole("link").allTextContents()).toEqual(["Ask", "Sources", "Connect"]);
     await page.goto(`${app.baseUrl}/admin`);
     expect(new URL(page.url()).pathname).toBe("/forbidden");
     await page.close();

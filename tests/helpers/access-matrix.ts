@@ -12,9 +12,10 @@ import type { Method } from "./app-surface";
 /**
  * What a method needs: a permission (a role that grants it, or a key with that scope), or "public"
  * (anyone), "signature" (the body is signed: webhooks), "nextauth" (the sign-in flow), "notfound"
- * (the JSON 404 for unknown API paths).
+ * (the JSON 404 for unknown API paths), "mcp" (the MCP server: anonymous callers get 401 with
+ * `WWW-Authenticate: Bearer resource_metadata=…`, each tool checks its own scope: tests/e2e/mcp-server.test.ts).
  */
-export type Access = Permission | "public" | "signature" | "nextauth" | "notfound";
+export type Access = Permission | "public" | "signature" | "nextauth" | "notfound" | "mcp";
 
 /** Whose data a method shows or changes, beyond the permission. */
 export type DataRule =
@@ -29,6 +30,8 @@ export type DataRule =
 export interface World {
   /** Restricted; the probing keys are limited to B. */
   collectionA: string;
+  /** A's slug: its model name on the OpenAI-compatible API. */
+  slugA: string;
   collectionB: string;
   sourceA: string;
   /** A dataset scoped to A, owned by an admin. */
@@ -181,6 +184,33 @@ export const ROUTES: Record<string, Entry> = {
   "/api/admin/collections": { methods: { GET: "admin", POST: "admin" }, data: "instance" },
   "/api/admin/collections/[id]": { methods: { PATCH: "admin" }, data: "instance" },
   "/api/admin/collections/[id]/members": { methods: { PUT: "admin" }, data: "instance" },
+
+  "/api/keys": {
+    methods: { GET: "ask", POST: "ask" },
+    data: "own",
+    probes: [{ method: "POST", path: () => "/api/keys", body: (w) => ({ name: "widen", scopes: ["ask"], collectionIds: [w.collectionA] }), expect: "refused" }],
+    note: "the caller's own keys (the Connect page), limited only to collections the caller reads",
+  },
+  "/api/keys/[id]": { methods: { DELETE: "ask" }, data: "own" },
+  "/api/mcp": { methods: { POST: "mcp" }, data: "readable", note: "MCP tools over the key's access context; an unreadable collection is a tool error" },
+  "/.well-known/oauth-protected-resource/api/mcp": { methods: { GET: "public" }, data: "none", note: "the MCP server's protected-resource metadata" },
+
+  "/v1/[...path]": { methods: every("notfound"), data: "none", note: "any other /v1 path: 404 in OpenAI's error shape" },
+  "/v1/models": { methods: { GET: "ask" }, data: "readable", probes: [{ method: "GET", path: () => "/v1/models", expect: "excludes" }], note: "one model per readable collection" },
+  "/v1/models/[model]": { methods: { GET: "ask" }, data: "readable", probes: [{ method: "GET", path: (w) => `/v1/models/${w.slugA}`, expect: "refused" }] },
+  "/v1/chat/completions": {
+    methods: { POST: "ask" },
+    data: "readable",
+    probes: [
+      {
+        method: "POST",
+        path: () => "/v1/chat/completions",
+        body: (w) => ({ model: w.slugA, messages: [{ role: "user", content: "salary bands?" }] }),
+        expect: "refused",
+      },
+    ],
+  },
+  "/v1/embeddings": { methods: { POST: "ask" }, data: "none" },
 };
 
 export function dataRule(entry: Entry, method: Method): DataRule {

@@ -1,7 +1,8 @@
 // Users, keys and signed-in browsers for tests, made through the product's own code paths.
 import { randomBytes } from "node:crypto";
 import type { Page } from "playwright-core";
-import { createApiKey } from "@/lib/auth/api-keys";
+import { accessContextFor, userPrincipal, type AccessContext } from "@/lib/access/context";
+import { createApiKey, principalFromApiKey } from "@/lib/auth/api-keys";
 import type { Permission, Role } from "@/lib/auth/roles";
 import { createUser } from "@/lib/auth/users";
 import type { Db } from "@/lib/db/client";
@@ -43,4 +44,18 @@ export async function signIn(page: Page, baseUrl: string, user: Pick<TestUser, "
   await page.getByLabel("E-mail").fill(user.email);
   await page.getByLabel("Password").fill(user.password);
   await Promise.all([page.waitForURL((u) => !u.pathname.startsWith("/signin"), { timeout: 30_000 }), page.getByRole("button", { name: "Sign in" }).click()]);
+}
+
+/** A user's access context as the route wrapper would build it (for calling lib/ services directly). */
+export async function accessOf(db: Db, user: Pick<TestUser, "id">): Promise<AccessContext> {
+  const principal = await userPrincipal(db, user.id);
+  if (!principal) throw new Error(`user ${user.id} is missing or disabled`);
+  return accessContextFor(db, principal);
+}
+
+/** A key's access context as the route wrapper would build it. */
+export async function keyAccessOf(db: Db, key: string): Promise<AccessContext> {
+  const principal = await principalFromApiKey(db, key);
+  if (!principal) throw new Error("the key is invalid, revoked or expired");
+  return accessContextFor(db, principal);
 }

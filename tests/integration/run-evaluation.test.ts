@@ -1,27 +1,40 @@
 // Evaluation runs end to end below HTTP: the demo wiki, the real ask pipeline and the judge over the fake
 // Ollama, on a real database: per-item answers, sources, retrieval hits, scores, bounded concurrency,
-// the recorded judge error, averages, baseline regressions and the alert webhook.
+// the recorded judge error, averages, baseline regressions and the alert webhook; and whose access a run
+// asks with (its starter's, a key's, a schedule's user's) and who may see it afterwards.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AccessContext } from "@/lib/access/context";
 import { resetConfig } from "@/lib/config";
 import { setDb } from "@/lib/db/client";
 import { createDataset } from "@/lib/evaluate/datasets";
 import { scoreOutput } from "@/lib/evaluate/score";
-import { accessContextFor } from "@/lib/access/context";
-import { getEvaluationRun, getRunDetail, processEvaluationRun, retrievalHit, runTrend, startEvaluationRun } from "@/lib/evaluate/runs";
+import { getEvaluationRun, getRunDetail, listRuns, processEvaluationRun, retrievalHit, runTrend, startEvaluationRun } from "@/lib/evaluate/runs";
 import { seedDemoWiki } from "@/lib/ingest";
+import { closeQueue } from "@/lib/jobs/queue";
 import { getLlm, resetLlm } from "@/lib/llm";
+import { getExecutor } from "@/lib/schedules/engine";
+import { createSchedule, getScheduleHistory, runScheduleNow } from "@/lib/schedules/service";
 import { fakeJudge, JUDGE_MARKER } from "../fakes/judge-fake";
 import { startFakeOllama, type FakeChatRequest, type FakeOllama } from "../fakes/ollama";
-import { makeUser } from "../helpers/auth";
+import { accessOf, keyAccessOf, makeApiKey, makeUser, type TestUser } from "../helpers/auth";
 import { createTestDb, type TestDb } from "../helpers/db";
+import { addCollection, addPages } from "./ask-fixtures";
 
 let db: TestDb;
 let ollama: FakeOllama;
 let webhook: Server;
 const alerts: unknown[] = [];
 let datasetId: string;
+let adminUser: TestUser;
+/** The admin's access, rebuilt after collections are added (a context is per request). */
+let admin: AccessContext;
+/** The demo wiki's collection, open to everyone, and a members-only one holding a secret. */
+let demo: string;
+let secret: string;
+const SECRET = "The Falcon vault code is CANARY-7731-OSPREY.";
+const SECRET_QUESTION = "What is the Falcon vault code?";
 
 const isJudge = (r: FakeChatRequest) => (r.messages.find((m) => m.role === "system")?.content ?? "").startsWith(JUDGE_MARKER);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -56,10 +69,17 @@ beforeAll(async () => {
   resetLlm();
   db = await createTestDb();
   setDb(db);
-  await seedDemoWiki(db, { llm: getLlm() });
-  datasetId = (await createDataset(db, { name: "Ops", items: QUESTIONS.map((q) => ({ referenceAnswer: null, ...q })) }, null)).id;
+  demo = (await seedDemoWiki(db, { llm: getLlm() })).collectionId;
+  const r = await addCollection(db, "falcon", true);
+  secret = r.collectionId;
+  await addPages(db, r, [{ title: "Falcon vault", sections: [{ heading: "Vault code", text: SECRET }] }]);
+  adminUser = await makeUser(db, "admin");
+  admin = await accessOf(db, adminUser);
+  datasetId = (await createDataset(admin, { name: "Ops", collectionIds: [demo], items: QUESTIONS.map((q) => ({ referenceAnswer: null, ...q })) })).id;
 });
 afterAll(async () => {
+  await getExecutor(db).drain();
+  await closeQueue();
   await db?.drop();
   await ollama?.close();
   await new Promise((r) => webhook?.close(r));
@@ -76,16 +96,16 @@ describe("evaluation runs", () => {
       inFlight--;
       return isJudge(req) ? judge(req, i) : undefined; // the extractive fake answers ask's questions
     };
-    const started = await startEvaluationRun({ datasetId, trigger: "manual" }, { db, enqueueRun: async () => {} });
+    const started = await startEvaluationRun(admin, { datasetId, trigger: "manual" }, { enqueueRun: async () => {} });
     expect(started.kind).toBe("evaluation_run");
-    expect((await getEvaluationRun(started.id, db))!.status).toBe("queued");
+    expect(started).toMatchObject({ status: "queued", collectionIds: [demo] });
     await processEvaluationRun(started.id, { db });
 
     expect(maxInFlight).toBeLessThanOrEqual(2);
-    const run = (await getEvaluationRun(started.id, db))!;
+    const run = (await getEvaluationRun(admin, started.id))!;
     expect(run).toMatchObject({ status: "completed", itemCount: 4, doneCount: 4, errorCount: 1, datasetVersion: 1, promptVersion: "judge-v1" });
 
-    const { items } = await getRunDetail(db, started.id);
+    const { items } = await getRunDetail(admin, started.id);
     for (const it of items) {
       expect(it.status).toBe("ok");
       expect(it.answer).toBeTruthy();
@@ -129,9 +149,9 @@ describe("evaluation runs", () => {
       return JSON.stringify(parsed);
     };
     const first = (await db.prisma.evaluationRun.findFirstOrThrow({ where: { datasetId } })).id;
-    const second = await startEvaluationRun({ datasetId, trigger: "api" }, { db, enqueueRun: async () => {} });
+    const second = await startEvaluationRun(admin, { datasetId, trigger: "api" }, { enqueueRun: async () => {} });
     await processEvaluationRun(second.id, { db });
-    const detail = await getRunDetail(db, second.id);
+    const detail = await getRunDetail(admin, second.id);
     expect(detail.run.baselineRunId).toBe(first);
     const [rotated, , , failing] = detail.items;
     expect(rotated!.judge!.hallucinationScore).toBe(1);
@@ -141,18 +161,18 @@ describe("evaluation runs", () => {
     expect(failing!.regressions).toEqual([]);
     expect(detail.regressionCount).toBe(1);
     // Compared the other way round (the run page's baseline picker): the judge error is now the regression.
-    const reverse = await getRunDetail(db, first, { baselineRunId: second.id });
+    const reverse = await getRunDetail(admin, first, { baselineRunId: second.id });
     expect(reverse.items.map((i) => i.regressions)).toEqual([[], [], [], ["now fails"]]);
-    const trend = await runTrend(db);
+    const trend = await runTrend(admin);
     expect(trend.map((t) => t.id)).toEqual([first, second.id]);
   });
 
   it("two workers racing on one run (an expired job's retry) never double an item's scores or the alert", async () => {
     ollama.options.onChat = fakeJudge();
     const before = alerts.length;
-    const { id } = await startEvaluationRun({ datasetId, trigger: "manual" }, { db, enqueueRun: async () => {} });
+    const { id } = await startEvaluationRun(admin, { datasetId, trigger: "manual" }, { enqueueRun: async () => {} });
     await Promise.all([processEvaluationRun(id, { db }), processEvaluationRun(id, { db })]);
-    const run = (await getEvaluationRun(id, db))!;
+    const run = (await getEvaluationRun(admin, id))!;
     expect(run).toMatchObject({ status: "completed", doneCount: 4, itemCount: 4 });
     const perItem = await db.prisma.runItem.findMany({ where: { runId: id }, select: { _count: { select: { scores: true } } } });
     expect(perItem.map((i) => i._count.scores)).toEqual([1, 1, 1, 1]);
@@ -160,44 +180,126 @@ describe("evaluation runs", () => {
   });
 
   it("refuses to start runs of empty or unknown datasets", async () => {
-    const empty = await createDataset(db, { name: "Empty" }, null);
-    await expect(startEvaluationRun({ datasetId: empty.id, trigger: "manual" }, { db, enqueueRun: async () => {} })).rejects.toThrow(/has no items/);
+    const empty = await createDataset(admin, { name: "Empty" });
+    await expect(startEvaluationRun(admin, { datasetId: empty.id, trigger: "manual" }, { enqueueRun: async () => {} })).rejects.toThrow(/has no items/);
     await expect(
-      startEvaluationRun({ datasetId: "00000000-0000-4000-8000-000000000000", trigger: "manual" }, { db, enqueueRun: async () => {} }),
+      startEvaluationRun(admin, { datasetId: "00000000-0000-4000-8000-000000000000", trigger: "manual" }, { enqueueRun: async () => {} }),
     ).rejects.toThrow(/not found/);
   });
 });
 
 describe("access", () => {
-  it("asks a run's questions with its creator's access; schedule runs read everything", async () => {
+  const noQueue = { enqueueRun: async () => {} };
+  const sourceTexts = async (ctx: AccessContext, runId: string) => (await getRunDetail(ctx, runId)).items.flatMap((i) => i.sources.map((s) => s.text)).join("\n");
+  const secretDataset = async (ctx: AccessContext, name: string, collectionIds?: string[]) =>
+    (await createDataset(ctx, { name, collectionIds, items: [{ question: SECRET_QUESTION, referenceAnswer: null, expectedSources: [] }] })).id;
+
+  it("an evaluator outside a run's collections cannot see it: 404, not listed (only counted), not in the trend", async () => {
+    ollama.options.onChat = fakeJudge();
+    const ds = await secretDataset(admin, "Falcon (admin)", [demo, secret]);
+    const { id } = await startEvaluationRun(admin, { datasetId: ds }, noQueue);
+    await processEvaluationRun(id, { db });
+    // The control: the admin's run did read the secret page.
+    expect(await sourceTexts(admin, id)).toContain(SECRET);
+
+    const outsider = await accessOf(db, await makeUser(db, "evaluator"));
+    await expect(getRunDetail(outsider, id)).rejects.toMatchObject({ status: 404 });
+    expect(await getEvaluationRun(outsider, id)).toBeNull();
+    const listed = await listRuns(outsider);
+    expect(listed.runs.map((r) => r.id)).not.toContain(id);
+    expect(listed.hidden).toBeGreaterThanOrEqual(1);
+    expect((await runTrend(outsider)).map((t) => t.id)).not.toContain(id);
+    // Nor may it be used as a baseline to peek at.
+    const own = await startEvaluationRun(outsider, { datasetId }, noQueue);
+    await expect(getRunDetail(outsider, own.id, { baselineRunId: id })).rejects.toMatchObject({ status: 404 });
+    await expect(startEvaluationRun(outsider, { datasetId, baselineRunId: id }, noQueue)).rejects.toMatchObject({ status: 404 });
+
+    // A member of the collection sees it.
+    const member = await makeUser(db, "evaluator");
+    await db.prisma.collectionMember.create({ data: { collectionId: secret, userId: member.id } });
+    expect(await sourceTexts(await accessOf(db, member), id)).toContain(SECRET);
+  });
+
+  it("a key limited to one collection starts runs that read only that collection, and stop when the key is revoked", async () => {
+    ollama.options.onChat = fakeJudge();
+    const key = await makeApiKey(db, ["ask", "score"], { creator: adminUser, collectionIds: [demo] });
+    const keyCtx = await keyAccessOf(db, key.key);
+    // The admin's dataset over both collections is not the key's to see, let alone run.
+    const both = await secretDataset(admin, "Falcon (both)", [demo, secret]);
+    await expect(startEvaluationRun(keyCtx, { datasetId: both }, noQueue)).rejects.toMatchObject({ status: 404 });
+
+    const ds = await secretDataset(keyCtx, "Falcon (key)");
+    const run = await startEvaluationRun(keyCtx, { datasetId: ds }, noQueue);
+    expect(run).toMatchObject({ trigger: "api", collectionIds: [demo] });
+    expect(await db.prisma.evaluationRun.findUniqueOrThrow({ where: { id: run.id } })).toMatchObject({ createdById: adminUser.id, apiKeyId: key.id });
+    await processEvaluationRun(run.id, { db });
+    const detail = await getRunDetail(keyCtx, run.id);
+    expect(detail.items[0]!.sources.length).toBeGreaterThan(0);
+    const docs = await db.prisma.document.findMany({ where: { id: { in: detail.items[0]!.sources.map((s) => s.documentId!) } }, select: { collectionId: true } });
+    expect(new Set(docs.map((d) => d.collectionId))).toEqual(new Set([demo]));
+    expect(await sourceTexts(keyCtx, run.id)).not.toContain("CANARY-7731");
+
+    // Revoked before its job runs: the run fails closed, it does not fall back to the key's creator.
+    const queued = await startEvaluationRun(keyCtx, { datasetId: ds }, noQueue);
+    await db.prisma.apiKey.update({ where: { id: key.id }, data: { revokedAt: new Date() } });
+    await processEvaluationRun(queued.id, { db });
+    const failed = (await getEvaluationRun(admin, queued.id))!;
+    expect(failed).toMatchObject({ status: "failed", doneCount: 0 });
+    expect(failed.error).toMatch(/^Not run: The API key that started this run no longer exists or is disabled/);
+  });
+
+  it("a run's job asks with its starter's access as it is when the job runs", async () => {
     ollama.options.onChat = fakeJudge();
     const evaluator = await makeUser(db, "evaluator");
-    const small = await createDataset(db, { name: "Access", items: [{ question: QUESTIONS[1]!.question, referenceAnswer: null, expectedSources: [] }] }, null);
-    await db.prisma.collection.updateMany({ data: { restricted: true } });
-    try {
-      const mine = await startEvaluationRun({ datasetId: small.id, trigger: "manual", createdById: evaluator.id }, { db, enqueueRun: async () => {} });
-      await processEvaluationRun(mine.id, { db });
-      const scheduled = await startEvaluationRun({ datasetId: small.id, trigger: "schedule" }, { db, enqueueRun: async () => {} });
-      await processEvaluationRun(scheduled.id, { db });
-      expect((await getRunDetail(db, mine.id)).items[0]!.sources).toEqual([]);
-      expect((await getRunDetail(db, scheduled.id)).items[0]!.sources.length).toBeGreaterThan(0);
-    } finally {
-      await db.prisma.collection.updateMany({ data: { restricted: false } });
-    }
+    await db.prisma.collectionMember.create({ data: { collectionId: secret, userId: evaluator.id } });
+    const ctx = await accessOf(db, evaluator);
+    const ds = await secretDataset(ctx, "Falcon (member)");
+    const readsIt = await startEvaluationRun(ctx, { datasetId: ds }, noQueue);
+    const losesIt = await startEvaluationRun(ctx, { datasetId: ds }, noQueue);
+    await processEvaluationRun(readsIt.id, { db });
+    expect(await sourceTexts(admin, readsIt.id)).toContain(SECRET);
+
+    // Membership ends before the second run's job: it no longer reads the collection.
+    await db.prisma.collectionMember.deleteMany({ where: { collectionId: secret, userId: evaluator.id } });
+    await processEvaluationRun(losesIt.id, { db });
+    expect((await getEvaluationRun(admin, losesIt.id))!.status).toBe("completed");
+    expect(await sourceTexts(admin, losesIt.id)).not.toContain("CANARY-7731");
+
+    // Disabled: nothing runs at all.
+    const last = await startEvaluationRun(await accessOf(db, evaluator), { datasetId }, noQueue);
+    await db.prisma.user.update({ where: { id: evaluator.id }, data: { disabledAt: new Date() } });
+    await processEvaluationRun(last.id, { db });
+    expect((await getEvaluationRun(admin, last.id))!).toMatchObject({ status: "failed", error: expect.stringMatching(/^Not run: .*no longer exists or is disabled/) });
+  });
+
+  it("a scheduled run asks with the access of the user the schedule runs as, not every collection", async () => {
+    ollama.options.onChat = fakeJudge();
+    const evaluator = await makeUser(db, "evaluator");
+    const ds = await secretDataset(admin, "Falcon (scheduled)", [demo]);
+    const s = await createSchedule(admin, { name: "nightly falcon", target: { kind: "evaluation_run", config: { dataset_id: ds } }, cron: "0 3 * * *", run_as_user_id: evaluator.id });
+    await runScheduleNow(admin, s.id);
+    await getExecutor(db).drain();
+    const [handed] = await getScheduleHistory(admin, s.id);
+    expect(handed).toMatchObject({ status: "running", result: { kind: "evaluation_run" } });
+    const runId = handed.result!.id;
+    expect(await db.prisma.evaluationRun.findUniqueOrThrow({ where: { id: runId } })).toMatchObject({ createdById: evaluator.id, collectionIds: [demo] });
+    await processEvaluationRun(runId, { db });
+    const texts = await sourceTexts(admin, runId);
+    expect(texts.length).toBeGreaterThan(0);
+    expect(texts).not.toContain("CANARY-7731");
   });
 
   it("scores with `retrieve: true` using the wiki's own retrieval", async () => {
     ollama.options.onChat = fakeJudge();
-    const viewer = await makeUser(db, "evaluator");
-    const principal = {
-      kind: "user" as const, userId: viewer.id, apiKeyId: null, label: viewer.email, role: "evaluator" as const,
-      permissions: new Set(["ask", "score"] as const), collectionLimit: null,
-    };
-    const r = await scoreOutput(await accessContextFor(db, principal), { question: QUESTIONS[0]!.question, output: "Service credentials are rotated every 90 days.", retrieve: true });
+    const ctx = await accessOf(db, await makeUser(db, "evaluator"));
+    const r = await scoreOutput(ctx, { question: QUESTIONS[0]!.question, output: "Service credentials are rotated every 90 days.", retrieve: true });
     expect(r.passages.length).toBeGreaterThan(0);
     expect(r.passages.some((p) => p.title === "Rotating secrets")).toBe(true);
     expect(r.claims[0]).toMatchObject({ verdict: "supported" });
     expect(r.hallucinationScore).toBe(5);
+    // The stored output is bound to what was retrieved over: the evaluator's collections.
+    const stored = await db.prisma.externalOutput.findUniqueOrThrow({ where: { id: r.target.id } });
+    expect(stored.collectionIds).toEqual(ctx.readableIds);
   });
 });
 

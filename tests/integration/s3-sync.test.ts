@@ -31,6 +31,8 @@ const live = async () =>
 
 beforeAll(async () => {
   process.env.MASTER_KEYS = `s3test:${randomBytes(32).toString("base64")}`;
+  // s3rver listens on loopback: the outbound guard refuses that unless the administrator allows it.
+  process.env.OUTBOUND_ALLOW = "127.0.0.1";
   resetConfig();
   dir = await mkdtemp(path.join(tmpdir(), "s3rver-"));
   const s3rver = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: dir, configureBuckets: [{ name: "wiki-docs", configs: [] }] });

@@ -2,6 +2,7 @@
 // webhook calls to a loopback server: claiming, limits, manual starts, dead runs, validation.
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { AccessContext } from "@/lib/access/context";
 import { resetConfig } from "@/lib/config";
 import { ConflictError, ValidationError } from "@/lib/errors";
 import { claimDueRuns, defaultEngineOptions, failDeadRuns, getExecutor, type EngineOptions } from "@/lib/schedules/engine";
@@ -15,6 +16,7 @@ import {
   updateSchedule,
 } from "@/lib/schedules/service";
 import { startWebhookSink, type WebhookSink } from "../fakes/schedule-webhook-sink";
+import { accessOf, makeUser } from "../helpers/auth";
 import { createTestDb, type TestDb } from "../helpers/db";
 
 // The webhook target goes through the SSRF guard: the loopback sink must be allowed explicitly.
@@ -22,12 +24,15 @@ process.env.OUTBOUND_ALLOW = "127.0.0.1";
 resetConfig();
 
 let db: TestDb;
+/** The admin who creates the schedules (and, by default, whom they run as). */
+let admin: AccessContext;
 let sink: WebhookSink;
 const opts = (o: Partial<EngineOptions> = {}): EngineOptions =>
   defaultEngineOptions({ owner: "test:1", globalLimit: 4, batchSize: 25, deadRunSeconds: 120, ...o });
 
 beforeAll(async () => {
   db = await createTestDb();
+  admin = await accessOf(db, await makeUser(db, "admin"));
   sink = await startWebhookSink();
 });
 afterAll(async () => {
@@ -44,7 +49,7 @@ afterEach(async () => {
 });
 
 const webhook = (name: string, extra: Record<string, unknown> = {}) =>
-  createSchedule(db, { name, target: { kind: "webhook", config: { url: sink.url } }, interval_minutes: 60, ...extra });
+  createSchedule(admin, { name, target: { kind: "webhook", config: { url: sink.url } }, interval_minutes: 60, ...extra });
 
 async function makeDue(id: string, at = new Date(Date.now() - 60_000)) {
   await db.prisma.schedule.update({ where: { id }, data: { nextRunAt: at } });
@@ -78,7 +83,7 @@ describe("claiming due schedules", () => {
     ]);
 
     // next_run_at moved forward on the interval grid, past now; last_run_at recorded
-    const after = await getSchedule(db, due.id);
+    const after = await getSchedule(admin, due.id);
     const anchor = (await db.prisma.schedule.findUniqueOrThrow({ where: { id: due.id } })).anchorAt.getTime();
     const next = Date.parse(after.next_run_at!);
     expect(next).toBeGreaterThan(Date.now());
@@ -112,7 +117,7 @@ describe("claiming due schedules", () => {
     expect((await runsOf(a.id)).map((r) => r.status)).toEqual(["succeeded"]);
     expect((await runsOf(b.id)).map((r) => r.status)).toEqual(["succeeded"]);
     // the cron schedule's next run is the next 5-minute mark
-    const next = new Date((await getSchedule(db, b.id)).next_run_at!);
+    const next = new Date((await getSchedule(admin, b.id)).next_run_at!);
     expect(next.getUTCMinutes() % 5).toBe(0);
     expect(next.getTime() - Date.now()).toBeLessThanOrEqual(5 * 60_000);
   });
@@ -128,7 +133,7 @@ describe("concurrency limits", () => {
     expect(first.map((c) => c.scheduleId)).toEqual(all.slice(0, limit).map((s) => s.id));
     const work = first.map((c) => getExecutor(db).execute(c));
     expect(await claimDueRuns(db, opts({ globalLimit: limit }))).toEqual([]);
-    await expect(runScheduleNow(db, all[limit + 1].id)).rejects.toThrow(/global limit, SCHEDULER_MAX_CONCURRENT_RUNS, is/);
+    await expect(runScheduleNow(admin, all[limit + 1].id)).rejects.toThrow(/global limit, SCHEDULER_MAX_CONCURRENT_RUNS, is/);
     await sink.waitFor(limit);
     expect(sink.maxInflight).toBe(limit);
     sink.release();
@@ -142,15 +147,15 @@ describe("concurrency limits", () => {
   it("the per-schedule limit holds for scheduled and manual starts alike", async () => {
     sink.mode = "hold";
     const s = await webhook("per", { max_concurrent: 2 });
-    const a = await runScheduleNow(db, s.id);
-    const b = await runScheduleNow(db, s.id);
+    const a = await runScheduleNow(admin, s.id);
+    const b = await runScheduleNow(admin, s.id);
     expect([a.status, b.status]).toEqual(["running", "running"]);
-    const third = runScheduleNow(db, s.id);
+    const third = runScheduleNow(admin, s.id);
     await expect(third).rejects.toThrow(ConflictError);
     await expect(third).rejects.toThrow(/already has 2 runs in progress \(its limit is 2\)/);
     await makeDue(s.id);
     expect(await claimDueRuns(db, opts())).toEqual([]); // full: stays due
-    expect((await getSchedule(db, s.id)).running).toBe(2);
+    expect((await getSchedule(admin, s.id)).running).toBe(2);
     await sink.waitFor(2);
     sink.mode = "answer";
     sink.release();
@@ -169,16 +174,16 @@ describe("concurrency limits", () => {
 describe("manual starts", () => {
   it("are recorded like scheduled runs, with trigger manual, and leave next_run_at alone", async () => {
     const s = await webhook("manual");
-    const before = (await getSchedule(db, s.id)).next_run_at;
-    const run = await runScheduleNow(db, s.id);
+    const before = (await getSchedule(admin, s.id)).next_run_at;
+    const run = await runScheduleNow(admin, s.id);
     await getExecutor(db).drain();
-    const history = await getScheduleHistory(db, s.id);
+    const history = await getScheduleHistory(admin, s.id);
     expect(history).toEqual([
       expect.objectContaining({ id: run.id, trigger: "manual", status: "succeeded", due_at: null, result: { kind: "http_response", id: "204" } }),
     ]);
     expect(history[0].finished_at).not.toBeNull();
     expect(sink.notices.map((n) => n.trigger)).toEqual(["manual"]);
-    const after = await getSchedule(db, s.id);
+    const after = await getSchedule(admin, s.id);
     expect(after.next_run_at).toBe(before);
     expect(after.last_run_at).not.toBeNull();
   });
@@ -187,9 +192,9 @@ describe("manual starts", () => {
     sink.status = 500;
     try {
       const s = await webhook("fails");
-      await runScheduleNow(db, s.id);
+      await runScheduleNow(admin, s.id);
       await getExecutor(db).drain();
-      const [run] = await getScheduleHistory(db, s.id);
+      const [run] = await getScheduleHistory(admin, s.id);
       expect(run).toMatchObject({ status: "failed", error: expect.stringMatching(/^127\.0\.0\.1:\d+ answered HTTP 500$/) });
     } finally {
       sink.status = 204;
@@ -223,13 +228,13 @@ describe("dead runs", () => {
     await db.prisma.scheduleRun.update({ where: { id: claimed.runId }, data: { startedAt: new Date(Date.now() - 31 * 60_000) } });
     expect(await failDeadRuns(db, 120)).toEqual([claimed.runId]);
     expect((await runsOf(s.id))[0]).toMatchObject({ status: "failed", error: "timed out after 30 min" });
-    expect((await getSchedule(db, s.id)).running).toBe(0);
+    expect((await getSchedule(admin, s.id)).running).toBe(0);
   });
 
   it("a live run keeps its heartbeat fresh and is not failed", async () => {
     sink.mode = "hold";
     const s = await webhook("alive");
-    const run = await runScheduleNow(db, s.id);
+    const run = await runScheduleNow(admin, s.id);
     await sink.waitFor(1);
     const executor = getExecutor(db);
     const t0 = (await db.prisma.scheduleRun.findUniqueOrThrow({ where: { id: run.id } })).heartbeatAt;
@@ -245,7 +250,7 @@ describe("dead runs", () => {
 describe("validation and editing", () => {
   const bad = async (input: Record<string, unknown>) => {
     try {
-      await createSchedule(db, { name: "x", target: { kind: "webhook", config: { url: sink.url } }, ...input } as never);
+      await createSchedule(admin, { name: "x", target: { kind: "webhook", config: { url: sink.url } }, ...input } as never);
     } catch (err) {
       expect(err).toBeInstanceOf(ValidationError);
       return ((err as ValidationError).details as Array<{ path: string; message: string }>).map((d) => `${d.path}: ${d.message}`);
@@ -280,14 +285,14 @@ describe("validation and editing", () => {
   it("switching rules and disabling/enabling recompute next_run_at", async () => {
     const s = await webhook("edit");
     const now = new Date("2026-03-07T12:00:00Z");
-    const cron = await updateSchedule(db, s.id, { cron: "30 2 * * *", time_zone: "America/New_York" }, now);
+    const cron = await updateSchedule(admin, s.id, { cron: "30 2 * * *", time_zone: "America/New_York" }, now);
     expect(cron).toMatchObject({ interval_minutes: null, cron: "30 2 * * *", time_zone: "America/New_York" });
     expect(cron.next_run_at).toBe("2026-03-08T07:30:00.000Z"); // 02:30 does not exist that night → 03:30 EDT
-    const off = await setScheduleEnabled(db, s.id, false, now);
+    const off = await setScheduleEnabled(admin, s.id, false, now);
     expect(off).toMatchObject({ enabled: false, next_run_at: null });
-    const on = await setScheduleEnabled(db, s.id, true, new Date("2026-03-09T12:00:00Z"));
+    const on = await setScheduleEnabled(admin, s.id, true, new Date("2026-03-09T12:00:00Z"));
     expect(on.next_run_at).toBe("2026-03-10T06:30:00.000Z");
-    const back = await updateSchedule(db, s.id, { interval_minutes: 15 }, new Date("2026-03-09T12:00:00Z"));
+    const back = await updateSchedule(admin, s.id, { interval_minutes: 15 }, new Date("2026-03-09T12:00:00Z"));
     expect(back).toMatchObject({ interval_minutes: 15, cron: null, next_run_at: "2026-03-09T12:15:00.000Z" });
     expect(back.target).toMatchObject({ kind: "webhook", summary: expect.stringMatching(/^POST to 127\.0\.0\.1:\d+$/) });
   });

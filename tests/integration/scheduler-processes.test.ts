@@ -5,11 +5,13 @@ import { spawn, type ChildProcess } from "node:child_process";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AccessContext } from "@/lib/access/context";
 import { resetConfig } from "@/lib/config";
 import { ConflictError } from "@/lib/errors";
 import { createSchedule, getScheduleHistory, runScheduleNow } from "@/lib/schedules/service";
 import { getExecutor } from "@/lib/schedules/engine";
 import { startWebhookSink, type WebhookSink } from "../fakes/schedule-webhook-sink";
+import { accessOf, makeUser } from "../helpers/auth";
 import { createTestDb, type TestDb } from "../helpers/db";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -71,6 +73,8 @@ process.env.OUTBOUND_ALLOW = "127.0.0.1";
 resetConfig();
 
 let db: TestDb;
+/** The admin who creates the schedules (and, by default, whom they run as). */
+let admin: AccessContext;
 let sink: WebhookSink;
 
 beforeAll(async () => {
@@ -79,6 +83,7 @@ beforeAll(async () => {
     throw new Error("These tests run several processes on one database: set TEST_DATABASE_URL (PGlite is in-process only).");
   }
   sink = await startWebhookSink();
+  admin = await accessOf(db, await makeUser(db, "admin"));
 });
 afterAll(async () => {
   await getExecutor(db).drain();
@@ -87,7 +92,7 @@ afterAll(async () => {
 });
 
 const webhook = (name: string, extra: Record<string, unknown> = {}) =>
-  createSchedule(db, { name, target: { kind: "webhook", config: { url: sink.url } }, interval_minutes: 1440, ...extra });
+  createSchedule(admin, { name, target: { kind: "webhook", config: { url: sink.url } }, interval_minutes: 1440, ...extra });
 
 const count = async (sql: string) => Number((await db.sql.query<{ n: number }>(sql))[0].n);
 
@@ -155,7 +160,7 @@ describe("two scheduler processes", () => {
         othersDue = true;
       }
       await db.sql.query(`UPDATE schedules SET next_run_at = now() - interval '1 second' WHERE id = $1`, [limited.id]);
-      await runScheduleNow(db, limited.id).catch((err) => {
+      await runScheduleNow(admin, limited.id).catch((err) => {
         expect(err).toBeInstanceOf(ConflictError);
         manualRefused++;
       });
@@ -180,7 +185,7 @@ describe("two scheduler processes", () => {
         (await count(`SELECT count(*)::int AS n FROM schedules WHERE next_run_at <= now()`)) === 0;
     });
     await getExecutor(db).drain();
-    for (const o of others) expect((await getScheduleHistory(db, o.id)).map((r) => r.status)).toEqual(["succeeded"]);
+    for (const o of others) expect((await getScheduleHistory(admin, o.id)).map((r) => r.status)).toEqual(["succeeded"]);
     expect(sink.maxInflight).toBe(GLOBAL);
     expect(Math.max(...sink.maxInflightBySchedule.values())).toBeLessThanOrEqual(2);
   });
@@ -199,14 +204,14 @@ describe("a scheduler killed in the middle of a run", () => {
     await sink.waitFor(1); // the run is in progress inside the child
     first.child.kill("SIGKILL");
     expect(await first.exited).toBeNull();
-    const [orphan] = await getScheduleHistory(db, s.id);
+    const [orphan] = await getScheduleHistory(admin, s.id);
     expect(orphan).toMatchObject({ status: "running", trigger: "schedule" });
 
     sink.mode = "answer";
     const second = await spawnScheduler(db.url!, env);
     try {
-      await until("the orphaned run to be failed", async () => (await getScheduleHistory(db, s.id))[0].status === "failed", 20_000);
-      expect((await getScheduleHistory(db, s.id))[0]).toMatchObject({
+      await until("the orphaned run to be failed", async () => (await getScheduleHistory(admin, s.id))[0].status === "failed", 20_000);
+      expect((await getScheduleHistory(admin, s.id))[0]).toMatchObject({
         id: orphan.id,
         status: "failed",
         error: "the process running it stopped (no heartbeat for 2 s)",
@@ -216,8 +221,8 @@ describe("a scheduler killed in the middle of a run", () => {
       expect(row.enabled).toBe(true);
       expect(row.nextRunAt!.getTime()).toBeGreaterThan(Date.now());
       await db.sql.query(`UPDATE schedules SET next_run_at = now() - interval '1 second' WHERE id = $1`, [s.id]);
-      await until("the next run to succeed", async () => (await getScheduleHistory(db, s.id))[0].status === "succeeded", 20_000);
-      expect((await getScheduleHistory(db, s.id)).map((r) => [r.trigger, r.status])).toEqual([
+      await until("the next run to succeed", async () => (await getScheduleHistory(admin, s.id))[0].status === "succeeded", 20_000);
+      expect((await getScheduleHistory(admin, s.id)).map((r) => [r.trigger, r.status])).toEqual([
         ["schedule", "succeeded"],
         ["schedule", "failed"],
       ]);

@@ -1,6 +1,7 @@
 // Product target kinds through the scheduler: a schedule hands its run to an evaluation run (lib/evaluate,
 // queued on the real job queue) and finishes when that run finishes; bad target settings name the field.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AccessContext } from "@/lib/access/context";
 import { setDb } from "@/lib/db/client";
 import { ValidationError } from "@/lib/errors";
 import { createDataset } from "@/lib/evaluate/datasets";
@@ -9,14 +10,18 @@ import { closeQueue } from "@/lib/jobs/queue";
 import { getExecutor, syncHandedOffRuns } from "@/lib/schedules/engine";
 import { createSchedule, getSchedule, getScheduleHistory, runScheduleNow, updateSchedule } from "@/lib/schedules/service";
 import { listTargetKinds } from "@/lib/schedules/targets";
+import { accessOf, makeUser } from "../helpers/auth";
 import { createTestDb, type TestDb } from "../helpers/db";
 
 let db: TestDb;
+/** The admin who creates the schedules (and, by default, whom they run as). */
+let admin: AccessContext;
 
 beforeAll(async () => {
   process.env.OLLAMA_HOST = "http://127.0.0.1:9"; // nothing listens: the evaluation cannot reach a model
   db = await createTestDb();
   setDb(db); // the job queue opens on the process database
+  admin = await accessOf(db, await makeUser(db, "admin"));
 });
 afterAll(async () => {
   await getExecutor(db).drain();
@@ -30,7 +35,7 @@ describe("target kinds", () => {
   });
 
   it("refuses an evaluation schedule for a dataset that does not exist, naming the field", async () => {
-    const err = await createSchedule(db, {
+    const err = await createSchedule(admin, {
       name: "nightly eval",
       target: { kind: "evaluation_run", config: { dataset_id: "00000000-0000-4000-8000-000000000000" } },
       cron: "0 3 * * *",
@@ -41,8 +46,8 @@ describe("target kinds", () => {
   });
 
   it("an evaluation run started by a schedule is linked both ways and its end is the schedule run's end", async () => {
-    const ds = await createDataset(db, { name: "FAQ", items: [{ question: "How do I request leave?", referenceAnswer: null, expectedSources: [] }] }, null);
-    const s = await createSchedule(db, {
+    const ds = await createDataset(admin, { name: "FAQ", items: [{ question: "How do I request leave?", referenceAnswer: null, expectedSources: [] }] });
+    const s = await createSchedule(admin, {
       name: "nightly eval",
       target: { kind: "evaluation_run", config: { dataset_id: ds.id } },
       cron: "0 3 * * *",
@@ -50,36 +55,90 @@ describe("target kinds", () => {
     });
     expect(s.target).toMatchObject({ kind: "evaluation_run", summary: 'Evaluation of dataset "FAQ"' });
 
-    const run = await runScheduleNow(db, s.id);
+    const run = await runScheduleNow(admin, s.id);
     await getExecutor(db).drain();
-    const [handed] = await getScheduleHistory(db, s.id);
+    const [handed] = await getScheduleHistory(admin, s.id);
     expect(handed).toMatchObject({ id: run.id, status: "running", result: { kind: "evaluation_run", id: expect.any(String) } });
-    const evalRun = await getEvaluationRun(handed.result!.id, db);
+    const evalRun = await getEvaluationRun(admin, handed.result!.id);
     expect(evalRun).toMatchObject({ scheduleRunId: run.id, trigger: "manual", status: "queued" });
 
     // While the evaluation is queued, the watcher keeps the schedule run alive.
     expect(await syncHandedOffRuns(db)).toBe(0);
-    expect((await getSchedule(db, s.id)).running).toBe(1);
+    expect((await getSchedule(admin, s.id)).running).toBe(1);
 
     // Editing the schedule's target meanwhile does not lose track of the evaluation already started.
-    await updateSchedule(db, s.id, { target: { kind: "backup", config: {} } });
+    await updateSchedule(admin, s.id, { target: { kind: "backup", config: {} } });
 
     // The evaluation worker runs it (no model reachable here, so its items fail); the run ends either way.
     await processEvaluationRun(handed.result!.id, { db });
-    const ended = await getEvaluationRun(handed.result!.id, db);
+    const ended = await getEvaluationRun(admin, handed.result!.id);
     expect(["completed", "failed"]).toContain(ended!.status);
     expect(await syncHandedOffRuns(db)).toBe(1);
-    const [done] = await getScheduleHistory(db, s.id);
+    const [done] = await getScheduleHistory(admin, s.id);
     expect(done.status).toBe(ended!.status === "completed" ? "succeeded" : "failed");
     expect(done.finished_at).not.toBeNull();
-    expect((await getSchedule(db, s.id)).running).toBe(0);
+    expect((await getSchedule(admin, s.id)).running).toBe(0);
+  });
+
+  it("refuses a user to run as who is disabled, lacks the target's permission or may not read the dataset, naming the field", async () => {
+    const open = await db.prisma.collection.create({ data: { slug: "runas-open", name: "Open" } });
+    const secret = await db.prisma.collection.create({ data: { slug: "runas-secret", name: "Secret", restricted: true } });
+    admin = await accessOf(db, { id: admin.principal.userId! }); // a context is per request: this one sees the new collections
+    const ds = await createDataset(admin, { name: "Secret FAQ", collectionIds: [open.id, secret.id], items: [{ question: "Q?", referenceAnswer: null, expectedSources: [] }] });
+    const viewer = await makeUser(db, "viewer");
+    const evaluator = await makeUser(db, "evaluator");
+    const disabled = await makeUser(db, "evaluator");
+    await db.prisma.user.update({ where: { id: disabled.id }, data: { disabledAt: new Date() } });
+    const attempt = (runAs: string) =>
+      createSchedule(admin, { name: "eval", target: { kind: "evaluation_run", config: { dataset_id: ds.id } }, interval_minutes: 60, run_as_user_id: runAs }).catch((e) => e);
+    expect((await attempt(viewer.id)).details).toEqual([{ path: "run_as_user_id", message: `${viewer.email} (viewer) lacks the "score" permission that "Evaluation run" needs` }]);
+    expect((await attempt(disabled.id)).details).toEqual([{ path: "run_as_user_id", message: `${disabled.email} is disabled` }]);
+    expect((await attempt("00000000-0000-4000-8000-000000000000")).details).toEqual([{ path: "run_as_user_id", message: "no user has this id" }]);
+    expect((await attempt(evaluator.id)).details).toEqual([
+      { path: "target.config.dataset_id", message: `${evaluator.email}, whom this schedule runs as, may not read every collection of this dataset` },
+    ]);
+    // A member of the restricted collection may; so may the admin creating it (the default).
+    await db.prisma.collectionMember.create({ data: { collectionId: secret.id, userId: evaluator.id } });
+    expect(await attempt(evaluator.id)).toMatchObject({ run_as_user_id: evaluator.id });
+    const byDefault = await createSchedule(admin, { name: "eval 2", target: { kind: "evaluation_run", config: { dataset_id: ds.id } }, interval_minutes: 60 });
+    expect(byDefault.run_as_user_id).toBe(admin.principal.userId);
+  });
+
+  it("runs as its user, not as the admin pressing Run now; a disabled or deleted user fails the run, with no fallback", async () => {
+    const evaluator = await makeUser(db, "evaluator");
+    const open = await db.prisma.collection.create({ data: { slug: "runas-everyone", name: "Everyone" } });
+    admin = await accessOf(db, { id: admin.principal.userId! });
+    const ds = await createDataset(admin, { name: "Run-as FAQ", collectionIds: [open.id], items: [{ question: "How do I request leave?", referenceAnswer: null, expectedSources: [] }] });
+    const s = await createSchedule(admin, { name: "as evaluator", target: { kind: "evaluation_run", config: { dataset_id: ds.id } }, interval_minutes: 60, max_concurrent: 3, run_as_user_id: evaluator.id });
+
+    await runScheduleNow(admin, s.id);
+    await getExecutor(db).drain();
+    const [first] = await getScheduleHistory(admin, s.id);
+    const evalRun = await db.prisma.evaluationRun.findUniqueOrThrow({ where: { id: first.result!.id } });
+    expect(evalRun).toMatchObject({ createdById: evaluator.id, apiKeyId: null, trigger: "manual" });
+
+    const runsBefore = await db.prisma.evaluationRun.count();
+    await db.prisma.user.update({ where: { id: evaluator.id }, data: { disabledAt: new Date() } });
+    await runScheduleNow(admin, s.id);
+    await getExecutor(db).drain();
+    const [refused] = await getScheduleHistory(admin, s.id);
+    expect(refused).toMatchObject({ status: "failed", result: null });
+    expect(refused.error).toBe(`${evaluator.email} is disabled; an admin must choose another user to run it as`);
+
+    await db.prisma.user.delete({ where: { id: evaluator.id } });
+    expect((await getSchedule(admin, s.id)).run_as_user_id).toBeNull();
+    await runScheduleNow(admin, s.id);
+    await getExecutor(db).drain();
+    const [orphaned] = await getScheduleHistory(admin, s.id);
+    expect(orphaned).toMatchObject({ status: "failed", error: "this schedule has no user to run as (that user was deleted); an admin must choose one" });
+    expect(await db.prisma.evaluationRun.count()).toBe(runsBefore);
   });
 
   it("a reconcile schedule hands its run to an import job of the source", async () => {
     const col = await db.prisma.collection.create({ data: { slug: "handbook", name: "Handbook" } });
     const upload = await db.prisma.source.create({ data: { collectionId: col.id, kind: "upload", name: "Uploads" } });
     const s3 = await db.prisma.source.create({ data: { collectionId: col.id, kind: "s3", name: "Policies bucket", config: { bucket: "policies" } } });
-    const refused = await createSchedule(db, {
+    const refused = await createSchedule(admin, {
       name: "reconcile uploads",
       target: { kind: "notion_reconcile", config: { source_id: upload.id } },
       interval_minutes: 60,
@@ -88,15 +147,15 @@ describe("target kinds", () => {
       { path: "target.config.source_id", message: "this upload source has nothing to reconcile (only Notion and S3 sources do)" },
     ]);
 
-    const s = await createSchedule(db, { name: "hourly sync", target: { kind: "notion_reconcile", config: { source_id: s3.id } }, interval_minutes: 60 });
+    const s = await createSchedule(admin, { name: "hourly sync", target: { kind: "notion_reconcile", config: { source_id: s3.id } }, interval_minutes: 60 });
     expect(s.target.summary).toBe('Reconcile S3 source "Policies bucket"');
-    const run = await runScheduleNow(db, s.id);
+    const run = await runScheduleNow(admin, s.id);
     await getExecutor(db).drain();
-    const [handed] = await getScheduleHistory(db, s.id);
+    const [handed] = await getScheduleHistory(admin, s.id);
     expect(handed).toMatchObject({ id: run.id, status: "running", result: { kind: "import_job", id: expect.any(String) } });
     const job = await db.prisma.importJob.findUniqueOrThrow({ where: { id: handed.result!.id } });
     expect(job).toMatchObject({ sourceId: s3.id, status: "queued" });
     expect(await syncHandedOffRuns(db)).toBe(0); // still queued: the schedule run stays in progress
-    expect((await getScheduleHistory(db, s.id))[0].status).toBe("running");
+    expect((await getScheduleHistory(admin, s.id))[0].status).toBe("running");
   });
 });

@@ -26,6 +26,16 @@ describe("CitationParser", () => {
     expect(p.invalid).toBe(0);
   });
 
+  it("gives each number of a grouped citation the offset of its own marker", () => {
+    const { p, streamed } = run(["Both apply [2, ", "1] here."], 2);
+    expect(streamed).toBe("Both apply [2][1] here.");
+    expect(p.hits).toEqual([
+      { n: 2, offset: 11 },
+      { n: 1, offset: 14 },
+    ]);
+    for (const h of p.hits) expect(streamed.slice(h.offset, h.offset + 3)).toBe(`[${h.n}]`);
+  });
+
   it("drops citations that match no source, with their leading space, and counts them", () => {
     const { p, streamed } = run(["A fact ", "[7]. Another ", "[1, 9]", " and [0]."], 3);
     expect(streamed).toBe("A fact. Another [1] and.");

@@ -1,6 +1,7 @@
 import { createServer } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addressRefusal, assertOutboundAllowed, isPublicAddress, OutboundBlockedError, outboundFetch, type OutboundPolicy } from "@/lib/http/outbound";
+import { createServer as createTcpServer } from "node:net";
+import { addressRefusal, assertOutboundAllowed, describeOutboundFailure, isPublicAddress, OutboundBlockedError, outboundFetch, type OutboundPolicy } from "@/lib/http/outbound";
 
 const strict: OutboundPolicy = { allow: [], allowPublic: false };
 const publicOnly: OutboundPolicy = { allow: [], allowPublic: true };
@@ -63,5 +64,27 @@ describe("outbound (SSRF) guard", () => {
       const res = await outboundFetch(`http://localhost:${port}/`, {}, { policy: { allow: ["127.0.0.0/8", "::1"], allowPublic: false } });
       expect(await res.text()).toBe("hello GET");
     });
+  });
+
+  it("describes failures in its own words: refused by the guard, no answer, could not connect — never the socket's error", async () => {
+    const loopback: OutboundPolicy = { allow: ["127.0.0.1"], allowPublic: false };
+    const closed = createTcpServer();
+    await new Promise<void>((r) => closed.listen(0, "127.0.0.1", () => r()));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise((r) => closed.close(r));
+    const refused = await outboundFetch(`http://127.0.0.1:${port}/`, {}, { policy: loopback }).catch((e) => e);
+    expect(String(refused.message)).toMatch(/ECONNREFUSED/); // what the socket said …
+    expect(describeOutboundFailure(refused, `127.0.0.1:${port}`)).toBe(`could not connect to 127.0.0.1:${port}`); // … is not repeated
+
+    // A listener that never answers: a time-out, reported as such.
+    const silent = createTcpServer(() => {});
+    await new Promise<void>((r) => silent.listen(0, "127.0.0.1", () => r()));
+    const silentPort = (silent.address() as { port: number }).port;
+    const timedOut = await outboundFetch(`http://127.0.0.1:${silentPort}/`, { timeoutMs: 200 }, { policy: loopback }).catch((e) => e);
+    expect(describeOutboundFailure(timedOut, "h")).toBe("no answer from h in time");
+    silent.close();
+
+    const blocked = await outboundFetch(`http://127.0.0.1:${port}/`, {}, { policy: publicOnly }).catch((e) => e);
+    expect(describeOutboundFailure(blocked, "h")).toMatch(/^h is not an allowed target/);
   });
 });

@@ -1,7 +1,7 @@
 // Where a cited source opens: its web page (new tab) for http(s) addresses, otherwise the app's
 // document page at the cited chunk; never a javascript:/demo:/s3: address as a link.
 import { describe, expect, it } from "vitest";
-import { documentHref, sourceLink, sourceLinkProps } from "@/components/ask/source-link";
+import { documentHref, sourceLink, sourceLinkProps, webUrl } from "@/components/ask/source-link";
 
 const base = { documentId: "d0c00000-0000-4000-8000-000000000001", chunkId: "c4c00000-0000-4000-8000-000000000002", anchor: "rolling-back" };
 
@@ -30,3 +30,21 @@ describe("sourceLink", () => {
     expect(documentHref("a/b", "c&d", "e f")).toBe("/documents/a%2Fb?chunk=c%26d#e%20f");
   });
 });
+
+describe("webUrl: the one rule for stored addresses shown as links", () => {
+  it("keeps http(s) pages, normalised", () => {
+    expect(webUrl("https://www.notion.so/page#block")).toBe("https://www.notion.so/page#block");
+    expect(webUrl("HTTP://Wiki.Example/a b")).toBe("http://wiki.example/a%20b");
+  });
+
+  it("refuses every other scheme and every spelling a browser would still run", () => {
+    for (const url of [
+      "javascript:alert(1)", "JavaScript:alert(1)", " javascript:alert(1)", "\tjavascript:alert(1)", "java\nscript:alert(1)", "\u0001javascript:alert(1)",
+      "data:text/html,<script>alert(1)</script>", "vbscript:msgbox(1)", "demo://wiki/x", "s3://bucket/key", "file:///etc/passwd", "//evil.example/x",
+      "/documents/1", " https://example.com", "\nhttps://example.com", "https:example.com", "http://", "", null, undefined,
+    ]) {
+      expect(webUrl(url), JSON.stringify(url)).toBeUndefined();
+    }
+  });
+});
+

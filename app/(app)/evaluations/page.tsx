@@ -6,17 +6,21 @@ import { NewDatasetForm } from "@/components/evaluations/new-dataset-form";
 import { ScoreBadge } from "@/components/evaluations/score-badge";
 import { StartRunForm } from "@/components/evaluations/start-run-form";
 import { TrendChart } from "@/components/evaluations/trend-chart";
-import { getDb } from "@/lib/db/client";
 import { agreementFigures } from "@/lib/evaluate/annotations";
-import { listDatasets } from "@/lib/evaluate/datasets";
+import { bindableCollections, listDatasets } from "@/lib/evaluate/datasets";
 import { listRuns, runTrend } from "@/lib/evaluate/runs";
 
 export const dynamic = "force-dynamic";
 
 export default async function EvaluationsPage() {
-  await requirePageAccess("score");
-  const db = await getDb();
-  const [runs, trend, datasets, agreement] = await Promise.all([listRuns(db, { limit: 50 }), runTrend(db), listDatasets(db), agreementFigures(db)]);
+  const access = await requirePageAccess("score");
+  const [{ runs, hidden: hiddenRuns }, trend, { datasets, hidden: hiddenDatasets }, agreement, collections] = await Promise.all([
+    listRuns(access, { limit: 50 }),
+    runTrend(access),
+    listDatasets(access),
+    agreementFigures(access),
+    bindableCollections(access),
+  ]);
   return (
     <div className="space-y-6">
       <div className="flex flex-wrap items-center justify-between gap-2">
@@ -74,6 +78,11 @@ export default async function EvaluationsPage() {
             </tbody>
           </table>
         )}
+        {hiddenRuns > 0 && (
+          <p className="text-xs text-zinc-500" data-testid="runs-hidden">
+            {hiddenRuns} run{hiddenRuns === 1 ? "" : "s"} over collections you may not read {hiddenRuns === 1 ? "is" : "are"} not shown.
+          </p>
+        )}
       </section>
       <section aria-labelledby="datasets-title" className="space-y-2">
         <h2 id="datasets-title" className="text-lg font-semibold">
@@ -85,7 +94,7 @@ export default async function EvaluationsPage() {
               <Link className="underline" href={`/evaluations/datasets/${d.id}`}>
                 {d.name}
               </Link>{" "}
-              · version {d.currentVersion} · {d.itemCount} items
+              · version {d.currentVersion} · {d.itemCount} items · {d.owner ? `owner ${d.owner}` : "owner: admins"}
               {d.lastRun && (
                 <>
                   {" "}
@@ -95,14 +104,19 @@ export default async function EvaluationsPage() {
             </li>
           ))}
         </ul>
-        <NewDatasetForm />
+        {hiddenDatasets > 0 && (
+          <p className="text-xs text-zinc-500" data-testid="datasets-hidden">
+            {hiddenDatasets} dataset{hiddenDatasets === 1 ? "" : "s"} over collections you may not read {hiddenDatasets === 1 ? "is" : "are"} not shown.
+          </p>
+        )}
+        <NewDatasetForm collections={collections} />
         <details className="rounded-lg border border-zinc-200 p-3 dark:border-zinc-800">
           <summary className="cursor-pointer text-sm font-medium">Import a dataset (JSONL or CSV)</summary>
           <p className="my-2 text-xs text-zinc-500">
             JSONL: one object per line with <code>question</code>, optional <code>reference_answer</code> and <code>expected_sources</code>. CSV: the same
             columns (expected sources separated by |). A file with any bad line is rejected whole.
           </p>
-          <DatasetImportForm />
+          <DatasetImportForm collections={collections} />
         </details>
       </section>
     </div>

@@ -1,10 +1,10 @@
 import Link from "next/link";
 import { requirePageAccess } from "@/app/_server/access";
 import { AutoRefresh } from "@/components/ui/auto-refresh";
+import { RunAs } from "@/components/schedules/run-as";
 import { RunStatus } from "@/components/schedules/run-history";
 import { ScheduleActions } from "@/components/schedules/schedule-actions";
-import { getDb } from "@/lib/db/client";
-import { listSchedules, type ScheduleView } from "@/lib/schedules";
+import { listSchedules, runAsUsers, type ScheduleView } from "@/lib/schedules";
 
 export const dynamic = "force-dynamic";
 
@@ -16,8 +16,9 @@ function ruleText(s: Pick<ScheduleView, "interval_minutes" | "cron" | "time_zone
 }
 
 export default async function SchedulesPage() {
-  await requirePageAccess("admin");
-  const schedules = await listSchedules(await getDb());
+  const access = await requirePageAccess("admin");
+  const schedules = await listSchedules(access);
+  const users = await runAsUsers(access, schedules);
   return (
     <div className="space-y-4">
       <AutoRefresh active={schedules.some((s) => s.running > 0)} />
@@ -36,6 +37,7 @@ export default async function SchedulesPage() {
               <th className="py-1">Name</th>
               <th>Target</th>
               <th>When</th>
+              <th>Runs as</th>
               <th>Enabled</th>
               <th>Next run</th>
               <th>Last run</th>
@@ -52,6 +54,9 @@ export default async function SchedulesPage() {
                 </td>
                 <td>{s.target.summary}</td>
                 <td className="font-mono text-xs">{ruleText(s)}</td>
+                <td className="text-xs">
+                  <RunAs user={s.run_as_user_id ? users.get(s.run_as_user_id) : undefined} />
+                </td>
                 <td>{s.enabled ? "yes" : "no"}</td>
                 <td className="whitespace-nowrap">{s.enabled ? when(s.next_run_at) : "—"}</td>
                 <td className="whitespace-nowrap">

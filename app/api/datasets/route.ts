@@ -4,9 +4,10 @@ import { createDatasetBody } from "@/lib/evaluate/schemas";
 
 export const dynamic = "force-dynamic";
 
-export const GET = route({ permission: "score" }, async ({ db }) => ({ datasets: await listDatasets(db) }));
+/** The datasets the caller may see (every collection of theirs readable), and how many others exist. */
+export const GET = route({ permission: "score" }, ({ access }) => listDatasets(access));
 
-/** { name, description?, items?: [{ question, referenceAnswer?, expectedSources? }] } → version 1. */
-export const POST = route({ permission: "score", body: createDatasetBody, maxBodyBytes: 6_000_000 }, async ({ db, body, principal }) =>
-  json(await createDataset(db, { ...body, items: body.items ?? [] }, principal.userId), { status: 201 }),
+/** { name, description?, items?: [{ question, referenceAnswer?, expectedSources? }], collectionIds? } → version 1, owned by the caller. */
+export const POST = route({ permission: "score", body: createDatasetBody, maxBodyBytes: 6_000_000 }, async ({ access, body }) =>
+  json(await createDataset(access, body), { status: 201 }),
 );

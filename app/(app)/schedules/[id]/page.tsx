@@ -2,26 +2,25 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import { requirePageAccess } from "@/app/_server/access";
 import { AutoRefresh } from "@/components/ui/auto-refresh";
+import { RunAs } from "@/components/schedules/run-as";
 import { RunHistory } from "@/components/schedules/run-history";
 import { ScheduleActions } from "@/components/schedules/schedule-actions";
 import { ScheduleForm } from "@/components/schedules/schedule-form";
-import { getDb } from "@/lib/db/client";
 import { NotFoundError } from "@/lib/errors";
-import { getSchedule, getScheduleHistory, targetChoices } from "@/lib/schedules";
+import { getSchedule, getScheduleHistory, runAsUsers, targetChoices } from "@/lib/schedules";
 
 export const dynamic = "force-dynamic";
 
 const when = (iso: string | null) => (iso ? iso.slice(0, 19).replace("T", " ") + " UTC" : "—");
 
 export default async function SchedulePage({ params }: { params: Promise<{ id: string }> }) {
-  await requirePageAccess("admin");
+  const access = await requirePageAccess("admin");
   const { id } = await params;
-  const db = await getDb();
-  const schedule = await getSchedule(db, id).catch((err) => {
+  const schedule = await getSchedule(access, id).catch((err) => {
     if (err instanceof NotFoundError) notFound();
     throw err;
   });
-  const [runs, choices] = await Promise.all([getScheduleHistory(db, id, { limit: 100 }), targetChoices(db)]);
+  const [runs, choices, users] = await Promise.all([getScheduleHistory(access, id, { limit: 100 }), targetChoices(access), runAsUsers(access, [schedule])]);
   const rule = schedule.interval_minutes != null ? `every ${schedule.interval_minutes} min` : `${schedule.cron} (${schedule.time_zone})`;
   return (
     <div className="space-y-6">
@@ -34,6 +33,10 @@ export default async function SchedulePage({ params }: { params: Promise<{ id: s
         <dl className="grid grid-cols-[max-content_1fr] gap-x-4 gap-y-1 text-sm">
           <dt className="text-zinc-500">Target</dt>
           <dd>{schedule.target.summary}</dd>
+          <dt className="text-zinc-500">Runs as</dt>
+          <dd data-testid="schedule-run-as">
+            <RunAs user={schedule.run_as_user_id ? users.get(schedule.run_as_user_id) : undefined} />
+          </dd>
           <dt className="text-zinc-500">When</dt>
           <dd className="font-mono text-xs">{rule}</dd>
           <dt className="text-zinc-500">Enabled</dt>
@@ -58,7 +61,7 @@ export default async function SchedulePage({ params }: { params: Promise<{ id: s
       <details className="rounded-md border border-zinc-200 p-3 dark:border-zinc-800">
         <summary className="cursor-pointer text-sm font-medium">Edit</summary>
         <div className="mt-3">
-          <ScheduleForm choices={choices} schedule={schedule} />
+          <ScheduleForm choices={choices} schedule={schedule} defaultRunAs={access.onBehalfOf} />
         </div>
       </details>
     </div>

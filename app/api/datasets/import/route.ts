@@ -4,8 +4,7 @@ import { importDatasetBody } from "@/lib/evaluate/schemas";
 
 export const dynamic = "force-dynamic";
 
-/** { format: "jsonl"|"csv", text, name | datasetId, mode? } — all or nothing; 422 lists the bad lines. */
-export const POST = route(
-  { permission: "score", body: importDatasetBody, maxBodyBytes: MAX_IMPORT_BYTES + 100_000 },
-  async ({ db, body, principal }) => json(await importDataset(db, body, principal.userId), { status: 201 }),
+/** { format: "jsonl"|"csv", text, name (+ collectionIds?) | datasetId, mode? } — all or nothing; 422 lists the bad lines. */
+export const POST = route({ permission: "score", body: importDatasetBody, maxBodyBytes: MAX_IMPORT_BYTES + 100_000 }, async ({ access, body }) =>
+  json(await importDataset(access, body), { status: 201 }),
 );

@@ -4,8 +4,8 @@ import { runTrend } from "@/lib/evaluate/runs";
 
 export const dynamic = "force-dynamic";
 
-/** Average hallucination score per completed run, oldest first, with the target. */
+/** Average hallucination score per completed run the caller may see, oldest first, with the target. */
 export const GET = route(
   { permission: "score", query: z.object({ datasetId: z.string().uuid().optional() }) },
-  async ({ db, query }) => ({ target: 4, runs: await runTrend(db, query) }),
+  async ({ access, query }) => ({ target: 4, runs: await runTrend(access, query) }),
 );

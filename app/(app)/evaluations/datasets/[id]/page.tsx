@@ -2,30 +2,32 @@ import Link from "next/link";
 import { notFound } from "next/navigation";
 import { requirePageAccess } from "@/app/_server/access";
 import { AddLoggedQuestion } from "@/components/evaluations/add-logged-question";
+import { DatasetCollectionsForm } from "@/components/evaluations/dataset-collections-form";
 import { DatasetEditor } from "@/components/evaluations/dataset-editor";
 import { DatasetImportForm } from "@/components/evaluations/dataset-import-form";
 import { StartRunForm } from "@/components/evaluations/start-run-form";
-import { getDb } from "@/lib/db/client";
 import { NotFoundError } from "@/lib/errors";
-import { getDataset, recentLoggedQuestions } from "@/lib/evaluate/datasets";
+import { bindableCollections, getDataset, recentLoggedQuestions } from "@/lib/evaluate/datasets";
 
 export const dynamic = "force-dynamic";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export default async function DatasetPage({ params, searchParams }: { params: Promise<{ id: string }>; searchParams: Promise<{ version?: string }> }) {
-  await requirePageAccess("score");
+  const access = await requirePageAccess("score");
   const { id } = await params;
   const { version } = await searchParams;
   if (!UUID.test(id)) notFound();
-  const db = await getDb();
   const v = version && /^\d+$/.test(version) ? Number(version) : undefined;
-  const ds = await getDataset(db, id, v).catch((err) => {
+  // A dataset outside the viewer's collections is "not found", exactly like one that does not exist.
+  const ds = await getDataset(access, id, v).catch((err) => {
     if (err instanceof NotFoundError) notFound();
     throw err;
   });
-  const logs = await recentLoggedQuestions(db, 15);
-  const current = ds.version === ds.currentVersion;
+  const editable = ds.canEdit && ds.version === ds.currentVersion;
+  const [logs, collections] = editable
+    ? await Promise.all([recentLoggedQuestions(access, { within: ds.collectionIds, limit: 15 }), bindableCollections(access)])
+    : [[], []];
   return (
     <div className="space-y-6">
       <div>
@@ -34,6 +36,10 @@ export default async function DatasetPage({ params, searchParams }: { params: Pr
         </Link>
         <h1 className="text-2xl font-semibold">{ds.name}</h1>
         {ds.description && <p className="text-sm text-zinc-500">{ds.description}</p>}
+        <p className="text-sm text-zinc-500" data-testid="dataset-scope">
+          Owner: {ds.owner ?? "admins only"} · collections: {ds.collections.map((c) => c.name).join(", ") || "none"}
+          {!ds.canEdit && " · only its owner or an admin may change it"}
+        </p>
         <p className="text-sm">
           Showing version {ds.version} of {ds.currentVersion} · {ds.items.length} items ·{" "}
           <a className="underline" href={`/api/datasets/${ds.id}/export?format=jsonl&version=${ds.version}`}>
@@ -66,7 +72,7 @@ export default async function DatasetPage({ params, searchParams }: { params: Pr
           ))}
         </tbody>
       </table>
-      {current && (
+      {editable && (
         <>
           <details className="rounded-lg border border-zinc-200 p-3 dark:border-zinc-800">
             <summary className="cursor-pointer text-sm font-medium">Edit items</summary>
@@ -79,6 +85,10 @@ export default async function DatasetPage({ params, searchParams }: { params: Pr
           <details className="rounded-lg border border-zinc-200 p-3 dark:border-zinc-800">
             <summary className="cursor-pointer text-sm font-medium">Add a logged question</summary>
             <AddLoggedQuestion datasetId={ds.id} logs={logs} />
+          </details>
+          <details className="rounded-lg border border-zinc-200 p-3 dark:border-zinc-800">
+            <summary className="cursor-pointer text-sm font-medium">Collections</summary>
+            <DatasetCollectionsForm datasetId={ds.id} collections={collections} selected={ds.collectionIds} />
           </details>
         </>
       )}

@@ -3,7 +3,6 @@ import { notFound } from "next/navigation";
 import { requirePageAccess } from "@/app/_server/access";
 import { AutoRefresh } from "@/components/ui/auto-refresh";
 import { ScoreBadge } from "@/components/evaluations/score-badge";
-import { getDb } from "@/lib/db/client";
 import { NotFoundError } from "@/lib/errors";
 import { getRunDetail, listRuns } from "@/lib/evaluate/runs";
 
@@ -13,17 +12,17 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const pct = (v: number | null) => (v === null ? "–" : `${(v * 100).toFixed(0)}%`);
 
 export default async function RunPage({ params, searchParams }: { params: Promise<{ id: string }>; searchParams: Promise<{ baseline?: string }> }) {
-  await requirePageAccess("score");
+  const access = await requirePageAccess("score");
   const { id } = await params;
   const { baseline } = await searchParams;
   if (!UUID.test(id)) notFound();
-  const db = await getDb();
-  const detail = await getRunDetail(db, id, baseline && UUID.test(baseline) ? { baselineRunId: baseline } : {}).catch((err) => {
+  // A run outside the viewer's collections is "not found", exactly like one that does not exist.
+  const detail = await getRunDetail(access, id, baseline && UUID.test(baseline) ? { baselineRunId: baseline } : {}).catch((err) => {
     if (err instanceof NotFoundError) notFound();
     throw err;
   });
   const { run, items } = detail;
-  const others = (await listRuns(db, { datasetId: run.datasetId })).filter((r) => r.id !== run.id && r.status === "completed");
+  const others = (await listRuns(access, { datasetId: run.datasetId })).runs.filter((r) => r.id !== run.id && r.status === "completed");
   const active = run.status === "queued" || run.status === "running";
   return (
     <div className="space-y-6">

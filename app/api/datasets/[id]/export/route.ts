@@ -12,8 +12,8 @@ export const GET = route(
     params: idParams,
     query: z.object({ format: z.enum(["jsonl", "csv"]).default("jsonl"), version: z.coerce.number().int().min(1).optional() }),
   },
-  async ({ db, params, query }) => {
-    const file = await exportDataset(db, params.id, query.format, query.version);
+  async ({ access, params, query }) => {
+    const file = await exportDataset(access, params.id, query.format, query.version);
     return new Response(file.body, {
       headers: { "content-type": file.contentType, "content-disposition": `attachment; filename="${file.filename}"`, "cache-control": "no-store" },
     });

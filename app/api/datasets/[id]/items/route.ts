@@ -5,8 +5,8 @@ import { idParams } from "@/lib/evaluate/schemas";
 
 export const dynamic = "force-dynamic";
 
-/** { queryLogId } → appends that logged question as a new version. */
+/** { queryLogId } → appends that logged question (one the caller may read, asked within the dataset's collections) as a new version. */
 export const POST = route(
   { permission: "score", params: idParams, body: z.object({ queryLogId: z.string().uuid() }).strict() },
-  async ({ db, params, body, principal }) => json(await addQueryLogToDataset(db, params.id, body.queryLogId, principal.userId), { status: 201 }),
+  async ({ access, params, body }) => json(await addQueryLogToDataset(access, params.id, body.queryLogId), { status: 201 }),
 );

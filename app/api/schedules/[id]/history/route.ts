@@ -8,6 +8,6 @@ const params = z.object({ id: z.string().uuid({ message: "must be a schedule id 
 const query = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }).strict();
 
 /** The schedule's runs, newest first: status, times, error summary, what each produced. */
-export const GET = route({ permission: "admin", params, query }, async ({ db, params, query }) => ({
-  runs: await getScheduleHistory(db, params.id, { limit: query.limit }),
+export const GET = route({ permission: "admin", params, query }, async ({ access, params, query }) => ({
+  runs: await getScheduleHistory(access, params.id, { limit: query.limit }),
 }));

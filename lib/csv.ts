@@ -1,5 +1,10 @@
-// A small RFC 4180 CSV reader/writer (quoted fields, "" escapes, CRLF or LF, newlines inside quotes).
-// Kept here because dataset import needs exact line numbers in its errors.
+// The one CSV reader/writer of the app (RFC 4180: quoted fields, "" escapes, CRLF or LF, newlines
+// inside quotes). Every CSV export goes through `toCsv`, which also defuses spreadsheet formulas: a
+// text cell starting with = + - @ tab or CR would be run by Excel, LibreOffice or Sheets as a formula
+// (a wiki page or a question can say "=HYPERLINK(...)"), so it gets a leading apostrophe, which
+// spreadsheets show as text. Cells that already start with apostrophes before such a character get
+// one more, so `unescapeFormula` (used by CSV import) gives back exactly what was exported.
+// The reader is hand-written because dataset import needs exact line numbers in its errors.
 
 export interface CsvRow {
   /** 1-based line where the record starts. */
@@ -70,10 +75,28 @@ export function parseCsv(text: string): CsvRow[] {
   return rows;
 }
 
-function cell(v: string): string {
-  return /[",\r\n]/.test(v) || /^\s|\s$/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+/** A cell a spreadsheet would evaluate, possibly behind apostrophes added by an earlier escape. */
+const FORMULA_START = /^'*[=+\-@\t\r]/;
+
+/** Text for a CSV cell that no spreadsheet runs as a formula. */
+export function escapeFormula(text: string): string {
+  return FORMULA_START.test(text) ? `'${text}` : text;
 }
 
-export function toCsv(header: string[], rows: string[][]): string {
-  return [header, ...rows].map((r) => r.map(cell).join(",")).join("\r\n") + "\r\n";
+/** The inverse of `escapeFormula`, for cells read back from a file this app exported. */
+export function unescapeFormula(text: string): string {
+  return /^'+[=+\-@\t\r]/.test(text) ? text.slice(1) : text;
+}
+
+export type CsvValue = string | number | boolean | null | undefined;
+
+/** One quoted cell: text is formula-escaped; numbers and booleans are written as they are. */
+export function csvCell(value: CsvValue): string {
+  const text = value === null || value === undefined ? "" : typeof value === "string" ? escapeFormula(value) : String(value);
+  return `"${text.replace(/"/g, '""')}"`;
+}
+
+/** A CSV file: a header row, then one row per record, CRLF line ends, every cell quoted. */
+export function toCsv(header: string[], rows: CsvValue[][]): string {
+  return [header.join(","), ...rows.map((r) => r.map(csvCell).join(","))].join("\r\n") + "\r\n";
 }

@@ -1,0 +1,38 @@
+import { headers } from "next/headers";
+import { requirePageAccess } from "@/app/_server/access";
+import { ConnectPanel } from "@/components/connect/connect-panel";
+import { readableCollections } from "@/lib/connect/collections";
+import { listConnectKeys } from "@/lib/connect/keys";
+import { publicOrigin } from "@/lib/http/public-origin";
+import { ALL_COLLECTIONS_MODEL } from "@/lib/openai/models";
+
+export const dynamic = "force-dynamic";
+export const metadata = { title: "Connect" };
+
+/** Reaching SOT from other tools: addresses, a key, and ready snippets (README: "Connect other tools"). */
+export default async function ConnectPage() {
+  const access = await requirePageAccess("ask");
+  const [collections, keys] = await Promise.all([readableCollections(access), listConnectKeys(access)]);
+  const origin = publicOrigin({ headers: await headers() });
+  const models = [
+    ...(collections.length >= 2 ? [{ id: ALL_COLLECTIONS_MODEL, label: "every collection (sot)" }] : []),
+    ...collections.map((c) => ({ id: c.slug === ALL_COLLECTIONS_MODEL ? c.id : c.slug, label: `${c.name} (${c.slug})` })),
+  ];
+  const scopes = [...access.principal.permissions].filter((p) => p !== "admin");
+  return (
+    <div className="space-y-4">
+      <h1 className="text-2xl font-semibold">Connect</h1>
+      <p className="text-sm text-zinc-500">
+        Ask the wiki from the tools you already use: chat clients and scripts that speak the OpenAI API, and agents that speak MCP. They see what your key may
+        read{access.isAdmin ? " (as an administrator you can use anyone's key here)" : ""}.
+      </p>
+      <ConnectPanel
+        origin={origin}
+        models={models.length ? models : [{ id: ALL_COLLECTIONS_MODEL, label: "sot (no collection yet)" }]}
+        collections={collections.map((c) => ({ id: c.id, slug: c.slug, name: c.name }))}
+        keys={keys}
+        scopes={scopes}
+      />
+    </div>
+  );
+}
