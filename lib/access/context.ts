@@ -14,6 +14,7 @@
 import type { Db } from "../db/client";
 import { ForbiddenError, NotFoundError } from "../errors";
 import { principalFromApiKeyId } from "../auth/api-keys";
+import { allCollectionIds, collectionIdsReadableBy } from "./queries";
 import { ROLE_PERMISSIONS, type Permission, type Principal, type Role } from "../auth/roles";
 
 export interface AccessContext {
@@ -91,13 +92,9 @@ export function notReadable(what: string): NotFoundError {
 async function readableFor(db: Db, principal: Principal): Promise<string[]> {
   let ids: string[];
   if (principal.role === "admin") {
-    ids = (await db.prisma.collection.findMany({ select: { id: true } })).map((c) => c.id);
+    ids = await allCollectionIds(db);
   } else if (principal.role && principal.userId) {
-    const rows = await db.prisma.collection.findMany({
-      where: { OR: [{ restricted: false }, { members: { some: { userId: principal.userId } } }] },
-      select: { id: true },
-    });
-    ids = rows.map((c) => c.id);
+    ids = await collectionIdsReadableBy(db, principal.userId);
   } else {
     ids = [];
   }

@@ -4,6 +4,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Db } from "../db/client";
 import { ValidationError } from "../errors";
+import { keyByHash, keyById, type KeyRow } from "./queries";
 import { PERMISSIONS, ROLE_PERMISSIONS, type Permission, type Principal, type Role } from "./roles";
 
 const KEY_PATTERN = /^sot_([a-z0-9]{8})_([A-Za-z0-9_-]{43})$/;
@@ -68,29 +69,6 @@ export async function createApiKey(db: Db, input: NewApiKey) {
   return { key, record };
 }
 
-type KeyRow = {
-  id: string;
-  name: string;
-  scopes: string[];
-  collectionIds: string[];
-  expiresAt: Date | null;
-  revokedAt: Date | null;
-  lastUsedAt: Date | null;
-  parentKeyId: string | null;
-  createdBy: { id: string; role: string; disabledAt: Date | null } | null;
-};
-const KEY_SELECT = {
-  id: true,
-  name: true,
-  scopes: true,
-  collectionIds: true,
-  expiresAt: true,
-  revokedAt: true,
-  lastUsedAt: true,
-  parentKeyId: true,
-  createdBy: { select: { id: true, role: true, disabledAt: true } },
-} as const;
-
 const alive = (k: KeyRow, now: Date) => !k.revokedAt && !(k.expiresAt && k.expiresAt <= now);
 
 /**
@@ -108,7 +86,7 @@ async function keyPrincipal(db: Db, k: KeyRow, now: Date, depth = 0): Promise<Pr
   // A collection-limited key never administers (keys made before that rule keep their other scopes).
   if (collectionLimit) permissions = permissions.filter((p) => p !== "admin");
   if (k.parentKeyId) {
-    const parentRow = await db.prisma.apiKey.findUnique({ where: { id: k.parentKeyId }, select: KEY_SELECT });
+    const parentRow = await keyById(db, k.parentKeyId);
     const parent = parentRow ? await keyPrincipal(db, parentRow, now, depth + 1) : null;
     if (!parent) return null;
     permissions = permissions.filter((p) => parent.permissions.has(p));
@@ -131,7 +109,7 @@ async function keyPrincipal(db: Db, k: KeyRow, now: Date, depth = 0): Promise<Pr
 /** The principal for a bearer key, or null when it is unknown, revoked, expired or orphaned. */
 export async function principalFromApiKey(db: Db, key: string): Promise<Principal | null> {
   if (!KEY_PATTERN.test(key)) return null;
-  const record = await db.prisma.apiKey.findUnique({ where: { keyHash: hashApiKey(key) }, select: KEY_SELECT });
+  const record = await keyByHash(db, hashApiKey(key));
   if (!record) return null;
   const now = new Date();
   const principal = await keyPrincipal(db, record, now);
@@ -143,6 +121,6 @@ export async function principalFromApiKey(db: Db, key: string): Promise<Principa
 
 /** The principal of a key by id (jobs started with a key re-resolve it when they run). */
 export async function principalFromApiKeyId(db: Db, id: string): Promise<Principal | null> {
-  const record = await db.prisma.apiKey.findUnique({ where: { id }, select: KEY_SELECT });
+  const record = await keyById(db, id);
   return record ? keyPrincipal(db, record, new Date()) : null;
 }

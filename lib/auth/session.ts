@@ -9,6 +9,7 @@ import { getDb, type Db } from "../db/client";
 import { getConfig } from "../config";
 import { principalOfUser } from "../access/context";
 import type { Principal } from "./roles";
+import { sessionUser } from "./queries";
 import { getAuthSecret } from "./secret";
 import { authenticate } from "./users";
 import { userForOidcProfile } from "./oidc";
@@ -128,10 +129,9 @@ export async function principalFromCookies(db: Db, cookieHeader: string | null):
     return null;
   }
   if (!payload?.sub || (typeof payload.exp === "number" && payload.exp * 1000 < Date.now())) return null;
-  const user = await db.prisma.user.findUnique({
-    where: { id: payload.sub },
-    select: { id: true, email: true, role: true, disabledAt: true, sessionVersion: true },
-  });
+  // payload.sub is the user id we signed into the token; a malformed one simply matches no row.
+  if (!/^[0-9a-f-]{36}$/i.test(payload.sub)) return null;
+  const user = await sessionUser(db, payload.sub);
   if (!user || payload.sv !== user.sessionVersion) return null;
   return principalOfUser(user);
 }
