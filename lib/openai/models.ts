@@ -23,14 +23,13 @@ function modelOf(id: string, collections: CollectionRef[]): OpenAiModel {
 }
 
 /**
- * GET /v1/models: `sot` first, then the readable collections. `sot` is listed even when it equals the one
- * collection a caller may read, so a client configured with `sot` works for everyone and keeps working
- * when the caller is given a second collection.
+ * GET /v1/models: the readable collections, and `sot` when it adds something (two or more of them; with
+ * one it would be the same model twice). `sot` is accepted in requests either way.
  */
 export async function listModels(ctx: AccessContext): Promise<{ object: "list"; data: OpenAiModel[] }> {
   const readable = await readableCollections(ctx);
   const data = readable.map((c) => modelOf(modelId(c), [c]));
-  if (readable.length >= 1) data.unshift(modelOf(ALL_COLLECTIONS_MODEL, readable));
+  if (readable.length >= 2) data.unshift(modelOf(ALL_COLLECTIONS_MODEL, readable));
   return { object: "list", data };
 }
 
