@@ -30,6 +30,7 @@ import {
 } from "./import-jobs";
 import { NotionReader, type NotionScope } from "./notion-reader";
 import { ingestDocuments, softDeleteDocuments } from "./pipeline";
+import { documentsLeftDataSource, documentsOfNotionParent } from "./queries";
 
 export { cleanNotionMarkdown, NotionReader } from "./notion-reader";
 export { pageTitle, readProperties } from "./notion-properties";
@@ -351,11 +352,9 @@ export async function syncNotionDataSource(db: Db, sourceId: string, dataSourceI
   const changed = rows.filter((r) => !stamp.has(r.id) || (r.last_edited_time && Date.parse(r.last_edited_time) > stamp.get(r.id)!));
   for (const r of changed) await syncPageWith(db, source, reader, r.id, opts);
   // Rows that left the data source: gone, or moved?
-  const left = await db.prisma.$queryRaw<Array<{ external_id: string }>>`
-    SELECT external_id FROM documents WHERE source_id = ${sourceId}::uuid AND deleted_at IS NULL
-      AND properties->>'notionDataSourceId' = ${dataSourceId} AND NOT (external_id = ANY(${rows.map((r) => r.id)}::text[]))`;
+  const left = await documentsLeftDataSource(db.sql, sourceId, dataSourceId, rows.map((r) => r.id));
   const gone: string[] = [];
-  for (const { external_id: id } of left) {
+  for (const id of left) {
     const state = await reader.pageState(id);
     if (state.state === "gone") gone.push(id);
     else if (state.inScope === true) await syncPageWith(db, source, reader, id, opts);
@@ -384,8 +383,6 @@ export async function removeConfirmedDataSource(db: Db, sourceId: string, id: st
     else await syncNotionDataSource(db, sourceId, id, opts, shared);
     return { status: "still_there" as const, removed: 0 };
   }
-  const rows = await db.prisma.$queryRaw<Array<{ external_id: string }>>`
-    SELECT external_id FROM documents WHERE source_id = ${sourceId}::uuid AND deleted_at IS NULL
-      AND properties->>${kind === "database" ? "notionDatabaseId" : "notionDataSourceId"} = ${id}`;
-  return { status: "deleted" as const, removed: await softDeleteDocuments(db, sourceId, rows.map((r) => r.external_id)) };
+  const externalIds = await documentsOfNotionParent(db.sql, sourceId, id, kind);
+  return { status: "deleted" as const, removed: await softDeleteDocuments(db, sourceId, externalIds) };
 }

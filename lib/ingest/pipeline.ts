@@ -11,6 +11,7 @@ import { getConfig } from "../config";
 import type { Db } from "../db/client";
 import { getLlm, type Llm } from "../llm";
 import { chunkMarkdown, type TextChunk } from "./chunker";
+import { softDeleteDocumentRows, storedDocuments, storedVectors, upsertDocumentsWithChunks, type ChunkWrite, type DocumentWrite } from "./queries";
 
 /** Bump when chunking rules change: every document is then re-chunked on its next sync. */
 export const CHUNKER_VERSION = 1;
@@ -107,13 +108,13 @@ async function ingestPass(db: Db, target: IngestTarget, docs: SourceDocument[], 
 
   // The hot path uses plain SQL (db.sql): a Prisma round trip costs several times more than the
   // statement itself, and a bulk import makes thousands of them.
-  const existing = (
-    await db.sql.query<{ id: string; external_id: string; content_hash: string; deleted: boolean; collection_id: string }>(
-      `SELECT id::text AS id, external_id, content_hash, deleted_at IS NOT NULL AS deleted, collection_id::text AS collection_id
-       FROM documents WHERE source_id = $1::uuid AND external_id = ANY($2::text[])`,
-      [target.sourceId, docs.map((d) => d.externalId)],
-    )
-  ).map((r) => ({ id: r.id, externalId: r.external_id, contentHash: r.content_hash, deletedAt: r.deleted, collectionId: r.collection_id }));
+  const existing = (await storedDocuments(db.sql, target.sourceId, docs.map((d) => d.externalId))).map((r) => ({
+    id: r.id,
+    externalId: r.external_id,
+    contentHash: r.content_hash,
+    deletedAt: r.deleted,
+    collectionId: r.collection_id,
+  }));
   const byExternal = new Map(existing.map((e) => [e.externalId, e]));
 
   // Three stages run at once, so that neither the database nor the embedder waits for the others:
@@ -158,12 +159,7 @@ async function ingestPass(db: Db, target: IngestTarget, docs: SourceDocument[], 
         // Vectors: reuse what is stored for the same text and model, embed the rest once per distinct hash.
         const lookup = [...new Set(wave.flatMap((p) => p.chunks.map((c) => c.contentHash)))].filter((h) => !vectors.has(h) && !embedOrder.has(h));
         if (lookup.length) {
-          const rows = await db.sql.query<{ content_hash: string; v: string }>(
-            `SELECT DISTINCT ON (content_hash) content_hash, embedding::text AS v FROM chunks
-             WHERE content_hash = ANY($1::text[]) AND embedding_model = $2 AND embedding IS NOT NULL`,
-            [lookup, model],
-          );
-          for (const r of rows) vectors.set(r.content_hash, r.v);
+          for (const r of await storedVectors(db.sql, lookup, model)) vectors.set(r.content_hash, r.v);
         }
         for (const p of wave) {
           let last = ready.length ? ready[ready.length - 1] : 0;
@@ -314,10 +310,7 @@ type Written = { documentId: string; created: boolean; pending: number; reused: 
 
 /**
  * Documents' rows and all their chunks in one transaction: all of them or none (the caller retries each
- * alone when a batch fails). The advisory locks of the documents come first, taken in a fixed order (two
- * syncs of one page must not interleave, two batches must not deadlock); then ONE statement upserts the
- * documents and replaces their changed chunks. Data-modifying CTEs share one snapshot, so the DELETE sees
- * only the old chunks and the INSERT adds the new ones.
+ * alone when a batch fails). See upsertDocumentsWithChunks for the locks and the statement.
  */
 async function writeDocuments(
   db: Db,
@@ -327,7 +320,7 @@ async function writeDocuments(
   embeddedNow: ReadonlyMap<string, unknown>,
   model: string,
 ): Promise<Written[]> {
-  const docs = batch.map((p, i) => ({
+  const docs: DocumentWrite[] = batch.map((p, i) => ({
     i,
     collection_id: p.collectionId,
     external_id: p.doc.externalId,
@@ -340,7 +333,7 @@ async function writeDocuments(
   }));
   const counts = batch.map(() => ({ pending: 0, reused: 0 }));
   const chunks = batch.flatMap((p, i) =>
-    p.chunks.map((c) => {
+    p.chunks.map((c): ChunkWrite => {
       const v = vectors.get(c.contentHash) ?? null;
       if (v === null) counts[i].pending++;
       else if (!embeddedNow.has(c.contentHash)) counts[i].reused++;
@@ -357,49 +350,7 @@ async function writeDocuments(
       };
     }),
   );
-  const rows = await db.sql.transaction(async (tx) => {
-    // The locks in a statement of their own: a statement's snapshot is taken when it starts, so a write
-    // that waited for a lock inside itself would not see what the sync it waited for committed (and
-    // would keep that sync's chunks beside its own).
-    await tx.query(`SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT DISTINCT hashtext(key) AS k FROM unnest($1::text[]) AS key ORDER BY 1) s`, [
-      batch.map((p) => `${sourceId}:${p.doc.externalId}`),
-    ]);
-    return tx.query<{ id: string; external_id: string; created: boolean }>(
-      `WITH d AS (
-        SELECT x.* FROM jsonb_to_recordset($2::jsonb) AS x(i int, collection_id uuid, external_id text, url text, title text,
-             breadcrumb text[], properties jsonb, content_hash text, source_updated_at timestamptz)),
-      doc AS (
-        INSERT INTO documents (source_id, collection_id, external_id, url, title, breadcrumb, properties, content_hash, source_updated_at, deleted_at, updated_at)
-        SELECT $1::uuid, collection_id, external_id, url, title, breadcrumb, properties, content_hash, source_updated_at, NULL, now()
-        FROM d ORDER BY i
-        ON CONFLICT (source_id, external_id) DO UPDATE SET
-          collection_id = EXCLUDED.collection_id, url = EXCLUDED.url, title = EXCLUDED.title, breadcrumb = EXCLUDED.breadcrumb,
-          properties = EXCLUDED.properties, content_hash = EXCLUDED.content_hash, source_updated_at = EXCLUDED.source_updated_at,
-          deleted_at = NULL, updated_at = now()
-        RETURNING id, external_id, collection_id, (xmax = 0) AS created),
-      new AS (
-        SELECT doc.id AS document_id, doc.collection_id, n.*
-        FROM jsonb_to_recordset($3::jsonb) AS n(i int, position int, heading_path text[], anchor text, text text,
-             token_count int, content_hash text, embedding_model text, embedding text)
-        JOIN d ON d.i = n.i JOIN doc ON doc.external_id = d.external_id),
-      -- A chunk with the same text, place and vector model stays as it is: rewriting it would cost a
-      -- new HNSW entry for nothing (an edit of one paragraph of a long page touches one chunk).
-      kept AS (
-        SELECT c.id, c.document_id, c.position FROM chunks c JOIN new n
-          ON c.document_id = n.document_id AND c.content_hash = n.content_hash AND c.position = n.position
-         AND c.anchor IS NOT DISTINCT FROM n.anchor AND c.embedding_model IS NOT DISTINCT FROM n.embedding_model
-         AND c.collection_id = n.collection_id),
-      removed AS (
-        DELETE FROM chunks c USING doc WHERE c.document_id = doc.id AND NOT EXISTS (SELECT 1 FROM kept k WHERE k.id = c.id)),
-      added AS (
-        INSERT INTO chunks (document_id, collection_id, position, heading_path, anchor, text, token_count, content_hash, embedding_model, embedding)
-        SELECT n.document_id, n.collection_id, n.position, n.heading_path, n.anchor, n.text, n.token_count, n.content_hash,
-               n.embedding_model, n.embedding::vector
-        FROM new n WHERE NOT EXISTS (SELECT 1 FROM kept k WHERE k.document_id = n.document_id AND k.position = n.position))
-      SELECT id::text AS id, external_id, created FROM doc`,
-      [sourceId, JSON.stringify(docs), JSON.stringify(chunks)],
-    );
-  });
+  const rows = await upsertDocumentsWithChunks(db.sql, sourceId, docs, chunks);
   const byExternal = new Map(rows.map((r) => [r.external_id, r]));
   return batch.map((p, i) => {
     const row = byExternal.get(p.doc.externalId);
@@ -411,14 +362,7 @@ async function writeDocuments(
 /** Soft-deletes documents: the row stays (for undelete), the chunks leave the index. */
 export async function softDeleteDocuments(db: Db, sourceId: string, externalIds: string[]): Promise<number> {
   if (externalIds.length === 0) return 0;
-  return db.prisma.$transaction(async (tx) => {
-    const ids = await tx.$queryRaw<Array<{ id: string }>>`
-      UPDATE documents SET deleted_at = now(), updated_at = now()
-      WHERE source_id = ${sourceId}::uuid AND external_id = ANY(${externalIds}::text[]) AND deleted_at IS NULL
-      RETURNING id::text AS id`;
-    if (ids.length) await tx.$executeRaw`DELETE FROM chunks WHERE document_id = ANY(${ids.map((i) => i.id)}::uuid[])`;
-    return ids.length;
-  });
+  return softDeleteDocumentRows(db.sql, sourceId, externalIds);
 }
 
 /** After a full sync: soft-deletes every live document of the source that the sync did not see. */

@@ -18,6 +18,7 @@ import { assertOutboundAllowed, describeOutboundFailure, isOutboundBlocked, outb
 import { convertToMarkdown, formatOf } from "./convert";
 import { registerDriver, type DiscoveredItem, type JobContextForDriver, type SourceDriver } from "./import-jobs";
 import { softDeleteDocuments } from "./pipeline";
+import { ingestedObjects } from "./queries";
 
 export interface S3SourceConfig {
   bucket: string;
@@ -208,10 +209,7 @@ const s3Driver: SourceDriver = {
   async finalize(ctx, seen) {
     const db = ctx.db;
     // The manifest follows what was actually ingested this run.
-    const done = await db.prisma.$queryRaw<Array<{ key: string; etag: string; size: bigint; collection_id: string }>>`
-      SELECT d.external_id AS key, d.properties->>'etag' AS etag, COALESCE((d.properties->>'size')::bigint, 0) AS size, d.collection_id::text AS collection_id
-      FROM documents d JOIN import_job_items i ON i.external_id = d.external_id AND i.job_id = ${ctx.job.id}::uuid AND i.kind = 'page' AND i.status = 'done'
-      WHERE d.source_id = ${ctx.source.id}::uuid AND d.deleted_at IS NULL AND d.properties ? 'etag'`;
+    const done = (await ingestedObjects(db.sql, ctx.job.id, ctx.source.id)).map((d) => ({ ...d, size: BigInt(d.size) }));
     for (const d of done) {
       await db.prisma.s3Object.upsert({
         where: { sourceId_key: { sourceId: ctx.source.id, key: d.key } },
