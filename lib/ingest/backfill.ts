@@ -6,8 +6,10 @@
 //   chunk_embeddings_staged while the old ones keep serving, then swapped in by one transaction once
 //   every stale chunk has one, so search never mixes half the index in one model and half in another.
 import { getConfig } from "../config";
-import type { Db } from "../db/client";
+import { getDb, type Db } from "../db/client";
+import { defineJob, enqueue } from "../jobs/queue";
 import { getLlm, type Llm } from "../llm";
+import { log } from "../log";
 import { prefixFor } from "./chunker";
 import { embedWithRetry, toVectorLiteral } from "./pipeline";
 import {
@@ -105,4 +107,32 @@ async function embedRows(llm: Pick<Llm, "embed">, rows: Row[], out: BackfillResu
  */
 export async function servingEmbeddingModel(db: Db): Promise<string | null> {
   return mostUsedEmbeddingModel(db.sql);
+}
+
+/** The job that runs backfillEmbeddings until nothing is left (ingest.embed-backfill). */
+export const backfillJob = defineJob<Record<string, never>>({
+  name: "ingest.embed-backfill",
+  // One queued + one running at most: requests while one waits collapse into it.
+  policy: "stately",
+  retryLimit: 1,
+  expireInSeconds: 3600,
+  async handler() {
+    const db = await getDb();
+    const r = await backfillEmbeddings(db);
+    log("info", "embed backfill", { embedded: r.embedded, reused: r.reused, staged: r.staged, swapped: r.swapped, remaining: r.remaining, error: r.error });
+    // Still work to do (Ollama down, or more than one run's limit): come back later.
+    if (r.remaining > 0) {
+      const delay = r.error ? getConfig().INGEST_EMBED_RETRY_SECONDS : 1;
+      await enqueue(backfillJob, {}, { startAfter: delay });
+    }
+  },
+});
+
+/**
+ * Queues the backfill soon (chunks were stored without vectors). A request while one is queued joins it.
+ * A queue that cannot be reached is logged, not thrown: the stored chunks are searchable by full text, and
+ * every start requests the backfill again.
+ */
+export async function requestBackfill(): Promise<void> {
+  await enqueue(backfillJob, {}, { startAfter: 1 }).catch((err) => log("warn", "could not enqueue the embed backfill", { error: (err as Error).message }));
 }

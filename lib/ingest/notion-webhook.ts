@@ -18,7 +18,8 @@
 import { verifyWebhookSignature } from "@notionhq/client";
 import { z } from "zod";
 import { getConfig } from "../config";
-import type { Db } from "../db/client";
+import { getDb, type Db } from "../db/client";
+import { defineJob, enqueue } from "../jobs/queue";
 import { encryptSecret } from "../crypto/secrets";
 import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError, zodIssuesToDetails } from "../errors";
 import type { Llm } from "../llm";
@@ -173,13 +174,26 @@ export async function flushNotionWebhooks(db: Db, opts: { llm?: Pick<Llm, "embed
   return out;
 }
 
-// The flush job lives in jobs.ts (which imports this module); it registers how to enqueue itself.
-let flushRequester: ((delayMs: number) => Promise<void>) | null = null;
-export function setFlushRequester(fn: (delayMs: number) => Promise<void>): void {
-  flushRequester = fn;
-}
+/** The job that syncs the entities whose debounce has passed (ingest.notion-webhook). */
+export const notionWebhookJob = defineJob<Record<string, never>>({
+  name: "ingest.notion-webhook",
+  policy: "stately",
+  retryLimit: 3,
+  retryDelaySeconds: 5,
+  async handler() {
+    const db = await getDb();
+    const r = await flushNotionWebhooks(db);
+    // Come back when the next entity is due, but within 5 s at most: while this follow-up waits in the
+    // queue, new events cannot queue another flush (one queued at a time), so it must not sleep long.
+    if (r.nextDueInMs !== null) await enqueue(notionWebhookJob, {}, { startAfter: Math.min(5, Math.max(1, Math.ceil(r.nextDueInMs / 1000))) });
+  },
+});
+
+/** Queues the flush for when the entity is due. The event is stored either way: a later flush takes it. */
 async function requestFlush(delayMs: number): Promise<void> {
-  await flushRequester?.(delayMs).catch((err) => log("warn", "could not enqueue the notion webhook flush", { error: (err as Error).message }));
+  await enqueue(notionWebhookJob, {}, { startAfter: Math.max(1, Math.ceil(delayMs / 1000)) }).catch((err) =>
+    log("warn", "could not enqueue the notion webhook flush", { error: (err as Error).message }),
+  );
 }
 
 /**

@@ -16,7 +16,7 @@ import type { Db } from "../db/client";
 import { isAppError, NotFoundError, PayloadTooLargeError, ValidationError } from "../errors";
 import { assertOutboundAllowed, describeOutboundFailure, isOutboundBlocked, outboundAgents } from "../http/outbound";
 import { convertToMarkdown, formatOf } from "./convert";
-import { registerDriver, type DiscoveredItem, type JobContextForDriver, type SourceDriver } from "./import-jobs";
+import type { DiscoveredItem, JobContextForDriver, SourceDriver } from "./driver";
 import { softDeleteDocuments } from "./pipeline";
 import { ingestedObjects } from "./queries";
 
@@ -146,7 +146,7 @@ async function s3Call<T>(cfg: S3SourceConfig, call: () => Promise<T>): Promise<T
 
 const cleanEtag = (e: string | undefined) => (e ?? "").replace(/"/g, "");
 
-const s3Driver: SourceDriver = {
+export const s3Driver: SourceDriver = {
   concurrency: 4,
   async seeds() {
     return [{ externalId: "list", kind: "container" }];
@@ -226,4 +226,3 @@ const s3Driver: SourceDriver = {
     return removed;
   },
 };
-registerDriver("s3", s3Driver);

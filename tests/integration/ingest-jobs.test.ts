@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resetConfig } from "../../lib/config";
 import { setDb } from "../../lib/db/client";
-import { getImportJob, kickEmbedBackfill, startReconcile } from "../../lib/ingest";
+import { getImportJob, requestBackfill, startReconcile } from "../../lib/ingest";
 import { ingestJobs } from "../../lib/ingest/jobs";
 import { JobQueue, setQueue } from "../../lib/jobs/queue";
 import { resetLlm } from "../../lib/llm";
@@ -46,7 +46,7 @@ describe("ingest jobs on the queue", () => {
   it("runs an import started by startReconcile in a worker, to the end", async () => {
     const col = await db.prisma.collection.create({ data: { slug: "demo-q", name: "Demo" } });
     const src = await db.prisma.source.create({ data: { collectionId: col.id, kind: "upload", name: "Demo wiki", config: { demo: true } } });
-    const { kind, id } = await startReconcile(src.id, { db, trigger: "manual" });
+    const { kind, id } = await startReconcile(db, { sourceId: src.id, trigger: "manual" });
     expect(kind).toBe("import_job");
     const job = await until(async () => {
       const j = await getImportJob(id, db);
@@ -61,7 +61,7 @@ describe("ingest jobs on the queue", () => {
 
   it("the backfill job embeds chunks stored without vectors", async () => {
     await db.prisma.$executeRaw`UPDATE chunks SET embedding = NULL, embedding_model = NULL`;
-    await kickEmbedBackfill();
+    await requestBackfill();
     await until(
       async () => (await db.prisma.$queryRaw<Array<{ n: number }>>`SELECT count(*)::int AS n FROM chunks WHERE embedding IS NULL`)[0].n === 0,
       "the backfill",
