@@ -1,6 +1,5 @@
 // The `backups` table's SQL: recording a backup, its progress and its outcome.
 import type { SqlRunner } from "../db/sql-runner";
-import type { SnapshotProgress } from "./snapshot";
 
 const ACTIVE_LOCK = 705_000_007;
 
@@ -57,51 +56,4 @@ export function insertBackupUnlessActive(
       INSERT INTO backups (trigger, schedule_run_id, target) VALUES (${input.trigger}, ${input.scheduleRunId}::uuid, ${input.target}) RETURNING id::text`;
     return { created: row.id };
   });
-}
-
-export async function recordBackupProgress(sql: SqlRunner, id: string, p: SnapshotProgress | { phase: string }): Promise<void> {
-  if ("rowsTotal" in p) {
-    await sql`
-      UPDATE backups SET phase = ${p.phase}, rows_total = ${p.rowsTotal}, rows_done = ${p.rowsDone}, objects_total = ${p.objectsTotal},
-        objects_uploaded = ${p.objectsUploaded}, bytes_total = ${p.bytesTotal}, bytes_uploaded = ${p.bytesUploaded}, heartbeat_at = now()
-      WHERE id = ${id}::uuid`;
-  } else {
-    await sql`UPDATE backups SET phase = ${p.phase}, heartbeat_at = now() WHERE id = ${id}::uuid`;
-  }
-}
-
-export async function recordBackupSucceeded(
-  sql: SqlRunner,
-  id: string,
-  r: SnapshotProgress & { snapshotId: string; snapshotsDeleted: number; objectsSwept: number; note: string | null },
-): Promise<void> {
-  await sql`
-    UPDATE backups SET status = 'succeeded', phase = 'done', snapshot_id = ${r.snapshotId}, rows_total = ${r.rowsTotal}, rows_done = ${r.rowsDone},
-      objects_total = ${r.objectsTotal}, objects_uploaded = ${r.objectsUploaded}, bytes_total = ${r.bytesTotal}, bytes_uploaded = ${r.bytesUploaded},
-      snapshots_deleted = ${r.snapshotsDeleted}, objects_swept = ${r.objectsSwept}, error = ${r.note}::text, finished_at = now(), heartbeat_at = now()
-    WHERE id = ${id}::uuid`;
-}
-
-/** Queued → running, once: false when another worker took it (or it is no longer queued). */
-export async function claimBackup(sql: SqlRunner, id: string): Promise<boolean> {
-  const rows = await sql`
-    UPDATE backups SET status = 'running', phase = 'reading', started_at = now(), heartbeat_at = now()
-    WHERE id = ${id}::uuid AND status = 'queued' RETURNING id`;
-  return rows.length > 0;
-}
-
-export async function recordBackupFailed(sql: SqlRunner, id: string, error: string): Promise<void> {
-  await sql`UPDATE backups SET status = 'failed', phase = 'done', error = ${error}, finished_at = now() WHERE id = ${id}::uuid`;
-}
-
-/** Fails running backups whose worker stopped reporting, and queued ones no worker took, after `staleMs`. */
-export async function failStaleBackups(sql: SqlRunner, staleMs: number): Promise<void> {
-  await sql`
-    UPDATE backups SET status = 'failed', phase = 'done', finished_at = now(),
-      error = 'The backup worker stopped reporting (crashed or was stopped); the snapshot was not completed and earlier snapshots are intact.'
-    WHERE status = 'running' AND heartbeat_at < now() - (${staleMs}::int * interval '1 millisecond')`;
-  await sql`
-    UPDATE backups SET status = 'failed', phase = 'done', finished_at = now(),
-      error = 'No backup worker took this backup within 10 minutes: is workers/backup.ts running (or WORKERS_IN_PROCESS=true)?'
-    WHERE status = 'queued' AND created_at < now() - (${staleMs}::int * interval '1 millisecond')`;
 }

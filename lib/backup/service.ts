@@ -6,17 +6,8 @@ import { getKeyRing } from "../crypto/keys";
 import { getDb, type Db } from "../db/client";
 import { ConflictError, NotFoundError } from "../errors";
 import { defineJob, enqueue } from "../jobs/queue";
-import {
-  claimBackup,
-  failStaleBackups,
-  insertBackupUnlessActive,
-  recordBackupFailed,
-  recordBackupProgress,
-  recordBackupSucceeded,
-  selectBackup,
-  selectRecentBackups,
-  type BackupRecord,
-} from "./queries";
+import { trackedRuns } from "../jobs/tracked-run";
+import { insertBackupUnlessActive, selectBackup, selectRecentBackups, type BackupRecord } from "./queries";
 import { applyRetention } from "./retention";
 import { createSnapshot, type SnapshotProgress } from "./snapshot";
 import { targetFromConfig, type BackupTarget } from "./target";
@@ -48,6 +39,34 @@ export interface BackupView {
 
 /** A running backup that has not reported for this long is considered dead (its worker stopped). */
 const STALE_MS = 10 * 60_000;
+const runs = trackedRuns("backup");
+
+/** Fails running backups whose worker stopped reporting, and queued ones no worker took. */
+async function failStaleBackups(db: Db): Promise<void> {
+  await runs.failStale(db.sql, {
+    status: "running",
+    olderThanMs: STALE_MS,
+    error: "The backup worker stopped reporting (crashed or was stopped); the snapshot was not completed and earlier snapshots are intact.",
+    fields: { phase: "done" },
+  });
+  await runs.failStale(db.sql, {
+    status: "queued",
+    olderThanMs: STALE_MS,
+    error: "No backup worker took this backup within 10 minutes: is workers/backup.ts running (or WORKERS_IN_PROCESS=true)?",
+    fields: { phase: "done" },
+  });
+}
+
+/** The snapshot's counters as progress columns. */
+const progressFields = (p: SnapshotProgress) => ({
+  phase: p.phase,
+  rows_total: p.rowsTotal,
+  rows_done: p.rowsDone,
+  objects_total: p.objectsTotal,
+  objects_uploaded: p.objectsUploaded,
+  bytes_total: p.bytesTotal,
+  bytes_uploaded: p.bytesUploaded,
+});
 
 function toView(r: BackupRecord): BackupView {
   const iso = (v: Date | null) => (v == null ? null : new Date(v).toISOString());
@@ -65,7 +84,7 @@ function toView(r: BackupRecord): BackupView {
 
 /** Records a new backup (refused while another is queued or running). */
 export async function createBackupRecord(db: Db, trigger: BackupTrigger, scheduleRunId: string | null, target: BackupTarget): Promise<string> {
-  await failStaleBackups(db.sql, STALE_MS);
+  await failStaleBackups(db);
   const r = await insertBackupUnlessActive(db.sql, { trigger, scheduleRunId, target: target.description });
   if ("active" in r) {
     throw new ConflictError(
@@ -95,7 +114,7 @@ export async function startBackup(input: { trigger: "manual" | "schedule"; sched
   try {
     await enqueue(backupRunJob, { backupId: id });
   } catch (err) {
-    await recordBackupFailed(db.sql, id, `Could not queue the backup: ${(err as Error).message}`);
+    await runs.fail(db.sql, id, `Could not queue the backup: ${(err as Error).message}`, { phase: "done" });
     throw err;
   }
   return { kind: "backup", id };
@@ -111,7 +130,7 @@ export async function getBackup(id: string, db?: Db): Promise<BackupView> {
 
 export async function listBackups(limit = 50, db?: Db): Promise<BackupView[]> {
   const d = db ?? (await getDb());
-  await failStaleBackups(d.sql, STALE_MS);
+  await failStaleBackups(d);
   return (await selectRecentBackups(d.sql, limit)).map(toView);
 }
 
@@ -125,7 +144,7 @@ export async function runBackup(
 ): Promise<BackupView> {
   const db = opts.db ?? (await getDb());
   const config = getConfig();
-  if (!(await claimBackup(db.sql, id))) return getBackup(id, db);
+  if (!(await runs.claim(db.sql, id, { set: { phase: "reading" } }))) return getBackup(id, db);
   const target = opts.target ?? targetFromConfig(config);
   let last = 0;
   let writing: Promise<unknown> = Promise.resolve();
@@ -133,7 +152,7 @@ export async function runBackup(
     const now = Date.now();
     if (!force && now - last < 1000) return;
     last = now;
-    const q = recordBackupProgress(db.sql, id, p);
+    const q = runs.progress(db.sql, id, "rowsTotal" in p ? progressFields(p) : { phase: p.phase });
     writing = writing.then(() => q).catch(() => {});
   };
   try {
@@ -164,10 +183,15 @@ export async function runBackup(
       // The snapshot itself is complete and verified-writable; a failed sweep only delays clean-up.
       retentionNote = `Snapshot written; retention did not finish: ${(err as Error).message}`;
     }
-    await recordBackupSucceeded(db.sql, id, { ...result, snapshotsDeleted: deleted, objectsSwept: swept, note: retentionNote });
+    await runs.succeed(
+      db.sql,
+      id,
+      { ...progressFields(result), phase: "done", snapshot_id: result.snapshotId, snapshots_deleted: deleted, objects_swept: swept },
+      retentionNote,
+    );
   } catch (err) {
     await writing;
-    await recordBackupFailed(db.sql, id, (err as Error).message || String(err));
+    await runs.fail(db.sql, id, (err as Error).message || String(err), { phase: "done" });
   }
   return getBackup(id, db);
 }

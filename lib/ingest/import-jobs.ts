@@ -14,6 +14,7 @@
 import { getDb, type Db } from "../db/client";
 import { ConflictError, NotFoundError, ValidationError } from "../errors";
 import { defineJob, enqueue } from "../jobs/queue";
+import { trackedRuns } from "../jobs/tracked-run";
 import type { Llm } from "../llm";
 import { log } from "../log";
 import { requestBackfill } from "./backfill";
@@ -23,6 +24,7 @@ import { normalizeNotionId } from "./notion";
 import { ingestDocuments, removeMissing, softDeleteDocuments, type SourceDocument } from "./pipeline";
 
 const ABANDONED_AFTER_MS = 30 * 60_000;
+const runs = trackedRuns("import");
 
 export interface ImportJobView {
   id: string;
@@ -145,7 +147,8 @@ export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {})
       secretCiphertext: job.source.secretCiphertext,
     },
   };
-  await db.prisma.importJob.update({ where: { id: jobId }, data: { status: "running", startedAt: job.startedAt ?? new Date(), error: null } });
+  // Resumable: a queue retry after the worker died takes the job that is still "running" and continues.
+  if (!(await runs.claim(db.sql, jobId, { resume: true, set: { error: null } }))) return getImportJob(db, jobId);
   await db.prisma.source.update({ where: { id: job.source.id }, data: { status: "importing" } });
 
   try {
@@ -237,7 +240,7 @@ export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {})
       }
     }
     await refreshCounts(db, jobId, { removed, phase: "finalize" });
-    await db.prisma.importJob.update({ where: { id: jobId }, data: { status: "succeeded", finishedAt: new Date() } });
+    await runs.succeed(db.sql, jobId);
     await db.prisma.source.update({ where: { id: ctx.source.id }, data: { status: "idle", lastSyncAt: new Date(), lastError: null } });
   } catch (err) {
     const message = (err as Error).message;
@@ -251,7 +254,8 @@ export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {})
 
 /** Marks a job failed for good (after the queue's last retry). */
 export async function failImportJob(db: Db, jobId: string, error: string): Promise<void> {
-  const job = await db.prisma.importJob.update({ where: { id: jobId }, data: { status: "failed", error, finishedAt: new Date() } });
+  const job = await db.prisma.importJob.findUnique({ where: { id: jobId }, select: { sourceId: true } });
+  if (!job || !(await runs.fail(db.sql, jobId, error))) return;
   await db.prisma.source.update({ where: { id: job.sourceId }, data: { status: "error", lastError: error } });
 }
 

@@ -24,19 +24,17 @@ import { log } from "../log";
 import {
   advanceSchedules,
   failDeadScheduleRuns,
-  finishScheduleRun,
   handedOffRuns,
-  heartbeatScheduleRuns,
   insertManualRun,
   insertScheduledRuns,
   lockDueSchedules,
   lockSchedule,
   nowAndRunning,
-  recordHandOff,
   runningCounts,
   tryStartLock,
   waitForStartLock,
 } from "./queries";
+import { trackedRuns } from "../jobs/tracked-run";
 import { nextRunAfter } from "./rules";
 import { errorSummary, getTargetKind, getTargetKindForResult, type RunTrigger, type TargetKind, type TargetOutcome } from "./targets";
 
@@ -174,6 +172,18 @@ async function runAsContext(db: Db, run: ClaimedRun, kind: TargetKind<unknown>):
   return access;
 }
 
+const runs = trackedRuns("schedule");
+
+/** Records a schedule run's end (a run already failed by the reaper, or ended by another watcher, stays). */
+async function finishRun(db: Db, runId: string, outcome: { state: "succeeded" | "failed"; error?: string; resultKind?: string; resultId?: string }) {
+  const result = {
+    ...(outcome.resultKind !== undefined ? { result_kind: outcome.resultKind } : {}),
+    ...(outcome.resultId !== undefined ? { result_id: outcome.resultId } : {}),
+  };
+  if (outcome.state === "succeeded") await runs.succeed(db.sql, runId, result);
+  else await runs.fail(db.sql, runId, outcome.error ?? "failed", result);
+}
+
 /**
  * Executes claimed runs in this process and keeps their heartbeats fresh. One per process (see
  * getExecutor), shared by the poll loop and by manual starts from the web process.
@@ -242,9 +252,9 @@ export class RunExecutor {
     }
     try {
       if (outcome.state === "started") {
-        await recordHandOff(this.db.sql, run.runId, outcome.resultKind, outcome.resultId);
+        await runs.progress(this.db.sql, run.runId, { result_kind: outcome.resultKind, result_id: outcome.resultId });
       } else {
-        await finishScheduleRun(this.db.sql, run.runId, outcome);
+        await finishRun(this.db, run.runId, outcome);
       }
       log("info", "schedule run " + (outcome.state === "started" ? "handed off" : outcome.state), {
         scheduleId: run.scheduleId,
@@ -260,7 +270,7 @@ export class RunExecutor {
   async heartbeat(): Promise<void> {
     const ids = this.inflightIds;
     if (ids.length === 0) return;
-    await heartbeatScheduleRuns(this.db.sql, ids);
+    await runs.heartbeat(this.db.sql, ids);
   }
 
   private startTimer() {
@@ -299,15 +309,15 @@ export async function syncHandedOffRuns(db: Db, limit = 100): Promise<number> {
     const kind = getTargetKindForResult(r.result_kind) ?? getTargetKind(r.target_kind);
     try {
       if (!kind?.status) {
-        await finishScheduleRun(db.sql, r.id, { state: "failed", error: `nothing can report the status of a ${r.result_kind}` });
+        await finishRun(db, r.id, { state: "failed", error: `nothing can report the status of a ${r.result_kind}` });
         finished++;
         continue;
       }
       const st = await kind.status(r.result_id, db);
       if (st.state === "running") {
-        await heartbeatScheduleRuns(db.sql, [r.id]);
+        await runs.heartbeat(db.sql, [r.id]);
       } else {
-        await finishScheduleRun(db.sql, r.id, { state: st.state, error: st.error });
+        await finishRun(db, r.id, { state: st.state, error: st.error });
         finished++;
       }
     } catch (err) {

@@ -88,32 +88,6 @@ export async function insertManualRun(tx: SqlRunner, scheduleId: string, owner: 
   return run.id;
 }
 
-/** Records a run's end. `status = 'running'` guard: a run already failed by the reaper stays as it is. */
-export async function finishScheduleRun(
-  sql: SqlRunner,
-  runId: string,
-  outcome: { state: "succeeded" | "failed"; error?: string; resultKind?: string; resultId?: string },
-): Promise<void> {
-  await sql`
-    UPDATE schedule_runs
-    SET status = ${outcome.state}, finished_at = now(), heartbeat_at = now(),
-        error = ${outcome.state === "failed" ? (outcome.error ?? "failed") : null}::text,
-        result_kind = COALESCE(${outcome.resultKind ?? null}::text, result_kind),
-        result_id = COALESCE(${outcome.resultId ?? null}::text, result_id)
-    WHERE id = ${runId}::uuid AND status = 'running'`;
-}
-
-/** The run's work continues elsewhere (an evaluation run, an import): remember what to watch. */
-export async function recordHandOff(sql: SqlRunner, runId: string, resultKind: string, resultId: string): Promise<void> {
-  await sql`
-    UPDATE schedule_runs SET result_kind = ${resultKind}, result_id = ${resultId}, heartbeat_at = now()
-    WHERE id = ${runId}::uuid AND status = 'running'`;
-}
-
-export async function heartbeatScheduleRuns(sql: SqlRunner, runIds: string[]): Promise<void> {
-  await sql`UPDATE schedule_runs SET heartbeat_at = now() WHERE id = ANY(${runIds}::uuid[]) AND status = 'running'`;
-}
-
 export function handedOffRuns(sql: SqlRunner, limit: number): Promise<Array<{ id: string; result_id: string; result_kind: string; target_kind: string }>> {
   return sql<{ id: string; result_id: string; result_kind: string; target_kind: string }>`
     SELECT r.id::text, r.result_id, r.result_kind, s.target_kind
