@@ -57,3 +57,10 @@ export function insertBackupUnlessActive(
     return { created: row.id };
   });
 }
+
+/** Finished backups by outcome: the last one's end and how many ended in the last day (for the metrics). */
+export function backupOutcomes(sql: SqlRunner): Promise<Array<{ status: string; last: Date | null; day: string }>> {
+  return sql<{ status: string; last: Date | null; day: string }>`
+    SELECT status, max(finished_at) AS last, count(*) FILTER (WHERE finished_at > now() - interval '1 day') AS day
+    FROM backups WHERE status IN ('succeeded', 'failed') GROUP BY status`;
+}

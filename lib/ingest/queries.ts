@@ -317,3 +317,10 @@ export async function mostUsedEmbeddingModel(sql: SqlRunner): Promise<string | n
     SELECT embedding_model AS model FROM chunks WHERE embedding IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1`;
   return rows[0]?.model ?? null;
 }
+
+/** Imports running now and their page counts, summed (for the metrics). */
+export function runningImportTotals(sql: SqlRunner): Promise<Array<{ running: string; found: string | null; done: string | null; failed: string | null }>> {
+  return sql<{ running: string; found: string | null; done: string | null; failed: string | null }>`
+    SELECT count(*) AS running, sum(found) AS found, sum(done) AS done, sum(failed) AS failed
+    FROM import_jobs WHERE status = 'running'`;
+}
