@@ -17,17 +17,17 @@ import { defineJob, enqueue } from "../jobs/queue";
 import { trackedRuns } from "../jobs/tracked-run";
 import { log } from "../log";
 import { sendRunAlert } from "./alerts";
-import { JUDGE_PROMPT_VERSION } from "./judge";
+import { JUDGE_PROMPT_VERSION } from "./judge-prompt";
 import { askPipeline, type AnswerFn, type PipelineSource } from "./pipeline";
 import { datasetReadable, narrowToReadable, runReadable } from "./scope";
-import { runJudge, storeJudgeScore, type JudgeOptions } from "./score";
+import { runJudge, storeJudgeScore, type JudgeOptions } from "./judge";
 
-export type RunTrigger = "manual" | "api" | "schedule";
+export type EvaluationTrigger = "manual" | "api" | "schedule";
 
 export interface StartRunInput {
   datasetId: string;
   /** Default: "api" when a key starts it, "manual" for a person. */
-  trigger?: RunTrigger;
+  trigger?: EvaluationTrigger;
   scheduleRunId?: string | null;
   /** Compare with this run; default: the dataset's latest completed run within the same collections. */
   baselineRunId?: string | null;
@@ -201,7 +201,7 @@ export async function processEvaluationRun(runId: string, deps: ProcessDeps = {}
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(run.concurrency, pending.length)) }, worker));
   if (deps.signal?.aborted) return; // the job is retried; finished items stay finished
-  await finishRun(db, runId);
+  await completeEvaluationRun(db, runId);
 }
 
 type RunRow = NonNullable<Awaited<ReturnType<Db["prisma"]["evaluationRun"]["findUnique"]>>>;
@@ -266,7 +266,7 @@ async function markRunFailed(db: Db, runId: string, message: string) {
 }
 
 /** Averages over the run's items: judge scores that are ok; errors are items that failed or whose score is an error. */
-async function finishRun(db: Db, runId: string) {
+async function completeEvaluationRun(db: Db, runId: string) {
   const items = await db.prisma.runItem.findMany({
     where: { runId },
     select: { status: true, retrievalHit: true, scores: { where: { kind: "judge" }, orderBy: { createdAt: "desc" }, take: 1 } },

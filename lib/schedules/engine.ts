@@ -36,7 +36,7 @@ import {
 } from "./queries";
 import { trackedRuns } from "../jobs/tracked-run";
 import { nextRunAfter } from "./rules";
-import { errorSummary, getTargetKind, getTargetKindForResult, type RunTrigger, type TargetKind, type TargetOutcome } from "./targets";
+import { errorSummary, getTargetKind, getTargetKindForResult, type ScheduleRunTrigger, type TargetKind, type TargetOutcome } from "./targets";
 
 export interface ClaimedRun {
   runId: string;
@@ -44,7 +44,7 @@ export interface ClaimedRun {
   scheduleName: string;
   targetKind: string;
   targetConfig: unknown;
-  trigger: RunTrigger;
+  trigger: ScheduleRunTrigger;
   dueAt: Date | null;
   /** The user whose access the run has (null: the schedule's user was deleted; the run fails). */
   runAsUserId: string | null;
@@ -175,7 +175,7 @@ async function runAsContext(db: Db, run: ClaimedRun, kind: TargetKind<unknown>):
 const runs = trackedRuns("schedule");
 
 /** Records a schedule run's end (a run already failed by the reaper, or ended by another watcher, stays). */
-async function finishRun(db: Db, runId: string, outcome: { state: "succeeded" | "failed"; error?: string; resultKind?: string; resultId?: string }) {
+async function endScheduleRun(db: Db, runId: string, outcome: { state: "succeeded" | "failed"; error?: string; resultKind?: string; resultId?: string }) {
   const result = {
     ...(outcome.resultKind !== undefined ? { result_kind: outcome.resultKind } : {}),
     ...(outcome.resultId !== undefined ? { result_id: outcome.resultId } : {}),
@@ -254,7 +254,7 @@ export class RunExecutor {
       if (outcome.state === "started") {
         await runs.progress(this.db.sql, run.runId, { result_kind: outcome.resultKind, result_id: outcome.resultId });
       } else {
-        await finishRun(this.db, run.runId, outcome);
+        await endScheduleRun(this.db, run.runId, outcome);
       }
       log("info", "schedule run " + (outcome.state === "started" ? "handed off" : outcome.state), {
         scheduleId: run.scheduleId,
@@ -309,7 +309,7 @@ export async function syncHandedOffRuns(db: Db, limit = 100): Promise<number> {
     const kind = getTargetKindForResult(r.result_kind) ?? getTargetKind(r.target_kind);
     try {
       if (!kind?.status) {
-        await finishRun(db, r.id, { state: "failed", error: `nothing can report the status of a ${r.result_kind}` });
+        await endScheduleRun(db, r.id, { state: "failed", error: `nothing can report the status of a ${r.result_kind}` });
         finished++;
         continue;
       }
@@ -317,7 +317,7 @@ export async function syncHandedOffRuns(db: Db, limit = 100): Promise<number> {
       if (st.state === "running") {
         await runs.heartbeat(db.sql, [r.id]);
       } else {
-        await finishRun(db, r.id, { state: st.state, error: st.error });
+        await endScheduleRun(db, r.id, { state: st.state, error: st.error });
         finished++;
       }
     } catch (err) {

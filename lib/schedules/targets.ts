@@ -11,14 +11,14 @@ import { evaluationRunStatus, startEvaluationRun } from "../evaluate";
 import { assertOutboundAllowed, describeOutboundFailure, OutboundBlockedError, outboundFetch } from "../http/outbound";
 import { getImportJob, startReconcile } from "../ingest";
 
-export type RunTrigger = "schedule" | "manual";
+export type ScheduleRunTrigger = "schedule" | "manual";
 
 export interface TargetContext {
   db: Db;
   scheduleId: string;
   scheduleName: string;
   runId: string;
-  trigger: RunTrigger;
+  trigger: ScheduleRunTrigger;
   dueAt: Date | null;
   /** The access of the user the schedule runs as, read when this run started. */
   access: AccessContext;

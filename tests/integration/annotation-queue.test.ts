@@ -3,8 +3,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AccessContext } from "@/lib/access/context";
 import { agreementFigures, nextQueueItem, skipQueueItem, submitHumanScore } from "@/lib/evaluate/annotations";
-import { storeJudgeScore } from "@/lib/evaluate/score";
-import { computeMetrics, type Verdict } from "@/lib/evaluate/scoring";
+import { storeJudgeScore } from "@/lib/evaluate/judge";
+import { computeMetrics, type Verdict } from "@/lib/evaluate/scoring-rule";
 import { accessOf, makeUser, type TestUser } from "../helpers/auth";
 import { createTestDb, type TestDb } from "../helpers/db";
 

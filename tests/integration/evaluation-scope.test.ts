@@ -20,8 +20,8 @@ import {
   recentLoggedQuestions,
   updateDataset,
 } from "@/lib/evaluate/datasets";
-import { scoreOutput, storeJudgeScore } from "@/lib/evaluate/score";
-import { computeMetrics } from "@/lib/evaluate/scoring";
+import { scoreOutput, storeJudgeScore } from "@/lib/evaluate/judge";
+import { computeMetrics } from "@/lib/evaluate/scoring-rule";
 import { accessOf, keyAccessOf, makeApiKey, makeUser, type TestUser } from "../helpers/auth";
 import { openInMemory } from "@/lib/db/embedded";
 import { applyMigrations, MIGRATIONS_DIR, readMigrations } from "@/lib/db/migrate";

@@ -9,7 +9,7 @@ import type { AccessContext } from "@/lib/access/context";
 import { resetConfig } from "@/lib/config";
 import { setDb } from "@/lib/db/client";
 import { createDataset } from "@/lib/evaluate/datasets";
-import { scoreOutput } from "@/lib/evaluate/score";
+import { scoreOutput } from "@/lib/evaluate/judge";
 import { getEvaluationRun, getRunDetail, listRuns, processEvaluationRun, retrievalHit, runTrend, startEvaluationRun } from "@/lib/evaluate/runs";
 import { seedDemoWiki } from "@/lib/ingest";
 import { closeQueue } from "@/lib/jobs/queue";

@@ -75,7 +75,7 @@ const NOT_YET_MOVED = new Set<string>([
   "lib/evaluate/datasets.ts",
   "lib/evaluate/runs.ts",
   "lib/evaluate/scope.ts",
-  "lib/evaluate/score.ts",
+  "lib/evaluate/judge.ts",
   "lib/retrieve/search.ts", // the hybrid query builder
 ]);
 
