@@ -3,7 +3,7 @@
 // what was queued. No worker runs unless the test calls `queue.work(...)`.
 import { setDb } from "@/lib/db/client";
 import { JobQueue, setQueue } from "@/lib/jobs/queue";
-import type { TestDb } from "./db";
+import type { TestDb } from "@/tests/helpers/db";
 
 export async function installQueue(db: TestDb): Promise<JobQueue> {
   setDb(db);

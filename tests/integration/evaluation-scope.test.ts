@@ -22,11 +22,11 @@ import {
 } from "@/lib/evaluate/datasets";
 import { scoreOutput, storeJudgeScore } from "@/lib/evaluate/judge";
 import { computeMetrics } from "@/lib/evaluate/scoring-rule";
-import { accessOf, keyAccessOf, makeApiKey, makeUser, type TestUser } from "../helpers/auth";
+import { accessOf, keyAccessOf, makeApiKey, makeUser, type TestUser } from "@/tests/helpers/auth";
 import { openInMemory } from "@/lib/db/embedded";
 import { applyMigrations, MIGRATIONS_DIR, readMigrations } from "@/lib/db/migrate";
 import { pgRunner, pgliteRunner } from "@/lib/db/sql-runner";
-import { createEmptyPostgres, createTestDb, type TestDb } from "../helpers/db";
+import { createEmptyPostgres, createTestDb, type TestDb } from "@/tests/helpers/db";
 
 let db: TestDb;
 let open: string; // every signed-in user reads it

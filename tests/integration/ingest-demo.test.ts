@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseConfig } from "../../lib/config";
-import { backfillEmbeddings } from "../../lib/ingest/backfill";
-import { seedDemoWiki } from "../../lib/ingest/demo";
-import { Llm } from "../../lib/llm";
-import { startFakeOllama, type FakeOllama } from "../fakes/ollama";
-import { createTestDb, type TestDb } from "../helpers/db";
-import { installQueue, queuedJobs } from "../helpers/queue";
-import type { JobQueue } from "../../lib/jobs/queue";
+import { parseConfig } from "@/lib/config";
+import { backfillEmbeddings } from "@/lib/ingest/backfill";
+import { seedDemoWiki } from "@/lib/ingest/demo";
+import { Llm } from "@/lib/llm";
+import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
+import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { installQueue, queuedJobs } from "@/tests/helpers/queue";
+import type { JobQueue } from "@/lib/jobs/queue";
 
 let db: TestDb;
 let queue: JobQueue;

@@ -1,21 +1,21 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { signWebhookPayload } from "@notionhq/client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { parseConfig, resetConfig } from "../../lib/config";
-import { createNotionSource, readNotionSecrets } from "../../lib/ingest/notion";
+import { parseConfig, resetConfig } from "@/lib/config";
+import { createNotionSource, readNotionSecrets } from "@/lib/ingest/notion";
 import {
   clearWebhookVerificationToken,
   flushNotionWebhooks,
   openWebhookHandshake,
   receiveNotionWebhook,
   webhookState,
-} from "../../lib/ingest/notion-webhook";
-import { Llm } from "../../lib/llm";
-import { nid, startFakeNotion, type FakeNotion } from "../fakes/notion";
-import { startFakeOllama, type FakeOllama } from "../fakes/ollama";
-import { createTestDb, type TestDb } from "../helpers/db";
-import { installQueue, queuedJobs } from "../helpers/queue";
-import type { JobQueue } from "../../lib/jobs/queue";
+} from "@/lib/ingest/notion-webhook";
+import { Llm } from "@/lib/llm";
+import { nid, startFakeNotion, type FakeNotion } from "@/tests/fakes/notion";
+import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
+import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { installQueue, queuedJobs } from "@/tests/helpers/queue";
+import type { JobQueue } from "@/lib/jobs/queue";
 
 let db: TestDb;
 let queue: JobQueue;

@@ -16,11 +16,11 @@ import { closeQueue } from "@/lib/jobs/queue";
 import { getLlm, resetLlm } from "@/lib/llm";
 import { getExecutor } from "@/lib/schedules/engine";
 import { createSchedule, getScheduleHistory, runScheduleNow } from "@/lib/schedules/service";
-import { fakeJudge, JUDGE_MARKER } from "../fakes/judge-fake";
-import { startFakeOllama, type FakeChatRequest, type FakeOllama } from "../fakes/ollama";
-import { accessOf, keyAccessOf, makeApiKey, makeUser, type TestUser } from "../helpers/auth";
-import { createTestDb, type TestDb } from "../helpers/db";
-import { addCollection, addPages } from "./ask-fixtures";
+import { fakeJudge, JUDGE_MARKER } from "@/tests/fakes/judge-fake";
+import { startFakeOllama, type FakeChatRequest, type FakeOllama } from "@/tests/fakes/ollama";
+import { accessOf, keyAccessOf, makeApiKey, makeUser, type TestUser } from "@/tests/helpers/auth";
+import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { addCollection, addPages } from "@/tests/integration/ask-fixtures";
 
 let db: TestDb;
 let ollama: FakeOllama;
