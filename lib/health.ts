@@ -3,6 +3,7 @@
 import { getConfig } from "./config";
 import { getDb } from "./db/client";
 import { migrationStatus } from "./db/migrate";
+import { vectorExtensionVersion } from "./db/queries";
 import { getLlm, type LlmStatus } from "./llm";
 import { getQueue } from "./jobs/queue";
 
@@ -43,13 +44,9 @@ export async function checkHealth(): Promise<Health> {
     (async () => {
       const started = performance.now();
       const db = await withTimeout(getDb(), 5000, "the database");
-      const rows = await withTimeout(
-        db.sql.query<{ v: string | null }>(`SELECT (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS v`),
-        3000,
-        "the database",
-      );
+      const pgvector = await withTimeout(vectorExtensionVersion(db.sql), 3000, "the database");
       database.latencyMs = Math.round(performance.now() - started);
-      database.pgvector = rows[0]?.v ?? null;
+      database.pgvector = pgvector;
       const m = await migrationStatus(db.sql);
       database.migrations = { applied: m.applied.length, pending: m.pending };
       database.ok = database.pgvector !== null && m.pending.length === 0;

@@ -5,8 +5,13 @@
 // Call the small `observe…` functions from lib/ where the thing happens; GET /api/metrics renders
 // everything with `renderMetrics(db)`. Labels are bounded (route patterns, model names, stages): never
 // put ids, questions or user names in a label.
+import { answersLastHour, TIMING_QUANTILES, TIMING_STAGES, timingQuantilesLastHour } from "./answer/queries";
+import { backupOutcomes } from "./backup/queries";
 import { getConfig } from "./config";
 import type { Db } from "./db/client";
+import { queueJobCounts } from "./db/queries";
+import { lastCompletedRunScores } from "./evaluate/queries";
+import { runningImportTotals } from "./ingest/queries";
 
 type Labels = Record<string, string>;
 
@@ -157,13 +162,7 @@ export async function renderMetrics(db: Db): Promise<string> {
   for (const m of [r.http, r.retrieval, r.model, r.tokens, r.jobFailures, r.rateLimited, r.passwordHashing]) lines.push(...m.render());
 
   // Queue state straight from pg-boss's table: every process's jobs, not just this one's.
-  const queue = await safe(
-    () =>
-      db.prisma.$queryRawUnsafe<Array<{ name: string; state: string; n: bigint }>>(
-        `SELECT name, state::text AS state, count(*) AS n FROM pgboss.job WHERE state IN ('created','retry','active','failed') GROUP BY name, state`,
-      ),
-    [],
-  );
+  const queue = await safe(() => queueJobCounts(db.sql), []);
   lines.push(
     ...gauge(
       "sot_queue_depth",
@@ -179,14 +178,7 @@ export async function renderMetrics(db: Db): Promise<string> {
     ),
   );
 
-  const last = await safe(
-    () =>
-      db.prisma.$queryRawUnsafe<Array<{ avg_hallucination: number | null; avg_faithfulness: number | null; finished_at: Date }>>(
-        `SELECT avg_hallucination, avg_faithfulness, finished_at FROM evaluation_runs
-          WHERE status = 'completed' AND avg_hallucination IS NOT NULL ORDER BY finished_at DESC NULLS LAST LIMIT 1`,
-      ),
-    [],
-  );
+  const last = await safe(() => lastCompletedRunScores(db.sql), []);
   const run = last[0];
   lines.push(
     ...gauge("sot_last_evaluation_hallucination_score", "Average hallucination score (1-5, higher is more faithful) of the last completed evaluation run.", run ? [[{}, Number(run.avg_hallucination)]] : []),
@@ -197,16 +189,9 @@ export async function renderMetrics(db: Db): Promise<string> {
   lines.push(
     ...gauge("sot_last_evaluation_timestamp_seconds", "When the last completed evaluation run finished (Unix time).", run?.finished_at ? [[{}, Math.floor(new Date(run.finished_at).getTime() / 1000)]] : []),
   );
-  // Questions answered in the last hour, by every web process: from the query log (its created_at index keeps
-  // the scrape cheap however long the log grows), so nothing depends on who called observe….
-  const asks = await safe(
-    () =>
-      db.prisma.$queryRawUnsafe<Array<{ model: string | null; status: string; n: bigint; prompt: bigint | null; completion: bigint | null }>>(
-        `SELECT model, status, count(*) AS n, sum(prompt_tokens) AS prompt, sum(completion_tokens) AS completion
-           FROM query_logs WHERE created_at > now() - interval '1 hour' GROUP BY model, status`,
-      ),
-    [],
-  );
+  // Questions answered in the last hour, by every web process: from the query log, so nothing depends on
+  // who called observe….
+  const asks = await safe(() => answersLastHour(db.sql), []);
   lines.push(...gauge("sot_ask_answers_last_hour", "Questions answered in the last hour, by model and status (from the query log).", asks.map((a) => [{ model: a.model ?? "none", status: a.status }, Number(a.n)])));
   lines.push(
     ...gauge(
@@ -218,22 +203,13 @@ export async function renderMetrics(db: Db): Promise<string> {
       ]),
     ),
   );
-  const STAGES = ["embedMs", "retrieveMs", "rerankMs", "firstTokenMs", "totalMs"];
-  const quantiles = await safe(
-    () =>
-      db.prisma.$queryRawUnsafe<Array<Record<string, number | null>>>(
-        `SELECT ${STAGES.flatMap((s) => [0.5, 0.95].map((q) => `percentile_cont(${q}) WITHIN GROUP (ORDER BY (timings->>'${s}')::float8) AS "${s}_${q}"`)).join(", ")}
-           FROM query_logs WHERE created_at > now() - interval '1 hour'`,
-      ),
-    [],
-  );
-  const qrow = quantiles[0] ?? {};
+  const qrow = await safe(() => timingQuantilesLastHour(db.sql), {});
   lines.push(
     ...gauge(
       "sot_ask_latency_seconds",
       "Answer latency over the last hour by stage (embed, retrieve, rerank, first_token, total) and quantile, from the query log.",
-      STAGES.flatMap((stage) =>
-        [0.5, 0.95].flatMap((q): Array<[Labels, number]> => {
+      TIMING_STAGES.flatMap((stage) =>
+        TIMING_QUANTILES.flatMap((q): Array<[Labels, number]> => {
           const v = qrow[`${stage}_${q}`];
           return v == null ? [] : [[{ stage: stage.replace(/Ms$/, "").replace("firstToken", "first_token"), quantile: String(q) }, Math.round(Number(v)) / 1000]];
         }),
@@ -266,10 +242,7 @@ export function renderProcessMetrics(role: string): string {
 async function operationsGauges(db: Db): Promise<string[]> {
   const backups = await safe(
     () =>
-      db.sql.query<{ status: string; last: Date | null; day: string }>(
-        `SELECT status, max(finished_at) AS last, count(*) FILTER (WHERE finished_at > now() - interval '1 day') AS day
-           FROM backups WHERE status IN ('succeeded', 'failed') GROUP BY status`,
-      ),
+      backupOutcomes(db.sql),
     [],
   );
   const backup = (status: string) => backups.find((b) => b.status === status);
@@ -278,10 +251,7 @@ async function operationsGauges(db: Db): Promise<string[]> {
   const lastFailed = unix(backup("failed")?.last);
   const imports = await safe(
     () =>
-      db.sql.query<{ running: string; found: string | null; done: string | null; failed: string | null }>(
-        `SELECT count(*) AS running, sum(found) AS found, sum(done) AS done, sum(failed) AS failed
-           FROM import_jobs WHERE status = 'running'`,
-      ),
+      runningImportTotals(db.sql),
     [],
   );
   const im = imports[0];

@@ -6,6 +6,8 @@ import { getKeyRing } from "../crypto/keys";
 import { getDb, type Db } from "../db/client";
 import { ConflictError, NotFoundError } from "../errors";
 import { defineJob, enqueue } from "../jobs/queue";
+import { trackedRuns } from "../jobs/tracked-run";
+import { insertBackupUnlessActive, selectBackup, selectRecentBackups, type BackupRecord } from "./queries";
 import { applyRetention } from "./retention";
 import { createSnapshot, type SnapshotProgress } from "./snapshot";
 import { targetFromConfig, type BackupTarget } from "./target";
@@ -37,17 +39,41 @@ export interface BackupView {
 
 /** A running backup that has not reported for this long is considered dead (its worker stopped). */
 const STALE_MS = 10 * 60_000;
-const ACTIVE_LOCK = 705_000_007;
+const runs = trackedRuns("backup");
 
-const COLUMNS = `id::text, trigger, schedule_run_id::text AS "scheduleRunId", status, phase, target, snapshot_id AS "snapshotId",
-  rows_total AS "rowsTotal", rows_done AS "rowsDone", objects_total AS "objectsTotal", objects_uploaded AS "objectsUploaded",
-  bytes_total::text AS "bytesTotal", bytes_uploaded::text AS "bytesUploaded", snapshots_deleted AS "snapshotsDeleted",
-  objects_swept AS "objectsSwept", error, started_at AS "startedAt", finished_at AS "finishedAt", created_at AS "createdAt"`;
+/** Fails running backups whose worker stopped reporting, and queued ones no worker took. */
+async function failStaleBackups(db: Db): Promise<void> {
+  await runs.failStale(db.sql, {
+    status: "running",
+    olderThanMs: STALE_MS,
+    error: "The backup worker stopped reporting (crashed or was stopped); the snapshot was not completed and earlier snapshots are intact.",
+    fields: { phase: "done" },
+  });
+  await runs.failStale(db.sql, {
+    status: "queued",
+    olderThanMs: STALE_MS,
+    error: "No backup worker took this backup within 10 minutes: is workers/backup.ts running (or WORKERS_IN_PROCESS=true)?",
+    fields: { phase: "done" },
+  });
+}
 
-function toView(r: Record<string, unknown>): BackupView {
-  const iso = (v: unknown) => (v == null ? null : new Date(v as string).toISOString());
+/** The snapshot's counters as progress columns. */
+const progressFields = (p: SnapshotProgress) => ({
+  phase: p.phase,
+  rows_total: p.rowsTotal,
+  rows_done: p.rowsDone,
+  objects_total: p.objectsTotal,
+  objects_uploaded: p.objectsUploaded,
+  bytes_total: p.bytesTotal,
+  bytes_uploaded: p.bytesUploaded,
+});
+
+function toView(r: BackupRecord): BackupView {
+  const iso = (v: Date | null) => (v == null ? null : new Date(v).toISOString());
   return {
-    ...(r as unknown as BackupView),
+    ...r,
+    trigger: r.trigger as BackupTrigger,
+    status: r.status as BackupStatus,
     bytesTotal: Number(r.bytesTotal),
     bytesUploaded: Number(r.bytesUploaded),
     startedAt: iso(r.startedAt),
@@ -56,40 +82,17 @@ function toView(r: Record<string, unknown>): BackupView {
   };
 }
 
-async function failStale(db: Db): Promise<void> {
-  await db.sql.query(
-    `UPDATE backups SET status = 'failed', phase = 'done', finished_at = now(),
-       error = 'The backup worker stopped reporting (crashed or was stopped); the snapshot was not completed and earlier snapshots are intact.'
-     WHERE status = 'running' AND heartbeat_at < now() - ($1::int * interval '1 millisecond')`,
-    [STALE_MS],
-  );
-  await db.sql.query(
-    `UPDATE backups SET status = 'failed', phase = 'done', finished_at = now(),
-       error = 'No backup worker took this backup within 10 minutes: is workers/backup.ts running (or WORKERS_IN_PROCESS=true)?'
-     WHERE status = 'queued' AND created_at < now() - ($1::int * interval '1 millisecond')`,
-    [STALE_MS],
-  );
-}
-
 /** Records a new backup (refused while another is queued or running). */
 export async function createBackupRecord(db: Db, trigger: BackupTrigger, scheduleRunId: string | null, target: BackupTarget): Promise<string> {
-  await failStale(db);
-  // One statement-level serialisation point across processes: the advisory lock is held until commit.
-  return db.prisma.$transaction(async (tx) => {
-    await tx.$queryRawUnsafe(`SELECT 1 AS ok FROM (SELECT pg_advisory_xact_lock(${ACTIVE_LOCK})) l`);
-    const active = await tx.$queryRawUnsafe<Array<{ id: string }>>(`SELECT id::text FROM backups WHERE status IN ('queued', 'running') LIMIT 1`);
-    if (active.length) throw new ConflictError(
-        `Backup ${active[0].id} is already queued or running; wait for it to finish (one that stops reporting is marked failed after 10 minutes).`,
-        { backupId: active[0].id },
-      );
-    const rows = await tx.$queryRawUnsafe<Array<{ id: string }>>(
-      `INSERT INTO backups (trigger, schedule_run_id, target) VALUES ($1, $2::uuid, $3) RETURNING id::text`,
-      trigger,
-      scheduleRunId,
-      target.description,
+  await failStaleBackups(db);
+  const r = await insertBackupUnlessActive(db.sql, { trigger, scheduleRunId, target: target.description });
+  if ("active" in r) {
+    throw new ConflictError(
+      `Backup ${r.active} is already queued or running; wait for it to finish (one that stops reporting is marked failed after 10 minutes).`,
+      { backupId: r.active },
     );
-    return rows[0].id;
-  });
+  }
+  return r.created;
 }
 
 export const backupRunJob = defineJob<{ backupId: string }>({
@@ -111,10 +114,7 @@ export async function startBackup(input: { trigger: "manual" | "schedule"; sched
   try {
     await enqueue(backupRunJob, { backupId: id });
   } catch (err) {
-    await db.sql.query(`UPDATE backups SET status = 'failed', phase = 'done', finished_at = now(), error = $2 WHERE id = $1`, [
-      id,
-      `Could not queue the backup: ${(err as Error).message}`,
-    ]);
+    await runs.fail(db.sql, id, `Could not queue the backup: ${(err as Error).message}`, { phase: "done" });
     throw err;
   }
   return { kind: "backup", id };
@@ -123,16 +123,15 @@ export async function startBackup(input: { trigger: "manual" | "schedule"; sched
 export async function getBackup(id: string, db?: Db): Promise<BackupView> {
   const d = db ?? (await getDb());
   if (!/^[0-9a-f-]{36}$/i.test(id)) throw new NotFoundError(`Backup ${id}`);
-  const rows = await d.sql.query<Record<string, unknown>>(`SELECT ${COLUMNS} FROM backups WHERE id = $1::uuid`, [id]);
-  if (!rows[0]) throw new NotFoundError(`Backup ${id}`);
-  return toView(rows[0]);
+  const row = await selectBackup(d.sql, id);
+  if (!row) throw new NotFoundError(`Backup ${id}`);
+  return toView(row);
 }
 
 export async function listBackups(limit = 50, db?: Db): Promise<BackupView[]> {
   const d = db ?? (await getDb());
-  await failStale(d);
-  const rows = await d.sql.query<Record<string, unknown>>(`SELECT ${COLUMNS} FROM backups ORDER BY created_at DESC LIMIT $1`, [limit]);
-  return rows.map(toView);
+  await failStaleBackups(d);
+  return (await selectRecentBackups(d.sql, limit)).map(toView);
 }
 
 /**
@@ -145,11 +144,7 @@ export async function runBackup(
 ): Promise<BackupView> {
   const db = opts.db ?? (await getDb());
   const config = getConfig();
-  const claimed = await db.sql.query(
-    `UPDATE backups SET status = 'running', phase = 'reading', started_at = now(), heartbeat_at = now() WHERE id = $1::uuid AND status = 'queued' RETURNING id`,
-    [id],
-  );
-  if (!claimed.length) return getBackup(id, db);
+  if (!(await runs.claim(db.sql, id, { set: { phase: "reading" } }))) return getBackup(id, db);
   const target = opts.target ?? targetFromConfig(config);
   let last = 0;
   let writing: Promise<unknown> = Promise.resolve();
@@ -157,12 +152,7 @@ export async function runBackup(
     const now = Date.now();
     if (!force && now - last < 1000) return;
     last = now;
-    const q = "rowsTotal" in p
-      ? db.sql.query(
-          `UPDATE backups SET phase = $2, rows_total = $3, rows_done = $4, objects_total = $5, objects_uploaded = $6, bytes_total = $7, bytes_uploaded = $8, heartbeat_at = now() WHERE id = $1::uuid`,
-          [id, p.phase, p.rowsTotal, p.rowsDone, p.objectsTotal, p.objectsUploaded, p.bytesTotal, p.bytesUploaded],
-        )
-      : db.sql.query(`UPDATE backups SET phase = $2, heartbeat_at = now() WHERE id = $1::uuid`, [id, p.phase]);
+    const q = runs.progress(db.sql, id, "rowsTotal" in p ? progressFields(p) : { phase: p.phase });
     writing = writing.then(() => q).catch(() => {});
   };
   try {
@@ -193,18 +183,15 @@ export async function runBackup(
       // The snapshot itself is complete and verified-writable; a failed sweep only delays clean-up.
       retentionNote = `Snapshot written; retention did not finish: ${(err as Error).message}`;
     }
-    await db.sql.query(
-      `UPDATE backups SET status = 'succeeded', phase = 'done', snapshot_id = $2, rows_total = $3, rows_done = $4, objects_total = $5,
-         objects_uploaded = $6, bytes_total = $7, bytes_uploaded = $8, snapshots_deleted = $9, objects_swept = $10, error = $11,
-         finished_at = now(), heartbeat_at = now() WHERE id = $1::uuid`,
-      [id, result.snapshotId, result.rowsTotal, result.rowsDone, result.objectsTotal, result.objectsUploaded, result.bytesTotal, result.bytesUploaded, deleted, swept, retentionNote],
+    await runs.succeed(
+      db.sql,
+      id,
+      { ...progressFields(result), phase: "done", snapshot_id: result.snapshotId, snapshots_deleted: deleted, objects_swept: swept },
+      retentionNote,
     );
   } catch (err) {
     await writing;
-    await db.sql.query(`UPDATE backups SET status = 'failed', phase = 'done', error = $2, finished_at = now() WHERE id = $1::uuid`, [
-      id,
-      (err as Error).message || String(err),
-    ]);
+    await runs.fail(db.sql, id, (err as Error).message || String(err), { phase: "done" });
   }
   return getBackup(id, db);
 }

@@ -1,10 +1,49 @@
-// The smallest SQL interface the migration runner, health checks, the job queue and the hot paths
-// (ingest writes, retrieval) need, over either a node-postgres pool or an in-process PGlite. Prisma is
-// used for everything else: on these paths its per-call cost is several times the statement's own.
+// The project's one way to run raw SQL (vectors, full-text, locks, `FOR UPDATE SKIP LOCKED`, set-based
+// writes), over either a node-postgres pool or an in-process PGlite. Prisma's model API serves plain
+// reads and writes; raw statements live in one `queries.ts` per domain (the rule: CONTRIBUTING.md,
+// "Data access"; tests/unit/data-access-rule.test.ts keeps it).
+//
+// Two call forms, both parameterised:
+//   db.sql`SELECT … WHERE id = ${id}::uuid`   tagged: every `${}` becomes a $n parameter
+//   db.sql.query(CONSTANT_SQL, [id])          a constant statement with explicit $n parameters
+// and `db.sql.transaction(async (tx) => …)` gives the same runner on one connection inside a transaction.
 import type { PGlite } from "@electric-sql/pglite";
 import type { Client, Pool, PoolClient } from "pg";
 
+/** A piece of SQL with its own parameters, spliced into a tagged statement (see `sqlFragment`). */
+export class SqlFragment {
+  constructor(
+    readonly strings: readonly string[],
+    readonly values: readonly unknown[],
+  ) {}
+}
+
+/** `sqlFragment\`AND x = ${v}\``: a reusable condition for tagged statements; its values stay parameters. */
+export function sqlFragment(strings: TemplateStringsArray, ...values: unknown[]): SqlFragment {
+  return new SqlFragment(strings, values);
+}
+
+/** Turns a tagged template into `$n` text and parameters (fragments spliced in, renumbered). */
+export function toParameterised(strings: readonly string[], values: readonly unknown[]): { text: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const render = (parts: readonly string[], vals: readonly unknown[]): string => {
+    let text = parts[0];
+    vals.forEach((v, i) => {
+      if (v instanceof SqlFragment) text += render(v.strings, v.values);
+      else {
+        params.push(v);
+        text += `$${params.length}`;
+      }
+      text += parts[i + 1];
+    });
+    return text;
+  };
+  return { text: render(strings, values), params };
+}
+
 export interface SqlRunner {
+  /** A tagged statement: each `${value}` is sent as a parameter, never as text. */
+  <T = Record<string, unknown>>(strings: TemplateStringsArray, ...values: unknown[]): Promise<T[]>;
   /** One statement with $1-style parameters. */
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   /** A parameterless script of several statements (migrations). */
@@ -18,15 +57,26 @@ export interface SqlRunner {
 
 const isPool = (p: Pool | Client): p is Pool => typeof (p as Pool).totalCount === "number";
 
+type Parts = Pick<SqlRunner, "query" | "exec" | "transaction">;
+
+/** Gives a runner's parts the tagged call form. */
+function runner(parts: Parts): SqlRunner {
+  const tagged = <T>(strings: TemplateStringsArray, ...values: unknown[]) => {
+    const { text, params } = toParameterised(strings, values);
+    return parts.query<T>(text, params);
+  };
+  return Object.assign(tagged, parts) as SqlRunner;
+}
+
 /** A runner inside an open transaction: a nested `transaction` joins it. */
 function inTransaction(query: SqlRunner["query"], exec: SqlRunner["exec"]): SqlRunner {
-  const runner: SqlRunner = { query, exec, transaction: (fn) => fn(runner) };
-  return runner;
+  const self: SqlRunner = runner({ query, exec, transaction: (fn) => fn(self) });
+  return self;
 }
 
 /** Session-level statements (advisory locks) need a `Client`, not a `Pool`. */
 export function pgRunner(pool: Pool | Client): SqlRunner {
-  return {
+  return runner({
     async query<T>(sql: string, params: unknown[] = []) {
       const res = await pool.query(sql, params as unknown[]);
       return res.rows as T[];
@@ -60,11 +110,11 @@ export function pgRunner(pool: Pool | Client): SqlRunner {
         if (client !== pool) (client as PoolClient).release(broken);
       }
     },
-  };
+  });
 }
 
 export function pgliteRunner(pg: PGlite): SqlRunner {
-  return {
+  return runner({
     async query<T>(sql: string, params: unknown[] = []) {
       const res = await pg.query<T>(sql, params as unknown[]);
       return res.rows;
@@ -84,5 +134,5 @@ export function pgliteRunner(pg: PGlite): SqlRunner {
           ),
         ),
       ),
-  };
+  });
 }

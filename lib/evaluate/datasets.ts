@@ -24,7 +24,6 @@ export const datasetItemInput = z.object({
     .transform((v) => (v ? v : null)),
   expectedSources: z.array(z.string().trim().min(1).max(2000)).max(50, "more than 50 expected sources").default([]),
 });
-export type DatasetItemInput = z.input<typeof datasetItemInput>;
 type DatasetItemData = z.output<typeof datasetItemInput>;
 
 export const datasetNameSchema = z.string().trim().min(1, "name is empty").max(200, "name is longer than 200 characters");

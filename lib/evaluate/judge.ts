@@ -1,187 +1,263 @@
-// The LLM judge's contract: the prompt, the JSON schema handed to Ollama's `format`, and strict validation
-// of what comes back. Nothing here talks to Ollama (see score.ts), so all of it is testable on its own.
-import { z } from "zod";
-import { VERDICTS, type JudgedClaim, type ReferenceClaim } from "./scoring";
+// Running the judge (with retries of invalid output) and storing scores. A score is either computed from
+// validated verdicts or recorded as an error with the judge's raw text — never invented.
+import { pickReadable, requirePermission, type AccessContext } from "../access/context";
+import { getConfig } from "../config";
+import type { Db } from "../db/client";
+import { AppError, NotFoundError } from "../errors";
+import { getLlm, type ChatMessage, type Llm } from "../llm";
+import { buildJudgeMessages, JUDGE_PROMPT_VERSION, parseJudgeOutput, repairMessage, type JudgeInput, type Passage } from "./judge-prompt";
+import { queryLogReadable } from "./scope";
+import { computeMetrics, type JudgedClaim, type Metrics, type ReferenceClaim } from "./scoring-rule";
 
-/** Bumped whenever the prompt or schema changes; stored with every judge score. */
-export const JUDGE_PROMPT_VERSION = "judge-v1";
-
-/** Long outputs and passages are cut so the prompt fits the judge's context window. */
-export const MAX_OUTPUT_CHARS = 8000;
-export const MAX_PASSAGE_CHARS = 2500;
-export const MAX_PASSAGES = 12;
-
-export interface Passage {
-  text: string;
-  title?: string | null;
-  url?: string | null;
+export interface JudgeOptions {
+  llm?: Llm;
+  model?: string;
+  maxClaims?: number;
+  retries?: number;
+  seed?: number;
+  signal?: AbortSignal;
 }
 
-export interface JudgeInput {
-  question: string;
-  output: string;
-  passages: Passage[];
-  reference?: string | null;
+interface JudgeCommon {
+  judgeModel: string;
+  promptVersion: string;
+  /** Judge calls made (1 + retries used). */
+  attempts: number;
 }
-
-/** JSON schema for Ollama structured output (`format`). Mirrors `judgeOutputSchema` below. */
-export function judgeJsonSchema(maxClaims: number, withReference: boolean): Record<string, unknown> {
-  const claim = {
-    type: "object",
-    properties: {
-      claim: { type: "string" },
-      verdict: { type: "string", enum: [...VERDICTS] },
-      passage: { type: ["integer", "null"] },
-      reason: { type: "string" },
-      relevant: { type: "boolean" },
-    },
-    required: ["claim", "verdict", "passage", "reason", "relevant"],
-  };
-  const properties: Record<string, unknown> = { claims: { type: "array", items: claim, maxItems: maxClaims } };
-  const required = ["claims"];
-  if (withReference) {
-    properties.reference_claims = {
-      type: "array",
-      maxItems: maxClaims,
-      items: {
-        type: "object",
-        properties: {
-          claim: { type: "string" },
-          in_sources: { type: "boolean" },
-          passage: { type: ["integer", "null"] },
-          reason: { type: "string" },
-        },
-        required: ["claim", "in_sources", "passage", "reason"],
-      },
-    };
-    required.push("reference_claims");
-  }
-  return { type: "object", properties, required };
-}
-
-const SYSTEM = (maxClaims: number, withReference: boolean) =>
-  [
-    "You are a strict fact-checking judge. You check an OUTPUT against numbered source PASSAGES.",
-    `1. List the factual claims the OUTPUT makes, at most ${maxClaims}, most important first. One claim per fact; skip greetings, hedges and opinions.`,
-    '2. For each claim give a verdict: "supported" (a passage states it), "contradicted" (a passage states the opposite), or "not_found" (no passage states it or its opposite). Judge only against the passages, never your own knowledge.',
-    "3. Give the number of the passage you rely on (null for not_found), a one-sentence reason, and whether the claim is relevant to the QUESTION.",
-    withReference
-      ? `4. Also list the factual claims of the REFERENCE answer (at most ${maxClaims}) and say for each whether the passages contain it (in_sources).`
-      : "",
-    "Reply with JSON only, matching the schema.",
-  ]
-    .filter(Boolean)
-    .join("\n");
-
-function cut(text: string, max: number): string {
-  return text.length <= max ? text : `${text.slice(0, max)} […]`;
-}
-
-/** The judge's messages. Delimited sections so neither the model nor a test fake has to guess boundaries. */
-export function buildJudgeMessages(input: JudgeInput, maxClaims: number) {
-  const withReference = Boolean(input.reference && input.reference.trim());
-  const passages = input.passages.slice(0, MAX_PASSAGES);
-  const parts = [
-    `<question>\n${input.question.trim()}\n</question>`,
-    ...passages.map(
-      (p, i) => `<passage n=${i + 1}${p.title ? ` title=${JSON.stringify(p.title)}` : ""}>\n${cut(p.text.trim(), MAX_PASSAGE_CHARS)}\n</passage>`,
-    ),
-    passages.length === 0 ? "(no passages)" : "",
-    `<output>\n${cut(input.output.trim(), MAX_OUTPUT_CHARS)}\n</output>`,
-    withReference ? `<reference>\n${cut(input.reference!.trim(), MAX_OUTPUT_CHARS)}\n</reference>` : "",
-  ].filter(Boolean);
-  return {
-    messages: [
-      { role: "system" as const, content: SYSTEM(maxClaims, withReference) },
-      { role: "user" as const, content: parts.join("\n\n") },
-    ],
-    schema: judgeJsonSchema(maxClaims, withReference),
-    withReference,
-    passageCount: passages.length,
-  };
-}
-
-/** A follow-up turn telling the judge what was wrong with its last reply. A retry that repeats the same
- *  request would, at temperature 0 (greedy decoding, where the seed hardly matters), return the same broken
- *  text; the attempt number keeps two repair turns from ever being identical either. */
-export function repairMessage(problem: string, attempt: number) {
-  return {
-    role: "user" as const,
-    content: `Your reply was not valid: ${problem}. Reply again with JSON only, exactly matching the schema (attempt ${attempt}).`,
-  };
-}
-
-const claimSchema = z.object({
-  claim: z.string().trim().min(1, "claim text is empty"),
-  verdict: z.enum(VERDICTS),
-  passage: z.number().int().nullable().optional(),
-  reason: z.string().default(""),
-  relevant: z.boolean().default(true),
-});
-const referenceClaimSchema = z.object({
-  claim: z.string().trim().min(1, "claim text is empty"),
-  in_sources: z.boolean(),
-  passage: z.number().int().nullable().optional(),
-  reason: z.string().default(""),
-});
-const judgeOutputSchema = z.object({
-  claims: z.array(claimSchema),
-  reference_claims: z.array(referenceClaimSchema).optional(),
-});
-
-export type ParsedJudgeOutput =
-  | { ok: true; claims: JudgedClaim[]; referenceClaims: ReferenceClaim[] | null; truncated: boolean }
-  | { ok: false; problem: string };
+export type JudgeResult =
+  | (JudgeCommon & {
+      status: "ok";
+      metrics: Metrics;
+      claims: JudgedClaim[];
+      referenceClaims: ReferenceClaim[] | null;
+      truncated: boolean;
+      rawOutput: string;
+    })
+  | (JudgeCommon & { status: "error"; error: string; rawOutput: string | null });
 
 /**
- * Validates the judge's raw text. Claims beyond the cap are dropped (`truncated`); a cited passage number
- * that does not exist becomes null rather than failing the whole reply.
+ * Asks the judge and validates its reply. Invalid output is answered with a repair turn naming the problem
+ * (a verbatim repeat at temperature 0 and a fixed seed would only reproduce the same text); the seed moves
+ * with the attempt number, so a re-score walks the same sequence and gets the same result.
+ * Ollama being unreachable is not the judge's fault: LlmUnavailableError propagates to the caller.
  */
-export function parseJudgeOutput(
-  raw: string,
-  opts: { maxClaims: number; passageCount: number; withReference: boolean },
-): ParsedJudgeOutput {
-  let text = raw.trim();
-  // Some models wrap JSON in a Markdown fence even under `format`; that much is harmless to undo.
-  const fence = /^```(?:json)?\s*([\s\S]*?)\s*```$/i.exec(text);
-  if (fence) text = fence[1]!;
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    return { ok: false, problem: `not JSON (${(err as Error).message})` };
+export async function runJudge(input: JudgeInput, opts: JudgeOptions = {}): Promise<JudgeResult> {
+  const config = getConfig();
+  const llm = opts.llm ?? getLlm();
+  const model = opts.model ?? config.OLLAMA_JUDGE_MODEL;
+  const maxClaims = opts.maxClaims ?? config.EVAL_JUDGE_MAX_CLAIMS;
+  const retries = opts.retries ?? config.EVAL_JUDGE_RETRIES;
+  const seed = opts.seed ?? config.EVAL_JUDGE_SEED;
+  const built = buildJudgeMessages(input, maxClaims);
+  const messages: ChatMessage[] = [...built.messages];
+  const problems: string[] = [];
+  let raw: string | null = null;
+  for (let attempt = 0; attempt <= retries; attempt++) {
+    const res = await llm.chatJson(messages, built.schema, {
+      model,
+      temperature: 0,
+      seed: seed + attempt,
+      signal: opts.signal,
+    });
+    raw = res.content;
+    const parsed = parseJudgeOutput(raw, { maxClaims, passageCount: built.passageCount, withReference: built.withReference });
+    if (parsed.ok) {
+      return {
+        status: "ok",
+        judgeModel: model,
+        promptVersion: JUDGE_PROMPT_VERSION,
+        attempts: attempt + 1,
+        metrics: computeMetrics(parsed.claims, parsed.referenceClaims),
+        claims: parsed.claims,
+        referenceClaims: parsed.referenceClaims,
+        truncated: parsed.truncated,
+        rawOutput: raw,
+      };
+    }
+    problems.push(`attempt ${attempt + 1}: ${parsed.problem}`);
+    // Keep the conversation short: only the latest bad reply and its repair request.
+    messages.splice(built.messages.length, messages.length, { role: "assistant", content: raw.slice(0, 4000) }, repairMessage(parsed.problem, attempt + 2));
   }
-  const parsed = judgeOutputSchema.safeParse(json);
-  if (!parsed.success) {
-    const first = parsed.error.issues[0]!;
-    return { ok: false, problem: `${first.path.join(".") || "(root)"}: ${first.message}` };
-  }
-  if (opts.withReference && !parsed.data.reference_claims) {
-    return { ok: false, problem: "reference_claims: missing although a reference answer was given" };
-  }
-  const validPassage = (p: number | null | undefined) => (p != null && p >= 1 && p <= opts.passageCount ? p : null);
-  const all = parsed.data.claims;
-  const claims: JudgedClaim[] = all.slice(0, opts.maxClaims).map((c) => ({
-    claim: c.claim,
-    verdict: c.verdict,
-    passage: validPassage(c.passage),
-    reason: c.reason,
-    relevant: c.relevant,
-  }));
-  const refAll = parsed.data.reference_claims;
-  const referenceClaims: ReferenceClaim[] | null =
-    opts.withReference && refAll
-      ? refAll.slice(0, opts.maxClaims).map((c) => ({
-          claim: c.claim,
-          inSources: c.in_sources,
-          passage: validPassage(c.passage),
-          reason: c.reason,
-        }))
-      : null;
   return {
-    ok: true,
-    claims,
-    referenceClaims,
-    truncated: all.length > opts.maxClaims || (refAll?.length ?? 0) > opts.maxClaims,
+    status: "error",
+    judgeModel: model,
+    promptVersion: JUDGE_PROMPT_VERSION,
+    attempts: retries + 1,
+    error: `The judge returned invalid output ${retries + 1} time${retries === 0 ? "" : "s"} (${problems.join("; ")}).`,
+    rawOutput: raw,
+  };
+}
+
+export type ScoreTarget =
+  | { kind: "query_log"; id: string }
+  | { kind: "run_item"; id: string }
+  | { kind: "external_output"; id: string };
+
+export function targetColumns(target: ScoreTarget) {
+  return {
+    queryLogId: target.kind === "query_log" ? target.id : null,
+    runItemId: target.kind === "run_item" ? target.id : null,
+    externalOutputId: target.kind === "external_output" ? target.id : null,
+  };
+}
+
+/** What we store in scores.claims: the output's claims, then the reference answer's (marked). */
+export function claimsJson(result: Extract<JudgeResult, { status: "ok" }>) {
+  return [
+    ...result.claims.map((c) => ({ ...c })),
+    ...(result.referenceClaims ?? []).map((c) => ({ ...c, fromReference: true })),
+  ];
+}
+
+/** Writes one judge score (ok or error) for a target. Use inside a transaction by passing its client. */
+export async function storeJudgeScore(
+  prisma: Pick<Db["prisma"], "score">,
+  target: ScoreTarget,
+  result: JudgeResult,
+): Promise<{ id: string }> {
+  const common = {
+    kind: "judge",
+    ...targetColumns(target),
+    judgeModel: result.judgeModel,
+    promptVersion: result.promptVersion,
+  };
+  if (result.status === "ok") {
+    return prisma.score.create({
+      data: {
+        ...common,
+        status: "ok",
+        hallucinationScore: result.metrics.hallucinationScore,
+        faithfulness: result.metrics.faithfulness,
+        answerRelevance: result.metrics.answerRelevance,
+        contextRecall: result.metrics.contextRecall,
+        claims: claimsJson(result),
+        rawOutput: result.rawOutput,
+      },
+      select: { id: true },
+    });
+  }
+  return prisma.score.create({
+    data: { ...common, status: "error", error: result.error, rawOutput: result.rawOutput },
+    select: { id: true },
+  });
+}
+
+/** The judge kept returning invalid output: 502 with the recorded error's id and the raw text. */
+export class JudgeOutputError extends AppError {
+  constructor(message: string, details: Record<string, unknown>) {
+    super(502, "judge_invalid_output", message, details);
+  }
+}
+
+export interface ScoreRequest {
+  question: string;
+  output: string;
+  /** The source passages the output should be faithful to. */
+  passages?: Passage[];
+  /** Use the wiki's own retrieval for the passages instead. */
+  retrieve?: boolean;
+  reference?: string | null;
+  /** Score an answer logged by /api/evaluate (instead of storing the output as an external one). */
+  queryLogId?: string;
+  collectionIds?: string[];
+}
+
+/** Retrieval for `retrieve: true`: injected so lib/evaluate does not depend on how retrieval is built. */
+export type PassageRetriever = (ctx: AccessContext, question: string, collectionIds?: string[]) => Promise<Passage[]>;
+
+export interface ScoreResponse {
+  scoreId: string;
+  status: "ok";
+  target: ScoreTarget;
+  hallucinationScore: number;
+  faithfulness: number;
+  answerRelevance: number | null;
+  contextRecall: number | null;
+  noClaims: boolean;
+  counts: Metrics["counts"];
+  claims: JudgedClaim[];
+  referenceClaims: ReferenceClaim[] | null;
+  truncated: boolean;
+  passages: Passage[];
+  judgeModel: string;
+  promptVersion: string;
+  attempts: number;
+}
+
+/** POST /api/evaluate/score: judge one output and store the score (the old `output-evaluate`). */
+export async function scoreOutput(
+  ctx: AccessContext,
+  request: ScoreRequest,
+  deps: { retrievePassages?: PassageRetriever; judge?: JudgeOptions } = {},
+): Promise<ScoreResponse> {
+  requirePermission(ctx, "score");
+  const { db, principal } = ctx;
+  let passages = request.passages ?? [];
+  // What the stored output is bound to: the collections retrieved over, or (for passages the caller
+  // brings, which may have been copied from the wiki) every collection the caller may read.
+  let collectionIds = [...ctx.readableIds];
+  if (request.retrieve) {
+    collectionIds = pickReadable(ctx, request.collectionIds);
+    const retriever = deps.retrievePassages ?? (await import("./retrieval")).retrievePassages;
+    passages = await retriever(ctx, request.question, collectionIds);
+  }
+  if (request.queryLogId) {
+    // Only a logged answer the caller may read (their own, unless an admin) can be scored.
+    const log = await db.prisma.$queryRaw<Array<{ id: string }>>`
+      SELECT q.id FROM query_logs q WHERE q.id = ${request.queryLogId}::uuid AND ${queryLogReadable(ctx, "q")}`;
+    if (log.length === 0) throw new NotFoundError(`Query log ${request.queryLogId}`);
+  }
+  const result = await runJudge(
+    { question: request.question, output: request.output, passages, reference: request.reference },
+    deps.judge,
+  );
+  // The target row and its score are written together: no orphaned external output without its score.
+  const { scoreId, target } = await db.prisma.$transaction(async (tx) => {
+    let target: ScoreTarget;
+    if (request.queryLogId) target = { kind: "query_log", id: request.queryLogId };
+    else {
+      const ext = await tx.externalOutput.create({
+        data: {
+          question: request.question,
+          output: request.output,
+          passages: passages.map((p) => ({ text: p.text, title: p.title ?? null, url: p.url ?? null })),
+          referenceAnswer: request.reference ?? null,
+          userId: principal.kind === "user" ? principal.userId : null,
+          apiKeyId: principal.apiKeyId,
+          collectionIds,
+        },
+        select: { id: true },
+      });
+      target = { kind: "external_output", id: ext.id };
+    }
+    const score = await storeJudgeScore(tx, target, result);
+    return { scoreId: score.id, target };
+  });
+  if (result.status === "error") {
+    throw new JudgeOutputError(result.error, {
+      scoreId,
+      target,
+      attempts: result.attempts,
+      judgeModel: result.judgeModel,
+      rawOutput: result.rawOutput,
+    });
+  }
+  return {
+    scoreId,
+    status: "ok",
+    target,
+    hallucinationScore: result.metrics.hallucinationScore,
+    faithfulness: result.metrics.faithfulness,
+    answerRelevance: result.metrics.answerRelevance,
+    contextRecall: result.metrics.contextRecall,
+    noClaims: result.metrics.noClaims,
+    counts: result.metrics.counts,
+    claims: result.claims,
+    referenceClaims: result.referenceClaims,
+    truncated: result.truncated,
+    passages,
+    judgeModel: result.judgeModel,
+    promptVersion: result.promptVersion,
+    attempts: result.attempts,
   };
 }

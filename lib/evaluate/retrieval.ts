@@ -1,7 +1,7 @@
 // Passages for `retrieve: true` scoring: the wiki's own retrieval, limited to what the caller may read.
 import { pickReadable, type AccessContext } from "../access/context";
 import { retrieve } from "../retrieve";
-import type { Passage } from "./judge";
+import type { Passage } from "./judge-prompt";
 
 /** The judge sees at most this many passages (the same order the Ask page would use). */
 const PASSAGES = 8;

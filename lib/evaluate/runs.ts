@@ -14,19 +14,20 @@ import { getDb, type Db } from "../db/client";
 import { Prisma } from "../db/generated/client";
 import { ForbiddenError, isAppError, NotFoundError, ValidationError } from "../errors";
 import { defineJob, enqueue } from "../jobs/queue";
+import { trackedRuns } from "../jobs/tracked-run";
 import { log } from "../log";
 import { sendRunAlert } from "./alerts";
-import { JUDGE_PROMPT_VERSION } from "./judge";
+import { JUDGE_PROMPT_VERSION } from "./judge-prompt";
 import { askPipeline, type AnswerFn, type PipelineSource } from "./pipeline";
 import { datasetReadable, narrowToReadable, runReadable } from "./scope";
-import { runJudge, storeJudgeScore, type JudgeOptions } from "./score";
+import { runJudge, storeJudgeScore, type JudgeOptions } from "./judge";
 
-export type RunTrigger = "manual" | "api" | "schedule";
+export type EvaluationTrigger = "manual" | "api" | "schedule";
 
 export interface StartRunInput {
   datasetId: string;
   /** Default: "api" when a key starts it, "manual" for a person. */
-  trigger?: RunTrigger;
+  trigger?: EvaluationTrigger;
   scheduleRunId?: string | null;
   /** Compare with this run; default: the dataset's latest completed run within the same collections. */
   baselineRunId?: string | null;
@@ -36,6 +37,7 @@ export interface StartRunInput {
 }
 
 const RUN_JOB_RETRIES = 2;
+const evaluationRuns = trackedRuns("evaluation");
 
 export const evaluationRunJob = defineJob<{ runId: string }>({
   name: "evaluate.run",
@@ -135,10 +137,7 @@ export async function startEvaluationRun(
   try {
     await (deps.enqueueRun ?? ((runId: string) => enqueue(evaluationRunJob, { runId })))(run.id);
   } catch (err) {
-    await db.prisma.evaluationRun.update({
-      where: { id: run.id },
-      data: { status: "failed", error: `Could not queue the run: ${(err as Error).message}`, finishedAt: new Date() },
-    });
+    await evaluationRuns.fail(db.sql, run.id, `Could not queue the run: ${(err as Error).message}`);
     throw err;
   }
   return (await getEvaluationRun(ctx, run.id))!;
@@ -188,10 +187,8 @@ export async function processEvaluationRun(runId: string, deps: ProcessDeps = {}
     await markRunFailed(db, runId, `Not run: ${err.message}`);
     return;
   }
-  await db.prisma.evaluationRun.update({
-    where: { id: runId },
-    data: { status: "running", startedAt: run.startedAt ?? new Date() },
-  });
+  // Resumable: a queue retry takes the run that is still "running" and works through its pending items.
+  if (!(await evaluationRuns.claim(db.sql, runId, { resume: true }))) return;
   const pending = await db.prisma.runItem.findMany({ where: { runId, status: "pending" }, orderBy: { position: "asc" } });
 
   let next = 0;
@@ -204,7 +201,7 @@ export async function processEvaluationRun(runId: string, deps: ProcessDeps = {}
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(run.concurrency, pending.length)) }, worker));
   if (deps.signal?.aborted) return; // the job is retried; finished items stay finished
-  await finishRun(db, runId);
+  await completeEvaluationRun(db, runId);
 }
 
 type RunRow = NonNullable<Awaited<ReturnType<Db["prisma"]["evaluationRun"]["findUnique"]>>>;
@@ -265,14 +262,11 @@ async function processItem(db: Db, run: RunRow, item: RunItemRow, answer: Answer
 }
 
 async function markRunFailed(db: Db, runId: string, message: string) {
-  await db.prisma.evaluationRun.updateMany({
-    where: { id: runId, status: { in: ["queued", "running"] } },
-    data: { status: "failed", error: message.slice(0, 2000), finishedAt: new Date() },
-  });
+  await evaluationRuns.fail(db.sql, runId, message);
 }
 
 /** Averages over the run's items: judge scores that are ok; errors are items that failed or whose score is an error. */
-async function finishRun(db: Db, runId: string) {
+async function completeEvaluationRun(db: Db, runId: string) {
   const items = await db.prisma.runItem.findMany({
     where: { runId },
     select: { status: true, retrievalHit: true, scores: { where: { kind: "judge" }, orderBy: { createdAt: "desc" }, take: 1 } },
@@ -293,11 +287,15 @@ async function finishRun(db: Db, runId: string) {
     errorCount,
   };
   // Whoever completes the run first sends the alert; a racing duplicate finds it completed already.
-  const completed = await db.prisma.evaluationRun.updateMany({
-    where: { id: runId, status: "running" },
-    data: { ...summary, status: "completed", finishedAt: new Date() },
+  const completed = await evaluationRuns.succeed(db.sql, runId, {
+    avg_hallucination: summary.avgHallucination,
+    avg_faithfulness: summary.avgFaithfulness,
+    avg_answer_relevance: summary.avgAnswerRelevance,
+    avg_context_recall: summary.avgContextRecall,
+    retrieval_hit_rate: summary.retrievalHitRate,
+    error_count: summary.errorCount,
   });
-  if (completed.count === 0) return;
+  if (!completed) return;
   const { itemCount } = await db.prisma.evaluationRun.findUniqueOrThrow({ where: { id: runId }, select: { itemCount: true } });
   const alert = await sendRunAlert({ id: runId, itemCount, errorCount, avgHallucination: summary.avgHallucination });
   await db.prisma.evaluationRun.update({ where: { id: runId }, data: { alertStatus: alert.status, alertError: alert.error ?? null } });

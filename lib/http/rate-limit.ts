@@ -19,6 +19,7 @@ import type { Db } from "../db/client";
 import { RateLimitError } from "../errors";
 import { log } from "../log";
 import { observeRateLimited } from "../metrics";
+import { deleteFullBuckets, takeTokens } from "./queries";
 
 export interface BucketOptions {
   /** Sustained rate. */
@@ -35,26 +36,6 @@ export interface RateLimitStore {
 
 // ───────────────────────── PostgreSQL (and PGlite) ─────────────────────────
 
-// The bucket's level now: what it had, plus the refill since, capped at the burst ($2 rate per second,
-// $3 burst). The database's clock decides, never the web process's.
-const LEVEL = `least($3::float8, b.tokens + greatest(0, extract(epoch FROM clock_timestamp() - b.updated_at)) * $2::float8)`;
-const TAKE_SQL = `
-INSERT INTO rate_limit_buckets AS b (key, tokens, updated_at, full_at, granted)
-VALUES (
-  $1,
-  CASE WHEN $3::float8 >= $4::float8 THEN $3::float8 - $4::float8 ELSE $3::float8 END,
-  clock_timestamp(),
-  clock_timestamp() + make_interval(secs => CASE WHEN $3::float8 >= $4::float8 THEN $4::float8 / $2::float8 ELSE 0 END),
-  $3::float8 >= $4::float8
-)
-ON CONFLICT (key) DO UPDATE SET
-  tokens = CASE WHEN ${LEVEL} >= $4::float8 THEN ${LEVEL} - $4::float8 ELSE ${LEVEL} END,
-  granted = ${LEVEL} >= $4::float8,
-  updated_at = greatest(b.updated_at, clock_timestamp()),
-  full_at = greatest(b.updated_at, clock_timestamp())
-    + make_interval(secs => ($3::float8 - CASE WHEN ${LEVEL} >= $4::float8 THEN ${LEVEL} - $4::float8 ELSE ${LEVEL} END) / $2::float8)
-RETURNING granted, tokens`;
-
 /** Buckets in the rate_limit_buckets table: one atomic statement per take. */
 export class PostgresRateLimitStore implements RateLimitStore {
   readonly kind = "postgres" as const;
@@ -63,7 +44,7 @@ export class PostgresRateLimitStore implements RateLimitStore {
 
   async take(key: string, opts: BucketOptions, cost = 1): Promise<number> {
     const ratePerSecond = opts.perMinute / 60;
-    const [row] = await this.db.sql.query<{ granted: boolean; tokens: number }>(TAKE_SQL, [key, ratePerSecond, opts.burst, cost]);
+    const row = await takeTokens(this.db.sql, key, ratePerSecond, opts.burst, cost);
     this.sweepNowAndThen();
     if (!row || row.granted) return 0;
     return Math.max(1, ((cost - Number(row.tokens)) / ratePerSecond) * 1000);
@@ -74,7 +55,7 @@ export class PostgresRateLimitStore implements RateLimitStore {
     const now = Date.now();
     if (now - this.lastSweep < 60_000) return;
     this.lastSweep = now;
-    this.db.sql.query("DELETE FROM rate_limit_buckets WHERE full_at < clock_timestamp()").catch(() => {});
+    deleteFullBuckets(this.db.sql).catch(() => {});
   }
 }
 

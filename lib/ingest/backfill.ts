@@ -6,10 +6,25 @@
 //   chunk_embeddings_staged while the old ones keep serving, then swapped in by one transaction once
 //   every stale chunk has one, so search never mixes half the index in one model and half in another.
 import { getConfig } from "../config";
-import type { Db } from "../db/client";
+import { getDb, type Db } from "../db/client";
+import { defineJob, enqueue } from "../jobs/queue";
 import { getLlm, type Llm } from "../llm";
+import { log } from "../log";
 import { prefixFor } from "./chunker";
 import { embedWithRetry, toVectorLiteral } from "./pipeline";
+import {
+  chunksToRestage,
+  chunksWithoutVector,
+  countUnstaged,
+  countWithoutCurrentVector,
+  dropStagedOfOtherModels,
+  fillVectors,
+  mostUsedEmbeddingModel,
+  reuseStoredVectors,
+  stageVectors,
+  swapInStagedVectors,
+  type BackfillRow,
+} from "./queries";
 
 export interface BackfillResult {
   embedded: number;
@@ -23,7 +38,7 @@ export interface BackfillResult {
   error?: string;
 }
 
-type Row = { id: string; text: string; heading_path: string[]; title: string };
+type Row = BackfillRow;
 
 export interface BackfillOptions {
   llm?: Pick<Llm, "embed" | "models">;
@@ -40,67 +55,35 @@ export async function backfillEmbeddings(db: Db, opts: BackfillOptions = {}): Pr
   const out: BackfillResult = { embedded: 0, reused: 0, staged: 0, swapped: 0, embedCalls: 0, remaining: 0 };
 
   // 1. Missing vectors whose text is already embedded elsewhere with this model: copy, no call.
-  out.reused = await db.prisma.$executeRaw`
-    UPDATE chunks c SET embedding = s.embedding, embedding_model = s.embedding_model
-    FROM (SELECT DISTINCT ON (content_hash) content_hash, embedding, embedding_model FROM chunks
-          WHERE embedding IS NOT NULL AND embedding_model = ${model}) s
-    WHERE c.embedding IS NULL AND c.content_hash = s.content_hash`;
+  out.reused = await reuseStoredVectors(db.sql, model);
 
   // 2. Missing vectors: embed and write in place (they serve nothing yet, so no staging needed).
   while (out.embedded < limit && !out.error) {
-    const rows = await db.prisma.$queryRaw<Row[]>`
-      SELECT c.id::text AS id, c.text, c.heading_path, d.title FROM chunks c JOIN documents d ON d.id = c.document_id
-      WHERE c.embedding IS NULL ORDER BY c.created_at, c.id LIMIT ${batchSize}`;
+    const rows = await chunksWithoutVector(db.sql, batchSize);
     if (rows.length === 0) break;
     const vectors = await embedRows(llm, rows, out);
     if (!vectors) break;
-    await db.prisma.$executeRaw`
-      UPDATE chunks c SET embedding = x.v::vector, embedding_model = ${model}
-      FROM jsonb_to_recordset(${JSON.stringify(rows.map((r, i) => ({ id: r.id, v: vectors[i] })))}::jsonb) AS x(id uuid, v text)
-      WHERE c.id = x.id AND c.embedding IS NULL`;
+    await fillVectors(db.sql, model, rows.map((r, i) => ({ id: r.id, v: vectors[i] })));
     out.embedded += rows.length;
   }
 
   // 3. Stale vectors: stage new ones beside the old.
   if (!out.error) {
-    await db.prisma.$executeRaw`DELETE FROM chunk_embeddings_staged WHERE model <> ${model}`;
+    await dropStagedOfOtherModels(db.sql, model);
     while (out.staged < limit && !out.error) {
-      const rows = await db.prisma.$queryRaw<Row[]>`
-        SELECT c.id::text AS id, c.text, c.heading_path, d.title FROM chunks c JOIN documents d ON d.id = c.document_id
-        WHERE c.embedding IS NOT NULL AND c.embedding_model IS DISTINCT FROM ${model}
-          AND NOT EXISTS (SELECT 1 FROM chunk_embeddings_staged s WHERE s.chunk_id = c.id)
-        ORDER BY c.id LIMIT ${batchSize}`;
+      const rows = await chunksToRestage(db.sql, model, batchSize);
       if (rows.length === 0) break;
       const vectors = await embedRows(llm, rows, out);
       if (!vectors) break;
-      await db.prisma.$executeRaw`
-        INSERT INTO chunk_embeddings_staged (chunk_id, model, embedding)
-        SELECT x.id, ${model}, x.v::vector
-        FROM jsonb_to_recordset(${JSON.stringify(rows.map((r, i) => ({ id: r.id, v: vectors[i] })))}::jsonb) AS x(id uuid, v text)
-        ON CONFLICT (chunk_id) DO NOTHING`;
+      await stageVectors(db.sql, model, rows.map((r, i) => ({ id: r.id, v: vectors[i] })));
       out.staged += rows.length;
     }
   }
 
   // 4. Swap when every stale chunk has its staged vector.
-  const [{ unstaged }] = await db.prisma.$queryRaw<Array<{ unstaged: number }>>`
-    SELECT count(*)::int AS unstaged FROM chunks c
-    WHERE c.embedding IS NOT NULL AND c.embedding_model IS DISTINCT FROM ${model}
-      AND NOT EXISTS (SELECT 1 FROM chunk_embeddings_staged s WHERE s.chunk_id = c.id AND s.model = ${model})`;
-  if (unstaged === 0) {
-    out.swapped = await db.prisma.$transaction(async (tx) => {
-      const n = await tx.$executeRaw`
-        UPDATE chunks c SET embedding = s.embedding, embedding_model = s.model
-        FROM chunk_embeddings_staged s WHERE s.chunk_id = c.id AND s.model = ${model}
-          AND c.embedding_model IS DISTINCT FROM ${model}`;
-      await tx.$executeRaw`DELETE FROM chunk_embeddings_staged`;
-      return n;
-    });
-  }
+  if ((await countUnstaged(db.sql, model)) === 0) out.swapped = await swapInStagedVectors(db.sql, model);
 
-  const [{ remaining }] = await db.prisma.$queryRaw<Array<{ remaining: number }>>`
-    SELECT count(*)::int AS remaining FROM chunks WHERE embedding IS NULL OR embedding_model IS DISTINCT FROM ${model}`;
-  out.remaining = remaining;
+  out.remaining = await countWithoutCurrentVector(db.sql, model);
   return out;
 }
 
@@ -123,8 +106,33 @@ async function embedRows(llm: Pick<Llm, "embed">, rows: Row[], out: BackfillResu
  * match, which differs from OLLAMA_EMBED_MODEL while a re-embed is staging (null: no vectors yet).
  */
 export async function servingEmbeddingModel(db: Db): Promise<string | null> {
-  const rows = await db.sql.query<{ model: string }>(
-    `SELECT embedding_model AS model FROM chunks WHERE embedding IS NOT NULL GROUP BY 1 ORDER BY count(*) DESC LIMIT 1`,
-  );
-  return rows[0]?.model ?? null;
+  return mostUsedEmbeddingModel(db.sql);
+}
+
+/** The job that runs backfillEmbeddings until nothing is left (ingest.embed-backfill). */
+export const backfillJob = defineJob<Record<string, never>>({
+  name: "ingest.embed-backfill",
+  // One queued + one running at most: requests while one waits collapse into it.
+  policy: "stately",
+  retryLimit: 1,
+  expireInSeconds: 3600,
+  async handler() {
+    const db = await getDb();
+    const r = await backfillEmbeddings(db);
+    log("info", "embed backfill", { embedded: r.embedded, reused: r.reused, staged: r.staged, swapped: r.swapped, remaining: r.remaining, error: r.error });
+    // Still work to do (Ollama down, or more than one run's limit): come back later.
+    if (r.remaining > 0) {
+      const delay = r.error ? getConfig().INGEST_EMBED_RETRY_SECONDS : 1;
+      await enqueue(backfillJob, {}, { startAfter: delay });
+    }
+  },
+});
+
+/**
+ * Queues the backfill soon (chunks were stored without vectors). A request while one is queued joins it.
+ * A queue that cannot be reached is logged, not thrown: the stored chunks are searchable by full text, and
+ * every start requests the backfill again.
+ */
+export async function requestBackfill(): Promise<void> {
+  await enqueue(backfillJob, {}, { startAfter: 1 }).catch((err) => log("warn", "could not enqueue the embed backfill", { error: (err as Error).message }));
 }

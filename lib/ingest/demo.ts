@@ -6,64 +6,14 @@
 // on Ollama: when Ollama is unreachable the pages are stored without vectors (full-text search works
 // at once) and the embed backfill job fills the vectors in when Ollama answers.
 import { createHash } from "node:crypto";
-import { readdir, readFile } from "node:fs/promises";
-import path from "node:path";
 import type { Db } from "../db/client";
 import { getLlm, LlmUnavailableError, type Llm } from "../llm";
 import { log } from "../log";
-import { createImportJob, registerDriver, requestBackfill, runImportJob, type SourceDriver } from "./import-jobs";
+import { requestBackfill } from "./backfill";
+import { readDemoPages } from "./demo-driver";
+import { createImportJob, runImportJob } from "./import-jobs";
 
-export const DEMO_DIR = path.join(process.cwd(), "lib", "ingest", "demo-wiki");
 export const DEMO_COLLECTION_SLUG = "demo";
-
-const SECTIONS: Record<string, string> = {
-  company: "Company",
-  policy: "Policies",
-  howto: "How-tos",
-  oncall: "On-call",
-  product: "Product",
-};
-
-interface DemoPage {
-  file: string;
-  title: string;
-  markdown: string;
-  section: string;
-}
-
-async function readDemoPages(dir = DEMO_DIR): Promise<DemoPage[]> {
-  const files = (await readdir(dir)).filter((f) => f.endsWith(".md")).sort();
-  return Promise.all(
-    files.map(async (file) => {
-      const markdown = await readFile(path.join(dir, file), "utf8");
-      const title = /^#\s+(.+)$/m.exec(markdown)?.[1]?.trim() ?? file.replace(/\.md$/, "");
-      return { file, title, markdown, section: SECTIONS[file.split("-")[0]] ?? "Other" };
-    }),
-  );
-}
-
-const demoDriver: SourceDriver = {
-  concurrency: 8,
-  async seeds() {
-    return (await readDemoPages()).map((p) => ({ externalId: p.file, kind: "page" as const, title: p.title, breadcrumb: ["Kestrel wiki", p.section] }));
-  },
-  async expand() {
-    return [];
-  },
-  async fetch(_ctx, item) {
-    const pages = await readDemoPages();
-    const page = pages.find((p) => p.file === item.externalId);
-    if (!page) return { deleted: true, externalId: item.externalId };
-    return {
-      externalId: page.file,
-      title: page.title,
-      markdown: page.markdown,
-      url: `demo://kestrel-wiki/${page.file.replace(/\.md$/, "")}`,
-      breadcrumb: ["Kestrel wiki", page.section],
-    };
-  },
-};
-registerDriver("demo", demoDriver);
 
 async function demoVersion(): Promise<string> {
   const pages = await readDemoPages();
@@ -107,7 +57,7 @@ export async function seedDemoWiki(db: Db, opts: { llm?: Pick<Llm, "embed" | "mo
   const config = (source.config ?? {}) as { version?: string };
   if (config.version === version) {
     // Every start: vectors missing (Ollama was down) or from a previous embedding model get (re)computed.
-    await requestBackfill(db);
+    await requestBackfill();
     return { collectionId: collection.id, sourceId: source.id, jobId: null, pages };
   }
 
@@ -130,7 +80,7 @@ export async function seedDemoWiki(db: Db, opts: { llm?: Pick<Llm, "embed" | "mo
     await db.prisma.source.update({ where: { id: source.id }, data: { config: { demo: true, version: "" } } });
     throw err;
   }
-  if (embedder !== llm) await requestBackfill(db);
+  if (embedder !== llm) await requestBackfill();
   log("info", "demo wiki imported", { pages: job.found, failed: job.failed, embedded: job.embeddedChunks, ollama: status.reachable });
   return { collectionId: collection.id, sourceId: source.id, jobId, pages };
 }

@@ -11,72 +11,20 @@
 // ends by removing documents the source no longer has: a driver with `finalize` confirms each one
 // with the source; without it, nothing is removed when discovery failed somewhere (absence proves
 // nothing then).
-import type { Db } from "../db/client";
+import { getDb, type Db } from "../db/client";
 import { ConflictError, NotFoundError, ValidationError } from "../errors";
+import { defineJob, enqueue } from "../jobs/queue";
+import { trackedRuns } from "../jobs/tracked-run";
 import type { Llm } from "../llm";
 import { log } from "../log";
+import { requestBackfill } from "./backfill";
+import { isWholeSourceWalk, type DiscoveredItem, type ImportKind, type ItemKind, type JobContextForDriver } from "./driver";
+import { driverFor } from "./drivers";
+import { normalizeNotionId } from "./notion";
 import { ingestDocuments, removeMissing, softDeleteDocuments, type SourceDocument } from "./pipeline";
 
-export type ImportKind = "full" | "partial" | "pages" | "reconcile" | "s3_sync";
-
-/** Kinds that walk the whole source: the only ones that may remove documents. */
-const WHOLE_SOURCE_KINDS = new Set(["full", "reconcile", "s3_sync"]);
-export function isWholeSourceWalk(kind: string): boolean {
-  return WHOLE_SOURCE_KINDS.has(kind);
-}
-export type ItemKind = "page" | "container";
-
-export interface DiscoveredItem {
-  externalId: string;
-  kind: ItemKind;
-  title?: string | null;
-  breadcrumb?: string[];
-}
-
-export type FetchResult =
-  /** The page, with what was left out of it (an unreadable block) as warnings. */
-  | (SourceDocument & { warnings?: string[] })
-  /** Gone at the source (confirmed: not found, or in the trash). */
-  | { deleted: true; externalId: string }
-  /** Left alone, for the reason given (e.g. outside the source's roots). */
-  | { skipped: true; externalId: string; warning: string };
-
-export interface JobContextForDriver {
-  db: Db;
-  job: { id: string; kind: string; options: Record<string, unknown> };
-  source: { id: string; collectionId: string; config: Record<string, unknown>; secretCiphertext: string | null };
-}
-
-/** What a source kind implements. */
-export interface SourceDriver {
-  /** Items a job starts from (roots). */
-  seeds(ctx: JobContextForDriver): Promise<DiscoveredItem[]>;
-  /** Lists a container's children. */
-  expand(ctx: JobContextForDriver, item: DiscoveredItem): Promise<DiscoveredItem[]>;
-  /** Fetches one page as a document (or reports it deleted at the source). */
-  fetch(ctx: JobContextForDriver, item: DiscoveredItem): Promise<FetchResult>;
-  /**
-   * Runs after the fetch phase of a whole-source walk; returns documents removed. It is called even
-   * when some containers could not be listed (`failedContainers` > 0): it must then remove only what
-   * it confirms is gone.
-   */
-  finalize?(ctx: JobContextForDriver, seenPageIds: string[], failedContainers: number): Promise<number>;
-  /** Pages fetched at once (bounded by the source's rate limit anyway). */
-  concurrency?: number;
-}
-
-const drivers = new Map<string, SourceDriver>();
 const ABANDONED_AFTER_MS = 30 * 60_000;
-
-/** Source kinds register their driver (lib/ingest/notion.ts, s3.ts, demo.ts). */
-export function registerDriver(name: string, driver: SourceDriver): void {
-  drivers.set(name, driver);
-}
-
-export function driverName(source: { kind: string; config: unknown }): string {
-  const cfg = (source.config ?? {}) as { demo?: boolean };
-  return source.kind === "upload" && cfg.demo ? "demo" : source.kind;
-}
+const runs = trackedRuns("import");
 
 export interface ImportJobView {
   id: string;
@@ -107,7 +55,7 @@ export async function createImportJob(
 ): Promise<{ id: string }> {
   const source = await db.prisma.source.findUnique({ where: { id: input.sourceId } });
   if (!source) throw new NotFoundError("Source");
-  if (!drivers.has(driverName(source))) throw new ValidationError(`Source kind ${source.kind} cannot be imported as a job.`);
+  if (!driverFor(source)) throw new ValidationError(`Source kind ${source.kind} cannot be imported as a job.`);
   let running = await db.prisma.importJob.findFirst({ where: { sourceId: input.sourceId, status: { in: ["queued", "running"] } } });
   // A job that made no progress for this long lost its worker for good (its queue job is gone):
   // it must not block the source forever.
@@ -187,7 +135,7 @@ export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {})
   const job = await db.prisma.importJob.findUnique({ where: { id: jobId }, include: { source: true } });
   if (!job) throw new NotFoundError("Import job");
   if (job.status === "succeeded" || job.status === "failed") return getImportJob(db, jobId);
-  const driver = drivers.get(driverName(job.source));
+  const driver = driverFor(job.source);
   if (!driver) throw new ValidationError(`No import driver for source kind ${job.source.kind}.`);
   const ctx: JobContextForDriver = {
     db,
@@ -199,7 +147,8 @@ export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {})
       secretCiphertext: job.source.secretCiphertext,
     },
   };
-  await db.prisma.importJob.update({ where: { id: jobId }, data: { status: "running", startedAt: job.startedAt ?? new Date(), error: null } });
+  // Resumable: a queue retry after the worker died takes the job that is still "running" and continues.
+  if (!(await runs.claim(db.sql, jobId, { resume: true, set: { error: null } }))) return getImportJob(db, jobId);
   await db.prisma.source.update({ where: { id: job.source.id }, data: { status: "importing" } });
 
   try {
@@ -270,7 +219,7 @@ export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {})
         if (o.status === "failed") await markItems(db, jobId, "page", [o.externalId], "failed", o.error);
         else await markItems(db, jobId, "page", [o.externalId], o.status === "unchanged" ? "unchanged" : "done");
       }
-      if (result.pendingChunks > 0) await requestBackfill(db);
+      if (result.pendingChunks > 0) await requestBackfill();
       await refreshCounts(db, jobId, { embeddedChunks: result.embeddedChunks, phase: "fetch" });
       await opts.onProgress?.({ id: jobId, done: await db.prisma.importJobItem.count({ where: { jobId, kind: "page", status: { not: "pending" } } }) });
     }
@@ -291,7 +240,7 @@ export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {})
       }
     }
     await refreshCounts(db, jobId, { removed, phase: "finalize" });
-    await db.prisma.importJob.update({ where: { id: jobId }, data: { status: "succeeded", finishedAt: new Date() } });
+    await runs.succeed(db.sql, jobId);
     await db.prisma.source.update({ where: { id: ctx.source.id }, data: { status: "idle", lastSyncAt: new Date(), lastError: null } });
   } catch (err) {
     const message = (err as Error).message;
@@ -305,7 +254,8 @@ export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {})
 
 /** Marks a job failed for good (after the queue's last retry). */
 export async function failImportJob(db: Db, jobId: string, error: string): Promise<void> {
-  const job = await db.prisma.importJob.update({ where: { id: jobId }, data: { status: "failed", error, finishedAt: new Date() } });
+  const job = await db.prisma.importJob.findUnique({ where: { id: jobId }, select: { sourceId: true } });
+  if (!job || !(await runs.fail(db.sql, jobId, error))) return;
   await db.prisma.source.update({ where: { id: job.sourceId }, data: { status: "error", lastError: error } });
 }
 
@@ -334,11 +284,66 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R
   return out;
 }
 
-// The backfill job lives in jobs.ts; importing it here would create a cycle, so it is late-bound.
-let backfillRequester: ((db: Db) => Promise<void>) | null = null;
-export function setBackfillRequester(fn: (db: Db) => Promise<void>): void {
-  backfillRequester = fn;
+const IMPORT_RETRIES = 3;
+
+/** Runs or resumes one import job in a worker (ingest.import). */
+export const importJob = defineJob<{ jobId: string }>({
+  name: "ingest.import",
+  retryLimit: IMPORT_RETRIES,
+  retryDelaySeconds: 10,
+  expireInSeconds: 6 * 3600,
+  concurrency: 2,
+  async handler({ jobId }, ctx) {
+    const db = await getDb();
+    try {
+      await runImportJob(db, jobId, { signal: ctx.signal });
+    } catch (err) {
+      // The retry resumes from the items already done; after the last one the job is failed for good.
+      if (ctx.retryCount >= IMPORT_RETRIES) await failImportJob(db, jobId, (err as Error).message);
+      throw err;
+    }
+  },
+});
+
+// A worker that dies mid-import stops sending heartbeats; pg-boss then retries the job within a minute
+// or so, and the retry resumes from the items already done (instead of waiting for the expiry).
+const IMPORT_SEND_OPTIONS = { heartbeatSeconds: 60 };
+
+/**
+ * Starts an import of a Notion source and queues it. Without pages or data sources: a full sync (the
+ * whole source; it alone removes what is gone). With them: a partial import of those pages (and what is
+ * beneath them) and data sources, which adds and updates and never removes anything.
+ */
+export async function startNotionImport(
+  db: Db,
+  input: { sourceId: string; pageIds?: string[]; dataSourceIds?: string[]; trigger?: string },
+): Promise<{ kind: "import_job"; id: string }> {
+  const source = await db.prisma.source.findUnique({ where: { id: input.sourceId } });
+  if (!source || source.kind !== "notion") throw new NotFoundError("Notion source");
+  const options: Record<string, unknown> = {};
+  if (input.pageIds?.length) options.pageIds = input.pageIds.map(normalizeNotionId);
+  if (input.dataSourceIds?.length) options.dataSourceIds = input.dataSourceIds.map(normalizeNotionId);
+  const kind: ImportKind = options.pageIds || options.dataSourceIds ? "partial" : "full";
+  const { id } = await createImportJob(db, { sourceId: source.id, kind, trigger: input.trigger ?? "manual", options });
+  await enqueueImport(db, id);
+  return { kind: "import_job", id };
 }
-export async function requestBackfill(db: Db): Promise<void> {
-  await backfillRequester?.(db).catch((err) => log("warn", "could not enqueue the embed backfill", { error: (err as Error).message }));
+
+/** A full re-sync of a source (Notion or S3): catches what webhooks missed, removes what is gone. */
+export async function startReconcile(db: Db, input: { sourceId: string; trigger?: string }): Promise<{ kind: "import_job"; id: string }> {
+  const source = await db.prisma.source.findUnique({ where: { id: input.sourceId } });
+  if (!source) throw new NotFoundError("Source");
+  const { id } = await createImportJob(db, { sourceId: input.sourceId, kind: source.kind === "s3" ? "s3_sync" : "reconcile", trigger: input.trigger ?? "schedule" });
+  await enqueueImport(db, id);
+  return { kind: "import_job", id };
+}
+
+/** Queues a created import job; a job that cannot be queued is failed at once rather than left waiting. */
+async function enqueueImport(db: Db, jobId: string): Promise<void> {
+  try {
+    await enqueue(importJob, { jobId }, IMPORT_SEND_OPTIONS);
+  } catch (err) {
+    await failImportJob(db, jobId, `Could not queue the import: ${(err as Error).message}`);
+    throw err;
+  }
 }

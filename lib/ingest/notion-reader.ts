@@ -15,7 +15,7 @@
 //   really gone (not found, or in the trash) before anything is removed.
 import { isNotionClientError, type Client } from "@notionhq/client";
 import { log } from "../log";
-import type { DiscoveredItem, FetchResult } from "./import-jobs";
+import type { DiscoveredItem, FetchResult } from "./driver";
 import { pageTitle, propertiesMarkdown, readProperties } from "./notion-properties";
 import type { SourceDocument } from "./pipeline";
 

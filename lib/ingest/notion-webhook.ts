@@ -18,7 +18,8 @@
 import { verifyWebhookSignature } from "@notionhq/client";
 import { z } from "zod";
 import { getConfig } from "../config";
-import type { Db } from "../db/client";
+import { getDb, type Db } from "../db/client";
+import { defineJob, enqueue } from "../jobs/queue";
 import { encryptSecret } from "../crypto/secrets";
 import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError, zodIssuesToDetails } from "../errors";
 import type { Llm } from "../llm";
@@ -32,6 +33,15 @@ import {
   syncNotionPage,
   writeNotionSecrets,
 } from "./notion";
+import {
+  insertWebhookEvent,
+  msUntilNextDue,
+  openHandshakeWindow,
+  requeueEntityLater,
+  takeDueEntities,
+  takeHandshake,
+  upsertPendingEntity,
+} from "./queries";
 
 /** How long a handshake opened by an admin stays open. */
 export const HANDSHAKE_WINDOW_MINUTES = 15;
@@ -101,29 +111,29 @@ export async function receiveNotionWebhook(db: Db, sourceId: string, rawBody: st
   const ev = parsed.data;
   const eventAt = new Date(ev.timestamp);
 
-  const inserted = await db.prisma.$executeRaw`
-    INSERT INTO notion_webhook_events (id, source_id, type, entity_id, entity_type, event_at)
-    VALUES (${ev.id}, ${sourceId}::uuid, ${ev.type}, ${ev.entity?.id ?? null}, ${ev.entity?.type ?? null}, ${eventAt})
-    ON CONFLICT (id) DO NOTHING`;
-  if (inserted === 0) return { kind: "duplicate", eventId: ev.id };
+  const inserted = await insertWebhookEvent(db.sql, {
+    id: ev.id,
+    sourceId,
+    type: ev.type,
+    entityId: ev.entity?.id ?? null,
+    entityType: ev.entity?.type ?? null,
+    eventAt,
+  });
+  if (!inserted) return { kind: "duplicate", eventId: ev.id };
   if (!HANDLED_EVENTS.has(ev.type) || !ev.entity) return { kind: "ignored", eventId: ev.id, reason: `event type ${ev.type} is not used` };
   if (ev.type === "page.locked" || ev.type === "page.unlocked") return { kind: "ignored", eventId: ev.id, reason: "locking does not change content" };
 
   const debounce = getConfig().NOTION_WEBHOOK_DEBOUNCE_SECONDS;
-  // Due after the debounce from the LAST event, but never later than 6 debounce windows after the
-  // first, so a page edited continuously still becomes searchable.
-  const [row] = await db.prisma.$queryRaw<Array<{ due_at: Date }>>`
-    INSERT INTO notion_pending_entities (source_id, entity_id, entity_type, last_event_at, last_event_type, first_received_at, due_at)
-    VALUES (${sourceId}::uuid, ${ev.entity.id}, ${ev.entity.type}, ${eventAt}, ${ev.type}, now(), now() + make_interval(secs => ${debounce}))
-    ON CONFLICT (source_id, entity_id) DO UPDATE SET
-      last_event_type = CASE WHEN EXCLUDED.last_event_at >= notion_pending_entities.last_event_at
-                             THEN EXCLUDED.last_event_type ELSE notion_pending_entities.last_event_type END,
-      last_event_at = GREATEST(notion_pending_entities.last_event_at, EXCLUDED.last_event_at),
-      due_at = LEAST(now() + make_interval(secs => ${debounce}),
-                     notion_pending_entities.first_received_at + make_interval(secs => ${debounce * 6}))
-    RETURNING due_at`;
-  await requestFlush(Math.max(0, row.due_at.getTime() - Date.now()));
-  return { kind: "queued", eventId: ev.id, entityId: ev.entity.id, dueAt: row.due_at };
+  const dueAt = await upsertPendingEntity(db.sql, {
+    sourceId,
+    entityId: ev.entity.id,
+    entityType: ev.entity.type,
+    eventAt,
+    eventType: ev.type,
+    debounceSeconds: debounce,
+  });
+  await requestFlush(Math.max(0, dueAt.getTime() - Date.now()));
+  return { kind: "queued", eventId: ev.id, entityId: ev.entity.id, dueAt };
 }
 
 export interface FlushResult {
@@ -137,11 +147,7 @@ export interface FlushResult {
 export async function flushNotionWebhooks(db: Db, opts: { llm?: Pick<Llm, "embed" | "models"> } = {}): Promise<FlushResult> {
   const out: FlushResult = { processed: 0, failed: 0, nextDueInMs: null };
   for (;;) {
-    // Claim due rows by deleting them; SKIP LOCKED lets several workers share the work.
-    const due = await db.prisma.$queryRaw<Array<{ source_id: string; entity_id: string; entity_type: string; last_event_type: string; last_event_at: Date }>>`
-      DELETE FROM notion_pending_entities WHERE (source_id, entity_id) IN (
-        SELECT source_id, entity_id FROM notion_pending_entities WHERE due_at <= now() ORDER BY due_at LIMIT 20 FOR UPDATE SKIP LOCKED)
-      RETURNING source_id::text AS source_id, entity_id, entity_type, last_event_type, last_event_at`;
+    const due = await takeDueEntities(db.sql, 20);
     if (due.length === 0) break;
     for (const e of due) {
       try {
@@ -159,27 +165,35 @@ export async function flushNotionWebhooks(db: Db, opts: { llm?: Pick<Llm, "embed
       } catch (err) {
         out.failed++;
         log("warn", "notion webhook sync failed; retrying later", { sourceId: e.source_id, entityId: e.entity_id, error: (err as Error).message });
-        // Back in the queue, a minute later, unless a newer event already put it back.
-        await db.prisma.$executeRaw`
-          INSERT INTO notion_pending_entities (source_id, entity_id, entity_type, last_event_at, last_event_type, first_received_at, due_at)
-          VALUES (${e.source_id}::uuid, ${e.entity_id}, ${e.entity_type}, ${e.last_event_at}, ${e.last_event_type}, now(), now() + interval '60 seconds')
-          ON CONFLICT (source_id, entity_id) DO NOTHING`;
+        await requeueEntityLater(db.sql, e);
       }
     }
   }
-  const [next] = await db.prisma.$queryRaw<Array<{ ms: number | null }>>`
-    SELECT (EXTRACT(EPOCH FROM (min(due_at) - now())) * 1000)::float8 AS ms FROM notion_pending_entities`;
-  out.nextDueInMs = next?.ms === null || next?.ms === undefined ? null : Math.max(0, next.ms);
+  const nextMs = await msUntilNextDue(db.sql);
+  out.nextDueInMs = nextMs === null ? null : Math.max(0, nextMs);
   return out;
 }
 
-// The flush job lives in jobs.ts (which imports this module); it registers how to enqueue itself.
-let flushRequester: ((delayMs: number) => Promise<void>) | null = null;
-export function setFlushRequester(fn: (delayMs: number) => Promise<void>): void {
-  flushRequester = fn;
-}
+/** The job that syncs the entities whose debounce has passed (ingest.notion-webhook). */
+export const notionWebhookJob = defineJob<Record<string, never>>({
+  name: "ingest.notion-webhook",
+  policy: "stately",
+  retryLimit: 3,
+  retryDelaySeconds: 5,
+  async handler() {
+    const db = await getDb();
+    const r = await flushNotionWebhooks(db);
+    // Come back when the next entity is due, but within 5 s at most: while this follow-up waits in the
+    // queue, new events cannot queue another flush (one queued at a time), so it must not sleep long.
+    if (r.nextDueInMs !== null) await enqueue(notionWebhookJob, {}, { startAfter: Math.min(5, Math.max(1, Math.ceil(r.nextDueInMs / 1000))) });
+  },
+});
+
+/** Queues the flush for when the entity is due. The event is stored either way: a later flush takes it. */
 async function requestFlush(delayMs: number): Promise<void> {
-  await flushRequester?.(delayMs).catch((err) => log("warn", "could not enqueue the notion webhook flush", { error: (err as Error).message }));
+  await enqueue(notionWebhookJob, {}, { startAfter: Math.max(1, Math.ceil(delayMs / 1000)) }).catch((err) =>
+    log("warn", "could not enqueue the notion webhook flush", { error: (err as Error).message }),
+  );
 }
 
 /**
@@ -195,10 +209,7 @@ async function acceptHandshake(db: Db, sourceId: string, token: string): Promise
     if (!source.webhookHandshakeUntil || source.webhookHandshakeUntil.getTime() <= Date.now()) break;
     const secrets = await readNotionSecrets(source);
     const ciphertext = await encryptSecret(JSON.stringify({ ...secrets, webhookVerificationToken: token }));
-    const taken = await db.prisma.$executeRaw`
-      UPDATE sources SET secret_ciphertext = ${ciphertext}, webhook_handshake_until = NULL, webhook_verified_at = now(), updated_at = now()
-      WHERE id = ${sourceId}::uuid AND webhook_handshake_until > now() AND secret_ciphertext = ${source.secretCiphertext}`;
-    if (taken === 1) {
+    if (await takeHandshake(db.sql, sourceId, ciphertext, source.secretCiphertext)) {
       log("info", "notion webhook handshake stored", { sourceId });
       return;
     }
@@ -239,13 +250,10 @@ export async function webhookVerificationToken(db: Db, sourceId: string): Promis
  * accepted, once. The current token, if any, keeps verifying events until a handshake replaces it.
  */
 export async function openWebhookHandshake(db: Db, sourceId: string): Promise<{ awaitingHandshakeUntil: Date }> {
-  const [row] = await db.prisma.$queryRaw<Array<{ until: Date }>>`
-    UPDATE sources SET webhook_handshake_until = now() + make_interval(mins => ${HANDSHAKE_WINDOW_MINUTES}), updated_at = now()
-    WHERE id = ${sourceId}::uuid AND kind = 'notion'
-    RETURNING webhook_handshake_until AS until`;
-  if (!row) throw new NotFoundError("Notion source");
-  log("info", "notion webhook handshake opened", { sourceId, until: row.until.toISOString() });
-  return { awaitingHandshakeUntil: row.until };
+  const until = await openHandshakeWindow(db.sql, sourceId, HANDSHAKE_WINDOW_MINUTES);
+  if (!until) throw new NotFoundError("Notion source");
+  log("info", "notion webhook handshake opened", { sourceId, until: until.toISOString() });
+  return { awaitingHandshakeUntil: until };
 }
 
 /** Forgets the verification token (admin action): events stop verifying until a new handshake. */

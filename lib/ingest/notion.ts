@@ -18,18 +18,11 @@ import type { Db } from "../db/client";
 import { NotFoundError, ValidationError } from "../errors";
 import type { Llm } from "../llm";
 import { log } from "../log";
-import {
-  createImportJob,
-  isWholeSourceWalk,
-  registerDriver,
-  requestBackfill,
-  type DiscoveredItem,
-  type ImportKind,
-  type JobContextForDriver,
-  type SourceDriver,
-} from "./import-jobs";
+import { requestBackfill } from "./backfill";
+import { isWholeSourceWalk, type DiscoveredItem, type JobContextForDriver, type SourceDriver } from "./driver";
 import { NotionReader, type NotionScope } from "./notion-reader";
 import { ingestDocuments, softDeleteDocuments } from "./pipeline";
+import { documentsLeftDataSource, documentsOfNotionParent } from "./queries";
 
 export { cleanNotionMarkdown, NotionReader } from "./notion-reader";
 export { pageTitle, readProperties } from "./notion-properties";
@@ -151,7 +144,7 @@ const pageItems = (id: string): DiscoveredItem[] => [
 /** Confirmations in a row that may fail (Notion unreachable) before the rest are kept unconfirmed. */
 const MAX_UNCONFIRMED_IN_A_ROW = 5;
 
-const notionDriver: SourceDriver = {
+export const notionDriver: SourceDriver = {
   concurrency: 3,
   async seeds(ctx) {
     const opts = ctx.job.options as { pageIds?: string[]; dataSourceIds?: string[] };
@@ -239,7 +232,6 @@ const notionDriver: SourceDriver = {
     return softDeleteDocuments(ctx.db, ctx.source.id, gone);
   },
 };
-registerDriver("notion", notionDriver);
 
 // ───────────────────────────── sources and jobs ─────────────────────────────
 
@@ -265,25 +257,6 @@ export async function createNotionSource(
   });
 }
 
-/**
- * Starts an import of a Notion source. Without pages or data sources: a full sync (the whole source;
- * it alone removes what is gone). With them: a partial import of those pages (and what is beneath
- * them) and data sources, which adds and updates and never removes anything.
- */
-export async function startNotionImport(
-  db: Db,
-  input: { sourceId: string; pageIds?: string[]; dataSourceIds?: string[]; trigger?: string },
-): Promise<{ kind: "import_job"; id: string }> {
-  const source = await db.prisma.source.findUnique({ where: { id: input.sourceId } });
-  if (!source || source.kind !== "notion") throw new NotFoundError("Notion source");
-  const options: Record<string, unknown> = {};
-  if (input.pageIds?.length) options.pageIds = input.pageIds.map(normalizeNotionId);
-  if (input.dataSourceIds?.length) options.dataSourceIds = input.dataSourceIds.map(normalizeNotionId);
-  const kind: ImportKind = options.pageIds || options.dataSourceIds ? "partial" : "full";
-  const { id } = await createImportJob(db, { sourceId: source.id, kind, trigger: input.trigger ?? "manual", options });
-  return { kind: "import_job", id };
-}
-
 type SyncOptions = { llm?: Pick<Llm, "embed" | "models"> };
 type NotionSource = { id: string; collectionId: string; config: unknown; secretCiphertext: string | null };
 
@@ -304,7 +277,7 @@ async function syncPageWith(db: Db, source: NotionSource, reader: NotionReader, 
   const { warnings, ...doc } = result;
   if (warnings?.length) log("warn", "notion: page imported with parts left out", { sourceId: source.id, pageId, warnings });
   const r = await ingestDocuments(db, { sourceId: source.id, collectionId: source.collectionId }, [doc], { llm: opts.llm });
-  if (r.pendingChunks > 0) await requestBackfill(db);
+  if (r.pendingChunks > 0) await requestBackfill();
   const outcome = r.outcomes[0]!;
   if (outcome.status === "failed") throw new Error(outcome.error);
   return outcome.status;
@@ -351,11 +324,9 @@ export async function syncNotionDataSource(db: Db, sourceId: string, dataSourceI
   const changed = rows.filter((r) => !stamp.has(r.id) || (r.last_edited_time && Date.parse(r.last_edited_time) > stamp.get(r.id)!));
   for (const r of changed) await syncPageWith(db, source, reader, r.id, opts);
   // Rows that left the data source: gone, or moved?
-  const left = await db.prisma.$queryRaw<Array<{ external_id: string }>>`
-    SELECT external_id FROM documents WHERE source_id = ${sourceId}::uuid AND deleted_at IS NULL
-      AND properties->>'notionDataSourceId' = ${dataSourceId} AND NOT (external_id = ANY(${rows.map((r) => r.id)}::text[]))`;
+  const left = await documentsLeftDataSource(db.sql, sourceId, dataSourceId, rows.map((r) => r.id));
   const gone: string[] = [];
-  for (const { external_id: id } of left) {
+  for (const id of left) {
     const state = await reader.pageState(id);
     if (state.state === "gone") gone.push(id);
     else if (state.inScope === true) await syncPageWith(db, source, reader, id, opts);
@@ -384,8 +355,6 @@ export async function removeConfirmedDataSource(db: Db, sourceId: string, id: st
     else await syncNotionDataSource(db, sourceId, id, opts, shared);
     return { status: "still_there" as const, removed: 0 };
   }
-  const rows = await db.prisma.$queryRaw<Array<{ external_id: string }>>`
-    SELECT external_id FROM documents WHERE source_id = ${sourceId}::uuid AND deleted_at IS NULL
-      AND properties->>${kind === "database" ? "notionDatabaseId" : "notionDataSourceId"} = ${id}`;
-  return { status: "deleted" as const, removed: await softDeleteDocuments(db, sourceId, rows.map((r) => r.external_id)) };
+  const externalIds = await documentsOfNotionParent(db.sql, sourceId, id, kind);
+  return { status: "deleted" as const, removed: await softDeleteDocuments(db, sourceId, externalIds) };
 }

@@ -11,6 +11,15 @@ import { getConfig } from "../config";
 import type { Db } from "../db/client";
 import { getLlm, type Llm } from "../llm";
 import { chunkMarkdown, type TextChunk } from "./chunker";
+import {
+  softDeleteDocumentRows,
+  storedDocuments,
+  storedVectors,
+  upsertDocumentsWithChunks,
+  type ChunkWrite,
+  type DocumentWrite,
+  type StoredDocumentRow,
+} from "./queries";
 
 /** Bump when chunking rules change: every document is then re-chunked on its next sync. */
 export const CHUNKER_VERSION = 1;
@@ -95,141 +104,189 @@ export async function ingestDocuments(db: Db, target: IngestTarget, docs: Source
   };
 }
 
-/** One pass over documents with distinct external ids. */
+/**
+ * One pass over documents with distinct external ids. Three stages run at once, so that neither the
+ * database nor the embedder waits for the others:
+ *   planStage  — hash and chunk the documents, a wave at a time, and look up reusable vectors;
+ *   embedStage — one call at a time, full batches of texts in document order;
+ *   writeStage — a few transactions at once, each several documents whose vectors are all there.
+ * They share one PassState: what planning produced, what embedding has done, and a signal for "something
+ * moved" that a waiting stage sleeps on.
+ */
 async function ingestPass(db: Db, target: IngestTarget, docs: SourceDocument[], opts: PipelineOptions): Promise<IngestResult> {
-  const config = getConfig();
-  const llm = opts.llm ?? getLlm();
-  const model = llm.models.embed;
-  const batchSize = opts.batchSize ?? config.INGEST_EMBED_BATCH_SIZE;
-  const maxTokens = opts.maxTokens ?? config.INGEST_CHUNK_MAX_TOKENS;
-  const result: IngestResult = { outcomes: [], embedCalls: 0, embeddedChunks: 0, reusedChunks: 0, pendingChunks: 0, batchSizes: [] };
-  if (docs.length === 0) return result;
-
+  const state = new PassState(db, target, opts);
+  if (docs.length === 0) return state.result;
   // The hot path uses plain SQL (db.sql): a Prisma round trip costs several times more than the
   // statement itself, and a bulk import makes thousands of them.
-  const existing = (
-    await db.sql.query<{ id: string; external_id: string; content_hash: string; deleted: boolean; collection_id: string }>(
-      `SELECT id::text AS id, external_id, content_hash, deleted_at IS NOT NULL AS deleted, collection_id::text AS collection_id
-       FROM documents WHERE source_id = $1::uuid AND external_id = ANY($2::text[])`,
-      [target.sourceId, docs.map((d) => d.externalId)],
-    )
-  ).map((r) => ({ id: r.id, externalId: r.external_id, contentHash: r.content_hash, deletedAt: r.deleted, collectionId: r.collection_id }));
-  const byExternal = new Map(existing.map((e) => [e.externalId, e]));
+  const stored = await storedDocuments(db.sql, target.sourceId, docs.map((d) => d.externalId));
+  const planning = planStage(state, docs, new Map(stored.map((r) => [r.external_id, r])));
+  planning.catch(() => undefined); // its error is thrown below, once the writers are done
+  const embedding = embedStage(state);
+  const written = await writeStage(state);
+  await Promise.all([planning, embedding]);
+  state.result.outcomes.push(...written);
+  return state.result;
+}
 
-  // Three stages run at once, so that neither the database nor the embedder waits for the others:
-  //   planning  — hash and chunk the documents, a wave at a time, and look up reusable vectors;
-  //   embedding — one call at a time, full batches of texts in document order;
-  //   writing   — a few transactions at once, each several documents whose vectors are all there.
-  const planned: Planned[] = [];
-  // `ready[k]`: how many of the texts to embed must be done before documents 0..k have all their vectors.
-  const ready: number[] = [];
-  const vectors = new Map<string, string>(); // content hash → vector literal
-  const pending: Array<[string, string]> = []; // [content hash, text] to embed, in the order they are embedded
-  const embedOrder = new Map<string, number>(); // content hash → its 1-based place in `pending`
-  let planning = true;
-  let embedded = 0; // texts embedded so far
-  let embedStopped = false; // Ollama failed: the rest is stored without vectors (the backfill embeds it)
-  let waiters: Array<() => void> = [];
-  const progress = () => {
-    const w = waiters;
-    waiters = [];
+/** What the stages of one pass share. Each field says which stage writes it; the others only read it. */
+class PassState {
+  readonly llm: Pick<Llm, "embed" | "models">;
+  readonly model: string;
+  readonly batchSize: number;
+  readonly maxTokens: number;
+  readonly result: IngestResult = { outcomes: [], embedCalls: 0, embeddedChunks: 0, reusedChunks: 0, pendingChunks: 0, batchSizes: [] };
+
+  // planStage:
+  /** Documents to write, in order. */
+  readonly planned: Planned[] = [];
+  /** `ready[k]`: how many of the texts to embed must be done before documents 0..k have all their vectors. */
+  readonly ready: number[] = [];
+  /** [content hash, text] to embed, in the order they are embedded. */
+  readonly toEmbed: Array<[string, string]> = [];
+  /** content hash → its 1-based place in `toEmbed`. */
+  readonly embedOrder = new Map<string, number>();
+  planning = true;
+
+  // planStage (stored vectors) and embedStage (new ones): content hash → vector literal.
+  readonly vectors = new Map<string, string>();
+
+  // embedStage:
+  /** Texts embedded so far. */
+  embedded = 0;
+  /** Ollama failed: the rest is stored without vectors (the backfill embeds it). */
+  embedStopped = false;
+
+  private waiters: Array<() => void> = [];
+
+  constructor(
+    readonly db: Db,
+    readonly target: IngestTarget,
+    readonly opts: PipelineOptions,
+  ) {
+    const config = getConfig();
+    this.llm = opts.llm ?? getLlm();
+    this.model = this.llm.models.embed;
+    this.batchSize = opts.batchSize ?? config.INGEST_EMBED_BATCH_SIZE;
+    this.maxTokens = opts.maxTokens ?? config.INGEST_CHUNK_MAX_TOKENS;
+  }
+
+  /** Wakes every stage waiting for progress. */
+  moved(): void {
+    const w = this.waiters;
+    this.waiters = [];
     for (const f of w) f();
-  };
-  const nextProgress = () => new Promise<void>((resolve) => waiters.push(resolve));
+  }
 
-  const planningDone = (async () => {
+  /** Resolves at the next `moved()`. */
+  nextMove(): Promise<void> {
+    return new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Whether document k has all the vectors it will get. */
+  isReady(k: number): boolean {
+    return this.embedStopped || this.ready[k] <= this.embedded;
+  }
+
+  /** Whether every vector that will be computed is there. */
+  allEmbedded(): boolean {
+    return !this.planning && (this.embedStopped || this.embedded >= this.toEmbed.length);
+  }
+}
+
+/** Hashes and chunks the documents a wave at a time; unchanged ones are done here. */
+async function planStage(state: PassState, docs: SourceDocument[], stored: Map<string, StoredDocumentRow>): Promise<void> {
+  const { result, vectors, embedOrder, toEmbed } = state;
+  try {
+    for (let i = 0; i < docs.length; i += PLAN_WAVE_DOCS) {
+      const wave: Planned[] = [];
+      for (const doc of docs.slice(i, i + PLAN_WAVE_DOCS)) {
+        const hash = documentHash(doc);
+        const collectionId = doc.collectionId ?? state.target.collectionId;
+        const prev = stored.get(doc.externalId);
+        if (prev && !prev.deleted && prev.content_hash === hash && prev.collection_id === collectionId) {
+          result.outcomes.push({ externalId: doc.externalId, status: "unchanged", documentId: prev.id, chunks: 0 });
+          continue;
+        }
+        try {
+          wave.push({ doc, hash, collectionId, chunks: chunkMarkdown(doc.title, doc.markdown, { maxTokens: state.maxTokens }) });
+        } catch (err) {
+          result.outcomes.push({ externalId: doc.externalId, status: "failed", error: (err as Error).message, chunks: 0 });
+        }
+      }
+      // Vectors: reuse what is stored for the same text and model, embed the rest once per distinct hash.
+      const lookup = [...new Set(wave.flatMap((p) => p.chunks.map((c) => c.contentHash)))].filter((h) => !vectors.has(h) && !embedOrder.has(h));
+      if (lookup.length) {
+        for (const r of await storedVectors(state.db.sql, lookup, state.model)) vectors.set(r.content_hash, r.v);
+      }
+      for (const p of wave) {
+        let last = state.ready.length ? state.ready[state.ready.length - 1] : 0;
+        for (const c of p.chunks) {
+          if (vectors.has(c.contentHash)) continue;
+          if (!embedOrder.has(c.contentHash)) embedOrder.set(c.contentHash, toEmbed.push([c.contentHash, c.embedText]));
+          last = Math.max(last, embedOrder.get(c.contentHash)!);
+        }
+        state.planned.push(p);
+        state.ready.push(last);
+      }
+      state.moved();
+    }
+  } finally {
+    state.planning = false;
+    state.moved();
+  }
+}
+
+/** Embeds the planned texts in full batches, one call at a time, until planning is done and all are in. */
+async function embedStage(state: PassState): Promise<void> {
+  const { result, toEmbed, batchSize } = state;
+  for (;;) {
+    const available = toEmbed.length - state.embedded;
+    if (available === 0 && !state.planning) break;
+    if (available === 0 || (available < batchSize && state.planning)) {
+      await state.nextMove();
+      continue;
+    }
+    const batch = toEmbed.slice(state.embedded, state.embedded + batchSize);
     try {
-      for (let i = 0; i < docs.length; i += PLAN_WAVE_DOCS) {
-        const wave: Planned[] = [];
-        for (const doc of docs.slice(i, i + PLAN_WAVE_DOCS)) {
-          const hash = documentHash(doc);
-          const collectionId = doc.collectionId ?? target.collectionId;
-          const prev = byExternal.get(doc.externalId);
-          if (prev && !prev.deletedAt && prev.contentHash === hash && prev.collectionId === collectionId) {
-            result.outcomes.push({ externalId: doc.externalId, status: "unchanged", documentId: prev.id, chunks: 0 });
-            continue;
-          }
-          try {
-            wave.push({ doc, hash, collectionId, chunks: chunkMarkdown(doc.title, doc.markdown, { maxTokens }) });
-          } catch (err) {
-            result.outcomes.push({ externalId: doc.externalId, status: "failed", error: (err as Error).message, chunks: 0 });
-          }
-        }
-        // Vectors: reuse what is stored for the same text and model, embed the rest once per distinct hash.
-        const lookup = [...new Set(wave.flatMap((p) => p.chunks.map((c) => c.contentHash)))].filter((h) => !vectors.has(h) && !embedOrder.has(h));
-        if (lookup.length) {
-          const rows = await db.sql.query<{ content_hash: string; v: string }>(
-            `SELECT DISTINCT ON (content_hash) content_hash, embedding::text AS v FROM chunks
-             WHERE content_hash = ANY($1::text[]) AND embedding_model = $2 AND embedding IS NOT NULL`,
-            [lookup, model],
-          );
-          for (const r of rows) vectors.set(r.content_hash, r.v);
-        }
-        for (const p of wave) {
-          let last = ready.length ? ready[ready.length - 1] : 0;
-          for (const c of p.chunks) {
-            if (vectors.has(c.contentHash)) continue;
-            if (!embedOrder.has(c.contentHash)) embedOrder.set(c.contentHash, pending.push([c.contentHash, c.embedText]));
-            last = Math.max(last, embedOrder.get(c.contentHash)!);
-          }
-          planned.push(p);
-          ready.push(last);
-        }
-        progress();
-      }
+      result.embedCalls++;
+      const embeddings = await embedWithRetry(state.llm, batch.map(([, text]) => text));
+      result.batchSizes.push(batch.length);
+      result.embeddedChunks += batch.length;
+      batch.forEach(([hash], j) => state.vectors.set(hash, toVectorLiteral(embeddings[j])));
+      state.embedded += batch.length;
+    } catch (err) {
+      // Store the rest without vectors; the backfill job embeds them when Ollama is back.
+      result.embedError = (err as Error).message;
+      state.embedStopped = true;
+      break;
     } finally {
-      planning = false;
-      progress();
+      state.moved();
     }
-  })();
+  }
+}
 
-  planningDone.catch(() => undefined); // its error is thrown below, once the writers are done
-
-  const embedding = (async () => {
-    for (;;) {
-      const available = pending.length - embedded;
-      if (available === 0 && !planning) break;
-      if (available === 0 || (available < batchSize && planning)) {
-        await nextProgress();
-        continue;
-      }
-      const batch = pending.slice(embedded, embedded + batchSize);
-      try {
-        result.embedCalls++;
-        const embeddings = await embedWithRetry(llm, batch.map(([, text]) => text));
-        result.batchSizes.push(batch.length);
-        result.embeddedChunks += batch.length;
-        batch.forEach(([hash], j) => vectors.set(hash, toVectorLiteral(embeddings[j])));
-        embedded += batch.length;
-      } catch (err) {
-        // Store the rest without vectors; the backfill job embeds them when Ollama is back.
-        result.embedError = (err as Error).message;
-        embedStopped = true;
-        break;
-      } finally {
-        progress();
-      }
-    }
-  })();
-
-  // Several documents per transaction (one commit, one trigger pass, one round trip for all of them);
-  // a few transactions at once to use the database's cores.
+/**
+ * Writes the planned documents whose vectors are there: several documents per transaction (one commit,
+ * one trigger pass, one round trip for all of them); a few transactions at once to use the database's
+ * cores. Returns each written document's outcome, in planned order.
+ */
+async function writeStage(state: PassState): Promise<DocumentOutcome[]> {
+  const { db, opts, planned, result } = state;
   const maxDocs = opts.writeBatchDocs ?? WRITE_BATCH_DOCS;
   const maxChunks = opts.writeBatchChunks ?? WRITE_BATCH_CHUNKS;
   const writers = db.kind === "postgres" ? (opts.writers ?? WRITERS) : 1;
   const written: DocumentOutcome[] = [];
-  let next = 0;
+  let next = 0; // the first planned document not yet taken by a writer
   let busy = 0; // writers with a statement in flight
-  const isReady = (k: number) => embedStopped || ready[k] <= embedded;
   const takeBatch = async (): Promise<[number, number] | null> => {
     for (;;) {
-      const allReady = !planning && (embedStopped || embedded >= pending.length);
-      if (next >= planned.length && !planning) return null;
+      const allReady = state.allEmbedded();
+      if (next >= planned.length && !state.planning) return null;
       // Once every vector is there, the rest is shared out evenly: no writer is left with a long tail.
       const limit = allReady ? Math.min(maxDocs, Math.ceil((planned.length - next) / writers)) : maxDocs;
       let end = next;
       let chunks = 0;
-      while (end < planned.length && isReady(end) && end - next < limit && chunks < maxChunks) chunks += planned[end++].chunks.length;
+      while (end < planned.length && state.isReady(end) && end - next < limit && chunks < maxChunks) chunks += planned[end++].chunks.length;
       // A batch goes when it is full, when nothing more is coming, or when the database would idle.
       const go = end - next >= limit || chunks >= maxChunks || allReady || busy === 0;
       if (end > next && go) {
@@ -237,7 +294,7 @@ async function ingestPass(db: Db, target: IngestTarget, docs: SourceDocument[], 
         next = end;
         return [start, end];
       }
-      await nextProgress();
+      await state.nextMove();
     }
   };
   const record = (k: number, w: Written) => {
@@ -249,13 +306,14 @@ async function ingestPass(db: Db, target: IngestTarget, docs: SourceDocument[], 
   const fail = (k: number, err: unknown) => {
     written[k] = { externalId: planned[k].doc.externalId, status: "failed", error: (err as Error).message, chunks: 0 };
   };
+  const write = (ks: number[]) => writeDocuments(db, state.target.sourceId, ks.map((k) => planned[k]), state.vectors, state.embedOrder, state.model);
   await Promise.all(
     Array.from({ length: writers }, async () => {
       for (let range = await takeBatch(); range; range = await takeBatch()) {
         const ks = Array.from({ length: range[1] - range[0] }, (_, i) => range[0] + i);
         busy++;
         try {
-          const out = await writeDocuments(db, target.sourceId, ks.map((k) => planned[k]), vectors, embedOrder, model);
+          const out = await write(ks);
           ks.forEach((k, i) => record(k, out[i]));
         } catch (err) {
           if (ks.length === 1) {
@@ -265,7 +323,7 @@ async function ingestPass(db: Db, target: IngestTarget, docs: SourceDocument[], 
           // One bad document must not cost the others: each is tried again in its own transaction.
           for (const k of ks) {
             try {
-              record(k, (await writeDocuments(db, target.sourceId, [planned[k]], vectors, embedOrder, model))[0]);
+              record(k, (await write([k]))[0]);
             } catch (e) {
               fail(k, e);
             }
@@ -276,9 +334,7 @@ async function ingestPass(db: Db, target: IngestTarget, docs: SourceDocument[], 
       }
     }),
   );
-  await Promise.all([planningDone, embedding]);
-  result.outcomes.push(...written);
-  return result;
+  return written;
 }
 
 /** Documents hashed and chunked per planning step. */
@@ -314,10 +370,7 @@ type Written = { documentId: string; created: boolean; pending: number; reused: 
 
 /**
  * Documents' rows and all their chunks in one transaction: all of them or none (the caller retries each
- * alone when a batch fails). The advisory locks of the documents come first, taken in a fixed order (two
- * syncs of one page must not interleave, two batches must not deadlock); then ONE statement upserts the
- * documents and replaces their changed chunks. Data-modifying CTEs share one snapshot, so the DELETE sees
- * only the old chunks and the INSERT adds the new ones.
+ * alone when a batch fails). See upsertDocumentsWithChunks for the locks and the statement.
  */
 async function writeDocuments(
   db: Db,
@@ -327,7 +380,7 @@ async function writeDocuments(
   embeddedNow: ReadonlyMap<string, unknown>,
   model: string,
 ): Promise<Written[]> {
-  const docs = batch.map((p, i) => ({
+  const docs: DocumentWrite[] = batch.map((p, i) => ({
     i,
     collection_id: p.collectionId,
     external_id: p.doc.externalId,
@@ -340,7 +393,7 @@ async function writeDocuments(
   }));
   const counts = batch.map(() => ({ pending: 0, reused: 0 }));
   const chunks = batch.flatMap((p, i) =>
-    p.chunks.map((c) => {
+    p.chunks.map((c): ChunkWrite => {
       const v = vectors.get(c.contentHash) ?? null;
       if (v === null) counts[i].pending++;
       else if (!embeddedNow.has(c.contentHash)) counts[i].reused++;
@@ -357,49 +410,7 @@ async function writeDocuments(
       };
     }),
   );
-  const rows = await db.sql.transaction(async (tx) => {
-    // The locks in a statement of their own: a statement's snapshot is taken when it starts, so a write
-    // that waited for a lock inside itself would not see what the sync it waited for committed (and
-    // would keep that sync's chunks beside its own).
-    await tx.query(`SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT DISTINCT hashtext(key) AS k FROM unnest($1::text[]) AS key ORDER BY 1) s`, [
-      batch.map((p) => `${sourceId}:${p.doc.externalId}`),
-    ]);
-    return tx.query<{ id: string; external_id: string; created: boolean }>(
-      `WITH d AS (
-        SELECT x.* FROM jsonb_to_recordset($2::jsonb) AS x(i int, collection_id uuid, external_id text, url text, title text,
-             breadcrumb text[], properties jsonb, content_hash text, source_updated_at timestamptz)),
-      doc AS (
-        INSERT INTO documents (source_id, collection_id, external_id, url, title, breadcrumb, properties, content_hash, source_updated_at, deleted_at, updated_at)
-        SELECT $1::uuid, collection_id, external_id, url, title, breadcrumb, properties, content_hash, source_updated_at, NULL, now()
-        FROM d ORDER BY i
-        ON CONFLICT (source_id, external_id) DO UPDATE SET
-          collection_id = EXCLUDED.collection_id, url = EXCLUDED.url, title = EXCLUDED.title, breadcrumb = EXCLUDED.breadcrumb,
-          properties = EXCLUDED.properties, content_hash = EXCLUDED.content_hash, source_updated_at = EXCLUDED.source_updated_at,
-          deleted_at = NULL, updated_at = now()
-        RETURNING id, external_id, collection_id, (xmax = 0) AS created),
-      new AS (
-        SELECT doc.id AS document_id, doc.collection_id, n.*
-        FROM jsonb_to_recordset($3::jsonb) AS n(i int, position int, heading_path text[], anchor text, text text,
-             token_count int, content_hash text, embedding_model text, embedding text)
-        JOIN d ON d.i = n.i JOIN doc ON doc.external_id = d.external_id),
-      -- A chunk with the same text, place and vector model stays as it is: rewriting it would cost a
-      -- new HNSW entry for nothing (an edit of one paragraph of a long page touches one chunk).
-      kept AS (
-        SELECT c.id, c.document_id, c.position FROM chunks c JOIN new n
-          ON c.document_id = n.document_id AND c.content_hash = n.content_hash AND c.position = n.position
-         AND c.anchor IS NOT DISTINCT FROM n.anchor AND c.embedding_model IS NOT DISTINCT FROM n.embedding_model
-         AND c.collection_id = n.collection_id),
-      removed AS (
-        DELETE FROM chunks c USING doc WHERE c.document_id = doc.id AND NOT EXISTS (SELECT 1 FROM kept k WHERE k.id = c.id)),
-      added AS (
-        INSERT INTO chunks (document_id, collection_id, position, heading_path, anchor, text, token_count, content_hash, embedding_model, embedding)
-        SELECT n.document_id, n.collection_id, n.position, n.heading_path, n.anchor, n.text, n.token_count, n.content_hash,
-               n.embedding_model, n.embedding::vector
-        FROM new n WHERE NOT EXISTS (SELECT 1 FROM kept k WHERE k.document_id = n.document_id AND k.position = n.position))
-      SELECT id::text AS id, external_id, created FROM doc`,
-      [sourceId, JSON.stringify(docs), JSON.stringify(chunks)],
-    );
-  });
+  const rows = await upsertDocumentsWithChunks(db.sql, sourceId, docs, chunks);
   const byExternal = new Map(rows.map((r) => [r.external_id, r]));
   return batch.map((p, i) => {
     const row = byExternal.get(p.doc.externalId);
@@ -411,14 +422,7 @@ async function writeDocuments(
 /** Soft-deletes documents: the row stays (for undelete), the chunks leave the index. */
 export async function softDeleteDocuments(db: Db, sourceId: string, externalIds: string[]): Promise<number> {
   if (externalIds.length === 0) return 0;
-  return db.prisma.$transaction(async (tx) => {
-    const ids = await tx.$queryRaw<Array<{ id: string }>>`
-      UPDATE documents SET deleted_at = now(), updated_at = now()
-      WHERE source_id = ${sourceId}::uuid AND external_id = ANY(${externalIds}::text[]) AND deleted_at IS NULL
-      RETURNING id::text AS id`;
-    if (ids.length) await tx.$executeRaw`DELETE FROM chunks WHERE document_id = ANY(${ids.map((i) => i.id)}::uuid[])`;
-    return ids.length;
-  });
+  return softDeleteDocumentRows(db.sql, sourceId, externalIds);
 }
 
 /** After a full sync: soft-deletes every live document of the source that the sync did not see. */

@@ -16,8 +16,9 @@ import type { Db } from "../db/client";
 import { isAppError, NotFoundError, PayloadTooLargeError, ValidationError } from "../errors";
 import { assertOutboundAllowed, describeOutboundFailure, isOutboundBlocked, outboundAgents } from "../http/outbound";
 import { convertToMarkdown, formatOf } from "./convert";
-import { registerDriver, type DiscoveredItem, type JobContextForDriver, type SourceDriver } from "./import-jobs";
+import type { DiscoveredItem, JobContextForDriver, SourceDriver } from "./driver";
 import { softDeleteDocuments } from "./pipeline";
+import { ingestedObjects } from "./queries";
 
 export interface S3SourceConfig {
   bucket: string;
@@ -145,7 +146,7 @@ async function s3Call<T>(cfg: S3SourceConfig, call: () => Promise<T>): Promise<T
 
 const cleanEtag = (e: string | undefined) => (e ?? "").replace(/"/g, "");
 
-const s3Driver: SourceDriver = {
+export const s3Driver: SourceDriver = {
   concurrency: 4,
   async seeds() {
     return [{ externalId: "list", kind: "container" }];
@@ -208,10 +209,7 @@ const s3Driver: SourceDriver = {
   async finalize(ctx, seen) {
     const db = ctx.db;
     // The manifest follows what was actually ingested this run.
-    const done = await db.prisma.$queryRaw<Array<{ key: string; etag: string; size: bigint; collection_id: string }>>`
-      SELECT d.external_id AS key, d.properties->>'etag' AS etag, COALESCE((d.properties->>'size')::bigint, 0) AS size, d.collection_id::text AS collection_id
-      FROM documents d JOIN import_job_items i ON i.external_id = d.external_id AND i.job_id = ${ctx.job.id}::uuid AND i.kind = 'page' AND i.status = 'done'
-      WHERE d.source_id = ${ctx.source.id}::uuid AND d.deleted_at IS NULL AND d.properties ? 'etag'`;
+    const done = (await ingestedObjects(db.sql, ctx.job.id, ctx.source.id)).map((d) => ({ ...d, size: BigInt(d.size) }));
     for (const d of done) {
       await db.prisma.s3Object.upsert({
         where: { sourceId_key: { sourceId: ctx.source.id, key: d.key } },
@@ -228,4 +226,3 @@ const s3Driver: SourceDriver = {
     return removed;
   },
 };
-registerDriver("s3", s3Driver);

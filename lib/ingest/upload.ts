@@ -8,7 +8,7 @@ import type { Db } from "../db/client";
 import { AppError, isAppError, NotFoundError, ValidationError } from "../errors";
 import type { Llm } from "../llm";
 import { convertLimits, convertToMarkdown, type ConvertedFile } from "./convert";
-import { requestBackfill } from "./import-jobs";
+import { requestBackfill } from "./backfill";
 import { ingestDocuments } from "./pipeline";
 
 export const MAX_FILES_PER_UPLOAD = 50;
@@ -68,7 +68,7 @@ export async function ingestUploads(
     converted.map((c) => ({ externalId: c.name, title: c.title, markdown: c.markdown, properties: { format: c.format, file: c.name } })),
     { llm: input.llm },
   );
-  if (result.pendingChunks > 0) await requestBackfill(db);
+  if (result.pendingChunks > 0) await requestBackfill();
   await db.prisma.source.update({ where: { id: source.id }, data: { lastSyncAt: new Date() } });
   return {
     sourceId: source.id,

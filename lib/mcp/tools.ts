@@ -10,7 +10,7 @@ import type { AskResult } from "../answer/types";
 import { AnswerText } from "../connect/answer-text";
 import { readableCollections, resolveCollections, type CollectionRef } from "../connect/collections";
 import { passageLink } from "../connect/links";
-import { scoreOutput } from "../evaluate/score";
+import { scoreOutput } from "../evaluate/judge";
 import { getDocumentView, isUuid } from "../ingest/documents";
 import { retrieve } from "../retrieve";
 import { AppError, ValidationError } from "../errors";

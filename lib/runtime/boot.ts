@@ -5,7 +5,7 @@
 import { getConfig } from "../config";
 import { getDb } from "../db/client";
 import { applyMigrations } from "../db/migrate";
-import { kickEmbedBackfill } from "../ingest";
+import { requestBackfill } from "../ingest";
 import { seedDemoWiki } from "../ingest/demo";
 import { getLlm } from "../llm";
 import { getQueue } from "../jobs/queue";
@@ -43,7 +43,7 @@ export async function boot(): Promise<Running> {
   else log("info", "Ollama ready", { host: status.host });
 
   // Chunks stored while Ollama was down, or embedded by a previous embedding model, get (re)embedded.
-  await kickEmbedBackfill().catch((err: Error) => log("warn", "could not queue the embed backfill", { error: err.message }));
+  await requestBackfill();
   // The demo wiki is imported in the background: the app serves at once and the wiki fills in.
   if (config.DEMO_WIKI) {
     void seedDemoWiki(db).catch((err: Error) => log("error", "demo wiki import failed", { error: err.message }));

@@ -18,15 +18,25 @@ import { hostname } from "node:os";
 import { accessContextFor, can, principalOfUser, type AccessContext } from "../access/context";
 import { getConfig } from "../config";
 import type { Db } from "../db/client";
+import type { SqlRunner } from "../db/sql-runner";
 import { ConflictError, NotFoundError } from "../errors";
 import { log } from "../log";
+import {
+  advanceSchedules,
+  failDeadScheduleRuns,
+  handedOffRuns,
+  insertManualRun,
+  insertScheduledRuns,
+  lockDueSchedules,
+  lockSchedule,
+  nowAndRunning,
+  runningCounts,
+  tryStartLock,
+  waitForStartLock,
+} from "./queries";
+import { trackedRuns } from "../jobs/tracked-run";
 import { nextRunAfter } from "./rules";
-import { errorSummary, getTargetKind, getTargetKindForResult, type RunTrigger, type TargetKind, type TargetOutcome } from "./targets";
-
-type Tx = Parameters<Parameters<Db["prisma"]["$transaction"]>[0]>[0];
-
-/** Key of the advisory lock around run starts ("SOT" scheduler). */
-const START_LOCK_KEY = 6_040_001;
+import { errorSummary, getTargetKind, getTargetKindForResult, type ScheduleRunTrigger, type TargetKind, type TargetOutcome } from "./targets";
 
 export interface ClaimedRun {
   runId: string;
@@ -34,7 +44,7 @@ export interface ClaimedRun {
   scheduleName: string;
   targetKind: string;
   targetConfig: unknown;
-  trigger: RunTrigger;
+  trigger: ScheduleRunTrigger;
   dueAt: Date | null;
   /** The user whose access the run has (null: the schedule's user was deleted; the run fails). */
   runAsUserId: string | null;
@@ -64,51 +74,23 @@ export function defaultEngineOptions(overrides: Partial<EngineOptions> = {}): En
  * another process holds it: that process is claiming right now, and this one's next poll comes soon —
  * better than queueing connections behind the lock.
  */
-async function withStartLock<T>(db: Db, fn: (tx: Tx) => Promise<T>, opts: { wait: false }): Promise<T | null>;
-async function withStartLock<T>(db: Db, fn: (tx: Tx) => Promise<T>, opts?: { wait: true }): Promise<T>;
-async function withStartLock<T>(db: Db, fn: (tx: Tx) => Promise<T>, opts: { wait: boolean } = { wait: true }): Promise<T | null> {
-  return db.prisma.$transaction(
-    async (tx) => {
-      if (opts.wait) {
-        await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${START_LOCK_KEY})`);
-      } else {
-        const [{ got }] = await tx.$queryRawUnsafe<Array<{ got: boolean }>>(`SELECT pg_try_advisory_xact_lock(${START_LOCK_KEY}) AS got`);
-        if (!got) return null;
-      }
-      return fn(tx);
-    },
-    { maxWait: 20_000, timeout: 60_000 },
-  );
-}
-
-interface DueRow {
-  id: string;
-  name: string;
-  target_kind: string;
-  target_config: unknown;
-  interval_minutes: number | null;
-  cron: string | null;
-  time_zone: string;
-  anchor_at: Date;
-  next_run_at: Date;
-  run_as_user_id: string | null;
+async function withStartLock<T>(db: Db, fn: (tx: SqlRunner) => Promise<T>, opts: { wait: false }): Promise<T | null>;
+async function withStartLock<T>(db: Db, fn: (tx: SqlRunner) => Promise<T>, opts?: { wait: true }): Promise<T>;
+async function withStartLock<T>(db: Db, fn: (tx: SqlRunner) => Promise<T>, opts: { wait: boolean } = { wait: true }): Promise<T | null> {
+  return db.sql.transaction(async (tx) => {
+    if (opts.wait) await waitForStartLock(tx);
+    else if (!(await tryStartLock(tx))) return null;
+    return fn(tx);
+  });
 }
 
 /** Claims up to a batch of due schedules within the limits; each claim is one new run row. */
 export async function claimDueRuns(db: Db, opts: EngineOptions): Promise<ClaimedRun[]> {
   const result = await withStartLock(db, async (tx) => {
-    const [{ now, running }] = await tx.$queryRaw<Array<{ now: Date; running: number }>>`
-      SELECT now() AS now, (SELECT count(*)::int FROM schedule_runs WHERE status = 'running') AS running`;
+    const { now, running } = await nowAndRunning(tx);
     const free = Math.min(opts.globalLimit - running, opts.batchSize);
     if (free <= 0) return [];
-    const due = await tx.$queryRaw<DueRow[]>`
-      SELECT s.id, s.name, s.target_kind, s.target_config, s.interval_minutes, s.cron, s.time_zone, s.anchor_at, s.next_run_at, s.run_as_user_id
-      FROM schedules s
-      WHERE s.enabled AND s.next_run_at <= now()
-        AND (SELECT count(*) FROM schedule_runs r WHERE r.schedule_id = s.id AND r.status = 'running') < s.max_concurrent
-      ORDER BY s.next_run_at, s.id
-      LIMIT ${free}
-      FOR UPDATE OF s SKIP LOCKED`;
+    const due = await lockDueSchedules(tx, free);
     if (due.length === 0) return [];
     // Missed due times (scheduler down, limits full) collapse into this one run: no catch-up storm.
     const nexts = due.map((s) =>
@@ -119,16 +101,8 @@ export async function claimDueRuns(db: Db, opts: EngineOptions): Promise<Claimed
     );
     // One statement each for all claimed rows: a claim costs a handful of round trips, not two per schedule.
     const ids = due.map((s) => s.id);
-    const inserted = await tx.$queryRaw<Array<{ id: string; schedule_id: string }>>`
-      INSERT INTO schedule_runs (schedule_id, trigger, status, due_at, claimed_by)
-      SELECT d.id, 'schedule', 'running', d.due_at, ${opts.owner}
-      FROM unnest(${ids}::uuid[], ${due.map((s) => s.next_run_at)}::timestamptz[]) AS d(id, due_at)
-      ON CONFLICT (schedule_id, due_at) DO NOTHING
-      RETURNING id, schedule_id`;
-    await tx.$executeRaw`
-      UPDATE schedules s SET next_run_at = d.next_run_at, last_run_at = now(), updated_at = now()
-      FROM unnest(${ids}::uuid[], ${nexts}::timestamptz[]) AS d(id, next_run_at)
-      WHERE s.id = d.id`;
+    const inserted = await insertScheduledRuns(tx, ids, due.map((s) => s.next_run_at), opts.owner);
+    await advanceSchedules(tx, ids, nexts);
     const runBySchedule = new Map(inserted.map((r) => [r.schedule_id, r.id]));
     const claimed: ClaimedRun[] = [];
     for (const s of due) {
@@ -153,13 +127,9 @@ export async function claimDueRuns(db: Db, opts: EngineOptions): Promise<Claimed
 /** A manual start: the same lock, the same limits, the same run row (trigger "manual", no due time). */
 export async function claimManualRun(db: Db, scheduleId: string, opts: EngineOptions): Promise<ClaimedRun> {
   return withStartLock(db, async (tx) => {
-    const rows = await tx.$queryRaw<Array<DueRow & { max_concurrent: number }>>`
-      SELECT id, name, target_kind, target_config, max_concurrent, run_as_user_id FROM schedules WHERE id = ${scheduleId}::uuid FOR UPDATE`;
-    if (rows.length === 0) throw new NotFoundError("Schedule");
-    const s = rows[0];
-    const [{ running, mine }] = await tx.$queryRaw<Array<{ running: number; mine: number }>>`
-      SELECT count(*)::int AS running, count(*) FILTER (WHERE schedule_id = ${scheduleId}::uuid)::int AS mine
-      FROM schedule_runs WHERE status = 'running'`;
+    const s = await lockSchedule(tx, scheduleId);
+    if (!s) throw new NotFoundError("Schedule");
+    const { running, mine } = await runningCounts(tx, scheduleId);
     if (mine >= s.max_concurrent) {
       throw new ConflictError(
         `This schedule already has ${mine} run${mine === 1 ? "" : "s"} in progress (its limit is ${s.max_concurrent}); try again when one finishes.`,
@@ -172,13 +142,9 @@ export async function claimManualRun(db: Db, scheduleId: string, opts: EngineOpt
         { limit: "global", running },
       );
     }
-    const [run] = await tx.$queryRaw<Array<{ id: string }>>`
-      INSERT INTO schedule_runs (schedule_id, trigger, status, due_at, claimed_by)
-      VALUES (${scheduleId}::uuid, 'manual', 'running', NULL, ${opts.owner})
-      RETURNING id`;
-    await tx.$executeRaw`UPDATE schedules SET last_run_at = now(), updated_at = now() WHERE id = ${scheduleId}::uuid`;
+    const runId = await insertManualRun(tx, scheduleId, opts.owner);
     return {
-      runId: run.id,
+      runId,
       scheduleId,
       scheduleName: s.name,
       targetKind: s.target_kind,
@@ -206,15 +172,16 @@ async function runAsContext(db: Db, run: ClaimedRun, kind: TargetKind<unknown>):
   return access;
 }
 
-async function finishRun(db: Db, runId: string, outcome: { state: "succeeded" | "failed"; error?: string; resultKind?: string; resultId?: string }) {
-  // `status = 'running'` guard: a run already failed by the reaper (or finished by another watcher) stays as it is.
-  await db.prisma.$executeRaw`
-    UPDATE schedule_runs
-    SET status = ${outcome.state}, finished_at = now(), heartbeat_at = now(),
-        error = ${outcome.state === "failed" ? (outcome.error ?? "failed") : null},
-        result_kind = COALESCE(${outcome.resultKind ?? null}, result_kind),
-        result_id = COALESCE(${outcome.resultId ?? null}, result_id)
-    WHERE id = ${runId}::uuid AND status = 'running'`;
+const runs = trackedRuns("schedule");
+
+/** Records a schedule run's end (a run already failed by the reaper, or ended by another watcher, stays). */
+async function endScheduleRun(db: Db, runId: string, outcome: { state: "succeeded" | "failed"; error?: string; resultKind?: string; resultId?: string }) {
+  const result = {
+    ...(outcome.resultKind !== undefined ? { result_kind: outcome.resultKind } : {}),
+    ...(outcome.resultId !== undefined ? { result_id: outcome.resultId } : {}),
+  };
+  if (outcome.state === "succeeded") await runs.succeed(db.sql, runId, result);
+  else await runs.fail(db.sql, runId, outcome.error ?? "failed", result);
 }
 
 /**
@@ -285,11 +252,9 @@ export class RunExecutor {
     }
     try {
       if (outcome.state === "started") {
-        await this.db.prisma.$executeRaw`
-          UPDATE schedule_runs SET result_kind = ${outcome.resultKind}, result_id = ${outcome.resultId}, heartbeat_at = now()
-          WHERE id = ${run.runId}::uuid AND status = 'running'`;
+        await runs.progress(this.db.sql, run.runId, { result_kind: outcome.resultKind, result_id: outcome.resultId });
       } else {
-        await finishRun(this.db, run.runId, outcome);
+        await endScheduleRun(this.db, run.runId, outcome);
       }
       log("info", "schedule run " + (outcome.state === "started" ? "handed off" : outcome.state), {
         scheduleId: run.scheduleId,
@@ -305,8 +270,7 @@ export class RunExecutor {
   async heartbeat(): Promise<void> {
     const ids = this.inflightIds;
     if (ids.length === 0) return;
-    await this.db.prisma.$executeRaw`
-      UPDATE schedule_runs SET heartbeat_at = now() WHERE id = ANY(${ids}::uuid[]) AND status = 'running'`;
+    await runs.heartbeat(this.db.sql, ids);
   }
 
   private startTimer() {
@@ -338,27 +302,22 @@ export function getExecutor(db: Db, deadRunSeconds = getConfig().SCHEDULER_DEAD_
 
 /** Checks runs whose work continues elsewhere (an evaluation run in the queue...) and records their end. */
 export async function syncHandedOffRuns(db: Db, limit = 100): Promise<number> {
-  const rows = await db.prisma.$queryRaw<Array<{ id: string; result_id: string; result_kind: string; target_kind: string }>>`
-    SELECT r.id, r.result_id, r.result_kind, s.target_kind
-    FROM schedule_runs r JOIN schedules s ON s.id = r.schedule_id
-    WHERE r.status = 'running' AND r.result_id IS NOT NULL
-    ORDER BY r.heartbeat_at
-    LIMIT ${limit}`;
+  const rows = await handedOffRuns(db.sql, limit);
   let finished = 0;
   for (const r of rows) {
     // By what the run produced, not the schedule's current target: the schedule may have been edited since.
     const kind = getTargetKindForResult(r.result_kind) ?? getTargetKind(r.target_kind);
     try {
       if (!kind?.status) {
-        await finishRun(db, r.id, { state: "failed", error: `nothing can report the status of a ${r.result_kind}` });
+        await endScheduleRun(db, r.id, { state: "failed", error: `nothing can report the status of a ${r.result_kind}` });
         finished++;
         continue;
       }
       const st = await kind.status(r.result_id, db);
       if (st.state === "running") {
-        await db.prisma.$executeRaw`UPDATE schedule_runs SET heartbeat_at = now() WHERE id = ${r.id}::uuid AND status = 'running'`;
+        await runs.heartbeat(db.sql, [r.id]);
       } else {
-        await finishRun(db, r.id, { state: st.state, error: st.error });
+        await endScheduleRun(db, r.id, { state: st.state, error: st.error });
         finished++;
       }
     } catch (err) {
@@ -370,17 +329,7 @@ export async function syncHandedOffRuns(db: Db, limit = 100): Promise<number> {
 
 /** Fails runs whose process stopped sending heartbeats, and runs past their schedule's timeout. */
 export async function failDeadRuns(db: Db, deadRunSeconds: number): Promise<string[]> {
-  const rows = await db.prisma.$queryRaw<Array<{ id: string }>>`
-    UPDATE schedule_runs r
-    SET status = 'failed', finished_at = now(),
-        error = CASE WHEN r.heartbeat_at < now() - ${deadRunSeconds}::int * interval '1 second'
-          THEN 'the process running it stopped (no heartbeat for ' || ${deadRunSeconds}::int || ' s)'
-          ELSE 'timed out after ' || s.timeout_minutes || ' min' END
-    FROM schedules s
-    WHERE s.id = r.schedule_id AND r.status = 'running'
-      AND (r.heartbeat_at < now() - ${deadRunSeconds}::int * interval '1 second'
-           OR r.started_at < now() - s.timeout_minutes * interval '1 minute')
-    RETURNING r.id`;
-  if (rows.length > 0) log("warn", "schedule runs failed as dead or timed out", { runIds: rows.map((r) => r.id) });
-  return rows.map((r) => r.id);
+  const ids = await failDeadScheduleRuns(db.sql, deadRunSeconds);
+  if (ids.length > 0) log("warn", "schedule runs failed as dead or timed out", { runIds: ids });
+  return ids;
 }

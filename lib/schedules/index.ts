@@ -16,4 +16,4 @@ export {
   type ScheduleView,
 } from "./service";
 export { createScheduleBody, updateScheduleBody, type CreateScheduleInput, type UpdateScheduleInput } from "./rules";
-export { listTargetKinds, registerTargetKind, type TargetKind } from "./targets";
+export { listTargetKinds, TARGET_KINDS, type TargetKind } from "./targets";

@@ -6,6 +6,7 @@ import { audit } from "../audit";
 import type { Db } from "../db/client";
 import { NotFoundError, ValidationError, zodIssuesToDetails } from "../errors";
 import { claimManualRun, defaultEngineOptions, getExecutor } from "./engine";
+import { lastRunIds } from "./queries";
 import {
   checkScheduleFields,
   createScheduleBody,
@@ -99,10 +100,7 @@ async function views(db: Db, rows: ScheduleRow[]): Promise<ScheduleView[]> {
     _count: { _all: true },
   });
   const runningBy = new Map(running.map((r) => [r.scheduleId, r._count._all]));
-  const lastRuns = await db.prisma.$queryRaw<Array<{ id: string }>>`
-    SELECT DISTINCT ON (schedule_id) id FROM schedule_runs
-    WHERE schedule_id = ANY(${ids}::uuid[]) ORDER BY schedule_id, started_at DESC, id`;
-  const last = await db.prisma.scheduleRun.findMany({ where: { id: { in: lastRuns.map((r) => r.id) } } });
+  const last = await db.prisma.scheduleRun.findMany({ where: { id: { in: await lastRunIds(db.sql, ids) } } });
   const lastBy = new Map(last.map((r) => [r.scheduleId, r]));
   return Promise.all(
     rows.map(async (s) => ({

@@ -1,6 +1,6 @@
 // What a schedule can run. Each kind validates its own settings, describes itself in one line for
 // lists, starts its work and (for work that continues elsewhere, e.g. in the job queue) reports
-// its status. Adding a kind = one more `registerTargetKind(...)`; nothing else in the scheduler changes.
+// its status. Adding a kind = one more entry in TARGET_KINDS (end of file); nothing else in the scheduler changes.
 import { z } from "zod";
 import type { AccessContext } from "../access/context";
 import type { Permission } from "../auth/roles";
@@ -11,14 +11,14 @@ import { evaluationRunStatus, startEvaluationRun } from "../evaluate";
 import { assertOutboundAllowed, describeOutboundFailure, OutboundBlockedError, outboundFetch } from "../http/outbound";
 import { getImportJob, startReconcile } from "../ingest";
 
-export type RunTrigger = "schedule" | "manual";
+export type ScheduleRunTrigger = "schedule" | "manual";
 
 export interface TargetContext {
   db: Db;
   scheduleId: string;
   scheduleName: string;
   runId: string;
-  trigger: RunTrigger;
+  trigger: ScheduleRunTrigger;
   dueAt: Date | null;
   /** The access of the user the schedule runs as, read when this run started. */
   access: AccessContext;
@@ -57,23 +57,22 @@ export interface TargetKind<C = unknown> {
   status?(resultId: string, db: Db): Promise<TargetStatus>;
 }
 
-const registry = new Map<string, TargetKind<any>>();
-
-export function registerTargetKind<C>(kind: TargetKind<C>): void {
-  registry.set(kind.kind, kind as TargetKind<any>);
+/** Declares a kind with its config type inferred from its schema. */
+function targetKind<C>(kind: TargetKind<C>): TargetKind<C> {
+  return kind;
 }
 
 export function getTargetKind(kind: string): TargetKind<unknown> | undefined {
-  return registry.get(kind);
+  return TARGET_KINDS.find((k) => k.kind === kind);
 }
 
 /** The kind that can report on a handed-off result (independent of later edits to the schedule's target). */
 export function getTargetKindForResult(resultKind: string): TargetKind<unknown> | undefined {
-  return [...registry.values()].find((k) => k.resultKind === resultKind && k.status);
+  return TARGET_KINDS.find((k) => k.resultKind === resultKind && k.status);
 }
 
 export function listTargetKinds(): Array<{ kind: string; label: string }> {
-  return [...registry.values()].map((k) => ({ kind: k.kind, label: k.label }));
+  return TARGET_KINDS.map((k) => ({ kind: k.kind, label: k.label }));
 }
 
 /** Short, single-line error text for the run history: no stack, no payloads. */
@@ -102,7 +101,7 @@ const webhookConfig = z
  * POSTs a small JSON notice ({ event, schedule, run, trigger, due_at }) to an admin-chosen URL — to kick
  * off work in another system, or to be told that time has come. 2xx = succeeded.
  */
-registerTargetKind({
+const webhookTarget = targetKind({
   kind: "webhook",
   label: "Webhook (HTTP POST)",
   config: webhookConfig,
@@ -158,7 +157,7 @@ registerTargetKind({
 // ───────────────────────── evaluation run ─────────────────────────
 
 /** Runs a dataset's current version through the ask pipeline and the judge (lib/evaluate). */
-registerTargetKind({
+const evaluationRunTarget = targetKind({
   kind: "evaluation_run",
   label: "Evaluation run",
   resultKind: "evaluation_run",
@@ -204,7 +203,7 @@ registerTargetKind({
 // ───────────────────────── source reconcile ─────────────────────────
 
 /** A full re-sync of a Notion (or S3) source: catches what webhooks missed, removes what is gone (lib/ingest). */
-registerTargetKind({
+const notionReconcileTarget = targetKind({
   kind: "notion_reconcile",
   label: "Source reconcile (Notion or S3)",
   resultKind: "import_job",
@@ -221,7 +220,7 @@ registerTargetKind({
     return src ? `Reconcile ${src.kind === "s3" ? "S3" : "Notion"} source "${src.name}"` : "Reconcile of a deleted source";
   },
   async start(config, ctx) {
-    const r = await startReconcile(config.source_id, { db: ctx.db, trigger: ctx.trigger });
+    const r = await startReconcile(ctx.db, { sourceId: config.source_id, trigger: ctx.trigger });
     return { state: "started", resultKind: r.kind, resultId: r.id };
   },
   async status(id, db) {
@@ -236,7 +235,7 @@ registerTargetKind({
 // ───────────────────────── backup ─────────────────────────
 
 /** An encrypted backup to the configured target (lib/backup). */
-registerTargetKind({
+const backupTarget = targetKind({
   kind: "backup",
   label: "Encrypted backup",
   resultKind: "backup",
@@ -257,3 +256,6 @@ registerTargetKind({
     return { state: "running" };
   },
 });
+
+/** Every kind a schedule can run, in the order forms list them. Adding a kind = one entry here. */
+export const TARGET_KINDS: ReadonlyArray<TargetKind<any>> = [webhookTarget, evaluationRunTarget, notionReconcileTarget, backupTarget];

@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { resetConfig } from "@/lib/config";
 import { Llm } from "@/lib/llm";
 import { createImportJob, runImportJob } from "@/lib/ingest/import-jobs";
-import { createNotionSource, startNotionImport } from "@/lib/ingest/notion";
+import { createNotionSource } from "@/lib/ingest/notion";
 import { nid, rich, startFakeNotion, type FakePage, type FakeRequest } from "../../tests/fakes/notion";
 import { startFakeOllama } from "../../tests/fakes/ollama";
 import { loadAverage, machine, scratchDb } from "./lib";
@@ -97,7 +97,7 @@ async function main() {
       console.log(byEndpoint(requests));
     };
 
-    await measure("first import", (await startNotionImport(db, { sourceId })).id);
+    await measure("first import", (await createImportJob(db, { sourceId, kind: "full", trigger: "manual" })).id);
     await measure("unchanged re-sync", (await createImportJob(db, { sourceId, kind: "reconcile", trigger: "bench" })).id);
   } finally {
     await scratch.drop();

@@ -8,12 +8,12 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Permission } from "@/lib/auth/roles";
-import { MATRIX_END, MATRIX_START, readmeMatrix, renderMatrix, ROUTES, type World } from "../helpers/access-matrix";
-import { discoverRoutes, METHODS } from "../helpers/app-surface";
-import { startApp, type RunningApp } from "../helpers/app";
-import { makeApiKey, makeUser, type TestUser } from "../helpers/auth";
-import * as make from "../helpers/factories";
-import { signInCookie, userCaller, type Caller } from "../helpers/http";
+import { MATRIX_END, MATRIX_START, readmeMatrix, renderMatrix, ROUTES, type World } from "@/tests/helpers/access-matrix";
+import { discoverRoutes, METHODS } from "@/tests/helpers/app-surface";
+import { startApp, type RunningApp } from "@/tests/helpers/app";
+import { makeApiKey, makeUser, type TestUser } from "@/tests/helpers/auth";
+import * as make from "@/tests/helpers/factories";
+import { signInCookie, userCaller, type Caller } from "@/tests/helpers/http";
 
 /** A concrete URL for a route pattern: ids become random UUIDs, catch-alls a word. */
 function concrete(pattern: string, id: string = randomUUID()): string {

@@ -3,10 +3,10 @@
 // Enter/Shift+Enter, the no-model state, a phone-sized dark screen; and the API's two forms.
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunningApp } from "../helpers/app";
-import { makeApiKey, makeUser, signIn, type TestUser } from "../helpers/auth";
-import { DEFAULT_FAKE_MODELS, type FakeOllama } from "../fakes/ollama";
-import { startDemoWikiApp, type DemoWikiApp } from "./demo-wiki-app";
+import type { RunningApp } from "@/tests/helpers/app";
+import { makeApiKey, makeUser, signIn, type TestUser } from "@/tests/helpers/auth";
+import { DEFAULT_FAKE_MODELS, type FakeOllama } from "@/tests/fakes/ollama";
+import { startDemoWikiApp, type DemoWikiApp } from "@/tests/e2e/demo-wiki-app";
 
 const QUESTION = "How long does the canary watch the error rate?";
 

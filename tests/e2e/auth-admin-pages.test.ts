@@ -3,9 +3,9 @@
 // cannot reach the admin pages; signing out (or a password change) ends every session of the user, copies included.
 import type { Browser, BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startApp, type RunningApp } from "../helpers/app";
-import { launchBrowser } from "../helpers/browser";
-import { makeUser, signIn, type TestUser } from "../helpers/auth";
+import { startApp, type RunningApp } from "@/tests/helpers/app";
+import { launchBrowser } from "@/tests/helpers/browser";
+import { makeUser, signIn, type TestUser } from "@/tests/helpers/auth";
 
 describe("sign-in, sign-out and the admin pages (browser)", () => {
   let app: RunningApp;

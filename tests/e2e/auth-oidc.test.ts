@@ -3,10 +3,10 @@
 // e-mail, created with OIDC_DEFAULT_ROLE on first sign-in, and refused when disabled or unverified.
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFakeOidc, type FakeOidc } from "../fakes/oidc";
-import { startApp, type RunningApp } from "../helpers/app";
-import { launchBrowser } from "../helpers/browser";
-import { makeUser } from "../helpers/auth";
+import { startFakeOidc, type FakeOidc } from "@/tests/fakes/oidc";
+import { startApp, type RunningApp } from "@/tests/helpers/app";
+import { launchBrowser } from "@/tests/helpers/browser";
+import { makeUser } from "@/tests/helpers/auth";
 
 describe("OpenID Connect sign-in (fake provider, real client)", () => {
   let app: RunningApp;

@@ -6,11 +6,11 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FolderTarget, verifySnapshot } from "../../lib/backup";
-import { generateMasterKey, ringFrom } from "../../lib/crypto/keys";
-import { startApp, type RunningApp } from "../helpers/app";
-import { makeApiKey, makeUser, signIn } from "../helpers/auth";
-import { launchBrowser } from "../helpers/browser";
+import { FolderTarget, verifySnapshot } from "@/lib/backup";
+import { generateMasterKey, ringFrom } from "@/lib/crypto/keys";
+import { startApp, type RunningApp } from "@/tests/helpers/app";
+import { makeApiKey, makeUser, signIn } from "@/tests/helpers/auth";
+import { launchBrowser } from "@/tests/helpers/browser";
 
 const key = generateMasterKey();
 let app: RunningApp;

@@ -15,15 +15,15 @@
 import { createHash } from "node:crypto";
 import type { Browser, BrowserContext, Page, Request as PageRequest, Response as PageResponse } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { discoverPages, discoverRoutes, dynamicSegments, fillPattern, type Method } from "../helpers/app-surface";
-import { startApp, type RunningApp } from "../helpers/app";
-import { launchBrowser } from "../helpers/browser";
-import { CANARY_TAGS, diffRows, newCanary, responseText, rowsMentioning, type CanaryTag } from "../helpers/canary";
-import * as make from "../helpers/factories";
-import { anonymous, send, type Caller } from "../helpers/http";
-import { concretePaths, idsHandedOut, refusedOutright, pageQuery, pageQueryRounds, PROBE_QUESTION, prober, type IdPools, type ProbeResult } from "../helpers/probe";
-import { fakeJudge } from "../fakes/judge-fake";
-import { startFakeOllama, type FakeOllama } from "../fakes/ollama";
+import { discoverPages, discoverRoutes, dynamicSegments, fillPattern, type Method } from "@/tests/helpers/app-surface";
+import { startApp, type RunningApp } from "@/tests/helpers/app";
+import { launchBrowser } from "@/tests/helpers/browser";
+import { CANARY_TAGS, diffRows, newCanary, responseText, rowsMentioning, type CanaryTag } from "@/tests/helpers/canary";
+import * as make from "@/tests/helpers/factories";
+import { anonymous, send, type Caller } from "@/tests/helpers/http";
+import { concretePaths, idsHandedOut, refusedOutright, pageQuery, pageQueryRounds, PROBE_QUESTION, prober, type IdPools, type ProbeResult } from "@/tests/helpers/probe";
+import { fakeJudge } from "@/tests/fakes/judge-fake";
+import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
 
 const canary = newCanary();
 

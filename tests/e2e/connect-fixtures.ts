@@ -4,9 +4,9 @@
 import { ingestUploads } from "@/lib/ingest";
 import { parseConfig } from "@/lib/config";
 import { Llm } from "@/lib/llm";
-import { startFakeOllama, type FakeOllama, type FakeOllamaOptions } from "../fakes/ollama";
-import { startApp, type RunningApp } from "../helpers/app";
-import { makeApiKey, makeUser } from "../helpers/auth";
+import { startFakeOllama, type FakeOllama, type FakeOllamaOptions } from "@/tests/fakes/ollama";
+import { startApp, type RunningApp } from "@/tests/helpers/app";
+import { makeApiKey, makeUser } from "@/tests/helpers/auth";
 
 export const CANARY = "CANARY-PAYROLL-7731";
 export const ARCHIVE_CANARY = "CANARY-ARCHIVE-5519";

@@ -8,10 +8,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { launchBrowser } from "../helpers/browser";
+import { launchBrowser } from "@/tests/helpers/browser";
 import { createApiKey, hashApiKey } from "@/lib/auth/api-keys";
-import { makeUser, signIn, type TestUser } from "../helpers/auth";
-import { startConnectWorld, type ConnectWorld } from "./connect-fixtures";
+import { makeUser, signIn, type TestUser } from "@/tests/helpers/auth";
+import { startConnectWorld, type ConnectWorld } from "@/tests/e2e/connect-fixtures";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 

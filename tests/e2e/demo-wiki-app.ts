@@ -4,10 +4,10 @@
 import type { Browser, Page } from "playwright-core";
 import { seedDemoWiki } from "@/lib/ingest";
 import { getLlm } from "@/lib/llm";
-import { startFakeOllama, type FakeOllama } from "../fakes/ollama";
-import { startApp, type RunningApp } from "../helpers/app";
-import { makeUser, signIn, type TestUser } from "../helpers/auth";
-import { launchBrowser } from "../helpers/browser";
+import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
+import { startApp, type RunningApp } from "@/tests/helpers/app";
+import { makeUser, signIn, type TestUser } from "@/tests/helpers/auth";
+import { launchBrowser } from "@/tests/helpers/browser";
 import { setEnv } from "../integration/ask-fixtures";
 
 export interface DemoWikiApp {

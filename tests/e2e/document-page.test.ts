@@ -4,9 +4,9 @@
 // one and a malformed id all answer the ordinary not-found page.
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { RunningApp } from "../helpers/app";
-import { signIn, type TestUser } from "../helpers/auth";
-import { startDemoWikiApp, type DemoWikiApp } from "./demo-wiki-app";
+import type { RunningApp } from "@/tests/helpers/app";
+import { signIn, type TestUser } from "@/tests/helpers/auth";
+import { startDemoWikiApp, type DemoWikiApp } from "@/tests/e2e/demo-wiki-app";
 
 const QUESTION = "How long does the canary watch the error rate?";
 const DOC_HREF = /^\/documents\/([0-9a-f-]{36})\?chunk=([0-9a-f-]{36})(#[\w-]+)?$/;

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort, startApp, type RunningApp } from "../helpers/app";
+import { freePort, startApp, type RunningApp } from "@/tests/helpers/app";
 
 describe("embedded default (PGlite)", () => {
   let app: RunningApp;

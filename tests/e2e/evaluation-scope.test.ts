@@ -3,11 +3,11 @@
 // dataset that is not theirs cannot be changed, and the dataset page offers only their own questions.
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fakeJudge } from "../fakes/judge-fake";
-import { startFakeOllama, type FakeOllama } from "../fakes/ollama";
-import { startApp, type RunningApp } from "../helpers/app";
-import { makeApiKey, makeUser, signIn, type TestUser } from "../helpers/auth";
-import { launchBrowser } from "../helpers/browser";
+import { fakeJudge } from "@/tests/fakes/judge-fake";
+import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
+import { startApp, type RunningApp } from "@/tests/helpers/app";
+import { makeApiKey, makeUser, signIn, type TestUser } from "@/tests/helpers/auth";
+import { launchBrowser } from "@/tests/helpers/browser";
 
 const CANARY = "HERON-VAULT-5512-KESTREL";
 

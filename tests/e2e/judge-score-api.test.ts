@@ -2,10 +2,10 @@
 // and reasons, stored scores, the recorded error on persistent bad judge output), dataset import errors
 // over HTTP, run start validation, human scores.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startApp, type RunningApp } from "../helpers/app";
-import { makeApiKey, makeUser } from "../helpers/auth";
-import { fakeJudge } from "../fakes/judge-fake";
-import { startFakeOllama, type FakeOllama } from "../fakes/ollama";
+import { startApp, type RunningApp } from "@/tests/helpers/app";
+import { makeApiKey, makeUser } from "@/tests/helpers/auth";
+import { fakeJudge } from "@/tests/fakes/judge-fake";
+import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
 
 let app: RunningApp;
 let ollama: FakeOllama;

@@ -12,8 +12,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../helpers/app";
-import { ARCHIVE_CANARY, CANARY, LEAVE_URL, startConnectWorld, type ConnectWorld } from "./connect-fixtures";
+import { freePort } from "@/tests/helpers/app";
+import { ARCHIVE_CANARY, CANARY, LEAVE_URL, startConnectWorld, type ConnectWorld } from "@/tests/e2e/connect-fixtures";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const INIT = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "raw", version: "1" } } };

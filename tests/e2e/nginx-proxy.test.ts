@@ -19,11 +19,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ingestUploads } from "@/lib/ingest";
 import { parseConfig } from "@/lib/config";
 import { Llm } from "@/lib/llm";
-import { startFakeOllama, type FakeOllama } from "../fakes/ollama";
-import { freePort, startApp, type RunningApp } from "../helpers/app";
-import { makeApiKey } from "../helpers/auth";
-import { LEAVE_URL, startConnectWorld, type ConnectWorld } from "./connect-fixtures";
-import { makeCert, NGINX, request, startNginx, type Answer, type Proxy } from "../helpers/nginx";
+import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
+import { freePort, startApp, type RunningApp } from "@/tests/helpers/app";
+import { makeApiKey } from "@/tests/helpers/auth";
+import { LEAVE_URL, startConnectWorld, type ConnectWorld } from "@/tests/e2e/connect-fixtures";
+import { makeCert, NGINX, request, startNginx, type Answer, type Proxy } from "@/tests/helpers/nginx";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 

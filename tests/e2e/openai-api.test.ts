@@ -4,8 +4,8 @@
 // `sot` extension), embeddings take a string or an array, and every bad input gets OpenAI's error shape.
 import OpenAI, { APIError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fakeEmbedding } from "../fakes/ollama";
-import { ARCHIVE_CANARY, CANARY, LEAVE_URL, startConnectWorld, type ConnectWorld } from "./connect-fixtures";
+import { fakeEmbedding } from "@/tests/fakes/ollama";
+import { ARCHIVE_CANARY, CANARY, LEAVE_URL, startConnectWorld, type ConnectWorld } from "@/tests/e2e/connect-fixtures";
 
 const LEAVE_QUESTION = "How many days of paid leave do employees get per year?";
 

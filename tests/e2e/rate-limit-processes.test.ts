@@ -5,10 +5,10 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RedisRateLimitStore } from "@/lib/http/rate-limit";
-import { startApp, type RunningApp } from "../helpers/app";
-import { createTestDb, type TestDb } from "../helpers/db";
-import { makeApiKey, makeUser, type TestUser } from "../helpers/auth";
-import { signInOverHttp } from "../helpers/http-session";
+import { startApp, type RunningApp } from "@/tests/helpers/app";
+import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { makeApiKey, makeUser, type TestUser } from "@/tests/helpers/auth";
+import { signInOverHttp } from "@/tests/helpers/http-session";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0";
 const BURST = 6;

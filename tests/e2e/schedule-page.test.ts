@@ -2,10 +2,10 @@
 // then a person creating a schedule on the page, running it now and finding the run in its history.
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startWebhookSink, type WebhookSink } from "../fakes/schedule-webhook-sink";
-import { startApp, type RunningApp } from "../helpers/app";
-import { makeApiKey, makeUser, signIn, type TestUser } from "../helpers/auth";
-import { launchBrowser } from "../helpers/browser";
+import { startWebhookSink, type WebhookSink } from "@/tests/fakes/schedule-webhook-sink";
+import { startApp, type RunningApp } from "@/tests/helpers/app";
+import { makeApiKey, makeUser, signIn, type TestUser } from "@/tests/helpers/auth";
+import { launchBrowser } from "@/tests/helpers/browser";
 
 let app: RunningApp;
 let sink: WebhookSink;

@@ -4,11 +4,11 @@
 // get a clear 4xx while a concurrent /api/health keeps answering.
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startApp, type RunningApp } from "../helpers/app";
-import { makeApiKey, makeUser, type TestUser } from "../helpers/auth";
-import { metricValue, signInOverHttp } from "../helpers/http-session";
-import { buildPdf } from "../fakes/documents";
-import { buildSlowPdf, buildZipBombDocx, endlessMultipart } from "../fakes/hostile";
+import { startApp, type RunningApp } from "@/tests/helpers/app";
+import { makeApiKey, makeUser, type TestUser } from "@/tests/helpers/auth";
+import { metricValue, signInOverHttp } from "@/tests/helpers/http-session";
+import { buildPdf } from "@/tests/fakes/documents";
+import { buildSlowPdf, buildZipBombDocx, endlessMultipart } from "@/tests/fakes/hostile";
 
 const METRICS_TOKEN = "metrics-token-for-hardening-0123456789";
 const UPLOAD_MAX = 5_000_000;

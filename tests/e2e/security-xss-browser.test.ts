@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MarkdownContent } from "@/components/markdown";
 import { PassageList } from "@/components/evaluations/passage-list";
 import { SECURITY_HEADERS } from "@/lib/http/security-headers";
-import { launchBrowser } from "../helpers/browser";
+import { launchBrowser } from "@/tests/helpers/browser";
 
 const HOSTILE = `# Holiday policy
 

@@ -2,10 +2,10 @@
 // its navigation, the health summary, sign-out; and what /api/health tells whom.
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startApp, type RunningApp } from "../helpers/app";
-import { launchBrowser } from "../helpers/browser";
-import { signIn } from "../helpers/auth";
-import { startFakeOllama, type FakeOllama } from "../fakes/ollama";
+import { startApp, type RunningApp } from "@/tests/helpers/app";
+import { launchBrowser } from "@/tests/helpers/browser";
+import { signIn } from "@/tests/helpers/auth";
+import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
 
 describe("app shell (PostgreSQL, fake Ollama)", () => {
   let app: RunningApp;
@@ -73,7 +73,7 @@ describe("app shell (PostgreSQL, fake Ollama)", () => {
   });
 
   it("shows a viewer only what a viewer may use, and refuses a wrong password", async () => {
-    const { makeUser } = await import("../helpers/auth");
+    const { makeUser } = await import("@/tests/helpers/auth");
     const viewer = await makeUser(app.db!, "viewer");
     const page = await browser.newPage();
     await page.goto(`${app.baseUrl}/signin`);

@@ -5,12 +5,12 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { signWebhookPayload } from "@notionhq/client";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { buildPdf } from "../fakes/documents";
-import { nid, startFakeNotion, type FakeNotion, type FakePage } from "../fakes/notion";
-import { startFakeOllama, type FakeOllama } from "../fakes/ollama";
-import { startApp, type RunningApp } from "../helpers/app";
-import { makeApiKey, makeUser, signIn, type TestUser } from "../helpers/auth";
-import { launchBrowser } from "../helpers/browser";
+import { buildPdf } from "@/tests/fakes/documents";
+import { nid, startFakeNotion, type FakeNotion, type FakePage } from "@/tests/fakes/notion";
+import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
+import { startApp, type RunningApp } from "@/tests/helpers/app";
+import { makeApiKey, makeUser, signIn, type TestUser } from "@/tests/helpers/auth";
+import { launchBrowser } from "@/tests/helpers/browser";
 
 let app: RunningApp;
 let notion: FakeNotion;

@@ -9,10 +9,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFakeOllama, type FakeOllama } from "../fakes/ollama";
-import { startApp, type RunningApp } from "../helpers/app";
-import { createEmptyPostgres, type TestDb } from "../helpers/db";
-import { makeCert, request, startNginx, type Answer, type Proxy } from "../helpers/nginx";
+import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
+import { startApp, type RunningApp } from "@/tests/helpers/app";
+import { createEmptyPostgres, type TestDb } from "@/tests/helpers/db";
+import { makeCert, request, startNginx, type Answer, type Proxy } from "@/tests/helpers/nginx";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 

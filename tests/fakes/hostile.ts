@@ -4,7 +4,7 @@
 // enormous string (memory-hungry), and a 1 GB body made on the fly.
 import { deflateSync } from "node:zlib";
 import { strToU8, unzipSync, Zip, ZipDeflate, Zlib, zipSync } from "fflate";
-import { buildDocx } from "./documents";
+import { buildDocx } from "@/tests/fakes/documents";
 
 const CENTRAL = 0x02014b50;
 

@@ -5,7 +5,7 @@
 // passage, "contradicted" when that passage matches but exactly one of the two is negated (not/never/no),
 // and "not_found" otherwise. It is relevant when it shares a word with the question.
 import { createHash } from "node:crypto";
-import { words, type ChatHandler, type FakeChatRequest } from "./ollama";
+import { words, type ChatHandler, type FakeChatRequest } from "@/tests/fakes/ollama";
 
 export const JUDGE_MARKER = "You are a strict fact-checking judge";
 

@@ -3,7 +3,7 @@
 // (POST /rerank {query, texts} → [{index, score}]). Scores are the share of query words a document holds.
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { words } from "./ollama";
+import { words } from "@/tests/fakes/ollama";
 
 export interface FakeRerankUpstream {
   url: string;

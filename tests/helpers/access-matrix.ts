@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Permission } from "@/lib/auth/roles";
-import type { Method } from "./app-surface";
+import type { Method } from "@/tests/helpers/app-surface";
 
 /**
  * What a method needs: a permission (a role that grants it, or a key with that scope), or "public"

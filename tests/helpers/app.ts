@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { createTestDb, testServerUrl, type TestDb } from "./db";
+import { createTestDb, testServerUrl, type TestDb } from "@/tests/helpers/db";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 

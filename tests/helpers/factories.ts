@@ -5,8 +5,8 @@
 import { randomBytes } from "node:crypto";
 import type { Permission, Role } from "@/lib/auth/roles";
 import type { Db } from "@/lib/db/client";
-import { makeUser, type TestUser } from "./auth";
-import { keyCaller, send, sendOk, userCaller, type Caller, type HttpResult } from "./http";
+import { makeUser, type TestUser } from "@/tests/helpers/auth";
+import { keyCaller, send, sendOk, userCaller, type Caller, type HttpResult } from "@/tests/helpers/http";
 
 export interface Api {
   baseUrl: string;

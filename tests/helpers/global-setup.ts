@@ -1,6 +1,6 @@
 // Runs once before all test files: checks the PostgreSQL test server (and pgvector) when one is
 // configured, and builds the migrated template database so files do not race to build it.
-import { ensureTemplate, testServerUrl } from "./db";
+import { ensureTemplate, testServerUrl } from "@/tests/helpers/db";
 import pg from "pg";
 
 export default async function setup() {

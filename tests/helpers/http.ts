@@ -1,6 +1,6 @@
 // Callers of the running app over real HTTP: anonymous, a signed-in user (next-auth session cookie from
 // the real credentials flow) or an API key, and one request function that reads the whole answer.
-import type { TestUser } from "./auth";
+import type { TestUser } from "@/tests/helpers/auth";
 
 export interface Caller {
   /** For messages: "anonymous", "viewer of O", "key (score) limited to O"… */

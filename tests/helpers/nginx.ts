@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import https from "node:https";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { freePort } from "./app";
+import { freePort } from "@/tests/helpers/app";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 export const NGINX = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/opt/homebrew/bin/nginx"].find((p) => existsSync(p));

@@ -3,8 +3,8 @@
 // route from its own 400 answers (the route wrapper names every bad field: unknown keys are dropped,
 // missing ones filled, enum options — export formats, target kinds — learned and each one sent).
 // Every response goes to one callback, so a test can look at everything a caller was ever told.
-import type { Method, RouteFile } from "./app-surface";
-import { send, type Caller, type HttpResult } from "./http";
+import type { Method, RouteFile } from "@/tests/helpers/app-surface";
+import { send, type Caller, type HttpResult } from "@/tests/helpers/http";
 
 /** Seeded ids by kind ("collection", "run", …); the protected collection's ids first. */
 export type IdPools = Record<string, string[]>;

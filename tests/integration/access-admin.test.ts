@@ -17,8 +17,8 @@ import { authenticate } from "@/lib/auth/users";
 import { userForOidcProfile } from "@/lib/auth/oidc";
 import { resetConfig } from "@/lib/config";
 import { closeDb, setDb } from "@/lib/db/client";
-import { createTestDb, type TestDb } from "../helpers/db";
-import { makeApiKey, makeUser, type TestUser } from "../helpers/auth";
+import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { makeApiKey, makeUser, type TestUser } from "@/tests/helpers/auth";
 
 const BASE = "http://sot.test";
 type Handler = (req: Request, ctx?: { params?: Promise<Record<string, string>> }) => Promise<Response>;

@@ -12,8 +12,8 @@ import { createApiKey, principalFromApiKey } from "@/lib/auth/api-keys";
 import { authOptions, endSessions, principalFromCookies } from "@/lib/auth/session";
 import { resetConfig } from "@/lib/config";
 import { closeDb, setDb } from "@/lib/db/client";
-import { createTestDb, type TestDb } from "../helpers/db";
-import { makeUser, type TestUser } from "../helpers/auth";
+import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { makeUser, type TestUser } from "@/tests/helpers/auth";
 
 let db: TestDb;
 let admin: TestUser;

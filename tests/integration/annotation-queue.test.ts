@@ -3,10 +3,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AccessContext } from "@/lib/access/context";
 import { agreementFigures, nextQueueItem, skipQueueItem, submitHumanScore } from "@/lib/evaluate/annotations";
-import { storeJudgeScore } from "@/lib/evaluate/score";
-import { computeMetrics, type Verdict } from "@/lib/evaluate/scoring";
-import { accessOf, makeUser, type TestUser } from "../helpers/auth";
-import { createTestDb, type TestDb } from "../helpers/db";
+import { storeJudgeScore } from "@/lib/evaluate/judge";
+import { computeMetrics, type Verdict } from "@/lib/evaluate/scoring-rule";
+import { accessOf, makeUser, type TestUser } from "@/tests/helpers/auth";
+import { createTestDb, type TestDb } from "@/tests/helpers/db";
 
 let db: TestDb;
 let aliceUser: TestUser;

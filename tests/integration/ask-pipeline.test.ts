@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ask, NO_MODEL_PREFIX, NOT_COVERED_TEXT, submitFeedback, type AskEvent } from "@/lib/answer";
 import type { Principal } from "@/lib/auth/roles";
 import { retrieve } from "@/lib/retrieve";
-import { addCollection, addPages, contextOf, makePrincipal, setEnv, startAskEnv, stopAskEnv, WIKI } from "./ask-fixtures";
+import { addCollection, addPages, contextOf, makePrincipal, setEnv, startAskEnv, stopAskEnv, WIKI } from "@/tests/integration/ask-fixtures";
 
 let env: Awaited<ReturnType<typeof startAskEnv>>;
 let viewer: Principal;

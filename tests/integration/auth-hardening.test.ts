@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DUMMY_PASSWORD_HASH, hashPassword } from "@/lib/auth/passwords";
 import { authenticate, createFirstAdmin, createUser } from "@/lib/auth/users";
 import { passwordHashingCount } from "@/lib/metrics";
-import { createTestDb, type TestDb } from "../helpers/db";
+import { createTestDb, type TestDb } from "@/tests/helpers/db";
 
 async function argon2Work<T>(fn: () => Promise<T>): Promise<{ result: T; hash: number; verify: number }> {
   const before = { hash: passwordHashingCount("hash"), verify: passwordHashingCount("verify") };

@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accessContextFor, pickReadable } from "@/lib/access/context";
 import { createApiKey, hashApiKey, principalFromApiKey } from "@/lib/auth/api-keys";
 import { authenticate, createFirstAdmin, createUser } from "@/lib/auth/users";
-import { createTestDb, type TestDb } from "../helpers/db";
-import { makeUser } from "../helpers/auth";
+import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { makeUser } from "@/tests/helpers/auth";
 
 describe("auth", () => {
   let db: TestDb;

@@ -5,9 +5,9 @@ import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openPostgres, type Db } from "../../lib/db/client";
-import { parseKeyList, ringFrom } from "../../lib/crypto/keys";
-import { createDatabase, dropDatabases, dumpAll, migratedDb, seed, tempDir } from "./backup-fixtures";
+import { openPostgres, type Db } from "@/lib/db/client";
+import { parseKeyList, ringFrom } from "@/lib/crypto/keys";
+import { createDatabase, dropDatabases, dumpAll, migratedDb, seed, tempDir } from "@/tests/integration/backup-fixtures";
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, "..", "..");

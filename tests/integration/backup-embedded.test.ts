@@ -2,10 +2,10 @@
 // restores both into another embedded database and into PostgreSQL — the way from a trial install
 // to production.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSnapshot, FolderTarget, restoreSnapshot } from "../../lib/backup";
-import { openPostgres, usePglite, type Db } from "../../lib/db/client";
-import { openInMemory } from "../../lib/db/embedded";
-import { createDatabase, dropDatabases, dumpAll, migrationNames, seed, tempDir, testRing } from "./backup-fixtures";
+import { createSnapshot, FolderTarget, restoreSnapshot } from "@/lib/backup";
+import { openPostgres, usePglite, type Db } from "@/lib/db/client";
+import { openInMemory } from "@/lib/db/embedded";
+import { createDatabase, dropDatabases, dumpAll, migrationNames, seed, tempDir, testRing } from "@/tests/integration/backup-fixtures";
 
 const ring = testRing();
 let source: Db;

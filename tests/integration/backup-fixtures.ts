@@ -6,10 +6,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { readCatalog, rowSelectSql, withTransaction } from "../../lib/backup/catalog";
-import { generateMasterKey, ringFrom, type KeyRing, type MasterKey } from "../../lib/crypto/keys";
-import { encryptSecretWith } from "../../lib/crypto/secrets";
-import { openPostgres, type Db } from "../../lib/db/client";
+import { readCatalog, rowSelectSql, withTransaction } from "@/lib/backup/catalog";
+import { generateMasterKey, ringFrom, type KeyRing, type MasterKey } from "@/lib/crypto/keys";
+import { encryptSecretWith } from "@/lib/crypto/secrets";
+import { openPostgres, type Db } from "@/lib/db/client";
 
 export const PG_ADMIN = process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 

@@ -1,10 +1,10 @@
 // Back up real PostgreSQL + pgvector to the local folder target, restore into fresh databases and
 // compare every row and vector; incremental behaviour; refusing a non-empty target.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSnapshot, FolderTarget, restoreSnapshot, RestoreRefusedError, verifySnapshot } from "../../lib/backup";
-import { decryptSecretWith } from "../../lib/crypto/secrets";
-import { openPostgres, type Db } from "../../lib/db/client";
-import { createDatabase, dropDatabases, dumpAll, migratedDb, migrationNames, seed, tempDir, testRing, type Seeded } from "./backup-fixtures";
+import { createSnapshot, FolderTarget, restoreSnapshot, RestoreRefusedError, verifySnapshot } from "@/lib/backup";
+import { decryptSecretWith } from "@/lib/crypto/secrets";
+import { openPostgres, type Db } from "@/lib/db/client";
+import { createDatabase, dropDatabases, dumpAll, migratedDb, migrationNames, seed, tempDir, testRing, type Seeded } from "@/tests/integration/backup-fixtures";
 
 const ring = testRing();
 let source: Db;

@@ -5,10 +5,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import S3rver from "s3rver";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyRetention, createSnapshot, listSnapshots, restoreSnapshot, S3Target, selectKept, verifySnapshot } from "../../lib/backup";
-import { objectKey } from "../../lib/backup/format";
-import { openPostgres, type Db } from "../../lib/db/client";
-import { createDatabase, dropDatabases, dumpAll, migratedDb, seed, testRing, type Seeded } from "./backup-fixtures";
+import { applyRetention, createSnapshot, listSnapshots, restoreSnapshot, S3Target, selectKept, verifySnapshot } from "@/lib/backup";
+import { objectKey } from "@/lib/backup/format";
+import { openPostgres, type Db } from "@/lib/db/client";
+import { createDatabase, dropDatabases, dumpAll, migratedDb, seed, testRing, type Seeded } from "@/tests/integration/backup-fixtures";
 
 const ring = testRing();
 let server: S3rver;
@@ -69,7 +69,7 @@ describe("S3-compatible target (s3rver)", () => {
   });
 
   it("refuses a tampered object naming it", async () => {
-    const m = await (await import("../../lib/backup")).loadManifest(target, ring, firstId);
+    const m = await (await import("@/lib/backup")).loadManifest(target, ring, firstId);
     const hash = m.tables.find((t) => t.name === "chunks")!.objects[0][0];
     const body = (await target.get(objectKey(hash)))!;
     const bad = Buffer.from(body);

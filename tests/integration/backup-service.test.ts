@@ -3,13 +3,13 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createBackupRecord, FolderTarget, getBackup, listBackups, runBackup, verifySnapshot } from "../../lib/backup";
-import type { SnapshotProgress } from "../../lib/backup/snapshot";
-import { resetConfig } from "../../lib/config";
-import { generateMasterKey, getKeyRing, resetKeyRing } from "../../lib/crypto/keys";
-import type { Db } from "../../lib/db/client";
-import { ConflictError } from "../../lib/errors";
-import { dropDatabases, migratedDb, seed, tempDir } from "./backup-fixtures";
+import { createBackupRecord, FolderTarget, getBackup, listBackups, runBackup, verifySnapshot } from "@/lib/backup";
+import type { SnapshotProgress } from "@/lib/backup/snapshot";
+import { resetConfig } from "@/lib/config";
+import { generateMasterKey, getKeyRing, resetKeyRing } from "@/lib/crypto/keys";
+import type { Db } from "@/lib/db/client";
+import { ConflictError } from "@/lib/errors";
+import { dropDatabases, migratedDb, seed, tempDir } from "@/tests/integration/backup-fixtures";
 
 let db: Db;
 let folder: Awaited<ReturnType<typeof tempDir>>;

@@ -4,14 +4,14 @@
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSnapshot, FolderTarget, loadManifest, restoreSnapshot, verifySnapshot } from "../../lib/backup";
-import { objectKey, readObjectEnvelope } from "../../lib/backup/format";
-import { parseConfig } from "../../lib/config";
-import { loadKeyRing, ringFrom } from "../../lib/crypto/keys";
-import { addMasterKey, rewrapBackups, rewrapDatabaseSecrets } from "../../lib/crypto/rotate";
-import { decryptSecretWith, encryptSecretWith } from "../../lib/crypto/secrets";
-import { openPostgres, type Db } from "../../lib/db/client";
-import { createDatabase, dropDatabases, dumpAll, migratedDb, seed, tempDir, type Seeded } from "./backup-fixtures";
+import { createSnapshot, FolderTarget, loadManifest, restoreSnapshot, verifySnapshot } from "@/lib/backup";
+import { objectKey, readObjectEnvelope } from "@/lib/backup/format";
+import { parseConfig } from "@/lib/config";
+import { loadKeyRing, ringFrom } from "@/lib/crypto/keys";
+import { addMasterKey, rewrapBackups, rewrapDatabaseSecrets } from "@/lib/crypto/rotate";
+import { decryptSecretWith, encryptSecretWith } from "@/lib/crypto/secrets";
+import { openPostgres, type Db } from "@/lib/db/client";
+import { createDatabase, dropDatabases, dumpAll, migratedDb, seed, tempDir, type Seeded } from "@/tests/integration/backup-fixtures";
 
 let source: Db;
 let seeded: Seeded;

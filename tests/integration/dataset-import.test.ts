@@ -5,8 +5,8 @@ import type { AccessContext } from "@/lib/access/context";
 import { parseCsv } from "@/lib/csv";
 import { AppError } from "@/lib/errors";
 import { addQueryLogToDataset, createDataset, exportDataset, getDataset, importDataset, updateDataset } from "@/lib/evaluate/datasets";
-import { accessOf, makeUser } from "../helpers/auth";
-import { createTestDb, type TestDb } from "../helpers/db";
+import { accessOf, makeUser } from "@/tests/helpers/auth";
+import { createTestDb, type TestDb } from "@/tests/helpers/db";
 
 let db: TestDb;
 let ctx: AccessContext;

@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accessContextFor } from "@/lib/access/context";
 import { ROLE_PERMISSIONS, type Principal, type Role } from "@/lib/auth/roles";
 import { getDocumentView } from "@/lib/ingest";
-import { makeUser } from "../helpers/auth";
-import { createTestDb, type TestDb } from "../helpers/db";
+import { makeUser } from "@/tests/helpers/auth";
+import { createTestDb, type TestDb } from "@/tests/helpers/db";
 
 async function principal(db: TestDb, role: Role, collectionLimit: string[] | null = null): Promise<Principal> {
   const user = await makeUser(db, role);

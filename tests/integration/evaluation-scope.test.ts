@@ -20,13 +20,13 @@ import {
   recentLoggedQuestions,
   updateDataset,
 } from "@/lib/evaluate/datasets";
-import { scoreOutput, storeJudgeScore } from "@/lib/evaluate/score";
-import { computeMetrics } from "@/lib/evaluate/scoring";
-import { accessOf, keyAccessOf, makeApiKey, makeUser, type TestUser } from "../helpers/auth";
+import { scoreOutput, storeJudgeScore } from "@/lib/evaluate/judge";
+import { computeMetrics } from "@/lib/evaluate/scoring-rule";
+import { accessOf, keyAccessOf, makeApiKey, makeUser, type TestUser } from "@/tests/helpers/auth";
 import { openInMemory } from "@/lib/db/embedded";
 import { applyMigrations, MIGRATIONS_DIR, readMigrations } from "@/lib/db/migrate";
 import { pgRunner, pgliteRunner } from "@/lib/db/sql-runner";
-import { createEmptyPostgres, createTestDb, type TestDb } from "../helpers/db";
+import { createEmptyPostgres, createTestDb, type TestDb } from "@/tests/helpers/db";
 
 let db: TestDb;
 let open: string; // every signed-in user reads it

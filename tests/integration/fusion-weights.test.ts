@@ -11,8 +11,8 @@ import { fusedDocuments, type RankedQuestion } from "@/lib/retrieve/fusion-tunin
 import { learnCollectionFusion, listCollectionFusion, saveCollectionFusionSettings } from "@/lib/retrieve/fusion-settings";
 import { hybridSearch, RRF_K, textQuery } from "@/lib/retrieve/search";
 import { loadChunks } from "@/scripts/bench/lib";
-import { fakeEmbedding, startFakeOllama, type FakeOllama } from "../fakes/ollama";
-import { createTestDb, type TestDb } from "../helpers/db";
+import { fakeEmbedding, startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
+import { createTestDb, type TestDb } from "@/tests/helpers/db";
 
 const TOPICS = ["payroll", "laptops", "holidays", "expenses", "security", "onboarding", "parking", "travel", "pensions", "printing", "coffee", "badges"];
 const text = (t: string) => `The ${t} policy. Everything about ${t}: who decides on ${t} and how ${t} requests are handled.`;

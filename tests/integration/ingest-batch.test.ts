@@ -3,11 +3,11 @@
 import { randomUUID } from "node:crypto";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseConfig } from "../../lib/config";
-import { ingestDocuments, type SourceDocument } from "../../lib/ingest/pipeline";
-import { Llm } from "../../lib/llm";
-import { startFakeOllama, type FakeOllama } from "../fakes/ollama";
-import { createTestDb, type TestDb } from "../helpers/db";
+import { parseConfig } from "@/lib/config";
+import { ingestDocuments, type SourceDocument } from "@/lib/ingest/pipeline";
+import { Llm } from "@/lib/llm";
+import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
+import { createTestDb, type TestDb } from "@/tests/helpers/db";
 
 let db: TestDb;
 let ollama: FakeOllama;

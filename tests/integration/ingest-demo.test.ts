@@ -1,19 +1,24 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseConfig } from "../../lib/config";
-import { backfillEmbeddings } from "../../lib/ingest/backfill";
-import { seedDemoWiki } from "../../lib/ingest/demo";
-import { Llm } from "../../lib/llm";
-import { startFakeOllama, type FakeOllama } from "../fakes/ollama";
-import { createTestDb, type TestDb } from "../helpers/db";
+import { parseConfig } from "@/lib/config";
+import { backfillEmbeddings } from "@/lib/ingest/backfill";
+import { seedDemoWiki } from "@/lib/ingest/demo";
+import { Llm } from "@/lib/llm";
+import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
+import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { installQueue, queuedJobs } from "@/tests/helpers/queue";
+import type { JobQueue } from "@/lib/jobs/queue";
 
 let db: TestDb;
+let queue: JobQueue;
 let ollama: FakeOllama;
 
 beforeAll(async () => {
   db = await createTestDb();
+  queue = await installQueue(db); // the seed queues the embed backfill for real; no worker runs it here
   ollama = await startFakeOllama();
 });
 afterAll(async () => {
+  await queue?.stop();
   await ollama?.close();
   await db?.drop();
 });
@@ -42,6 +47,8 @@ describe("seedDemoWiki", () => {
     const doc = await db.prisma.document.findFirstOrThrow({ where: { externalId: "oncall-rotation.md" } });
     expect(doc).toMatchObject({ title: "On-call rotation", breadcrumb: ["Kestrel wiki", "On-call"] });
 
+    // The seed asked for the backfill (it runs when a worker takes it; here the test runs it).
+    expect((await queuedJobs(db, "ingest.embed-backfill")).length).toBeGreaterThanOrEqual(1);
     // Ollama comes back: the backfill embeds everything.
     const up = new Llm(parseConfig({ OLLAMA_HOST: ollama.url }));
     const b = await backfillEmbeddings(db, { llm: up, batchSize: 64 });

@@ -2,14 +2,14 @@
 // TEST_DATABASE_URL is unset): an import started by startReconcile runs to the end in a worker, and a
 // backfill request embeds what was stored without vectors.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { resetConfig } from "../../lib/config";
-import { setDb } from "../../lib/db/client";
-import { getImportJob, kickEmbedBackfill, startReconcile } from "../../lib/ingest";
-import { ingestJobs } from "../../lib/ingest/jobs";
-import { JobQueue, setQueue } from "../../lib/jobs/queue";
-import { resetLlm } from "../../lib/llm";
-import { startFakeOllama, type FakeOllama } from "../fakes/ollama";
-import { createTestDb, type TestDb } from "../helpers/db";
+import { getConfig, resetConfig } from "@/lib/config";
+import { setDb } from "@/lib/db/client";
+import { getImportJob, requestBackfill, startReconcile } from "@/lib/ingest";
+import { ingestJobs } from "@/lib/ingest/jobs";
+import { JobQueue, setQueue } from "@/lib/jobs/queue";
+import { resetLlm } from "@/lib/llm";
+import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
+import { createTestDb, type TestDb } from "@/tests/helpers/db";
 
 let db: TestDb;
 let queue: JobQueue;
@@ -46,7 +46,7 @@ describe("ingest jobs on the queue", () => {
   it("runs an import started by startReconcile in a worker, to the end", async () => {
     const col = await db.prisma.collection.create({ data: { slug: "demo-q", name: "Demo" } });
     const src = await db.prisma.source.create({ data: { collectionId: col.id, kind: "upload", name: "Demo wiki", config: { demo: true } } });
-    const { kind, id } = await startReconcile(src.id, { db, trigger: "manual" });
+    const { kind, id } = await startReconcile(db, { sourceId: src.id, trigger: "manual" });
     expect(kind).toBe("import_job");
     const job = await until(async () => {
       const j = await getImportJob(id, db);
@@ -60,11 +60,18 @@ describe("ingest jobs on the queue", () => {
   });
 
   it("the backfill job embeds chunks stored without vectors", async () => {
+    const [{ total }] = await db.prisma.$queryRaw<Array<{ total: number }>>`SELECT count(*)::int AS total FROM chunks`;
+    expect(total).toBeGreaterThan(30);
     await db.prisma.$executeRaw`UPDATE chunks SET embedding = NULL, embedding_model = NULL`;
-    await kickEmbedBackfill();
-    await until(
-      async () => (await db.prisma.$queryRaw<Array<{ n: number }>>`SELECT count(*)::int AS n FROM chunks WHERE embedding IS NULL`)[0].n === 0,
-      "the backfill",
-    );
+    const callsBefore = ollama.embedBatches.length;
+    await requestBackfill();
+    const missing = async () => (await db.prisma.$queryRaw<Array<{ n: number }>>`SELECT count(*)::int AS n FROM chunks WHERE embedding IS NULL`)[0].n;
+    await until(async () => (await missing()) === 0, "the backfill");
+    // Every chunk has its vector again, from the configured model, and it took embedding calls to get them.
+    expect(await missing()).toBe(0);
+    const models = await db.prisma.$queryRaw<Array<{ model: string | null; n: number }>>`
+      SELECT embedding_model AS model, count(*)::int AS n FROM chunks GROUP BY 1`;
+    expect(models).toEqual([{ model: getConfig().OLLAMA_EMBED_MODEL, n: total }]);
+    expect(ollama.embedBatches.length).toBeGreaterThan(callsBefore);
   });
 });

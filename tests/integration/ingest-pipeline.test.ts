@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseConfig } from "../../lib/config";
+import { parseConfig } from "@/lib/config";
 
-import { backfillEmbeddings, servingEmbeddingModel } from "../../lib/ingest/backfill";
-import { ingestDocuments, removeMissing, softDeleteDocuments, type SourceDocument } from "../../lib/ingest/pipeline";
-import { Llm } from "../../lib/llm";
-import { DEFAULT_FAKE_MODELS, startFakeOllama, type FakeOllama } from "../fakes/ollama";
-import { createTestDb, type TestDb } from "../helpers/db";
+import { backfillEmbeddings, servingEmbeddingModel } from "@/lib/ingest/backfill";
+import { ingestDocuments, removeMissing, softDeleteDocuments, type SourceDocument } from "@/lib/ingest/pipeline";
+import { Llm } from "@/lib/llm";
+import { DEFAULT_FAKE_MODELS, startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
+import { createTestDb, type TestDb } from "@/tests/helpers/db";
 
 let db: TestDb;
 let ollama: FakeOllama;

@@ -2,10 +2,10 @@
 // output, the recorded error, determinism.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resetConfig } from "@/lib/config";
-import { runJudge } from "@/lib/evaluate/score";
+import { runJudge } from "@/lib/evaluate/judge";
 import { resetLlm } from "@/lib/llm";
-import { fakeJudge } from "../fakes/judge-fake";
-import { startFakeOllama, type FakeChatRequest, type FakeOllama } from "../fakes/ollama";
+import { fakeJudge } from "@/tests/fakes/judge-fake";
+import { startFakeOllama, type FakeChatRequest, type FakeOllama } from "@/tests/fakes/ollama";
 
 let ollama: FakeOllama;
 const passages = [

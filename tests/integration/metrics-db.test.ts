@@ -2,7 +2,7 @@
 // latency quantiles, queue depth and failed jobs from pg-boss's table, the last evaluation score.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderMetrics } from "@/lib/metrics";
-import { createTestDb, type TestDb } from "../helpers/db";
+import { createTestDb, type TestDb } from "@/tests/helpers/db";
 
 describe("metrics read from the database", () => {
   let db: TestDb;

@@ -5,8 +5,8 @@ import { parseConfig } from "@/lib/config";
 import { defineJob, JobQueue } from "@/lib/jobs/queue";
 import { Llm } from "@/lib/llm";
 import { renderMetrics } from "@/lib/metrics";
-import { startFakeOllama, type FakeOllama } from "../fakes/ollama";
-import { createTestDb, type TestDb } from "../helpers/db";
+import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
+import { createTestDb, type TestDb } from "@/tests/helpers/db";
 
 const count = (text: string, metric: string, labels: string) =>
   Number(new RegExp(`^${metric}\\{${labels}\\} (\\S+)$`, "m").exec(text)?.[1] ?? "0");

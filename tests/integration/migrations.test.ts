@@ -10,7 +10,7 @@ import { usePglite } from "@/lib/db/client";
 import { openInMemory } from "@/lib/db/embedded";
 import { applyMigrations, migrationStatus, MIGRATIONS_DIR, readMigrations } from "@/lib/db/migrate";
 import { pgRunner, pgliteRunner, type SqlRunner } from "@/lib/db/sql-runner";
-import { createEmptyPostgres, testServerUrl } from "../helpers/db";
+import { createEmptyPostgres, testServerUrl } from "@/tests/helpers/db";
 
 async function withRunner<T>(fn: (sql: SqlRunner) => Promise<T>): Promise<T> {
   const empty = await createEmptyPostgres();

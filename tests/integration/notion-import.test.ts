@@ -1,14 +1,17 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseConfig, resetConfig } from "../../lib/config";
-import { createImportJob, getImportJob, runImportJob } from "../../lib/ingest/import-jobs";
-import { createNotionSource, startNotionImport } from "../../lib/ingest/notion";
-import { Llm } from "../../lib/llm";
-import { startFakeNotion, nid, rich, type FakeNotion, type FakePage } from "../fakes/notion";
-import { startFakeOllama, type FakeOllama } from "../fakes/ollama";
-import { createTestDb, type TestDb } from "../helpers/db";
+import { parseConfig, resetConfig } from "@/lib/config";
+import { createImportJob, getImportJob, runImportJob, startNotionImport } from "@/lib/ingest/import-jobs";
+import { createNotionSource } from "@/lib/ingest/notion";
+import { Llm } from "@/lib/llm";
+import { startFakeNotion, nid, rich, type FakeNotion, type FakePage } from "@/tests/fakes/notion";
+import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
+import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { installQueue, queuedJobs } from "@/tests/helpers/queue";
+import type { JobQueue } from "@/lib/jobs/queue";
 
 let db: TestDb;
+let queue: JobQueue;
 let notion: FakeNotion;
 let ollama: FakeOllama;
 let llm: Llm;
@@ -51,9 +54,12 @@ beforeAll(async () => {
   resetConfig();
   llm = new Llm(parseConfig({ OLLAMA_HOST: ollama.url }));
   db = await createTestDb();
+  // Imports are queued for real (no worker runs here: each test runs its job itself).
+  queue = await installQueue(db);
   collectionId = (await db.prisma.collection.create({ data: { slug: "eng", name: "Engineering" } })).id;
 });
 afterAll(async () => {
+  await queue?.stop();
   await notion?.close();
   await ollama?.close();
   await db?.drop();
@@ -75,6 +81,8 @@ describe("Notion bulk import through @notionhq/client", () => {
   it("finds pages by search AND by walking blocks and data sources, with breadcrumb, url, properties and refetched parts", async () => {
     const s = await newSource();
     const { id } = await startNotionImport(db, { sourceId: s.id });
+    // Started = recorded and queued for a worker (this test runs it itself).
+    expect((await queuedJobs(db, "ingest.import")).map((j) => j.data.jobId)).toContain(id);
     const job = await runImportJob(db, id, { llm });
     expect(job.status).toBe("succeeded");
     expect(job.failed).toBe(0);

@@ -4,15 +4,18 @@
 // breadcrumbs follow block parents, row properties are searchable, and nothing is fetched twice.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseConfig, resetConfig } from "../../lib/config";
-import { runImportJob, type ImportJobView } from "../../lib/ingest/import-jobs";
-import { createNotionSource, startNotionImport } from "../../lib/ingest/notion";
-import { Llm } from "../../lib/llm";
-import { nid, rich, startFakeNotion, type FakeNotion, type FakePage } from "../fakes/notion";
-import { startFakeOllama, type FakeOllama } from "../fakes/ollama";
-import { createTestDb, type TestDb } from "../helpers/db";
+import { parseConfig, resetConfig } from "@/lib/config";
+import { runImportJob, startNotionImport, type ImportJobView } from "@/lib/ingest/import-jobs";
+import { createNotionSource } from "@/lib/ingest/notion";
+import { Llm } from "@/lib/llm";
+import { nid, rich, startFakeNotion, type FakeNotion, type FakePage } from "@/tests/fakes/notion";
+import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
+import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { installQueue } from "@/tests/helpers/queue";
+import type { JobQueue } from "@/lib/jobs/queue";
 
 let db: TestDb;
+let queue: JobQueue;
 let notion: FakeNotion;
 let ollama: FakeOllama;
 let llm: Llm;
@@ -100,9 +103,12 @@ beforeAll(async () => {
   resetConfig();
   llm = new Llm(parseConfig({ OLLAMA_HOST: ollama.url }));
   db = await createTestDb();
+  // Imports are queued for real (no worker runs here: each test runs its job itself).
+  queue = await installQueue(db);
   collectionId = (await db.prisma.collection.create({ data: { slug: "company", name: "Company" } })).id;
 });
 afterAll(async () => {
+  await queue?.stop();
   await notion?.close();
   await ollama?.close();
   await db?.drop();

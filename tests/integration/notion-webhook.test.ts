@@ -1,21 +1,24 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { signWebhookPayload } from "@notionhq/client";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { parseConfig, resetConfig } from "../../lib/config";
-import { createNotionSource, readNotionSecrets } from "../../lib/ingest/notion";
+import { parseConfig, resetConfig } from "@/lib/config";
+import { createNotionSource, readNotionSecrets } from "@/lib/ingest/notion";
 import {
   clearWebhookVerificationToken,
   flushNotionWebhooks,
   openWebhookHandshake,
   receiveNotionWebhook,
   webhookState,
-} from "../../lib/ingest/notion-webhook";
-import { Llm } from "../../lib/llm";
-import { nid, startFakeNotion, type FakeNotion } from "../fakes/notion";
-import { startFakeOllama, type FakeOllama } from "../fakes/ollama";
-import { createTestDb, type TestDb } from "../helpers/db";
+} from "@/lib/ingest/notion-webhook";
+import { Llm } from "@/lib/llm";
+import { nid, startFakeNotion, type FakeNotion } from "@/tests/fakes/notion";
+import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
+import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { installQueue, queuedJobs } from "@/tests/helpers/queue";
+import type { JobQueue } from "@/lib/jobs/queue";
 
 let db: TestDb;
+let queue: JobQueue;
 let notion: FakeNotion;
 let ollama: FakeOllama;
 let llm: Llm;
@@ -74,10 +77,12 @@ beforeAll(async () => {
   resetConfig();
   llm = new Llm(parseConfig({ OLLAMA_HOST: ollama.url }));
   db = await createTestDb();
+  queue = await installQueue(db); // the receiver queues the flush job for real; no worker runs it here
   collectionId = (await db.prisma.collection.create({ data: { slug: "w", name: "W" } })).id;
   sourceId = (await createNotionSource(db, { collectionId, name: "Notion", token: notion.token })).id;
 });
 afterAll(async () => {
+  await queue?.stop();
   await notion?.close();
   await ollama?.close();
   await db?.drop();
@@ -163,6 +168,8 @@ describe("Notion webhook receiver", () => {
     const rows = await pending();
     expect(rows).toHaveLength(1);
     expect(rows[0].dueAt.getTime()).toBeGreaterThan(Date.now() + 15_000); // the 30 s debounce, not yet over
+    // The receiver itself queued the flush (one at a time: the job is "stately").
+    expect((await queuedJobs(db, "ingest.notion-webhook")).filter((j) => j.state === "created")).toHaveLength(1);
     // Not due yet: nothing happens.
     expect(await flushNotionWebhooks(db, { llm })).toMatchObject({ processed: 0 });
     expect((await flushNotionWebhooks(db, { llm })).nextDueInMs).toBeGreaterThan(10_000);

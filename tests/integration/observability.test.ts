@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig, resetConfig } from "@/lib/config";
 import { renderMetrics, renderProcessMetrics } from "@/lib/metrics";
 import { startWorkerMetrics } from "@/lib/metrics-server";
-import { createTestDb, type TestDb } from "../helpers/db";
+import { createTestDb, type TestDb } from "@/tests/helpers/db";
 
 const DIR = path.resolve(__dirname, "../../deploy/observability");
 const read = (file: string) => readFileSync(path.join(DIR, file), "utf8");

@@ -8,7 +8,7 @@ import { openPostgres, usePglite, type Db } from "@/lib/db/client";
 import { openInMemory } from "@/lib/db/embedded";
 import { RateLimitError } from "@/lib/errors";
 import { PostgresRateLimitStore, principalBucket, RedisRateLimitStore, type RateLimitStore } from "@/lib/http/rate-limit";
-import { createTestDb, type TestDb } from "../helpers/db";
+import { createTestDb, type TestDb } from "@/tests/helpers/db";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0";
 const unique = (name: string) => `${name}:${randomBytes(6).toString("hex")}`;

@@ -6,7 +6,7 @@ import type { Principal } from "@/lib/auth/roles";
 import { retrieve } from "@/lib/retrieve";
 import { createRerankBackend, startRerankServer, type RerankServer } from "@/lib/retrieve/rerank-service";
 import { startFakeRerankUpstream, type FakeRerankUpstream } from "@/tests/fakes/rerank-upstream";
-import { addCollection, addPages, contextOf, makePrincipal, setEnv, startAskEnv, stopAskEnv, WIKI } from "./ask-fixtures";
+import { addCollection, addPages, contextOf, makePrincipal, setEnv, startAskEnv, stopAskEnv, WIKI } from "@/tests/integration/ask-fixtures";
 
 const post = (url: string, body: unknown) =>
   fetch(`${url}/rerank`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });

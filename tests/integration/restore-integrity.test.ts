@@ -13,12 +13,12 @@ import {
   loadManifest,
   restoreSnapshot,
   verifySnapshot,
-} from "../../lib/backup";
-import { objectKey } from "../../lib/backup/format";
-import { generateMasterKey } from "../../lib/crypto/keys";
-import type { Db } from "../../lib/db/client";
-import { openPostgres } from "../../lib/db/client";
-import { createDatabase, dropDatabases, dumpAll, migratedDb, seed, tempDir, testRing } from "./backup-fixtures";
+} from "@/lib/backup";
+import { objectKey } from "@/lib/backup/format";
+import { generateMasterKey } from "@/lib/crypto/keys";
+import type { Db } from "@/lib/db/client";
+import { openPostgres } from "@/lib/db/client";
+import { createDatabase, dropDatabases, dumpAll, migratedDb, seed, tempDir, testRing } from "@/tests/integration/backup-fixtures";
 
 const key = generateMasterKey();
 const ring = testRing(key);

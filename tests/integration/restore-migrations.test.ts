@@ -4,11 +4,11 @@ import { cp, mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSnapshot, FolderTarget, restoreSnapshot, RestoreRefusedError } from "../../lib/backup";
-import { openPostgres, type Db } from "../../lib/db/client";
-import { applyMigrations, MIGRATIONS_DIR } from "../../lib/db/migrate";
-import { pgRunner } from "../../lib/db/sql-runner";
-import { createDatabase, dropDatabases, dumpAll, seed, tempDir, testRing } from "./backup-fixtures";
+import { createSnapshot, FolderTarget, restoreSnapshot, RestoreRefusedError } from "@/lib/backup";
+import { openPostgres, type Db } from "@/lib/db/client";
+import { applyMigrations, MIGRATIONS_DIR } from "@/lib/db/migrate";
+import { pgRunner } from "@/lib/db/sql-runner";
+import { createDatabase, dropDatabases, dumpAll, seed, tempDir, testRing } from "@/tests/integration/backup-fixtures";
 
 const ring = testRing();
 let tmp: Awaited<ReturnType<typeof tempDir>>;

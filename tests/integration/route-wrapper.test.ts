@@ -5,8 +5,8 @@ import { setDb, closeDb } from "@/lib/db/client";
 import { NotFoundError } from "@/lib/errors";
 import { route } from "@/lib/http/route";
 import { LlmUnavailableError } from "@/lib/llm";
-import { createTestDb, type TestDb } from "../helpers/db";
-import { makeApiKey, makeUser } from "../helpers/auth";
+import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { makeApiKey, makeUser } from "@/tests/helpers/auth";
 
 const Body = z.object({ question: z.string().min(1), topK: z.number().int().max(50).optional() });
 const echo = route({ permission: "ask", body: Body, maxBodyBytes: 200 }, async ({ body, principal }) => ({ got: body, who: principal.label }));

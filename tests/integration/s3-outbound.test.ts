@@ -10,7 +10,7 @@ import { resetConfig } from "@/lib/config";
 import { outboundAgents, OutboundBlockedError } from "@/lib/http/outbound";
 import { createImportJob, runImportJob } from "@/lib/ingest/import-jobs";
 import { createS3Source } from "@/lib/ingest/s3";
-import { createTestDb, type TestDb } from "../helpers/db";
+import { createTestDb, type TestDb } from "@/tests/helpers/db";
 
 const BANNER = "INTERNAL-BANNER-7f3a redis_version:7.2 secret-detail";
 

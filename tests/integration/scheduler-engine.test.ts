@@ -15,9 +15,9 @@ import {
   setScheduleEnabled,
   updateSchedule,
 } from "@/lib/schedules/service";
-import { startWebhookSink, type WebhookSink } from "../fakes/schedule-webhook-sink";
-import { accessOf, makeUser } from "../helpers/auth";
-import { createTestDb, type TestDb } from "../helpers/db";
+import { startWebhookSink, type WebhookSink } from "@/tests/fakes/schedule-webhook-sink";
+import { accessOf, makeUser } from "@/tests/helpers/auth";
+import { createTestDb, type TestDb } from "@/tests/helpers/db";
 
 // The webhook target goes through the SSRF guard: the loopback sink must be allowed explicitly.
 process.env.OUTBOUND_ALLOW = "127.0.0.1";

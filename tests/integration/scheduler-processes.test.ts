@@ -10,9 +10,9 @@ import { resetConfig } from "@/lib/config";
 import { ConflictError } from "@/lib/errors";
 import { createSchedule, getScheduleHistory, runScheduleNow } from "@/lib/schedules/service";
 import { getExecutor } from "@/lib/schedules/engine";
-import { startWebhookSink, type WebhookSink } from "../fakes/schedule-webhook-sink";
-import { accessOf, makeUser } from "../helpers/auth";
-import { createTestDb, type TestDb } from "../helpers/db";
+import { startWebhookSink, type WebhookSink } from "@/tests/fakes/schedule-webhook-sink";
+import { accessOf, makeUser } from "@/tests/helpers/auth";
+import { createTestDb, type TestDb } from "@/tests/helpers/db";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 

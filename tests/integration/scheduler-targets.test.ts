@@ -10,8 +10,8 @@ import { closeQueue } from "@/lib/jobs/queue";
 import { getExecutor, syncHandedOffRuns } from "@/lib/schedules/engine";
 import { createSchedule, getSchedule, getScheduleHistory, runScheduleNow, updateSchedule } from "@/lib/schedules/service";
 import { listTargetKinds } from "@/lib/schedules/targets";
-import { accessOf, makeUser } from "../helpers/auth";
-import { createTestDb, type TestDb } from "../helpers/db";
+import { accessOf, makeUser } from "@/tests/helpers/auth";
+import { createTestDb, type TestDb } from "@/tests/helpers/db";
 
 let db: TestDb;
 /** The admin who creates the schedules (and, by default, whom they run as). */

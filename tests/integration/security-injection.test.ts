@@ -7,7 +7,7 @@ import { ingestUploads } from "@/lib/ingest";
 import { retrieve } from "@/lib/retrieve";
 import { route } from "@/lib/http/route";
 import { z } from "zod";
-import { createTestDb, type TestDb } from "../helpers/db";
+import { createTestDb, type TestDb } from "@/tests/helpers/db";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { usePglite, type Db } from "@/lib/db/client";
 import { openInMemory } from "@/lib/db/embedded";
+import { sqlFragment, toParameterised } from "@/lib/db/sql-runner";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
 
 let pg: TestDb;
@@ -50,5 +51,42 @@ describe.each([
       [1, 2, 3, 4].map((i) => db.sql.transaction(async (tx) => (await tx.query<{ n: number }>(`SELECT $1::int + 1 AS n`, [i]))[0]!.n)),
     );
     expect(sums).toEqual([2, 3, 4, 5]);
+  });
+});
+
+describe.each([
+  ["PostgreSQL", () => pg as Db],
+  ["PGlite", () => lite],
+])("db.sql tagged statements on %s", (_name, get) => {
+  it("sends every ${} as a parameter, never as text", async () => {
+    const db = get();
+    const hostile = "O'Brien'); DROP TABLE users; --";
+    const [row] = await db.sql<{ s: string; n: number; ids: string[] }>`
+      SELECT ${hostile}::text AS s, ${41}::int + 1 AS n, ${["a", "b"]}::text[] AS ids`;
+    expect(row).toEqual({ s: hostile, n: 42, ids: ["a", "b"] });
+  });
+
+  it("splices fragments with their own parameters, renumbered", async () => {
+    const db = get();
+    const atLeast = (n: number) => sqlFragment`x >= ${n}`;
+    const rows = await db.sql<{ x: number }>`
+      SELECT x FROM generate_series(1, 10) AS g(x) WHERE ${atLeast(4)} AND x <= ${6} ORDER BY x`;
+    expect(rows.map((r) => r.x)).toEqual([4, 5, 6]);
+    expect(toParameterised(["a ", " b ", ""], [sqlFragment`c ${1} d ${2}`, 3])).toEqual({ text: "a c $1 d $2 b $3", params: [1, 2, 3] });
+  });
+
+  it("works inside a transaction, and rolls back with it", async () => {
+    const db = get();
+    await db.sql`CREATE TABLE IF NOT EXISTS tagged_probe (id int PRIMARY KEY)`;
+    await expect(
+      db.sql.transaction(async (tx) => {
+        await tx`INSERT INTO tagged_probe (id) VALUES (${7})`;
+        const [{ n }] = await tx<{ n: number }>`SELECT count(*)::int AS n FROM tagged_probe WHERE id = ${7}`;
+        expect(n).toBe(1);
+        throw new Error("abort");
+      }),
+    ).rejects.toThrow("abort");
+    const [{ n }] = await db.sql<{ n: number }>`SELECT count(*)::int AS n FROM tagged_probe`;
+    expect(n).toBe(0);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { dependencyOrder, groupColumn, objectSelectSql, vectorBinaryToText, type TableInfo } from "../../lib/backup/catalog";
-import { BackupIntegrityError, decodeObject, encodeObject, objectKey, readObjectEnvelope, sha256Hex } from "../../lib/backup/format";
-import { generateMasterKey, ringFrom } from "../../lib/crypto/keys";
+import { dependencyOrder, groupColumn, objectSelectSql, vectorBinaryToText, type TableInfo } from "@/lib/backup/catalog";
+import { BackupIntegrityError, decodeObject, encodeObject, objectKey, readObjectEnvelope, sha256Hex } from "@/lib/backup/format";
+import { generateMasterKey, ringFrom } from "@/lib/crypto/keys";
 
 const table = (name: string, parents: string[], primaryKey: string[] = ["id"], cols: Array<[string, string]> = [["id", "uuid"]]): TableInfo => ({
   name,

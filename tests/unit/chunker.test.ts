@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { chunkMarkdown, parseSections } from "../../lib/ingest/chunker";
-import { cutToBudget, estimateTokens } from "../../lib/ingest/tokens";
+import { chunkMarkdown, parseSections } from "@/lib/ingest/chunker";
+import { cutToBudget, estimateTokens } from "@/lib/ingest/tokens";
 
 // Markdown documents built from realistic parts: headings, paragraphs, lists, tables, code fences.
 const word = fc.stringMatching(/^[a-z]{1,12}$/);

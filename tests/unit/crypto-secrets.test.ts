@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { resetConfig } from "../../lib/config";
-import { DecryptError } from "../../lib/crypto/envelope";
+import { resetConfig } from "@/lib/config";
+import { DecryptError } from "@/lib/crypto/envelope";
 import {
   formatKeyLine,
   generateMasterKey,
@@ -13,7 +13,7 @@ import {
   resetKeyRing,
   ringFrom,
   UnknownKeyError,
-} from "../../lib/crypto/keys";
+} from "@/lib/crypto/keys";
 import {
   decryptSecret,
   decryptSecretWith,
@@ -21,7 +21,7 @@ import {
   encryptSecretWith,
   parseSecret,
   rewrapSecretWith,
-} from "../../lib/crypto/secrets";
+} from "@/lib/crypto/secrets";
 
 const saved = { ...process.env };
 const dirs: string[] = [];

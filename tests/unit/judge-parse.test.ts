@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildJudgeMessages, judgeJsonSchema, parseJudgeOutput } from "@/lib/evaluate/judge";
+import { buildJudgeMessages, judgeJsonSchema, parseJudgeOutput } from "@/lib/evaluate/judge-prompt";
 
 const opts = { maxClaims: 3, passageCount: 2, withReference: false };
 const claim = (over: Record<string, unknown> = {}) => ({

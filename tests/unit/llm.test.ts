@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "@/lib/config";
 import { Llm, LlmUnavailableError } from "@/lib/llm";
-import { NOT_COVERED, startFakeOllama, type FakeOllama } from "../fakes/ollama";
+import { NOT_COVERED, startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
 
 const cosine = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i]!, 0);
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { cleanNotionMarkdown, normalizeNotionId, pageTitle, readProperties } from "../../lib/ingest/notion";
-import { routeKey } from "../../lib/ingest/s3";
+import { cleanNotionMarkdown, normalizeNotionId, pageTitle, readProperties } from "@/lib/ingest/notion";
+import { routeKey } from "@/lib/ingest/s3";
 
 describe("Notion helpers", () => {
   it("normalises ids with or without dashes, from URLs too, and rejects non-ids", () => {

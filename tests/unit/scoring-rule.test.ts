@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { computeMetrics, type JudgedClaim, type Verdict } from "@/lib/evaluate/scoring";
+import { computeMetrics, type JudgedClaim, type Verdict } from "@/lib/evaluate/scoring-rule";
 
 const claims = (...verdicts: Array<Verdict | [Verdict, boolean]>): JudgedClaim[] =>
   verdicts.map((v, i) => {

@@ -1,8 +1,8 @@
 import { zipSync, strToU8 } from "fflate";
 import { describe, expect, it } from "vitest";
-import { AppError } from "../../lib/errors";
-import { convertToMarkdown } from "../../lib/ingest/convert";
-import { buildDocx, buildPdf } from "../fakes/documents";
+import { AppError } from "@/lib/errors";
+import { convertToMarkdown } from "@/lib/ingest/convert";
+import { buildDocx, buildPdf } from "@/tests/fakes/documents";
 
 const MAX = 1_000_000;
 const utf8 = (s: string) => new TextEncoder().encode(s);

@@ -4,8 +4,8 @@
 import { describe, expect, it } from "vitest";
 import { isAppError } from "@/lib/errors";
 import { convertToMarkdown, type ConvertLimits } from "@/lib/ingest/convert";
-import { buildDocx, buildPdf } from "../fakes/documents";
-import { buildHungryPdf, buildManyEntriesDocx, buildSlowPdf, buildZipBombDocx } from "../fakes/hostile";
+import { buildDocx, buildPdf } from "@/tests/fakes/documents";
+import { buildHungryPdf, buildManyEntriesDocx, buildSlowPdf, buildZipBombDocx } from "@/tests/fakes/hostile";
 
 const MAX = 20_000_000;
 const LIMITS: ConvertLimits = { maxEntries: 500, maxUnpackedBytes: 50_000_000, pdf: { timeoutMs: 60_000, maxMemoryMb: 1024 } };

@@ -31,8 +31,8 @@ export const POST = route(
     assertWritable(access, source.collectionId);
     const job =
       source.kind === "notion"
-        ? await startNotionImport({ sourceId: source.id, pageIds: body.pageIds, dataSourceIds: body.dataSourceIds, trigger: "manual" }, { db })
-        : await startReconcile(source.id, { db, trigger: "manual" });
+        ? await startNotionImport(db, { sourceId: source.id, pageIds: body.pageIds, dataSourceIds: body.dataSourceIds, trigger: "manual" })
+        : await startReconcile(db, { sourceId: source.id, trigger: "manual" });
     await audit(db, principal, "import.start", `source:${source.id}`, { jobId: job.id }, { requestId });
     return json({ job: await getImportJob(job.id, db) }, { status: 202 });
   },

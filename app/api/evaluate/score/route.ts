@@ -1,5 +1,5 @@
 import { route } from "@/lib/http/route";
-import { scoreOutput } from "@/lib/evaluate/score";
+import { scoreOutput } from "@/lib/evaluate/judge";
 import { scoreBody } from "@/lib/evaluate/schemas";
 
 export const dynamic = "force-dynamic";
