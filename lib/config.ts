@@ -46,6 +46,10 @@ const schema = z
     /** How long the health check waits for Ollama before calling it unreachable. */
     OLLAMA_HEALTH_TIMEOUT_MS: int(1500, 50, 60000),
     OLLAMA_KEEP_ALIVE: z.string().default("30m"),
+    /** Consecutive failed calls (timeouts, refused connections, 5xx) after which a model is paused (lib/llm/breaker.ts). */
+    OLLAMA_BREAKER_FAILURES: int(3, 1, 100),
+    /** How long a paused model is skipped (the fallback or the no-model answer instead) before one trial call. */
+    OLLAMA_BREAKER_COOLDOWN_MS: int(30000, 1000, 3600000),
 
     // ── privacy ──
     LOG_QUERY_TEXT: bool(true),

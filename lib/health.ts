@@ -75,6 +75,8 @@ export async function checkHealth(): Promise<Health> {
   const degraded = [
     ...(ollama.reachable ? [] : ["ollama"]),
     ...(ollama.reachable && ollama.missing.length ? ["ollama-models"] : []),
+    // A paused model: asks take the fallback or the no-model answer until its breaker closes.
+    ...(ollama.breakers.some((b) => b.state === "open") ? ["ollama-breaker"] : []),
   ];
   return { status: down.length ? "down" : degraded.length ? "degraded" : "ok", down, degraded, database, ollama, queue };
 }
@@ -86,7 +88,7 @@ export function publicHealth(h: Health) {
     down: h.down,
     degraded: h.degraded,
     database: { ok: h.database.ok },
-    ollama: { reachable: h.ollama.reachable, modelsMissing: h.ollama.missing.length },
+    ollama: { reachable: h.ollama.reachable, modelsMissing: h.ollama.missing.length, modelsPaused: h.ollama.breakers.filter((b) => b.state === "open").length },
     queue: { ok: h.queue.ok },
   };
 }

@@ -9,6 +9,7 @@ import { answersLastHour, TIMING_QUANTILES, TIMING_STAGES, timingQuantilesLastHo
 import { backupOutcomes } from "./backup/queries";
 import { getConfig } from "./config";
 import type { Db } from "./db/client";
+import { breakerViews } from "./llm/breaker";
 import { queueJobCounts } from "./db/queries";
 import { lastCompletedRunScores } from "./evaluate/queries";
 import { runningImportTotals } from "./ingest/queries";
@@ -217,8 +218,18 @@ export async function renderMetrics(db: Db): Promise<string> {
     ),
   );
   lines.push(...(await operationsGauges(db)));
+  lines.push(...breakerGauge());
   lines.push(...gauge("sot_process_uptime_seconds", "Seconds since this web process started.", [[{}, Math.round(process.uptime())]]));
   return lines.join("\n") + "\n";
+}
+
+/** Each model this process has called: 1 while its breaker is open (calls refused at once), else 0. */
+function breakerGauge(): string[] {
+  return gauge(
+    "sot_model_breaker_open",
+    "1 while this process has paused a model after consecutive failures (lib/llm/breaker.ts), else 0; by model.",
+    breakerViews().map((b): [Labels, number] => [{ model: b.model }, b.state === "open" ? 1 : 0]),
+  );
 }
 
 /**
@@ -230,6 +241,7 @@ export function renderProcessMetrics(role: string): string {
   const r = registry();
   const lines: string[] = [];
   for (const m of [r.http, r.retrieval, r.model, r.tokens, r.jobFailures]) lines.push(...m.render());
+  lines.push(...breakerGauge());
   lines.push(...gauge("sot_process_uptime_seconds", "Seconds since this process started.", [[{ role }, Math.round(process.uptime())]]));
   return lines.join("\n") + "\n";
 }

@@ -8,6 +8,7 @@ function Dot({ state }: { state: "ok" | "warn" | "down" }) {
 /** What works and what is missing, in words a new user understands. */
 export function HealthSummary({ health }: { health: Health }) {
   const { database, ollama, queue } = health;
+  const paused = ollama.breakers.filter((b) => b.state === "open");
   const rows: Array<{ name: string; state: "ok" | "warn" | "down"; text: string }> = [
     {
       name: "Database",
@@ -18,12 +19,14 @@ export function HealthSummary({ health }: { health: Health }) {
     },
     {
       name: "Models (Ollama)",
-      state: !ollama.reachable ? "warn" : ollama.missing.length ? "warn" : "ok",
-      text: !ollama.reachable
-        ? `Not reachable at ${ollama.host}: answers fall back to the best wiki passages, marked "no model available".`
-        : ollama.missing.length
-          ? `Reachable; missing models: ${ollama.missing.join(", ")} (ollama pull …)`
-          : `Reachable · ${ollama.models.map((m) => `${m.role}: ${m.name}`).join(" · ")}`,
+      state: !ollama.reachable || ollama.missing.length || paused.length ? "warn" : "ok",
+      text:
+        (!ollama.reachable
+          ? `Not reachable at ${ollama.host}: answers fall back to the best wiki passages, marked "no model available".`
+          : ollama.missing.length
+            ? `Reachable; missing models: ${ollama.missing.join(", ")} (ollama pull …)`
+            : `Reachable · ${ollama.models.map((m) => `${m.role}: ${m.name}`).join(" · ")}`) +
+        paused.map((b) => ` · ${b.model} paused after ${b.consecutiveFailures} failed calls, next try ${b.retryAt ? new Date(b.retryAt).toLocaleTimeString() : "soon"}`).join(""),
     },
     {
       name: "Background jobs",

@@ -4,6 +4,7 @@
 import { Ollama, type Message } from "ollama";
 import { getConfig, type Config } from "../config";
 import { observeModel, observeTokens } from "../metrics";
+import { ModelBreakers, publishBreakers, type BreakerView } from "./breaker";
 
 export const EMBEDDING_DIMENSIONS = 768;
 /** nomic-embed-text is trained with task prefixes; queries and documents must use different ones. */
@@ -41,6 +42,8 @@ export interface LlmStatus {
   /** Configured models by role, each with whether Ollama has it. */
   models: Array<{ role: "chat" | "fallback" | "judge" | "embed"; name: string; present: boolean }>;
   missing: string[];
+  /** Models whose circuit breaker is open or half-open in this process (lib/llm/breaker.ts). */
+  breakers: BreakerView[];
 }
 
 /** Ollama could not be reached, timed out, or has none of the models asked for. */
@@ -71,6 +74,12 @@ function isConnectionError(err: unknown): boolean {
   );
 }
 
+/** What opens a model's breaker: it did not answer in time, could not be reached, or failed on its side. */
+function countsAsFailure(err: unknown): boolean {
+  const e = err as { name?: string; status_code?: number };
+  return isConnectionError(err) || (e?.name === "ResponseError" && (e.status_code ?? 0) >= 500);
+}
+
 function isModelMissing(err: unknown): boolean {
   const e = err as { name?: string; status_code?: number; message?: string };
   return e?.name === "ResponseError" && e.status_code === 404;
@@ -81,10 +90,12 @@ const sameModel = (a: string, b: string) => a === b || `${a}:latest` === b || a 
 export class Llm {
   private readonly client: Ollama;
   private readonly healthClient: Ollama;
+  readonly breakers: ModelBreakers;
 
   constructor(private readonly config: Config) {
     this.client = new Ollama({ host: config.OLLAMA_HOST, fetch: timeoutFetch(config.OLLAMA_TIMEOUT_MS) });
     this.healthClient = new Ollama({ host: config.OLLAMA_HOST, fetch: timeoutFetch(config.OLLAMA_HEALTH_TIMEOUT_MS) });
+    this.breakers = new ModelBreakers(config.OLLAMA_BREAKER_FAILURES, config.OLLAMA_BREAKER_COOLDOWN_MS);
   }
 
   get models() {
@@ -101,12 +112,9 @@ export class Llm {
     if (texts.length === 0) return [];
     const started = performance.now();
     try {
-      const res = await this.client.embed({
-        model: this.config.OLLAMA_EMBED_MODEL,
-        input: texts.map((t) => EMBED_PREFIX[kind] + t),
-        truncate: true,
-        keep_alive: this.config.OLLAMA_KEEP_ALIVE,
-      });
+      const res = await this.attempt(this.config.OLLAMA_EMBED_MODEL, (model) =>
+        this.client.embed({ model, input: texts.map((t) => EMBED_PREFIX[kind] + t), truncate: true, keep_alive: this.config.OLLAMA_KEEP_ALIVE }),
+      );
       if (res.embeddings.length !== texts.length || res.embeddings.some((e) => e.length !== EMBEDDING_DIMENSIONS)) {
         throw new LlmUnavailableError(
           `Embedding model ${this.config.OLLAMA_EMBED_MODEL} returned vectors of the wrong shape (expected ${texts.length} × ${EMBEDDING_DIMENSIONS}).`,
@@ -122,7 +130,7 @@ export class Llm {
   /** One complete chat answer (no streaming). Falls back to OLLAMA_FALLBACK_MODEL when the model is missing. */
   async chat(messages: ChatMessage[], opts: ChatOptions = {}): Promise<ChatResult> {
     const started = performance.now();
-    const result = await this.withFallback(opts.model, async (model) => {
+    const { value: result } = await this.withFallback(opts.model, { signal: opts.signal }, async (model) => {
       const res = await this.client.chat({
         model,
         messages: messages as Message[],
@@ -152,7 +160,8 @@ export class Llm {
   async *chatStream(messages: ChatMessage[], opts: ChatOptions = {}): AsyncGenerator<ChatStreamEvent> {
     const started = performance.now();
     let firstToken = true;
-    const stream = await this.withFallback(opts.model, (model) =>
+    // The breaker settles when the stream ends: a model can fail after its first token.
+    const { value: stream, model: used } = await this.withFallback(opts.model, { signal: opts.signal, settleLater: true }, (model) =>
       this.client.chat({
         model,
         messages: messages as Message[],
@@ -164,6 +173,7 @@ export class Llm {
     );
     const onAbort = () => stream.abort();
     opts.signal?.addEventListener("abort", onAbort, { once: true });
+    let settled = false;
     try {
       let content = "";
       for await (const part of stream) {
@@ -176,6 +186,8 @@ export class Llm {
           yield { type: "token", text: part.message.content };
         }
         if (part.done) {
+          this.breakers.success(used);
+          settled = true;
           observeModel({ model: part.model, op: "chat", phase: "total", seconds: (performance.now() - started) / 1000 });
           observeTokens(part.model, { prompt: part.prompt_eval_count, completion: part.eval_count });
           yield {
@@ -189,9 +201,13 @@ export class Llm {
         }
       }
     } catch (err) {
+      this.settle(used, err, opts.signal);
+      settled = true;
       if (opts.signal?.aborted) return;
-      throw this.wrap(err, opts.model ?? this.config.OLLAMA_CHAT_MODEL);
+      throw this.wrap(err, used);
     } finally {
+      // Stopped by the consumer, or a stream that ended without its last part.
+      if (!settled) this.breakers.release(used);
       opts.signal?.removeEventListener("abort", onAbort);
     }
   }
@@ -211,6 +227,7 @@ export class Llm {
         latencyMs: Math.round(performance.now() - started),
         models,
         missing: [...new Set(models.filter((m) => !m.present).map((m) => m.name))],
+        breakers: this.openBreakers(),
       };
     } catch (err) {
       return {
@@ -220,6 +237,7 @@ export class Llm {
         error: describe(err),
         models: wanted.map(([role, name]) => ({ role, name, present: false })),
         missing: [...new Set(wanted.map(([, n]) => n))],
+        breakers: this.openBreakers(),
       };
     }
   }
@@ -233,21 +251,66 @@ export class Llm {
     };
   }
 
-  private async withFallback<T>(model: string | undefined, call: (model: string) => Promise<T>): Promise<T> {
+  /** Models whose breaker is not closed. */
+  openBreakers(): BreakerView[] {
+    return this.breakers.views().filter((b) => b.state !== "closed");
+  }
+
+  /**
+   * The model a call without an explicit one goes to: the chat model, or the fallback while the chat
+   * model's breaker is open (at once, instead of waiting for the chat model to time out again).
+   */
+  private pick(model: string | undefined): string {
     const primary = model ?? this.config.OLLAMA_CHAT_MODEL;
+    const fallback = this.config.OLLAMA_FALLBACK_MODEL;
+    if (!model && fallback && fallback !== primary && this.breakers.isOpen(primary) && !this.breakers.isOpen(fallback)) return fallback;
+    return primary;
+  }
+
+  private async withFallback<T>(
+    model: string | undefined,
+    opts: { signal?: AbortSignal; settleLater?: boolean },
+    call: (model: string) => Promise<T>,
+  ): Promise<{ value: T; model: string }> {
+    const primary = this.pick(model);
     try {
-      return await call(primary);
+      return { value: await this.attempt(primary, call, opts), model: primary };
     } catch (err) {
       const fallback = this.config.OLLAMA_FALLBACK_MODEL;
       if (isModelMissing(err) && !model && fallback && fallback !== primary) {
         try {
-          return await call(fallback);
+          return { value: await this.attempt(fallback, call, opts), model: fallback };
         } catch (err2) {
           throw this.wrap(err2, fallback);
         }
       }
       throw this.wrap(err, primary);
     }
+  }
+
+  /** One call through the model's breaker: refused at once while it is open, and counted when it fails. */
+  private async attempt<T>(model: string, call: (model: string) => Promise<T>, opts: { signal?: AbortSignal; settleLater?: boolean } = {}): Promise<T> {
+    const admitted = this.breakers.admit(model);
+    if (!admitted.ok) {
+      throw new LlmUnavailableError(
+        `Model ${model} is paused after ${admitted.failures} failed calls in a row${admitted.lastError ? ` (last: ${admitted.lastError})` : ""}; ` +
+          `the next try is at ${admitted.retryAt.toISOString()}.`,
+      );
+    }
+    try {
+      const value = await call(model);
+      if (!opts.settleLater) this.breakers.success(model);
+      return value;
+    } catch (err) {
+      this.settle(model, err, opts.signal);
+      throw err;
+    }
+  }
+
+  private settle(model: string, err: unknown, signal?: AbortSignal): void {
+    if (signal?.aborted) this.breakers.release(model);
+    else if (countsAsFailure(err)) this.breakers.failure(model, describe(err));
+    else this.breakers.release(model);
   }
 
   private wrap(err: unknown, model: string): Error {
@@ -277,7 +340,11 @@ type Holder = typeof globalThis & { [KEY]?: Llm };
 
 export function getLlm(): Llm {
   const g = globalThis as Holder;
-  return (g[KEY] ??= new Llm(getConfig()));
+  if (!g[KEY]) {
+    g[KEY] = new Llm(getConfig());
+    publishBreakers(g[KEY].breakers);
+  }
+  return g[KEY];
 }
 
 /** Drops the cached client (tests and scripts that change OLLAMA_* settings). */
