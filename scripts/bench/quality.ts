@@ -1,6 +1,7 @@
 // npm run bench:quality — retrieval quality on SciFact (training claims): nDCG@10 and Recall@100 for
 // full-text only (our BM25 in PostgreSQL), vector only (the configured embedder, or the fake hashed-word
-// embedder when no Ollama is reachable), hybrid (RRF), a plain in-memory BM25 reference computed in the
+// embedder when no Ollama is reachable), hybrid (RRF), hybrid with weighted fusion learned on half of the
+// claims and scored on the other half, a plain in-memory BM25 reference computed in the
 // same run (k1 0.9, b 0.4, Lucene's English stop words, Porter stemming), and two naive PostgreSQL
 // full-text baselines for scale.
 //
@@ -11,6 +12,7 @@ import path from "node:path";
 import { stemmer } from "stemmer";
 import { resetConfig } from "@/lib/config";
 import { getLlm, resetLlm } from "@/lib/llm";
+import { scoreConfig, tuneOver, type RankedQuestion } from "@/lib/retrieve/fusion-tuning";
 import { BM25_B, BM25_K1, hybridSearch, type SearchRow } from "@/lib/retrieve/search";
 import { startFakeOllama } from "@/tests/fakes/ollama";
 import { fmt, loadChunks, machine, scratchDb } from "./lib";
@@ -124,6 +126,8 @@ async function main() {
       x.recall += recallAt100(ranked, rel);
     };
     const latencies: number[] = [];
+    /** Every query's candidates of both stages, for weighted fusion learned on one half and scored on the other. */
+    const ranked: RankedQuestion[] = [];
     for (const q of judged) {
       const rel = qrels.get(q._id)!;
       add(systems[0], ref(q.text), rel);
@@ -136,6 +140,7 @@ async function main() {
       add(systems[1], by("textRank"), rel);
       add(systems[2], by("vectorRank"), rel);
       add(systems[3], ids(rows), rel);
+      ranked.push({ rows, relevant: (documentId) => rel.has(extId.get(documentId)!), relevantCount: rel.size });
       const naive = async (tsq: string) =>
         (
           await db.prisma.$queryRawUnsafe<Array<{ e: string }>>(
@@ -156,6 +161,24 @@ async function main() {
       const x = sums.get(s)!;
       console.log(`${s.padEnd(48)} ${fmt(x.ndcg / judged.length).padStart(7)}  ${fmt(x.recall / judged.length).padStart(10)}`);
     }
+    // Weighted fusion (lib/retrieve/fusion-tuning.ts): weights and candidates learned on the even-numbered
+    // claims, every system scored on the odd-numbered ones, which the learning never saw.
+    const learnHalf = ranked.filter((_, i) => i % 2 === 0);
+    const testHalf = ranked.filter((_, i) => i % 2 === 1);
+    const equal = { vector: 1, text: 1, candidates: 100 };
+    const learned = tuneOver(learnHalf, equal, 10).best;
+    const onTest = (c: { vector: number; text: number; candidates: number }) => scoreConfig(testHalf, c, 10).ndcg;
+    const held = {
+      text: onTest({ vector: 0, text: 1, candidates: 100 }),
+      vector: onTest({ vector: 1, text: 0, candidates: 100 }),
+      rrf: onTest(equal),
+      learned: onTest(learned),
+    };
+    console.log(`\nweighted fusion, learned on ${learnHalf.length} claims and scored on the other ${testHalf.length} (nDCG@10 by document):`);
+    console.log(`  learned: vector ${learned.vector} · text ${learned.text}, ${learned.candidates} candidates per stage`);
+    console.log(`  full-text ${fmt(held.text)} · vector ${fmt(held.vector)} · hybrid (RRF) ${fmt(held.rrf)} · hybrid (weighted, learned) ${fmt(held.learned)}`);
+    const met = held.learned >= held.text - 1e-9 && held.learned >= held.vector - 1e-9;
+    console.log(`  target: weighted hybrid ≥ full-text alone and ≥ vector alone on the held-apart claims: ${met ? "met" : "NOT met"}`);
     latencies.sort((a, b) => a - b);
     console.log(`\nhybrid query latency over ${corpus.length} chunks (perStage 100): p50 ${fmt(latencies[Math.floor(latencies.length / 2)]!, 1)} ms`);
   } finally {

@@ -31,12 +31,16 @@ describe("weighted fusion", () => {
     process.env.OLLAMA_HOST = ollama.url;
     resetConfig();
     resetLlm();
-    // "misled": every page carries the embedding of the NEXT topic's text, so vectors point at the wrong
-    // page; "honest": embeddings of its own text.
+    // "misled": per topic, the policy page (no embedding: only full text finds it) and a short memo whose
+    // embedding is the question's own, so the memo is first by vectors and second by words, and plain
+    // RRF ranks it above the policy. "honest": the policy pages with their own text's embeddings.
     misled = (
       await loadChunks(
         db,
-        TOPICS.map((t, i) => ({ externalId: `m-${t}`, title: `M ${t}`, text: text(t), embedding: fakeEmbedding(text(TOPICS[(i + 1) % TOPICS.length]!)) })),
+        TOPICS.flatMap((t) => [
+          { externalId: `m-${t}`, title: `M ${t}`, text: text(t), embedding: null },
+          { externalId: `memo-${t}`, title: `Memo ${t}`, text: `Memo about ${t}.`, embedding: fakeEmbedding(`who decides on ${t}`) },
+        ]),
         { collectionSlug: "misled" },
       )
     ).collectionId;
