@@ -2,6 +2,7 @@
 // calls `audit(...)` after it succeeded, so the log lists what really happened. Details are facts about
 // the change (ids, roles, scopes, counts) — never passwords, keys or wiki text; keys that look secret
 // are dropped defensively.
+import type { AccessContext } from "./access/context";
 import type { Db } from "./db/client";
 import type { Principal } from "./auth/roles";
 
@@ -85,4 +86,9 @@ export async function listAudit(db: Db, q: AuditQuery = {}) {
     requestId: r.requestId,
   }));
   return { entries, nextBefore: more ? entries[entries.length - 1]!.at : null };
+}
+
+/** Records an action a service took under an access context: its principal, its request id. */
+export function auditAs(ctx: AccessContext, action: AuditAction, target: string, details: Record<string, unknown> = {}): Promise<void> {
+  return audit(ctx.db, ctx.principal, action, target, details, { requestId: ctx.requestId });
 }

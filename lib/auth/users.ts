@@ -1,4 +1,5 @@
 // People: creation (the first admin included), lookup for sign-in.
+import { audit } from "../audit";
 import type { Db } from "../db/client";
 import { ConflictError, ValidationError } from "../errors";
 import { hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from "./passwords";
@@ -47,19 +48,22 @@ export async function hasUsers(db: Db): Promise<boolean> {
  * The one-time setup: creates the first admin only while there is no user at all. The check and the
  * insert run under one advisory lock, so two simultaneous setups cannot both succeed.
  */
-export async function createFirstAdmin(db: Db, input: Omit<NewUser, "role">) {
+export async function createFirstAdmin(db: Db, input: Omit<NewUser, "role">, opts: { requestId?: string } = {}) {
   validate({ ...input, role: "admin" });
   // Refuse before hashing: once setup is done, this anonymous endpoint must not cost an argon2 hash.
   // (The check under the lock below is the one that decides a race.)
   if (await hasUsers(db)) throw new ConflictError("Setup is already done: an administrator exists.");
   const passwordHash = input.password === null ? null : await hashPassword(input.password);
-  return db.prisma.$transaction(async (tx) => {
+  const user = await db.prisma.$transaction(async (tx) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(7370001)`;
     if ((await tx.user.count()) > 0) throw new ConflictError("Setup is already done: an administrator exists.");
     return tx.user.create({
       data: { email: normaliseEmail(input.email), name: input.name ?? "", passwordHash, role: "admin" },
     });
   });
+  // The system made this user (nobody is signed in yet).
+  await audit(db, null, "user.create", `user:${user.id}`, { email: user.email, role: user.role, via: "setup" }, opts);
+  return user;
 }
 
 /**

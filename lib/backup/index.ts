@@ -1,5 +1,5 @@
 // Encrypted incremental backups: the public surface for pages, the scheduler, scripts and workers.
-export { startBackup, getBackup, listBackups, runBackup, createBackupRecord, backupJobs, backupRunJob } from "./service";
+export { startBackup, startManualBackup, getBackup, listBackups, runBackup, createBackupRecord, backupJobs, backupRunJob } from "./service";
 export type { BackupView, BackupStatus, BackupTrigger } from "./service";
 export { createSnapshot, listSnapshots, BackupInterruptedError } from "./snapshot";
 export { restoreSnapshot, verifySnapshot, loadManifest, resolveSnapshotId, RestoreRefusedError } from "./restore";

@@ -1,6 +1,8 @@
 // Backups as a service: start one (Admin page, scheduler, CLI), run it in the backup worker, record
 // progress and outcome in the `backups` table. The snapshot/restore rules live in snapshot.ts,
 // restore.ts and retention.ts; this file only orchestrates and records.
+import { requireAdmin, type AccessContext } from "../access/context";
+import { auditAs } from "../audit";
 import { getConfig } from "../config";
 import { getKeyRing } from "../crypto/keys";
 import { getDb, type Db } from "../db/client";
@@ -118,6 +120,14 @@ export async function startBackup(input: { trigger: "manual" | "schedule"; sched
     throw err;
   }
   return { kind: "backup", id };
+}
+
+/** An administrator starts a backup now (the Admin page): recorded, queued, audited; 409 while one is active. */
+export async function startManualBackup(ctx: AccessContext): Promise<BackupView> {
+  requireAdmin(ctx);
+  const { id } = await startBackup({ trigger: "manual" });
+  await auditAs(ctx, "backup.start", `backup:${id}`);
+  return getBackup(id, ctx.db);
 }
 
 export async function getBackup(id: string, db?: Db): Promise<BackupView> {

@@ -11,6 +11,8 @@
 // ends by removing documents the source no longer has: a driver with `finalize` confirms each one
 // with the source; without it, nothing is removed when discovery failed somewhere (absence proves
 // nothing then).
+import { assertWritable, type AccessContext } from "../access/context";
+import { auditAs } from "../audit";
 import { getDb, type Db } from "../db/client";
 import { ConflictError, NotFoundError, ValidationError } from "../errors";
 import { defineJob, enqueue } from "../jobs/queue";
@@ -346,4 +348,20 @@ async function enqueueImport(db: Db, jobId: string): Promise<void> {
     await failImportJob(db, jobId, `Could not queue the import: ${(err as Error).message}`);
     throw err;
   }
+}
+
+/**
+ * Someone who may import into the source's collection starts an import: a Notion source's full sync (or a
+ * partial import of pages / data sources), another source's re-sync. Queued and audited; returns the job.
+ */
+export async function startImport(ctx: AccessContext, input: { sourceId: string; pageIds?: string[]; dataSourceIds?: string[] }): Promise<ImportJobView> {
+  const source = await ctx.db.prisma.source.findUnique({ where: { id: input.sourceId } });
+  if (!source) throw new NotFoundError("Source");
+  assertWritable(ctx, source.collectionId);
+  const job =
+    source.kind === "notion"
+      ? await startNotionImport(ctx.db, { sourceId: source.id, pageIds: input.pageIds, dataSourceIds: input.dataSourceIds, trigger: "manual" })
+      : await startReconcile(ctx.db, { sourceId: source.id, trigger: "manual" });
+  await auditAs(ctx, "import.start", `source:${source.id}`, { jobId: job.id });
+  return getImportJob(ctx.db, job.id);
 }

@@ -4,12 +4,12 @@ import { getImportJob as readImportJob, type ImportJobView } from "./import-jobs
 
 export { requestBackfill } from "./backfill";
 export { seedDemoWiki } from "./demo";
-export { startNotionImport, startReconcile } from "./import-jobs";
-export { ingestUploads, MAX_FILES_PER_UPLOAD } from "./upload";
-export { clearWebhookVerificationToken, openWebhookHandshake, receiveNotionWebhook, webhookState, webhookVerificationToken } from "./notion-webhook";
+export { startImport, startNotionImport, startReconcile } from "./import-jobs";
+export { ingestUploads, MAX_FILES_PER_UPLOAD, uploadFiles } from "./upload";
+export { awaitWebhookHandshake, forgetWebhookToken, receiveNotionWebhook, viewWebhookState } from "./notion-webhook";
 export { createNotionSource } from "./notion";
 export { createS3Source } from "./s3";
-export { listSources, getSource } from "./sources";
+export { connectSource, getSource, listSources, type ConnectSourceInput } from "./sources";
 export { getDocumentView, type DocumentView, type DocumentChunkView } from "./documents";
 export type { ImportJobView } from "./import-jobs";
 

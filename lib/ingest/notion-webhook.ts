@@ -17,6 +17,8 @@
 //   page is not found or in the trash). An event is a signal, never proof.
 import { verifyWebhookSignature } from "@notionhq/client";
 import { z } from "zod";
+import { assertReadable, requireAdmin, type AccessContext } from "../access/context";
+import { auditAs } from "../audit";
 import { getConfig } from "../config";
 import { getDb, type Db } from "../db/client";
 import { defineJob, enqueue } from "../jobs/queue";
@@ -264,4 +266,36 @@ export async function clearWebhookVerificationToken(db: Db, sourceId: string): P
   await writeNotionSecrets(db, sourceId, rest);
   await db.prisma.source.update({ where: { id: sourceId }, data: { webhookVerifiedAt: null } });
   log("info", "notion webhook verification token cleared", { sourceId });
+}
+
+/** The source, when this administrator may see it (404 otherwise, like a source that does not exist). */
+async function adminSource(ctx: AccessContext, sourceId: string) {
+  requireAdmin(ctx);
+  const source = await ctx.db.prisma.source.findUnique({ where: { id: sourceId } });
+  if (!source) throw new NotFoundError("Source");
+  assertReadable(ctx, source.collectionId);
+  return source;
+}
+
+/** The webhook's state with its verification token, for an administrator to paste into Notion; audited. */
+export async function viewWebhookState(ctx: AccessContext, sourceId: string): Promise<WebhookState> {
+  const source = await adminSource(ctx, sourceId);
+  const state = await webhookState(ctx.db, source.id);
+  await auditAs(ctx, "source.webhook_token.view", `source:${source.id}`);
+  return state;
+}
+
+/** Awaits Notion's subscription handshake for 15 minutes (admin action); audited. */
+export async function awaitWebhookHandshake(ctx: AccessContext, sourceId: string): Promise<{ awaitingHandshakeUntil: Date }> {
+  const source = await adminSource(ctx, sourceId);
+  const opened = await openWebhookHandshake(ctx.db, source.id);
+  await auditAs(ctx, "source.webhook_handshake.open", `source:${source.id}`, { until: opened.awaitingHandshakeUntil.toISOString() });
+  return opened;
+}
+
+/** Forgets the verification token: events stop verifying until a new handshake (admin action); audited. */
+export async function forgetWebhookToken(ctx: AccessContext, sourceId: string): Promise<void> {
+  const source = await adminSource(ctx, sourceId);
+  await clearWebhookVerificationToken(ctx.db, source.id);
+  await auditAs(ctx, "source.webhook_token.clear", `source:${source.id}`);
 }

@@ -1,7 +1,11 @@
 // Sources as the Sources page and /api/sources see them: kind, collection, document counts, the
 // latest import job with its progress. Never secrets: only whether a token / webhook token is set.
+import { assertReadable, requireAdmin, type AccessContext } from "../access/context";
+import { auditAs } from "../audit";
 import type { Db } from "../db/client";
 import { NotFoundError } from "../errors";
+import { createNotionSource } from "./notion";
+import { createS3Source } from "./s3";
 
 export interface SourceView {
   id: string;
@@ -90,4 +94,17 @@ export async function getSource(db: Db, id: string, collectionIds: string[]): Pr
   const [s] = (await listSources(db, collectionIds)).filter((x) => x.id === id);
   if (!s) throw new NotFoundError("Source");
   return s;
+}
+
+export type ConnectSourceInput =
+  | ({ kind: "notion" } & Parameters<typeof createNotionSource>[1])
+  | ({ kind: "s3" } & Parameters<typeof createS3Source>[1]);
+
+/** An administrator connects a Notion workspace or an S3 prefix to a collection (secrets stored encrypted); audited. */
+export async function connectSource(ctx: AccessContext, input: ConnectSourceInput): Promise<SourceView> {
+  requireAdmin(ctx);
+  assertReadable(ctx, input.collectionId);
+  const created = input.kind === "notion" ? await createNotionSource(ctx.db, input) : await createS3Source(ctx.db, input);
+  await auditAs(ctx, "source.create", `source:${created.id}`, { kind: input.kind, name: input.name, collectionId: input.collectionId });
+  return getSource(ctx.db, created.id, ctx.readableIds);
 }

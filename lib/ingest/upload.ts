@@ -3,6 +3,8 @@
 // half-ingested. A file uploaded again under the same name replaces the earlier version.
 // Files may arrive as a stream (the upload route reads multipart parts one at a time): each is
 // converted as it arrives and its bytes let go, so only one file's bytes are in memory at once.
+import { assertWritable, type AccessContext } from "../access/context";
+import { auditAs } from "../audit";
 import { getConfig } from "../config";
 import type { Db } from "../db/client";
 import { AppError, isAppError, NotFoundError, ValidationError } from "../errors";
@@ -76,4 +78,12 @@ export async function ingestUploads(
     embeddedChunks: result.embeddedChunks,
     pendingChunks: result.pendingChunks,
   };
+}
+
+/** Someone who may import into the collection uploads files: all checked first, then stored; audited. */
+export async function uploadFiles(ctx: AccessContext, input: { collectionId: string; files: AsyncIterable<UploadedFile> | Iterable<UploadedFile> }) {
+  assertWritable(ctx, input.collectionId);
+  const result = await ingestUploads(ctx.db, { collectionId: input.collectionId, files: input.files });
+  await auditAs(ctx, "upload", `collection:${input.collectionId}`, { files: result.files.map((f) => f.file) });
+  return result;
 }

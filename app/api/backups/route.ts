@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { json, route } from "@/lib/http/route";
-import { getBackup, listBackups, startBackup } from "@/lib/backup";
-import { audit } from "@/lib/audit";
+import { listBackups, startManualBackup } from "@/lib/backup";
 
 export const dynamic = "force-dynamic";
 
@@ -12,8 +11,6 @@ export const GET = route(
 );
 
 /** Starts a backup now (202); 409 while another one is queued or running. */
-export const POST = route({ permission: "admin", body: z.object({}).strict().optional() }, async ({ db, principal, requestId }) => {
-  const { id } = await startBackup({ trigger: "manual" });
-  await audit(db, principal, "backup.start", `backup:${id}`, {}, { requestId });
-  return json(await getBackup(id, db), { status: 202 });
-});
+export const POST = route({ permission: "admin", body: z.object({}).strict().optional() }, async ({ access }) =>
+  json(await startManualBackup(access), { status: 202 }),
+);

@@ -1,9 +1,6 @@
 import { z } from "zod";
-import { assertWritable } from "@/lib/access/context";
-import { NotFoundError } from "@/lib/errors";
 import { json, route } from "@/lib/http/route";
-import { getImportJob, startNotionImport, startReconcile } from "@/lib/ingest";
-import { audit } from "@/lib/audit";
+import { startImport } from "@/lib/ingest";
 
 export const dynamic = "force-dynamic";
 
@@ -25,15 +22,5 @@ export const POST = route(
       })
       .strict(),
   },
-  async ({ db, body, principal, access, requestId }) => {
-    const source = await db.prisma.source.findUnique({ where: { id: body.sourceId } });
-    if (!source) throw new NotFoundError("Source");
-    assertWritable(access, source.collectionId);
-    const job =
-      source.kind === "notion"
-        ? await startNotionImport(db, { sourceId: source.id, pageIds: body.pageIds, dataSourceIds: body.dataSourceIds, trigger: "manual" })
-        : await startReconcile(db, { sourceId: source.id, trigger: "manual" });
-    await audit(db, principal, "import.start", `source:${source.id}`, { jobId: job.id }, { requestId });
-    return json({ job: await getImportJob(job.id, db) }, { status: 202 });
-  },
+  async ({ body, access }) => json({ job: await startImport(access, body) }, { status: 202 }),
 );

@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { audit } from "@/lib/audit";
 import { createFirstAdmin } from "@/lib/auth/users";
 import { json, route } from "@/lib/http/route";
 
@@ -12,7 +11,6 @@ const Body = z.object({ email: z.string().max(320), name: z.string().max(200).op
 const SETUP_LIMIT = { bucket: "setup", perMinute: 5, burst: 5 };
 
 export const POST = route({ permission: "public", body: Body, maxBodyBytes: 10_000, rateLimit: SETUP_LIMIT }, async ({ db, body, requestId }) => {
-  const user = await createFirstAdmin(db, { email: body.email, name: body.name, password: body.password });
-  await audit(db, null, "user.create", `user:${user.id}`, { email: user.email, role: user.role, via: "setup" }, { requestId });
+  const user = await createFirstAdmin(db, { email: body.email, name: body.name, password: body.password }, { requestId });
   return json({ id: user.id, email: user.email, role: user.role }, { status: 201 });
 });

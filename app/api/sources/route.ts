@@ -1,8 +1,6 @@
 import { z } from "zod";
-import { assertReadable } from "@/lib/access/context";
 import { json, route } from "@/lib/http/route";
-import { createNotionSource, createS3Source, getSource, listSources } from "@/lib/ingest";
-import { audit } from "@/lib/audit";
+import { connectSource, listSources } from "@/lib/ingest";
 
 export const dynamic = "force-dynamic";
 
@@ -38,9 +36,6 @@ const s3 = z
   .strict();
 
 /** Connects a Notion workspace (token stored encrypted) or an S3 prefix (keys stored encrypted). */
-export const POST = route({ permission: "admin", body: z.discriminatedUnion("kind", [notion, s3]) }, async ({ db, body, principal, access, requestId }) => {
-  assertReadable(access, body.collectionId);
-  const created = body.kind === "notion" ? await createNotionSource(db, body) : await createS3Source(db, body);
-  await audit(db, principal, "source.create", `source:${created.id}`, { kind: body.kind, name: body.name, collectionId: body.collectionId }, { requestId });
-  return json({ source: await getSource(db, created.id, access.readableIds) }, { status: 201 });
-});
+export const POST = route({ permission: "admin", body: z.discriminatedUnion("kind", [notion, s3]) }, async ({ body, access }) =>
+  json({ source: await connectSource(access, body) }, { status: 201 }),
+);

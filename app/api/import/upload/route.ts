@@ -1,10 +1,8 @@
 import { z } from "zod";
-import { assertWritable } from "@/lib/access/context";
 import { getConfig } from "@/lib/config";
 import { readMultipartFiles } from "@/lib/http/multipart";
 import { route } from "@/lib/http/route";
-import { ingestUploads, MAX_FILES_PER_UPLOAD } from "@/lib/ingest";
-import { audit } from "@/lib/audit";
+import { MAX_FILES_PER_UPLOAD, uploadFiles } from "@/lib/ingest";
 
 export const dynamic = "force-dynamic";
 
@@ -15,8 +13,7 @@ export const dynamic = "force-dynamic";
  */
 export const POST = route(
   { permission: "import", query: z.object({ collectionId: z.string().uuid() }).strict() },
-  async ({ db, query, principal, access, request, requestId }) => {
-    assertWritable(access, query.collectionId);
+  async ({ query, access, request }) => {
     const maxFileBytes = getConfig().INGEST_UPLOAD_MAX_BYTES;
     // The whole request may carry several files at the per-file limit, plus multipart overhead.
     const parts = readMultipartFiles(request, { maxBodyBytes: maxFileBytes * 4 + 1_000_000, maxFileBytes, maxParts: MAX_FILES_PER_UPLOAD * 2, fileFields: ["file"] });
@@ -26,8 +23,6 @@ export const POST = route(
         yield { name: part.filename, bytes: part.bytes };
       }
     })();
-    const result = await ingestUploads(db, { collectionId: query.collectionId, files });
-    await audit(db, principal, "upload", `collection:${query.collectionId}`, { files: result.files.map((f) => f.file) }, { requestId });
-    return result;
+    return uploadFiles(access, { collectionId: query.collectionId, files });
   },
 );
