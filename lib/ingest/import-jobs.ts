@@ -61,6 +61,8 @@ export interface SourceDriver {
    * it confirms is gone.
    */
   finalize?(ctx: JobContextForDriver, seenPageIds: string[], failedContainers: number): Promise<number>;
+  /** Runs once the job has succeeded (e.g. drops what the job had staged). */
+  finished?(ctx: JobContextForDriver): Promise<void>;
   /** Pages fetched at once (bounded by the source's rate limit anyway). */
   concurrency?: number;
 }
@@ -293,6 +295,7 @@ export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {})
     await refreshCounts(db, jobId, { removed, phase: "finalize" });
     await db.prisma.importJob.update({ where: { id: jobId }, data: { status: "succeeded", finishedAt: new Date() } });
     await db.prisma.source.update({ where: { id: ctx.source.id }, data: { status: "idle", lastSyncAt: new Date(), lastError: null } });
+    await driver.finished?.(ctx);
   } catch (err) {
     const message = (err as Error).message;
     // Leave the job "running" so a retry resumes it; the queue marks it failed after its last retry.
