@@ -41,9 +41,11 @@ if (!/^[a-z0-9][a-z0-9-]{0,62}$/.test(slug)) {
 
 const label = "import:supabase (command line)";
 const isTty = process.stderr.isTTY;
+let lastLine = "";
 const progress = (text: string) => {
-  if (values.json) return;
-  if (isTty) process.stderr.write(`\r${text}\u001b[K`);
+  if (isTty && !values.json) process.stderr.write(`\r${text}\u001b[K`);
+  else if (text && text !== lastLine) process.stderr.write(`${text}\n`); // a log: one line per step
+  lastLine = text;
 };
 
 try {

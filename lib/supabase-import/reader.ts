@@ -565,23 +565,25 @@ async function openLiveTable(url: string, wanted?: string): Promise<OpenedExport
   };
   try {
     const candidates = wanted ? [wanted] : DEFAULT_TABLES;
-    let found: { regclass: string; name: string } | null = null;
+    let found: { regclass: string; name: string; sql: string } | null = null;
     for (const c of candidates) {
-      const { rows } = await client.query<{ oid: string | null; name: string | null }>(
-        `SELECT to_regclass($1)::oid::text AS oid, to_regclass($1)::text AS name`,
+      const { rows } = await client.query<{ oid: string; name: string; sql: string }>(
+        `SELECT c.oid::text AS oid, n.nspname || '.' || c.relname AS name, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS sql
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = to_regclass($1)`,
         [c],
       );
-      if (rows[0]?.oid) {
-        found = { regclass: rows[0].oid, name: rows[0].name! };
+      if (rows[0]) {
+        found = { regclass: rows[0].oid, name: rows[0].name, sql: rows[0].sql };
         break;
       }
     }
     if (!found) {
-      const { rows } = await client.query<{ t: string }>(
-        `SELECT DISTINCT a.attrelid::regclass::text AS t FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid JOIN pg_class c ON c.oid = a.attrelid
-         WHERE ty.typname = 'vector' AND c.relkind = 'r' AND NOT a.attisdropped ORDER BY 1`,
+      const { rows } = await client.query<{ oid: string; t: string; sql: string }>(
+        `SELECT DISTINCT c.oid::text AS oid, n.nspname || '.' || c.relname AS t, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS sql
+         FROM pg_attribute a JOIN pg_type ty ON ty.oid = a.atttypid JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE ty.typname = 'vector' AND c.relkind = 'r' AND NOT a.attisdropped ORDER BY 2`,
       );
-      if (!wanted && rows.length === 1) found = { regclass: (await client.query(`SELECT $1::regclass::oid::text AS o`, [rows[0].t])).rows[0].o, name: rows[0].t };
+      if (!wanted && rows.length === 1) found = { regclass: rows[0].oid, name: rows[0].t, sql: rows[0].sql };
       else {
         throw new UnprocessableError(
           `The database has no table ${wanted ?? DEFAULT_TABLES.join(" or ")}${rows.length ? `; tables with a vector column: ${rows.map((r) => r.t).join(", ")}` : ""}. Name it with --table.`,
@@ -599,7 +601,7 @@ async function openLiveTable(url: string, wanted?: string): Promise<OpenedExport
       let n = 0;
       try {
         await client.query("BEGIN READ ONLY");
-        await client.query(`DECLARE sot_move_in NO SCROLL CURSOR FOR SELECT ${select} FROM ${found!.name}`);
+        await client.query(`DECLARE sot_move_in NO SCROLL CURSOR FOR SELECT ${select} FROM ${found!.sql}`);
         for (;;) {
           const batch = await client.query({ text: "FETCH 500 FROM sot_move_in", rowMode: "array" });
           if (batch.rows.length === 0) break;

@@ -26,6 +26,8 @@ export interface Fixture {
   pages: OldPage[];
   /** Rows in the table: every page's chunks + one empty row + one repeated chunk. */
   rows: number;
+  /** The scratch database itself (a live move-in reads it). */
+  url: string;
   dump(name: string, args: string[], table?: string): string;
   csv(name: string, select: string): string;
   close(): Promise<void>;
@@ -40,8 +42,13 @@ const TOPICS = [
   ["Holiday allowance", "holiday", "Everyone has 27 days of paid holiday per year, plus public holidays of their country of residence."],
 ] as const;
 
-export function oldPages(): OldPage[] {
-  return TOPICS.map(([title, slug, fact], i) => ({
+/** The six pages, then (when more are asked for) numbered variants of them. */
+export function oldPages(count: number = TOPICS.length): OldPage[] {
+  return Array.from({ length: count }, (_, i) => {
+    const [baseTitle, slug, fact] = TOPICS[i % TOPICS.length];
+    const title = i < TOPICS.length ? baseTitle : `${baseTitle} ${Math.floor(i / TOPICS.length) + 1}`;
+    return { i, title, slug, fact };
+  }).map(({ i, title, slug, fact }) => ({
     pageId: `8c1f${String(i).padStart(4, "0")}-5a2b-4c3d-9e8f-${slug.padEnd(12, "0").slice(0, 12).replace(/[^0-9a-f]/g, "a")}`,
     title,
     url: `https://www.notion.so/kestrel/${title.replace(/\W+/g, "-")}-${i}abc${i}`,
@@ -59,7 +66,7 @@ function vectorLiteral(dim: number, seed: number): string {
 }
 
 /** A scratch database holding wiki_chunks with `dim`-dimension embeddings, and a profiles table. */
-export async function makeFixture(dim: number): Promise<Fixture> {
+export async function makeFixture(dim: number, opts: { pages?: number } = {}): Promise<Fixture> {
   const server = testServerUrl() ?? process.env.FIXTURE_PG_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
   const name = `sot_supa_${randomBytes(5).toString("hex")}`;
   const admin = new pg.Client({ connectionString: server });
@@ -71,7 +78,7 @@ export async function makeFixture(dim: number): Promise<Fixture> {
   const url = u.toString();
   const c = new pg.Client({ connectionString: url });
   await c.connect();
-  const pages = oldPages();
+  const pages = oldPages(opts.pages);
   try {
     await c.query(`CREATE SCHEMA extensions; CREATE EXTENSION vector WITH SCHEMA extensions`);
     await c.query(`CREATE TABLE public.wiki_chunks (
@@ -115,6 +122,7 @@ export async function makeFixture(dim: number): Promise<Fixture> {
         execFileSync("psql", [url, "-v", "ON_ERROR_STOP=1", "-c", `\\copy (${select}) TO '${out}' WITH (FORMAT csv, HEADER)`]);
         return out;
       },
+      url,
       async close() {
         await c.end();
         const a = new pg.Client({ connectionString: server });
