@@ -60,6 +60,12 @@ export interface PipelineOptions {
   writeBatchChunks?: number;
   /** Concurrent write transactions on PostgreSQL (default 3; PGlite: 1). */
   writers?: number;
+  /**
+   * All or nothing: every document is written in ONE transaction once all vectors are there, and any
+   * failure (a document that cannot be chunked or written) throws with nothing written. A multi-file
+   * upload is one such unit, so a crash mid-request never leaves part of it behind.
+   */
+  atomic?: boolean;
 }
 
 export function documentHash(doc: SourceDocument): string {
@@ -82,6 +88,7 @@ export async function ingestDocuments(db: Db, target: IngestTarget, docs: Source
     seen.add(doc.externalId);
   }
   if (later.length === 0) return ingestPass(db, target, docs, opts);
+  if (opts.atomic) throw new Error("ingestDocuments: an atomic ingest takes each document once");
   const a = await ingestPass(db, target, firstPass, opts);
   const b = await ingestDocuments(db, target, later, opts);
   return {
@@ -137,6 +144,7 @@ async function ingestPass(db: Db, target: IngestTarget, docs: SourceDocument[], 
   };
   const nextProgress = () => new Promise<void>((resolve) => waiters.push(resolve));
 
+  let planError: unknown = null;
   const planningDone = (async () => {
     try {
       for (let i = 0; i < docs.length; i += PLAN_WAVE_DOCS) {
@@ -152,6 +160,7 @@ async function ingestPass(db: Db, target: IngestTarget, docs: SourceDocument[], 
           try {
             wave.push({ doc, hash, collectionId, chunks: chunkMarkdown(doc.title, doc.markdown, { maxTokens }) });
           } catch (err) {
+            if (opts.atomic) throw new Error(`${doc.externalId}: ${(err as Error).message}`);
             result.outcomes.push({ externalId: doc.externalId, status: "failed", error: (err as Error).message, chunks: 0 });
           }
         }
@@ -177,6 +186,9 @@ async function ingestPass(db: Db, target: IngestTarget, docs: SourceDocument[], 
         }
         progress();
       }
+    } catch (err) {
+      planError = err;
+      throw err;
     } finally {
       planning = false;
       progress();
@@ -214,15 +226,17 @@ async function ingestPass(db: Db, target: IngestTarget, docs: SourceDocument[], 
 
   // Several documents per transaction (one commit, one trigger pass, one round trip for all of them);
   // a few transactions at once to use the database's cores.
-  const maxDocs = opts.writeBatchDocs ?? WRITE_BATCH_DOCS;
-  const maxChunks = opts.writeBatchChunks ?? WRITE_BATCH_CHUNKS;
-  const writers = db.kind === "postgres" ? (opts.writers ?? WRITERS) : 1;
+  const maxDocs = opts.atomic ? Infinity : (opts.writeBatchDocs ?? WRITE_BATCH_DOCS);
+  const maxChunks = opts.atomic ? Infinity : (opts.writeBatchChunks ?? WRITE_BATCH_CHUNKS);
+  const writers = opts.atomic ? 1 : db.kind === "postgres" ? (opts.writers ?? WRITERS) : 1;
   const written: DocumentOutcome[] = [];
   let next = 0;
   let busy = 0; // writers with a statement in flight
   const isReady = (k: number) => embedStopped || ready[k] <= embedded;
   const takeBatch = async (): Promise<[number, number] | null> => {
     for (;;) {
+      // All or nothing: a document that could not be planned means none is written.
+      if (opts.atomic && planError) throw planError;
       const allReady = !planning && (embedStopped || embedded >= pending.length);
       if (next >= planned.length && !planning) return null;
       // Once every vector is there, the rest is shared out evenly: no writer is left with a long tail.
@@ -231,7 +245,7 @@ async function ingestPass(db: Db, target: IngestTarget, docs: SourceDocument[], 
       let chunks = 0;
       while (end < planned.length && isReady(end) && end - next < limit && chunks < maxChunks) chunks += planned[end++].chunks.length;
       // A batch goes when it is full, when nothing more is coming, or when the database would idle.
-      const go = end - next >= limit || chunks >= maxChunks || allReady || busy === 0;
+      const go = opts.atomic ? allReady : end - next >= limit || chunks >= maxChunks || allReady || busy === 0;
       if (end > next && go) {
         const start = next;
         next = end;
@@ -258,6 +272,7 @@ async function ingestPass(db: Db, target: IngestTarget, docs: SourceDocument[], 
           const out = await writeDocuments(db, target.sourceId, ks.map((k) => planned[k]), vectors, embedOrder, model);
           ks.forEach((k, i) => record(k, out[i]));
         } catch (err) {
+          if (opts.atomic) throw err;
           if (ks.length === 1) {
             fail(ks[0], err);
             continue;
