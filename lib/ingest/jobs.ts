@@ -9,6 +9,8 @@ import { log } from "../log";
 import { backfillEmbeddings } from "./backfill";
 import { failImportJob, runImportJob, setBackfillRequester } from "./import-jobs";
 import { flushNotionWebhooks, setFlushRequester } from "./notion-webhook";
+// The import job runs the move-in driver too: whichever process takes the job must have it registered.
+import "../supabase-import/driver";
 
 const IMPORT_RETRIES = 3;
 

@@ -11,7 +11,7 @@ import { assertWritable, requirePermission, type AccessContext } from "../access
 import { audit } from "../audit";
 import { getConfig } from "../config";
 import { NotFoundError, UnprocessableError, ValidationError } from "../errors";
-import { createImportJob, getImportJob, runImportJob, type ImportJobView } from "../ingest/import-jobs";
+import { createImportJob, getImportJob, runImportJob } from "../ingest/import-jobs";
 import type { Llm } from "../llm";
 import "./driver";
 import {
@@ -26,6 +26,9 @@ import {
 } from "./queries";
 import { openExport, type ExportInput, type ExportRow } from "./reader";
 import { detectShape, documentKey, FIELDS, guessModel, makeRowReader, parseMap, type Field, type Shape } from "./shape";
+import type { MoveInReport } from "./types";
+
+export type { MoveInReport } from "./types";
 
 export const OLD_VECTORS_NOT_REUSED =
   "The old vectors come from another embedding model. SOT searches with the local model's vectors, and vectors of two " +
@@ -48,31 +51,6 @@ export interface MoveInInput {
   dryRun?: boolean;
 }
 
-export interface MoveInReport {
-  dryRun: boolean;
-  format: "sql" | "csv" | "postgres";
-  table: string;
-  /** Where each field was found: "content", "metadata.title", … (null: not found). */
-  shape: Record<Field, string | null>;
-  rows: number;
-  /** Rows that become chunks of pages (not empty, not a repeat). */
-  chunks: number;
-  emptyChunks: number;
-  /** Rows whose text repeats an earlier row of the same page (skipped). */
-  duplicateChunks: number;
-  documents: number;
-  /** How the documents were grouped: count per rule. */
-  groupedBy: Record<"page id" | "url" | "title" | "row", number>;
-  embedding: { column: string | null; dimension: number | null; rowsWithOtherDimension: number; modelGuess: string; reused: false; why: string; localModel: string };
-  /** `id` null: a collection that does not exist yet (a dry run's). */
-  collection: { id: string | null; slug: string; name: string };
-  /** The first few documents, as they would be imported. */
-  sample: Array<{ title: string | null; url: string | null; chunks: number }>;
-  warnings: string[];
-  /** Earlier move-ins of this collection that never finished and were closed by this one. */
-  superseded?: number;
-  job?: ImportJobView;
-}
 
 export interface MoveInOptions {
   llm?: Pick<Llm, "embed" | "models">;
