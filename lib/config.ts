@@ -87,6 +87,8 @@ const schema = z
     INGEST_EMBED_BATCH_SIZE: int(32, 1, 512),
     /** Largest file accepted by uploads and S3 sync. */
     INGEST_UPLOAD_MAX_BYTES: int(20_000_000, 1_000, 500_000_000),
+    /** Largest export (pg_dump or CSV) accepted by "Move in from Supabase" on the Sources page; it is streamed, never held whole. */
+    SUPABASE_IMPORT_MAX_BYTES: int(4_000_000_000, 1_000, 100_000_000_000),
     /** Most entries a DOCX (ZIP) file may have; checked before anything is unpacked. */
     INGEST_ZIP_MAX_ENTRIES: int(2000, 10, 65_535),
     /** Most bytes a DOCX (ZIP) file may unpack to, all entries together (zip bombs stop here). */

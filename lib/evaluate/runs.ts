@@ -471,5 +471,14 @@ export async function getRunDetail(ctx: AccessContext, runId: string, opts: { ba
       regressions,
     };
   });
-  return { run, items: rows, regressionCount: rows.filter((r) => r.regressions.length > 0).length };
+  // The baseline's own figures: an imported one (the old system's scores, lib/supabase-import) is the
+  // average the new system is held to.
+  const b = run.baselineRunId
+    ? await db.prisma.evaluationRun.findUnique({
+        where: { id: run.baselineRunId },
+        select: { id: true, trigger: true, judgeModel: true, avgHallucination: true, createdAt: true, finishedAt: true },
+      })
+    : null;
+  const baselineSummary = b && { id: b.id, imported: b.trigger === "import", judgeModel: b.judgeModel, avgHallucination: b.avgHallucination, at: b.finishedAt ?? b.createdAt };
+  return { run, items: rows, regressionCount: rows.filter((r) => r.regressions.length > 0).length, baseline: baselineSummary };
 }

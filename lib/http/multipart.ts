@@ -8,7 +8,7 @@ import { AppError, PayloadTooLargeError, UnsupportedMediaTypeError, ValidationEr
 export interface MultipartFile {
   /** The form field's name. */
   field: string;
-  /** The file name the client sent (path parts removed). */
+  /** The file name the client sent, with the relative path given with it (see `uploadPath`). */
   filename: string;
   bytes: Uint8Array;
 }
@@ -77,7 +77,17 @@ function parseHeaders(block: Buffer, index: number): { field: string; filename: 
   const field = param(disposition, "name");
   if (field === undefined) malformed(`part ${index} has no field name`);
   const filename = param(disposition, "filename");
-  return { field, filename: filename === undefined ? undefined : filename.split(/[\\/]/).pop() || "unnamed" };
+  return { field, filename: filename === undefined ? undefined : uploadPath(filename) };
+}
+
+/**
+ * The name a file is known by: the relative path the client gave with it (a folder upload sends
+ * `handbook/travel.md`), with backslashes as slashes and without a leading slash, `.` or `..` parts
+ * (never used as a file-system path: it is the file's key in its collection).
+ */
+export function uploadPath(filename: string): string {
+  const parts = filename.split(/[\\/]+/).filter((p) => p !== "" && p !== "." && p !== "..");
+  return parts.join("/") || "unnamed";
 }
 
 /**

@@ -48,6 +48,8 @@ export interface SourceDriver {
    * it confirms is gone.
    */
   finalize?(ctx: JobContextForDriver, seenPageIds: string[], failedContainers: number): Promise<number>;
+  /** Runs once the job has succeeded (e.g. drops what the job had staged). */
+  finished?(ctx: JobContextForDriver): Promise<void>;
   /** Pages fetched at once (bounded by the source's rate limit anyway). */
   concurrency?: number;
 }

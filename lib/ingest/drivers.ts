@@ -4,12 +4,15 @@ import { demoDriver } from "./demo-driver";
 import type { SourceDriver } from "./driver";
 import { notionDriver } from "./notion";
 import { s3Driver } from "./s3";
+import { supabaseDriver } from "../supabase-import/driver";
 
 export const SOURCE_DRIVERS = {
   notion: notionDriver,
   s3: s3Driver,
   /** The demo wiki: an "upload" source marked `demo` in its config, read from lib/ingest/demo-wiki. */
   demo: demoDriver,
+  /** A move-in from Supabase: the old pages staged from the export (lib/supabase-import). */
+  supabase: supabaseDriver,
 } satisfies Record<string, SourceDriver>;
 
 export type SourceDriverName = keyof typeof SOURCE_DRIVERS;

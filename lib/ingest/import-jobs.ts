@@ -244,6 +244,7 @@ export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {})
     await refreshCounts(db, jobId, { removed, phase: "finalize" });
     await runs.succeed(db.sql, jobId);
     await db.prisma.source.update({ where: { id: ctx.source.id }, data: { status: "idle", lastSyncAt: new Date(), lastError: null } });
+    await driver.finished?.(ctx);
   } catch (err) {
     const message = (err as Error).message;
     // Leave the job "running" so a retry resumes it; the queue marks it failed after its last retry.

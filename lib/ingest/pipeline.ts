@@ -69,6 +69,12 @@ export interface PipelineOptions {
   writeBatchChunks?: number;
   /** Concurrent write transactions on PostgreSQL (default 3; PGlite: 1). */
   writers?: number;
+  /**
+   * All or nothing: every document is written in ONE transaction once all vectors are there, and any
+   * failure (a document that cannot be chunked or written) throws with nothing written. A multi-file
+   * upload is one such unit, so a crash mid-request never leaves part of it behind.
+   */
+  atomic?: boolean;
 }
 
 export function documentHash(doc: SourceDocument): string {
@@ -91,6 +97,7 @@ export async function ingestDocuments(db: Db, target: IngestTarget, docs: Source
     seen.add(doc.externalId);
   }
   if (later.length === 0) return ingestPass(db, target, docs, opts);
+  if (opts.atomic) throw new Error("ingestDocuments: an atomic ingest takes each document once");
   const a = await ingestPass(db, target, firstPass, opts);
   const b = await ingestDocuments(db, target, later, opts);
   return {
@@ -146,6 +153,8 @@ class PassState {
   /** content hash → its 1-based place in `toEmbed`. */
   readonly embedOrder = new Map<string, number>();
   planning = true;
+  /** An atomic pass's planning failure: nothing may be written. */
+  planError: unknown = null;
 
   // planStage (stored vectors) and embedStage (new ones): content hash → vector literal.
   readonly vectors = new Map<string, string>();
@@ -210,6 +219,7 @@ async function planStage(state: PassState, docs: SourceDocument[], stored: Map<s
         try {
           wave.push({ doc, hash, collectionId, chunks: chunkMarkdown(doc.title, doc.markdown, { maxTokens: state.maxTokens }) });
         } catch (err) {
+          if (state.opts.atomic) throw new Error(`${doc.externalId}: ${(err as Error).message}`);
           result.outcomes.push({ externalId: doc.externalId, status: "failed", error: (err as Error).message, chunks: 0 });
         }
       }
@@ -230,6 +240,9 @@ async function planStage(state: PassState, docs: SourceDocument[], stored: Map<s
       }
       state.moved();
     }
+  } catch (err) {
+    state.planError = err;
+    throw err;
   } finally {
     state.planning = false;
     state.moved();
@@ -272,14 +285,17 @@ async function embedStage(state: PassState): Promise<void> {
  */
 async function writeStage(state: PassState): Promise<DocumentOutcome[]> {
   const { db, opts, planned, result } = state;
-  const maxDocs = opts.writeBatchDocs ?? WRITE_BATCH_DOCS;
-  const maxChunks = opts.writeBatchChunks ?? WRITE_BATCH_CHUNKS;
-  const writers = db.kind === "postgres" ? (opts.writers ?? WRITERS) : 1;
+  // Atomic: one transaction for everything, written once every vector is there.
+  const maxDocs = opts.atomic ? Infinity : (opts.writeBatchDocs ?? WRITE_BATCH_DOCS);
+  const maxChunks = opts.atomic ? Infinity : (opts.writeBatchChunks ?? WRITE_BATCH_CHUNKS);
+  const writers = opts.atomic ? 1 : db.kind === "postgres" ? (opts.writers ?? WRITERS) : 1;
   const written: DocumentOutcome[] = [];
   let next = 0; // the first planned document not yet taken by a writer
   let busy = 0; // writers with a statement in flight
   const takeBatch = async (): Promise<[number, number] | null> => {
     for (;;) {
+      // All or nothing: a document that could not be planned means none is written.
+      if (opts.atomic && state.planError) throw state.planError;
       const allReady = state.allEmbedded();
       if (next >= planned.length && !state.planning) return null;
       // Once every vector is there, the rest is shared out evenly: no writer is left with a long tail.
@@ -288,7 +304,7 @@ async function writeStage(state: PassState): Promise<DocumentOutcome[]> {
       let chunks = 0;
       while (end < planned.length && state.isReady(end) && end - next < limit && chunks < maxChunks) chunks += planned[end++].chunks.length;
       // A batch goes when it is full, when nothing more is coming, or when the database would idle.
-      const go = end - next >= limit || chunks >= maxChunks || allReady || busy === 0;
+      const go = opts.atomic ? allReady : end - next >= limit || chunks >= maxChunks || allReady || busy === 0;
       if (end > next && go) {
         const start = next;
         next = end;
@@ -316,6 +332,7 @@ async function writeStage(state: PassState): Promise<DocumentOutcome[]> {
           const out = await write(ks);
           ks.forEach((k, i) => record(k, out[i]));
         } catch (err) {
+          if (opts.atomic) throw err;
           if (ks.length === 1) {
             fail(ks[0], err);
             continue;

@@ -1,6 +1,8 @@
 // Uploads into a collection: every file is converted and checked BEFORE anything is written, so one
 // bad file rejects the whole request with a 4xx naming each bad file and its reason, and nothing is
-// half-ingested. A file uploaded again under the same name replaces the earlier version.
+// half-ingested. A file uploaded again under the same name (or path) updates the earlier version, or is
+// reported unchanged; the files of one request are written in one transaction, so a crash mid-request
+// leaves none of them.
 // Files may arrive as a stream (the upload route reads multipart parts one at a time): each is
 // converted as it arrives and its bytes let go, so only one file's bytes are in memory at once.
 import { assertWritable, type AccessContext } from "../access/context";
@@ -12,6 +14,7 @@ import type { Llm } from "../llm";
 import { convertLimits, convertToMarkdown, type ConvertedFile } from "./convert";
 import { requestBackfill } from "./backfill";
 import { ingestDocuments } from "./pipeline";
+import { ensureUploadSourceRow } from "./queries";
 
 export const MAX_FILES_PER_UPLOAD = 50;
 
@@ -20,12 +23,12 @@ export interface UploadedFile {
   bytes: Uint8Array;
 }
 
-/** The collection's "Uploads" source, created on first use. */
-export async function ensureUploadSource(db: Db, collectionId: string) {
-  const existing = await db.prisma.source.findFirst({
-    where: { collectionId, kind: "upload", NOT: { config: { path: ["demo"], equals: true } } },
-  });
-  return existing ?? db.prisma.source.create({ data: { collectionId, kind: "upload", name: "Uploads", config: {} } });
+/**
+ * The collection's one "Uploads" source, created on first use. A unique index allows one per collection
+ * (besides the demo wiki's), so two first uploads at once still share it.
+ */
+export async function ensureUploadSource(db: Db, collectionId: string): Promise<{ id: string }> {
+  return (await ensureUploadSourceRow(db.sql, collectionId))!;
 }
 
 export async function ingestUploads(
@@ -64,11 +67,13 @@ export async function ingestUploads(
   }
 
   const source = await ensureUploadSource(db, collection.id);
+  // A file is keyed by its name (or the path given with it) in its collection: uploading it again
+  // updates it, or leaves it unchanged; the files of one request are written together or not at all.
   const result = await ingestDocuments(
     db,
     { sourceId: source.id, collectionId: collection.id },
     converted.map((c) => ({ externalId: c.name, title: c.title, markdown: c.markdown, properties: { format: c.format, file: c.name } })),
-    { llm: input.llm },
+    { llm: input.llm, atomic: true },
   );
   if (result.pendingChunks > 0) await requestBackfill();
   await db.prisma.source.update({ where: { id: source.id }, data: { lastSyncAt: new Date() } });

@@ -105,6 +105,11 @@ export const ROUTES: Record<string, Entry> = {
     probes: [{ method: "POST", path: () => "/api/import", body: (w) => ({ sourceId: w.sourceA }), expect: "refused" }],
   },
   "/api/import/[id]": { methods: { GET: "import" }, data: "readable" },
+  "/api/import/supabase": {
+    methods: { POST: "admin" },
+    data: "instance",
+    note: "Move in from Supabase: the export (pg_dump or CSV) as the body; a dry run's report, or a queued import",
+  },
   "/api/import/upload": {
     methods: { POST: "import" },
     data: "writable",

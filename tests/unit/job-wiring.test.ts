@@ -38,11 +38,11 @@ describe("job wiring", () => {
   });
 
   it("every source driver in lib/ingest is wired in SOURCE_DRIVERS", () => {
-    const declared = LIB.filter((f) => f.rel.startsWith(`lib${path.sep}ingest`)).flatMap((f) =>
+    const declared = LIB.filter((f) => f.rel.startsWith(`lib${path.sep}ingest`) || f.rel.startsWith(`lib${path.sep}supabase-import`)).flatMap((f) =>
       [...f.text.matchAll(/export const (\w+): SourceDriver\b/g)].map((m) => m[1]),
     );
-    expect(declared.sort()).toEqual(["demoDriver", "notionDriver", "s3Driver"]);
-    expect(Object.keys(SOURCE_DRIVERS).sort()).toEqual(["demo", "notion", "s3"]);
+    expect(declared.sort()).toEqual(["demoDriver", "notionDriver", "s3Driver", "supabaseDriver"]);
+    expect(Object.keys(SOURCE_DRIVERS).sort()).toEqual(["demo", "notion", "s3", "supabase"]);
     for (const d of Object.values(SOURCE_DRIVERS)) {
       expect(typeof d.seeds).toBe("function");
       expect(typeof d.fetch).toBe("function");

@@ -42,7 +42,7 @@ export default async function RunPage({ params, searchParams }: { params: Promis
               {" "}
               · baseline{" "}
               <Link className="underline" href={`/evaluations/runs/${run.baselineRunId}`}>
-                previous run
+                {detail.baseline?.imported ? "imported scores" : "previous run"}
               </Link>
             </>
           )}
@@ -63,6 +63,19 @@ export default async function RunPage({ params, searchParams }: { params: Promis
           </div>
         ))}
       </dl>
+      {detail.baseline && (
+        <p className="text-sm" data-testid="baseline-figure">
+          Baseline{detail.baseline.imported ? " (the old system's scores, imported)" : ""}: average hallucination{" "}
+          <strong>{detail.baseline.avgHallucination?.toFixed(2) ?? "–"}</strong>
+          {run.avgHallucination !== null && detail.baseline.avgHallucination !== null && (
+            <>
+              {" "}
+              · this run <strong>{run.avgHallucination.toFixed(2)}</strong> ({run.avgHallucination >= detail.baseline.avgHallucination ? "+" : "−"}
+              {Math.abs(run.avgHallucination - detail.baseline.avgHallucination).toFixed(2)})
+            </>
+          )}
+        </p>
+      )}
       {run.alertStatus === "sent" && <p className="text-sm text-amber-700">An alert was sent for this run.</p>}
       {others.length > 0 && (
         <form className="flex items-center gap-2 text-sm" aria-label="Compare with">
