@@ -149,6 +149,10 @@ const schema = z
     REDIS_URL: z.string().regex(/^rediss?:\/\//, { message: "must start with redis:// or rediss://" }).optional(),
     /** Bearer token for GET /api/metrics (Prometheus). Unset: only admins (session or admin key) may read metrics. */
     METRICS_TOKEN: z.string().min(16, { message: "must be at least 16 characters (openssl rand -hex 24)" }).optional(),
+    /** A worker process (workers/*.ts) serves its own counters at http://WORKER_METRICS_HOST:PORT/metrics (Bearer METRICS_TOKEN). Unset: none. One port per process. */
+    WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+    /** Address a worker's metrics port listens on (0.0.0.0 for a Prometheus on another machine). */
+    WORKER_METRICS_HOST: z.string().min(1).default("127.0.0.1"),
     /** OpenID Connect sign-in (optional): issuer URL with /.well-known/openid-configuration. */
     OIDC_ISSUER: url().optional(),
     OIDC_CLIENT_ID: z.string().optional(),
@@ -194,6 +198,9 @@ const schema = z
     }
     if (c.BACKUP_TARGET === "s3" && !c.BACKUP_S3_BUCKET) {
       ctx.addIssue({ code: "custom", path: ["BACKUP_S3_BUCKET"], message: "is required when BACKUP_TARGET=s3" });
+    }
+    if (c.WORKER_METRICS_PORT && !c.METRICS_TOKEN) {
+      ctx.addIssue({ code: "custom", path: ["METRICS_TOKEN"], message: "is required when WORKER_METRICS_PORT is set (the port answers only with it)" });
     }
     if (c.OIDC_ISSUER && (!c.OIDC_CLIENT_ID || !c.OIDC_CLIENT_SECRET)) {
       ctx.addIssue({ code: "custom", path: ["OIDC_CLIENT_ID"], message: "and OIDC_CLIENT_SECRET are required when OIDC_ISSUER is set" });

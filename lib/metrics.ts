@@ -5,6 +5,7 @@
 // Call the small `observe…` functions from lib/ where the thing happens; GET /api/metrics renders
 // everything with `renderMetrics(db)`. Labels are bounded (route patterns, model names, stages): never
 // put ids, questions or user names in a label.
+import { getConfig } from "./config";
 import type { Db } from "./db/client";
 
 type Labels = Record<string, string>;
@@ -239,8 +240,71 @@ export async function renderMetrics(db: Db): Promise<string> {
       ),
     ),
   );
+  lines.push(...(await operationsGauges(db)));
   lines.push(...gauge("sot_process_uptime_seconds", "Seconds since this web process started.", [[{}, Math.round(process.uptime())]]));
   return lines.join("\n") + "\n";
+}
+
+/**
+ * Only what this process counted (HTTP, model calls, tokens, job failures): what a worker process serves on
+ * its own metrics port. The database gauges come from the web process alone, so Prometheus does not sum
+ * the same queue depth once per process.
+ */
+export function renderProcessMetrics(role: string): string {
+  const r = registry();
+  const lines: string[] = [];
+  for (const m of [r.http, r.retrieval, r.model, r.tokens, r.jobFailures]) lines.push(...m.render());
+  lines.push(...gauge("sot_process_uptime_seconds", "Seconds since this process started.", [[{ role }, Math.round(process.uptime())]]));
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * What the alert rules in deploy/observability watch and nobody else counts: the last backup that
+ * succeeded and failed, imports running and their progress, and the evaluation target the last run is
+ * held to (a setting, so the rule reads it instead of repeating the number).
+ */
+async function operationsGauges(db: Db): Promise<string[]> {
+  const backups = await safe(
+    () =>
+      db.sql.query<{ status: string; last: Date | null; day: string }>(
+        `SELECT status, max(finished_at) AS last, count(*) FILTER (WHERE finished_at > now() - interval '1 day') AS day
+           FROM backups WHERE status IN ('succeeded', 'failed') GROUP BY status`,
+      ),
+    [],
+  );
+  const backup = (status: string) => backups.find((b) => b.status === status);
+  const unix = (d: Date | string | null | undefined) => (d ? Math.floor(new Date(d).getTime() / 1000) : null);
+  const lastOk = unix(backup("succeeded")?.last);
+  const lastFailed = unix(backup("failed")?.last);
+  const imports = await safe(
+    () =>
+      db.sql.query<{ running: string; found: string | null; done: string | null; failed: string | null }>(
+        `SELECT count(*) AS running, sum(found) AS found, sum(done) AS done, sum(failed) AS failed
+           FROM import_jobs WHERE status = 'running'`,
+      ),
+    [],
+  );
+  const im = imports[0];
+  return [
+    ...gauge("sot_backup_last_success_timestamp_seconds", "When the last successful backup finished (Unix time); absent before the first.", lastOk ? [[{}, lastOk]] : []),
+    ...gauge("sot_backup_last_failure_timestamp_seconds", "When the last failed backup finished (Unix time); absent when none failed.", lastFailed ? [[{}, lastFailed]] : []),
+    ...gauge(
+      "sot_backups_last_day",
+      "Backups finished in the last 24 hours, by status (succeeded, failed).",
+      ["succeeded", "failed"].map((status): [Labels, number] => [{ status }, Number(backup(status)?.day ?? 0)]),
+    ),
+    ...gauge("sot_imports_running", "Imports running now (every source and kind).", [[{}, Number(im?.running ?? 0)]]),
+    ...gauge(
+      "sot_import_pages",
+      "Pages of the imports running now, by state: found so far, done (imported or unchanged), failed.",
+      [
+        [{ state: "found" }, Number(im?.found ?? 0)],
+        [{ state: "done" }, Number(im?.done ?? 0)],
+        [{ state: "failed" }, Number(im?.failed ?? 0)],
+      ],
+    ),
+    ...gauge("sot_evaluation_target_score", "The hallucination score evaluation runs are held to (EVAL_ALERT_THRESHOLD).", [[{}, getConfig().EVAL_ALERT_THRESHOLD]]),
+  ];
 }
 
 /** The route pattern of a request: the path with each parameter value replaced by `[name]`. */

@@ -2,11 +2,13 @@
 // with the configured backend (local ONNX cross-encoder, or a forwarded llama.cpp/TEI endpoint).
 import { getConfig } from "@/lib/config";
 import { log } from "@/lib/log";
+import { startWorkerMetrics } from "@/lib/metrics-server";
 import { createRerankBackend, startRerankServer } from "@/lib/retrieve/rerank-service";
 
 const config = getConfig();
 const backend = await createRerankBackend(config);
 const server = await startRerankServer(backend, { host: config.RERANK_HOST, port: config.RERANK_PORT });
+await startWorkerMetrics("rerank");
 if (backend.problem) {
   log("error", "rerank worker has no model: /rerank answers 503 until this is fixed", { problem: backend.problem, url: server.url });
   console.error(`rerank worker: ${backend.problem}`);

@@ -2,6 +2,7 @@
 import { getConfig } from "../config";
 import { closeDb, getDb } from "../db/client";
 import { log } from "../log";
+import { startWorkerMetrics } from "../metrics-server";
 import { closeQueue, getQueue } from "./queue";
 import { jobsFor } from "./registry";
 
@@ -11,9 +12,11 @@ export async function runWorkers(role: string, names?: string[]): Promise<void> 
   const queue = await getQueue();
   const jobs = jobsFor(names);
   await queue.work(jobs);
+  const metrics = await startWorkerMetrics(role);
   log("info", "workers started", { role, jobs: jobs.map((j) => j.name) });
   const stop = async (signal: string) => {
     log("info", "workers stopping", { role, signal });
+    metrics?.close();
     await closeQueue().catch(() => {});
     await closeDb().catch(() => {});
     process.exit(0);

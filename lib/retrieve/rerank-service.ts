@@ -6,6 +6,7 @@
 // Without a model folder and without a forward URL it still starts, and says exactly what is missing.
 import { existsSync } from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { observeModel } from "../metrics";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { z } from "zod";
@@ -145,7 +146,9 @@ export async function startRerankServer(backend: RerankBackend, opts: { host?: s
       const { query, documents, top_n } = parsed.data;
       const ac = new AbortController();
       res.on("close", () => ac.abort());
+      const started = performance.now();
       const scores = documents.length ? await backend.score(query, documents, ac.signal) : [];
+      observeModel({ model: backend.model, op: "rerank", seconds: (performance.now() - started) / 1000 });
       const results = scores
         .map((score, index) => ({ index, score }))
         .sort((a, b) => b.score - a.score)
