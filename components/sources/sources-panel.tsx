@@ -10,9 +10,7 @@ import type { CollectionOption } from "@/lib/access/types";
 import type { SourceJobView, SourceView } from "@/lib/ingest/types";
 import { errorMessage, fetchJson } from "@/lib/http/client-fetch";
 
-type JobRow = SourceJobView;
-
-const active = (j: JobRow | null) => !!j && (j.status === "queued" || j.status === "running");
+const active = (j: SourceJobView | null) => !!j && (j.status === "queued" || j.status === "running");
 
 // What a job's kind means for the source: only a full sync removes pages that are gone.
 const KIND_LABELS: Record<string, string> = {
@@ -26,7 +24,7 @@ const KIND_LABELS: Record<string, string> = {
 const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 
 /** Import progress of one job, polled while it runs. */
-function JobProgress({ job }: { job: JobRow }) {
+function JobProgress({ job }: { job: SourceJobView }) {
   const pct = job.found > 0 ? Math.round(((job.done + job.failed) / job.found) * 100) : 0;
   return (
     <div className="space-y-1" data-testid="job-progress">
@@ -128,13 +126,13 @@ function NotionWebhook({ source, onError }: { source: SourceView; onError: (mess
 /** A source's latest import, polled while it runs; starting an import replaces it. */
 function useSourceJob(source: SourceView) {
   const router = useRouter();
-  const [job, setJob] = useState<JobRow | null>(source.latestJob);
+  const [job, setJob] = useState<SourceJobView | null>(source.latestJob);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => setJob(source.latestJob), [source.latestJob]);
   useEffect(() => {
     if (!job || !active(job)) return;
     const t = setInterval(async () => {
-      const next = await fetchJson<{ job: JobRow }>(`/api/import/${job.id}`).then((b) => b.job, () => null);
+      const next = await fetchJson<{ job: SourceJobView }>(`/api/import/${job.id}`).then((b) => b.job, () => null);
       if (!next) return;
       setJob(next);
       if (!active(next)) router.refresh();
@@ -145,7 +143,7 @@ function useSourceJob(source: SourceView) {
   async function start() {
     setError(null);
     try {
-      setJob((await fetchJson<{ job: JobRow }>("/api/import", { method: "POST", json: { sourceId: source.id } })).job);
+      setJob((await fetchJson<{ job: SourceJobView }>("/api/import", { method: "POST", json: { sourceId: source.id } })).job);
     } catch (err) {
       setError(errorMessage(err));
     }
