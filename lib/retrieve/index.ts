@@ -1,14 +1,15 @@
 // retrieve(query, { collectionIds, k }): embed the question (search_query: prefix), hybrid search in
-// PostgreSQL (HNSW + BM25 fused with RRF), then rerank the best fused candidates with the rerank worker.
+// PostgreSQL (HNSW + BM25 fused with RRF, weighted per collection), then rerank the best fused candidates with the rerank worker.
 // Each degraded part (no embedder, no reranker) is reported, never hidden: full-text search alone still
 // answers when Ollama is down.
 import { getConfig } from "../config";
 import { getDb, type Db } from "../db/client";
 import { getLlm, isLlmUnavailable } from "../llm";
+import { fusionFor } from "./fusion";
 import { rerank, type RerankStatus } from "./rerank";
 import { hybridSearch, textQuery, type SearchRow } from "./search";
 
-export { BM25_B, BM25_K1, RRF_K, hybridSearch, corpusStats, type SearchRow } from "./search";
+export { BM25_B, BM25_K1, RRF_K, EQUAL_WEIGHTS, hybridSearch, corpusStats, type FusionWeights, type SearchRow } from "./search";
 export { rerank, type RerankOutcome, type RerankStatus } from "./rerank";
 
 export interface Candidate extends SearchRow {
@@ -61,13 +62,14 @@ export async function retrieve(query: string, opts: RetrieveOptions): Promise<Re
       embedMs = Math.round(performance.now() - started);
     }
   })();
-  const [vector, text] = await Promise.all([embedding, textQuery(db, query)]);
+  const [vector, text, fusion] = await Promise.all([embedding, textQuery(db, query), fusionFor(db, opts.collectionIds, config.RETRIEVE_CANDIDATES)]);
   const fused = await hybridSearch(db, {
     query,
     embedding: vector,
     text,
     collectionIds: opts.collectionIds,
-    perStage: config.RETRIEVE_CANDIDATES,
+    perStage: fusion.perStage,
+    weights: fusion.weights,
     efSearch: config.RETRIEVE_EF_SEARCH,
     // Reading chunk and page rows only for the pool saves most of the statement's page reads.
     limit: opts.allStages ? undefined : config.RERANK_CANDIDATES,

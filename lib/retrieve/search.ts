@@ -1,5 +1,5 @@
 // Hybrid search in ONE SQL statement: HNSW nearest neighbours and BM25 over the chunk_terms postings,
-// fused with Reciprocal Rank Fusion. Every stage's rank and score comes back with each row, so the
+// fused with Reciprocal Rank Fusion, each ranking weighted (per collection, lib/retrieve/fusion.ts). Every stage's rank and score comes back with each row, so the
 // admin retrieval page and the query log can show why a chunk was picked.
 //
 // BM25 (Robertson/Sparck Jones idf, k1 0.9, b 0.4 — Anserini's defaults) is computed in SQL from
@@ -28,7 +28,20 @@ export interface SearchOptions {
   limit?: number;
   /** The full-text half's inputs when already read (retrieve() reads them during the embedding). */
   text?: TextQuery;
+  /**
+   * What each ranking counts in the fusion: one pair for the whole search (default equal, plain RRF), or
+   * "per-collection" to weigh each chunk by its collection's saved weights (searches over collections
+   * whose weights differ).
+   */
+  weights?: FusionWeights | "per-collection";
 }
+
+/** Weighted Reciprocal Rank Fusion: score = vector / (RRF_K + vector rank) + text / (RRF_K + text rank). */
+export interface FusionWeights {
+  vector: number;
+  text: number;
+}
+export const EQUAL_WEIGHTS: FusionWeights = { vector: 1, text: 1 };
 
 export interface SearchRow {
   chunkId: string;
@@ -232,6 +245,13 @@ export async function hybridSearch(db: Db, opts: SearchOptions): Promise<SearchR
   // reach the top k — it is not probed. COMMON_POOL_PER_K caps the probes when the bound cannot prune.
   const commonMax = common.reduce((sum, t) => sum + weight(t) * (BM25_K1 + 1), 0);
   const hydrate = opts.limit ? `LIMIT ${p(opts.limit)}` : "";
+  // Weights: parameters for the whole search, or each candidate's collection's columns (a primary-key
+  // lookup per candidate, only when the searched collections are weighted differently).
+  const perCollection = opts.weights === "per-collection";
+  const w = opts.weights && opts.weights !== "per-collection" ? opts.weights : EQUAL_WEIGHTS;
+  const wv = perCollection ? "col.fusion_vector_weight" : `${p(w.vector)}::float8`;
+  const wt = perCollection ? "col.fusion_text_weight" : `${p(w.text)}::float8`;
+  const weighJoin = perCollection ? "JOIN chunks wc ON wc.id = coalesce(v.id, t.id) JOIN collections col ON col.id = wc.collection_id" : "";
   const query = `
     WITH
     vec AS (${vec}),
@@ -255,8 +275,9 @@ export async function hybridSearch(db: Db, opts: SearchOptions): Promise<SearchR
     ),
     fused AS (
       SELECT coalesce(v.id, t.id) AS id, v.rank AS vrank, v.dist, t.rank AS trank, t.score AS bm25,
-        coalesce(1.0 / (${RRF_K} + v.rank), 0) + coalesce(1.0 / (${RRF_K} + t.rank), 0) AS rrf
+        coalesce(${wv} / (${RRF_K} + v.rank), 0) + coalesce(${wt} / (${RRF_K} + t.rank), 0) AS rrf
       FROM vec v FULL OUTER JOIN txt t ON t.id = v.id
+      ${weighJoin}
     ),
     -- Only the rows the caller will read are joined to their chunk and page.
     top AS (SELECT * FROM fused ORDER BY rrf DESC, id ${hydrate})

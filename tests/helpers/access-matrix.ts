@@ -184,6 +184,7 @@ export const ROUTES: Record<string, Entry> = {
   "/api/admin/collections": { methods: { GET: "admin", POST: "admin" }, data: "instance" },
   "/api/admin/collections/[id]": { methods: { PATCH: "admin" }, data: "instance" },
   "/api/admin/collections/[id]/members": { methods: { PUT: "admin" }, data: "instance" },
+  "/api/admin/retrieval/fusion": { methods: { GET: "admin", POST: "admin", PUT: "admin" }, data: "instance" },
 
   "/api/keys": {
     methods: { GET: "ask", POST: "ask" },
