@@ -18,10 +18,10 @@ export default async function AppLayout({ children }: { children: React.ReactNod
     { href: "/connect", label: "Connect" },
   ];
   return (
-    <div className="flex min-h-screen flex-col">
+    <div className="flex min-h-screen min-w-0 flex-col">
       <header className="border-b border-zinc-200 dark:border-zinc-800">
         <div className="mx-auto flex max-w-6xl flex-wrap items-center justify-between gap-2 px-4 py-2">
-          <div className="flex flex-wrap items-center gap-4">
+          <div className="flex min-w-0 flex-wrap items-center gap-x-4 gap-y-1">
             <Link href="/" className="text-lg font-semibold tracking-tight">
               SOT
             </Link>
@@ -30,7 +30,7 @@ export default async function AppLayout({ children }: { children: React.ReactNod
           <UserMenu label={principal.label} role={principal.role ?? ""} />
         </div>
       </header>
-      <main className="mx-auto w-full max-w-6xl flex-1 px-4 py-6">{children}</main>
+      <main className="mx-auto w-full max-w-6xl min-w-0 flex-1 px-4 py-6">{children}</main>
     </div>
   );
 }

@@ -3,6 +3,7 @@ import { AskApp } from "@/components/ask/ask-app";
 import type { Result, Turn } from "@/components/ask/types";
 import { HealthSummary } from "@/components/ui/health-summary";
 import { requirePageAccess } from "@/app/_server/access";
+import { readableCollections } from "@/lib/connect/collections";
 import { getConversation, listConversations } from "@/lib/answer";
 import { checkHealth } from "@/lib/health";
 
@@ -10,14 +11,13 @@ export const dynamic = "force-dynamic";
 
 export default async function AskPage({ searchParams }: { searchParams: Promise<{ c?: string }> }) {
   const access = await requirePageAccess("ask");
-  const { db, principal } = access;
+  const { principal } = access;
   const { c } = await searchParams;
-  const [health, readable, conversations] = await Promise.all([
+  const [health, collections, conversations] = await Promise.all([
     checkHealth(),
-    access.readableIds,
+    readableCollections(access),
     principal.userId ? listConversations(access) : Promise.resolve([]),
   ]);
-  const collections = await db.prisma.collection.findMany({ where: { id: { in: readable } }, orderBy: { name: "asc" }, select: { id: true, name: true } });
 
   let turns: Turn[] = [];
   let conversationId: string | null = null;

@@ -5,7 +5,12 @@ import { useRouter } from "next/navigation";
 import { useMemo, useState } from "react";
 import type { CollectionFusionView, LearnedFusion } from "@/lib/retrieve/fusion-settings";
 import type { FusionScore } from "@/lib/retrieve/fusion-tuning";
-import { adminApi, buttonClass, inputClass, smallButtonClass } from "./api";
+import { Button } from "@/components/ui/button";
+import { controlClass, Field } from "@/components/ui/field";
+import { FormError, FormNotice } from "@/components/ui/form-error";
+import { Card } from "@/components/ui/page-header";
+import { Table } from "@/components/ui/table";
+import { errorMessage, fetchJson } from "@/lib/http/client-fetch";
 
 const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const fixed = (x: number) => x.toFixed(3);
@@ -29,7 +34,7 @@ export function FusionTuner({ collections, datasets }: { collections: Collection
     try {
       await fn();
     } catch (e) {
-      setError((e as Error).message);
+      setError(errorMessage(e));
     } finally {
       setBusy(null);
     }
@@ -37,7 +42,7 @@ export function FusionTuner({ collections, datasets }: { collections: Collection
   const learn = () =>
     act("learn", async () => {
       setResult(null);
-      setResult(await adminApi<LearnedFusion>("POST", "/api/admin/retrieval/fusion", { collectionId, datasetId }));
+      setResult(await fetchJson<LearnedFusion>("/api/admin/retrieval/fusion", { method: "POST", json: { collectionId, datasetId } }));
     });
   const save = (values: { vectorWeight: number; textWeight: number; candidates: number | null }, withTuning: boolean) =>
     act("save", async () => {
@@ -52,7 +57,7 @@ export function FusionTuner({ collections, datasets }: { collections: Collection
               heldOut: result.heldOut,
             }
           : undefined;
-      await adminApi("PUT", "/api/admin/retrieval/fusion", { collectionId, ...values, tuning });
+      await fetchJson("/api/admin/retrieval/fusion", { method: "PUT", json: { collectionId, ...values, tuning } });
       setSaved("Saved: searches of this collection use it within 30 seconds on every web process.");
       router.refresh();
     });
@@ -60,84 +65,63 @@ export function FusionTuner({ collections, datasets }: { collections: Collection
   if (collections.length === 0) return <p className="text-sm">No collection yet.</p>;
   return (
     <div className="space-y-5">
-      <div className="max-w-4xl overflow-x-auto">
-      <table className="w-full text-sm">
-        <thead className="text-left text-zinc-500">
-          <tr>
-            <th className="py-1 pr-3 font-medium">Collection</th>
-            <th className="py-1 pr-3 font-medium">Weights</th>
-            <th className="py-1 pr-3 font-medium">Candidates per stage</th>
-            <th className="py-1 pr-3 font-medium">Last tuning</th>
-          </tr>
-        </thead>
-        <tbody>
-          {collections.map((c) => (
-            <tr key={c.id} className="border-t border-zinc-200 dark:border-zinc-800">
-              <td className="py-1 pr-3">{c.name}</td>
-              <td className="py-1 pr-3">{c.vectorWeight === 1 && c.textWeight === 1 ? "equal (plain RRF)" : weightLabel({ vector: c.vectorWeight, text: c.textWeight })}</td>
-              <td className="py-1 pr-3">{c.candidates ?? `${c.defaultCandidates} (default)`}</td>
-              <td className="py-1 pr-3 text-zinc-600 dark:text-zinc-400">
-                {c.tuning
-                  ? `${c.tuning.datasetName}, ${c.tuning.questions} questions: nDCG@10 ${fixed(c.tuning.before.ndcg)} → ${fixed(c.tuning.after.ndcg)} (held out ${fixed(c.tuning.heldOut.current)} → ${fixed(c.tuning.heldOut.learned)})`
-                  : "never"}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      </div>
+      <Table
+        testId="fusion-collections"
+        columns={[{ header: "Collection", sortable: true }, { header: "Weights" }, { header: "Candidates per stage" }, { header: "Last tuning", className: "min-w-64" }]}
+        rows={collections.map((c) => ({
+          key: c.id,
+          sort: [c.name],
+          cells: [
+            c.name,
+            c.vectorWeight === 1 && c.textWeight === 1 ? "equal (plain RRF)" : weightLabel({ vector: c.vectorWeight, text: c.textWeight }),
+            c.candidates ?? `${c.defaultCandidates} (default)`,
+            <span key="t" className="text-zinc-600 dark:text-zinc-400">
+              {c.tuning
+                ? `${c.tuning.datasetName}, ${c.tuning.questions} questions: nDCG@10 ${fixed(c.tuning.before.ndcg)} → ${fixed(c.tuning.after.ndcg)} (held out ${fixed(c.tuning.heldOut.current)} → ${fixed(c.tuning.heldOut.learned)})`
+                : "never"}
+            </span>,
+          ],
+        }))}
+      />
 
-      <form
-        aria-label="Learn fusion weights"
-        className="flex flex-wrap items-end gap-2 rounded-lg border border-zinc-200 p-3 dark:border-zinc-800"
-        onSubmit={(e) => {
-          e.preventDefault();
-          void learn();
-        }}
-      >
-        <label className="flex flex-col text-sm">
-          Collection
-          <select className={inputClass} value={collectionId} onChange={(e) => (setCollectionId(e.target.value), setResult(null))}>
-            {collections.map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.name}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="flex min-w-0 max-w-full flex-col text-sm">
-          Evaluation dataset
-          <select className={`${inputClass} max-w-full`} value={datasetId} onChange={(e) => (setDatasetId(e.target.value), setResult(null))}>
-            {datasets.length === 0 && <option value="">No dataset yet</option>}
-            {datasets.map((d) => (
-              <option key={d.id} value={d.id}>
-                {d.name} ({d.itemCount} items)
-              </option>
-            ))}
-          </select>
-        </label>
-        <button type="submit" className={buttonClass} disabled={busy !== null || !datasetId}>
-          {busy === "learn" ? "Trying every weighting…" : "Learn weights"}
-        </button>
-        <button
-          type="button"
-          className={smallButtonClass}
-          disabled={busy !== null}
-          onClick={() => void save({ vectorWeight: 1, textWeight: 1, candidates: null }, false)}
+      <Card>
+        <form
+          aria-label="Learn fusion weights"
+          className="flex flex-wrap items-end gap-3"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void learn();
+          }}
         >
-          Reset to equal
-        </button>
-      </form>
-      {error && (
-        <p role="alert" className="text-sm text-red-600">
-          {error}
-        </p>
-      )}
-      {saved && (
-        <p role="status" className="text-sm text-emerald-700 dark:text-emerald-400">
-          {saved}
-        </p>
-      )}
+          <Field label="Collection" className="w-full sm:w-56">
+            <select className={controlClass} value={collectionId} onChange={(e) => (setCollectionId(e.target.value), setResult(null))}>
+              {collections.map((c) => (
+                <option key={c.id} value={c.id}>
+                  {c.name}
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Field label="Evaluation dataset" className="w-full sm:w-72">
+            <select className={controlClass} value={datasetId} onChange={(e) => (setDatasetId(e.target.value), setResult(null))}>
+              {datasets.length === 0 && <option value="">No dataset yet</option>}
+              {datasets.map((d) => (
+                <option key={d.id} value={d.id}>
+                  {d.name} ({d.itemCount} items)
+                </option>
+              ))}
+            </select>
+          </Field>
+          <Button type="submit" variant="primary" disabled={busy !== null || !datasetId}>
+            {busy === "learn" ? "Trying every weighting…" : "Learn weights"}
+          </Button>
+          <Button disabled={busy !== null} onClick={() => void save({ vectorWeight: 1, textWeight: 1, candidates: null }, false)}>
+            Reset to equal
+          </Button>
+        </form>
+      </Card>
+      <FormError message={error} />
+      <FormNotice message={saved} />
       {result && <TuningReport result={result} busy={busy !== null} onSave={() => void save({ vectorWeight: result.best.vector, textWeight: result.best.text, candidates: result.best.candidates }, true)} />}
     </div>
   );
@@ -159,40 +143,24 @@ function TuningReport({ result, busy, onSave }: { result: LearnedFusion; busy: b
         {result.skipped ? `; ${result.skipped} left out (no expected source found in ${result.collection.name})` : ""}.
         {result.embedder === "unavailable" && " The embedding model was not reachable: only full-text rankings were compared."}
       </p>
-      <div className="overflow-x-auto">
-      <table className="text-sm">
-        <thead className="text-left text-zinc-500">
-          <tr>
-            <th className="py-1 pr-4 font-medium" />
-            <th className="py-1 pr-4 font-medium">Weights</th>
-            <th className="py-1 pr-4 font-medium">Candidates</th>
-            <th className="py-1 pr-4 font-medium">nDCG@10</th>
-            <th className="py-1 pr-4 font-medium">Hit rate (top {result.k})</th>
-            <th className="py-1 pr-4 font-medium">nDCG@10 on held-out halves</th>
-          </tr>
-        </thead>
-        <tbody>
-          {[
+      <Table
+        testId="fusion-result"
+        columns={[{ header: "", srOnly: true }, { header: "Weights" }, { header: "Candidates", align: "right" }, { header: "nDCG@10", align: "right" }, { header: `Hit rate (top ${result.k})`, align: "right" }, { header: "nDCG@10 on held-out halves", align: "right" }]}
+        rows={(
+          [
             ["Now", result.current, result.heldOut.current],
             ["Learned", result.best, result.heldOut.learned],
-          ].map(([label, s, held]) => (
-            <tr key={label as string} className="border-t border-zinc-200 dark:border-zinc-800">
-              <td className="py-1 pr-4 font-medium">{label as string}</td>
-              <td className="py-1 pr-4">{weightLabel(s as FusionScore)}</td>
-              <td className="py-1 pr-4">{(s as FusionScore).candidates}</td>
-              <td className="py-1 pr-4">{fixed((s as FusionScore).ndcg)}</td>
-              <td className="py-1 pr-4">{pct((s as FusionScore).hitRate)}</td>
-              <td className="py-1 pr-4">{fixed(held as number)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      </div>
+          ] as Array<[string, FusionScore, number]>
+        ).map(([label, s, held]) => ({
+          key: label,
+          cells: [<span key="l" className="font-medium">{label}</span>, weightLabel(s), s.candidates, fixed(s.ndcg), pct(s.hitRate), fixed(held)],
+        }))}
+      />
       <FusionChart configs={result.configs} best={result.best} current={result.current} />
-      <div className="flex items-center gap-3">
-        <button type="button" className={buttonClass} disabled={busy || !changed} onClick={onSave}>
+      <div className="flex flex-wrap items-center gap-3">
+        <Button variant="primary" disabled={busy || !changed} onClick={onSave}>
           Save the learned weights
-        </button>
+        </Button>
         {!changed && <span className="text-sm text-zinc-600 dark:text-zinc-400">The current weights are already the best on this dataset.</span>}
       </div>
     </section>

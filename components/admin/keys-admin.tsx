@@ -1,28 +1,22 @@
 "use client";
-import { useRouter } from "next/navigation";
 import { useState } from "react";
-import { adminApi, buttonClass, inputClass, smallButtonClass } from "./api";
-
-export interface KeyRow {
-  id: string;
-  name: string;
-  prefix: string;
-  scopes: string[];
-  collectionIds: string[];
-  expiresAt: string | null;
-  lastUsedAt: string | null;
-  createdBy: string | null;
-  createdAt: string;
-  status: "active" | "revoked" | "expired";
-}
+import { Button } from "@/components/ui/button";
+import { ConfirmDialog } from "@/components/ui/confirm-dialog";
+import { CheckField, controlClass, Field } from "@/components/ui/field";
+import { FormError } from "@/components/ui/form-error";
+import { Card } from "@/components/ui/page-header";
+import { StatusBadge } from "@/components/ui/status-badge";
+import { Table } from "@/components/ui/table";
+import type { CollectionOption, KeyView } from "@/lib/access/types";
+import { fetchJson } from "@/lib/http/client-fetch";
+import { useAdminAction } from "./use-action";
 
 const SCOPES = ["ask", "score", "import", "admin"] as const;
 
-export function KeysAdmin({ keys, collections }: { keys: KeyRow[]; collections: Array<{ id: string; name: string }> }) {
-  const router = useRouter();
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+export function KeysAdmin({ keys, collections }: { keys: KeyView[]; collections: CollectionOption[] }) {
+  const { run, busy, error } = useAdminAction();
   const [shown, setShown] = useState<{ name: string; key: string } | null>(null);
+  const [revoking, setRevoking] = useState<KeyView | null>(null);
   const names = new Map(collections.map((c) => [c.id, c.name]));
 
   async function create(e: React.FormEvent<HTMLFormElement>) {
@@ -30,130 +24,116 @@ export function KeysAdmin({ keys, collections }: { keys: KeyRow[]; collections: 
     const form = e.currentTarget;
     const f = new FormData(form);
     const days = Number(f.get("days") || 0);
-    setBusy(true);
-    setError(null);
-    try {
-      const res = await adminApi<{ key: string; name: string }>("POST", "/api/admin/keys", {
-        name: f.get("name"),
-        scopes: f.getAll("scopes"),
-        collectionIds: f.getAll("collections"),
-        ...(days > 0 ? { expiresInDays: days } : {}),
+    await run(async () => {
+      const res = await fetchJson<{ key: string; name: string }>("/api/admin/keys", {
+        method: "POST",
+        json: { name: f.get("name"), scopes: f.getAll("scopes"), collectionIds: f.getAll("collections"), ...(days > 0 ? { expiresInDays: days } : {}) },
       });
       setShown({ name: res.name, key: res.key });
       form.reset();
-      router.refresh();
-    } catch (err) {
-      setError((err as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  }
-
-  async function revoke(id: string) {
-    setBusy(true);
-    setError(null);
-    try {
-      await adminApi("DELETE", `/api/admin/keys/${id}`);
-      router.refresh();
-    } catch (err) {
-      setError((err as Error).message);
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (
     <div className="space-y-6">
-      <form onSubmit={create} aria-label="Create API key" className="space-y-3 rounded-lg border border-zinc-200 p-3 dark:border-zinc-800">
-        <div className="flex flex-wrap items-end gap-3">
-          <label className="text-sm">
-            <span className="block text-xs text-zinc-500">Name</span>
-            <input name="name" required maxLength={100} className={inputClass} />
-          </label>
-          <fieldset className="text-sm">
-            <legend className="text-xs text-zinc-500">Scopes</legend>
-            <div className="flex gap-3 py-1.5">
-              {SCOPES.map((s) => (
-                <label key={s} className="flex items-center gap-1">
-                  <input type="checkbox" name="scopes" value={s} defaultChecked={s === "ask"} /> {s}
-                </label>
-              ))}
-            </div>
-          </fieldset>
-          <label className="text-sm">
-            <span className="block text-xs text-zinc-500">Expires after (days, empty: never)</span>
-            <input name="days" type="number" min={1} max={3650} className={inputClass} />
-          </label>
-        </div>
-        {collections.length > 0 && (
-          <fieldset className="text-sm">
-            <legend className="text-xs text-zinc-500">Only these collections (none ticked: every collection its creator may read)</legend>
-            <div className="flex flex-wrap gap-3 py-1.5">
-              {collections.map((c) => (
-                <label key={c.id} className="flex items-center gap-1">
-                  <input type="checkbox" name="collections" value={c.id} /> {c.name}
-                </label>
-              ))}
-            </div>
-          </fieldset>
-        )}
-        <button type="submit" disabled={busy} className={buttonClass}>
-          Create key
-        </button>
-      </form>
+      <Card>
+        <form onSubmit={create} aria-label="Create API key" className="space-y-3">
+          <div className="flex flex-wrap items-end gap-3">
+            <Field label="Name" className="w-full sm:w-56">
+              <input name="name" required maxLength={100} className={controlClass} />
+            </Field>
+            <fieldset className="text-sm">
+              <legend className="text-xs font-medium text-zinc-600 dark:text-zinc-400">Scopes</legend>
+              <div className="flex flex-wrap gap-3 py-1.5">
+                {SCOPES.map((s) => (
+                  <CheckField key={s}>
+                    <input type="checkbox" name="scopes" value={s} defaultChecked={s === "ask"} /> {s}
+                  </CheckField>
+                ))}
+              </div>
+            </fieldset>
+            <Field label="Expires after (days, empty: never)" className="w-full sm:w-56">
+              <input name="days" type="number" min={1} max={3650} className={controlClass} />
+            </Field>
+          </div>
+          {collections.length > 0 && (
+            <fieldset className="text-sm">
+              <legend className="text-xs font-medium text-zinc-600 dark:text-zinc-400">Only these collections (none ticked: every collection its creator may read)</legend>
+              <div className="flex flex-wrap gap-3 py-1.5">
+                {collections.map((c) => (
+                  <CheckField key={c.id}>
+                    <input type="checkbox" name="collections" value={c.id} /> {c.name}
+                  </CheckField>
+                ))}
+              </div>
+            </fieldset>
+          )}
+          <Button type="submit" variant="primary" disabled={busy}>
+            Create key
+          </Button>
+        </form>
+      </Card>
       {shown && (
         <div role="status" className="rounded-lg border border-amber-400 bg-amber-50 p-3 text-sm dark:bg-amber-950" data-testid="new-key">
           <p className="font-medium">Key “{shown.name}” — copy it now: it is shown only once and stored only as a hash.</p>
-          <code className="mt-1 block break-all font-mono text-xs" data-testid="new-key-value">
+          <code className="mt-1 block font-mono text-xs break-all" data-testid="new-key-value">
             {shown.key}
           </code>
-          <button type="button" className={`${smallButtonClass} mt-2`} onClick={() => setShown(null)}>
+          <Button size="sm" className="mt-2" onClick={() => setShown(null)}>
             I have copied it
-          </button>
+          </Button>
         </div>
       )}
-      {error && (
-        <p role="alert" className="text-sm text-red-600">
-          {error}
-        </p>
-      )}
-      <table className="w-full text-left text-sm" data-testid="keys-table">
-        <thead className="text-xs uppercase text-zinc-500">
-          <tr>
-            <th className="py-1">Name</th>
-            <th>Key</th>
-            <th>Scopes</th>
-            <th>Collections</th>
-            <th>Expires</th>
-            <th>Last used</th>
-            <th>Status</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {keys.map((k) => (
-            <tr key={k.id} className="border-t border-zinc-200 dark:border-zinc-800" data-key-name={k.name}>
-              <td className="py-1.5">
-                {k.name}
-                {k.createdBy && <div className="text-xs text-zinc-500">by {k.createdBy}</div>}
-              </td>
-              <td className="font-mono text-xs">{k.prefix}</td>
-              <td>{k.scopes.join(", ")}</td>
-              <td className="text-xs">{k.collectionIds.length ? k.collectionIds.map((id) => names.get(id) ?? id).join(", ") : "all its creator may read"}</td>
-              <td className="text-xs text-zinc-500">{k.expiresAt ? new Date(k.expiresAt).toLocaleDateString() : "never"}</td>
-              <td className="text-xs text-zinc-500">{k.lastUsedAt ? new Date(k.lastUsedAt).toLocaleString() : "never"}</td>
-              <td>{k.status}</td>
-              <td className="text-right">
-                {k.status === "active" && (
-                  <button type="button" disabled={busy} className={smallButtonClass} onClick={() => revoke(k.id)}>
-                    Revoke
-                  </button>
-                )}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <FormError message={error} />
+      <Table
+        testId="keys-table"
+        empty="No API keys yet."
+        columns={[
+          { header: "Name", sortable: true },
+          { header: "Key" },
+          { header: "Scopes" },
+          { header: "Collections" },
+          { header: "Expires", sortable: true },
+          { header: "Last used", sortable: true },
+          { header: "Status", sortable: true },
+          { header: "Actions", srOnly: true, align: "right" },
+        ]}
+        rows={keys.map((k) => ({
+          key: k.id,
+          attrs: { "data-key-name": k.name },
+          sort: [k.name, null, null, null, k.expiresAt, k.lastUsedAt, k.status],
+          cells: [
+            <span key="n">
+              {k.name}
+              {k.createdBy && <span className="block text-xs text-zinc-500">by {k.createdBy}</span>}
+            </span>,
+            <code key="p" className="font-mono text-xs whitespace-nowrap">{k.prefix}</code>,
+            k.scopes.join(", "),
+            <span key="c" className="text-xs">{k.collectionIds.length ? k.collectionIds.map((id) => names.get(id) ?? id).join(", ") : "all its creator may read"}</span>,
+            <span key="x" className="text-xs whitespace-nowrap text-zinc-500">{k.expiresAt ? new Date(k.expiresAt).toLocaleDateString() : "never"}</span>,
+            <span key="u" className="text-xs whitespace-nowrap text-zinc-500">{k.lastUsedAt ? new Date(k.lastUsedAt).toLocaleString() : "never"}</span>,
+            <StatusBadge key="s" status={k.status} tone={k.status === "active" ? "success" : undefined} />,
+            k.status === "active" ? (
+              <Button key="a" size="sm" variant="danger" disabled={busy} onClick={() => setRevoking(k)}>
+                Revoke
+              </Button>
+            ) : null,
+          ],
+        }))}
+      />
+      <ConfirmDialog
+        open={revoking !== null}
+        title={`Revoke the key “${revoking?.name ?? ""}”?`}
+        confirmLabel="Revoke key"
+        onCancel={() => setRevoking(null)}
+        onConfirm={() => {
+          const id = revoking!.id;
+          setRevoking(null);
+          void run(() => fetchJson(`/api/admin/keys/${id}`, { method: "DELETE" }));
+        }}
+      >
+        Scripts and services using it are refused from the next request on, and so are the keys made with it. This cannot be undone.
+      </ConfirmDialog>
     </div>
   );
 }

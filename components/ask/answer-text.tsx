@@ -23,7 +23,7 @@ function Citation({ n, source }: { n: number; source: Source | undefined }) {
       <span
         role="tooltip"
         data-testid="citation-passage"
-        className="invisible absolute bottom-full left-1/2 z-20 mb-2 w-72 max-w-[80vw] -translate-x-1/2 rounded-md border border-zinc-200 bg-white p-3 text-left text-xs font-normal leading-relaxed text-zinc-800 shadow-lg group-hover:visible group-focus-within:visible dark:border-zinc-700 dark:bg-zinc-900 dark:text-zinc-100"
+        className="absolute bottom-full left-1/2 z-20 mb-2 hidden w-72 max-w-[min(18rem,calc(100vw-2rem))] -translate-x-1/2 rounded-md border border-zinc-200 bg-white p-3 text-left text-xs font-normal leading-relaxed text-zinc-800 shadow-lg group-hover:block group-focus-within:block dark:border-zinc-700 dark:bg-zinc-900 dark:text-zinc-100"
       >
         <strong className="mb-1 block text-zinc-900 dark:text-white">{label}</strong>
         {source.text.length > 600 ? `${source.text.slice(0, 600)}…` : source.text}
@@ -53,9 +53,9 @@ function Inline({ text, sources }: { text: string; sources: Source[] }) {
 export function AnswerText({ text, sources }: { text: string; sources: Source[] }) {
   const paragraphs = text.split(/\n{2,}/);
   return (
-    <div className="space-y-3 leading-relaxed" data-testid="answer-text">
+    <div className="min-w-0 space-y-3 leading-relaxed break-words" data-testid="answer-text">
       {paragraphs.map((p, i) => (
-        <p key={i} className="whitespace-pre-wrap">
+        <p key={i} className="whitespace-pre-wrap [overflow-wrap:anywhere]">
           <Inline text={p} sources={sources} />
         </p>
       ))}

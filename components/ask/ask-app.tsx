@@ -5,7 +5,10 @@ import { useCallback, useEffect, useRef, useState } from "react";
 import { AnswerText } from "./answer-text";
 import { FeedbackButtons } from "./feedback-buttons";
 import { SourcesPanel } from "./sources-panel";
+import { Button, buttonClass } from "@/components/ui/button";
+import { CopyIcon, PlusIcon, RefreshIcon, StopIcon } from "@/components/ui/icons";
 import { readSse } from "@/lib/answer/sse";
+import { errorMessage, fetchOk } from "@/lib/http/client-fetch";
 import type { CollectionOption, ConversationSummary, Result, Turn } from "./types";
 
 let keySeq = 0;
@@ -44,21 +47,18 @@ export function AskApp(props: {
       const ac = new AbortController();
       abortRef.current = ac;
       try {
-        const res = await fetch("/api/evaluate", {
+        const res = await fetchOk("/api/evaluate", {
           method: "POST",
-          headers: { "content-type": "application/json", accept: "text/event-stream" },
-          body: JSON.stringify({
+          headers: { accept: "text/event-stream" },
+          json: {
             question,
             ...(selected.length ? { collections: selected } : {}),
             ...(conversationId ? { conversationId } : { saveConversation: true }),
             ...(opts.regenerate ? { regenerate: true } : {}),
-          }),
+          },
           signal: ac.signal,
         });
-        if (!res.ok || !res.body) {
-          const body = await res.json().catch(() => null);
-          throw new Error(body?.error?.message ?? `The server answered ${res.status}.`);
-        }
+        if (!res.body) throw new Error("The server sent no answer.");
         for await (const { event, data } of readSse(res.body)) {
           if (event === "start" && data.conversationId && data.conversationId !== conversationId) {
             setConversationId(data.conversationId);
@@ -81,7 +81,7 @@ export function AskApp(props: {
         update(key, (t) => (t.state === "streaming" ? { ...t, state: ac.signal.aborted ? "stopped" : "error", error: t.error ?? (ac.signal.aborted ? undefined : "The answer stopped early.") } : t));
       } catch (err) {
         const stopped = ac.signal.aborted;
-        update(key, (t) => ({ ...t, state: stopped ? "stopped" : "error", error: stopped ? undefined : (err as Error).message }));
+        update(key, (t) => ({ ...t, state: stopped ? "stopped" : "error", error: stopped ? undefined : errorMessage(err) }));
       } finally {
         setBusy(false);
         abortRef.current = null;
@@ -118,11 +118,11 @@ export function AskApp(props: {
   const toggle = (id: string) => setSelected((s) => (s.includes(id) ? s.filter((x) => x !== id) : [...s, id]));
 
   return (
-    <div className="grid gap-6 lg:grid-cols-[14rem_minmax(0,1fr)_20rem]">
+    <div className="grid min-w-0 grid-cols-1 gap-6 lg:grid-cols-[14rem_minmax(0,1fr)_20rem]">
       {/* Conversations and status: left on wide screens, last on a phone. */}
-      <aside className="order-last space-y-4 lg:order-first" aria-label="Conversations">
-        <a href="/" className="block rounded-md border border-zinc-300 px-3 py-1.5 text-center text-sm hover:bg-zinc-100 dark:border-zinc-700 dark:hover:bg-zinc-800">
-          + New conversation
+      <aside className="order-last min-w-0 space-y-4 lg:order-first" aria-label="Conversations">
+        <a href="/" className={`${buttonClass("secondary")} w-full`}>
+          <PlusIcon /> New conversation
         </a>
         <nav>
           <h2 className="mb-1 text-xs font-semibold uppercase tracking-wide text-zinc-500">History</h2>
@@ -147,7 +147,7 @@ export function AskApp(props: {
         <div className="text-xs">{props.status}</div>
       </aside>
 
-      <section className="flex min-h-[60vh] flex-col" aria-label="Answer">
+      <section className="flex min-h-[60vh] min-w-0 flex-col" aria-label="Answer">
         {props.collections.length > 1 && (
           <fieldset className="mb-3 flex flex-wrap items-center gap-1.5 text-xs" aria-label="Collections">
             <legend className="sr-only">Collections to search</legend>
@@ -156,7 +156,7 @@ export function AskApp(props: {
               type="button"
               onClick={() => setSelected([])}
               aria-pressed={selected.length === 0}
-              className={`rounded-full border px-2 py-0.5 ${selected.length === 0 ? "border-sky-500 bg-sky-50 dark:bg-sky-950" : "border-zinc-300 dark:border-zinc-700"}`}
+              className={`max-w-full truncate rounded-full border px-2 py-0.5 ${selected.length === 0 ? "border-sky-500 bg-sky-50 dark:bg-sky-950" : "border-zinc-300 dark:border-zinc-700"}`}
             >
               All collections
             </button>
@@ -166,7 +166,7 @@ export function AskApp(props: {
                 type="button"
                 onClick={() => toggle(c.id)}
                 aria-pressed={selected.includes(c.id)}
-                className={`rounded-full border px-2 py-0.5 ${selected.includes(c.id) ? "border-sky-500 bg-sky-50 dark:bg-sky-950" : "border-zinc-300 dark:border-zinc-700"}`}
+                className={`max-w-full truncate rounded-full border px-2 py-0.5 ${selected.includes(c.id) ? "border-sky-500 bg-sky-50 dark:bg-sky-950" : "border-zinc-300 dark:border-zinc-700"}`}
               >
                 {c.name}
               </button>
@@ -174,7 +174,7 @@ export function AskApp(props: {
           </fieldset>
         )}
 
-        <div className="flex-1 space-y-6" aria-live="polite">
+        <div className="min-w-0 flex-1 space-y-6" aria-live="polite">
           {turns.length === 0 && (
             <div className="rounded-lg border border-dashed border-zinc-300 p-6 text-center text-zinc-500 dark:border-zinc-700" data-testid="ask-empty">
               <p className="text-lg text-zinc-700 dark:text-zinc-200">Ask the wiki</p>
@@ -182,11 +182,11 @@ export function AskApp(props: {
             </div>
           )}
           {turns.map((t, i) => (
-            <article key={t.key} className="space-y-2" data-testid="turn" onClick={() => setFocusKey(t.key)}>
-              <div className="ml-auto w-fit max-w-[90%] whitespace-pre-wrap rounded-lg bg-zinc-100 px-3 py-2 dark:bg-zinc-800" data-testid="question">
+            <article key={t.key} className="min-w-0 space-y-2" data-testid="turn" onClick={() => setFocusKey(t.key)}>
+              <div className="ml-auto w-fit max-w-[90%] whitespace-pre-wrap break-words rounded-lg bg-zinc-100 px-3 py-2 dark:bg-zinc-800" data-testid="question">
                 {t.question}
               </div>
-              <div className="rounded-lg border border-zinc-200 px-4 py-3 dark:border-zinc-800" data-testid="answer" data-state={t.state}>
+              <div className="min-w-0 rounded-lg border border-zinc-200 px-3 py-3 sm:px-4 dark:border-zinc-800" data-testid="answer" data-state={t.state}>
                 {t.result?.status === "no_model" && (
                   <p className="mb-2 rounded bg-amber-50 px-2 py-1 text-sm text-amber-900 dark:bg-amber-950 dark:text-amber-100" data-testid="no-model">
                     No model available: these are the best matching passages, not a written answer.
@@ -208,18 +208,18 @@ export function AskApp(props: {
                 {t.state === "stopped" && <p className="mt-2 text-xs text-zinc-500">Stopped.</p>}
                 <div className="mt-3 flex flex-wrap items-center gap-2 text-xs text-zinc-500">
                   {t.state === "streaming" ? (
-                    <button type="button" onClick={() => abortRef.current?.abort()} className="rounded border border-zinc-300 px-2 py-0.5 hover:bg-zinc-100 dark:border-zinc-700 dark:hover:bg-zinc-800">
-                      ■ Stop
-                    </button>
+                    <Button size="sm" onClick={() => abortRef.current?.abort()}>
+                      <StopIcon size={12} /> Stop
+                    </Button>
                   ) : (
                     <>
-                      <button type="button" onClick={() => copy(t)} className="rounded px-1.5 py-0.5 hover:bg-zinc-100 dark:hover:bg-zinc-800" disabled={!t.answer}>
-                        {copied === t.key ? "Copied" : "Copy"}
-                      </button>
+                      <Button size="sm" variant="ghost" onClick={() => copy(t)} disabled={!t.answer}>
+                        <CopyIcon size={12} /> {copied === t.key ? "Copied" : "Copy"}
+                      </Button>
                       {i === turns.length - 1 && !busy && (
-                        <button type="button" onClick={() => void run(t.question, { regenerate: true })} className="rounded px-1.5 py-0.5 hover:bg-zinc-100 dark:hover:bg-zinc-800">
-                          ↻ Regenerate
-                        </button>
+                        <Button size="sm" variant="ghost" onClick={() => void run(t.question, { regenerate: true })}>
+                          <RefreshIcon size={12} /> Regenerate
+                        </Button>
                       )}
                       {t.result?.id && (
                         <FeedbackButtons queryLogId={t.result.id} value={t.feedback} onDone={(v) => update(t.key, (x) => ({ ...x, feedback: v }))} />
@@ -258,19 +258,15 @@ export function AskApp(props: {
             rows={2}
             placeholder="Ask a question about the wiki…"
             aria-label="Question"
-            className="min-h-[3rem] flex-1 resize-y rounded-lg border border-zinc-300 bg-transparent px-3 py-2 focus:outline-none focus:ring-2 focus:ring-sky-500 dark:border-zinc-700"
+            className="min-h-[3rem] min-w-0 flex-1 resize-y rounded-lg border border-zinc-300 bg-transparent px-3 py-2 focus:outline-none focus:ring-2 focus:ring-sky-500 dark:border-zinc-700"
           />
-          <button
-            type="submit"
-            disabled={busy || !input.trim()}
-            className="rounded-lg bg-sky-600 px-4 py-2 font-medium text-white hover:bg-sky-700 disabled:opacity-50"
-          >
+          <Button type="submit" variant="primary" disabled={busy || !input.trim()} className="px-4 py-2">
             Ask
-          </button>
+          </Button>
         </form>
       </section>
 
-      <aside aria-label="Sources" className="lg:sticky lg:top-4 lg:max-h-[calc(100vh-2rem)] lg:overflow-y-auto">
+      <aside aria-label="Sources" className="min-w-0 lg:sticky lg:top-4 lg:max-h-[calc(100vh-2rem)] lg:overflow-y-auto">
         <h2 className="mb-2 text-xs font-semibold uppercase tracking-wide text-zinc-500">Sources</h2>
         <SourcesPanel sources={focused?.sources ?? []} />
       </aside>

@@ -1,5 +1,10 @@
 "use client";
 import { useState } from "react";
+import { Button } from "@/components/ui/button";
+import { controlClass } from "@/components/ui/field";
+import { FormError } from "@/components/ui/form-error";
+import { ThumbDownIcon, ThumbUpIcon } from "@/components/ui/icons";
+import { errorMessage, fetchJson } from "@/lib/http/client-fetch";
 
 const REASONS: Array<[string, string]> = [
   ["wrong", "Wrong"],
@@ -19,13 +24,10 @@ export function FeedbackButtons({ queryLogId, value, onDone }: { queryLogId: str
 
   async function send(rating: 1 | -1, extra: { reason?: string; comment?: string } = {}) {
     setError(null);
-    const res = await fetch("/api/feedback", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ queryLogId, rating, ...extra }),
-    });
-    if (!res.ok) {
-      setError((await res.json().catch(() => null))?.error?.message ?? `Could not save (${res.status})`);
+    try {
+      await fetchJson("/api/feedback", { method: "POST", json: { queryLogId, rating, ...extra } });
+    } catch (err) {
+      setError(errorMessage(err));
       return;
     }
     setAsking(false);
@@ -34,19 +36,19 @@ export function FeedbackButtons({ queryLogId, value, onDone }: { queryLogId: str
 
   if (value) {
     return (
-      <span className="text-xs text-zinc-500" data-testid="feedback-thanks">
-        Thanks for the feedback {value === 1 ? "👍" : "👎"}
+      <span className="inline-flex items-center gap-1 text-xs text-zinc-500" data-testid="feedback-thanks">
+        Thanks for the feedback {value === 1 ? <ThumbUpIcon size={14} /> : <ThumbDownIcon size={14} />}
       </span>
     );
   }
   return (
     <span className="inline-flex flex-wrap items-center gap-1">
-      <button type="button" className="rounded px-1.5 py-0.5 text-sm hover:bg-zinc-100 dark:hover:bg-zinc-800" aria-label="Good answer" onClick={() => send(1, { reason: "helpful" })}>
-        👍
-      </button>
-      <button type="button" className="rounded px-1.5 py-0.5 text-sm hover:bg-zinc-100 dark:hover:bg-zinc-800" aria-label="Bad answer" onClick={() => setAsking((a) => !a)}>
-        👎
-      </button>
+      <Button size="sm" variant="ghost" aria-label="Good answer" onClick={() => send(1, { reason: "helpful" })}>
+        <ThumbUpIcon size={14} />
+      </Button>
+      <Button size="sm" variant="ghost" aria-label="Bad answer" aria-expanded={asking} onClick={() => setAsking((a) => !a)}>
+        <ThumbDownIcon size={14} />
+      </Button>
       {asking && (
         <form
           className="flex w-full flex-wrap items-center gap-2 pt-2"
@@ -57,7 +59,7 @@ export function FeedbackButtons({ queryLogId, value, onDone }: { queryLogId: str
         >
           <label className="text-xs">
             Reason{" "}
-            <select value={reason} onChange={(e) => setReason(e.target.value)} className="rounded border border-zinc-300 bg-transparent px-1 py-0.5 dark:border-zinc-700">
+            <select value={reason} onChange={(e) => setReason(e.target.value)} className={`${controlClass} w-auto py-0.5 text-xs`}>
               {REASONS.map(([v, l]) => (
                 <option key={v} value={v}>
                   {l}
@@ -70,14 +72,14 @@ export function FeedbackButtons({ queryLogId, value, onDone }: { queryLogId: str
             onChange={(e) => setComment(e.target.value)}
             placeholder="What was wrong? (optional)"
             aria-label="Comment"
-            className="min-w-0 flex-1 rounded border border-zinc-300 bg-transparent px-2 py-0.5 text-xs dark:border-zinc-700"
+            className={`${controlClass} flex-1 basis-40 py-0.5 text-xs`}
           />
-          <button type="submit" className="rounded bg-zinc-800 px-2 py-0.5 text-xs text-white dark:bg-zinc-200 dark:text-zinc-900">
+          <Button type="submit" size="sm" variant="primary">
             Send feedback
-          </button>
+          </Button>
         </form>
       )}
-      {error && <span className="text-xs text-red-600">{error}</span>}
+      <FormError message={error} className="w-full text-xs" />
     </span>
   );
 }

@@ -15,9 +15,9 @@ export function SourcesPanel({ sources }: { sources: Source[] }) {
         return (
         <li
           key={s.chunkId}
-          className={`rounded-md border p-2 text-sm ${s.cited ? "border-sky-300 dark:border-sky-700" : "border-zinc-200 opacity-80 dark:border-zinc-800"}`}
+          className={`min-w-0 rounded-md border p-2 text-sm break-words ${s.cited ? "border-sky-300 dark:border-sky-700" : "border-zinc-200 opacity-80 dark:border-zinc-800"}`}
         >
-          <div className="flex items-baseline gap-2">
+          <div className="flex min-w-0 items-baseline gap-2">
             <span className="font-mono text-xs text-zinc-500">[{s.n}]</span>
             {link ? (
               <a {...sourceLinkProps(link)} data-testid="source-link" className="font-medium text-sky-700 hover:underline dark:text-sky-300">
@@ -31,7 +31,7 @@ export function SourcesPanel({ sources }: { sources: Source[] }) {
           {s.headingPath.length > 0 && <div className="text-xs text-zinc-500">{s.headingPath.join(" › ")}</div>}
           <details className="mt-1">
             <summary className="cursor-pointer text-xs text-zinc-500">Passage and scores</summary>
-            <p className="mt-1 whitespace-pre-wrap text-xs">{s.text}</p>
+            <p className="mt-1 whitespace-pre-wrap text-xs [overflow-wrap:anywhere]">{s.text}</p>
             <p className="mt-1 font-mono text-[11px] text-zinc-500">
               vector {fmt(s.scores.vector)} · BM25 {fmt(s.scores.text)} · fused {fmt(s.scores.fused, 4)} · rerank {fmt(s.scores.rerank)}
             </p>

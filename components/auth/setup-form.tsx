@@ -1,6 +1,10 @@
 "use client";
 import { signIn } from "next-auth/react";
 import { useState } from "react";
+import { Button } from "@/components/ui/button";
+import { controlClass, Field } from "@/components/ui/field";
+import { FormError } from "@/components/ui/form-error";
+import { errorMessage, fetchJson } from "@/lib/http/client-fetch";
 
 /** The one-time setup: creates the first administrator, then signs them in. */
 export function SetupForm() {
@@ -12,11 +16,10 @@ export function SetupForm() {
     setError(null);
     const form = new FormData(e.currentTarget);
     const body = { email: String(form.get("email")), name: String(form.get("name") ?? ""), password: String(form.get("password")) };
-    const res = await fetch("/api/setup", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-    if (!res.ok) {
-      const data = await res.json().catch(() => null);
-      const details = data?.error?.details?.map((d: { path: string; message: string }) => `${d.path} ${d.message}`).join("; ");
-      setError(details || data?.error?.message || `Setup failed (${res.status}).`);
+    try {
+      await fetchJson("/api/setup", { method: "POST", json: body });
+    } catch (err) {
+      setError(errorMessage(err));
       setBusy(false);
       return;
     }
@@ -25,26 +28,19 @@ export function SetupForm() {
   }
   return (
     <form onSubmit={onSubmit} className="space-y-4" aria-label="Create the first administrator">
-      <label className="block text-sm">
-        <span className="mb-1 block font-medium">Name</span>
-        <input name="name" className="w-full rounded-md border border-zinc-300 bg-transparent px-3 py-2 dark:border-zinc-700" />
-      </label>
-      <label className="block text-sm">
-        <span className="mb-1 block font-medium">E-mail</span>
-        <input name="email" type="email" required className="w-full rounded-md border border-zinc-300 bg-transparent px-3 py-2 dark:border-zinc-700" />
-      </label>
-      <label className="block text-sm">
-        <span className="mb-1 block font-medium">Password (10 characters or more)</span>
-        <input name="password" type="password" required minLength={10} autoComplete="new-password" className="w-full rounded-md border border-zinc-300 bg-transparent px-3 py-2 dark:border-zinc-700" />
-      </label>
-      {error && (
-        <p role="alert" className="text-sm text-red-600">
-          {error}
-        </p>
-      )}
-      <button type="submit" disabled={busy} className="w-full rounded-md bg-zinc-900 px-3 py-2 text-sm font-medium text-white disabled:opacity-50 dark:bg-zinc-100 dark:text-zinc-900">
+      <Field label="Name">
+        <input name="name" className={controlClass} />
+      </Field>
+      <Field label="E-mail">
+        <input name="email" type="email" required className={controlClass} />
+      </Field>
+      <Field label="Password (10 characters or more)">
+        <input name="password" type="password" required minLength={10} autoComplete="new-password" className={controlClass} />
+      </Field>
+      <FormError message={error} />
+      <Button type="submit" variant="primary" disabled={busy} className="w-full">
         {busy ? "Creating…" : "Create administrator"}
-      </button>
+      </Button>
     </form>
   );
 }

@@ -1,6 +1,9 @@
 "use client";
 import { signIn } from "next-auth/react";
 import { useState } from "react";
+import { Button } from "@/components/ui/button";
+import { controlClass, Field } from "@/components/ui/field";
+import { FormError } from "@/components/ui/form-error";
 import { safeRedirectPath } from "@/lib/http/redirect";
 
 export function SignInForm({ callbackUrl, oidcName }: { callbackUrl: string; oidcName?: string }) {
@@ -26,30 +29,20 @@ export function SignInForm({ callbackUrl, oidcName }: { callbackUrl: string; oid
   }
   return (
     <form onSubmit={onSubmit} className="space-y-4" aria-label="Sign in">
-      <label className="block text-sm">
-        <span className="mb-1 block font-medium">E-mail</span>
-        <input name="email" type="email" required autoComplete="username" className="w-full rounded-md border border-zinc-300 bg-transparent px-3 py-2 dark:border-zinc-700" />
-      </label>
-      <label className="block text-sm">
-        <span className="mb-1 block font-medium">Password</span>
-        <input name="password" type="password" required autoComplete="current-password" className="w-full rounded-md border border-zinc-300 bg-transparent px-3 py-2 dark:border-zinc-700" />
-      </label>
-      {error && (
-        <p role="alert" className="text-sm text-red-600">
-          {error}
-        </p>
-      )}
-      <button type="submit" disabled={busy} className="w-full rounded-md bg-zinc-900 px-3 py-2 text-sm font-medium text-white disabled:opacity-50 dark:bg-zinc-100 dark:text-zinc-900">
+      <Field label="E-mail">
+        <input name="email" type="email" required autoComplete="username" className={controlClass} />
+      </Field>
+      <Field label="Password">
+        <input name="password" type="password" required autoComplete="current-password" className={controlClass} />
+      </Field>
+      <FormError message={error} />
+      <Button type="submit" variant="primary" disabled={busy} className="w-full">
         {busy ? "Signing in…" : "Sign in"}
-      </button>
+      </Button>
       {oidcName && (
-        <button
-          type="button"
-          onClick={() => signIn("oidc", { callbackUrl: safeRedirectPath(callbackUrl) })}
-          className="w-full rounded-md border border-zinc-300 px-3 py-2 text-sm font-medium dark:border-zinc-700"
-        >
+        <Button onClick={() => signIn("oidc", { callbackUrl: safeRedirectPath(callbackUrl) })} className="w-full">
           Sign in with {oidcName}
-        </button>
+        </Button>
       )}
     </form>
   );

@@ -1,6 +1,10 @@
 "use client";
 import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
+import { Button } from "@/components/ui/button";
+import { FormError } from "@/components/ui/form-error";
+import { StatusBadge } from "@/components/ui/status-badge";
+import { errorMessage, fetchJson } from "@/lib/http/client-fetch";
 import { formatBytes, type BackupRow } from "./format";
 
 /** Start button and live progress of the active backup; refreshes the history when it ends. */
@@ -15,9 +19,8 @@ export function BackupPanel({ active }: { active: BackupRow | null }) {
   useEffect(() => {
     if (!running || !current) return;
     const t = setInterval(async () => {
-      const res = await fetch(`/api/backups/${current.id}`, { cache: "no-store" });
-      if (!res.ok) return;
-      const next = (await res.json()) as BackupRow;
+      const next = await fetchJson<BackupRow>(`/api/backups/${current.id}`).catch(() => null);
+      if (!next) return;
       setCurrent(next);
       if (next.status === "succeeded" || next.status === "failed") router.refresh();
     }, 1500);
@@ -27,38 +30,30 @@ export function BackupPanel({ active }: { active: BackupRow | null }) {
   async function start() {
     setBusy(true);
     setError(null);
-    const res = await fetch("/api/backups", { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
-    const body = await res.json().catch(() => null);
-    setBusy(false);
-    if (res.ok) {
-      setCurrent(body as BackupRow);
+    try {
+      setCurrent(await fetchJson<BackupRow>("/api/backups", { method: "POST", json: {} }));
       router.refresh();
-    } else setError(body?.error?.message ?? `Could not start a backup (HTTP ${res.status}).`);
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
   }
 
   const pct = current && current.rowsTotal > 0 ? Math.min(100, Math.round((current.rowsDone / current.rowsTotal) * 100)) : 0;
   return (
     <section aria-label="Backup now" className="space-y-3 rounded-md border border-zinc-200 p-4 dark:border-zinc-800">
       <div className="flex flex-wrap items-center gap-3">
-        <button
-          type="button"
-          onClick={start}
-          disabled={busy || Boolean(running)}
-          className="rounded-md bg-zinc-900 px-3 py-1.5 text-sm font-medium text-white disabled:opacity-50 dark:bg-zinc-100 dark:text-zinc-900"
-        >
+        <Button variant="primary" onClick={start} disabled={busy || Boolean(running)}>
           {busy ? "Starting…" : running ? "Backup in progress" : "Back up now"}
-        </button>
-        {error && (
-          <p role="alert" className="text-sm text-red-600">
-            {error}
-          </p>
-        )}
+        </Button>
+        <FormError message={error} />
       </div>
       {current && running && (
         <div data-testid="backup-progress" className="space-y-1 text-sm">
-          <div className="flex justify-between">
-            <span>
-              {current.status === "queued" ? "Queued" : `Running: ${current.phase}`} — {current.rowsDone.toLocaleString()} / {current.rowsTotal.toLocaleString()} rows
+          <div className="flex flex-wrap justify-between gap-x-3">
+            <span className="inline-flex flex-wrap items-center gap-1">
+              <StatusBadge status={current.status} /> {current.status === "queued" ? "" : current.phase} — {current.rowsDone.toLocaleString()} / {current.rowsTotal.toLocaleString()} rows
             </span>
             <span>
               {current.objectsUploaded.toLocaleString()} new objects, {formatBytes(current.bytesUploaded)}
@@ -70,7 +65,7 @@ export function BackupPanel({ active }: { active: BackupRow | null }) {
         </div>
       )}
       {current && !running && current.status === "failed" && (
-        <p role="status" className="text-sm text-red-600">
+        <p role="status" className="text-sm break-words text-red-700 dark:text-red-400">
           Last backup failed: {current.error}
         </p>
       )}

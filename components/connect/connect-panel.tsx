@@ -6,7 +6,13 @@
 import { useRouter } from "next/navigation";
 import { useMemo, useState } from "react";
 import type { ConnectKey, ConnectModel } from "@/lib/connect/types";
-import { adminApi, buttonClass, inputClass, smallButtonClass } from "../admin/api";
+import { Button } from "@/components/ui/button";
+import { controlClass } from "@/components/ui/field";
+import { FormError } from "@/components/ui/form-error";
+import { CopyIcon } from "@/components/ui/icons";
+import { errorMessage, fetchJson } from "@/lib/http/client-fetch";
+
+const inputClass = `${controlClass} w-auto max-w-full`;
 import { buildSnippets } from "./snippets";
 
 interface Props {
@@ -24,21 +30,20 @@ const NEW = "new";
 function CodeBlock({ id, title, text, hint }: { id: string; title: string; text: string; hint?: React.ReactNode }) {
   const [copied, setCopied] = useState(false);
   return (
-    <section aria-labelledby={`${id}-title`} className="space-y-1">
+    <section aria-labelledby={`${id}-title`} className="min-w-0 space-y-1">
       <div className="flex items-center justify-between gap-2">
         <h3 id={`${id}-title`} className="text-sm font-medium">
           {title}
         </h3>
-        <button
-          type="button"
-          className={smallButtonClass}
+        <Button
+          size="sm"
           onClick={() => {
             void navigator.clipboard?.writeText(text).then(() => setCopied(true));
             setTimeout(() => setCopied(false), 1500);
           }}
         >
-          {copied ? "Copied" : "Copy"}
-        </button>
+          <CopyIcon size={12} /> {copied ? "Copied" : "Copy"}
+        </Button>
       </div>
       {hint && <p className="text-xs text-zinc-500">{hint}</p>}
       <pre data-testid={`snippet-${id}`} className="overflow-x-auto rounded-md bg-zinc-100 p-3 text-xs dark:bg-zinc-900">
@@ -71,18 +76,17 @@ export function ConnectPanel({ origin, models, collections, keys, scopes }: Prop
     setError(null);
     try {
       const limit = f.get("limit") === "on" && modelCollection ? [modelCollection.id] : [];
-      const res = await adminApi<{ key: string; id: string; name: string; prefix: string; scopes: string[]; collectionIds: string[]; expiresAt: string | null }>(
-        "POST",
-        "/api/keys",
-        { name: f.get("name"), scopes: f.getAll("scopes"), ...(limit.length ? { collectionIds: limit } : {}) },
-      );
+      const res = await fetchJson<{ key: string; id: string; name: string; prefix: string; scopes: string[]; collectionIds: string[]; expiresAt: string | null }>("/api/keys", {
+        method: "POST",
+        json: { name: f.get("name"), scopes: f.getAll("scopes"), ...(limit.length ? { collectionIds: limit } : {}) },
+      });
       const key: ConnectKey = { ...res, scopes: res.scopes as ConnectKey["scopes"], lastUsedAt: null, createdBy: null, mine: true };
       setCreated(key);
       setSecrets((s) => ({ ...s, [res.id]: res.key }));
       setKeyId(res.id);
       router.refresh();
     } catch (err) {
-      setError((err as Error).message);
+      setError(errorMessage(err));
     } finally {
       setBusy(false);
     }
@@ -97,11 +101,11 @@ export function ConnectPanel({ origin, models, collections, keys, scopes }: Prop
         <dl className="grid gap-1 text-sm sm:grid-cols-[max-content_1fr] sm:gap-x-4">
           <dt className="text-zinc-500">OpenAI-compatible API (base URL)</dt>
           <dd>
-            <code data-testid="openai-base-url">{snippets.openaiBaseUrl}</code>
+            <code data-testid="openai-base-url" className="break-all">{snippets.openaiBaseUrl}</code>
           </dd>
           <dt className="text-zinc-500">MCP server (Streamable HTTP)</dt>
           <dd>
-            <code data-testid="mcp-url">{snippets.mcpUrl}</code>
+            <code data-testid="mcp-url" className="break-all">{snippets.mcpUrl}</code>
           </dd>
         </dl>
       </section>
@@ -156,9 +160,9 @@ export function ConnectPanel({ origin, models, collections, keys, scopes }: Prop
                   <input type="checkbox" name="limit" /> only the collection {modelCollection.name}
                 </label>
               )}
-              <button type="submit" disabled={busy} className={buttonClass}>
+              <Button type="submit" variant="primary" disabled={busy}>
                 Create key
-              </button>
+              </Button>
             </div>
           </form>
         ) : (
@@ -178,7 +182,7 @@ export function ConnectPanel({ origin, models, collections, keys, scopes }: Prop
                     type="password"
                     aria-label="Paste the key"
                     autoComplete="off"
-                    className={`${inputClass} w-full max-w-xl font-mono`}
+                    className={`${controlClass} max-w-xl font-mono`}
                     onChange={(e) => {
                       const v = e.target.value.trim();
                       if (/^sot_[a-z0-9]{8}_[A-Za-z0-9_-]{43}$/.test(v) && v.startsWith(chosen.prefix.replace(/…$/, ""))) {
@@ -197,11 +201,7 @@ export function ConnectPanel({ origin, models, collections, keys, scopes }: Prop
             </div>
           )
         )}
-        {error && (
-          <p role="alert" className="text-sm text-red-600">
-            {error}
-          </p>
-        )}
+        <FormError message={error} />
       </section>
 
       <section aria-labelledby="snippets" className="space-y-4">

@@ -1,16 +1,11 @@
 "use client";
 import { useCallback, useEffect, useRef, useState } from "react";
-import { PassageList, type Passage } from "./passage-list";
-
-interface Item {
-  targetKind: "run_item" | "external_output" | "query_log";
-  targetId: string;
-  question: string;
-  answer: string;
-  passages: Passage[];
-  referenceAnswer: string | null;
-  remaining: number;
-}
+import { Button } from "@/components/ui/button";
+import { controlClass, Field } from "@/components/ui/field";
+import { FormError } from "@/components/ui/form-error";
+import type { AnnotationItemView as Item } from "@/lib/evaluate/types";
+import { errorMessage, fetchJson } from "@/lib/http/client-fetch";
+import { PassageList } from "./passage-list";
 
 const LABELS: Record<number, string> = {
   1: "mostly unsupported or contradicted",
@@ -34,10 +29,11 @@ export function AnnotationQueue() {
 
   const load = useCallback(async () => {
     setError(null);
-    const res = await fetch("/api/annotations/next", { cache: "no-store" });
-    const body = await res.json().catch(() => null);
-    if (!res.ok) {
-      setError(body?.error?.message ?? `Could not load the queue (HTTP ${res.status}).`);
+    let body: { item: Item | null };
+    try {
+      body = await fetchJson<{ item: Item | null }>("/api/annotations/next");
+    } catch (err) {
+      setError(errorMessage(err));
       return;
     }
     setItem(body.item);
@@ -56,16 +52,16 @@ export function AnnotationQueue() {
       return;
     }
     busy.current = true;
-    const res = await fetch("/api/annotations", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ targetKind: item.targetKind, targetId: item.targetId, hallucinationScore: score, ...(comment.trim() ? { comment } : {}) }),
-    });
-    busy.current = false;
-    if (!res.ok) {
-      const body = await res.json().catch(() => null);
-      setError(body?.error?.message ?? `Could not save (HTTP ${res.status}).`);
+    try {
+      await fetchJson("/api/annotations", {
+        method: "POST",
+        json: { targetKind: item.targetKind, targetId: item.targetId, hallucinationScore: score, ...(comment.trim() ? { comment } : {}) },
+      });
+    } catch (err) {
+      setError(errorMessage(err));
       return;
+    } finally {
+      busy.current = false;
     }
     setSaved((n) => n + 1);
     await load();
@@ -74,14 +70,15 @@ export function AnnotationQueue() {
   const skip = useCallback(async () => {
     if (!item || busy.current) return;
     busy.current = true;
-    const res = await fetch("/api/annotations/skip", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ targetKind: item.targetKind, targetId: item.targetId }),
-    });
-    busy.current = false;
-    if (!res.ok) setError(`Could not skip (HTTP ${res.status}).`);
-    else await load();
+    try {
+      await fetchJson("/api/annotations/skip", { method: "POST", json: { targetKind: item.targetKind, targetId: item.targetId } });
+    } catch (err) {
+      setError(errorMessage(err));
+      return;
+    } finally {
+      busy.current = false;
+    }
+    await load();
   }, [item, load]);
 
   useEffect(() => {
@@ -126,7 +123,7 @@ export function AnnotationQueue() {
       </section>
       <section>
         <h2 className="text-xs font-semibold uppercase text-zinc-500">Answer</h2>
-        <p className="whitespace-pre-wrap">{item.answer}</p>
+        <p className="whitespace-pre-wrap break-words">{item.answer}</p>
       </section>
       {item.referenceAnswer && (
         <section>
@@ -149,7 +146,7 @@ export function AnnotationQueue() {
               aria-checked={score === v}
               title={LABELS[v]}
               onClick={() => setScore(v)}
-              className={`rounded-md border px-3 py-1.5 text-sm ${score === v ? "border-blue-600 bg-blue-600 text-white" : "border-zinc-300 dark:border-zinc-700"}`}
+              className={`rounded-md border px-3 py-1.5 text-sm ${score === v ? "border-sky-700 bg-sky-700 text-white" : "border-zinc-300 dark:border-zinc-700"}`}
             >
               {v}
             </button>
@@ -157,22 +154,15 @@ export function AnnotationQueue() {
         </div>
         {score !== null && <p className="mt-1 text-xs text-zinc-500">{LABELS[score]}</p>}
       </fieldset>
-      <label className="block text-sm">
-        <span className="mb-1 block font-medium">Comment (optional)</span>
-        <textarea value={comment} onChange={(e) => setComment(e.target.value)} rows={2} className="w-full rounded-md border border-zinc-300 bg-transparent px-2 py-1.5 dark:border-zinc-700" />
-      </label>
-      {error && (
-        <p role="alert" className="text-sm text-red-600">
-          {error}
-        </p>
-      )}
-      <div className="flex gap-2">
-        <button type="button" onClick={() => void submit()} className="rounded-md bg-zinc-900 px-3 py-1.5 text-sm font-medium text-white dark:bg-zinc-100 dark:text-zinc-900">
+      <Field label="Comment (optional)">
+        <textarea value={comment} onChange={(e) => setComment(e.target.value)} rows={2} className={controlClass} />
+      </Field>
+      <FormError message={error} />
+      <div className="flex flex-wrap gap-2">
+        <Button variant="primary" onClick={() => void submit()}>
           Save score
-        </button>
-        <button type="button" onClick={() => void skip()} className="rounded-md border border-zinc-300 px-3 py-1.5 text-sm dark:border-zinc-700">
-          Skip
-        </button>
+        </Button>
+        <Button onClick={() => void skip()}>Skip</Button>
       </div>
     </div>
   );

@@ -1,14 +1,13 @@
 "use client";
 import { useState } from "react";
-
-interface EditorItem {
-  question: string;
-  referenceAnswer: string | null;
-  expectedSources: string[];
-}
+import { Button } from "@/components/ui/button";
+import { controlClass } from "@/components/ui/field";
+import { FormError } from "@/components/ui/form-error";
+import type { DatasetItemView } from "@/lib/evaluate/types";
+import { errorMessage, fetchJson } from "@/lib/http/client-fetch";
 
 /** Edits a dataset's items (one JSON object per line); saving writes a new version. */
-export function DatasetEditor({ datasetId, items }: { datasetId: string; items: EditorItem[] }) {
+export function DatasetEditor({ datasetId, items }: { datasetId: string; items: DatasetItemView[] }) {
   const initial = items.map((i) => JSON.stringify({ question: i.question, referenceAnswer: i.referenceAnswer, expectedSources: i.expectedSources })).join("\n");
   const [text, setText] = useState(initial);
   const [error, setError] = useState<string | null>(null);
@@ -27,29 +26,27 @@ export function DatasetEditor({ datasetId, items }: { datasetId: string; items: 
       }
     }
     setBusy(true);
-    const res = await fetch(`/api/datasets/${datasetId}`, {
-      method: "PATCH",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ items: parsed, note: "edited in the UI" }),
-    });
-    setBusy(false);
-    if (res.ok) window.location.reload();
-    else {
-      const body = await res.json().catch(() => null);
-      setError(body?.error?.message ?? `Could not save (HTTP ${res.status}).`);
+    try {
+      await fetchJson(`/api/datasets/${datasetId}`, { method: "PATCH", json: { items: parsed, note: "edited in the UI" } });
+      window.location.reload();
+    } catch (err) {
+      setBusy(false);
+      setError(errorMessage(err));
     }
   }
   return (
     <div className="space-y-2 text-sm">
-      <textarea aria-label="Items (one JSON object per line)" value={text} onChange={(e) => setText(e.target.value)} rows={Math.min(20, Math.max(6, items.length + 2))} className="w-full rounded-md border border-zinc-300 bg-transparent p-2 font-mono text-xs dark:border-zinc-700" />
-      {error && (
-        <p role="alert" className="text-red-600">
-          {error}
-        </p>
-      )}
-      <button type="button" onClick={() => void save()} disabled={busy} className="rounded-md border border-zinc-300 px-3 py-1.5 font-medium disabled:opacity-50 dark:border-zinc-700">
+      <textarea
+        aria-label="Items (one JSON object per line)"
+        value={text}
+        onChange={(e) => setText(e.target.value)}
+        rows={Math.min(20, Math.max(6, items.length + 2))}
+        className={`${controlClass} font-mono text-xs`}
+      />
+      <FormError message={error} />
+      <Button onClick={() => void save()} disabled={busy}>
         {busy ? "Saving…" : "Save as new version"}
-      </button>
+      </Button>
     </div>
   );
 }

@@ -1,10 +1,14 @@
 "use client";
 import { useState } from "react";
+import { Button } from "@/components/ui/button";
+import { controlClass, Field } from "@/components/ui/field";
+import { FormError } from "@/components/ui/form-error";
+import { ApiError, errorMessage, fetchJson } from "@/lib/http/client-fetch";
 import { chosenCollections, CollectionPicker, type CollectionChoice } from "./collection-picker";
 
 /** Imports a JSONL or CSV file as a new dataset (bound to the chosen collections), or as a new version of `datasetId`. All or nothing. */
 export function DatasetImportForm({ datasetId, collections = [] }: { datasetId?: string; collections?: CollectionChoice[] }) {
-  const [problems, setProblems] = useState<{ message: string; details: Array<{ line: number; message: string }> } | null>(null);
+  const [problems, setProblems] = useState<{ message: string; details: Array<{ path: string; message: string }> } | null>(null);
   const [busy, setBusy] = useState(false);
   async function onSubmit(e: React.FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -25,49 +29,38 @@ export function DatasetImportForm({ datasetId, collections = [] }: { datasetId?:
         ? { datasetId, mode: String(form.get("mode") ?? "replace") }
         : { name: String(form.get("name") ?? ""), collectionIds: chosenCollections(form, collections) }),
     };
-    const res = await fetch("/api/datasets/import", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(payload) });
-    const body = await res.json().catch(() => null);
-    setBusy(false);
-    if (res.ok) window.location.assign(`/evaluations/datasets/${body.id}`);
-    else setProblems({ message: body?.error?.message ?? `Import failed (HTTP ${res.status}).`, details: Array.isArray(body?.error?.details) ? body.error.details : [] });
+    try {
+      const created = await fetchJson<{ id: string }>("/api/datasets/import", { method: "POST", json: payload });
+      window.location.assign(`/evaluations/datasets/${created.id}`);
+    } catch (err) {
+      setBusy(false);
+      // A rejected file names every bad line (as "line N" details).
+      setProblems(err instanceof ApiError ? { message: err.message, details: err.details } : { message: errorMessage(err), details: [] });
+    }
   }
   return (
     <form onSubmit={onSubmit} className="space-y-2 text-sm" aria-label="Import dataset">
       {!datasetId && (
-        <label className="block">
-          <span className="mb-1 block font-medium">Name of the new dataset</span>
-          <input name="name" required className="w-full rounded-md border border-zinc-300 bg-transparent px-2 py-1.5 dark:border-zinc-700" />
-        </label>
+        <Field label="Name of the new dataset">
+          <input name="name" required className={controlClass} />
+        </Field>
       )}
       {!datasetId && <CollectionPicker collections={collections} />}
-      <label className="block">
-        <span className="mb-1 block font-medium">File (.jsonl or .csv)</span>
-        <input name="file" type="file" accept=".jsonl,.csv,.ndjson,text/csv" />
-      </label>
+      <Field label="File (.jsonl or .csv)">
+        <input name="file" type="file" accept=".jsonl,.csv,.ndjson,text/csv" className="max-w-full text-sm" />
+      </Field>
       {datasetId && (
-        <label className="block">
-          <span className="mb-1 block font-medium">Items</span>
-          <select name="mode" className="rounded-md border border-zinc-300 bg-transparent px-2 py-1 dark:border-zinc-700">
+        <Field label="Items" className="sm:w-72">
+          <select name="mode" className={controlClass}>
             <option value="replace">replace the current items</option>
             <option value="append">append to the current items</option>
           </select>
-        </label>
+        </Field>
       )}
-      <button type="submit" disabled={busy} className="rounded-md border border-zinc-300 px-3 py-1.5 font-medium disabled:opacity-50 dark:border-zinc-700">
+      <Button type="submit" disabled={busy}>
         {busy ? "Importing…" : "Import"}
-      </button>
-      {problems && (
-        <div role="alert" className="text-red-600">
-          <p>{problems.message}</p>
-          <ul className="list-disc pl-5">
-            {problems.details.map((d, i) => (
-              <li key={i}>
-                line {d.line}: {d.message}
-              </li>
-            ))}
-          </ul>
-        </div>
-      )}
+      </Button>
+      <FormError message={problems?.message} details={problems?.details} />
     </form>
   );
 }

@@ -1,5 +1,9 @@
 "use client";
 import { useState } from "react";
+import { Button } from "@/components/ui/button";
+import { controlClass, Field } from "@/components/ui/field";
+import { FormError } from "@/components/ui/form-error";
+import { errorMessage, fetchJson } from "@/lib/http/client-fetch";
 import { chosenCollections, CollectionPicker, type CollectionChoice } from "./collection-picker";
 
 /** Creates an empty dataset (POST /api/datasets), bound to the chosen collections, and opens it to add items. */
@@ -9,38 +13,27 @@ export function NewDatasetForm({ collections }: { collections: CollectionChoice[
     e.preventDefault();
     setError(null);
     const form = new FormData(e.currentTarget);
-    const res = await fetch("/api/datasets", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        name: String(form.get("name") ?? ""),
-        description: String(form.get("description") ?? ""),
-        collectionIds: chosenCollections(form, collections),
-      }),
-    });
-    const body = await res.json().catch(() => null);
-    if (res.ok) window.location.assign(`/evaluations/datasets/${body.id}`);
-    else setError(body?.error?.message ?? `Could not create the dataset (HTTP ${res.status}).`);
+    try {
+      const created = await fetchJson<{ id: string }>("/api/datasets", {
+        method: "POST",
+        json: { name: String(form.get("name") ?? ""), description: String(form.get("description") ?? ""), collectionIds: chosenCollections(form, collections) },
+      });
+      window.location.assign(`/evaluations/datasets/${created.id}`);
+    } catch (err) {
+      setError(errorMessage(err));
+    }
   }
   return (
-    <form onSubmit={onSubmit} className="flex flex-wrap items-end gap-2 text-sm" aria-label="New dataset">
-      <label>
-        <span className="mb-1 block font-medium">Name</span>
-        <input name="name" required className="rounded-md border border-zinc-300 bg-transparent px-2 py-1.5 dark:border-zinc-700" />
-      </label>
-      <label>
-        <span className="mb-1 block font-medium">Description</span>
-        <input name="description" className="rounded-md border border-zinc-300 bg-transparent px-2 py-1.5 dark:border-zinc-700" />
-      </label>
+    <form onSubmit={onSubmit} className="flex flex-wrap items-end gap-3 text-sm" aria-label="New dataset">
+      <Field label="Name" className="w-full sm:w-56">
+        <input name="name" required className={controlClass} />
+      </Field>
+      <Field label="Description" className="w-full sm:w-72">
+        <input name="description" className={controlClass} />
+      </Field>
       <CollectionPicker collections={collections} />
-      <button type="submit" className="rounded-md border border-zinc-300 px-3 py-1.5 font-medium dark:border-zinc-700">
-        Create dataset
-      </button>
-      {error && (
-        <p role="alert" className="w-full text-red-600">
-          {error}
-        </p>
-      )}
+      <Button type="submit">Create dataset</Button>
+      <FormError message={error} className="w-full" />
     </form>
   );
 }

@@ -2,11 +2,9 @@
 // addresses) and text.
 import { WebLink } from "@/components/ui/web-link";
 
-export interface Passage {
-  title: string | null;
-  url: string | null;
-  text: string;
-}
+import type { PassageView } from "@/lib/evaluate/types";
+
+export type Passage = PassageView;
 
 export function PassageList({ passages }: { passages: Passage[] }) {
   return (

@@ -1,16 +1,12 @@
 import Link from "next/link";
+import { StatusBadge } from "@/components/ui/status-badge";
+import { Table } from "@/components/ui/table";
 import type { RunView } from "@/lib/schedules";
 
 const when = (iso: string | null) => (iso ? iso.slice(0, 19).replace("T", " ") + " UTC" : "—");
 
-const STATUS_CLASS: Record<RunView["status"], string> = {
-  running: "bg-blue-100 text-blue-900 dark:bg-blue-950 dark:text-blue-200",
-  succeeded: "bg-green-100 text-green-900 dark:bg-green-950 dark:text-green-200",
-  failed: "bg-red-100 text-red-900 dark:bg-red-950 dark:text-red-200",
-};
-
 export function RunStatus({ status }: { status: RunView["status"] }) {
-  return <span className={`rounded px-1.5 py-0.5 text-xs font-medium ${STATUS_CLASS[status]}`}>{status}</span>;
+  return <StatusBadge status={status} />;
 }
 
 /** Where a run's result can be looked at. */
@@ -24,35 +20,24 @@ function ResultLink({ result }: { result: RunView["result"] }) {
 }
 
 export function RunHistory({ runs }: { runs: RunView[] }) {
-  if (runs.length === 0) return <p className="text-sm text-zinc-500">No runs yet.</p>;
   return (
-    <table className="w-full text-left text-sm" data-testid="schedule-history">
-      <thead className="text-xs uppercase text-zinc-500">
-        <tr>
-          <th className="py-1">Started</th>
-          <th>Trigger</th>
-          <th>Status</th>
-          <th>Finished</th>
-          <th>Result</th>
-          <th>Error</th>
-        </tr>
-      </thead>
-      <tbody>
-        {runs.map((r) => (
-          <tr key={r.id} className="border-t border-zinc-200 align-top dark:border-zinc-800" data-run-id={r.id} data-status={r.status}>
-            <td className="py-1 whitespace-nowrap">{when(r.started_at)}</td>
-            <td>{r.trigger === "manual" ? "run now" : `due ${when(r.due_at)}`}</td>
-            <td>
-              <RunStatus status={r.status} />
-            </td>
-            <td className="whitespace-nowrap">{when(r.finished_at)}</td>
-            <td>
-              <ResultLink result={r.result} />
-            </td>
-            <td className="max-w-xs break-words text-red-700 dark:text-red-400">{r.error ?? ""}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <Table
+      testId="schedule-history"
+      empty="No runs yet."
+      columns={[{ header: "Started", sortable: true }, { header: "Trigger" }, { header: "Status", sortable: true }, { header: "Finished", sortable: true }, { header: "Result" }, { header: "Error" }]}
+      rows={runs.map((r) => ({
+        key: r.id,
+        attrs: { "data-run-id": r.id, "data-status": r.status },
+        sort: [r.started_at, null, r.status, r.finished_at],
+        cells: [
+          <span key="s" className="whitespace-nowrap">{when(r.started_at)}</span>,
+          r.trigger === "manual" ? "run now" : `due ${when(r.due_at)}`,
+          <RunStatus key="t" status={r.status} />,
+          <span key="f" className="whitespace-nowrap">{when(r.finished_at)}</span>,
+          <ResultLink key="r" result={r.result} />,
+          <span key="e" className="block max-w-xs break-words text-red-700 dark:text-red-400">{r.error ?? ""}</span>,
+        ],
+      }))}
+    />
   );
 }

@@ -1,10 +1,10 @@
 "use client";
 import { useEffect, useState } from "react";
+import { Button } from "@/components/ui/button";
+import { controlClass as input } from "@/components/ui/field";
+import { FormError } from "@/components/ui/form-error";
+import { ApiError, errorMessage, fetchJson } from "@/lib/http/client-fetch";
 import type { ScheduleView, TargetChoices } from "@/lib/schedules";
-
-type Details = Array<{ path: string; message: string }>;
-
-const input = "w-full rounded-md border border-zinc-300 bg-transparent px-2 py-1.5 text-sm dark:border-zinc-700";
 
 /**
  * Create or edit a schedule (POST /api/schedules, PATCH /api/schedules/{id}); errors shown at their field.
@@ -47,20 +47,17 @@ export function ScheduleForm({ choices, schedule, defaultRunAs }: { choices: Tar
     setBusy(true);
     setError(null);
     setFieldErrors({});
-    const res = await fetch(schedule ? `/api/schedules/${schedule.id}` : "/api/schedules", {
-      method: schedule ? "PATCH" : "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify(body),
-    });
-    const out = await res.json().catch(() => null);
-    setBusy(false);
-    if (res.ok) {
+    try {
+      const out = await fetchJson<{ id: string }>(schedule ? `/api/schedules/${schedule.id}` : "/api/schedules", {
+        method: schedule ? "PATCH" : "POST",
+        json: body,
+      });
       window.location.assign(`/schedules/${out.id}`);
-      return;
+    } catch (e) {
+      setBusy(false);
+      setError(e instanceof ApiError ? e.message : errorMessage(e));
+      if (e instanceof ApiError) setFieldErrors(Object.fromEntries(e.details.map((d) => [d.path, d.message])));
     }
-    setError(out?.error?.message ?? `Could not save the schedule (HTTP ${res.status}).`);
-    const details = (out?.error?.details ?? []) as Details;
-    setFieldErrors(Object.fromEntries(details.map((d) => [d.path, d.message])));
   }
 
   const err = (path: string) =>
@@ -71,7 +68,7 @@ export function ScheduleForm({ choices, schedule, defaultRunAs }: { choices: Tar
     ) : null;
 
   return (
-    <form onSubmit={onSubmit} aria-label={schedule ? "Edit schedule" : "New schedule"} data-ready={ready ? "true" : undefined} className="grid max-w-2xl gap-4">
+    <form onSubmit={onSubmit} aria-label={schedule ? "Edit schedule" : "New schedule"} data-ready={ready ? "true" : undefined} className="grid max-w-2xl min-w-0 gap-4">
       <label className="text-sm">
         <span className="mb-1 block font-medium">Name</span>
         <input name="name" required maxLength={200} defaultValue={schedule?.name} className={input} />
@@ -156,7 +153,7 @@ export function ScheduleForm({ choices, schedule, defaultRunAs }: { choices: Tar
 
       <fieldset className="grid gap-3 rounded-md border border-zinc-200 p-3 dark:border-zinc-800">
         <legend className="px-1 text-sm font-medium">When</legend>
-        <div className="flex gap-4 text-sm">
+        <div className="flex flex-wrap gap-x-4 gap-y-1 text-sm">
           <label className="flex items-center gap-1">
             <input type="radio" name="rule" checked={ruleType === "interval"} onChange={() => setRuleType("interval")} /> Every N minutes
           </label>
@@ -195,7 +192,7 @@ export function ScheduleForm({ choices, schedule, defaultRunAs }: { choices: Tar
         </label>
       </fieldset>
 
-      <div className="grid grid-cols-2 gap-3">
+      <div className="grid gap-3 sm:grid-cols-2">
         <label className="text-sm">
           <span className="mb-1 block font-medium">Runs at once (this schedule)</span>
           <input name="max_concurrent" type="number" min={1} max={100} defaultValue={schedule?.max_concurrent ?? 1} className={input} />
@@ -211,15 +208,11 @@ export function ScheduleForm({ choices, schedule, defaultRunAs }: { choices: Tar
         <input name="enabled" type="checkbox" defaultChecked={schedule?.enabled ?? true} /> Enabled
       </label>
 
-      {error && (
-        <p role="alert" className="text-sm text-red-600">
-          {error}
-        </p>
-      )}
+      <FormError message={error} />
       <div>
-        <button type="submit" disabled={busy} className="rounded-md bg-zinc-900 px-3 py-1.5 text-sm font-medium text-white disabled:opacity-50 dark:bg-zinc-100 dark:text-zinc-900">
+        <Button type="submit" variant="primary" disabled={busy}>
           {busy ? "Saving…" : schedule ? "Save changes" : "Create schedule"}
-        </button>
+        </Button>
       </div>
     </form>
   );

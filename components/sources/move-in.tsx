@@ -5,7 +5,7 @@
 import { useRouter } from "next/navigation";
 import { useRef, useState } from "react";
 import type { MoveInReport } from "@/lib/supabase-import/types";
-import type { CollectionOption } from "./sources-panel";
+import type { CollectionOption } from "@/lib/access/types";
 
 type JobView = NonNullable<MoveInReport["job"]>;
 

@@ -1,45 +1,16 @@
 "use client";
 import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
+import { Button } from "@/components/ui/button";
+import { controlClass, Field } from "@/components/ui/field";
+import { FormError, FormNotice } from "@/components/ui/form-error";
+import { StatusBadge } from "@/components/ui/status-badge";
+import { Table } from "@/components/ui/table";
+import type { CollectionOption } from "@/lib/access/types";
+import type { SourceJobView, SourceView } from "@/lib/ingest/types";
+import { errorMessage, fetchJson } from "@/lib/http/client-fetch";
 
-export interface JobRow {
-  id: string;
-  kind: string;
-  status: string;
-  phase: string;
-  found: number;
-  done: number;
-  failed: number;
-  unchanged: number;
-  removed: number;
-  warnings?: number;
-  error: string | null;
-  failures?: Array<{ externalId: string; title: string | null; error: string | null }>;
-  warningItems?: Array<{ externalId: string; title: string | null; warning: string }>;
-}
-
-export interface SourceRow {
-  id: string;
-  name: string;
-  kind: string;
-  collectionId: string;
-  collectionName: string;
-  status: string;
-  lastSyncAt: string | null;
-  lastError: string | null;
-  documents: number;
-  hasSecret: boolean;
-  config: Record<string, unknown>;
-  webhook?: { verifiedAt: string | null; awaitingHandshakeUntil: string | null } | null;
-  latestJob: JobRow | null;
-}
-
-export interface CollectionOption {
-  id: string;
-  name: string;
-}
-
-const active = (j: JobRow | null) => !!j && (j.status === "queued" || j.status === "running");
+const active = (j: SourceJobView | null) => !!j && (j.status === "queued" || j.status === "running");
 
 // What a job's kind means for the source: only a full sync removes pages that are gone.
 const KIND_LABELS: Record<string, string> = {
@@ -52,20 +23,13 @@ const KIND_LABELS: Record<string, string> = {
 
 const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 
-async function errorText(res: Response): Promise<string> {
-  const body = (await res.json().catch(() => null)) as { error?: { message?: string } } | null;
-  return body?.error?.message ?? `HTTP ${res.status}`;
-}
-
 /** Import progress of one job, polled while it runs. */
-function JobProgress({ job }: { job: JobRow }) {
+function JobProgress({ job }: { job: SourceJobView }) {
   const pct = job.found > 0 ? Math.round(((job.done + job.failed) / job.found) * 100) : 0;
   return (
     <div className="space-y-1" data-testid="job-progress">
-      <div className="flex flex-wrap gap-x-3 text-xs text-zinc-600 dark:text-zinc-400">
-        <span data-testid="job-status" className={job.status === "failed" ? "text-red-600" : job.status === "succeeded" ? "text-emerald-700" : "text-blue-600"}>
-          {job.status}
-        </span>
+      <div className="flex flex-wrap items-center gap-x-3 gap-y-1 text-xs text-zinc-600 dark:text-zinc-400">
+        <StatusBadge status={job.status} testId="job-status" />
         <span data-testid="job-kind">{KIND_LABELS[job.kind] ?? job.kind}</span>
         <span>{job.phase}</span>
         <span data-testid="job-counts">
@@ -73,12 +37,12 @@ function JobProgress({ job }: { job: JobRow }) {
           {job.warnings ? ` · ${job.warnings} with warnings` : ""}
         </span>
       </div>
-      <div className="h-1.5 w-64 rounded bg-zinc-200 dark:bg-zinc-800" role="progressbar" aria-valuenow={pct} aria-valuemin={0} aria-valuemax={100}>
-        <div className="h-1.5 rounded bg-blue-600" style={{ width: `${pct}%` }} />
+      <div className="h-1.5 w-full max-w-64 rounded bg-zinc-200 dark:bg-zinc-800" role="progressbar" aria-valuenow={pct} aria-valuemin={0} aria-valuemax={100}>
+        <div className="h-1.5 rounded bg-sky-600" style={{ width: `${pct}%` }} />
       </div>
-      {job.error && <p className="text-xs text-red-600">{job.error}</p>}
+      {job.error && <p className="text-xs break-words text-red-700 dark:text-red-400">{job.error}</p>}
       {job.failures && job.failures.length > 0 && (
-        <ul className="text-xs text-red-600" data-testid="job-failures">
+        <ul className="text-xs break-words text-red-700 dark:text-red-400" data-testid="job-failures">
           {job.failures.map((f) => (
             <li key={f.externalId}>
               {f.title ?? f.externalId}: {f.error}
@@ -87,7 +51,7 @@ function JobProgress({ job }: { job: JobRow }) {
         </ul>
       )}
       {job.warningItems && job.warningItems.length > 0 && (
-        <ul className="text-xs text-amber-700 dark:text-amber-500" data-testid="job-warnings">
+        <ul className="text-xs break-words text-amber-700 dark:text-amber-500" data-testid="job-warnings">
           {job.warningItems.map((w) => (
             <li key={w.externalId}>
               {w.title ?? w.externalId}: {w.warning}
@@ -100,7 +64,7 @@ function JobProgress({ job }: { job: JobRow }) {
 }
 
 /** The Notion webhook's state and the admin's two actions: await a handshake, show the token. */
-function NotionWebhook({ source, onError }: { source: SourceRow; onError: (message: string | null) => void }) {
+function NotionWebhook({ source, onError }: { source: SourceView; onError: (message: string | null) => void }) {
   const router = useRouter();
   const [awaitingUntil, setAwaitingUntil] = useState<string | null>(source.webhook?.awaitingHandshakeUntil ?? null);
   const [token, setToken] = useState<string | null>(null);
@@ -109,28 +73,32 @@ function NotionWebhook({ source, onError }: { source: SourceRow; onError: (messa
 
   async function awaitHandshake() {
     onError(null);
-    const res = await fetch(`/api/sources/${source.id}/webhook-token`, { method: "POST" });
-    if (!res.ok) return onError(await errorText(res));
-    const body = (await res.json()) as { awaitingHandshakeUntil: string; webhookUrl: string };
-    setAwaitingUntil(body.awaitingHandshakeUntil);
-    setUrl(body.webhookUrl);
+    try {
+      const body = await fetchJson<{ awaitingHandshakeUntil: string; webhookUrl: string }>(`/api/sources/${source.id}/webhook-token`, { method: "POST" });
+      setAwaitingUntil(body.awaitingHandshakeUntil);
+      setUrl(body.webhookUrl);
+    } catch (err) {
+      onError(errorMessage(err));
+    }
   }
 
   async function showToken() {
     onError(null);
-    const res = await fetch(`/api/sources/${source.id}/webhook-token`, { cache: "no-store" });
-    if (!res.ok) return onError(await errorText(res));
-    const body = (await res.json()) as { verificationToken: string | null; webhookUrl: string; awaitingHandshakeUntil: string | null };
-    setAwaitingUntil(body.awaitingHandshakeUntil);
-    setUrl(body.webhookUrl);
-    setToken(body.verificationToken ?? "");
-    if (body.verificationToken) router.refresh();
+    try {
+      const body = await fetchJson<{ verificationToken: string | null; webhookUrl: string; awaitingHandshakeUntil: string | null }>(`/api/sources/${source.id}/webhook-token`);
+      setAwaitingUntil(body.awaitingHandshakeUntil);
+      setUrl(body.webhookUrl);
+      setToken(body.verificationToken ?? "");
+      if (body.verificationToken) router.refresh();
+    } catch (err) {
+      onError(errorMessage(err));
+    }
   }
 
   const verifiedAt = source.webhook?.verifiedAt;
   return (
     <div className="space-y-1 text-xs" data-testid="webhook-state">
-      <p className="text-zinc-600 dark:text-zinc-400">
+      <p className="break-words text-zinc-600 dark:text-zinc-400">
         Webhook:{" "}
         {awaitingUntil
           ? `awaiting Notion's handshake until ${time(awaitingUntil)}: subscribe Notion to ${url} now`
@@ -143,31 +111,29 @@ function NotionWebhook({ source, onError }: { source: SourceRow; onError: (messa
           {token ? `${token}  (paste into Notion to verify ${url})` : `No handshake received yet. Await one, then subscribe Notion to ${url}.`}
         </p>
       )}
-      <div className="space-x-2">
-        <button type="button" onClick={awaitHandshake} className="rounded border border-zinc-300 px-2 py-1 dark:border-zinc-700">
+      <div className="flex flex-wrap gap-2">
+        <Button size="sm" onClick={awaitHandshake}>
           Await webhook handshake
-        </button>
-        <button type="button" onClick={showToken} className="rounded border border-zinc-300 px-2 py-1 dark:border-zinc-700">
+        </Button>
+        <Button size="sm" onClick={showToken}>
           Webhook token
-        </button>
+        </Button>
       </div>
     </div>
   );
 }
 
-function SourceLine({ source, isAdmin }: { source: SourceRow; isAdmin: boolean }) {
+/** A source's latest import, polled while it runs; starting an import replaces it. */
+function useSourceJob(source: SourceView) {
   const router = useRouter();
-  const [job, setJob] = useState<JobRow | null>(source.latestJob);
+  const [job, setJob] = useState<SourceJobView | null>(source.latestJob);
   const [error, setError] = useState<string | null>(null);
-  const importable = source.kind === "notion" || source.kind === "s3";
-
   useEffect(() => setJob(source.latestJob), [source.latestJob]);
   useEffect(() => {
     if (!job || !active(job)) return;
     const t = setInterval(async () => {
-      const res = await fetch(`/api/import/${job.id}`, { cache: "no-store" });
-      if (!res.ok) return;
-      const next = ((await res.json()) as { job: JobRow }).job;
+      const next = await fetchJson<{ job: SourceJobView }>(`/api/import/${job.id}`).then((b) => b.job, () => null);
+      if (!next) return;
       setJob(next);
       if (!active(next)) router.refresh();
     }, 1000);
@@ -176,30 +142,30 @@ function SourceLine({ source, isAdmin }: { source: SourceRow; isAdmin: boolean }
 
   async function start() {
     setError(null);
-    const res = await fetch("/api/import", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ sourceId: source.id }) });
-    if (!res.ok) return setError(await errorText(res));
-    setJob(((await res.json()) as { job: JobRow }).job);
+    try {
+      setJob((await fetchJson<{ job: SourceJobView }>("/api/import", { method: "POST", json: { sourceId: source.id } })).job);
+    } catch (err) {
+      setError(errorMessage(err));
+    }
   }
+  return { job, error, setError, start };
+}
 
+/** The cells of one source's row: its latest import with live progress, the webhook (admins), Import now. */
+function SourceImport({ source, isAdmin }: { source: SourceView; isAdmin: boolean }) {
+  const { job, error, setError, start } = useSourceJob(source);
+  const importable = source.kind === "notion" || source.kind === "s3";
   return (
-    <tr className="border-t border-zinc-200 align-top dark:border-zinc-800" data-testid={`source-${source.name}`}>
-      <td className="py-2 font-medium">{source.name}</td>
-      <td>{source.kind}</td>
-      <td>{source.collectionName}</td>
-      <td data-testid="source-documents">{source.documents}</td>
-      <td className="space-y-1">
-        {job ? <JobProgress job={job} /> : <span className="text-xs text-zinc-500">never imported</span>}
-        {error && <p className="text-xs text-red-600" role="alert">{error}</p>}
-        {isAdmin && source.kind === "notion" && <NotionWebhook source={source} onError={setError} />}
-      </td>
-      <td className="space-x-2 whitespace-nowrap text-right">
-        {importable && (
-          <button type="button" onClick={start} disabled={active(job)} className="rounded bg-blue-600 px-2 py-1 text-xs text-white disabled:opacity-50">
-            {active(job) ? "Importing…" : "Import now"}
-          </button>
-        )}
-      </td>
-    </tr>
+    <div className="min-w-56 space-y-2">
+      {job ? <JobProgress job={job} /> : <span className="text-xs text-zinc-500">never imported</span>}
+      {importable && (
+        <Button size="sm" variant="primary" onClick={start} disabled={active(job)}>
+          {active(job) ? "Importing…" : "Import now"}
+        </Button>
+      )}
+      <FormError message={error} className="text-xs" />
+      {isAdmin && source.kind === "notion" && <NotionWebhook source={source} onError={setError} />}
+    </div>
   );
 }
 
@@ -215,37 +181,38 @@ function UploadForm({ collections }: { collections: CollectionOption[] }) {
     for (const f of form.getAll("file")) if (f instanceof File && f.size >= 0 && f.name) data.append("file", f);
     setBusy(true);
     setMessage(null);
-    const res = await fetch(`/api/import/upload?collectionId=${encodeURIComponent(collectionId)}`, { method: "POST", body: data });
-    setBusy(false);
-    if (!res.ok) return setMessage({ ok: false, text: await errorText(res) });
-    const body = (await res.json()) as { files: Array<{ file: string; status: string; chunks: number }> };
-    setMessage({ ok: true, text: body.files.map((f) => `${f.file}: ${f.status} (${f.chunks} chunks)`).join("; ") });
-    router.refresh();
+    try {
+      const body = await fetchJson<{ files: Array<{ file: string; status: string; chunks: number }> }>(
+        `/api/import/upload?collectionId=${encodeURIComponent(collectionId)}`,
+        { method: "POST", body: data },
+      );
+      setMessage({ ok: true, text: body.files.map((f) => `${f.file}: ${f.status} (${f.chunks} chunks)`).join("; ") });
+      router.refresh();
+    } catch (err) {
+      setMessage({ ok: false, text: errorMessage(err) });
+    } finally {
+      setBusy(false);
+    }
   }
   return (
-    <form onSubmit={submit} className="flex flex-wrap items-end gap-2 text-sm" aria-label="Upload files">
-      <label className="flex flex-col">
-        <span className="text-xs text-zinc-500">Collection</span>
-        <select name="collectionId" className="rounded border border-zinc-300 px-2 py-1 dark:border-zinc-700 dark:bg-zinc-900">
+    <form onSubmit={submit} className="flex flex-wrap items-end gap-3 text-sm" aria-label="Upload files">
+      <Field label="Collection" className="w-full sm:w-56">
+        <select name="collectionId" className={controlClass}>
           {collections.map((c) => (
             <option key={c.id} value={c.id}>
               {c.name}
             </option>
           ))}
         </select>
-      </label>
-      <label className="flex flex-col">
-        <span className="text-xs text-zinc-500">Files (md, txt, html, pdf, docx, json)</span>
-        <input type="file" name="file" multiple required accept=".md,.markdown,.txt,.html,.htm,.pdf,.docx,.json" />
-      </label>
-      <button type="submit" disabled={busy} className="rounded bg-blue-600 px-3 py-1 text-white disabled:opacity-50">
+      </Field>
+      <Field label="Files (md, txt, html, pdf, docx, json)" className="w-full sm:w-auto">
+        <input type="file" name="file" multiple required accept=".md,.markdown,.txt,.html,.htm,.pdf,.docx,.json" className="max-w-full text-sm" />
+      </Field>
+      <Button type="submit" variant="primary" disabled={busy}>
         {busy ? "Uploading…" : "Upload"}
-      </button>
-      {message && (
-        <p role={message.ok ? "status" : "alert"} className={`w-full text-xs ${message.ok ? "text-emerald-700" : "text-red-600"}`} data-testid="upload-result">
-          {message.text}
-        </p>
-      )}
+      </Button>
+      {message?.ok && <FormNotice message={message.text} className="w-full text-xs" testId="upload-result" />}
+      {message && !message.ok && <FormError message={message.text} className="w-full text-xs" testId="upload-result" />}
     </form>
   );
 }
@@ -257,77 +224,69 @@ function NotionForm({ collections }: { collections: CollectionOption[] }) {
     e.preventDefault();
     const f = new FormData(e.currentTarget);
     const roots = String(f.get("rootPageIds") ?? "").split(/[\s,]+/).filter(Boolean);
-    const res = await fetch("/api/sources", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ kind: "notion", name: f.get("name"), collectionId: f.get("collectionId"), token: f.get("token"), rootPageIds: roots }),
-    });
-    if (!res.ok) return setError(await errorText(res));
+    const form = e.currentTarget;
+    try {
+      await fetchJson("/api/sources", {
+        method: "POST",
+        json: { kind: "notion", name: f.get("name"), collectionId: f.get("collectionId"), token: f.get("token"), rootPageIds: roots },
+      });
+    } catch (err) {
+      setError(errorMessage(err));
+      return;
+    }
     setError(null);
-    (e.target as HTMLFormElement).reset();
+    form.reset();
     router.refresh();
   }
   return (
-    <form onSubmit={submit} className="flex flex-wrap items-end gap-2 text-sm" aria-label="Connect Notion">
-      <label className="flex flex-col">
-        <span className="text-xs text-zinc-500">Name</span>
-        <input name="name" required className="rounded border border-zinc-300 px-2 py-1 dark:border-zinc-700 dark:bg-zinc-900" />
-      </label>
-      <label className="flex flex-col">
-        <span className="text-xs text-zinc-500">Collection</span>
-        <select name="collectionId" className="rounded border border-zinc-300 px-2 py-1 dark:border-zinc-700 dark:bg-zinc-900">
+    <form onSubmit={submit} className="flex flex-wrap items-end gap-3 text-sm" aria-label="Connect Notion">
+      <Field label="Name" className="w-full sm:w-48">
+        <input name="name" required className={controlClass} />
+      </Field>
+      <Field label="Collection" className="w-full sm:w-48">
+        <select name="collectionId" className={controlClass}>
           {collections.map((c) => (
             <option key={c.id} value={c.id}>
               {c.name}
             </option>
           ))}
         </select>
-      </label>
-      <label className="flex flex-col">
-        <span className="text-xs text-zinc-500">Integration token (stored encrypted)</span>
-        <input name="token" type="password" required autoComplete="off" className="rounded border border-zinc-300 px-2 py-1 dark:border-zinc-700 dark:bg-zinc-900" />
-      </label>
-      <label className="flex flex-col">
-        <span className="text-xs text-zinc-500">Root page ids (optional)</span>
-        <input name="rootPageIds" className="rounded border border-zinc-300 px-2 py-1 dark:border-zinc-700 dark:bg-zinc-900" />
-      </label>
-      <button type="submit" className="rounded bg-blue-600 px-3 py-1 text-white">
+      </Field>
+      <Field label="Integration token (stored encrypted)" className="w-full sm:w-56">
+        <input name="token" type="password" required autoComplete="off" className={controlClass} />
+      </Field>
+      <Field label="Root page ids (optional)" className="w-full sm:w-56">
+        <input name="rootPageIds" className={controlClass} />
+      </Field>
+      <Button type="submit" variant="primary">
         Connect
-      </button>
-      {error && (
-        <p role="alert" className="w-full text-xs text-red-600">
-          {error}
-        </p>
-      )}
+      </Button>
+      <FormError message={error} className="w-full text-xs" />
     </form>
   );
 }
 
 /** The Sources page body: sources with import buttons and live progress, uploads, and (admins) connecting Notion. */
-export function SourcesPanel({ sources, collections, isAdmin }: { sources: SourceRow[]; collections: CollectionOption[]; isAdmin: boolean }) {
+export function SourcesPanel({ sources, collections, isAdmin }: { sources: SourceView[]; collections: CollectionOption[]; isAdmin: boolean }) {
   return (
     <div className="space-y-8">
-      {sources.length === 0 ? (
-        <p className="text-sm text-zinc-500">No sources yet.</p>
-      ) : (
-        <table className="w-full text-left text-sm" data-testid="sources-table">
-          <thead className="text-xs uppercase text-zinc-500">
-            <tr>
-              <th className="py-1">Name</th>
-              <th>Kind</th>
-              <th>Collection</th>
-              <th>Documents</th>
-              <th>Latest import</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {sources.map((s) => (
-              <SourceLine key={s.id} source={s} isAdmin={isAdmin} />
-            ))}
-          </tbody>
-        </table>
-      )}
+      <Table
+        testId="sources-table"
+        empty="No sources yet."
+        columns={[{ header: "Name", sortable: true }, { header: "Kind", sortable: true }, { header: "Collection", sortable: true }, { header: "Documents", sortable: true, align: "right" }, { header: "Latest import" }]}
+        rows={sources.map((s) => ({
+          key: s.id,
+          attrs: { "data-testid": `source-${s.name}` },
+          sort: [s.name, s.kind, s.collectionName, s.documents],
+          cells: [
+            <span key="n" className="font-medium break-words">{s.name}</span>,
+            s.kind,
+            s.collectionName,
+            <span key="d" data-testid="source-documents">{s.documents}</span>,
+            <SourceImport key="i" source={s} isAdmin={isAdmin} />,
+          ],
+        }))}
+      />
       {collections.length > 0 && (
         <section className="space-y-2" aria-labelledby="upload-title">
           <h2 id="upload-title" className="text-lg font-semibold">

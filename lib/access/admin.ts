@@ -7,6 +7,9 @@ import { hashPassword, MIN_PASSWORD_LENGTH } from "../auth/passwords";
 import { PERMISSIONS, ROLE_PERMISSIONS, type Permission, type Principal, type Role } from "../auth/roles";
 import { createUser } from "../auth/users";
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "../errors";
+import type { CollectionAccessView, KeyView, UserView } from "./types";
+
+export type { CollectionAccessView, KeyView, UserView } from "./types";
 
 interface Ctx {
   db: Db;
@@ -21,7 +24,7 @@ const rid = (c: Ctx) => ({ requestId: c.requestId });
 function userView(u: {
   id: string; email: string; name: string; role: string; disabledAt: Date | null; lastLoginAt: Date | null; createdAt: Date; passwordHash?: string | null;
   memberships?: Array<{ collectionId: string }>;
-}) {
+}): UserView {
   return {
     id: u.id,
     email: u.email,
@@ -35,7 +38,6 @@ function userView(u: {
     collectionIds: u.memberships?.map((m) => m.collectionId) ?? [],
   };
 }
-export type UserView = ReturnType<typeof userView>;
 
 export async function listUsers(db: Db): Promise<UserView[]> {
   const users = await db.prisma.user.findMany({ orderBy: { email: "asc" }, include: { memberships: { select: { collectionId: true } } } });
@@ -96,7 +98,7 @@ export async function adminUpdateUser(
 function keyView(k: {
   id: string; name: string; prefix: string; scopes: string[]; collectionIds: string[]; expiresAt: Date | null; revokedAt: Date | null;
   lastUsedAt: Date | null; createdAt: Date; createdBy?: { email: string } | null; createdById: string | null;
-}) {
+}): KeyView {
   const now = Date.now();
   return {
     id: k.id,
@@ -113,7 +115,6 @@ function keyView(k: {
     status: (k.revokedAt ? "revoked" : k.expiresAt && k.expiresAt.getTime() <= now ? "expired" : "active") as "active" | "revoked" | "expired",
   };
 }
-export type KeyView = ReturnType<typeof keyView>;
 
 export async function listKeys(db: Db): Promise<KeyView[]> {
   const keys = await db.prisma.apiKey.findMany({ orderBy: { createdAt: "desc" }, include: { createdBy: { select: { email: true } } } });
@@ -171,7 +172,7 @@ export async function adminRevokeKey(c: Ctx, id: string): Promise<KeyView> {
 
 // ───────────── collections and their access lists ─────────────
 
-export async function listCollectionsWithAccess(db: Db) {
+export async function listCollectionsWithAccess(db: Db): Promise<CollectionAccessView[]> {
   const rows = await db.prisma.collection.findMany({
     orderBy: { name: "asc" },
     include: { members: { include: { user: { select: { id: true, email: true } } } }, _count: { select: { documents: true } } },

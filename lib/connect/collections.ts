@@ -14,7 +14,7 @@ export interface CollectionRef {
   createdAt: Date;
 }
 
-/** The collections this context may read, by slug. */
+/** The collections this context may read, by slug: the one query behind every collection picker and model list. */
 export async function readableCollections(ctx: AccessContext): Promise<CollectionRef[]> {
   if (ctx.readableIds.length === 0) return [];
   return ctx.db.prisma.collection.findMany({

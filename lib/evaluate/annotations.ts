@@ -9,6 +9,7 @@ import { Prisma } from "../db/generated/client";
 import { ForbiddenError, NotFoundError, ValidationError } from "../errors";
 import { computeAgreement, type ScorePair } from "./agreement";
 import { externalOutputReadable, queryLogReadable, runReadable } from "./scope";
+import type { AnnotationItemView } from "./types";
 
 export const TARGET_KINDS = ["run_item", "external_output", "query_log"] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
@@ -20,17 +21,7 @@ export const humanScoreInput = z.object({
   comment: z.string().trim().max(4000).optional(),
 });
 
-export interface QueueItem {
-  targetKind: TargetKind;
-  targetId: string;
-  question: string;
-  answer: string;
-  passages: Array<{ title: string | null; url: string | null; text: string }>;
-  referenceAnswer: string | null;
-  createdAt: Date;
-  /** Items still waiting for a human score (including this one), for the "n left" figure. */
-  remaining: number;
-}
+export type QueueItem = AnnotationItemView & { createdAt: Date };
 
 const targetColumn = { run_item: "runItemId", external_output: "externalOutputId", query_log: "queryLogId" } as const;
 

@@ -7,6 +7,7 @@
 // is seen only by those who may read all of them; it has an owner, and only the owner or an admin may
 // change it. Every function takes the caller's access context first.
 import { z } from "zod";
+import { readableCollections } from "../connect/collections";
 import { pickReadable, requirePermission, type AccessContext } from "../access/context";
 import type { Db } from "../db/client";
 import { Prisma } from "../db/generated/client";
@@ -284,7 +285,7 @@ export async function addQueryLogToDataset(ctx: AccessContext, datasetId: string
 
 /** Collections the caller may bind a dataset to (for the forms). */
 export async function bindableCollections(ctx: AccessContext) {
-  return ctx.db.prisma.collection.findMany({ where: { id: { in: ctx.readableIds } }, orderBy: { name: "asc" }, select: { id: true, name: true } });
+  return readableCollections(ctx);
 }
 
 // ───────────── import / export ─────────────

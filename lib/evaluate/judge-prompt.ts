@@ -1,6 +1,7 @@
 // The LLM judge's contract: the prompt, the JSON schema handed to Ollama's `format`, and strict validation
 // of what comes back. Nothing here talks to Ollama (see judge.ts), so all of it is testable on its own.
 import { z } from "zod";
+import { normaliseVerdicts, repairJudgeReply } from "./judge-repair";
 import { VERDICTS, type JudgedClaim, type ReferenceClaim } from "./scoring-rule";
 
 /** Bumped whenever the prompt or schema changes; stored with every judge score. */
@@ -130,7 +131,14 @@ const judgeOutputSchema = z.object({
 });
 
 export type ParsedJudgeOutput =
-  | { ok: true; claims: JudgedClaim[]; referenceClaims: ReferenceClaim[] | null; truncated: boolean }
+  | {
+      ok: true;
+      claims: JudgedClaim[];
+      referenceClaims: ReferenceClaim[] | null;
+      truncated: boolean;
+      /** Present when the reply was cut off and only its whole claims were kept (judge-repair.ts). */
+      cutOff?: true;
+    }
   | { ok: false; problem: string };
 
 /**
@@ -146,10 +154,15 @@ export function parseJudgeOutput(
   const fence = /^```(?:json)?\s*([\s\S]*?)\s*```$/i.exec(text);
   if (fence) text = fence[1]!;
   let json: unknown;
+  let cutOff = false;
   try {
     json = JSON.parse(text);
+    normaliseVerdicts(json);
   } catch (err) {
-    return { ok: false, problem: `not JSON (${(err as Error).message})` };
+    const repaired = repairJudgeReply(text);
+    if (!repaired) return { ok: false, problem: `not JSON (${(err as Error).message})` };
+    json = repaired.value;
+    cutOff = repaired.cutOff;
   }
   const parsed = judgeOutputSchema.safeParse(json);
   if (!parsed.success) {
@@ -182,6 +195,7 @@ export function parseJudgeOutput(
     ok: true,
     claims,
     referenceClaims,
-    truncated: all.length > opts.maxClaims || (refAll?.length ?? 0) > opts.maxClaims,
+    truncated: cutOff || all.length > opts.maxClaims || (refAll?.length ?? 0) > opts.maxClaims,
+    ...(cutOff ? { cutOff: true as const } : {}),
   };
 }

@@ -52,6 +52,9 @@ export async function runJudge(input: JudgeInput, opts: JudgeOptions = {}): Prom
   const messages: ChatMessage[] = [...built.messages];
   const problems: string[] = [];
   let raw: string | null = null;
+  // A reply that was cut off keeps its whole claims (judge-repair.ts); a complete reply is better, so the
+  // judge is asked again and the cut-off one is used only when no complete reply comes.
+  let cutOffFallback: { parsed: Extract<ReturnType<typeof parseJudgeOutput>, { ok: true }>; raw: string } | null = null;
   for (let attempt = 0; attempt <= retries; attempt++) {
     const res = await llm.chatJson(messages, built.schema, {
       model,
@@ -61,7 +64,9 @@ export async function runJudge(input: JudgeInput, opts: JudgeOptions = {}): Prom
     });
     raw = res.content;
     const parsed = parseJudgeOutput(raw, { maxClaims, passageCount: built.passageCount, withReference: built.withReference });
-    if (parsed.ok) {
+    if (parsed.ok && parsed.cutOff && attempt < retries) {
+      cutOffFallback ??= { parsed, raw };
+    } else if (parsed.ok) {
       return {
         status: "ok",
         judgeModel: model,
@@ -74,9 +79,24 @@ export async function runJudge(input: JudgeInput, opts: JudgeOptions = {}): Prom
         rawOutput: raw,
       };
     }
-    problems.push(`attempt ${attempt + 1}: ${parsed.problem}`);
+    const problem = parsed.ok ? "the reply was cut off before it ended" : parsed.problem;
+    problems.push(`attempt ${attempt + 1}: ${problem}`);
     // Keep the conversation short: only the latest bad reply and its repair request.
-    messages.splice(built.messages.length, messages.length, { role: "assistant", content: raw.slice(0, 4000) }, repairMessage(parsed.problem, attempt + 2));
+    messages.splice(built.messages.length, messages.length, { role: "assistant", content: raw.slice(0, 4000) }, repairMessage(problem, attempt + 2));
+  }
+  if (cutOffFallback) {
+    const { parsed, raw: fallbackRaw } = cutOffFallback;
+    return {
+      status: "ok",
+      judgeModel: model,
+      promptVersion: JUDGE_PROMPT_VERSION,
+      attempts: retries + 1,
+      metrics: computeMetrics(parsed.claims, parsed.referenceClaims),
+      claims: parsed.claims,
+      referenceClaims: parsed.referenceClaims,
+      truncated: true,
+      rawOutput: fallbackRaw,
+    };
   }
   return {
     status: "error",

@@ -6,37 +6,9 @@ import type { Db } from "../db/client";
 import { NotFoundError } from "../errors";
 import { createNotionSource } from "./notion";
 import { createS3Source } from "./s3";
+import type { SourceView } from "./types";
 
-export interface SourceView {
-  id: string;
-  name: string;
-  kind: string;
-  collectionId: string;
-  collectionName: string;
-  status: string;
-  lastSyncAt: Date | null;
-  lastError: string | null;
-  documents: number;
-  config: Record<string, unknown>;
-  hasSecret: boolean;
-  /** Notion sources: the webhook's state (never the token itself). */
-  webhook: { verifiedAt: Date | null; awaitingHandshakeUntil: Date | null } | null;
-  latestJob: {
-    id: string;
-    kind: string;
-    status: string;
-    phase: string;
-    found: number;
-    done: number;
-    failed: number;
-    unchanged: number;
-    removed: number;
-    warnings: number;
-    createdAt: Date;
-    finishedAt: Date | null;
-    error: string | null;
-  } | null;
-}
+export type { SourceView } from "./types";
 
 export async function listSources(db: Db, collectionIds: string[]): Promise<SourceView[]> {
   const sources = await db.prisma.source.findMany({
@@ -57,7 +29,7 @@ export async function listSources(db: Db, collectionIds: string[]): Promise<Sour
       collectionId: s.collectionId,
       collectionName: s.collection.name,
       status: s.status,
-      lastSyncAt: s.lastSyncAt,
+      lastSyncAt: s.lastSyncAt?.toISOString() ?? null,
       lastError: s.lastError,
       documents: s._count.documents,
       config: (s.config ?? {}) as Record<string, unknown>,
@@ -65,8 +37,8 @@ export async function listSources(db: Db, collectionIds: string[]): Promise<Sour
       webhook:
         s.kind === "notion"
           ? {
-              verifiedAt: s.webhookVerifiedAt,
-              awaitingHandshakeUntil: s.webhookHandshakeUntil && s.webhookHandshakeUntil.getTime() > Date.now() ? s.webhookHandshakeUntil : null,
+              verifiedAt: s.webhookVerifiedAt?.toISOString() ?? null,
+              awaitingHandshakeUntil: s.webhookHandshakeUntil && s.webhookHandshakeUntil.getTime() > Date.now() ? s.webhookHandshakeUntil.toISOString() : null,
             }
           : null,
       latestJob: j
@@ -81,8 +53,8 @@ export async function listSources(db: Db, collectionIds: string[]): Promise<Sour
             unchanged: j.unchanged,
             removed: j.removed,
             warnings: j.warnings,
-            createdAt: j.createdAt,
-            finishedAt: j.finishedAt,
+            createdAt: j.createdAt.toISOString(),
+            finishedAt: j.finishedAt?.toISOString() ?? null,
             error: j.error,
           }
         : null,

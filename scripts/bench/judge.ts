@@ -80,7 +80,7 @@ async function main() {
       const rows = await db.prisma.runItem.findMany({
         where: { runId: id },
         orderBy: { position: "asc" },
-        select: { status: true, scores: { where: { kind: "judge" }, select: { status: true, hallucinationScore: true, claims: true } } },
+        select: { status: true, scores: { where: { kind: "judge" }, select: { status: true, hallucinationScore: true, claims: true, error: true } } },
       });
       return { id, seconds, run, rows };
     };
@@ -103,6 +103,9 @@ async function main() {
     console.log(`items: ${ITEMS} · concurrency ${cfg.EVAL_RUN_CONCURRENCY} · judge retries ${cfg.EVAL_JUDGE_RETRIES} · malformed share asked ${MALFORMED}`);
     console.log(`judge calls (run 1): ${callsFirst} for ${ITEMS} items · malformed replies: ${malformedFirst} (${pct(malformedFirst, callsFirst)})`);
     console.log(`unparseable after retries: run 1 ${unparseable(a)}/${ITEMS} (${pct(unparseable(a), ITEMS)}), run 2 ${unparseable(b)}/${ITEMS} (${pct(unparseable(b), ITEMS)})   target < 1%`);
+    for (const [name, r] of [["run 1", a], ["run 2", b]] as const) {
+      for (const x of r.rows) if (x.scores[0]?.status === "error") console.log(`  ${name} unparseable: ${x.scores[0].error}`);
+    }
     console.log(`pipeline errors (not the judge): run 1 ${itemErrors(a)}, run 2 ${itemErrors(b)}`);
     console.log(`re-score identity: ${identical}/${ITEMS} items with identical score and claims (${pct(identical, ITEMS)})   target ≥ 95%`);
     console.log(`average hallucination score: run 1 ${a.run.avgHallucination?.toFixed(3)}, run 2 ${b.run.avgHallucination?.toFixed(3)} · retrieval hit ${pct(Math.round((a.run.retrievalHitRate ?? 0) * ITEMS), ITEMS)}`);

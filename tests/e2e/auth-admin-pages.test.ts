@@ -103,7 +103,8 @@ describe("sign-in, sign-out and the admin pages (browser)", () => {
     expect(await row.textContent()).toMatch(/ask, admin/);
     expect(await row.textContent()).not.toContain("never"); // last used is set; expiry is a date
     await row.getByRole("button", { name: "Revoke" }).click();
-    await expect.poll(async () => row.textContent()).toContain("revoked");
+    await page.getByTestId("confirm-dialog").getByRole("button", { name: "Revoke key" }).click();
+    await expect.poll(async () => row.textContent(), { timeout: 15_000 }).toContain("revoked");
     expect((await fetch(`${app.baseUrl}/api/admin/audit`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(401);
     await context.close();
   });

@@ -18,7 +18,8 @@ export interface FakeJudgeOptions {
   onCall?: (req: FakeChatRequest) => void;
 }
 
-const MALFORMED = [
+/** The malformed replies the fake gives (also the judge repair's unit-test samples). */
+export const MALFORMED_JUDGE_REPLIES = [
   '{"claims": [{"claim": "Backups run nightly", "verdict": "supported"', // cut off
   "Sure! Here are the claims: 1. Backups run nightly (supported).", // prose
   '{"claims": [{"claim": "x", "verdict": "probably", "passage": 1, "reason": "", "relevant": true}]}', // bad enum
@@ -99,7 +100,7 @@ export function fakeJudge(opts: FakeJudgeOptions = {}): ChatHandler & { judgeCal
     const digest = createHash("sha256").update(JSON.stringify(req.messages)).digest();
     const draw = digest.readUInt32BE(0) / 0x1_0000_0000;
     if (opts.malformed?.(req, index) || (opts.malformedShare !== undefined && draw < opts.malformedShare)) {
-      return MALFORMED[digest[4]! % MALFORMED.length]!;
+      return MALFORMED_JUDGE_REPLIES[digest[4]! % MALFORMED_JUDGE_REPLIES.length]!;
     }
     const maxClaims = Number(/at most (\d+)/.exec(system)?.[1] ?? 20);
     const userPrompt = req.messages.find((m) => m.role === "user")?.content ?? "";

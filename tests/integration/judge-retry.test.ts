@@ -72,6 +72,27 @@ describe("runJudge", () => {
     expect("metrics" in r).toBe(false);
   });
 
+  it("asks again after a reply that was cut off, and prefers a complete reply that follows", async () => {
+    const cut = '{"claims": [{"claim": "Backups run every night at 02:00.", "verdict": "supported", "passage": 1, "reason": "Passage 1.", "relevant": true}, {"claim": "Backups';
+    const judge = fakeJudge();
+    let calls = 0;
+    ollama.options.onChat = (req, i) => (calls++ === 0 ? cut : judge(req, i));
+    const r = await runJudge(input, { retries: 3 });
+    expect(r).toMatchObject({ status: "ok", attempts: 2, truncated: false });
+    if (r.status === "ok") expect(r.claims).toHaveLength(3);
+  });
+
+  it("scores the whole claims of a cut-off reply, flagged truncated, when no complete reply comes", async () => {
+    const cut = '{"claims": [{"claim": "Backups run every night at 02:00.", "verdict": "supported", "passage": 1, "reason": "Passage 1.", "relevant": true}, {"claim": "Backups';
+    ollama.options.onChat = () => cut;
+    const r = await runJudge(input, { retries: 2 });
+    expect(r).toMatchObject({ status: "ok", attempts: 3, truncated: true, rawOutput: cut });
+    if (r.status === "ok") {
+      expect(r.claims).toEqual([{ claim: "Backups run every night at 02:00.", verdict: "supported", passage: 1, reason: "Passage 1.", relevant: true }]);
+      expect(r.metrics.hallucinationScore).toBe(5);
+    }
+  });
+
   it("gives the same result when re-scoring the same input (deterministic judge)", async () => {
     ollama.options.onChat = fakeJudge({ malformedShare: 0.5 });
     const a = await runJudge({ ...input, reference: "Backups run nightly at 02:00. Backups are kept for 30 days." });

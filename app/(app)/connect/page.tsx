@@ -5,6 +5,7 @@ import { readableCollections } from "@/lib/connect/collections";
 import { listConnectKeys } from "@/lib/connect/keys";
 import { publicOrigin } from "@/lib/http/public-origin";
 import { ALL_COLLECTIONS_MODEL } from "@/lib/openai/models";
+import { PageHeader } from "@/components/ui/page-header";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Connect" };
@@ -21,11 +22,10 @@ export default async function ConnectPage() {
   const scopes = [...access.principal.permissions].filter((p) => p !== "admin");
   return (
     <div className="space-y-4">
-      <h1 className="text-2xl font-semibold">Connect</h1>
-      <p className="text-sm text-zinc-500">
-        Ask the wiki from the tools you already use: chat clients and scripts that speak the OpenAI API, and agents that speak MCP. They see what your key may
-        read{access.isAdmin ? " (as an administrator you can use anyone's key here)" : ""}.
-      </p>
+      <PageHeader
+        title="Connect"
+        description={`Ask the wiki from the tools you already use: chat clients and scripts that speak the OpenAI API, and agents that speak MCP. They see what your key may read${access.isAdmin ? " (as an administrator you can use anyone's key here)" : ""}.`}
+      />
       <ConnectPanel
         origin={origin}
         models={models.length ? models : [{ id: ALL_COLLECTIONS_MODEL, label: "sot (no collection yet)" }]}

@@ -6,6 +6,12 @@ import { NewDatasetForm } from "@/components/evaluations/new-dataset-form";
 import { ScoreBadge } from "@/components/evaluations/score-badge";
 import { StartRunForm } from "@/components/evaluations/start-run-form";
 import { TrendChart } from "@/components/evaluations/trend-chart";
+import { buttonClass } from "@/components/ui/button";
+import { ArrowRightIcon } from "@/components/ui/icons";
+import { Card, PageHeader } from "@/components/ui/page-header";
+import { StatusBadge } from "@/components/ui/status-badge";
+import { Table } from "@/components/ui/table";
+import { getConfig } from "@/lib/config";
 import { agreementFigures } from "@/lib/evaluate/annotations";
 import { bindableCollections, listDatasets } from "@/lib/evaluate/datasets";
 import { listRuns, runTrend } from "@/lib/evaluate/runs";
@@ -21,14 +27,18 @@ export default async function EvaluationsPage() {
     agreementFigures(access),
     bindableCollections(access),
   ]);
+  const target = getConfig().EVAL_ALERT_THRESHOLD;
   return (
     <div className="space-y-6">
-      <div className="flex flex-wrap items-center justify-between gap-2">
-        <h1 className="text-2xl font-semibold">Evaluations</h1>
-        <Link href="/evaluations/queue" className="rounded-md border border-zinc-300 px-3 py-1.5 text-sm font-medium dark:border-zinc-700">
-          Annotation queue →
-        </Link>
-      </div>
+      <PageHeader
+        title="Evaluations"
+        description="Datasets of questions, runs that answer and judge them, and the human scores beside the judge's."
+        actions={
+          <Link href="/evaluations/queue" className={buttonClass("secondary")}>
+            Annotation queue <ArrowRightIcon size={14} />
+          </Link>
+        }
+      />
       <TrendChart points={trend.map((t) => ({ ...t, at: t.at.toISOString() }))} />
       <AgreementCard agreement={agreement} />
       <section aria-labelledby="runs-title" className="space-y-2">
@@ -36,48 +46,36 @@ export default async function EvaluationsPage() {
           Runs
         </h2>
         <StartRunForm datasets={datasets.map((d) => ({ id: d.id, name: d.name, itemCount: d.itemCount }))} />
-        {runs.length === 0 ? (
-          <p className="text-sm text-zinc-500">No runs yet.</p>
-        ) : (
-          <table className="w-full text-left text-sm" data-testid="runs-table">
-            <thead className="text-xs uppercase text-zinc-500">
-              <tr>
-                <th className="py-1">Started</th>
-                <th>Dataset</th>
-                <th>Status</th>
-                <th>Items</th>
-                <th>Errors</th>
-                <th>Avg score</th>
-                <th>Retrieval hit</th>
-                <th>Trigger</th>
-              </tr>
-            </thead>
-            <tbody>
-              {runs.map((r) => (
-                <tr key={r.id} className="border-t border-zinc-200 dark:border-zinc-800">
-                  <td className="py-1">
-                    <Link className="underline" href={`/evaluations/runs/${r.id}`}>
-                      {r.createdAt.toISOString().slice(0, 16).replace("T", " ")}
-                    </Link>
-                  </td>
-                  <td>
-                    {r.datasetName} v{r.datasetVersion}
-                  </td>
-                  <td>{r.status}</td>
-                  <td>
-                    {r.doneCount}/{r.itemCount}
-                  </td>
-                  <td>{r.errorCount}</td>
-                  <td>
-                    <ScoreBadge value={r.avgHallucination} />
-                  </td>
-                  <td>{r.retrievalHitRate === null ? "–" : `${(r.retrievalHitRate * 100).toFixed(0)}%`}</td>
-                  <td>{r.trigger}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        <Table
+          testId="runs-table"
+          empty="No runs yet."
+          columns={[
+            { header: "Started", sortable: true },
+            { header: "Dataset", sortable: true },
+            { header: "Status", sortable: true },
+            { header: "Items", align: "right" },
+            { header: "Errors", sortable: true, align: "right" },
+            { header: "Avg score", sortable: true },
+            { header: "Retrieval hit", sortable: true, align: "right" },
+            { header: "Trigger", sortable: true },
+          ]}
+          rows={runs.map((r) => ({
+            key: r.id,
+            sort: [r.createdAt.toISOString(), r.datasetName, r.status, null, r.errorCount, r.avgHallucination, r.retrievalHitRate, r.trigger],
+            cells: [
+              <Link key="t" className="whitespace-nowrap underline" href={`/evaluations/runs/${r.id}`}>
+                {r.createdAt.toISOString().slice(0, 16).replace("T", " ")}
+              </Link>,
+              `${r.datasetName} v${r.datasetVersion}`,
+              <StatusBadge key="s" status={r.status} />,
+              `${r.doneCount}/${r.itemCount}`,
+              r.errorCount,
+              <ScoreBadge key="a" value={r.avgHallucination} target={target} />,
+              r.retrievalHitRate === null ? "–" : `${(r.retrievalHitRate * 100).toFixed(0)}%`,
+              r.trigger,
+            ],
+          }))}
+        />
         {hiddenRuns > 0 && (
           <p className="text-xs text-zinc-500" data-testid="runs-hidden">
             {hiddenRuns} run{hiddenRuns === 1 ? "" : "s"} over collections you may not read {hiddenRuns === 1 ? "is" : "are"} not shown.
@@ -88,7 +86,7 @@ export default async function EvaluationsPage() {
         <h2 id="datasets-title" className="text-lg font-semibold">
           Datasets
         </h2>
-        <ul className="space-y-1 text-sm" data-testid="datasets-list">
+        <ul className="space-y-1 text-sm break-words" data-testid="datasets-list">
           {datasets.map((d) => (
             <li key={d.id}>
               <Link className="underline" href={`/evaluations/datasets/${d.id}`}>
@@ -98,7 +96,7 @@ export default async function EvaluationsPage() {
               {d.lastRun && (
                 <>
                   {" "}
-                  · last run <ScoreBadge value={d.lastRun.avgHallucination} />
+                  · last run <ScoreBadge value={d.lastRun.avgHallucination} target={target} />
                 </>
               )}
             </li>
@@ -109,8 +107,11 @@ export default async function EvaluationsPage() {
             {hiddenDatasets} dataset{hiddenDatasets === 1 ? "" : "s"} over collections you may not read {hiddenDatasets === 1 ? "is" : "are"} not shown.
           </p>
         )}
-        <NewDatasetForm collections={collections} />
-        <details className="rounded-lg border border-zinc-200 p-3 dark:border-zinc-800">
+        <Card>
+          <h3 className="mb-2 text-sm font-semibold">New dataset</h3>
+          <NewDatasetForm collections={collections} />
+        </Card>
+        <details className="min-w-0 rounded-lg border border-zinc-200 p-3 dark:border-zinc-800">
           <summary className="cursor-pointer text-sm font-medium">Import a dataset (JSONL or CSV)</summary>
           <p className="my-2 text-xs text-zinc-500">
             JSONL: one object per line with <code>question</code>, optional <code>reference_answer</code> and <code>expected_sources</code>. CSV: the same

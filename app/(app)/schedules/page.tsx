@@ -1,6 +1,11 @@
 import Link from "next/link";
 import { requirePageAccess } from "@/app/_server/access";
 import { AutoRefresh } from "@/components/ui/auto-refresh";
+import { buttonClass } from "@/components/ui/button";
+import { PlusIcon } from "@/components/ui/icons";
+import { PageHeader } from "@/components/ui/page-header";
+import { StatusBadge } from "@/components/ui/status-badge";
+import { Table } from "@/components/ui/table";
 import { RunAs } from "@/components/schedules/run-as";
 import { RunStatus } from "@/components/schedules/run-history";
 import { ScheduleActions } from "@/components/schedules/schedule-actions";
@@ -22,60 +27,54 @@ export default async function SchedulesPage() {
   return (
     <div className="space-y-4">
       <AutoRefresh active={schedules.some((s) => s.running > 0)} />
-      <div className="flex flex-wrap items-center justify-between gap-2">
-        <h1 className="text-2xl font-semibold">Schedules</h1>
-        <Link href="/schedules/new" className="rounded-md bg-zinc-900 px-3 py-1.5 text-sm font-medium text-white dark:bg-zinc-100 dark:text-zinc-900">
-          New schedule
-        </Link>
-      </div>
-      {schedules.length === 0 ? (
-        <p className="text-sm text-zinc-500">No schedules yet. A schedule runs an evaluation, a Notion reconcile, a backup or a webhook on its own.</p>
-      ) : (
-        <table className="w-full text-left text-sm" data-testid="schedules-table">
-          <thead className="text-xs uppercase text-zinc-500">
-            <tr>
-              <th className="py-1">Name</th>
-              <th>Target</th>
-              <th>When</th>
-              <th>Runs as</th>
-              <th>Enabled</th>
-              <th>Next run</th>
-              <th>Last run</th>
-              <th></th>
-            </tr>
-          </thead>
-          <tbody>
-            {schedules.map((s) => (
-              <tr key={s.id} className="border-t border-zinc-200 align-top dark:border-zinc-800" data-schedule-id={s.id}>
-                <td className="py-1.5">
-                  <Link className="font-medium underline" href={`/schedules/${s.id}`}>
-                    {s.name}
-                  </Link>
-                </td>
-                <td>{s.target.summary}</td>
-                <td className="font-mono text-xs">{ruleText(s)}</td>
-                <td className="text-xs">
-                  <RunAs user={s.run_as_user_id ? users.get(s.run_as_user_id) : undefined} />
-                </td>
-                <td>{s.enabled ? "yes" : "no"}</td>
-                <td className="whitespace-nowrap">{s.enabled ? when(s.next_run_at) : "—"}</td>
-                <td className="whitespace-nowrap">
-                  {s.last_run ? (
-                    <span className="flex items-center gap-1">
-                      {when(s.last_run.started_at)} <RunStatus status={s.last_run.status} />
-                    </span>
-                  ) : (
-                    "—"
-                  )}
-                </td>
-                <td>
-                  <ScheduleActions id={s.id} name={s.name} enabled={s.enabled} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <PageHeader
+        title="Schedules"
+        description="Evaluation runs, Notion reconciles, backups and webhooks that run on their own, by cron or interval."
+        actions={
+          <Link href="/schedules/new" className={buttonClass("primary")}>
+            <PlusIcon size={14} /> New schedule
+          </Link>
+        }
+      />
+      <Table
+        testId="schedules-table"
+        empty="No schedules yet. A schedule runs an evaluation, a Notion reconcile, a backup or a webhook on its own."
+        columns={[
+          { header: "Name", sortable: true },
+          { header: "Target", sortable: true },
+          { header: "When" },
+          { header: "Runs as" },
+          { header: "Enabled", sortable: true },
+          { header: "Next run", sortable: true },
+          { header: "Last run", sortable: true },
+          { header: "Actions", srOnly: true },
+        ]}
+        rows={schedules.map((s) => ({
+          key: s.id,
+          attrs: { "data-schedule-id": s.id },
+          sort: [s.name, s.target.summary, null, null, s.enabled ? 1 : 0, s.enabled ? s.next_run_at : null, s.last_run?.started_at],
+          cells: [
+            <Link key="n" className="font-medium underline" href={`/schedules/${s.id}`}>
+              {s.name}
+            </Link>,
+            s.target.summary,
+            <span key="w" className="font-mono text-xs whitespace-nowrap">{ruleText(s)}</span>,
+            <span key="r" className="text-xs">
+              <RunAs user={s.run_as_user_id ? users.get(s.run_as_user_id) : undefined} />
+            </span>,
+            <StatusBadge key="e" status={s.enabled ? "enabled" : "disabled"} tone={s.enabled ? "success" : "muted"} label={s.enabled ? "yes" : "no"} />,
+            <span key="x" className="whitespace-nowrap">{s.enabled ? when(s.next_run_at) : "—"}</span>,
+            s.last_run ? (
+              <span key="l" className="flex flex-wrap items-center gap-1 whitespace-nowrap">
+                {when(s.last_run.started_at)} <RunStatus status={s.last_run.status} />
+              </span>
+            ) : (
+              "—"
+            ),
+            <ScheduleActions key="a" id={s.id} name={s.name} enabled={s.enabled} />,
+          ],
+        }))}
+      />
     </div>
   );
 }

@@ -1,5 +1,9 @@
 import Link from "next/link";
 import { requirePageAccess } from "@/app/_server/access";
+import { Button } from "@/components/ui/button";
+import { controlClass, Field } from "@/components/ui/field";
+import { PageHeader } from "@/components/ui/page-header";
+import { Table } from "@/components/ui/table";
 import { listAudit } from "@/lib/audit";
 import { getDb } from "@/lib/db/client";
 
@@ -13,42 +17,29 @@ export default async function AuditPage({ searchParams }: { searchParams: Promis
   const { entries, nextBefore } = await listAudit(await getDb(), { action: action?.slice(0, 100) || undefined, before: beforeDate, limit: 100 });
   return (
     <div className="space-y-4">
-      <h1 className="text-2xl font-semibold">Audit log</h1>
-      <form className="flex items-end gap-2 text-sm" method="get">
-        <label>
-          <span className="block text-xs text-zinc-500">Action starts with</span>
-          <input name="action" defaultValue={action ?? ""} placeholder="user., key., collection." className="rounded-md border border-zinc-300 bg-transparent px-2 py-1.5 dark:border-zinc-700" />
-        </label>
-        <button type="submit" className="rounded-md border border-zinc-300 px-3 py-1.5 dark:border-zinc-700">
-          Filter
-        </button>
+      <PageHeader title="Audit log" description="Every administrative change: who, what, when." />
+      <form className="flex flex-wrap items-end gap-2 text-sm" method="get">
+        <Field label="Action starts with" className="w-full sm:w-64">
+          <input name="action" defaultValue={action ?? ""} placeholder="user., key., collection." className={controlClass} />
+        </Field>
+        <Button type="submit">Filter</Button>
       </form>
-      {entries.length === 0 ? (
-        <p className="text-sm text-zinc-500">No entries.</p>
-      ) : (
-        <table className="w-full text-left text-sm" data-testid="audit-table">
-          <thead className="text-xs uppercase text-zinc-500">
-            <tr>
-              <th className="py-1">When (UTC)</th>
-              <th>Who</th>
-              <th>What</th>
-              <th>Target</th>
-              <th>Details</th>
-            </tr>
-          </thead>
-          <tbody>
-            {entries.map((e) => (
-              <tr key={e.id} className="border-t border-zinc-200 align-top dark:border-zinc-800">
-                <td className="whitespace-nowrap py-1.5 font-mono text-xs">{e.at.replace("T", " ").slice(0, 19)}</td>
-                <td>{e.actor}</td>
-                <td className="font-mono text-xs">{e.action}</td>
-                <td className="font-mono text-xs">{e.target}</td>
-                <td className="max-w-md break-all font-mono text-xs text-zinc-500">{JSON.stringify(e.details)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      )}
+      <Table
+        testId="audit-table"
+        empty="No entries."
+        columns={[{ header: "When (UTC)", sortable: true }, { header: "Who", sortable: true }, { header: "What", sortable: true }, { header: "Target" }, { header: "Details" }]}
+        rows={entries.map((e) => ({
+          key: e.id,
+          sort: [e.at, e.actor, e.action],
+          cells: [
+            <span key="t" className="font-mono text-xs whitespace-nowrap">{e.at.replace("T", " ").slice(0, 19)}</span>,
+            <span key="w" className="break-all">{e.actor}</span>,
+            <span key="a" className="font-mono text-xs">{e.action}</span>,
+            <span key="g" className="font-mono text-xs break-all">{e.target}</span>,
+            <span key="d" className="block max-w-md font-mono text-xs break-all text-zinc-500">{JSON.stringify(e.details)}</span>,
+          ],
+        }))}
+      />
       {nextBefore && (
         <Link className="text-sm underline" href={`/admin/audit?${new URLSearchParams({ ...(action ? { action } : {}), before: nextBefore })}`}>
           Older entries →

@@ -1,6 +1,7 @@
 import { requirePageAccess } from "@/app/_server/access";
 import { BackupHistory } from "@/components/backup/backup-history";
 import { BackupPanel } from "@/components/backup/backup-panel";
+import { PageHeader } from "@/components/ui/page-header";
 import { listBackups, targetFromConfig } from "@/lib/backup";
 import { getConfig } from "@/lib/config";
 import { keySource } from "@/lib/crypto/keys";
@@ -17,8 +18,8 @@ export default async function BackupsPage() {
   const last = backups.find((b) => b.status === "succeeded");
   return (
     <div className="space-y-6">
-      <h1 className="text-2xl font-semibold">Backups</h1>
-      <dl className="grid grid-cols-[max-content_1fr] gap-x-4 gap-y-1 text-sm">
+      <PageHeader title="Backups" description="Encrypted snapshots of the database: start one, follow it, and see every earlier one." />
+      <dl className="grid grid-cols-1 gap-x-4 gap-y-1 text-sm break-words sm:grid-cols-[max-content_minmax(0,1fr)]">
         <dt className="text-zinc-500">Target</dt>
         <dd data-testid="backup-target">{targetFromConfig(config).description}</dd>
         <dt className="text-zinc-500">Master key</dt>

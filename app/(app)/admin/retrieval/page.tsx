@@ -2,6 +2,10 @@
 // fused (RRF) and reranked — with their scores, so a bad answer can be traced to the stage that missed.
 import { requirePageAccess } from "@/app/_server/access";
 import { RetrievalStages } from "@/components/ask/retrieval-stages";
+import { Button } from "@/components/ui/button";
+import { controlClass, Field } from "@/components/ui/field";
+import { PageHeader } from "@/components/ui/page-header";
+import { readableCollections } from "@/lib/connect/collections";
 import { retrieve } from "@/lib/retrieve";
 
 export const dynamic = "force-dynamic";
@@ -11,22 +15,20 @@ export default async function RetrievalTestPage({ searchParams }: { searchParams
   const { db } = access;
   const { q, collection } = await searchParams;
   const readable = access.readableIds;
-  const collections = await db.prisma.collection.findMany({ where: { id: { in: readable } }, orderBy: { name: "asc" }, select: { id: true, name: true } });
+  const collections = await readableCollections(access);
   const query = (q ?? "").trim().slice(0, 2000);
   const chosen = collection && readable.includes(collection) ? [collection] : readable;
   const result = query ? await retrieve(query, { collectionIds: chosen, allStages: true, db }) : null;
 
   return (
     <div className="space-y-4">
-      <h1 className="text-2xl font-semibold">Retrieval test</h1>
+      <PageHeader title="Retrieval test" description="What search finds for a question, stage by stage: vector, full-text, fused and reranked." />
       <form method="get" className="flex flex-wrap items-end gap-2">
-        <label className="flex min-w-64 flex-1 flex-col text-sm">
-          Query
-          <input name="q" defaultValue={query} className="rounded border border-zinc-300 bg-transparent px-2 py-1 dark:border-zinc-700" />
-        </label>
-        <label className="flex flex-col text-sm">
-          Collection
-          <select name="collection" defaultValue={collection ?? ""} className="rounded border border-zinc-300 bg-transparent px-2 py-1 dark:border-zinc-700">
+        <Field label="Query" className="w-full sm:w-auto sm:min-w-64 sm:flex-1">
+          <input name="q" defaultValue={query} className={controlClass} />
+        </Field>
+        <Field label="Collection" className="w-full sm:w-56">
+          <select name="collection" defaultValue={collection ?? ""} className={controlClass}>
             <option value="">All</option>
             {collections.map((c) => (
               <option key={c.id} value={c.id}>
@@ -34,10 +36,10 @@ export default async function RetrievalTestPage({ searchParams }: { searchParams
               </option>
             ))}
           </select>
-        </label>
-        <button type="submit" className="rounded bg-sky-600 px-3 py-1.5 text-sm font-medium text-white">
+        </Field>
+        <Button type="submit" variant="primary">
           Search
-        </button>
+        </Button>
       </form>
       {result && (
         <RetrievalStages

@@ -42,14 +42,14 @@ export default async function DocumentPage({
   const cited = sections.find((s) => s.cited) ?? null;
 
   return (
-    <article className="mx-auto max-w-3xl space-y-6" data-testid="document" data-document-id={doc.id}>
+    <article className="mx-auto max-w-3xl min-w-0 space-y-6" data-testid="document" data-document-id={doc.id}>
       <header className="space-y-2">
         {doc.breadcrumb.length > 0 && (
-          <nav aria-label="Breadcrumb" className="text-sm text-zinc-500" data-testid="document-breadcrumb">
+          <nav aria-label="Breadcrumb" className="text-sm break-words text-zinc-500" data-testid="document-breadcrumb">
             {doc.breadcrumb.join(" › ")}
           </nav>
         )}
-        <h1 className="text-2xl font-semibold" data-testid="document-title">
+        <h1 className="text-2xl font-semibold break-words" data-testid="document-title">
           {doc.title}
         </h1>
         <dl className="flex flex-wrap gap-x-6 gap-y-1 text-sm">

@@ -29,8 +29,8 @@ export default async function SchedulePage({ params }: { params: Promise<{ id: s
         ← Schedules
       </Link>
       <div className="space-y-2">
-        <h1 className="text-2xl font-semibold">{schedule.name}</h1>
-        <dl className="grid grid-cols-[max-content_1fr] gap-x-4 gap-y-1 text-sm">
+        <h1 className="text-2xl font-semibold break-words">{schedule.name}</h1>
+        <dl className="grid grid-cols-[max-content_minmax(0,1fr)] gap-x-4 gap-y-1 text-sm break-words">
           <dt className="text-zinc-500">Target</dt>
           <dd>{schedule.target.summary}</dd>
           <dt className="text-zinc-500">Runs as</dt>
@@ -58,7 +58,7 @@ export default async function SchedulePage({ params }: { params: Promise<{ id: s
         </h2>
         <RunHistory runs={runs} />
       </section>
-      <details className="rounded-md border border-zinc-200 p-3 dark:border-zinc-800">
+      <details className="min-w-0 rounded-md border border-zinc-200 p-3 dark:border-zinc-800">
         <summary className="cursor-pointer text-sm font-medium">Edit</summary>
         <div className="mt-3">
           <ScheduleForm choices={choices} schedule={schedule} defaultRunAs={access.onBehalfOf} />

@@ -6,6 +6,7 @@ import { DatasetCollectionsForm } from "@/components/evaluations/dataset-collect
 import { DatasetEditor } from "@/components/evaluations/dataset-editor";
 import { DatasetImportForm } from "@/components/evaluations/dataset-import-form";
 import { StartRunForm } from "@/components/evaluations/start-run-form";
+import { Table } from "@/components/ui/table";
 import { NotFoundError } from "@/lib/errors";
 import { bindableCollections, getDataset, recentLoggedQuestions } from "@/lib/evaluate/datasets";
 
@@ -34,7 +35,7 @@ export default async function DatasetPage({ params, searchParams }: { params: Pr
         <Link href="/evaluations" className="text-sm underline">
           ← Evaluations
         </Link>
-        <h1 className="text-2xl font-semibold">{ds.name}</h1>
+        <h1 className="text-2xl font-semibold break-words">{ds.name}</h1>
         {ds.description && <p className="text-sm text-zinc-500">{ds.description}</p>}
         <p className="text-sm text-zinc-500" data-testid="dataset-scope">
           Owner: {ds.owner ?? "admins only"} · collections: {ds.collections.map((c) => c.name).join(", ") || "none"}
@@ -52,41 +53,36 @@ export default async function DatasetPage({ params, searchParams }: { params: Pr
         </p>
       </div>
       <StartRunForm datasets={[{ id: ds.id, name: ds.name, itemCount: ds.items.length }]} />
-      <table className="w-full text-left text-sm" data-testid="dataset-items">
-        <thead className="text-xs uppercase text-zinc-500">
-          <tr>
-            <th className="py-1">#</th>
-            <th>Question</th>
-            <th>Reference answer</th>
-            <th>Expected sources</th>
-          </tr>
-        </thead>
-        <tbody>
-          {ds.items.map((it) => (
-            <tr key={it.id} className="border-t border-zinc-200 align-top dark:border-zinc-800">
-              <td className="py-1 pr-2">{it.position + 1}</td>
-              <td className="pr-2">{it.question}</td>
-              <td className="pr-2 text-zinc-600 dark:text-zinc-400">{it.referenceAnswer ?? "–"}</td>
-              <td>{it.expectedSources.join(", ") || "–"}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <Table
+        testId="dataset-items"
+        empty="No items yet: add questions below."
+        columns={[{ header: "#", sortable: true, align: "right" }, { header: "Question", sortable: true, className: "min-w-48" }, { header: "Reference answer", className: "min-w-48" }, { header: "Expected sources" }]}
+        rows={ds.items.map((it) => ({
+          key: it.id,
+          sort: [it.position, it.question],
+          cells: [
+            it.position + 1,
+            <span key="q" className="break-words">{it.question}</span>,
+            <span key="r" className="break-words text-zinc-600 dark:text-zinc-400">{it.referenceAnswer ?? "–"}</span>,
+            <span key="s" className="break-words">{it.expectedSources.join(", ") || "–"}</span>,
+          ],
+        }))}
+      />
       {editable && (
         <>
-          <details className="rounded-lg border border-zinc-200 p-3 dark:border-zinc-800">
+          <details className="min-w-0 rounded-lg border border-zinc-200 p-3 dark:border-zinc-800">
             <summary className="cursor-pointer text-sm font-medium">Edit items</summary>
             <DatasetEditor datasetId={ds.id} items={ds.items} />
           </details>
-          <details className="rounded-lg border border-zinc-200 p-3 dark:border-zinc-800">
+          <details className="min-w-0 rounded-lg border border-zinc-200 p-3 dark:border-zinc-800">
             <summary className="cursor-pointer text-sm font-medium">Import a file as a new version</summary>
             <DatasetImportForm datasetId={ds.id} />
           </details>
-          <details className="rounded-lg border border-zinc-200 p-3 dark:border-zinc-800">
+          <details className="min-w-0 rounded-lg border border-zinc-200 p-3 dark:border-zinc-800">
             <summary className="cursor-pointer text-sm font-medium">Add a logged question</summary>
             <AddLoggedQuestion datasetId={ds.id} logs={logs} />
           </details>
-          <details className="rounded-lg border border-zinc-200 p-3 dark:border-zinc-800">
+          <details className="min-w-0 rounded-lg border border-zinc-200 p-3 dark:border-zinc-800">
             <summary className="cursor-pointer text-sm font-medium">Collections</summary>
             <DatasetCollectionsForm datasetId={ds.id} collections={collections} selected={ds.collectionIds} />
           </details>
@@ -94,7 +90,7 @@ export default async function DatasetPage({ params, searchParams }: { params: Pr
       )}
       <section>
         <h2 className="text-sm font-semibold">Versions</h2>
-        <ul className="text-sm">
+        <ul className="text-sm break-words">
           {ds.versions.map((ver) => (
             <li key={ver.version}>
               <Link className="underline" href={`/evaluations/datasets/${ds.id}?version=${ver.version}`}>

@@ -1,8 +1,13 @@
 import Link from "next/link";
 import { notFound } from "next/navigation";
 import { requirePageAccess } from "@/app/_server/access";
-import { AutoRefresh } from "@/components/ui/auto-refresh";
 import { ScoreBadge } from "@/components/evaluations/score-badge";
+import { AutoRefresh } from "@/components/ui/auto-refresh";
+import { Button } from "@/components/ui/button";
+import { controlClass } from "@/components/ui/field";
+import { StatusBadge } from "@/components/ui/status-badge";
+import { Table } from "@/components/ui/table";
+import { getConfig } from "@/lib/config";
 import { NotFoundError } from "@/lib/errors";
 import { getRunDetail, listRuns } from "@/lib/evaluate/runs";
 
@@ -24,6 +29,7 @@ export default async function RunPage({ params, searchParams }: { params: Promis
   const { run, items } = detail;
   const others = (await listRuns(access, { datasetId: run.datasetId })).runs.filter((r) => r.id !== run.id && r.status === "completed");
   const active = run.status === "queued" || run.status === "running";
+  const target = getConfig().EVAL_ALERT_THRESHOLD;
   return (
     <div className="space-y-6">
       <AutoRefresh active={active} />
@@ -31,11 +37,11 @@ export default async function RunPage({ params, searchParams }: { params: Promis
         <Link href="/evaluations" className="text-sm underline">
           ← Evaluations
         </Link>
-        <h1 className="text-2xl font-semibold">
+        <h1 className="text-2xl font-semibold break-words">
           Run of {run.datasetName} v{run.datasetVersion}
         </h1>
         <p className="text-sm text-zinc-500">
-          <span data-testid="run-status">{run.status}</span> · {run.trigger} · judge {run.judgeModel} ({run.promptVersion}) · started{" "}
+          <StatusBadge status={run.status} testId="run-status" /> · {run.trigger} · judge {run.judgeModel} ({run.promptVersion}) · started{" "}
           {run.createdAt.toISOString().slice(0, 16).replace("T", " ")}
           {run.baselineRunId && (
             <>
@@ -48,7 +54,7 @@ export default async function RunPage({ params, searchParams }: { params: Promis
           )}
         </p>
       </div>
-      <dl className="grid grid-cols-2 gap-3 text-sm sm:grid-cols-6">
+      <dl className="grid grid-cols-2 gap-3 text-sm sm:grid-cols-3 lg:grid-cols-6">
         {[
           ["Items", `${run.doneCount}/${run.itemCount}`],
           ["Errors", String(run.errorCount)],
@@ -78,18 +84,18 @@ export default async function RunPage({ params, searchParams }: { params: Promis
       )}
       {run.alertStatus === "sent" && <p className="text-sm text-amber-700">An alert was sent for this run.</p>}
       {others.length > 0 && (
-        <form className="flex items-center gap-2 text-sm" aria-label="Compare with">
+        <form className="flex flex-wrap items-center gap-2 text-sm" aria-label="Compare with">
           <label htmlFor="baseline">Compare with</label>
-          <select id="baseline" name="baseline" defaultValue={run.baselineRunId ?? ""} className="rounded-md border border-zinc-300 bg-transparent px-2 py-1 dark:border-zinc-700">
+          <select id="baseline" name="baseline" defaultValue={run.baselineRunId ?? ""} className={`${controlClass} w-auto`}>
             {others.map((o) => (
               <option key={o.id} value={o.id}>
                 {o.createdAt.toISOString().slice(0, 16).replace("T", " ")} · v{o.datasetVersion} · {o.avgHallucination?.toFixed(2) ?? "–"}
               </option>
             ))}
           </select>
-          <button type="submit" className="rounded-md border border-zinc-300 px-2 py-1 dark:border-zinc-700">
+          <Button type="submit" size="sm">
             Compare
-          </button>
+          </Button>
         </form>
       )}
       {run.baselineRunId && (
@@ -97,65 +103,57 @@ export default async function RunPage({ params, searchParams }: { params: Promis
           {detail.regressionCount} regression{detail.regressionCount === 1 ? "" : "s"} against the baseline.
         </p>
       )}
-      <table className="w-full text-left text-sm" data-testid="run-items">
-        <thead className="text-xs uppercase text-zinc-500">
-          <tr>
-            <th className="py-1">#</th>
-            <th>Question / answer</th>
-            <th>Score</th>
-            <th>Baseline</th>
-            <th>Hit</th>
-            <th>Latency</th>
-            <th>Tokens</th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((it) => (
-            <tr
-              key={it.id}
-              data-regression={it.regressions.length > 0 ? "true" : undefined}
-              className={`border-t border-zinc-200 align-top dark:border-zinc-800 ${it.regressions.length > 0 ? "bg-red-50 dark:bg-red-950/30" : ""}`}
-            >
-              <td className="py-1 pr-2">{it.position + 1}</td>
-              <td className="pr-2">
-                <p className="font-medium">{it.question}</p>
-                {it.answer && <p className="whitespace-pre-wrap text-zinc-600 dark:text-zinc-400">{it.answer}</p>}
-                {it.error && <p className="text-red-600">{it.error}</p>}
-                {it.regressions.length > 0 && <p className="text-red-700">Regression: {it.regressions.join("; ")}</p>}
-                {it.judge?.status === "ok" && Array.isArray(it.judge.claims) && it.judge.claims.length > 0 && (
-                  <details>
-                    <summary className="cursor-pointer text-xs text-zinc-500">claims and verdicts</summary>
-                    <ul className="text-xs">
-                      {(it.judge.claims as Array<{ claim: string; verdict?: string; inSources?: boolean; reason: string; passage: number | null; fromReference?: boolean }>).map((c, i) => (
-                        <li key={i}>
-                          {c.fromReference ? `reference: ${c.inSources ? "in sources" : "not in sources"}` : c.verdict}
-                          {c.passage ? ` [${c.passage}]` : ""} — {c.claim} <span className="text-zinc-500">({c.reason})</span>
-                        </li>
-                      ))}
-                    </ul>
-                  </details>
-                )}
-                {it.sources.length > 0 && (
-                  <p className="text-xs text-zinc-500">
-                    Sources: {it.sources.map((s) => s.title ?? s.url ?? s.documentId).join(" · ")}
-                  </p>
-                )}
-              </td>
-              <td>
-                <ScoreBadge value={it.judge?.status === "ok" ? it.judge.hallucinationScore : null} />
-                {it.judge?.status === "error" && <span className="text-xs text-red-600"> judge error</span>}
-                {it.human && <span className="block text-xs text-zinc-500">human {it.human.hallucinationScore}</span>}
-              </td>
-              <td>
-                <ScoreBadge value={it.baseline?.hallucinationScore} />
-              </td>
-              <td>{it.retrievalHit === null ? "–" : it.retrievalHit ? "yes" : "no"}</td>
-              <td>{it.latencyMs === null ? "–" : `${it.latencyMs} ms`}</td>
-              <td>{it.promptTokens === null ? "–" : `${it.promptTokens}+${it.completionTokens ?? 0}`}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <Table
+        testId="run-items"
+        empty="This run has no items."
+        columns={[
+          { header: "#", sortable: true, align: "right" },
+          { header: "Question / answer", className: "min-w-64" },
+          { header: "Score", sortable: true },
+          { header: "Baseline", sortable: true },
+          { header: "Hit" },
+          { header: "Latency", sortable: true, align: "right" },
+          { header: "Tokens", align: "right" },
+        ]}
+        rows={items.map((it) => ({
+          key: it.id,
+          highlight: it.regressions.length > 0,
+          attrs: { "data-regression": it.regressions.length > 0 ? "true" : undefined },
+          sort: [it.position, null, it.judge?.status === "ok" ? it.judge.hallucinationScore : null, it.baseline?.hallucinationScore, null, it.latencyMs],
+          cells: [
+            it.position + 1,
+            <div key="q" className="min-w-0 break-words">
+              <p className="font-medium">{it.question}</p>
+              {it.answer && <p className="whitespace-pre-wrap text-zinc-600 dark:text-zinc-400">{it.answer}</p>}
+              {it.error && <p className="text-red-700 dark:text-red-400">{it.error}</p>}
+              {it.regressions.length > 0 && <p className="text-red-700 dark:text-red-400">Regression: {it.regressions.join("; ")}</p>}
+              {it.judge?.status === "ok" && Array.isArray(it.judge.claims) && it.judge.claims.length > 0 && (
+                <details>
+                  <summary className="cursor-pointer text-xs text-zinc-500">claims and verdicts</summary>
+                  <ul className="text-xs">
+                    {(it.judge.claims as Array<{ claim: string; verdict?: string; inSources?: boolean; reason: string; passage: number | null; fromReference?: boolean }>).map((c, i) => (
+                      <li key={i}>
+                        {c.fromReference ? `reference: ${c.inSources ? "in sources" : "not in sources"}` : c.verdict}
+                        {c.passage ? ` [${c.passage}]` : ""} — {c.claim} <span className="text-zinc-500">({c.reason})</span>
+                      </li>
+                    ))}
+                  </ul>
+                </details>
+              )}
+              {it.sources.length > 0 && <p className="text-xs text-zinc-500">Sources: {it.sources.map((s) => s.title ?? s.url ?? s.documentId).join(" · ")}</p>}
+            </div>,
+            <span key="s">
+              <ScoreBadge value={it.judge?.status === "ok" ? it.judge.hallucinationScore : null} target={target} />
+              {it.judge?.status === "error" && <StatusBadge status="error" label="judge error" />}
+              {it.human && <span className="block text-xs text-zinc-500">human {it.human.hallucinationScore}</span>}
+            </span>,
+            <ScoreBadge key="b" value={it.baseline?.hallucinationScore} target={target} />,
+            it.retrievalHit === null ? "–" : it.retrievalHit ? "yes" : "no",
+            <span key="l" className="whitespace-nowrap">{it.latencyMs === null ? "–" : `${it.latencyMs} ms`}</span>,
+            it.promptTokens === null ? "–" : `${it.promptTokens}+${it.completionTokens ?? 0}`,
+          ],
+        }))}
+      />
     </div>
   );
 }
