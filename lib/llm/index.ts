@@ -309,7 +309,8 @@ export class Llm {
 
   private settle(model: string, err: unknown, signal?: AbortSignal): void {
     if (signal?.aborted) this.breakers.release(model);
-    else if (countsAsFailure(err)) this.breakers.failure(model, describe(err));
+    // The reason in the words callers show ("Ollama at … is not reachable (ECONNREFUSED).").
+    else if (countsAsFailure(err)) this.breakers.failure(model, this.wrap(err, model).message.replace(/\.$/, ""));
     else this.breakers.release(model);
   }
 
