@@ -60,7 +60,8 @@ export function FusionTuner({ collections, datasets }: { collections: Collection
   if (collections.length === 0) return <p className="text-sm">No collection yet.</p>;
   return (
     <div className="space-y-5">
-      <table className="w-full max-w-4xl text-sm">
+      <div className="max-w-4xl overflow-x-auto">
+      <table className="w-full text-sm">
         <thead className="text-left text-zinc-500">
           <tr>
             <th className="py-1 pr-3 font-medium">Collection</th>
@@ -84,6 +85,7 @@ export function FusionTuner({ collections, datasets }: { collections: Collection
           ))}
         </tbody>
       </table>
+      </div>
 
       <form
         aria-label="Learn fusion weights"
@@ -103,9 +105,9 @@ export function FusionTuner({ collections, datasets }: { collections: Collection
             ))}
           </select>
         </label>
-        <label className="flex min-w-0 flex-col text-sm">
+        <label className="flex min-w-0 max-w-full flex-col text-sm">
           Evaluation dataset
-          <select className={inputClass} value={datasetId} onChange={(e) => (setDatasetId(e.target.value), setResult(null))}>
+          <select className={`${inputClass} max-w-full`} value={datasetId} onChange={(e) => (setDatasetId(e.target.value), setResult(null))}>
             {datasets.length === 0 && <option value="">No dataset yet</option>}
             {datasets.map((d) => (
               <option key={d.id} value={d.id}>
@@ -157,6 +159,7 @@ function TuningReport({ result, busy, onSave }: { result: LearnedFusion; busy: b
         {result.skipped ? `; ${result.skipped} left out (no expected source found in ${result.collection.name})` : ""}.
         {result.embedder === "unavailable" && " The embedding model was not reachable: only full-text rankings were compared."}
       </p>
+      <div className="overflow-x-auto">
       <table className="text-sm">
         <thead className="text-left text-zinc-500">
           <tr>
@@ -184,6 +187,7 @@ function TuningReport({ result, busy, onSave }: { result: LearnedFusion; busy: b
           ))}
         </tbody>
       </table>
+      </div>
       <FusionChart configs={result.configs} best={result.best} current={result.current} />
       <div className="flex items-center gap-3">
         <button type="button" className={buttonClass} disabled={busy || !changed} onClick={onSave}>

@@ -230,5 +230,5 @@ describe("a scheduler killed in the middle of a run", () => {
       second.child.kill("SIGTERM");
       await second.exited;
     }
-  });
+  }, 150_000); // two scheduler processes start here, each a tsx process: slow on a loaded 2-core machine
 });
