@@ -71,7 +71,7 @@ try {
   const wrapped = await Promise.all(Array.from({ length: 64 }, (_, i) => owner.generateDataKey("bench", { row: String(i) }).then((d) => d.wrapped)));
 
   console.log(`KES over HTTP on loopback, its own process; ${N} calls per caller; every call audited`);
-  console.log(`machine: ${machine()}; load before: ${loadAverage()}`);
+  console.log(`${machine()}; load before: ${loadAverage()}`);
   for (const callers of [1, 8]) {
     line(`generate, ${callers} caller(s)`, await run(callers, (c, i) => owner.generateDataKey("bench", { row: `${c}-${i}` })));
     line(`decrypt as owner, ${callers} caller(s)`, await run(callers, (_c, i) => owner.decryptDataKey(wrapped[i % 64]!, { row: String(i % 64) })));
