@@ -172,6 +172,24 @@ const schema = z
     /** Also allow any public Internet address for such requests (private/loopback/link-local stay refused). */
     OUTBOUND_ALLOW_PUBLIC: bool(false),
 
+    // ── key service (lib/kes, workers/kes.ts) ──
+    /** The KES process, e.g. http://10.0.0.3:8080. Unset: KES runs inside this process (embedded default), with this process's master keys. */
+    KES_URL: url().optional(),
+    /** This process's service credential for KES_URL (one of the tokens listed in KES's KES_SERVICE_TOKENS). */
+    KES_TOKEN: z.string().min(24, "must be at least 24 characters (openssl rand -base64 32)").optional(),
+    /** How long a call to KES_URL may take before it fails with 503. */
+    KES_TIMEOUT_MS: int(5000, 100, 60000),
+    /** KES process: address it listens on. */
+    KES_HOST: z.string().min(1).default("127.0.0.1"),
+    KES_PORT: int(8080, 0, 65535),
+    /** KES process: service credentials `<service name>:<token>`, comma-separated (tokens of 24+ characters). */
+    KES_SERVICE_TOKENS: z
+      .string()
+      .regex(/^\s*[a-z0-9_-]{1,40}:[^\s,:]{24,}\s*(,\s*[a-z0-9_-]{1,40}:[^\s,:]{24,}\s*)*$/, {
+        message: "must be <service name>:<token> entries separated by commas, tokens of 24+ characters",
+      })
+      .optional(),
+
     // ── keys and backups (lib/crypto, lib/backup) ──
     /** Master keys `<id>:<base64 32 bytes>`, comma-separated, oldest first; the LAST is current. Or use MASTER_KEY_FILE. */
     MASTER_KEYS: z
@@ -201,6 +219,9 @@ const schema = z
   .superRefine((c, ctx) => {
     if (c.MASTER_KEYS && c.MASTER_KEY_FILE) {
       ctx.addIssue({ code: "custom", path: ["MASTER_KEY_FILE"], message: "set either MASTER_KEYS or MASTER_KEY_FILE, not both" });
+    }
+    if (c.KES_URL && !c.KES_TOKEN) {
+      ctx.addIssue({ code: "custom", path: ["KES_TOKEN"], message: "is required when KES_URL is set (the service credential KES knows this process by)" });
     }
     if (c.BACKUP_TARGET === "s3" && !c.BACKUP_S3_BUCKET) {
       ctx.addIssue({ code: "custom", path: ["BACKUP_S3_BUCKET"], message: "is required when BACKUP_TARGET=s3" });

@@ -1,0 +1,191 @@
+// The one way SOT's own code reaches KES: over HTTP when KES_URL is set (KES is its own process, and
+// this process holds no master key), or in-process on the embedded default through the very same
+// handler (lib/kes/protocol.ts). Errors come back as the same typed errors either way; KES that cannot
+// be reached is a KesUnavailableError (503), and nothing has been written.
+import { randomBytes } from "node:crypto";
+import { getConfig } from "../config";
+import { getKeyRing } from "../crypto/keys";
+import { getDb } from "../db/client";
+import { AppError, type ErrorDetails } from "../errors";
+import { canonicalContext, openWithDataKey, sealWithDataKey, type EncryptionContext } from "./crypto";
+import { DecryptFailedError, KesUnavailableError } from "./errors";
+import { handleKesCall, serviceTable, type KesInstance } from "./protocol";
+import type { GrantView, KesOperation, KeyView } from "./service";
+
+/** Sends one call; the reply as KES gave it. */
+export type KesTransport = (op: string, body: unknown, opts?: { onBehalfOf?: string | null; requestId?: string }) => Promise<{ status: number; body: unknown }>;
+
+export function httpTransport(url: string, token: string, timeoutMs = 5000): KesTransport {
+  const base = url.replace(/\/+$/, "");
+  return async (op, body, opts = {}) => {
+    let res: Response;
+    try {
+      res = await fetch(`${base}/v1/${op}`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          authorization: `Bearer ${token}`,
+          ...(opts.onBehalfOf ? { "x-kes-on-behalf-of": opts.onBehalfOf } : {}),
+          ...(opts.requestId ? { "x-request-id": opts.requestId } : {}),
+        },
+        body: JSON.stringify(body ?? {}),
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch (err) {
+      const why = (err as Error).name === "TimeoutError" ? `did not answer within ${timeoutMs} ms` : "cannot be reached";
+      throw new KesUnavailableError(`The key service at ${base} ${why}; nothing was encrypted or decrypted.`);
+    }
+    const text = await res.text();
+    try {
+      return { status: res.status, body: JSON.parse(text) };
+    } catch {
+      throw new KesUnavailableError(`The key service at ${base} answered ${res.status} with a body that is not JSON.`);
+    }
+  };
+}
+
+/** The embedded default: the same handler, called in this process (bodies still go through JSON). */
+export function inProcessTransport(inst: KesInstance, token: string): KesTransport {
+  return async (op, body, opts = {}) => {
+    const reply = await handleKesCall(inst, {
+      op,
+      authorization: `Bearer ${token}`,
+      onBehalfOf: opts.onBehalfOf ?? null,
+      requestId: opts.requestId,
+      body: JSON.parse(JSON.stringify(body ?? {})),
+    });
+    return JSON.parse(JSON.stringify(reply));
+  };
+}
+
+export interface DataKey {
+  plaintext: Buffer;
+  wrapped: string;
+  version: number;
+}
+
+const PAYLOAD_AAD = (wrapped: string) => Buffer.from(`sot-kes-payload-v1\n${wrapped}`);
+
+export class KesClient {
+  constructor(
+    private readonly send: KesTransport,
+    private readonly opts: { onBehalfOf?: string | null; requestId?: string } = {},
+  ) {}
+
+  /** The same client, recording `who` as the person or agent it acts for (audit only). */
+  onBehalfOf(who: string | null, requestId?: string): KesClient {
+    return new KesClient(this.send, { onBehalfOf: who, requestId });
+  }
+
+  async call<T>(op: string, body: unknown = {}): Promise<T> {
+    const { status, body: reply } = await this.send(op, body, this.opts);
+    if (status === 200) return (reply as { result: T }).result;
+    const e = (reply as { error?: { code?: string; message?: string; details?: ErrorDetails } }).error ?? {};
+    throw new AppError(status, e.code ?? "kes_error", e.message ?? `KES answered ${status}.`, e.details);
+  }
+
+  createKey(name: string, opts: { readers?: string[] } = {}) {
+    return this.call<KeyView>("keys.create", { name, readers: opts.readers ?? [] });
+  }
+  getKey(name: string) {
+    return this.call<KeyView>("keys.get", { name });
+  }
+  listKeys() {
+    return this.call<KeyView[]>("keys.list");
+  }
+  addVersion(name: string) {
+    return this.call<KeyView>("keys.add-version", { name });
+  }
+  promote(name: string, version: number) {
+    return this.call<KeyView>("keys.promote", { name, version });
+  }
+  setMinDecryptionVersion(name: string, version: number) {
+    return this.call<KeyView>("keys.set-min-decryption-version", { name, version });
+  }
+  disable(name: string) {
+    return this.call<KeyView>("keys.disable", { name });
+  }
+  enable(name: string) {
+    return this.call<KeyView>("keys.enable", { name });
+  }
+  shred(name: string) {
+    return this.call<KeyView>("keys.shred", { name });
+  }
+  grant(name: string, grantee: string, g: { operations: KesOperation[]; expiresAt?: Date | null }) {
+    return this.call<GrantView>("grants.create", { name, grantee, operations: g.operations, expiresAt: g.expiresAt?.toISOString() ?? null });
+  }
+  revoke(name: string, grantee: string) {
+    return this.call<{ revoked: number }>("grants.revoke", { name, grantee });
+  }
+  listGrants(name: string) {
+    return this.call<GrantView[]>("grants.list", { name });
+  }
+
+  async generateDataKey(name: string, context: EncryptionContext): Promise<DataKey> {
+    const r = await this.call<{ plaintext: string; wrapped: string; version: number }>("datakey.generate", { name, context });
+    return { plaintext: Buffer.from(r.plaintext, "base64"), wrapped: r.wrapped, version: r.version };
+  }
+  async decryptDataKey(wrapped: string, context: EncryptionContext): Promise<Buffer> {
+    const r = await this.call<{ plaintext: string }>("datakey.decrypt", { wrapped, context });
+    return Buffer.from(r.plaintext, "base64");
+  }
+  rewrap(wrapped: string, context: EncryptionContext) {
+    return this.call<{ wrapped: string; version: number }>("datakey.rewrap", { wrapped, context });
+  }
+
+  /**
+   * Envelope encryption of a payload: a fresh data key from KES, the payload sealed here with it (bound
+   * to the wrapped key, which is itself bound to `context`). The blob is "<wrapped>~<base64url>".
+   */
+  async encrypt(plaintext: Buffer, opts: { keyId: string; context?: EncryptionContext }): Promise<string> {
+    const dk = await this.generateDataKey(opts.keyId, opts.context ?? {});
+    try {
+      return `${dk.wrapped}~${sealWithDataKey(dk.plaintext, plaintext, PAYLOAD_AAD(dk.wrapped)).toString("base64url")}`;
+    } finally {
+      dk.plaintext.fill(0);
+    }
+  }
+
+  async decrypt(blob: string, opts: { context?: EncryptionContext } = {}): Promise<Buffer> {
+    const i = blob.lastIndexOf("~");
+    if (i < 0) throw new DecryptFailedError("Not a KES blob (expected \"<wrapped>~<payload>\").");
+    const wrapped = blob.slice(0, i);
+    const dataKey = await this.decryptDataKey(wrapped, opts.context ?? {});
+    try {
+      const out = openWithDataKey(dataKey, Buffer.from(blob.slice(i + 1), "base64url"), PAYLOAD_AAD(wrapped));
+      if (!out) throw new DecryptFailedError(`The payload does not open with its data key (context ${canonicalContext(opts.context ?? {})}): altered.`);
+      return out;
+    } finally {
+      dataKey.fill(0);
+    }
+  }
+}
+
+/** SOT's own service name when KES runs inside this process. */
+export const EMBEDDED_SERVICE = "sot";
+
+const KEY = Symbol.for("sot.kes");
+type Holder = typeof globalThis & { [KEY]?: Promise<KesClient> };
+
+/** The process's KES client: remote when KES_URL is set, else KES inside this process. */
+export function getKes(): Promise<KesClient> {
+  const g = globalThis as Holder;
+  if (!g[KEY]) {
+    const config = getConfig();
+    g[KEY] = (async () => {
+      if (config.KES_URL) return new KesClient(httpTransport(config.KES_URL, config.KES_TOKEN!, config.KES_TIMEOUT_MS));
+      // A credential that exists only in this process's memory: the embedded KES knows SOT by it.
+      const token = randomBytes(32).toString("base64url");
+      const inst: KesInstance = { db: await getDb(), ring: await getKeyRing(), services: serviceTable(null, [[EMBEDDED_SERVICE, token]]) };
+      return new KesClient(inProcessTransport(inst, token));
+    })().catch((err) => {
+      delete g[KEY];
+      throw err;
+    });
+  }
+  return g[KEY]!;
+}
+
+export function resetKes(): void {
+  delete (globalThis as Holder)[KEY];
+}

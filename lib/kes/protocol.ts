@@ -1,0 +1,116 @@
+// KES's one entry point: a call {op, credential, body} → {status, body}. The HTTP server (server.ts)
+// and the in-process transport of the embedded default (client.ts) both go through `handleKesCall`,
+// so authentication, checks, audit and errors are the same code whichever way KES is reached.
+//
+//   POST /v1/<op>   Authorization: Bearer <service token>   [X-KES-On-Behalf-Of: <who, for the audit>]
+//   GET  /health
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { KeyRing } from "../crypto/keys";
+import type { Db } from "../db/client";
+import { isAppError, UnauthorizedError, ValidationError, NotFoundError } from "../errors";
+import { log } from "../log";
+import * as kes from "./service";
+
+export interface KesInstance {
+  db: Db;
+  ring: KeyRing | null;
+  /** sha256(token) → service name; tokens themselves are never kept. */
+  services: Map<string, string>;
+}
+
+const tokenHash = (token: string) => createHash("sha256").update(token).digest();
+
+/** Parses KES_SERVICE_TOKENS (`name:token,…`) into the lookup table; the tokens are hashed at once. */
+export function serviceTable(list: string | undefined | null, extra: Array<[name: string, token: string]> = []): Map<string, string> {
+  const table = new Map<string, string>();
+  const entries: Array<[string, string]> = [
+    ...(list ?? "")
+      .split(",")
+      .map((e) => e.trim())
+      .filter(Boolean)
+      .map((e) => {
+        const i = e.indexOf(":");
+        return [e.slice(0, i), e.slice(i + 1)] as [string, string];
+      }),
+    ...extra,
+  ];
+  for (const [name, token] of entries) table.set(tokenHash(token).toString("hex"), name);
+  return table;
+}
+
+/** The caller a credential stands for, or null. */
+export function authenticate(inst: KesInstance, authorization: string | null | undefined): kes.CallerId | null {
+  const m = /^Bearer\s+(\S{24,})$/.exec(authorization ?? "");
+  if (!m) return null;
+  const h = tokenHash(m[1]!);
+  for (const [hex, name] of inst.services) {
+    if (timingSafeEqual(Buffer.from(hex, "hex"), h)) return `service:${name}`;
+  }
+  return null;
+}
+
+export interface KesCall {
+  op: string;
+  authorization: string | null;
+  onBehalfOf?: string | null;
+  requestId?: string;
+  body: unknown;
+}
+
+export interface KesReply {
+  status: number;
+  body: unknown;
+}
+
+const b64 = (b: Buffer) => b.toString("base64");
+
+const OPS: Record<string, (ctx: kes.KesContext, body: unknown) => Promise<unknown>> = {
+  "keys.create": kes.createKey,
+  "keys.get": kes.getKey,
+  "keys.list": (ctx) => kes.listKeys(ctx),
+  "keys.add-version": kes.addVersion,
+  "keys.promote": kes.promoteVersion,
+  "keys.set-min-decryption-version": kes.setMinDecryptionVersion,
+  "keys.disable": (ctx, b) => kes.setKeyEnabled(ctx, b, false),
+  "keys.enable": (ctx, b) => kes.setKeyEnabled(ctx, b, true),
+  "keys.shred": kes.shredKey,
+  "grants.create": kes.grant,
+  "grants.revoke": kes.revoke,
+  "grants.list": kes.listGrants,
+  "datakey.generate": async (ctx, b) => {
+    const d = await kes.generateDataKey(ctx, b);
+    const out = { plaintext: b64(d.plaintext), wrapped: d.wrapped, version: d.version };
+    d.plaintext.fill(0);
+    return out;
+  },
+  "datakey.decrypt": async (ctx, b) => {
+    const d = await kes.decrypt(ctx, b);
+    const out = { plaintext: b64(d.plaintext), version: d.version };
+    d.plaintext.fill(0);
+    return out;
+  },
+  "datakey.rewrap": kes.rewrap,
+};
+export const KES_OPERATIONS = Object.keys(OPS);
+
+function errorReply(err: unknown): KesReply {
+  if (isAppError(err)) return { status: err.status, body: { error: { code: err.code, message: err.message, details: err.details } } };
+  log("error", "kes call failed", { err: err instanceof Error ? err.message : String(err) });
+  return { status: 500, body: { error: { code: "internal", message: "KES failed to handle the call; see its log." } } };
+}
+
+export async function handleKesCall(inst: KesInstance, call: KesCall): Promise<KesReply> {
+  try {
+    const fn = OPS[call.op];
+    if (!fn) throw new NotFoundError(`KES operation "${call.op}" (one of ${KES_OPERATIONS.join(", ")})`);
+    const caller = authenticate(inst, call.authorization);
+    if (!caller) throw new UnauthorizedError("KES needs a valid service credential (Authorization: Bearer <token>).");
+    if (call.onBehalfOf && call.onBehalfOf.length > 200) {
+      throw new ValidationError("X-KES-On-Behalf-Of is longer than 200 characters.", [{ path: "X-KES-On-Behalf-Of", message: "at most 200 characters" }]);
+    }
+    const ctx: kes.KesContext = { db: inst.db, ring: inst.ring, caller, onBehalfOf: call.onBehalfOf ?? null, requestId: call.requestId };
+    return { status: 200, body: { result: await fn(ctx, call.body ?? {}) } };
+  } catch (err) {
+    return errorReply(err);
+  }
+}
