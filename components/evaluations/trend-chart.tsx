@@ -1,4 +1,4 @@
-// Average hallucination score per run over time, with the 4.0 target line. Plain SVG, server-rendered.
+// Average hallucination score per run over time, with the target line (EVAL_ALERT_THRESHOLD). Plain SVG, server-rendered.
 export interface TrendPoint {
   id: string;
   at: string | Date;
@@ -10,7 +10,7 @@ const W = 640;
 const H = 220;
 const PAD = { left: 36, right: 12, top: 12, bottom: 28 };
 
-export function TrendChart({ points, target = 4 }: { points: TrendPoint[]; target?: number }) {
+export function TrendChart({ points, target }: { points: TrendPoint[]; /** The setting EVAL_ALERT_THRESHOLD. */ target: number }) {
   const x = (i: number) => PAD.left + (points.length <= 1 ? (W - PAD.left - PAD.right) / 2 : (i * (W - PAD.left - PAD.right)) / (points.length - 1));
   const y = (v: number) => PAD.top + ((5 - v) * (H - PAD.top - PAD.bottom)) / 4; // 1..5 scale
   const path = points.map((p, i) => `${i === 0 ? "M" : "L"}${x(i).toFixed(1)},${y(p.avg).toFixed(1)}`).join(" ");
