@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { accessContextFor, userPrincipal } from "../lib/access/context";
 import { closeDb, getDb } from "../lib/db/client";
 import { learnCollectionFusion, saveCollectionFusionSettings } from "../lib/retrieve/fusion-settings";
+import { tuningSummary } from "../lib/retrieve/fusion-summary";
 
 const { values } = parseArgs({
   options: { dataset: { type: "string" }, collection: { type: "string" }, as: { type: "string" }, save: { type: "boolean", default: false } },
@@ -48,14 +49,7 @@ try {
       vectorWeight: r.best.vector,
       textWeight: r.best.text,
       candidates: r.best.candidates,
-      tuning: {
-        datasetId: r.dataset.id,
-        datasetName: r.dataset.name,
-        questions: r.questions,
-        before: { ndcg: r.current.ndcg, hitRate: r.current.hitRate },
-        after: { ndcg: r.best.ndcg, hitRate: r.best.hitRate },
-        heldOut: r.heldOut,
-      },
+      tuning: tuningSummary(r),
     });
     console.log("saved: every web process uses it within 30 seconds");
   } else {

@@ -4,6 +4,7 @@
 import { useRouter } from "next/navigation";
 import { useMemo, useState } from "react";
 import type { CollectionFusionView, LearnedFusion } from "@/lib/retrieve/fusion-settings";
+import { tuningSummary } from "@/lib/retrieve/fusion-summary";
 import type { FusionScore } from "@/lib/retrieve/fusion-tuning";
 import { Button } from "@/components/ui/button";
 import { controlClass, Field } from "@/components/ui/field";
@@ -46,17 +47,7 @@ export function FusionTuner({ collections, datasets }: { collections: Collection
     });
   const save = (values: { vectorWeight: number; textWeight: number; candidates: number | null }, withTuning: boolean) =>
     act("save", async () => {
-      const tuning =
-        withTuning && result
-          ? {
-              datasetId: result.dataset.id,
-              datasetName: result.dataset.name,
-              questions: result.questions,
-              before: { ndcg: result.current.ndcg, hitRate: result.current.hitRate },
-              after: { ndcg: result.best.ndcg, hitRate: result.best.hitRate },
-              heldOut: result.heldOut,
-            }
-          : undefined;
+      const tuning = withTuning && result ? tuningSummary(result) : undefined;
       await fetchJson("/api/admin/retrieval/fusion", { method: "PUT", json: { collectionId, ...values, tuning } });
       setSaved("Saved: searches of this collection use it within 30 seconds on every web process.");
       router.refresh();
