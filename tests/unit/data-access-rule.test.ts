@@ -76,7 +76,6 @@ const NOT_YET_MOVED = new Set<string>([
   "lib/evaluate/runs.ts",
   "lib/evaluate/scope.ts",
   "lib/evaluate/judge.ts",
-  "lib/retrieve/search.ts", // the hybrid query builder
 ]);
 
 describe("data-access rule", () => {
