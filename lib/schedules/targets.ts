@@ -9,7 +9,7 @@ import type { Db } from "../db/client";
 import { isAppError } from "../errors";
 import { evaluationRunStatus, startEvaluationRun } from "../evaluate";
 import { assertOutboundAllowed, describeOutboundFailure, OutboundBlockedError, outboundFetch } from "../http/outbound";
-import { getImportJob, startReconcile } from "../ingest";
+import { importJobView, startReconcile } from "../ingest";
 
 export type ScheduleRunTrigger = "schedule" | "manual";
 
@@ -224,7 +224,7 @@ const notionReconcileTarget = targetKind({
     return { state: "started", resultKind: r.kind, resultId: r.id };
   },
   async status(id, db) {
-    const job = await getImportJob(id, db).catch(() => null);
+    const job = await importJobView(db, id).catch(() => null);
     if (!job) return { state: "failed", error: "the import job no longer exists" };
     if (job.status === "succeeded") return { state: "succeeded" };
     if (job.status === "failed") return { state: "failed", error: errorSummary(job.error ?? "the import job failed") };

@@ -93,7 +93,7 @@ describe("keys", () => {
     expect([...p.permissions]).toEqual(["ask"]);
     expect((await accessContextFor(db, p)).readableIds).toEqual([a.id]);
 
-    await adminRevokeKey({ db, principal: (await adminCtx()).principal }, parent.record.id);
+    await adminRevokeKey(await adminCtx(), parent.record.id);
     expect(await principalFromApiKey(db, child.key)).toBeNull();
   });
 
@@ -124,7 +124,7 @@ describe("sessions", () => {
     for (const patch of steps) {
       const cookie = await cookieFor(user);
       expect(await principalFromCookies(db, cookie)).not.toBeNull();
-      await adminUpdateUser({ db, principal: ctx.principal }, user.id, patch);
+      await adminUpdateUser(ctx, user.id, patch);
       expect(await principalFromCookies(db, cookie), JSON.stringify(patch)).toBeNull();
     }
   });
@@ -132,7 +132,7 @@ describe("sessions", () => {
   it("renaming a user does not end their sessions", async () => {
     const user = await makeUser(db, "viewer");
     const cookie = await cookieFor(user);
-    await adminUpdateUser({ db, principal: (await adminCtx()).principal }, user.id, { name: "Renamed" });
+    await adminUpdateUser(await adminCtx(), user.id, { name: "Renamed" });
     expect(await principalFromCookies(db, cookie)).not.toBeNull();
   });
 
@@ -160,8 +160,8 @@ describe("conversations", () => {
     const { key } = await createApiKey(db, { name: "script", scopes: ["ask"], createdById: user.id });
     const keyCtx = await accessContextFor(db, (await principalFromApiKey(db, key))!);
 
-    const mine = await createConversation(userCtx, "the user's", []);
-    const keys = await createConversation(keyCtx, "the key's", []);
+    const mine = await createConversation(userCtx, { title: "the user's" });
+    const keys = await createConversation(keyCtx, { title: "the key's" });
     expect((await listConversations(userCtx)).map((c) => c.id)).toEqual([mine.id]);
     expect((await listConversations(keyCtx)).map((c) => c.id)).toEqual([keys.id]);
     await expect(getConversation(keyCtx, mine.id)).rejects.toMatchObject({ status: 404 });

@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getConfig, resetConfig } from "@/lib/config";
 import { setDb } from "@/lib/db/client";
-import { getImportJob, requestBackfill, startReconcile } from "@/lib/ingest";
+import { importJobView, requestBackfill, startReconcile } from "@/lib/ingest";
 import { ingestJobs } from "@/lib/ingest/jobs";
 import { JobQueue, setQueue } from "@/lib/jobs/queue";
 import { resetLlm } from "@/lib/llm";
@@ -49,7 +49,7 @@ describe("ingest jobs on the queue", () => {
     const { kind, id } = await startReconcile(db, { sourceId: src.id, trigger: "manual" });
     expect(kind).toBe("import_job");
     const job = await until(async () => {
-      const j = await getImportJob(id, db);
+      const j = await importJobView(db, id);
       return j.status === "succeeded" || j.status === "failed" ? j : null;
     }, "the import job");
     expect(job).toMatchObject({ status: "succeeded", failed: 0, trigger: "manual" });

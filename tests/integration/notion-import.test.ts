@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig, resetConfig } from "@/lib/config";
-import { createImportJob, getImportJob, runImportJob, startNotionImport } from "@/lib/ingest/import-jobs";
+import { createImportJob, importJobView, runImportJob, startNotionImport } from "@/lib/ingest/import-jobs";
 import { createNotionSource } from "@/lib/ingest/notion";
 import { Llm } from "@/lib/llm";
 import { startFakeNotion, nid, rich, type FakeNotion, type FakePage } from "@/tests/fakes/notion";
@@ -140,7 +140,7 @@ describe("Notion bulk import through @notionhq/client", () => {
         },
       }),
     ).rejects.toThrow("worker killed");
-    const mid = await getImportJob(db, id);
+    const mid = await importJobView(db, id);
     expect(mid.status).toBe("running");
     expect(mid.done).toBe(3);
     const markdownCallsBefore = notion.requests.filter((r) => r.path.endsWith("/markdown")).length;
@@ -215,6 +215,6 @@ describe("Notion bulk import through @notionhq/client", () => {
     await db.prisma.$executeRaw`UPDATE import_jobs SET status = 'running', updated_at = now() - interval '31 minutes' WHERE id = ${first.id}::uuid`;
     const second = await startNotionImport(db, { sourceId: s.id });
     expect(second.id).not.toBe(first.id);
-    expect(await getImportJob(db, first.id)).toMatchObject({ status: "failed", error: expect.stringContaining("abandoned") });
+    expect(await importJobView(db, first.id)).toMatchObject({ status: "failed", error: expect.stringContaining("abandoned") });
   });
 });
