@@ -68,7 +68,7 @@ describe("every page fits a phone (390 px) with data present", () => {
     await sendOk(app.baseUrl, adminCaller, "POST", "/api/backups", {}, [200, 201, 202]);
     // The schedules page lists it; disabled, so it never runs during the test.
     const schedule = await app.db!.prisma.schedule.create({
-      data: { name: "Nightly evaluation of the release questions", targetKind: "evaluation_run", targetConfig: { dataset_id: ds.id }, enabled: false, intervalMinutes: 1440, runAsUserId: admin.id },
+      data: { name: "Nightly evaluation of the release questions", targetKind: "evaluation_run", targetConfig: { datasetId: ds.id }, enabled: false, intervalMinutes: 1440, runAsUserId: admin.id },
     });
 
     examples.set("/documents/[id]", `/documents/${document.id}`);

@@ -21,6 +21,8 @@ import { startFakeOllama, type FakeChatRequest, type FakeOllama } from "@/tests/
 import { accessOf, keyAccessOf, makeApiKey, makeUser, type TestUser } from "@/tests/helpers/auth";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
 import { addCollection, addPages } from "@/tests/integration/ask-fixtures";
+import { parseWith } from "@/lib/http/route";
+import { createScheduleBody } from "@/lib/schedules/rules";
 
 let db: TestDb;
 let ollama: FakeOllama;
@@ -276,7 +278,7 @@ describe("access", () => {
     ollama.options.onChat = fakeJudge();
     const evaluator = await makeUser(db, "evaluator");
     const ds = await secretDataset(admin, "Falcon (scheduled)", [demo]);
-    const s = await createSchedule(admin, { name: "nightly falcon", target: { kind: "evaluation_run", config: { dataset_id: ds } }, cron: "0 3 * * *", run_as_user_id: evaluator.id });
+    const s = await createSchedule(admin, parseWith(createScheduleBody, { name: "nightly falcon", target: { kind: "evaluation_run", config: { datasetId: ds } }, cron: "0 3 * * *", runAsUserId: evaluator.id }, "body"));
     await runScheduleNow(admin, s.id);
     await getExecutor(db).drain();
     const [handed] = await getScheduleHistory(admin, s.id);
