@@ -14,6 +14,7 @@ import { resetConfig } from "@/lib/config";
 import { closeDb, setDb } from "@/lib/db/client";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
 import { makeUser, type TestUser } from "@/tests/helpers/auth";
+import { addMembers, makeCollection } from "@/tests/helpers/factories";
 
 let db: TestDb;
 let admin: TestUser;
@@ -40,7 +41,7 @@ const adminCtx = async () => accessContextFor(db, (await principalFromCookies(db
 
 describe("keys", () => {
   it("refuses an admin-scoped key limited to collections", async () => {
-    const c = await db.prisma.collection.create({ data: { slug: "k-admin", name: "K" } });
+    const c = await makeCollection(db, { slug: "k-admin", name: "K" });
     await expect(createApiKey(db, { name: "x", scopes: ["admin"], collectionIds: [c.id], createdById: admin.id })).rejects.toMatchObject({
       status: 400,
       details: [expect.objectContaining({ path: "collectionIds" })],
@@ -48,7 +49,7 @@ describe("keys", () => {
   });
 
   it("a collection-limited key made before that rule existed does not administer", async () => {
-    const c = await db.prisma.collection.create({ data: { slug: "k-legacy", name: "K" } });
+    const c = await makeCollection(db, { slug: "k-legacy", name: "K" });
     const { key, record } = await createApiKey(db, { name: "legacy", scopes: ["ask", "admin"], createdById: admin.id });
     await db.prisma.apiKey.update({ where: { id: record.id }, data: { collectionIds: [c.id] } }); // as an old row would be
     const p = (await principalFromApiKey(db, key))!;
@@ -77,8 +78,8 @@ describe("keys", () => {
   });
 
   it("a child key expires no later than its parent, stays within its scopes and collections, and dies with it", async () => {
-    const a = await db.prisma.collection.create({ data: { slug: "child-a", name: "A" } });
-    const b = await db.prisma.collection.create({ data: { slug: "child-b", name: "B" } });
+    const a = await makeCollection(db, { slug: "child-a", name: "A" });
+    const b = await makeCollection(db, { slug: "child-b", name: "B" });
     const parentExpiry = new Date(Date.now() + 3_600_000);
     const parent = await createApiKey(db, { name: "parent", scopes: ["ask", "score"], collectionIds: [a.id], expiresAt: parentExpiry, createdById: admin.id });
 
@@ -98,8 +99,8 @@ describe("keys", () => {
   });
 
   it("a key limited to a collection its parent is not limited to ends up with the intersection, possibly nothing", async () => {
-    const a = await db.prisma.collection.create({ data: { slug: "x-a", name: "A" } });
-    const b = await db.prisma.collection.create({ data: { slug: "x-b", name: "B" } });
+    const a = await makeCollection(db, { slug: "x-a", name: "A" });
+    const b = await makeCollection(db, { slug: "x-b", name: "B" });
     const parent = await createApiKey(db, { name: "p", scopes: ["ask"], collectionIds: [a.id], createdById: admin.id });
     const child = await createApiKey(db, { name: "c", scopes: ["ask"], collectionIds: [b.id], createdById: admin.id, parentKeyId: parent.record.id });
     const ctx = await accessContextFor(db, (await principalFromApiKey(db, child.key))!);
@@ -171,16 +172,16 @@ describe("conversations", () => {
 
 describe("jobs", () => {
   it("run with their creator's access as it is now, never more collections than they started with", async () => {
-    const open1 = await db.prisma.collection.create({ data: { slug: "job-open", name: "Open" } });
-    const secret = await db.prisma.collection.create({ data: { slug: "job-secret", name: "Secret", restricted: true } });
+    const open1 = await makeCollection(db, { slug: "job-open", name: "Open" });
+    const secret = await makeCollection(db, { slug: "job-secret", name: "Secret", restricted: true });
     const user = await makeUser(db, "evaluator");
-    await db.prisma.collectionMember.create({ data: { collectionId: secret.id, userId: user.id } });
+    await addMembers(db, secret.id, [user.id]);
     const started = await accessContextFor(db, (await principalFromCookies(db, await cookieFor(user)))!);
     const ref = actorRef(started);
     expect(ref.collectionIds).toEqual(expect.arrayContaining([open1.id, secret.id]));
 
     // A collection created after the job started is not the job's to read, even though its creator may.
-    const later = await db.prisma.collection.create({ data: { slug: "job-later", name: "Later" } });
+    const later = await makeCollection(db, { slug: "job-later", name: "Later" });
     let running = await accessContextForActor(db, ref);
     expect(running.readableIds).toContain(secret.id);
     expect(running.readableIds).not.toContain(later.id);

@@ -10,6 +10,7 @@ import { JobQueue, setQueue } from "@/lib/jobs/queue";
 import { resetLlm } from "@/lib/llm";
 import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { makeCollection, makeSource } from "@/tests/helpers/factories";
 
 let db: TestDb;
 let queue: JobQueue;
@@ -44,8 +45,8 @@ afterAll(async () => {
 
 describe("ingest jobs on the queue", () => {
   it("runs an import started by startReconcile in a worker, to the end", async () => {
-    const col = await db.prisma.collection.create({ data: { slug: "demo-q", name: "Demo" } });
-    const src = await db.prisma.source.create({ data: { collectionId: col.id, kind: "upload", name: "Demo wiki", config: { demo: true } } });
+    const col = await makeCollection(db, { slug: "demo-q", name: "Demo" });
+    const src = await makeSource(db, { collectionId: col.id, kind: "upload", name: "Demo wiki", config: { demo: true } });
     const { kind, id } = await startReconcile(db, { sourceId: src.id, trigger: "manual" });
     expect(kind).toBe("import_job");
     const job = await until(async () => {

@@ -8,6 +8,7 @@ import { startFakeNotion, nid, rich, type FakeNotion, type FakePage } from "@/te
 import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
 import { installQueue, queuedJobs } from "@/tests/helpers/queue";
+import { makeCollection } from "@/tests/helpers/factories";
 import type { JobQueue } from "@/lib/jobs/queue";
 
 let db: TestDb;
@@ -56,7 +57,7 @@ beforeAll(async () => {
   db = await createTestDb();
   // Imports are queued for real (no worker runs here: each test runs its job itself).
   queue = await installQueue(db);
-  collectionId = (await db.prisma.collection.create({ data: { slug: "eng", name: "Engineering" } })).id;
+  collectionId = (await makeCollection(db, { slug: "eng", name: "Engineering" })).id;
 });
 afterAll(async () => {
   await queue?.stop();

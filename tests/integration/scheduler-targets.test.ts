@@ -16,6 +16,7 @@ import { createSchedule, getSchedule, getScheduleHistory, runScheduleNow, update
 import { listTargetKinds } from "@/lib/schedules/targets";
 import { accessOf, makeUser } from "@/tests/helpers/auth";
 import { createEmptyPostgres, createTestDb, type TestDb } from "@/tests/helpers/db";
+import { addMembers, makeCollection, makeSource } from "@/tests/helpers/factories";
 import { openInMemory } from "@/lib/db/embedded";
 import { applyMigrations, MIGRATIONS_DIR, readMigrations } from "@/lib/db/migrate";
 import { pgRunner, pgliteRunner } from "@/lib/db/sql-runner";
@@ -90,8 +91,8 @@ describe("target kinds", () => {
   });
 
   it("refuses a user to run as who is disabled, lacks the target's permission or may not read the dataset, naming the field", async () => {
-    const open = await db.prisma.collection.create({ data: { slug: "runas-open", name: "Open" } });
-    const secret = await db.prisma.collection.create({ data: { slug: "runas-secret", name: "Secret", restricted: true } });
+    const open = await makeCollection(db, { slug: "runas-open", name: "Open" });
+    const secret = await makeCollection(db, { slug: "runas-secret", name: "Secret", restricted: true });
     admin = await accessOf(db, { id: admin.principal.userId! }); // a context is per request: this one sees the new collections
     const ds = await createDataset(admin, { name: "Secret FAQ", collectionIds: [open.id, secret.id], items: [{ question: "Q?", referenceAnswer: null, expectedSources: [] }] });
     const viewer = await makeUser(db, "viewer");
@@ -107,7 +108,7 @@ describe("target kinds", () => {
       { path: "target.config.datasetId", message: `${evaluator.email}, whom this schedule runs as, may not read every collection of this dataset` },
     ]);
     // A member of the restricted collection may; so may the admin creating it (the default).
-    await db.prisma.collectionMember.create({ data: { collectionId: secret.id, userId: evaluator.id } });
+    await addMembers(db, secret.id, [evaluator.id]);
     expect(await attempt(evaluator.id)).toMatchObject({ runAsUserId: evaluator.id });
     const byDefault = await createSchedule(admin, parseWith(createScheduleBody, { name: "eval 2", target: { kind: "evaluation_run", config: { datasetId: ds.id } }, intervalMinutes: 60 }, "body"));
     expect(byDefault.runAsUserId).toBe(admin.principal.userId);
@@ -115,7 +116,7 @@ describe("target kinds", () => {
 
   it("runs as its user, not as the admin pressing Run now; a disabled or deleted user fails the run, with no fallback", async () => {
     const evaluator = await makeUser(db, "evaluator");
-    const open = await db.prisma.collection.create({ data: { slug: "runas-everyone", name: "Everyone" } });
+    const open = await makeCollection(db, { slug: "runas-everyone", name: "Everyone" });
     admin = await accessOf(db, { id: admin.principal.userId! });
     const ds = await createDataset(admin, { name: "Run-as FAQ", collectionIds: [open.id], items: [{ question: "How do I request leave?", referenceAnswer: null, expectedSources: [] }] });
     const s = await createSchedule(admin, parseWith(createScheduleBody, { name: "as evaluator", target: { kind: "evaluation_run", config: { datasetId: ds.id } }, intervalMinutes: 60, maxConcurrent: 3, runAsUserId: evaluator.id }, "body"));
@@ -144,9 +145,9 @@ describe("target kinds", () => {
   });
 
   it("a reconcile schedule hands its run to an import job of the source", async () => {
-    const col = await db.prisma.collection.create({ data: { slug: "handbook", name: "Handbook" } });
-    const upload = await db.prisma.source.create({ data: { collectionId: col.id, kind: "upload", name: "Uploads" } });
-    const s3 = await db.prisma.source.create({ data: { collectionId: col.id, kind: "s3", name: "Policies bucket", config: { bucket: "policies" } } });
+    const col = await makeCollection(db, { slug: "handbook", name: "Handbook" });
+    const upload = await makeSource(db, { collectionId: col.id, kind: "upload", name: "Uploads" });
+    const s3 = await makeSource(db, { collectionId: col.id, kind: "s3", name: "Policies bucket", config: { bucket: "policies" } });
     const refused = await createSchedule(admin, parseWith(createScheduleBody, {
       name: "reconcile uploads",
       target: { kind: "notion_reconcile", config: { sourceId: upload.id } },
