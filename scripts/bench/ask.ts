@@ -4,7 +4,8 @@
 // received) minus the fake model's fixed first-token delay, p50/p95 per concurrency level.
 //
 // Environment: BENCH_CHUNKS (default 100000), BENCH_REQUESTS (requests per level, default 64),
-// BENCH_DATABASE_URL.
+// BENCH_DATABASE_URL, BENCH_CPU_PROFILE=<folder> (the web process writes a V8 CPU profile there when it
+// stops: open it in Chrome's DevTools, Performance tab).
 import { readSse } from "@/lib/answer/sse";
 import { DEFAULT_FAKE_MODELS, startFakeOllama } from "@/tests/fakes/ollama";
 import { startApp } from "@/tests/helpers/app";
@@ -63,6 +64,7 @@ async function main() {
   // Queries carry words of real chunks so the extractive fake model answers (and streams) from its sources.
   const app = await startApp({
     db: { ...scratch.db, url: scratch.url, drop: async () => {} },
+    nodeArgs: process.env.BENCH_CPU_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [],
     env: { OLLAMA_HOST: ollama.url, OLLAMA_EMBED_MODEL: SYNTHETIC_EMBED_MODEL, DEMO_WIKI: "false", RATE_LIMIT_PER_MINUTE: "1000000", RATE_LIMIT_BURST: "1000000", DATABASE_POOL_SIZE: "40", LOG_LEVEL: "error" },
   });
   try {
