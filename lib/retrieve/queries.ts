@@ -154,16 +154,19 @@ export async function hybridSearchRows(
     WHERE d.deleted_at IS NULL
     ORDER BY f.rrf DESC, f.id`;
 
-  // set_config(…, true) lasts until the end of the transaction. iterative_scan lets the HNSW scan
-  // continue past ef_search when the collection filter removes candidates (pgvector ≥ 0.8), so a
-  // small collection still gets k results.
-  return db.sql.transaction(async (tx) => {
-    await tx.query(`SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', $2, true)`, [
-      String(Math.max(opts.efSearch, opts.perStage) | 0),
-      ids ? "relaxed_order" : "off",
-    ]);
-    return tx.query<Omit<SearchRow, "fusedRank">>(query, values);
-  });
+  // HNSW's candidate list, and iterative scans (pgvector ≥ 0.8), which let the scan continue past
+  // ef_search when the collection filter removes candidates, so a small collection still gets k results
+  // (without a filter they change nothing: the first candidates already fill the LIMIT). The process's
+  // connections start with the usual values (searchSessionSettings in lib/db/client.ts): then the search is
+  // one statement. Other values are set for one transaction (set_config(…, true) lasts until its end).
+  const settings = { "hnsw.ef_search": String(Math.max(opts.efSearch, opts.perStage) | 0), "hnsw.iterative_scan": "relaxed_order" };
+  const preset = db.sessionSettings;
+  return Object.entries(settings).every(([k, v]) => preset?.[k] === v)
+    ? await db.sql.query<Omit<SearchRow, "fusedRank">>(query, values)
+    : await db.sql.transaction(async (tx) => {
+        await tx.query(`SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', $2, true)`, [settings["hnsw.ef_search"], settings["hnsw.iterative_scan"]]);
+        return tx.query<Omit<SearchRow, "fusedRank">>(query, values);
+      });
 }
 
 
