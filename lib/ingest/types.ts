@@ -46,3 +46,30 @@ export interface SourceView {
   webhook: { verifiedAt: string | null; awaitingHandshakeUntil: string | null } | null;
   latestJob: ImportJobSummary | null;
 }
+
+/** One chunk of a document, as the document page shows it. */
+export interface DocumentChunkView {
+  id: string;
+  position: number;
+  headingPath: string[];
+  anchor: string | null;
+  /** The chunk's markdown. */
+  text: string;
+}
+
+/** One document as the read-only document page (/documents/[id]) and the MCP get_document tool show it. */
+export interface DocumentView {
+  id: string;
+  title: string;
+  /** Parent pages, outermost first. */
+  breadcrumb: string[];
+  /** The original's address as stored (http(s), demo://, s3://) or null (uploads). */
+  url: string | null;
+  collectionId: string;
+  collectionName: string;
+  sourceKind: string;
+  /** When the original last changed, as the source says (ISO time), if it says. */
+  sourceUpdatedAt: string | null;
+  /** The document's text, chunk by chunk in position order. */
+  chunks: DocumentChunkView[];
+}
