@@ -12,7 +12,7 @@
 //   it never has more than whoever started it has at that moment, nor more collections than it was
 //   started with.
 import type { Db } from "../db/client";
-import { ForbiddenError, NotFoundError } from "../errors";
+import { ForbiddenError } from "../errors";
 import { principalFromApiKeyId } from "../auth/api-keys";
 import { allCollectionIds, collectionIdsReadableBy } from "./queries";
 import { ROLE_PERMISSIONS, type Permission, type Principal, type Role } from "../auth/roles";
@@ -81,11 +81,6 @@ export function assertWritable(ctx: AccessContext, collectionId: string): void {
 /** Admin-only actions on the whole instance (users, keys, collections, schedules, backups, audit). */
 export function requireAdmin(ctx: AccessContext): void {
   if (!ctx.isAdmin) throw new ForbiddenError('This needs the "admin" permission, which you do not have.');
-}
-
-/** A record of collection data that this context may not read looks like one that does not exist. */
-export function notReadable(what: string): NotFoundError {
-  return new NotFoundError(what);
 }
 
 /** The collections a principal may read now: its role and memberships, narrowed by its key's limit. */

@@ -2,8 +2,6 @@
 // its source has no web address (demo://, s3://, uploads). Only documents in a collection the principal
 // may read, and not deleted; anything else is null, so a caller cannot tell "forbidden" from "missing".
 import type { AccessContext } from "../access/context";
-import type { Principal } from "../auth/roles";
-import type { Db } from "../db/client";
 import type { DocumentView } from "./types";
 
 export type { DocumentChunkView, DocumentView } from "./types";
