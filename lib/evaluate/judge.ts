@@ -7,6 +7,7 @@ import { AppError, NotFoundError } from "../errors";
 import { getLlm, type ChatMessage, type Llm } from "../llm";
 import { buildJudgeMessages, JUDGE_PROMPT_VERSION, parseJudgeOutput, repairMessage, type JudgeInput, type Passage } from "./judge-prompt";
 import { readableTargetStatus } from "./queries";
+import { retrievePassages } from "./retrieval";
 import { computeMetrics, type JudgedClaim, type Metrics, type ReferenceClaim } from "./scoring-rule";
 
 export interface JudgeOptions {
@@ -182,9 +183,6 @@ export interface ScoreRequest {
   collectionIds?: string[];
 }
 
-/** Retrieval for `retrieve: true`: injected so lib/evaluate does not depend on how retrieval is built. */
-export type PassageRetriever = (ctx: AccessContext, question: string, collectionIds?: string[]) => Promise<Passage[]>;
-
 export interface ScoreResponse {
   scoreId: string;
   status: "ok";
@@ -205,11 +203,7 @@ export interface ScoreResponse {
 }
 
 /** POST /api/evaluate/score: judge one output and store the score (the old `output-evaluate`). */
-export async function scoreOutput(
-  ctx: AccessContext,
-  request: ScoreRequest,
-  deps: { retrievePassages?: PassageRetriever; judge?: JudgeOptions } = {},
-): Promise<ScoreResponse> {
+export async function scoreOutput(ctx: AccessContext, request: ScoreRequest): Promise<ScoreResponse> {
   requirePermission(ctx, "score");
   const { db, principal } = ctx;
   let passages = request.passages ?? [];
@@ -218,8 +212,7 @@ export async function scoreOutput(
   let collectionIds = [...ctx.readableIds];
   if (request.retrieve) {
     collectionIds = pickReadable(ctx, request.collectionIds);
-    const retriever = deps.retrievePassages ?? (await import("./retrieval")).retrievePassages;
-    passages = await retriever(ctx, request.question, collectionIds);
+    passages = await retrievePassages(ctx, request.question, collectionIds);
   }
   if (request.queryLogId) {
     // Only a logged answer the caller may read (their own, unless an admin) can be scored.
@@ -229,7 +222,6 @@ export async function scoreOutput(
   }
   const result = await runJudge(
     { question: request.question, output: request.output, passages, reference: request.reference },
-    deps.judge,
   );
   // The target row and its score are written together: no orphaned external output without its score.
   const { scoreId, target } = await db.prisma.$transaction(async (tx) => {

@@ -18,10 +18,10 @@ import { trackedRuns } from "../jobs/tracked-run";
 import { log } from "../log";
 import { sendRunAlert } from "./alerts";
 import { JUDGE_PROMPT_VERSION } from "./judge-prompt";
-import { askPipeline, type AnswerFn, type PipelineSource } from "./pipeline";
+import { askPipeline, type PipelineSource } from "./pipeline";
 import { completedRunAverages, latestCompletedRunWithin, readableDatasetRow, runIdsReadable, runIsReadable } from "./queries";
 import { narrowToReadable } from "./scope";
-import { runJudge, storeJudgeScore, type JudgeOptions } from "./judge";
+import { runJudge, storeJudgeScore } from "./judge";
 
 export type EvaluationTrigger = "manual" | "api" | "schedule";
 
@@ -44,7 +44,7 @@ export const evaluationRunJob = defineJob<{ runId: string }>({
   name: "evaluate.run",
   handler: async ({ runId }, ctx) => {
     try {
-      await processEvaluationRun(runId, { signal: ctx.signal });
+      await processEvaluationRun(await getDb(), runId, { signal: ctx.signal });
     } catch (err) {
       // On the last attempt, say so on the run instead of leaving it "running" forever.
       if (ctx.retryCount >= RUN_JOB_RETRIES) await markRunFailed(await getDb(), runId, (err as Error).message);
@@ -68,11 +68,7 @@ function readableRunId(ctx: AccessContext, runId: string): Promise<boolean> {
  * Creates a run (its items copied from the dataset version) and queues it, as the caller: a person, a key,
  * or the user a schedule runs as. The dataset must be one the caller may see (404 otherwise).
  */
-export async function startEvaluationRun(
-  ctx: AccessContext,
-  input: StartRunInput,
-  deps: { enqueueRun?: (runId: string) => Promise<unknown> } = {},
-): Promise<EvaluationRunView> {
+export async function startEvaluationRun(ctx: AccessContext, input: StartRunInput): Promise<EvaluationRunView> {
   requirePermission(ctx, "score");
   const { db, principal } = ctx;
   if (!principal.userId && !principal.apiKeyId) {
@@ -128,7 +124,7 @@ export async function startEvaluationRun(
     return run;
   });
   try {
-    await (deps.enqueueRun ?? ((runId: string) => enqueue(evaluationRunJob, { runId })))(run.id);
+    await enqueue(evaluationRunJob, { runId: run.id });
   } catch (err) {
     await evaluationRuns.fail(db.sql, run.id, `Could not queue the run: ${(err as Error).message}`);
     throw err;
@@ -145,13 +141,6 @@ export function retrievalHit(expected: readonly string[], sources: readonly Pipe
   );
 }
 
-export interface ProcessDeps {
-  db?: Db;
-  answer?: AnswerFn;
-  judge?: JudgeOptions;
-  signal?: AbortSignal;
-}
-
 /** What the run's job re-resolves: the principal that started it, narrowed to the run's collections. */
 export function runActor(run: { createdById: string | null; apiKeyId: string | null; collectionIds: string[] }): ActorRef {
   return {
@@ -163,9 +152,7 @@ export function runActor(run: { createdById: string | null; apiKeyId: string | n
 }
 
 /** Works through a run's pending items, then records its averages and sends an alert if needed. */
-export async function processEvaluationRun(runId: string, deps: ProcessDeps = {}): Promise<void> {
-  const db = deps.db ?? (await getDb());
-  const answer = deps.answer ?? askPipeline;
+export async function processEvaluationRun(db: Db, runId: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
   const run = await db.prisma.evaluationRun.findUnique({ where: { id: runId } });
   if (!run) throw new NotFoundError(`Evaluation run ${runId}`);
   if (run.status === "completed" || run.status === "failed") return;
@@ -187,23 +174,23 @@ export async function processEvaluationRun(runId: string, deps: ProcessDeps = {}
   let next = 0;
   const worker = async () => {
     while (next < pending.length) {
-      if (deps.signal?.aborted) return;
+      if (opts.signal?.aborted) return;
       const item = pending[next++]!;
-      await processItem(db, run, item, answer, ctx, deps);
+      await processItem(db, run, item, ctx, opts.signal);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(run.concurrency, pending.length)) }, worker));
-  if (deps.signal?.aborted) return; // the job is retried; finished items stay finished
+  if (opts.signal?.aborted) return; // the job is retried; finished items stay finished
   await completeEvaluationRun(db, runId);
 }
 
 type RunRow = NonNullable<Awaited<ReturnType<Db["prisma"]["evaluationRun"]["findUnique"]>>>;
 type RunItemRow = Awaited<ReturnType<Db["prisma"]["runItem"]["findMany"]>>[number];
 
-async function processItem(db: Db, run: RunRow, item: RunItemRow, answer: AnswerFn, ctx: AccessContext, deps: ProcessDeps) {
+async function processItem(db: Db, run: RunRow, item: RunItemRow, ctx: AccessContext, signal: AbortSignal | undefined) {
   const started = performance.now();
   try {
-    const a = await answer(ctx, item.question, { signal: deps.signal });
+    const a = await askPipeline(ctx, item.question, { signal });
     const latencyMs = Math.round(performance.now() - started);
     const judged = await runJudge(
       {
@@ -212,7 +199,7 @@ async function processItem(db: Db, run: RunRow, item: RunItemRow, answer: Answer
         passages: a.sources.map((s) => ({ text: s.text, title: s.title, url: s.url })),
         reference: item.referenceAnswer,
       },
-      { ...deps.judge, model: deps.judge?.model ?? run.judgeModel, signal: deps.signal },
+      { model: run.judgeModel, signal },
     );
     await db.prisma.$transaction(async (tx) => {
       // Only a still-pending item is written: if an expired job's retry raced this worker to the same
@@ -237,7 +224,7 @@ async function processItem(db: Db, run: RunRow, item: RunItemRow, answer: Answer
       await tx.evaluationRun.update({ where: { id: run.id }, data: { doneCount: { increment: 1 } } });
     });
   } catch (err) {
-    if (deps.signal?.aborted) return;
+    if (signal?.aborted) return;
     log("warn", "evaluation item failed", { runId: run.id, position: item.position, error: (err as Error).message });
     await db.prisma.$transaction(async (tx) => {
       const claimed = await tx.runItem.updateMany({

@@ -15,6 +15,7 @@ import { setDb } from "@/lib/db/client";
 import { createDataset } from "@/lib/evaluate/datasets";
 import { getEvaluationRun, processEvaluationRun, startEvaluationRun } from "@/lib/evaluate/runs";
 import { seedDemoWiki } from "@/lib/ingest";
+import { closeQueue } from "@/lib/jobs/queue";
 import { getLlm, resetLlm } from "@/lib/llm";
 import { fakeJudge } from "@/tests/fakes/judge-fake";
 import { startFakeOllama } from "@/tests/fakes/ollama";
@@ -72,9 +73,9 @@ async function main() {
     const ds = await createDataset(ctx, { name: "bench", items });
 
     const runOnce = async () => {
-      const { id } = await startEvaluationRun(ctx, { datasetId: ds.id, trigger: "manual" }, { enqueueRun: async () => {} });
+      const { id } = await startEvaluationRun(ctx, { datasetId: ds.id, trigger: "manual" });
       const t = performance.now();
-      await processEvaluationRun(id, { db });
+      await processEvaluationRun(db, id);
       const seconds = (performance.now() - t) / 1000;
       const run = (await getEvaluationRun(ctx, id))!;
       const rows = await db.prisma.runItem.findMany({
@@ -111,6 +112,7 @@ async function main() {
     console.log(`average hallucination score: run 1 ${a.run.avgHallucination?.toFixed(3)}, run 2 ${b.run.avgHallucination?.toFixed(3)} · retrieval hit ${pct(Math.round((a.run.retrievalHitRate ?? 0) * ITEMS), ITEMS)}`);
     console.log(`run overhead: run 1 ${(ITEMS / a.seconds).toFixed(1)} items/s (${a.seconds.toFixed(1)} s), run 2 ${(ITEMS / b.seconds).toFixed(1)} items/s (${b.seconds.toFixed(1)} s)`);
   } finally {
+    await closeQueue(); // the runs' jobs were queued on the scratch database
     await drop();
     await ollama.close();
   }

@@ -99,10 +99,10 @@ describe("evaluation runs", () => {
       inFlight--;
       return isJudge(req) ? judge(req, i) : undefined; // the extractive fake answers ask's questions
     };
-    const started = await startEvaluationRun(admin, { datasetId, trigger: "manual" }, { enqueueRun: async () => {} });
+    const started = await startEvaluationRun(admin, { datasetId, trigger: "manual" });
     expect(started.kind).toBe("evaluation_run");
     expect(started).toMatchObject({ status: "queued", collectionIds: [demo] });
-    await processEvaluationRun(started.id, { db });
+    await processEvaluationRun(db, started.id);
 
     expect(maxInFlight).toBeLessThanOrEqual(2);
     const run = (await getEvaluationRun(admin, started.id))!;
@@ -152,8 +152,8 @@ describe("evaluation runs", () => {
       return JSON.stringify(parsed);
     };
     const first = (await db.prisma.evaluationRun.findFirstOrThrow({ where: { datasetId } })).id;
-    const second = await startEvaluationRun(admin, { datasetId, trigger: "api" }, { enqueueRun: async () => {} });
-    await processEvaluationRun(second.id, { db });
+    const second = await startEvaluationRun(admin, { datasetId, trigger: "api" });
+    await processEvaluationRun(db, second.id);
     const detail = await getRunDetail(admin, second.id);
     expect(detail.run.baselineRunId).toBe(first);
     const [rotated, , , failing] = detail.items;
@@ -173,8 +173,8 @@ describe("evaluation runs", () => {
   it("two workers racing on one run (an expired job's retry) never double an item's scores or the alert", async () => {
     ollama.options.onChat = fakeJudge();
     const before = alerts.length;
-    const { id } = await startEvaluationRun(admin, { datasetId, trigger: "manual" }, { enqueueRun: async () => {} });
-    await Promise.all([processEvaluationRun(id, { db }), processEvaluationRun(id, { db })]);
+    const { id } = await startEvaluationRun(admin, { datasetId, trigger: "manual" });
+    await Promise.all([processEvaluationRun(db, id), processEvaluationRun(db, id)]);
     const run = (await getEvaluationRun(admin, id))!;
     expect(run).toMatchObject({ status: "completed", doneCount: 4, itemCount: 4 });
     const perItem = await db.prisma.runItem.findMany({ where: { runId: id }, select: { _count: { select: { scores: true } } } });
@@ -184,15 +184,14 @@ describe("evaluation runs", () => {
 
   it("refuses to start runs of empty or unknown datasets", async () => {
     const empty = await createDataset(admin, { name: "Empty" });
-    await expect(startEvaluationRun(admin, { datasetId: empty.id, trigger: "manual" }, { enqueueRun: async () => {} })).rejects.toThrow(/has no items/);
+    await expect(startEvaluationRun(admin, { datasetId: empty.id, trigger: "manual" })).rejects.toThrow(/has no items/);
     await expect(
-      startEvaluationRun(admin, { datasetId: "00000000-0000-4000-8000-000000000000", trigger: "manual" }, { enqueueRun: async () => {} }),
+      startEvaluationRun(admin, { datasetId: "00000000-0000-4000-8000-000000000000", trigger: "manual" }),
     ).rejects.toThrow(/not found/);
   });
 });
 
 describe("access", () => {
-  const noQueue = { enqueueRun: async () => {} };
   const sourceTexts = async (ctx: AccessContext, runId: string) => (await getRunDetail(ctx, runId)).items.flatMap((i) => i.sources.map((s) => s.text)).join("\n");
   const secretDataset = async (ctx: AccessContext, name: string, collectionIds?: string[]) =>
     (await createDataset(ctx, { name, collectionIds, items: [{ question: SECRET_QUESTION, referenceAnswer: null, expectedSources: [] }] })).id;
@@ -200,8 +199,8 @@ describe("access", () => {
   it("an evaluator outside a run's collections cannot see it: 404, not listed (only counted), not in the trend", async () => {
     ollama.options.onChat = fakeJudge();
     const ds = await secretDataset(admin, "Falcon (admin)", [demo, secret]);
-    const { id } = await startEvaluationRun(admin, { datasetId: ds }, noQueue);
-    await processEvaluationRun(id, { db });
+    const { id } = await startEvaluationRun(admin, { datasetId: ds });
+    await processEvaluationRun(db, id);
     // The control: the admin's run did read the secret page.
     expect(await sourceTexts(admin, id)).toContain(SECRET);
 
@@ -213,9 +212,9 @@ describe("access", () => {
     expect(listed.hidden).toBeGreaterThanOrEqual(1);
     expect((await runTrend(outsider)).map((t) => t.id)).not.toContain(id);
     // Nor may it be used as a baseline to peek at.
-    const own = await startEvaluationRun(outsider, { datasetId }, noQueue);
+    const own = await startEvaluationRun(outsider, { datasetId });
     await expect(getRunDetail(outsider, own.id, { baselineRunId: id })).rejects.toMatchObject({ status: 404 });
-    await expect(startEvaluationRun(outsider, { datasetId, baselineRunId: id }, noQueue)).rejects.toMatchObject({ status: 404 });
+    await expect(startEvaluationRun(outsider, { datasetId, baselineRunId: id })).rejects.toMatchObject({ status: 404 });
 
     // A member of the collection sees it.
     const member = await makeUser(db, "evaluator");
@@ -229,13 +228,13 @@ describe("access", () => {
     const keyCtx = await keyAccessOf(db, key.key);
     // The admin's dataset over both collections is not the key's to see, let alone run.
     const both = await secretDataset(admin, "Falcon (both)", [demo, secret]);
-    await expect(startEvaluationRun(keyCtx, { datasetId: both }, noQueue)).rejects.toMatchObject({ status: 404 });
+    await expect(startEvaluationRun(keyCtx, { datasetId: both })).rejects.toMatchObject({ status: 404 });
 
     const ds = await secretDataset(keyCtx, "Falcon (key)");
-    const run = await startEvaluationRun(keyCtx, { datasetId: ds }, noQueue);
+    const run = await startEvaluationRun(keyCtx, { datasetId: ds });
     expect(run).toMatchObject({ trigger: "api", collectionIds: [demo] });
     expect(await db.prisma.evaluationRun.findUniqueOrThrow({ where: { id: run.id } })).toMatchObject({ createdById: adminUser.id, apiKeyId: key.id });
-    await processEvaluationRun(run.id, { db });
+    await processEvaluationRun(db, run.id);
     const detail = await getRunDetail(keyCtx, run.id);
     expect(detail.items[0]!.sources.length).toBeGreaterThan(0);
     const docs = await db.prisma.document.findMany({ where: { id: { in: detail.items[0]!.sources.map((s) => s.documentId!) } }, select: { collectionId: true } });
@@ -243,9 +242,9 @@ describe("access", () => {
     expect(await sourceTexts(keyCtx, run.id)).not.toContain("CANARY-7731");
 
     // Revoked before its job runs: the run fails closed, it does not fall back to the key's creator.
-    const queued = await startEvaluationRun(keyCtx, { datasetId: ds }, noQueue);
+    const queued = await startEvaluationRun(keyCtx, { datasetId: ds });
     await db.prisma.apiKey.update({ where: { id: key.id }, data: { revokedAt: new Date() } });
-    await processEvaluationRun(queued.id, { db });
+    await processEvaluationRun(db, queued.id);
     const failed = (await getEvaluationRun(admin, queued.id))!;
     expect(failed).toMatchObject({ status: "failed", doneCount: 0 });
     expect(failed.error).toMatch(/^Not run: The API key that started this run no longer exists or is disabled/);
@@ -257,21 +256,21 @@ describe("access", () => {
     await addMembers(db, secret, [evaluator.id]);
     const ctx = await accessOf(db, evaluator);
     const ds = await secretDataset(ctx, "Falcon (member)");
-    const readsIt = await startEvaluationRun(ctx, { datasetId: ds }, noQueue);
-    const losesIt = await startEvaluationRun(ctx, { datasetId: ds }, noQueue);
-    await processEvaluationRun(readsIt.id, { db });
+    const readsIt = await startEvaluationRun(ctx, { datasetId: ds });
+    const losesIt = await startEvaluationRun(ctx, { datasetId: ds });
+    await processEvaluationRun(db, readsIt.id);
     expect(await sourceTexts(admin, readsIt.id)).toContain(SECRET);
 
     // Membership ends before the second run's job: it no longer reads the collection.
     await db.prisma.collectionMember.deleteMany({ where: { collectionId: secret, userId: evaluator.id } });
-    await processEvaluationRun(losesIt.id, { db });
+    await processEvaluationRun(db, losesIt.id);
     expect((await getEvaluationRun(admin, losesIt.id))!.status).toBe("completed");
     expect(await sourceTexts(admin, losesIt.id)).not.toContain("CANARY-7731");
 
     // Disabled: nothing runs at all.
-    const last = await startEvaluationRun(await accessOf(db, evaluator), { datasetId }, noQueue);
+    const last = await startEvaluationRun(await accessOf(db, evaluator), { datasetId });
     await db.prisma.user.update({ where: { id: evaluator.id }, data: { disabledAt: new Date() } });
-    await processEvaluationRun(last.id, { db });
+    await processEvaluationRun(db, last.id);
     expect((await getEvaluationRun(admin, last.id))!).toMatchObject({ status: "failed", error: expect.stringMatching(/^Not run: .*no longer exists or is disabled/) });
   });
 
@@ -286,7 +285,7 @@ describe("access", () => {
     expect(handed).toMatchObject({ status: "running", result: { kind: "evaluation_run" } });
     const runId = handed.result!.id;
     expect(await db.prisma.evaluationRun.findUniqueOrThrow({ where: { id: runId } })).toMatchObject({ createdById: evaluator.id, collectionIds: [demo] });
-    await processEvaluationRun(runId, { db });
+    await processEvaluationRun(db, runId);
     const texts = await sourceTexts(admin, runId);
     expect(texts.length).toBeGreaterThan(0);
     expect(texts).not.toContain("CANARY-7731");

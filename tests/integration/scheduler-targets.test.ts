@@ -80,7 +80,7 @@ describe("target kinds", () => {
     await updateSchedule(admin, s.id, parseWith(updateScheduleBody, { target: { kind: "backup", config: {} } }, "body"));
 
     // The evaluation worker runs it (no model reachable here, so its items fail); the run ends either way.
-    await processEvaluationRun(handed.result!.id, { db });
+    await processEvaluationRun(db, handed.result!.id);
     const ended = await getEvaluationRun(admin, handed.result!.id);
     expect(["completed", "failed"]).toContain(ended!.status);
     expect(await syncHandedOffRuns(db)).toBe(1);

@@ -9,6 +9,7 @@ import { ask } from "@/lib/answer";
 import { systemContext, type AccessContext } from "@/lib/access/context";
 import { getEvaluationRun, getRunDetail, startEvaluationRun } from "@/lib/evaluate/runs";
 import { importScores, moveIn } from "@/lib/supabase-import";
+import { closeQueue } from "@/lib/jobs/queue";
 import { makeFixture, type Fixture } from "@/tests/helpers/supabase-dumps";
 import { contextOf, makePrincipal, startAskEnv, stopAskEnv } from "@/tests/integration/ask-fixtures";
 import type { FakeOllama } from "@/tests/fakes/ollama";
@@ -47,6 +48,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all([f1536, f768, f3072].map((f) => f?.close()));
+  await closeQueue(); // starting an evaluation run queues its job on this database
   await stopAskEnv(env);
 });
 
@@ -240,7 +242,7 @@ describe("the old evaluation scores", () => {
     const evaluator = await contextOf(db, await makePrincipal(db, "evaluator"));
     const baseline = await getEvaluationRun(evaluator, r.runId!);
     expect(baseline).toMatchObject({ status: "completed", trigger: "import", avgHallucination: 4.25 });
-    const run = await startEvaluationRun(evaluator, { datasetId: r.datasetId! }, { enqueueRun: async () => {} });
+    const run = await startEvaluationRun(evaluator, { datasetId: r.datasetId! });
     expect(run.baselineRunId).toBe(r.runId);
     const detail = await getRunDetail(evaluator, run.id);
     expect(detail.baseline).toMatchObject({ id: r.runId, imported: true, avgHallucination: 4.25 });
