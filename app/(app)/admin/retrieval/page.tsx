@@ -6,19 +6,16 @@ import { Button } from "@/components/ui/button";
 import { controlClass, Field } from "@/components/ui/field";
 import { PageHeader } from "@/components/ui/page-header";
 import { readableCollections } from "@/lib/connect/collections";
-import { retrieve } from "@/lib/retrieve";
+import { retrievalStages } from "@/lib/retrieve/stages";
 
 export const dynamic = "force-dynamic";
 
 export default async function RetrievalTestPage({ searchParams }: { searchParams: Promise<{ q?: string; collection?: string }> }) {
   const access = await requirePageAccess("admin");
-  const { db } = access;
   const { q, collection } = await searchParams;
-  const readable = access.readableIds;
   const collections = await readableCollections(access);
   const query = (q ?? "").trim().slice(0, 2000);
-  const chosen = collection && readable.includes(collection) ? [collection] : readable;
-  const result = query ? await retrieve(query, { collectionIds: chosen, allStages: true, db }) : null;
+  const result = await retrievalStages(access, { query, collectionId: collection });
 
   return (
     <div className="space-y-4">
