@@ -49,7 +49,7 @@ export default async function AskPage({ searchParams }: { searchParams: Promise<
       <AskApp
         key={conversationId ?? "new"}
         collections={collections}
-        conversations={conversations.map((x) => ({ id: x.id, title: x.title, updatedAt: x.updatedAt.toISOString() }))}
+        conversations={conversations}
         conversationId={conversationId}
         initialTurns={turns}
         status={<HealthSummary health={health} />}

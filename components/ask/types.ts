@@ -2,6 +2,8 @@
 // lib/answer/types.ts and imported here as types only (erased from the browser bundle).
 import type { AskResult, AskSource } from "@/lib/answer/types";
 
+export type { ConversationSummary } from "@/lib/answer/types";
+
 export type { CollectionOption } from "@/lib/access/types";
 export type Source = AskSource;
 export type Result = AskResult;
@@ -16,10 +18,4 @@ export interface Turn {
   state: "streaming" | "done" | "stopped" | "error";
   error?: string;
   feedback?: 1 | -1;
-}
-
-export interface ConversationSummary {
-  id: string;
-  title: string;
-  updatedAt: string;
 }

@@ -1,9 +1,8 @@
 "use client";
+import type { CollectionOption } from "@/lib/access/types";
 
-export interface CollectionChoice {
-  id: string;
-  name: string;
-}
+/** A collection a dataset can be bound to. */
+export type CollectionChoice = CollectionOption;
 
 /**
  * Which collections a dataset's questions are asked over (checkboxes named `collectionIds`). Only people

@@ -1,10 +1,5 @@
 // Average hallucination score per run over time, with the target line (EVAL_ALERT_THRESHOLD). Plain SVG, server-rendered.
-export interface TrendPoint {
-  id: string;
-  at: string | Date;
-  avg: number;
-  dataset: string;
-}
+import type { TrendPoint } from "@/lib/evaluate/types";
 
 const W = 640;
 const H = 220;

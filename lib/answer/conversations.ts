@@ -4,7 +4,7 @@
 import { pickReadable, type AccessContext } from "../access/context";
 import type { Db } from "../db/client";
 import { NotFoundError, ValidationError } from "../errors";
-import type { AskResult } from "./types";
+import type { AskResult, ConversationSummary } from "./types";
 
 export type Turn = { role: "user" | "assistant"; content: string };
 
@@ -15,13 +15,14 @@ function owner(ctx: AccessContext): { userId: string; apiKeyId: string | null } 
   return { userId, apiKeyId: ctx.principal.kind === "api_key" ? apiKeyId : null };
 }
 
-export async function listConversations(ctx: AccessContext, limit = 50) {
-  return ctx.db.prisma.conversation.findMany({
+export async function listConversations(ctx: AccessContext, limit = 50): Promise<ConversationSummary[]> {
+  const rows = await ctx.db.prisma.conversation.findMany({
     where: owner(ctx),
     orderBy: { updatedAt: "desc" },
     take: limit,
     select: { id: true, title: true, collectionIds: true, createdAt: true, updatedAt: true },
   });
+  return rows.map((c) => ({ ...c, createdAt: c.createdAt.toISOString(), updatedAt: c.updatedAt.toISOString() }));
 }
 
 export async function getConversation(ctx: AccessContext, id: string) {

@@ -84,3 +84,12 @@ export type AskEvent =
   | { event: "citation"; data: { n: number; chunkId: string } }
   | { event: "done"; data: AskResult }
   | { event: "error"; data: { code: string; message: string } };
+
+/** One of the caller's conversations, as the Ask page's list and GET /api/conversations show it. */
+export interface ConversationSummary {
+  id: string;
+  title: string;
+  collectionIds: string[];
+  createdAt: string;
+  updatedAt: string;
+}

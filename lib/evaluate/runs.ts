@@ -21,6 +21,7 @@ import { JUDGE_PROMPT_VERSION } from "./judge-prompt";
 import { askPipeline, type PipelineSource } from "./pipeline";
 import { completedRunAverages, latestCompletedRunWithin, readableDatasetRow, runIdsReadable, runIsReadable } from "./queries";
 import { narrowToReadable } from "./scope";
+import type { TrendPoint } from "./types";
 import { runJudge, storeJudgeScore } from "./judge";
 
 export type EvaluationTrigger = "manual" | "api" | "schedule";
@@ -362,10 +363,10 @@ export async function listRuns(ctx: AccessContext, opts: { datasetId?: string; l
 }
 
 /** Average hallucination score of the completed runs the caller may see, oldest first (the trend chart). */
-export async function runTrend(ctx: AccessContext, opts: { datasetId?: string; limit?: number } = {}) {
+export async function runTrend(ctx: AccessContext, opts: { datasetId?: string; limit?: number } = {}): Promise<TrendPoint[]> {
   requirePermission(ctx, "score");
   const runs = await completedRunAverages(ctx.db.sql, ctx, { datasetId: opts.datasetId, limit: opts.limit ?? 50 });
-  return runs.reverse();
+  return runs.reverse().map((r) => ({ ...r, at: r.at.toISOString() }));
 }
 
 const norm = (q: string) => q.trim().toLowerCase().replace(/\s+/g, " ");

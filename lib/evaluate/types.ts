@@ -37,3 +37,12 @@ export interface AgreementView {
   meanAbsoluteError: number | null;
   mostDisagreeing: Array<{ itemId: string; judge: number; human: number; difference: number; label?: string; link: string | null }>;
 }
+
+/** A completed run's average hallucination score, for the trend chart (GET /api/runs/trend). */
+export interface TrendPoint {
+  id: string;
+  /** When the run was started (ISO time). */
+  at: string;
+  avg: number;
+  dataset: string;
+}

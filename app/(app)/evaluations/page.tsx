@@ -39,7 +39,7 @@ export default async function EvaluationsPage() {
           </Link>
         }
       />
-      <TrendChart points={trend.map((t) => ({ ...t, at: t.at.toISOString() }))} target={target} />
+      <TrendChart points={trend} target={target} />
       <AgreementCard agreement={agreement} />
       <section aria-labelledby="runs-title" className="space-y-2">
         <h2 id="runs-title" className="text-lg font-semibold">
