@@ -24,6 +24,13 @@ import { DEFAULT_FAKE_MODELS, startFakeOllama } from "@/tests/fakes/ollama";
 import { loadAverage, machine, percentile, scratchDb } from "./lib";
 import { loadSynthetic, SYNTHETIC_EMBED_MODEL } from "./synthetic";
 
+/** $1 answered questions, one a second back in time from now (a long history of which the last hour counts). */
+const INSERT_QUERY_LOG_HISTORY = `INSERT INTO query_logs (question_sha256, model, prompt_tokens, completion_tokens, timings, status, created_at)
+  SELECT md5(g::text), 'llama3.3:70b-instruct-q4_K_M', 1500, 200,
+         jsonb_build_object('totalMs', 1000 + g % 4000, 'firstTokenMs', 300 + g % 900, 'retrieveMs', 20 + g % 80), 'ok',
+         now() - g * interval '1 second'
+    FROM generate_series(1, $1::int) g`;
+
 process.env.AUTH_SECRET ??= randomBytes(32).toString("hex");
 process.env.RATE_LIMIT_BURST = "1000000";
 process.env.RATE_LIMIT_PER_MINUTE = "1000000";
@@ -175,13 +182,7 @@ async function main() {
 
     const ROWS = Number(process.env.BENCH_QUERY_LOGS ?? 50_000);
     // A long history (one row a second back in time) of which the last hour counts.
-    await db.prisma.$executeRawUnsafe(
-      `INSERT INTO query_logs (question_sha256, model, prompt_tokens, completion_tokens, timings, status, created_at)
-       SELECT md5(g::text), 'llama3.3:70b-instruct-q4_K_M', 1500, 200,
-              jsonb_build_object('totalMs', 1000 + g % 4000, 'firstTokenMs', 300 + g % 900, 'retrieveMs', 20 + g % 80), 'ok',
-              now() - g * interval '1 second'
-         FROM generate_series(1, ${ROWS}) g`,
-    );
+    await db.prisma.$executeRawUnsafe(INSERT_QUERY_LOG_HISTORY, ROWS);
     await db.prisma.$executeRawUnsafe("ANALYZE query_logs");
     const renders: number[] = [];
     for (let i = 0; i < 10; i++) {

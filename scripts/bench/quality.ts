@@ -17,6 +17,14 @@ import { BM25_B, BM25_K1, hybridSearch, type SearchRow } from "@/lib/retrieve/se
 import { startFakeOllama } from "@/tests/fakes/ollama";
 import { fmt, loadChunks, machine, scratchDb } from "./lib";
 
+/** PostgreSQL's ts_rank_cd over websearch_to_tsquery (every word required), the usual naive full-text search. */
+const NAIVE_WEBSEARCH = `SELECT d.external_id AS e FROM chunks c JOIN documents d ON d.id = c.document_id, (SELECT websearch_to_tsquery('english', $1) AS tq) q
+  WHERE c.tsv @@ q.tq ORDER BY ts_rank_cd(c.tsv, q.tq) DESC LIMIT 100`;
+/** The same ranking with the question's lexemes OR-ed, as BM25 reads them. */
+const NAIVE_OR = `SELECT d.external_id AS e FROM chunks c JOIN documents d ON d.id = c.document_id,
+  (SELECT (SELECT coalesce(string_agg(quote_literal(l), ' | '), '')::tsquery FROM unnest(tsvector_to_array(to_tsvector('english', $1))) l) AS tq) q
+  WHERE c.tsv @@ q.tq ORDER BY ts_rank_cd(c.tsv, q.tq) DESC LIMIT 100`;
+
 const DIR = process.env.SCIFACT_DIR ?? path.resolve(process.cwd(), "../shared/data/scifact");
 const jsonl = (f: string) =>
   readFileSync(path.join(DIR, f), "utf8")
@@ -141,18 +149,12 @@ async function main() {
       add(systems[2], by("vectorRank"), rel);
       add(systems[3], ids(rows), rel);
       ranked.push({ rows, relevant: (documentId) => rel.has(extId.get(documentId)!), relevantCount: rel.size });
-      const naive = async (tsq: string) =>
-        (
-          await db.prisma.$queryRawUnsafe<Array<{ e: string }>>(
-            `SELECT d.external_id AS e FROM chunks c JOIN documents d ON d.id = c.document_id, (SELECT ${tsq} AS tq) q
-             WHERE c.tsv @@ q.tq ORDER BY ts_rank_cd(c.tsv, q.tq) DESC LIMIT 100`,
-            q.text,
-          )
-        ).map((r) => r.e);
-      add(systems[4], await naive(`websearch_to_tsquery('english', $1)`), rel);
+      // PostgreSQL's own full-text ranking, with the two ways of reading the question (constant statements).
+      const naive = async (statement: string) => (await db.prisma.$queryRawUnsafe<Array<{ e: string }>>(statement, q.text)).map((r) => r.e);
+      add(systems[4], await naive(NAIVE_WEBSEARCH), rel);
       add(
         systems[5],
-        await naive(`(SELECT coalesce(string_agg(quote_literal(l), ' | '), '')::tsquery FROM unnest(tsvector_to_array(to_tsvector('english', $1))) l)`),
+        await naive(NAIVE_OR),
         rel,
       );
     }

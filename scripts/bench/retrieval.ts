@@ -27,8 +27,9 @@ async function main() {
       const rows = await db.prisma.$transaction([
         db.prisma.$executeRawUnsafe(`SET LOCAL enable_indexscan = off`),
         db.prisma.$queryRawUnsafe<Array<{ id: string }>>(
-          `SELECT id::text FROM chunks ${filter ? `WHERE collection_id = '${filter}'` : ""} ORDER BY embedding <=> $1::vector LIMIT 10`,
+          `SELECT id::text FROM chunks WHERE ($2::uuid IS NULL OR collection_id = $2::uuid) ORDER BY embedding <=> $1::vector LIMIT 10`,
           `[${v.join(",")}]`,
+          filter,
         ),
       ]);
       return new Set(rows[1].map((r) => r.id));
