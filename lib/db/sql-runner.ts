@@ -10,12 +10,24 @@
 import type { PGlite } from "@electric-sql/pglite";
 import type { Client, Pool, PoolClient } from "pg";
 
+/**
+ * Marks fragments by a registered symbol, not by class identity: Next.js may load this module more than once
+ * (the database handle lives on globalThis, lib/db/client.ts), and a fragment made by one copy must still be
+ * recognised by the runner of another, never sent as a parameter.
+ */
+const FRAGMENT = Symbol.for("sot.sqlFragment");
+
 /** A piece of SQL with its own parameters, spliced into a tagged statement (see `sqlFragment`). */
 export class SqlFragment {
+  readonly [FRAGMENT] = true;
   constructor(
     readonly strings: readonly string[],
     readonly values: readonly unknown[],
   ) {}
+}
+
+function isFragment(v: unknown): v is SqlFragment {
+  return typeof v === "object" && v !== null && (v as { [FRAGMENT]?: unknown })[FRAGMENT] === true;
 }
 
 /** `sqlFragment\`AND x = ${v}\``: a reusable condition for tagged statements; its values stay parameters. */
@@ -29,7 +41,7 @@ export function toParameterised(strings: readonly string[], values: readonly unk
   const render = (parts: readonly string[], vals: readonly unknown[]): string => {
     let text = parts[0];
     vals.forEach((v, i) => {
-      if (v instanceof SqlFragment) text += render(v.strings, v.values);
+      if (isFragment(v)) text += render(v.strings, v.values);
       else {
         params.push(v);
         text += `$${params.length}`;

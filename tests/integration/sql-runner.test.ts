@@ -75,6 +75,21 @@ describe.each([
     expect(toParameterised(["a ", " b ", ""], [sqlFragment`c ${1} d ${2}`, 3])).toEqual({ text: "a c $1 d $2 b $3", params: [1, 2, 3] });
   });
 
+  it("recognises a fragment made by another copy of the module (Next.js bundles may load it twice)", async () => {
+    // What a second copy's sqlFragment returns: an instance of that copy's class, carrying the same registered mark.
+    class OtherCopyFragment {
+      readonly [Symbol.for("sot.sqlFragment")] = true;
+      constructor(
+        readonly strings: readonly string[],
+        readonly values: readonly unknown[],
+      ) {}
+    }
+    const foreign = new OtherCopyFragment(["x >= ", ""], [4]);
+    expect(toParameterised(["WHERE ", " AND x <= ", ""], [foreign, 6])).toEqual({ text: "WHERE x >= $1 AND x <= $2", params: [4, 6] });
+    const rows = await get().sql<{ x: number }>`SELECT x FROM generate_series(1, 10) AS g(x) WHERE ${foreign} AND x <= ${6} ORDER BY x`;
+    expect(rows.map((r) => r.x)).toEqual([4, 5, 6]);
+  });
+
   it("works inside a transaction, and rolls back with it", async () => {
     const db = get();
     await db.sql`CREATE TABLE IF NOT EXISTS tagged_probe (id int PRIMARY KEY)`;
