@@ -77,8 +77,9 @@ describe.each([
 
   it("recognises a fragment made by another copy of the module (Next.js bundles may load it twice)", async () => {
     // What a second copy's sqlFragment returns: an instance of that copy's class, carrying the same registered mark.
+    const MARK = Symbol.for("sot.sqlFragment");
     class OtherCopyFragment {
-      readonly [Symbol.for("sot.sqlFragment")] = true;
+      readonly [MARK] = true;
       constructor(
         readonly strings: readonly string[],
         readonly values: readonly unknown[],
