@@ -68,8 +68,6 @@ export function scan(files = SCANNED.flatMap((d) => sourceFiles(path.join(ROOT, 
  */
 const NOT_YET_MOVED = new Set<string>([
   "lib/auth/users.ts", // the first admin's advisory lock inside a Prisma transaction
-  "lib/backup/restore.ts", // catalog-driven statements over quoted identifiers
-  "lib/backup/snapshot.ts",
   "lib/crypto/rotate.ts",
   "lib/evaluate/annotations.ts", // Prisma.sql fragments of the evaluation scope
   "lib/evaluate/datasets.ts",
