@@ -219,7 +219,8 @@ async function loadTableLayered(c: LoadContext, name: string, chain: Manifest[])
       throw new BackupIntegrityError(`Snapshot ${layer.snapshotId} lacks table ${name}, which a newer layer stores as a change over it.`);
     }
     const naming = namingKeyOf(layer);
-    const what = (k: number) => `table ${name}, object ${k + 1} of ${t.objects.length} of snapshot ${layer.snapshotId}`;
+    const of = chain.length > 1 ? ` of snapshot ${layer.snapshotId}` : "";
+    const what = (k: number) => `table ${name}, object ${k + 1} of ${t.objects.length}${of}`;
     let stored = 0;
     for await (const { body, entry } of fetchObjects(c.target, c.ring, t.objects, what, naming, c.concurrency)) {
       const lines = segmentLines(body, entry, `table ${name}`);
@@ -238,7 +239,7 @@ async function loadTableLayered(c: LoadContext, name: string, chain: Manifest[])
     if (stored !== t.rows) throw new BackupIntegrityError(`Table ${name}: snapshot ${layer.snapshotId} stores ${t.rows} rows; ${stored} were read from its objects.`);
     if (t.full !== false) return;
     skip ??= await createSkipSet(c.s, { name, primaryKey: t.primaryKey ?? [] });
-    const keysWhat = (k: number) => `table ${name}, changed keys ${k + 1} of ${t.changedKeys?.length ?? 0} of snapshot ${layer.snapshotId}`;
+    const keysWhat = (k: number) => `table ${name}, changed keys ${k + 1} of ${t.changedKeys?.length ?? 0}${of}`;
     for await (const { body, entry } of fetchObjects(c.target, c.ring, t.changedKeys ?? [], keysWhat, naming, c.concurrency)) {
       await addToSkipSet(c.s, skip, { name, primaryKey: t.primaryKey ?? [] }, `[${segmentLines(body, entry, `table ${name}, changed keys`).join(",")}]`);
     }
