@@ -4,8 +4,13 @@
 // (`keys/object-names`) so every backup to that target names objects the same way and unchanged
 // segments are not uploaded again. Each manifest also carries the key inside its encrypted body, so a
 // restore needs only the master keys — not KES, whose keys live in the very database being restored.
+import { randomBytes } from "node:crypto";
+import { getConfig } from "../config";
+import type { KeyRing } from "../crypto/keys";
+import type { Db } from "../db/client";
 import { isAppError } from "../errors";
-import type { KesClient } from "../kes/client";
+import { EMBEDDED_SERVICE, getKes, inProcessTransport, KesClient } from "../kes/client";
+import { serviceTable } from "../kes/protocol";
 import { log } from "../log";
 import type { BackupTarget } from "./target";
 
@@ -41,4 +46,15 @@ export async function backupNamingKey(target: BackupTarget, kes: KesClient): Pro
   const dk = await kes.generateDataKey(NAMING_KES_KEY, CONTEXT);
   await target.put(NAMING_OBJECT, Buffer.from(dk.wrapped, "utf8"));
   return { key: dk.plaintext, wrapped: dk.wrapped };
+}
+
+/**
+ * The KES a backup of `db` asks: the KES process when KES_URL is set; otherwise KES inside this process,
+ * on the database being backed up and with the same master keys (what getKes() gives the app's own
+ * database, but for whichever database this backup reads).
+ */
+export function kesFor(db: Pick<Db, "kind" | "url" | "pglite"> | Db, ring: KeyRing): Promise<KesClient> {
+  if (getConfig().KES_URL || !("sql" in db)) return getKes();
+  const token = randomBytes(32).toString("base64url");
+  return Promise.resolve(new KesClient(inProcessTransport({ db, ring, services: serviceTable(null, [[EMBEDDED_SERVICE, token]]) }, token)));
 }

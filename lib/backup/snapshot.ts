@@ -11,11 +11,11 @@
 import { randomBytes } from "node:crypto";
 import type { KeyRing } from "../crypto/keys";
 import type { Db } from "../db/client";
-import { getKes, type KesClient } from "../kes/client";
+import type { KesClient } from "../kes/client";
 import { log } from "../log";
 import { readCatalog, withTransaction, type TableInfo } from "./catalog";
 import { decodeManifest, encodeManifest, encodeObjectAsync, manifestKey, MANIFEST_FORMAT, objectKey, objectName, type Manifest, type ManifestTable, type ObjectEntry } from "./format";
-import { backupNamingKey, type NamingKey } from "./naming";
+import { backupNamingKey, kesFor, type NamingKey } from "./naming";
 import {
   appliedMigrations,
   changedKeys,
@@ -207,7 +207,7 @@ export async function createSnapshot(opts: {
   db: Pick<Db, "kind" | "url" | "pglite">;
   target: BackupTarget;
   ring: KeyRing;
-  /** Where the naming key comes from (default: the process's KES); or the key itself. */
+  /** Where the naming key comes from (default: KES_URL's KES, else KES in this process on `db`); or the key itself. */
   kes?: KesClient;
   naming?: NamingKey;
   now?: Date;
@@ -222,7 +222,7 @@ export async function createSnapshot(opts: {
   const now = opts.now ?? new Date();
   const snapshotId = newSnapshotId(now);
   const concurrency = opts.concurrency ?? 4;
-  const naming = opts.naming ?? (await backupNamingKey(target, opts.kes ?? (await getKes())));
+  const naming = opts.naming ?? (await backupNamingKey(target, opts.kes ?? (await kesFor(opts.db, ring))));
 
   // The parent: the newest readable snapshot, if it is of this format and its chain is not yet long.
   const prev = await latestReadableManifest(target, ring);
