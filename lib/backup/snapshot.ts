@@ -7,7 +7,7 @@
 // written since its parent snapshot, and stores those rows plus the list of keys they replace: a
 // layer over its parent. Restore applies the layers newest first, skipping rows a newer layer replaced.
 // A table is copied in full when it was not tracked at the parent's time, was truncated, has no primary
-// key, or changed shape; after FULL_EVERY layers a new full snapshot starts the chain again.
+// key, or changed shape; a chain of FULL_EVERY snapshots is followed by a new full one.
 import { randomBytes } from "node:crypto";
 import type { KeyRing } from "../crypto/keys";
 import type { Db } from "../db/client";
@@ -63,7 +63,7 @@ export class BackupInterruptedError extends Error {
 
 /** Plaintext bytes per segment object: large enough that per-object costs vanish, small enough to stream. */
 export const SEGMENT_BYTES = 4 * 2 ** 20;
-/** Layers (incremental snapshots) over one full snapshot before the next backup is full again. */
+/** Snapshots in a chain (one full, then incremental layers) before the next backup is full again. */
 export const FULL_EVERY = 7;
 /** Keys per lookup of changed rows. */
 const KEY_BATCH = 2000;
