@@ -57,8 +57,12 @@ export const loadAverage = () => os.loadavg().map((l) => l.toFixed(1)).join(" / 
 
 /** The server's memory settings: they decide whether the hot index pages are read from PostgreSQL's own cache or the OS's. */
 export async function serverSettings(db: Db): Promise<string> {
-  const [r] = await db.sql.query<{ sb: string; ecs: string }>(`SELECT current_setting('shared_buffers') AS sb, current_setting('effective_cache_size') AS ecs`);
-  return `server: shared_buffers ${r!.sb}, effective_cache_size ${r!.ecs}`;
+  const [r] = await db.sql.query<{ v: string; sb: string; ecs: string; mwm: string; pmw: string; pg: string }>(
+    `SELECT current_setting('server_version') AS v, current_setting('shared_buffers') AS sb, current_setting('effective_cache_size') AS ecs,
+            current_setting('maintenance_work_mem') AS mwm, current_setting('max_parallel_maintenance_workers') AS pmw,
+            (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS pg`,
+  );
+  return `server: PostgreSQL ${r!.v}, pgvector ${r!.pg}, shared_buffers ${r!.sb}, effective_cache_size ${r!.ecs}, maintenance_work_mem ${r!.mwm} (index builds here: ${process.env.BENCH_MAINTENANCE_WORK_MEM ?? "2GB"}), max_parallel_maintenance_workers ${r!.pmw}`;
 }
 
 export const BENCH_PG = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
