@@ -99,3 +99,10 @@ export async function replaceCiphertext(sql: SqlRunner, cubbyId: string, key: st
      WHERE cubby_id = ${cubbyId}::uuid AND key = ${key} AND version = ${version} RETURNING key`;
   return rows.length > 0;
 }
+
+/** How many values each KES key version wraps, per cubby (rotation progress on the admin page). */
+export async function itemsByKeyVersion(sql: SqlRunner): Promise<Array<{ cubby_id: string; version: string; n: number }>> {
+  return sql<{ cubby_id: string; version: string; n: number }>`
+    SELECT cubby_id, split_part(ciphertext, ':', 4) AS version, count(*)::int AS n
+      FROM cubby_items GROUP BY 1, 2`;
+}

@@ -4,7 +4,7 @@
 // be reached is a KesUnavailableError (503), and nothing has been written.
 import { randomBytes } from "node:crypto";
 import { getConfig } from "../config";
-import { getKeyRing } from "../crypto/keys";
+import { getKeyRing, KeyConfigError } from "../crypto/keys";
 import { getDb } from "../db/client";
 import { AppError, type ErrorDetails } from "../errors";
 import { canonicalContext, openWithDataKey, parseWrapped, sealWithDataKey, type EncryptionContext } from "./crypto";
@@ -207,7 +207,13 @@ export function getKes(): Promise<KesClient> {
       if (config.KES_URL) return new KesClient(httpTransport(config.KES_URL, config.KES_TOKEN!, config.KES_TIMEOUT_MS));
       // A credential that exists only in this process's memory: the embedded KES knows SOT by it.
       const token = randomBytes(32).toString("base64url");
-      const inst: KesInstance = { db: await getDb(), ring: await getKeyRing(), services: serviceTable(null, [[EMBEDDED_SERVICE, token]]) };
+      // No master key configured: KES still answers what needs none (grants, listings) and refuses the
+      // rest with 503 naming what is missing, as the KES process does.
+      const ring = await getKeyRing().catch((err: unknown) => {
+        if (err instanceof KeyConfigError) return null;
+        throw err;
+      });
+      const inst: KesInstance = { db: await getDb(), ring, services: serviceTable(null, [[EMBEDDED_SERVICE, token]]) };
       return new KesClient(inProcessTransport(inst, token));
     })().catch((err) => {
       delete g[KEY];

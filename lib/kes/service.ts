@@ -213,6 +213,11 @@ async function keyFor(ctx: KesContext, name: string, version: number | null, op:
     await record(ctx, action, name, { allowed: false, reason: "unknown key" });
     throw new NotFoundError(`Key "${name}"`);
   }
+  // Shredded first: whoever asks, nothing under it opens again (its grants went with it), and says so.
+  if (k.status === "shredded") {
+    await record(ctx, action, name, { allowed: false, reason: "shredded" });
+    throw new KeyShreddedError(name);
+  }
   if (!scopeAllows(ctx, name, op)) {
     await record(ctx, action, name, { allowed: false, reason: scopeRefusal(ctx, name, op) });
     throw new ForbiddenError(`${ctx.agent!.label} may not ${op} with key "${name}": ${scopeRefusal(ctx, name, op)}.`);
@@ -221,10 +226,6 @@ async function keyFor(ctx: KesContext, name: string, version: number | null, op:
   if (!allowed) {
     await record(ctx, action, name, { allowed: false, reason: `no ${op} permission` });
     throw new ForbiddenError(`${ctx.caller} may not ${op} with key "${name}" (not its owner, not a reader, no live grant).`);
-  }
-  if (k.status === "shredded") {
-    await record(ctx, action, name, { allowed: false, reason: "shredded" });
-    throw new KeyShreddedError(name);
   }
   if (k.status === "disabled") {
     await record(ctx, action, name, { allowed: false, reason: "disabled" });
@@ -274,6 +275,7 @@ export async function listKeys(ctx: KesContext, input: unknown = {}): Promise<Ke
 export async function access(ctx: KesContext, input: unknown): Promise<{ name: string; operations: KesOperation[]; status: q.KeyRow["status"] }> {
   const { name } = parse(schemas.name, input);
   const k = await q.keyForCall(ctx.db.sql, name, null, ctx.caller);
+  if (k?.status === "shredded") throw new KeyShreddedError(name);
   const operations = k ? callerOps(ctx, k) : [];
   if (!k || operations.length === 0) throw new NotFoundError(`Key "${name}"`);
   return { name, operations, status: k.status };
