@@ -4,13 +4,13 @@
 // (minDecryptionVersion) and shred. Every change is audited here and by KES.
 import { requireAdmin, type AccessContext } from "../access/context";
 import type { CubbyOperation } from "../agents/types";
-import { auditAs } from "../audit";
+import { auditAs, listAudit } from "../audit";
 import { ConflictError, NotFoundError } from "../errors";
 import { rewrapBlob } from "../kes/client";
 import { CUBBY_TO_KES, cubbyKeyName } from "../kes/service";
 import * as q from "./queries";
 import { checkName, cubbyView, grantView, itemContext, kesService } from "./service";
-import type { CubbyAdminView, CubbyGrantView } from "./types";
+import type { AgentAuditEntry, CubbyAdminView, CubbyGrantView } from "./types";
 
 async function cubbyRow(ctx: AccessContext, name: string): Promise<q.CubbyRow> {
   requireAdmin(ctx);
@@ -101,4 +101,26 @@ export async function adminKeyAction(ctx: AccessContext, name: string, action: K
   const key = await kes.getKey(keyName);
   await auditAs(ctx, `cubby.${action}`, `cubby:${name}`, { currentVersion: key.currentVersion, minDecryptionVersion: key.minDecryptionVersion, rewrapped });
   return { action, currentVersion: key.currentVersion, minDecryptionVersion: key.minDecryptionVersion, status: key.status, rewrapped };
+}
+
+/** The newest audit entries of agents, cubbies and KES (allowed and refused), newest first. */
+export async function agentsAudit(ctx: AccessContext, limit = 50): Promise<AgentAuditEntry[]> {
+  requireAdmin(ctx);
+  const pages = await Promise.all(["kes.", "cubby.", "agent."].map((action) => listAudit(ctx.db, { action, limit })));
+  return pages
+    .flatMap((p) => p.entries)
+    .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0))
+    .slice(0, limit)
+    .map((e) => {
+      const d = (e.details ?? {}) as { allowed?: unknown; reason?: unknown };
+      return {
+        id: e.id,
+        at: e.at,
+        actor: e.actor,
+        action: e.action,
+        target: e.target,
+        allowed: typeof d.allowed === "boolean" ? d.allowed : null,
+        reason: typeof d.reason === "string" ? d.reason : null,
+      };
+    });
 }

@@ -56,3 +56,14 @@ export interface CubbyAdminView extends CubbyView {
   /** Items per KES key version (rotation progress). */
   itemsByKeyVersion: Record<string, number>;
 }
+
+/** An audit entry of agents, cubbies or KES as the admin page lists it (allowed or refused, and why). */
+export interface AgentAuditEntry {
+  id: string;
+  at: string;
+  actor: string;
+  action: string;
+  target: string;
+  allowed: boolean | null;
+  reason: string | null;
+}

@@ -12,7 +12,7 @@
 // canary — in a body, a header or a page — nor change, copy or delete R's data. R's own member and
 // admin are the control: they must see it where the table below says, which proves the test can see a
 // leak. A new route or page is covered without editing this file.
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { Browser, BrowserContext, Page, Request as PageRequest, Response as PageResponse } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { discoverPages, discoverRoutes, dynamicSegments, fillPattern, type Method } from "@/tests/helpers/app-surface";
@@ -242,6 +242,8 @@ beforeAll(async () => {
       LOG_ANSWER_TEXT: "true",
       RATE_LIMIT_BURST: "1000000",
       RATE_LIMIT_PER_MINUTE: "1000000",
+      // KES inside the web process needs a master key for the cubby that holds a canary.
+      MASTER_KEYS: `canary:${randomBytes(32).toString("base64")}`,
     },
   });
   const api: make.Api = { baseUrl: app.baseUrl, db: app.db! };
