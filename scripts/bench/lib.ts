@@ -138,3 +138,33 @@ export function percentile(values: number[], p: number): number {
 }
 
 export const fmt = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
+
+export interface LoopFigures {
+  p50: number;
+  p95: number;
+  perSecond: number;
+}
+
+/**
+ * `callers` loops of `n` calls each, all at once, after a warm-up (pools, JIT, plans): per-call p50/p95
+ * in ms and calls per second of wall clock.
+ */
+export async function concurrentLoops(callers: number, n: number, fn: (caller: number, i: number) => Promise<unknown>, warmup = 30): Promise<LoopFigures> {
+  for (let i = 0; i < warmup; i++) await fn(0, i);
+  const times: number[] = [];
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: callers }, async (_, c) => {
+      for (let i = 0; i < n; i++) {
+        const s = performance.now();
+        await fn(c, i);
+        times.push(performance.now() - s);
+      }
+    }),
+  );
+  const wall = (performance.now() - start) / 1000;
+  return { p50: percentile(times, 50), p95: percentile(times, 95), perSecond: times.length / wall };
+}
+
+export const figuresLine = (label: string, r: LoopFigures, width = 44) =>
+  `${label.padEnd(width)} p50 ${r.p50.toFixed(2).padStart(7)} ms   p95 ${r.p95.toFixed(2).padStart(7)} ms   ${r.perSecond.toFixed(0).padStart(6)} calls/s`;
