@@ -232,3 +232,16 @@ export async function adminSetMembers(c: Ctx, id: string, userIds: string[]) {
   }, rid(c));
   return (await listCollectionsWithAccess(c.db)).find((x) => x.id === id)!;
 }
+
+/**
+ * Deletes a collection with everything in it (sources, documents, chunks, memberships; the database
+ * cascades). Risky: routes ask for it through an approval (lib/approvals, action "collection.delete"),
+ * which calls this once approved.
+ */
+export async function adminDeleteCollection(c: Ctx, id: string): Promise<{ collectionId: string; documents: number }> {
+  const col = await c.db.prisma.collection.findUnique({ where: { id }, select: { slug: true, _count: { select: { documents: true } } } });
+  if (!col) throw new NotFoundError(`Collection ${id}`);
+  await c.db.prisma.collection.delete({ where: { id } });
+  await audit(c.db, c.principal, "collection.delete", `collection:${id}`, { slug: col.slug, documents: col._count.documents }, rid(c));
+  return { collectionId: id, documents: col._count.documents };
+}
