@@ -83,14 +83,20 @@ export async function finishExecution(sql: SqlRunner, id: string, outcome: { sta
 
 /**
  * Requests past their expiry that were still waiting (for decisions, or approved for a command that never
- * ran it) become "expired" — each exactly once, however many scheduler processes sweep at the same time.
+ * ran it) become "expired" — each exactly once, however many scheduler processes sweep at the same time —
+ * and the audit entry is written by the same statement, so no crash can separate the two.
  */
 export function expireDue(sql: SqlRunner, limit = 500): Promise<Array<{ id: string; action: string }>> {
   return sql<{ id: string; action: string }>`
-    UPDATE approvals SET status = 'expired', finished_at = now()
-    WHERE id IN (
-      SELECT id FROM approvals WHERE status IN ('pending', 'approved') AND expires_at <= now()
-      ORDER BY expires_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)
-    AND status IN ('pending', 'approved') AND expires_at <= now()
-    RETURNING id::text, action`;
+    WITH expired AS (
+      UPDATE approvals SET status = 'expired', finished_at = now()
+      WHERE id IN (
+        SELECT id FROM approvals WHERE status IN ('pending', 'approved') AND expires_at <= now()
+        ORDER BY expires_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)
+      AND status IN ('pending', 'approved') AND expires_at <= now()
+      RETURNING id, action),
+    audited AS (
+      INSERT INTO audit_log (actor_label, action, target, details)
+      SELECT 'system', 'approval.expire', 'approval:' || e.id::text, jsonb_build_object('action', e.action) FROM expired e)
+    SELECT id::text, action FROM expired`;
 }

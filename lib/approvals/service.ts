@@ -319,12 +319,12 @@ export const approvalJobs = [executeApprovalJob];
 
 /**
  * Expires requests past their time (pending, or approved and never carried out), each exactly once:
- * audited and notified by the process whose UPDATE changed it. The scheduler's poll calls this.
+ * audited with the change itself, then notified by the process whose UPDATE changed it. The scheduler's
+ * poll calls this.
  */
 export async function expireApprovals(db: Db): Promise<string[]> {
   const expired = await expireDue(db.sql);
   for (const r of expired) {
-    await audit(db, null, "approval.expire", `approval:${r.id}`, { action: r.action });
     await notify({ kind: "approval.decided", approvalId: r.id, action: r.action, status: "expired" }, { db });
   }
   if (expired.length) log("info", "approval requests expired", { count: expired.length });
