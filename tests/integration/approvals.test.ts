@@ -25,6 +25,7 @@ import { createTestDb, type TestDb } from "@/tests/helpers/db";
 import { installQueue, queuedJobs } from "@/tests/helpers/queue";
 
 const saved = { ...process.env };
+const item = (question: string, referenceAnswer: string | null = null) => ({ question, referenceAnswer, expectedSources: [] });
 let db: TestDb;
 let queue: JobQueue;
 let requester: AccessContext;
@@ -214,8 +215,8 @@ describe("an evaluation run over APPROVAL_RUN_ITEMS items", () => {
   it("waits for approval with the dataset version fixed, then runs as its requester; the requester sees only their own requests", async () => {
     const collectionId = await newCollection("eval");
     const evaluatorCtx = await accessOf(db, { id: evaluatorUserId });
-    const small = await createDataset(evaluatorCtx, { name: "small", collectionIds: [collectionId], items: [{ question: "a?" }, { question: "b?" }] });
-    const big = await createDataset(evaluatorCtx, { name: "big", collectionIds: [collectionId], items: [{ question: "a?" }, { question: "b?" }, { question: "c?" }] });
+    const small = await createDataset(evaluatorCtx, { name: "small", collectionIds: [collectionId], items: [item("a?"), item("b?")] });
+    const big = await createDataset(evaluatorCtx, { name: "big", collectionIds: [collectionId], items: [item("a?"), item("b?"), item("c?")] });
 
     const direct = await startEvaluationRunOrAskApproval(evaluatorCtx, { datasetId: small.id });
     expect(direct.kind).toBe("run");
@@ -246,7 +247,7 @@ describe("an evaluation run over APPROVAL_RUN_ITEMS items", () => {
     const collectionId = await newCollection("demoted");
     const u = await makeUser(db, "evaluator");
     const ctx = await accessOf(db, u);
-    const ds = await createDataset(ctx, { name: "x", collectionIds: [collectionId], items: [{ question: "a?" }, { question: "b?" }, { question: "c?" }] });
+    const ds = await createDataset(ctx, { name: "x", collectionIds: [collectionId], items: [item("a?"), item("b?"), item("c?")] });
     const gated = await startEvaluationRunOrAskApproval(ctx, { datasetId: ds.id });
     if (gated.kind !== "approval") throw new Error("expected an approval");
     await decideApproval(approverB, gated.answer.approval.id, { decision: "approve", comment: "ok" });

@@ -22,6 +22,7 @@ import { createTestDb, type TestDb } from "@/tests/helpers/db";
 import { installQueue } from "@/tests/helpers/queue";
 
 const saved = { ...process.env };
+const item = (question: string, referenceAnswer: string | null = null) => ({ question, referenceAnswer, expectedSources: [] });
 let db: TestDb;
 let queue: JobQueue;
 let admin: AccessContext;
@@ -195,7 +196,7 @@ describe("no collection text in any notification", () => {
     const ds = await createDataset(memberCtx, {
       name: `Vault checks ${canary.tag("item")}`,
       collectionIds: [R.id],
-      items: [{ question: `Vault code? ${canary.tag("item")}`, referenceAnswer: canary.tag("item") }, { question: `Who recites it? ${canary.tag("item")}` }],
+      items: [item(`Vault code? ${canary.tag("item")}`, canary.tag("item")), item(`Who recites it? ${canary.tag("item")}`)],
     });
 
     const before = everythingReceived().length;
