@@ -10,6 +10,7 @@ export {
   getApproval,
   listApprovals,
   requestApproval,
+  requestCommandApproval,
   runApproved,
   waitingForApproval,
   type ApprovalView,

@@ -92,6 +92,8 @@ function view(ctx: AccessContext | null, row: ApprovalRecord): ApprovalView {
   };
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 const withDecisions = { decisions: { orderBy: { createdAt: "asc" as const } } };
 
 async function load(db: Db, id: string): Promise<ApprovalRecord | null> {
@@ -131,6 +133,20 @@ export async function requestApproval(ctx: AccessContext, action: string, args: 
   await auditAs(ctx, "approval.request", `approval:${row.id}`, { action, argsSha256: sha, quorum: row.quorum, expiresAt: row.expiresAt.toISOString() });
   await notify({ kind: "approval.requested", approvalId: row.id, action, quorum: row.quorum, expiresAt: row.expiresAt.toISOString() }, { db: ctx.db });
   return view(ctx, row as ApprovalRecord);
+}
+
+/**
+ * An admin asks for approval of an action that a command or another area's service carries out (POST
+ * /api/approvals): restoring over a database, rotating the master key, KES keys, budgets, cubby grants.
+ * The app's own actions (deleting, large runs) are asked for where they are started, whose checks apply.
+ */
+export async function requestCommandApproval(ctx: AccessContext, input: { action: string; args: unknown }): Promise<ApprovalView> {
+  requireAdmin(ctx);
+  const def = actionOrThrow(input.action);
+  if (def.execute) {
+    throw new ValidationError(`${def.action} is asked for where it is started (its route), not here.`, [{ path: "action", message: "use the action's own route" }]);
+  }
+  return requestApproval(ctx, input.action, input.args);
 }
 
 /** What a route answers (202) when the action it was asked for waits for approval. */
@@ -227,8 +243,8 @@ export async function runApproved<T extends Record<string, unknown> | void>(
   fn: (args: Record<string, unknown>) => Promise<T>,
   opts: { ctx?: AccessContext } = {},
 ): Promise<T> {
-  const row = await readApproval(db.sql, input.approvalId);
-  if (!row) throw new NotFoundError("Approval request");
+  const row = UUID.test(input.approvalId) ? await readApproval(db.sql, input.approvalId) : null;
+  if (!row) throw new NotFoundError(`Approval request ${input.approvalId}`);
   const record = (details: Record<string, unknown>, action: string) =>
     opts.ctx ? auditAs(opts.ctx, action, `approval:${row.id}`, details) : audit(db, null, action, `approval:${row.id}`, details);
   if (row.action !== input.action) {

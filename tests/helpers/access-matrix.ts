@@ -203,7 +203,11 @@ export const ROUTES: Record<string, Entry> = {
   },
   "/api/admin/notifications/[id]": { methods: { PATCH: "admin", DELETE: "admin" }, data: "instance" },
 
-  "/api/approvals": { methods: { GET: "ask" }, data: "own", note: "admins see every request; anyone else their own" },
+  "/api/approvals": {
+    methods: { GET: "ask", POST: "admin" },
+    data: { GET: "own", POST: "instance" },
+    note: "GET: admins see every request, anyone else their own; POST: an admin asks for a command's action (restore, key rotation…)",
+  },
   "/api/approvals/[id]": { methods: { GET: "ask" }, data: "own", note: "admins any request; anyone else their own (others are 404)" },
   "/api/approvals/[id]/decision": {
     methods: { POST: "admin" },

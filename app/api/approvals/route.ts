@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { route } from "@/lib/http/route";
-import { listApprovals } from "@/lib/approvals";
+import { json, route } from "@/lib/http/route";
+import { listApprovals, requestCommandApproval } from "@/lib/approvals";
 
 export const dynamic = "force-dynamic";
 
@@ -11,3 +11,11 @@ const query = z.object({
 
 /** Approval requests, newest first: every request for admins, the caller's own for anyone else. */
 export const GET = route({ permission: "ask", query }, ({ access, query }) => listApprovals(access, query));
+
+const body = z.object({ action: z.string().min(1).max(100), args: z.record(z.string(), z.unknown()) }).strict();
+
+/**
+ * { action, args } → 201 with a pending request, for actions a command carries out (e.g. `key.rotate`
+ * with { backups: true }, then `npm run keys:rotate -- --backups --approval <id>`). Admins only.
+ */
+export const POST = route({ permission: "admin", body, maxBodyBytes: 10_000 }, async ({ access, body }) => json(await requestCommandApproval(access, body), { status: 201 }));
