@@ -97,7 +97,6 @@ export const ROUTES: Record<string, Entry> = {
   "/api/sources/[id]": {
     methods: { DELETE: "admin" },
     data: "instance",
-    probes: [{ method: "DELETE", path: (w) => `/api/sources/${w.sourceA}`, expect: "refused" }],
     note: "waits for another admin's approval (202)",
   },
   "/api/sources/[id]/webhook-token": {
