@@ -54,8 +54,8 @@ afterAll(async () => {
 
 describe("approvals API", () => {
   it("refuses the requester, non-admins and decisions without a comment, naming what is wrong", async () => {
-    const a = await makeApiKey(app.db!, ["admin"], { creator: adminA });
-    const b = await makeApiKey(app.db!, ["admin"], { creator: adminB });
+    const a = await makeApiKey(app.db!, ["ask", "admin"], { creator: adminA });
+    const b = await makeApiKey(app.db!, ["ask", "admin"], { creator: adminB });
     const viewer = await makeApiKey(app.db!, ["ask"], { creator: await makeUser(app.db!, "viewer") });
     const collection = await api("POST", "/api/admin/collections", a.headers, { slug: `api-${Date.now()}`, name: "API test" });
     const asked = await api("DELETE", `/api/admin/collections/${collection.json.id}`, a.headers);
