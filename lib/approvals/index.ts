@@ -11,6 +11,7 @@ export {
   listApprovals,
   requestApproval,
   requestCommandApproval,
+  resumeApprovedActions,
   runApproved,
   waitingForApproval,
   type ApprovalView,

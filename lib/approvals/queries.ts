@@ -100,3 +100,12 @@ export function expireDue(sql: SqlRunner, limit = 500): Promise<Array<{ id: stri
       SELECT 'system', 'approval.expire', 'approval:' || e.id::text, jsonb_build_object('action', e.action) FROM expired e)
     SELECT id::text, action FROM expired`;
 }
+
+/** Approved requests still waiting to be carried out `olderThanSeconds` after approval (their job was lost). */
+export function approvedNotCarriedOut(sql: SqlRunner, actions: string[], olderThanSeconds: number): Promise<Array<{ id: string }>> {
+  return sql<{ id: string }>`
+    SELECT id::text FROM approvals
+    WHERE status = 'approved' AND action = ANY(${actions}::text[]) AND expires_at > now()
+      AND decided_at < now() - ${olderThanSeconds}::int * interval '1 second'
+    ORDER BY decided_at LIMIT 20`;
+}

@@ -14,10 +14,11 @@ import { ConflictError, ForbiddenError, NotFoundError, ValidationError, zodIssue
 import { defineJob, enqueue } from "../jobs/queue";
 import { log } from "../log";
 import { notify } from "../notify";
-import { getApprovalAction, type ApprovalAction } from "./actions";
+import { APPROVAL_ACTIONS, getApprovalAction, type ApprovalAction } from "./actions";
 import { argsHash } from "./hash";
 import {
   approvalCount,
+  approvedNotCarriedOut,
   claimForExecution,
   closePending,
   expireDue,
@@ -345,4 +346,17 @@ export async function expireApprovals(db: Db): Promise<string[]> {
   }
   if (expired.length) log("info", "approval requests expired", { count: expired.length });
   return expired.map((r) => r.id);
+}
+
+/**
+ * Carries out approved actions whose job never ran them (the queue was down when they were approved):
+ * the scheduler's poll calls this; the compare-and-set in runApproved keeps it to once.
+ */
+export async function resumeApprovedActions(db: Db, olderThanSeconds = 120): Promise<number> {
+  const runsByItself = APPROVAL_ACTIONS.filter((a) => a.execute).map((a) => a.action);
+  let done = 0;
+  for (const { id } of await approvedNotCarriedOut(db.sql, runsByItself, olderThanSeconds)) {
+    if ((await executeApproval(db, id)) !== "skipped") done++;
+  }
+  return done;
 }

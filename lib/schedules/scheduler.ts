@@ -4,7 +4,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { getConfig } from "../config";
 import type { Db } from "../db/client";
-import { expireApprovals } from "../approvals/service";
+import { expireApprovals, resumeApprovedActions } from "../approvals/service";
 import { log } from "../log";
 import { claimDueRuns, defaultEngineOptions, failDeadRuns, getExecutor, syncHandedOffRuns, type EngineOptions } from "./engine";
 import { errorSummary } from "./targets";
@@ -35,6 +35,8 @@ export function startScheduler({ db, signal, pollMs, engine }: StartSchedulerOpt
     if (dead.length > 0) executor.abort(dead); // our own runs past their timeout: stop their work too
     // Approval requests past their expiry: each expires once, whichever process's UPDATE gets it.
     await expireApprovals(db);
+    // Approved actions whose job was lost (the queue was down at the time) are carried out here, once.
+    await resumeApprovedActions(db);
     const claimed = await claimDueRuns(db, opts);
     for (const run of claimed) {
       log("info", "schedule run claimed", { scheduleId: run.scheduleId, runId: run.runId, dueAt: run.dueAt?.toISOString() });

@@ -8,6 +8,7 @@ import {
   executeApproval,
   expireApprovals,
   getApproval,
+  resumeApprovedActions,
   listApprovals,
   requestApproval,
   requestCollectionDeletion,
@@ -181,6 +182,22 @@ describe("running once, with the approved arguments only", () => {
     expect(await auditCount("collection.delete", `collection:${collectionId}`)).toBe(1);
     expect(await auditCount("approval.execute", `approval:${approval.id}`)).toBe(1);
     expect((await queuedJobs(db, "approvals.execute")).filter((j) => j.data.approvalId === approval.id)).toHaveLength(1);
+  });
+});
+
+describe("an approval whose job was lost", () => {
+  it("is carried out by the scheduler's sweep, once, however many sweep at the same time", async () => {
+    const collectionId = await newCollection("lost-job");
+    const { approval } = await requestCollectionDeletion(requester, collectionId);
+    await decideApproval(approverB, approval.id, { decision: "approve", comment: "go" });
+    // Not yet overdue: the job may still be on its way.
+    expect(await resumeApprovedActions(db)).toBe(0);
+    await db.prisma.approval.update({ where: { id: approval.id }, data: { decidedAt: new Date(Date.now() - 5 * 60_000) } });
+    const [one, two] = await Promise.all([resumeApprovedActions(db), resumeApprovedActions(db)]);
+    expect(one + two).toBe(1);
+    expect(await db.prisma.collection.count({ where: { id: collectionId } })).toBe(0);
+    expect((await getApproval(approverB, approval.id)).status).toBe("executed");
+    expect(await auditCount("collection.delete", `collection:${collectionId}`)).toBe(1);
   });
 });
 
