@@ -15,6 +15,8 @@ import { sendDigest } from "@/lib/insights/digest";
 import type { JobQueue } from "@/lib/jobs/queue";
 import { createTarget, deliverNotificationJob, listDeliveries, listTargets, notify, updateTarget, type NotificationEvent } from "@/lib/notify";
 import { signWebhook } from "@/lib/notify/channels";
+import { getExecutor } from "@/lib/schedules/engine";
+import { createSchedule, getScheduleHistory, runScheduleNow } from "@/lib/schedules/service";
 import { startHttpReceiver, startSmtpReceiver, type HttpReceiver, type SmtpReceiver } from "@/tests/fakes/notify-receivers";
 import { accessOf, makeUser } from "@/tests/helpers/auth";
 import { newCanary } from "@/tests/helpers/canary";
@@ -174,6 +176,27 @@ describe("delivery", () => {
     expect(await notify(smuggled, { db })).toEqual([]);
     const prose = { kind: "breaker.opened", model: "What is the vault code?", failures: 1, retryAt: new Date().toISOString() } as NotificationEvent;
     expect(await notify(prose, { db })).toEqual([]);
+  });
+});
+
+describe("the digest schedule target", () => {
+  it("a daily digest schedule sends the figures, as the user it runs as, to every target that takes digests", async () => {
+    const before = hook.received.length;
+    const schedule = await createSchedule(admin, { name: "Daily digest", target: { kind: "digest", config: { period: "daily" } }, interval_minutes: 1440 });
+    expect(schedule.target.summary).toBe("Daily digest to notification targets");
+    await runScheduleNow(admin, schedule.id);
+    await getExecutor(db).drain();
+    const [run] = await getScheduleHistory(admin, schedule.id);
+    expect(run).toMatchObject({ status: "succeeded", result: { kind: "notification_deliveries", id: "3" } });
+    await allDelivered();
+    const digest = hook.received.slice(before).map((r) => JSON.parse(r.body)).find((b) => b.event === "digest");
+    expect(digest).toMatchObject({ period: "daily", title: "SOT daily digest", link: "https://sot.example.test/insights?days=1" });
+    expect(typeof digest.questions).toBe("number");
+    // A bad period is refused where the schedule is saved, naming the field.
+    await expect(createSchedule(admin, { name: "Bad", target: { kind: "digest", config: { period: "hourly" } }, interval_minutes: 60 })).rejects.toMatchObject({
+      status: 400,
+      details: expect.arrayContaining([expect.objectContaining({ path: "target.config.period" })]),
+    });
   });
 });
 
