@@ -1,8 +1,6 @@
 // Expiry with two real scheduler processes (workers/scheduler.ts, spawned as children) sweeping one
 // PostgreSQL database: every request past its time becomes "expired" exactly once — one audit entry and
 // one notification each — and an expired request can no longer be approved or carried out.
-import { spawn, type ChildProcess } from "node:child_process";
-import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import type { AccessContext } from "@/lib/access/context";
@@ -15,40 +13,10 @@ import { startHttpReceiver, type HttpReceiver } from "@/tests/fakes/notify-recei
 import { accessOf, makeUser } from "@/tests/helpers/auth";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
 import { installQueue } from "@/tests/helpers/queue";
+import { spawnScheduler, type SchedulerProcess as Proc } from "@/tests/helpers/scheduler-process";
 import type { JobQueue } from "@/lib/jobs/queue";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const REQUESTS = 60;
-
-interface Proc {
-  child: ChildProcess;
-  output: string;
-  exited: Promise<number | null>;
-}
-
-function spawnScheduler(url: string): Promise<Proc> {
-  const child = spawn(process.execPath, ["--import", "tsx", "workers/scheduler.ts"], {
-    cwd: ROOT,
-    env: { ...process.env, NODE_ENV: "production", DATABASE_URL: url, AUTH_SECRET: "approval-expiry-test-secret-0123456789abcdef", LOG_LEVEL: "info", SCHEDULER_POLL_MS: "50" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const proc: Proc = { child, output: "", exited: new Promise((resolve) => child.once("exit", (code) => resolve(code))) };
-  child.stdout!.on("data", (d) => (proc.output += d));
-  child.stderr!.on("data", (d) => (proc.output += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`scheduler did not start:\n${proc.output}`)), 90_000);
-    child.stdout!.on("data", () => {
-      if (proc.output.includes('"msg":"scheduler started"')) {
-        clearTimeout(timer);
-        resolve(proc);
-      }
-    });
-    void proc.exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`scheduler exited (${code}) before starting:\n${proc.output}`));
-    });
-  });
-}
 
 const saved = { ...process.env };
 let db: TestDb;
@@ -71,7 +39,7 @@ beforeAll(async () => {
   approver = await accessOf(db, await makeUser(db, "admin"));
   receiver = await startHttpReceiver();
   await createTarget(approver, { kind: "webhook", name: "expiry watcher", url: `${receiver.url}/expired`, events: ["approval.decided"] });
-  procs = await Promise.all([spawnScheduler(db.url), spawnScheduler(db.url)]);
+  procs = await Promise.all([spawnScheduler(db.url, { SCHEDULER_POLL_MS: "50" }), spawnScheduler(db.url, { SCHEDULER_POLL_MS: "50" })]);
 }, 180_000);
 
 afterAll(async () => {
