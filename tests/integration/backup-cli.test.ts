@@ -83,6 +83,22 @@ describe("backup scripts", () => {
     const forced = await cli("restore", ["--snapshot", snapshotId!, "--target", url, "--force"]);
     expect(forced.code).toBe(1);
     expect(forced.out).toContain("error: Restoring over a database that holds data waits for approval");
+    // Asked for and approved in the database about to be replaced, it runs once with that snapshot id.
+    const target = await openPostgres(url, { poolSize: 2 });
+    try {
+      const [asker, approver] = [await accessOf(target, await makeUser(target, "admin")), await accessOf(target, await makeUser(target, "admin"))];
+      const req = await requestCommandApproval(asker, { action: "backup.restore", args: { snapshotId: snapshotId! } });
+      await decideApproval(approver, req.id, { decision: "approve", comment: "restore drill" });
+      const approved = await cli("restore", ["--snapshot", snapshotId!, "--target", url, "--force", "--approval", req.id]);
+      expect(approved.out).toMatch(/chunks\s+4/);
+      expect(approved.code).toBe(0);
+      // The restore replaced the approvals with the snapshot's: the request is gone, so it cannot run again.
+      const replay = await cli("restore", ["--snapshot", snapshotId!, "--target", url, "--force", "--approval", req.id]);
+      expect(replay.code).toBe(1);
+      expect(replay.out).toContain(`Approval request ${req.id} was not found`);
+    } finally {
+      await target.close();
+    }
 
     // A tampered object makes verify fail, naming it.
     const objects = (await readdir(path.join(dir.dir, "backups", "objects"), { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
