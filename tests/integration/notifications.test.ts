@@ -17,6 +17,8 @@ import { createTarget, deliverNotificationJob, listDeliveries, listTargets, noti
 import { signWebhook } from "@/lib/notify/channels";
 import { getExecutor } from "@/lib/schedules/engine";
 import { createSchedule, getScheduleHistory, runScheduleNow } from "@/lib/schedules/service";
+import { createScheduleBody } from "@/lib/schedules/rules";
+import { parseWith } from "@/lib/http/route";
 import { startHttpReceiver, startSmtpReceiver, type HttpReceiver, type SmtpReceiver } from "@/tests/fakes/notify-receivers";
 import { accessOf, makeUser } from "@/tests/helpers/auth";
 import { newCanary } from "@/tests/helpers/canary";
@@ -182,7 +184,7 @@ describe("delivery", () => {
 describe("the digest schedule target", () => {
   it("a daily digest schedule sends the figures, as the user it runs as, to every target that takes digests", async () => {
     const before = hook.received.length;
-    const schedule = await createSchedule(admin, { name: "Daily digest", target: { kind: "digest", config: { period: "daily" } }, interval_minutes: 1440 });
+    const schedule = await createSchedule(admin, parseWith(createScheduleBody, { name: "Daily digest", target: { kind: "digest", config: { period: "daily" } }, intervalMinutes: 1440 }, "body"));
     expect(schedule.target.summary).toBe("Daily digest to notification targets");
     await runScheduleNow(admin, schedule.id);
     await getExecutor(db).drain();
@@ -193,7 +195,7 @@ describe("the digest schedule target", () => {
     expect(digest).toMatchObject({ period: "daily", title: "SOT daily digest", link: "https://sot.example.test/insights?days=1" });
     expect(typeof digest.questions).toBe("number");
     // A bad period is refused where the schedule is saved, naming the field.
-    await expect(createSchedule(admin, { name: "Bad", target: { kind: "digest", config: { period: "hourly" } }, interval_minutes: 60 })).rejects.toMatchObject({
+    await expect((async () => createSchedule(admin, parseWith(createScheduleBody, { name: "Bad", target: { kind: "digest", config: { period: "hourly" } }, intervalMinutes: 60 }, "body")))()).rejects.toMatchObject({
       status: 400,
       details: expect.arrayContaining([expect.objectContaining({ path: "target.config.period" })]),
     });
