@@ -19,6 +19,7 @@ import { defineJob, enqueue } from "../jobs/queue";
 import { trackedRuns } from "../jobs/tracked-run";
 import type { Llm } from "../llm";
 import { log } from "../log";
+import { notify } from "../notify";
 import { requestBackfill } from "./backfill";
 import { isWholeSourceWalk, type DiscoveredItem, type ImportKind, type ItemKind, type JobContextForDriver } from "./driver";
 import { driverFor } from "./drivers";
@@ -263,9 +264,11 @@ export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {})
 
 /** Marks a job failed for good (after the queue's last retry). */
 export async function failImportJob(db: Db, jobId: string, error: string): Promise<void> {
-  const job = await db.prisma.importJob.findUnique({ where: { id: jobId }, select: { sourceId: true } });
+  const job = await db.prisma.importJob.findUnique({ where: { id: jobId }, select: { sourceId: true, trigger: true, done: true, failed: true } });
   if (!job || !(await runs.fail(db.sql, jobId, error))) return;
   await db.prisma.source.update({ where: { id: job.sourceId }, data: { status: "error", lastError: error } });
+  const trigger = (["manual", "schedule", "webhook", "seed"] as const).find((t) => t === job.trigger) ?? "manual";
+  await notify({ kind: "import.failed", importJobId: jobId, sourceId: job.sourceId, done: job.done, failed: job.failed, trigger }, { db });
 }
 
 async function markItems(db: Db, jobId: string, kind: ItemKind, ids: string[], status: string, error?: string, warning?: string) {
