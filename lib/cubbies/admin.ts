@@ -106,7 +106,7 @@ export async function adminKeyAction(ctx: AccessContext, name: string, action: K
 /** The newest audit entries of agents, cubbies and KES (allowed and refused), newest first. */
 export async function agentsAudit(ctx: AccessContext, limit = 50): Promise<AgentAuditEntry[]> {
   requireAdmin(ctx);
-  const pages = await Promise.all(["kes.", "cubby.", "agent."].map((action) => listAudit(ctx.db, { action, limit })));
+  const pages = await Promise.all(["kes.", "cubby.", "agent."].map((action) => listAudit(ctx, { action, limit })));
   return pages
     .flatMap((p) => p.entries)
     .sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0))

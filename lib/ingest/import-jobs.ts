@@ -11,7 +11,7 @@
 // ends by removing documents the source no longer has: a driver with `finalize` confirms each one
 // with the source; without it, nothing is removed when discovery failed somewhere (absence proves
 // nothing then).
-import { assertWritable, type AccessContext } from "../access/context";
+import { assertReadable, assertWritable, type AccessContext } from "../access/context";
 import { auditAs } from "../audit";
 import { getDb, type Db } from "../db/client";
 import { ConflictError, NotFoundError, ValidationError } from "../errors";
@@ -24,6 +24,7 @@ import { isWholeSourceWalk, type DiscoveredItem, type ImportKind, type ItemKind,
 import { driverFor } from "./drivers";
 import { normalizeNotionId } from "./notion";
 import { ingestDocuments, removeMissing, softDeleteDocuments, type SourceDocument } from "./pipeline";
+import { withBulkVectorIndex } from "./vector-index";
 
 const ABANDONED_AFTER_MS = 30 * 60_000;
 const runs = trackedRuns("import");
@@ -84,7 +85,8 @@ async function addItems(db: Db, jobId: string, items: DiscoveredItem[]): Promise
   });
 }
 
-export async function getImportJob(db: Db, id: string): Promise<ImportJobView> {
+/** A job's view with its failures and warnings, for workers and jobs (callers with a person use getImportJob). */
+export async function importJobView(db: Db, id: string): Promise<ImportJobView> {
   const job = await db.prisma.importJob.findUnique({ where: { id } });
   if (!job) throw new NotFoundError("Import job");
   const failures = await db.prisma.importJobItem.findMany({
@@ -136,7 +138,7 @@ export interface RunOptions {
 export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {}): Promise<ImportJobView> {
   const job = await db.prisma.importJob.findUnique({ where: { id: jobId }, include: { source: true } });
   if (!job) throw new NotFoundError("Import job");
-  if (job.status === "succeeded" || job.status === "failed") return getImportJob(db, jobId);
+  if (job.status === "succeeded" || job.status === "failed") return importJobView(db, jobId);
   const driver = driverFor(job.source);
   if (!driver) throw new ValidationError(`No import driver for source kind ${job.source.kind}.`);
   const ctx: JobContextForDriver = {
@@ -150,7 +152,7 @@ export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {})
     },
   };
   // Resumable: a queue retry after the worker died takes the job that is still "running" and continues.
-  if (!(await runs.claim(db.sql, jobId, { resume: true, set: { error: null } }))) return getImportJob(db, jobId);
+  if (!(await runs.claim(db.sql, jobId, { resume: true, set: { error: null } }))) return importJobView(db, jobId);
   await db.prisma.source.update({ where: { id: job.source.id }, data: { status: "importing" } });
 
   try {
@@ -177,54 +179,58 @@ export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {})
       await refreshCounts(db, jobId, { phase: "discover" });
     }
 
-    // Fetch and ingest pages in groups.
-    const groupSize = opts.groupSize ?? 16;
-    const concurrency = driver.concurrency ?? 4;
-    for (;;) {
-      opts.signal?.throwIfAborted();
-      const pages = await db.prisma.importJobItem.findMany({
-        where: { jobId, kind: "page", status: "pending" },
-        orderBy: { externalId: "asc" },
-        take: groupSize,
-      });
-      if (pages.length === 0) break;
-      const fetched = await mapLimit(pages, concurrency, async (p) => {
-        try {
-          return { id: p.externalId, result: await driver.fetch(ctx, { externalId: p.externalId, kind: "page", title: p.title, breadcrumb: p.breadcrumb }) };
-        } catch (err) {
-          return { id: p.externalId, error: (err as Error).message };
+    // Fetch and ingest pages in groups. A large first import into a (near) empty database writes without
+    // the HNSW index and builds it once at the end (lib/ingest/vector-index.ts).
+    const pendingPages = await db.prisma.importJobItem.count({ where: { jobId, kind: "page", status: "pending" } });
+    await withBulkVectorIndex(db, pendingPages, async () => {
+      const groupSize = opts.groupSize ?? 16;
+      const concurrency = driver.concurrency ?? 4;
+      for (;;) {
+        opts.signal?.throwIfAborted();
+        const pages = await db.prisma.importJobItem.findMany({
+          where: { jobId, kind: "page", status: "pending" },
+          orderBy: { externalId: "asc" },
+          take: groupSize,
+        });
+        if (pages.length === 0) break;
+        const fetched = await mapLimit(pages, concurrency, async (p) => {
+          try {
+            return { id: p.externalId, result: await driver.fetch(ctx, { externalId: p.externalId, kind: "page", title: p.title, breadcrumb: p.breadcrumb }) };
+          } catch (err) {
+            return { id: p.externalId, error: (err as Error).message };
+          }
+        });
+        const docs: SourceDocument[] = [];
+        const deleted: string[] = [];
+        for (const f of fetched) {
+          if ("error" in f) await markItems(db, jobId, "page", [f.id], "failed", f.error);
+          else if ("deleted" in f.result) deleted.push(f.id);
+          else if ("skipped" in f.result) await markItems(db, jobId, "page", [f.id], "done", undefined, f.result.warning);
+          else {
+            const { warnings, ...doc } = f.result;
+            if (warnings?.length) await setWarning(db, jobId, f.id, warnings.join("; "));
+            docs.push(doc);
+          }
         }
-      });
-      const docs: SourceDocument[] = [];
-      const deleted: string[] = [];
-      for (const f of fetched) {
-        if ("error" in f) await markItems(db, jobId, "page", [f.id], "failed", f.error);
-        else if ("deleted" in f.result) deleted.push(f.id);
-        else if ("skipped" in f.result) await markItems(db, jobId, "page", [f.id], "done", undefined, f.result.warning);
-        else {
-          const { warnings, ...doc } = f.result;
-          if (warnings?.length) await setWarning(db, jobId, f.id, warnings.join("; "));
-          docs.push(doc);
+        if (deleted.length) {
+          // Gone at the source. Only a whole-source walk removes; a partial import leaves it to one.
+          if (isWholeSourceWalk(job.kind)) {
+            await softDeleteDocuments(db, ctx.source.id, deleted);
+            await markItems(db, jobId, "page", deleted, "done");
+          } else {
+            await markItems(db, jobId, "page", deleted, "done", undefined, "gone at the source (deleted or in the trash): a full sync removes it");
+          }
         }
-      }
-      if (deleted.length) {
-        // Gone at the source. Only a whole-source walk removes; a partial import leaves it to one.
-        if (isWholeSourceWalk(job.kind)) {
-          await softDeleteDocuments(db, ctx.source.id, deleted);
-          await markItems(db, jobId, "page", deleted, "done");
-        } else {
-          await markItems(db, jobId, "page", deleted, "done", undefined, "gone at the source (deleted or in the trash): a full sync removes it");
+        const result = await ingestDocuments(db, { sourceId: ctx.source.id, collectionId: ctx.source.collectionId }, docs, { llm: opts.llm });
+        for (const o of result.outcomes) {
+          if (o.status === "failed") await markItems(db, jobId, "page", [o.externalId], "failed", o.error);
+          else await markItems(db, jobId, "page", [o.externalId], o.status === "unchanged" ? "unchanged" : "done");
         }
+        if (result.pendingChunks > 0) await requestBackfill();
+        await refreshCounts(db, jobId, { embeddedChunks: result.embeddedChunks, phase: "fetch" });
+        await opts.onProgress?.({ id: jobId, done: await db.prisma.importJobItem.count({ where: { jobId, kind: "page", status: { not: "pending" } } }) });
       }
-      const result = await ingestDocuments(db, { sourceId: ctx.source.id, collectionId: ctx.source.collectionId }, docs, { llm: opts.llm });
-      for (const o of result.outcomes) {
-        if (o.status === "failed") await markItems(db, jobId, "page", [o.externalId], "failed", o.error);
-        else await markItems(db, jobId, "page", [o.externalId], o.status === "unchanged" ? "unchanged" : "done");
-      }
-      if (result.pendingChunks > 0) await requestBackfill();
-      await refreshCounts(db, jobId, { embeddedChunks: result.embeddedChunks, phase: "fetch" });
-      await opts.onProgress?.({ id: jobId, done: await db.prisma.importJobItem.count({ where: { jobId, kind: "page", status: { not: "pending" } } }) });
-    }
+    });
 
     // Finalize: a whole-source walk removes what the source no longer has.
     let removed = 0;
@@ -252,7 +258,7 @@ export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {})
     await db.prisma.source.update({ where: { id: ctx.source.id }, data: { lastError: message } });
     throw err;
   }
-  return getImportJob(db, jobId);
+  return importJobView(db, jobId);
 }
 
 /** Marks a job failed for good (after the queue's last retry). */
@@ -364,5 +370,13 @@ export async function startImport(ctx: AccessContext, input: { sourceId: string;
       ? await startNotionImport(ctx.db, { sourceId: source.id, pageIds: input.pageIds, dataSourceIds: input.dataSourceIds, trigger: "manual" })
       : await startReconcile(ctx.db, { sourceId: source.id, trigger: "manual" });
   await auditAs(ctx, "import.start", `source:${source.id}`, { jobId: job.id });
-  return getImportJob(ctx.db, job.id);
+  return importJobView(ctx.db, job.id);
+}
+
+/** An import job's progress, for someone who may read its source's collection. */
+export async function getImportJob(ctx: AccessContext, id: string): Promise<ImportJobView> {
+  const job = await importJobView(ctx.db, id);
+  const source = await ctx.db.prisma.source.findUniqueOrThrow({ where: { id: job.sourceId }, select: { collectionId: true } });
+  assertReadable(ctx, source.collectionId);
+  return job;
 }

@@ -1,5 +1,6 @@
 // Shared helpers of the ask/retrieval benchmarks: machine description, a scratch database, bulk chunk
 // loading and percentiles. Benchmarks print figures; they never assert timings.
+import { readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 import pg from "pg";
 import { openPostgres, type Db } from "@/lib/db/client";
@@ -9,13 +10,59 @@ export function machine(): string {
   return `machine: ${cpus[0]?.model ?? "unknown CPU"} × ${cpus.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}, ${os.platform()} ${os.release()}`;
 }
 
+/** CPU time (user + system) a process has used, in ms, from /proc (Linux). */
+export function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  // utime and stime are fields 14 and 15 of the file (11 and 12 after the command name), in clock ticks.
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+/**
+ * CPU time of every thread of a process, in ms with nanosecond resolution (Linux schedstat: the first field
+ * of /proc/<pid>/task/<tid>/schedstat is the time the thread has run). Fine enough to time one request,
+ * where /proc/<pid>/stat counts in 10 ms ticks.
+ */
+export function threadCpuMs(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return ns / 1e6;
+}
+
+/**
+ * CPU time the PostgreSQL backends serving one database have used, in ms (schedstat, as above). The server
+ * is shared (other databases, other people's tests), so only this database's backends are counted; a
+ * backend that ends between two readings loses its share, which the pool's long idle timeout avoids.
+ */
+export async function postgresCpuMs(db: Db): Promise<number> {
+  const rows = await db.sql.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+  let ms = 0;
+  for (const { pid } of rows) {
+    try {
+      ms += threadCpuMs(pid);
+    } catch {
+      // Not readable (another machine, or the backend ended): not counted.
+    }
+  }
+  return ms;
+}
+
 /** The machine's load average (1/5/15 min): benchmark figures depend on what else it is doing. */
 export const loadAverage = () => os.loadavg().map((l) => l.toFixed(1)).join(" / ");
 
 /** The server's memory settings: they decide whether the hot index pages are read from PostgreSQL's own cache or the OS's. */
 export async function serverSettings(db: Db): Promise<string> {
-  const [r] = await db.sql.query<{ sb: string; ecs: string }>(`SELECT current_setting('shared_buffers') AS sb, current_setting('effective_cache_size') AS ecs`);
-  return `server: shared_buffers ${r!.sb}, effective_cache_size ${r!.ecs}`;
+  const [r] = await db.sql.query<{ v: string; sb: string; ecs: string; mwm: string; pmw: string; pg: string }>(
+    `SELECT current_setting('server_version') AS v, current_setting('shared_buffers') AS sb, current_setting('effective_cache_size') AS ecs,
+            current_setting('maintenance_work_mem') AS mwm, current_setting('max_parallel_maintenance_workers') AS pmw,
+            (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS pg`,
+  );
+  return `server: PostgreSQL ${r!.v}, pgvector ${r!.pg}, shared_buffers ${r!.sb}, effective_cache_size ${r!.ecs}, maintenance_work_mem ${r!.mwm} (index builds here: ${process.env.BENCH_MAINTENANCE_WORK_MEM ?? "2GB"}), max_parallel_maintenance_workers ${r!.pmw}`;
 }
 
 export const BENCH_PG = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
