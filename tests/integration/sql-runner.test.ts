@@ -76,15 +76,9 @@ describe.each([
   });
 
   it("splices a fragment made by another copy of the module (the built app's beside the server's)", async () => {
-    // What a fragment of a second copy of lib/db/sql-runner.ts is to this one: another class, the same mark.
-    class OtherCopyFragment {
-      readonly [Symbol.for("sot.sql-fragment")] = true;
-      constructor(
-        readonly strings: readonly string[],
-        readonly values: readonly unknown[],
-      ) {}
-    }
-    const rows = await get().sql<{ x: number }>`SELECT x FROM generate_series(1, 5) AS g(x) WHERE ${new OtherCopyFragment(["x > ", ""], [3])} ORDER BY x`;
+    // What a fragment of a second copy of lib/db/sql-runner.ts is to this one: another class's object, the same mark.
+    const otherCopyFragment = { [Symbol.for("sot.sql-fragment")]: true, strings: ["x > ", ""], values: [3] };
+    const rows = await get().sql<{ x: number }>`SELECT x FROM generate_series(1, 5) AS g(x) WHERE ${otherCopyFragment} ORDER BY x`;
     expect(rows.map((r) => r.x)).toEqual([4, 5]);
   });
 
