@@ -1,5 +1,6 @@
 // Shared helpers of the ask/retrieval benchmarks: machine description, a scratch database, bulk chunk
 // loading and percentiles. Benchmarks print figures; they never assert timings.
+import { readFile } from "node:fs/promises";
 import os from "node:os";
 import pg from "pg";
 import { openPostgres, type Db } from "@/lib/db/client";
@@ -95,3 +96,32 @@ export function percentile(values: number[], p: number): number {
 }
 
 export const fmt = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
+
+/**
+ * CPU seconds used so far by this database's backends (read from /proc, so only for a PostgreSQL on
+ * this machine; null elsewhere), keyed by pid: on a shared machine, CPU per chunk is steadier than time.
+ */
+export async function backendCpu(db: Db): Promise<Map<number, number> | null> {
+  try {
+    const rows = await db.sql.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
+    const out = new Map<number, number>();
+    for (const { pid } of rows) {
+      const cpu = await processCpu(pid);
+      if (cpu !== null) out.set(pid, cpu);
+    }
+    return out.size ? out : null;
+  } catch {
+    return null;
+  }
+}
+export const cpuSince = (before: Map<number, number> | null, after: Map<number, number> | null) =>
+  before && after ? [...after].reduce((sum, [pid, t]) => sum + t - (before.get(pid) ?? 0), 0) : null;
+
+/** CPU seconds (user + system) a process has used so far, from /proc; null where there is none. */
+export async function processCpu(pid: number): Promise<number | null> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => null);
+  if (!stat) return null;
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100; // clock ticks (100 Hz)
+}
+
