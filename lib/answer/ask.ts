@@ -42,7 +42,7 @@ export async function ask(ctx: AccessContext, rawInput: AskInput, opts: AskOptio
   let history: Turn[] = input.history ?? [];
   if (conversationId) history = await conversationHistory(ctx, conversationId, !!input.regenerate);
   else if (input.saveConversation && principal.userId) {
-    conversationId = (await createConversation(ctx, input.question, input.collections ?? [])).id;
+    conversationId = (await createConversation(ctx, { title: input.question, collections: input.collections })).id;
   }
   let standalone = input.question;
   let t = performance.now();

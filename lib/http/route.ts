@@ -113,7 +113,8 @@ export async function readBodyLimited(request: Request, limit: number): Promise<
   return out;
 }
 
-function parseWith<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
+/** Parses a request part with its zod schema; a 400 ValidationError naming each wrong field otherwise. */
+export function parseWith<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
   const result = schema.safeParse(value);
   if (!result.success) {
     throw new ValidationError(

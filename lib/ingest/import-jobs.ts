@@ -11,7 +11,7 @@
 // ends by removing documents the source no longer has: a driver with `finalize` confirms each one
 // with the source; without it, nothing is removed when discovery failed somewhere (absence proves
 // nothing then).
-import { assertWritable, type AccessContext } from "../access/context";
+import { assertReadable, assertWritable, type AccessContext } from "../access/context";
 import { auditAs } from "../audit";
 import { getDb, type Db } from "../db/client";
 import { ConflictError, NotFoundError, ValidationError } from "../errors";
@@ -85,7 +85,8 @@ async function addItems(db: Db, jobId: string, items: DiscoveredItem[]): Promise
   });
 }
 
-export async function getImportJob(db: Db, id: string): Promise<ImportJobView> {
+/** A job's view with its failures and warnings, for workers and jobs (callers with a person use getImportJob). */
+export async function importJobView(db: Db, id: string): Promise<ImportJobView> {
   const job = await db.prisma.importJob.findUnique({ where: { id } });
   if (!job) throw new NotFoundError("Import job");
   const failures = await db.prisma.importJobItem.findMany({
@@ -137,7 +138,7 @@ export interface RunOptions {
 export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {}): Promise<ImportJobView> {
   const job = await db.prisma.importJob.findUnique({ where: { id: jobId }, include: { source: true } });
   if (!job) throw new NotFoundError("Import job");
-  if (job.status === "succeeded" || job.status === "failed") return getImportJob(db, jobId);
+  if (job.status === "succeeded" || job.status === "failed") return importJobView(db, jobId);
   const driver = driverFor(job.source);
   if (!driver) throw new ValidationError(`No import driver for source kind ${job.source.kind}.`);
   const ctx: JobContextForDriver = {
@@ -151,7 +152,7 @@ export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {})
     },
   };
   // Resumable: a queue retry after the worker died takes the job that is still "running" and continues.
-  if (!(await runs.claim(db.sql, jobId, { resume: true, set: { error: null } }))) return getImportJob(db, jobId);
+  if (!(await runs.claim(db.sql, jobId, { resume: true, set: { error: null } }))) return importJobView(db, jobId);
   await db.prisma.source.update({ where: { id: job.source.id }, data: { status: "importing" } });
 
   try {
@@ -257,7 +258,7 @@ export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {})
     await db.prisma.source.update({ where: { id: ctx.source.id }, data: { lastError: message } });
     throw err;
   }
-  return getImportJob(db, jobId);
+  return importJobView(db, jobId);
 }
 
 /** Marks a job failed for good (after the queue's last retry). */
@@ -369,5 +370,13 @@ export async function startImport(ctx: AccessContext, input: { sourceId: string;
       ? await startNotionImport(ctx.db, { sourceId: source.id, pageIds: input.pageIds, dataSourceIds: input.dataSourceIds, trigger: "manual" })
       : await startReconcile(ctx.db, { sourceId: source.id, trigger: "manual" });
   await auditAs(ctx, "import.start", `source:${source.id}`, { jobId: job.id });
-  return getImportJob(ctx.db, job.id);
+  return importJobView(ctx.db, job.id);
+}
+
+/** An import job's progress, for someone who may read its source's collection. */
+export async function getImportJob(ctx: AccessContext, id: string): Promise<ImportJobView> {
+  const job = await importJobView(ctx.db, id);
+  const source = await ctx.db.prisma.source.findUniqueOrThrow({ where: { id: job.sourceId }, select: { collectionId: true } });
+  assertReadable(ctx, source.collectionId);
+  return job;
 }

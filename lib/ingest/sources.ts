@@ -10,9 +10,14 @@ import type { SourceView } from "./types";
 
 export type { SourceView } from "./types";
 
-export async function listSources(db: Db, collectionIds: string[]): Promise<SourceView[]> {
+/** Sources of the collections the caller may read, each with its latest import job. */
+export async function listSources(ctx: AccessContext): Promise<SourceView[]> {
+  return sourceViews(ctx.db, ctx.readableIds);
+}
+
+async function sourceViews(db: Db, collectionIds: string[], id?: string): Promise<SourceView[]> {
   const sources = await db.prisma.source.findMany({
-    where: { collectionId: { in: collectionIds } },
+    where: { collectionId: { in: collectionIds }, ...(id ? { id } : {}) },
     orderBy: [{ createdAt: "asc" }],
     include: {
       collection: { select: { name: true } },
@@ -62,8 +67,9 @@ export async function listSources(db: Db, collectionIds: string[]): Promise<Sour
   });
 }
 
-export async function getSource(db: Db, id: string, collectionIds: string[]): Promise<SourceView> {
-  const [s] = (await listSources(db, collectionIds)).filter((x) => x.id === id);
+/** One source the caller may read; 404 otherwise. */
+export async function getSource(ctx: AccessContext, id: string): Promise<SourceView> {
+  const [s] = await sourceViews(ctx.db, ctx.readableIds, id);
   if (!s) throw new NotFoundError("Source");
   return s;
 }
@@ -78,5 +84,5 @@ export async function connectSource(ctx: AccessContext, input: ConnectSourceInpu
   assertReadable(ctx, input.collectionId);
   const created = input.kind === "notion" ? await createNotionSource(ctx.db, input) : await createS3Source(ctx.db, input);
   await auditAs(ctx, "source.create", `source:${created.id}`, { kind: input.kind, name: input.name, collectionId: input.collectionId });
-  return getSource(ctx.db, created.id, ctx.readableIds);
+  return getSource(ctx, created.id);
 }

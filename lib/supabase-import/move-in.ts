@@ -11,7 +11,7 @@ import { assertWritable, requirePermission, type AccessContext } from "../access
 import { audit } from "../audit";
 import { getConfig } from "../config";
 import { NotFoundError, UnprocessableError, ValidationError } from "../errors";
-import { createImportJob, getImportJob, runImportJob } from "../ingest/import-jobs";
+import { createImportJob, importJobView, runImportJob } from "../ingest/import-jobs";
 import type { Llm } from "../llm";
 import {
   createMoveInSource,
@@ -198,7 +198,7 @@ export async function moveIn(ctx: AccessContext, input: MoveInInput, opts: MoveI
     if (opts.run === "queue") {
       if (!opts.enqueue) throw new Error("moveIn: run: queue needs an enqueue function");
       await opts.enqueue(jobId);
-      return { ...report, job: await getImportJob(db, jobId) };
+      return { ...report, job: await importJobView(db, jobId) };
     }
     const job = await runImportJob(db, jobId, {
       llm: opts.llm,

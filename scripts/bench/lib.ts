@@ -1,5 +1,6 @@
 // Shared helpers of the ask/retrieval benchmarks: machine description, a scratch database, bulk chunk
 // loading and percentiles. Benchmarks print figures; they never assert timings.
+import { readdirSync, readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import os from "node:os";
 import pg from "pg";
@@ -8,6 +9,48 @@ import { openPostgres, type Db } from "@/lib/db/client";
 export function machine(): string {
   const cpus = os.cpus();
   return `machine: ${cpus[0]?.model ?? "unknown CPU"} × ${cpus.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}, ${os.platform()} ${os.release()}`;
+}
+
+/** CPU time (user + system) a process has used, in ms, from /proc (Linux). */
+export function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  // utime and stime are fields 14 and 15 of the file (11 and 12 after the command name), in clock ticks.
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+/**
+ * CPU time of every thread of a process, in ms with nanosecond resolution (Linux schedstat: the first field
+ * of /proc/<pid>/task/<tid>/schedstat is the time the thread has run). Fine enough to time one request,
+ * where /proc/<pid>/stat counts in 10 ms ticks.
+ */
+export function threadCpuMs(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return ns / 1e6;
+}
+
+/**
+ * CPU time the PostgreSQL backends serving one database have used, in ms (schedstat, as above). The server
+ * is shared (other databases, other people's tests), so only this database's backends are counted; a
+ * backend that ends between two readings loses its share, which the pool's long idle timeout avoids.
+ */
+export async function postgresCpuMs(db: Db): Promise<number> {
+  const rows = await db.sql.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
+  let ms = 0;
+  for (const { pid } of rows) {
+    try {
+      ms += threadCpuMs(pid);
+    } catch {
+      // Not readable (another machine, or the backend ended): not counted.
+    }
+  }
+  return ms;
 }
 
 /** The machine's load average (1/5/15 min): benchmark figures depend on what else it is doing. */

@@ -34,6 +34,12 @@ export interface FakeOllamaOptions {
   firstTokenDelayMs?: number;
   /** Delay of every /api/embed call. */
   embedDelayMs?: number;
+  /**
+   * A text's embedding instead of the hashed word features (undefined: those), given the text without
+   * its `search_query: `/`search_document: ` prefix — e.g. a benchmark's corpus vectors, so questions
+   * land among the chunks they were drawn from as a real embedder's would.
+   */
+  embedding?: (text: string) => number[] | undefined;
   onChat?: ChatHandler;
   port?: number;
 }
@@ -209,7 +215,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
         await sleep(options.embedDelayMs ?? 0);
         return send(res, 200, {
           model: body.model,
-          embeddings: input.map(fakeEmbedding),
+          embeddings: input.map((t) => options.embedding?.(t.replace(/^search_(query|document): /, "")) ?? fakeEmbedding(t)),
           total_duration: 1,
           load_duration: 0,
           prompt_eval_count: input.reduce((s, t) => s + approxTokens(t), 0),

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BM25_B, BM25_K1, commonDf, commonLexemeFrequencies, corpusStats, hybridSearch, queryTerms } from "@/lib/retrieve/search";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { makeDocument, makeIngestTarget } from "@/tests/helpers/factories";
 
 let db: TestDb;
 const ids: Record<string, string> = {};
@@ -26,10 +27,9 @@ async function oracle(query: string) {
 
 /** A collection with one source and one document, for chunks inserted directly. */
 async function oneDocument(target: TestDb) {
-  const col = await target.prisma.collection.create({ data: { slug: "c", name: "c" } });
-  const src = await target.prisma.source.create({ data: { collectionId: col.id, kind: "upload", name: "s" } });
-  const doc = await target.prisma.document.create({ data: { collectionId: col.id, sourceId: src.id, externalId: "d", title: "Doc", contentHash: "h" } });
-  return { col, doc };
+  const where = await makeIngestTarget(target, { slug: "c", name: "c" });
+  const doc = await makeDocument(target, { ...where, externalId: "d", title: "Doc" });
+  return { col: { id: where.collectionId }, doc };
 }
 
 beforeAll(async () => {

@@ -13,6 +13,8 @@ import { getExecutor } from "@/lib/schedules/engine";
 import { startWebhookSink, type WebhookSink } from "@/tests/fakes/schedule-webhook-sink";
 import { accessOf, makeUser } from "@/tests/helpers/auth";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { parseWith } from "@/lib/http/route";
+import { createScheduleBody } from "@/lib/schedules/rules";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -92,7 +94,7 @@ afterAll(async () => {
 });
 
 const webhook = (name: string, extra: Record<string, unknown> = {}) =>
-  createSchedule(admin, { name, target: { kind: "webhook", config: { url: sink.url } }, interval_minutes: 1440, ...extra });
+  createSchedule(admin, parseWith(createScheduleBody, { name, target: { kind: "webhook", config: { url: sink.url } }, intervalMinutes: 1440, ...extra }, "body"));
 
 const count = async (sql: string) => Number((await db.sql.query<{ n: number }>(sql))[0].n);
 
@@ -145,7 +147,7 @@ describe("two scheduler processes", () => {
     sink.notices.length = 0;
     sink.maxInflight = 0;
     sink.mode = "hold";
-    const limited = await webhook("limited", { max_concurrent: 2 });
+    const limited = await webhook("limited", { maxConcurrent: 2 });
     const others = [];
     for (let i = 0; i < 15; i++) others.push(await webhook(`load-${i}`));
     // For two seconds the limited schedule falls due again and again (and is started by hand) while its

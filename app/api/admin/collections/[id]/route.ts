@@ -11,6 +11,6 @@ const Body = z
   .refine((b) => Object.keys(b).length > 0, { message: "give at least one of name, description, restricted" });
 
 /** restricted=true: only members (and admins) see the collection anywhere. */
-export const PATCH = route({ permission: "admin", params, body: Body, maxBodyBytes: 10_000 }, async ({ db, principal, requestId, params, body }) =>
-  adminUpdateCollection({ db, principal, requestId }, params.id, body),
+export const PATCH = route({ permission: "admin", params, body: Body, maxBodyBytes: 10_000 }, async ({ access, params, body }) =>
+  adminUpdateCollection(access, params.id, body),
 );
