@@ -7,7 +7,8 @@
 // Options (or environment): --chunks / BENCH_CHUNKS (default 100000), --queries / BENCH_QUERIES (default
 // 200), --recall-queries / BENCH_RECALL_QUERIES (how many of them get an exact search for recall; default
 // all below 500,000 chunks, 50 above: an exact search reads every vector), BENCH_DATABASE_URL,
-// BENCH_MAINTENANCE_WORK_MEM (index builds, default 2GB), BENCH_KEEP=1 / BENCH_DB=<name> (keep, reuse).
+// BENCH_MAINTENANCE_WORK_MEM (index builds, default 2GB), BENCH_KEEP=1 / BENCH_DB=<name> (keep, reuse),
+// --prewarm (load the HNSW index into shared buffers with pg_prewarm first, as after a restart in production).
 import { parseArgs } from "node:util";
 import { getConfig } from "@/lib/config";
 import type { Db } from "@/lib/db/client";
@@ -16,7 +17,7 @@ import { backendCpu, cpuSince, fmt, loadAverage, machine, percentile, scratchDb,
 import { loadSynthetic } from "./synthetic";
 
 const { values: args } = parseArgs({
-  options: { chunks: { type: "string" }, queries: { type: "string" }, "recall-queries": { type: "string" } },
+  options: { chunks: { type: "string" }, queries: { type: "string" }, "recall-queries": { type: "string" }, prewarm: { type: "boolean" } },
 });
 const N = Number(args.chunks ?? process.env.BENCH_CHUNKS ?? 100_000);
 const Q = Number(args.queries ?? process.env.BENCH_QUERIES ?? 200);
@@ -76,6 +77,12 @@ async function main() {
         `total ${s(timings.copyMs + timings.postingsMs + Object.values(timings.indexMs).reduce((a, b) => a + b, 0) + timings.vacuumMs)}`,
     );
     console.log(await sizes(db));
+    if (args.prewarm) {
+      const t = performance.now();
+      await db.sql.exec(`CREATE EXTENSION IF NOT EXISTS pg_prewarm`);
+      const [{ blocks }] = await db.sql.query<{ blocks: number }>(`SELECT pg_prewarm('chunks_embedding_hnsw_idx')::int AS blocks`);
+      console.log(`prewarm: ${blocks} blocks of chunks_embedding_hnsw_idx into shared buffers in ${s(performance.now() - t)}`);
+    }
     // The full-text half reads every posting of the question's rarer words (all of the rarest one's when
     // every word is common): how long those lists are at this size.
     const read: number[] = [];
