@@ -1,6 +1,7 @@
 "use client";
 import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
+import { DeleteWithApproval } from "@/components/approvals/delete-with-approval";
 import { Button } from "@/components/ui/button";
 import { controlClass, Field } from "@/components/ui/field";
 import { FormError, FormNotice } from "@/components/ui/form-error";
@@ -168,6 +169,7 @@ function SourceImport({ source, isAdmin }: { source: SourceView; isAdmin: boolea
       )}
       <FormError message={error} className="text-xs" />
       {isAdmin && source.kind === "notion" && <NotionWebhook source={source} onError={setError} />}
+      {isAdmin && <DeleteWithApproval url={`/api/sources/${source.id}`} what={`source ${source.name}`} testId="delete-source" />}
     </div>
   );
 }

@@ -5,7 +5,7 @@ import { stat } from "node:fs/promises";
 import type { Config } from "../config";
 import type { Db } from "../db/client";
 import { withTransaction } from "../backup/catalog";
-import { decodeManifest, encodeManifest, objectKey, rewrapObject } from "../backup/format";
+import { decodeManifest, encodeManifest, manifestObjects, objectKey, rewrapObject } from "../backup/format";
 import { listSnapshots } from "../backup/snapshot";
 import type { BackupTarget } from "../backup/target";
 import { rewrap } from "./envelope";
@@ -98,15 +98,13 @@ export async function rewrapBackups(target: BackupTarget, ring: KeyRing, opts: {
     if (!body) continue;
     const m = decodeManifest(ring, snap.key, body);
     let changed = m.keyIds.some((k) => k !== ring.current.id);
-    for (const t of m.tables) {
-      for (const entry of t.objects) {
-        const size = newSize.get(objectKey(entry[0]));
-        if (size !== undefined) entry[1] = size;
-        entry[2] = 0;
-      }
+    for (const entry of manifestObjects(m)) {
+      const size = newSize.get(objectKey(entry[0]));
+      if (size !== undefined) entry[1] = size;
+      entry[2] = 0;
     }
     m.keyIds = [ring.current.id];
-    m.totals.bytes = m.tables.reduce((sum, t) => sum + t.objects.reduce((a, o) => a + o[1], 0), 0);
+    m.totals.bytes = manifestObjects(m).reduce((sum, o) => sum + o[1], 0);
     changed ||= JSON.parse(body.toString("utf8")).keyId !== ring.current.id;
     if (!changed) continue;
     await target.put(snap.key, encodeManifest(ring, m));

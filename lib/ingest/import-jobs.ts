@@ -19,11 +19,13 @@ import { defineJob, enqueue } from "../jobs/queue";
 import { trackedRuns } from "../jobs/tracked-run";
 import type { Llm } from "../llm";
 import { log } from "../log";
+import { notify } from "../notify";
 import { requestBackfill } from "./backfill";
 import { isWholeSourceWalk, type DiscoveredItem, type ImportKind, type ItemKind, type JobContextForDriver } from "./driver";
 import { driverFor } from "./drivers";
 import { normalizeNotionId } from "./notion";
 import { ingestDocuments, removeMissing, softDeleteDocuments, type SourceDocument } from "./pipeline";
+import { withBulkVectorIndex } from "./vector-index";
 import type { ImportJobSummary, ImportJobView } from "./types";
 
 const ABANDONED_AFTER_MS = 30 * 60_000;
@@ -183,54 +185,58 @@ export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {})
       await refreshCounts(db, jobId, { phase: "discover" });
     }
 
-    // Fetch and ingest pages in groups.
-    const groupSize = opts.groupSize ?? 16;
-    const concurrency = driver.concurrency ?? 4;
-    for (;;) {
-      opts.signal?.throwIfAborted();
-      const pages = await db.prisma.importJobItem.findMany({
-        where: { jobId, kind: "page", status: "pending" },
-        orderBy: { externalId: "asc" },
-        take: groupSize,
-      });
-      if (pages.length === 0) break;
-      const fetched = await mapLimit(pages, concurrency, async (p) => {
-        try {
-          return { id: p.externalId, result: await driver.fetch(ctx, { externalId: p.externalId, kind: "page", title: p.title, breadcrumb: p.breadcrumb }) };
-        } catch (err) {
-          return { id: p.externalId, error: (err as Error).message };
+    // Fetch and ingest pages in groups. A large first import into a (near) empty database writes without
+    // the HNSW index and builds it once at the end (lib/ingest/vector-index.ts).
+    const pendingPages = await db.prisma.importJobItem.count({ where: { jobId, kind: "page", status: "pending" } });
+    await withBulkVectorIndex(db, pendingPages, async () => {
+      const groupSize = opts.groupSize ?? 16;
+      const concurrency = driver.concurrency ?? 4;
+      for (;;) {
+        opts.signal?.throwIfAborted();
+        const pages = await db.prisma.importJobItem.findMany({
+          where: { jobId, kind: "page", status: "pending" },
+          orderBy: { externalId: "asc" },
+          take: groupSize,
+        });
+        if (pages.length === 0) break;
+        const fetched = await mapLimit(pages, concurrency, async (p) => {
+          try {
+            return { id: p.externalId, result: await driver.fetch(ctx, { externalId: p.externalId, kind: "page", title: p.title, breadcrumb: p.breadcrumb }) };
+          } catch (err) {
+            return { id: p.externalId, error: (err as Error).message };
+          }
+        });
+        const docs: SourceDocument[] = [];
+        const deleted: string[] = [];
+        for (const f of fetched) {
+          if ("error" in f) await markItems(db, jobId, "page", [f.id], "failed", f.error);
+          else if ("deleted" in f.result) deleted.push(f.id);
+          else if ("skipped" in f.result) await markItems(db, jobId, "page", [f.id], "done", undefined, f.result.warning);
+          else {
+            const { warnings, ...doc } = f.result;
+            if (warnings?.length) await setWarning(db, jobId, f.id, warnings.join("; "));
+            docs.push(doc);
+          }
         }
-      });
-      const docs: SourceDocument[] = [];
-      const deleted: string[] = [];
-      for (const f of fetched) {
-        if ("error" in f) await markItems(db, jobId, "page", [f.id], "failed", f.error);
-        else if ("deleted" in f.result) deleted.push(f.id);
-        else if ("skipped" in f.result) await markItems(db, jobId, "page", [f.id], "done", undefined, f.result.warning);
-        else {
-          const { warnings, ...doc } = f.result;
-          if (warnings?.length) await setWarning(db, jobId, f.id, warnings.join("; "));
-          docs.push(doc);
+        if (deleted.length) {
+          // Gone at the source. Only a whole-source walk removes; a partial import leaves it to one.
+          if (isWholeSourceWalk(job.kind)) {
+            await softDeleteDocuments(db, ctx.source.id, deleted);
+            await markItems(db, jobId, "page", deleted, "done");
+          } else {
+            await markItems(db, jobId, "page", deleted, "done", undefined, "gone at the source (deleted or in the trash): a full sync removes it");
+          }
         }
-      }
-      if (deleted.length) {
-        // Gone at the source. Only a whole-source walk removes; a partial import leaves it to one.
-        if (isWholeSourceWalk(job.kind)) {
-          await softDeleteDocuments(db, ctx.source.id, deleted);
-          await markItems(db, jobId, "page", deleted, "done");
-        } else {
-          await markItems(db, jobId, "page", deleted, "done", undefined, "gone at the source (deleted or in the trash): a full sync removes it");
+        const result = await ingestDocuments(db, { sourceId: ctx.source.id, collectionId: ctx.source.collectionId }, docs, { llm: opts.llm });
+        for (const o of result.outcomes) {
+          if (o.status === "failed") await markItems(db, jobId, "page", [o.externalId], "failed", o.error);
+          else await markItems(db, jobId, "page", [o.externalId], o.status === "unchanged" ? "unchanged" : "done");
         }
+        if (result.pendingChunks > 0) await requestBackfill();
+        await refreshCounts(db, jobId, { embeddedChunks: result.embeddedChunks, phase: "fetch" });
+        await opts.onProgress?.({ id: jobId, done: await db.prisma.importJobItem.count({ where: { jobId, kind: "page", status: { not: "pending" } } }) });
       }
-      const result = await ingestDocuments(db, { sourceId: ctx.source.id, collectionId: ctx.source.collectionId }, docs, { llm: opts.llm });
-      for (const o of result.outcomes) {
-        if (o.status === "failed") await markItems(db, jobId, "page", [o.externalId], "failed", o.error);
-        else await markItems(db, jobId, "page", [o.externalId], o.status === "unchanged" ? "unchanged" : "done");
-      }
-      if (result.pendingChunks > 0) await requestBackfill();
-      await refreshCounts(db, jobId, { embeddedChunks: result.embeddedChunks, phase: "fetch" });
-      await opts.onProgress?.({ id: jobId, done: await db.prisma.importJobItem.count({ where: { jobId, kind: "page", status: { not: "pending" } } }) });
-    }
+    });
 
     // Finalize: a whole-source walk removes what the source no longer has.
     let removed = 0;
@@ -263,9 +269,11 @@ export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {})
 
 /** Marks a job failed for good (after the queue's last retry). */
 export async function failImportJob(db: Db, jobId: string, error: string): Promise<void> {
-  const job = await db.prisma.importJob.findUnique({ where: { id: jobId }, select: { sourceId: true } });
+  const job = await db.prisma.importJob.findUnique({ where: { id: jobId }, select: { sourceId: true, trigger: true, done: true, failed: true } });
   if (!job || !(await runs.fail(db.sql, jobId, error))) return;
   await db.prisma.source.update({ where: { id: job.sourceId }, data: { status: "error", lastError: error } });
+  const trigger = (["manual", "schedule", "webhook", "seed"] as const).find((t) => t === job.trigger) ?? "manual";
+  await notify({ kind: "import.failed", importJobId: jobId, sourceId: job.sourceId, done: job.done, failed: job.failed, trigger }, { db });
 }
 
 async function markItems(db: Db, jobId: string, kind: ItemKind, ids: string[], status: string, error?: string, warning?: string) {

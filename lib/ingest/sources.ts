@@ -71,3 +71,17 @@ export async function connectSource(ctx: AccessContext, input: ConnectSourceInpu
   await auditAs(ctx, "source.create", `source:${created.id}`, { kind: input.kind, name: input.name, collectionId: input.collectionId });
   return getSource(ctx, created.id);
 }
+
+/**
+ * Deletes a source and the documents it brought in (their chunks go with them). Risky: routes ask for
+ * it through an approval (lib/approvals, action "source.delete"), which calls this once approved.
+ */
+export async function deleteSource(ctx: AccessContext, id: string): Promise<{ sourceId: string; documents: number }> {
+  requireAdmin(ctx);
+  const src = await ctx.db.prisma.source.findUnique({ where: { id }, select: { kind: true, collectionId: true, _count: { select: { documents: true } } } });
+  if (!src) throw new NotFoundError("Source");
+  assertReadable(ctx, src.collectionId);
+  await ctx.db.prisma.source.delete({ where: { id } });
+  await auditAs(ctx, "source.delete", `source:${id}`, { kind: src.kind, collectionId: src.collectionId, documents: src._count.documents });
+  return { sourceId: id, documents: src._count.documents };
+}

@@ -1,6 +1,7 @@
 // Retrieval's SQL: the hybrid search statement and the BM25 inputs it needs (search.ts holds the logic
 // around them: caches, which terms count as common), and the retrieval settings.
 import type { Db } from "../db/client";
+import type { SqlRunner } from "../db/sql-runner";
 import type { FusionWeights, QueryTerm, SearchOptions, SearchRow, TextQuery } from "./search";
 
 export const BM25_K1 = 0.9;
@@ -29,13 +30,23 @@ export async function tsvMostCommonElems(db: Db): Promise<{ elems: string[] | nu
   return row;
 }
 
-/** The question's lexemes with their query frequency and their postings counted up to `countUpTo`. */
-export async function queryLexemes(db: Db, query: string, countUpTo: number): Promise<Array<{ lexeme: string; qtf: number; bounded: number }>> {
-  return db.sql.query<{ lexeme: string; qtf: number; bounded: number }>(
+/**
+ * The question's lexemes with their query frequency and their postings counted up to `countUpTo` — except
+ * those in `knownCommon`, which are not counted (reported as `countUpTo`): counting a long posting list
+ * up to the cap reads thousands of index entries, the largest part of a question's full-text cost.
+ */
+export async function queryLexemes(
+  sql: SqlRunner,
+  query: string,
+  countUpTo: number,
+  knownCommon: readonly string[] = [],
+): Promise<Array<{ lexeme: string; qtf: number; bounded: number }>> {
+  return sql.query<{ lexeme: string; qtf: number; bounded: number }>(
     `SELECT u.lexeme, cardinality(u.positions)::int AS qtf,
-       (SELECT count(*)::int FROM (SELECT 1 FROM chunk_terms ct WHERE ct.lexeme = u.lexeme LIMIT $2) s) AS bounded
+       CASE WHEN u.lexeme = ANY($3::text[]) THEN $2::int
+            ELSE (SELECT count(*)::int FROM (SELECT 1 FROM chunk_terms ct WHERE ct.lexeme = u.lexeme LIMIT $2) s) END AS bounded
      FROM unnest(to_tsvector('english', $1)) AS u`,
-    [query, countUpTo],
+    [query, countUpTo, knownCommon],
   );
 }
 

@@ -117,6 +117,20 @@ export function commonLexemeFrequencies(db: Db): Promise<Map<string, number>> {
   return freqs;
 }
 
+/**
+ * Lexemes whose estimated document frequency is clearly above the cap (by a quarter: ANALYZE's figures are
+ * estimates from a sample), so counting their postings would only confirm that they are common.
+ */
+const CLEARLY_COMMON = 1.25;
+const knownCommonCache = new WeakMap<Map<string, number>, { n: number; lexemes: string[] }>();
+function knownCommonLexemes(frequencies: Map<string, number>, n: number, cap: number): string[] {
+  const hit = knownCommonCache.get(frequencies);
+  if (hit && hit.n === n) return hit.lexemes;
+  const lexemes = [...frequencies].filter(([, f]) => f * n > CLEARLY_COMMON * cap).map(([lexeme]) => lexeme);
+  knownCommonCache.set(frequencies, { n, lexemes });
+  return lexemes;
+}
+
 export interface QueryTerm {
   lexeme: string;
   qtf: number;
@@ -127,11 +141,12 @@ export interface QueryTerm {
 /** The question's lexemes (english stemming and stop words, as in chunks.tsv) with document frequencies. */
 export async function queryTerms(db: Db, query: string, n: number): Promise<QueryTerm[]> {
   const cap = commonDf(n);
-  // Counting stops at cap + 1: a frequent word costs no more than a rare one here.
-  const rows = await queryLexemes(db, query, cap + 1);
+  // Counting stops at cap + 1: a frequent word costs no more than a rare one here. Words ANALYZE already
+  // knows to be well past the cap are not counted at all (their frequency comes from its statistics below).
+  const frequencies = await commonLexemeFrequencies(db);
+  const rows = await queryLexemes(db.sql, query, cap + 1, knownCommonLexemes(frequencies, n, cap));
   let cache = dfCache.get(db);
   if (!cache) dfCache.set(db, (cache = new Map()));
-  const frequencies = rows.some((r) => r.bounded > cap) ? await commonLexemeFrequencies(db) : null;
   const out: QueryTerm[] = [];
   for (const r of rows) {
     if (r.bounded === 0) continue;
@@ -142,7 +157,7 @@ export async function queryTerms(db: Db, query: string, n: number): Promise<Quer
     // A common term's frequency comes from the planner's statistics when ANALYZE has seen it (a
     // counting scan of a long posting list costs tens of milliseconds on the first question using the
     // word); otherwise it is counted once and cached. It moves slowly and its weight is small.
-    const freq = frequencies?.get(r.lexeme);
+    const freq = frequencies.get(r.lexeme);
     if (freq !== undefined) {
       out.push({ lexeme: r.lexeme, qtf: r.qtf, df: Math.max(cap + 1, Math.round(freq * n)), common: true });
       continue;
