@@ -7,10 +7,19 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiError, createSotClient } from "@/lib/cubbies/client";
 import { startApp, type RunningApp } from "@/tests/helpers/app";
-import { makeUser, signIn, type TestUser } from "@/tests/helpers/auth";
+import { accessOf, makeUser, signIn, type TestUser } from "@/tests/helpers/auth";
+import { decideApproval } from "@/lib/approvals";
+import type { Db } from "@/lib/db/client";
 import { launchBrowser } from "@/tests/helpers/browser";
 
 const SECRET = `cubby-content-${randomBytes(6).toString("hex")}`;
+
+/** Another admin approves the newest request for `action` (through the service, as the Approvals page does); waits until it ran. */
+async function approveLatest(db: Db, action: string): Promise<void> {
+  const request = await db.prisma.approval.findFirstOrThrow({ where: { action, status: "pending" }, orderBy: { createdAt: "desc" } });
+  await decideApproval(await accessOf(db, await makeUser(db, "admin")), request.id, { decision: "approve", comment: "checked" });
+  await expect.poll(async () => (await db.prisma.approval.findUniqueOrThrow({ where: { id: request.id } })).status, { timeout: 30_000 }).toBe("executed");
+}
 
 async function status(p: Promise<unknown>): Promise<number> {
   try {
@@ -84,6 +93,11 @@ describe("admin page: agents and cubbies (browser)", () => {
     const grantForm = card.getByRole("form", { name: "Grant access to page-state" });
     await grantForm.getByLabel("Agent").selectOption("page-agent-b");
     await grantForm.getByRole("button", { name: "Grant" }).click();
+    // B is new to this cubby: the grant waits for another admin's approval, then is made at once.
+    await page.getByTestId("waiting-for-approval").waitFor();
+    expect(await status(b.cubby("page-state").get("lastSync"))).toBe(403);
+    await approveLatest(app.db!, "cubby.grant");
+    await page.reload();
     await card.getByTestId("grants-page-state").getByText("page-agent-b").waitFor();
     expect(await b.cubby("page-state").get("lastSync")).toMatchObject({ pageCount: 42 });
 
@@ -107,6 +121,10 @@ describe("admin page: agents and cubbies (browser)", () => {
 
     await card.getByRole("button", { name: "Shred" }).click();
     await confirm("Shred cubby key");
+    await page.getByTestId("waiting-for-approval").waitFor();
+    expect(await cubby.get("lastSync")).toMatchObject({ pageCount: 42 });
+    await approveLatest(app.db!, "cubby.key.shred");
+    await page.reload();
     await expect.poll(() => card.locator("[data-status]").first().getAttribute("data-status"), { timeout: 15_000 }).toBe("shredded");
     expect(await status(cubby.get("lastSync"))).toBe(410);
     expect(await page.content()).not.toContain(SECRET);
