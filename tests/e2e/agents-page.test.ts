@@ -18,7 +18,12 @@ const SECRET = `cubby-content-${randomBytes(6).toString("hex")}`;
 async function approveLatest(db: Db, action: string): Promise<void> {
   const request = await db.prisma.approval.findFirstOrThrow({ where: { action, status: "pending" }, orderBy: { createdAt: "desc" } });
   await decideApproval(await accessOf(db, await makeUser(db, "admin")), request.id, { decision: "approve", comment: "checked" });
-  await expect.poll(async () => (await db.prisma.approval.findUniqueOrThrow({ where: { id: request.id } })).status, { timeout: 30_000 }).toBe("executed");
+  const ended = async () => {
+    const r = await db.prisma.approval.findUniqueOrThrow({ where: { id: request.id } });
+    return ["approved", "executing"].includes(r.status) ? null : `${r.status}${r.error ? `: ${r.error}` : ""}`;
+  };
+  await expect.poll(ended, { timeout: 60_000, interval: 250 }).not.toBeNull();
+  expect(await ended()).toBe("executed");
 }
 
 async function status(p: Promise<unknown>): Promise<number> {
@@ -128,7 +133,7 @@ describe("admin page: agents and cubbies (browser)", () => {
     await expect.poll(() => card.locator("[data-status]").first().getAttribute("data-status"), { timeout: 15_000 }).toBe("shredded");
     expect(await status(cubby.get("lastSync"))).toBe(410);
     expect(await page.content()).not.toContain(SECRET);
-  });
+  }, 180_000); // two approvals by a second admin (a password hash each) and their jobs, on a loaded machine
 
   it("lists the audit trail with refusals and their reasons", async () => {
     await page.goto(`${app.baseUrl}/admin/agents`);
