@@ -148,7 +148,7 @@ export async function issueToken(ctx: AccessContext, input: TokenRequest): Promi
   let cubby = input.cubby ?? null;
   if (cubby !== null && !NAME_RE.test(cubby)) throw new ValidationError(`Cubby name "${cubby}" is not valid.`, [{ path: "cubby", message: NAME_RULE }]);
   if (parent) {
-    if (caller.chain.length > MAX_DELEGATION_DEPTH) {
+    if (caller.chain.length >= MAX_DELEGATION_DEPTH) {
       throw new ForbiddenError(`Delegation chains are at most ${MAX_DELEGATION_DEPTH} tokens deep; this token cannot delegate further.`);
     }
     const wider = operations.filter((o) => !parent.operations.includes(o));

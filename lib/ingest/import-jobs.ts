@@ -26,31 +26,37 @@ import { driverFor } from "./drivers";
 import { normalizeNotionId } from "./notion";
 import { ingestDocuments, removeMissing, softDeleteDocuments, type SourceDocument } from "./pipeline";
 import { withBulkVectorIndex } from "./vector-index";
+import type { ImportJobSummary, ImportJobView } from "./types";
 
 const ABANDONED_AFTER_MS = 30 * 60_000;
 const runs = trackedRuns("import");
 
-export interface ImportJobView {
-  id: string;
-  sourceId: string;
-  kind: string;
-  status: string;
-  trigger: string;
-  phase: string;
-  found: number;
-  done: number;
-  failed: number;
-  unchanged: number;
-  removed: number;
-  warnings: number;
-  embeddedChunks: number;
-  error: string | null;
-  startedAt: Date | null;
-  finishedAt: Date | null;
-  createdAt: Date;
-  failures: Array<{ externalId: string; title: string | null; error: string | null }>;
-  /** Pages imported with something left out, or left alone, and why. */
-  warningItems: Array<{ externalId: string; title: string | null; warning: string }>;
+export type { ImportJobSummary, ImportJobView } from "./types";
+
+/** A job row as the API and pages show it (times as ISO strings). */
+export function importJobSummary(j: {
+  id: string; sourceId: string; kind: string; status: string; trigger: string; phase: string; found: number; done: number; failed: number;
+  unchanged: number; removed: number; warnings: number; embeddedChunks: number; error: string | null; startedAt: Date | null; finishedAt: Date | null; createdAt: Date;
+}): ImportJobSummary {
+  return {
+    id: j.id,
+    sourceId: j.sourceId,
+    kind: j.kind,
+    status: j.status,
+    trigger: j.trigger,
+    phase: j.phase,
+    found: j.found,
+    done: j.done,
+    failed: j.failed,
+    unchanged: j.unchanged,
+    removed: j.removed,
+    warnings: j.warnings,
+    embeddedChunks: j.embeddedChunks,
+    error: j.error,
+    startedAt: j.startedAt?.toISOString() ?? null,
+    finishedAt: j.finishedAt?.toISOString() ?? null,
+    createdAt: j.createdAt.toISOString(),
+  };
 }
 
 export async function createImportJob(
@@ -101,8 +107,7 @@ export async function importJobView(db: Db, id: string): Promise<ImportJobView> 
     orderBy: { externalId: "asc" },
     take: 100,
   });
-  const { options: _o, updatedAt: _u, ...rest } = job;
-  return { ...rest, failures, warningItems: warned.map((w) => ({ externalId: w.externalId, title: w.title, warning: w.warning! })) };
+  return { ...importJobSummary(job), failures, warningItems: warned.map((w) => ({ externalId: w.externalId, title: w.title, warning: w.warning! })) };
 }
 
 /** Recomputes the counters shown on the Sources page from the items. */

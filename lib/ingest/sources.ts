@@ -4,6 +4,7 @@ import { assertReadable, requireAdmin, type AccessContext } from "../access/cont
 import { auditAs } from "../audit";
 import type { Db } from "../db/client";
 import { NotFoundError } from "../errors";
+import { importJobSummary } from "./import-jobs";
 import { createNotionSource } from "./notion";
 import { createS3Source } from "./s3";
 import type { SourceView } from "./types";
@@ -46,23 +47,7 @@ async function sourceViews(db: Db, collectionIds: string[], id?: string): Promis
               awaitingHandshakeUntil: s.webhookHandshakeUntil && s.webhookHandshakeUntil.getTime() > Date.now() ? s.webhookHandshakeUntil.toISOString() : null,
             }
           : null,
-      latestJob: j
-        ? {
-            id: j.id,
-            kind: j.kind,
-            status: j.status,
-            phase: j.phase,
-            found: j.found,
-            done: j.done,
-            failed: j.failed,
-            unchanged: j.unchanged,
-            removed: j.removed,
-            warnings: j.warnings,
-            createdAt: j.createdAt.toISOString(),
-            finishedAt: j.finishedAt?.toISOString() ?? null,
-            error: j.error,
-          }
-        : null,
+      latestJob: j ? importJobSummary(j) : null,
     };
   });
 }

@@ -328,7 +328,6 @@ beforeAll(async () => {
     user: [member.user!.id, admin.user!.id, viewerO.user!.id, evaluatorO.user!.id],
     apiKey: (await db.prisma.apiKey.findMany({ select: { id: true } })).map((k) => k.id),
     cubby: ["r-notes"],
-    agent: ["canary-keeper", "outsider-agent"],
   };
   allIds = [...new Set(Object.values(pools).flat())];
   // Every row of R (not only the representatives): the integrity check watches rows mentioning any of them.

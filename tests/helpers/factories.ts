@@ -142,6 +142,23 @@ export async function annotation(
   return res.json.id;
 }
 
+/** An agent made by an admin (POST /api/agents) and a day-long token bought with its credential. */
+export async function agent(api: Api, admin: Caller, name: string): Promise<{ credential: string; token: string; caller: Caller }> {
+  const made = await send(api.baseUrl, admin, "POST", "/api/agents", { name });
+  if (made.status !== 201) throw new Error(`creating agent ${name}: ${made.status} ${made.text}`);
+  const credential: string = made.json.credential;
+  const bought = await send(api.baseUrl, keyCaller(`${name} (credential)`, credential), "POST", "/api/agents/tokens", { ttlSeconds: 86_400 });
+  if (bought.status !== 201) throw new Error(`a token for agent ${name}: ${bought.status} ${bought.text}`);
+  return { credential, token: bought.json.token, caller: keyCaller(`agent ${name}`, bought.json.token) };
+}
+
+/** A cubby made by an agent, with one value set (PUT /api/cubbies/<name>/items/<key>). */
+export async function cubby(api: Api, agentCaller: Caller, name: string, item: { key: string; value: unknown }): Promise<void> {
+  const made = await send(api.baseUrl, agentCaller, "POST", "/api/cubbies", { name });
+  if (made.status !== 201) throw new Error(`creating cubby ${name}: ${made.status} ${made.text}`);
+  const set = await send(api.baseUrl, agentCaller, "PUT", `/api/cubbies/${name}/items/${item.key}`, { value: item.value });
+  if (set.status !== 200) throw new Error(`setting ${name}/${item.key}: ${set.status} ${set.text}`);
+}
 
 // ───────────── on the database directly (integration tests) ─────────────
 
@@ -281,22 +298,4 @@ export async function makeFinishedRun(
     );
   }
   return { ...run, items: runItems };
-}
-
-/** An agent made by an admin (POST /api/agents) and a day-long token bought with its credential. */
-export async function agent(api: Api, admin: Caller, name: string): Promise<{ credential: string; token: string; caller: Caller }> {
-  const made = await send(api.baseUrl, admin, "POST", "/api/agents", { name });
-  if (made.status !== 201) throw new Error(`creating agent ${name}: ${made.status} ${made.text}`);
-  const credential: string = made.json.credential;
-  const bought = await send(api.baseUrl, keyCaller(`${name} (credential)`, credential), "POST", "/api/agents/tokens", { ttlSeconds: 86_400 });
-  if (bought.status !== 201) throw new Error(`a token for agent ${name}: ${bought.status} ${bought.text}`);
-  return { credential, token: bought.json.token, caller: keyCaller(`agent ${name}`, bought.json.token) };
-}
-
-/** A cubby made by an agent, with one value set (PUT /api/cubbies/<name>/items/<key>). */
-export async function cubby(api: Api, agentCaller: Caller, name: string, item: { key: string; value: unknown }): Promise<void> {
-  const made = await send(api.baseUrl, agentCaller, "POST", "/api/cubbies", { name });
-  if (made.status !== 201) throw new Error(`creating cubby ${name}: ${made.status} ${made.text}`);
-  const set = await send(api.baseUrl, agentCaller, "PUT", `/api/cubbies/${name}/items/${item.key}`, { value: item.value });
-  if (set.status !== 200) throw new Error(`setting ${name}/${item.key}: ${set.status} ${set.text}`);
 }
