@@ -2,6 +2,7 @@
 // Agents, their tokens, cubbies (names, sizes, key versions, grants — never contents) and the audit
 // trail of KES. Everything that cannot be undone asks first.
 import { useState } from "react";
+import { asPendingApproval, WaitingForApproval } from "@/components/ui/approval-notice";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/confirm-dialog";
 import { CheckField, controlClass, Field } from "@/components/ui/field";
@@ -10,6 +11,7 @@ import { Card } from "@/components/ui/page-header";
 import { StatusBadge } from "@/components/ui/status-badge";
 import { Table } from "@/components/ui/table";
 import type { AgentTokenView, AgentView } from "@/lib/agents/types";
+import type { PendingApprovalAnswer } from "@/lib/approvals/types";
 import type { AgentAuditEntry, CubbyAdminView } from "@/lib/cubbies/types";
 import { fetchJson } from "@/lib/http/client-fetch";
 import { useAdminAction } from "./use-action";
@@ -40,7 +42,7 @@ const KEY_ACTIONS: Record<KeyAction, { label: string; confirm: string; text: str
   shred: {
     label: "Shred",
     confirm: "Shred cubby key",
-    text: "The cubby's key material is destroyed: its values — and every backup holding them — can never be decrypted again. This cannot be undone.",
+    text: "The cubby's key material is destroyed: its values — and every backup holding them — can never be decrypted again. This cannot be undone, so another admin must approve it first.",
     danger: true,
   },
 };
@@ -58,6 +60,8 @@ export function AgentsAdmin({ agents, tokens, cubbies, audit }: { agents: AgentV
   const { run, busy, error } = useAdminAction();
   const [shown, setShown] = useState<{ name: string; credential: string } | null>(null);
   const [pending, setPending] = useState<Pending | null>(null);
+  // Granting a cubby to an agent new to it, and shredding a cubby key, wait for another admin's approval.
+  const [waiting, setWaiting] = useState<PendingApprovalAnswer | null>(null);
 
   async function createAgent(e: React.FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -79,10 +83,11 @@ export function AgentsAdmin({ agents, tokens, cubbies, audit }: { agents: AgentV
     const f = new FormData(form);
     const hours = Number(f.get("hours") || 0);
     await run(async () => {
-      await fetchJson(`/api/admin/cubbies/${encodeURIComponent(cubby)}/grants`, {
+      const res = await fetchJson(`/api/admin/cubbies/${encodeURIComponent(cubby)}/grants`, {
         method: "POST",
         json: { agent: f.get("agent"), operations: f.getAll("operations"), expiresAt: hours > 0 ? new Date(Date.now() + hours * 3_600_000).toISOString() : null },
       });
+      setWaiting(asPendingApproval(res));
       form.reset();
     });
   }
@@ -90,7 +95,7 @@ export function AgentsAdmin({ agents, tokens, cubbies, audit }: { agents: AgentV
   function confirmPending() {
     const p = pending!;
     setPending(null);
-    if (p.kind === "key") void run(() => fetchJson(`/api/admin/cubbies/${encodeURIComponent(p.cubby)}`, { method: "POST", json: { action: p.action } }));
+    if (p.kind === "key") void run(async () => setWaiting(asPendingApproval(await fetchJson(`/api/admin/cubbies/${encodeURIComponent(p.cubby)}`, { method: "POST", json: { action: p.action } }))));
     else if (p.kind === "revoke") void run(() => fetchJson(`/api/admin/cubbies/${encodeURIComponent(p.cubby)}/grants/${encodeURIComponent(p.agent)}`, { method: "DELETE" }));
     else if (p.kind === "token") void run(() => fetchJson(`/api/agents/tokens/${p.token.id}`, { method: "DELETE" }));
     else void run(() => fetchJson(`/api/agents/${encodeURIComponent(p.agent.name)}`, { method: "PATCH", json: { disabled: p.agent.status === "active" } }));
@@ -111,6 +116,7 @@ export function AgentsAdmin({ agents, tokens, cubbies, audit }: { agents: AgentV
   return (
     <div className="space-y-6">
       <FormError message={error} testId="agents-error" />
+      {waiting && <WaitingForApproval answer={waiting} linkToQueue />}
 
       <section className="space-y-3" aria-labelledby="agents-h">
         <h2 id="agents-h" className="text-lg font-semibold">Agents</h2>

@@ -9,6 +9,9 @@
 import { z } from "zod";
 import type { AccessContext } from "../access/context";
 import { adminDeleteCollection } from "../access/admin";
+import { NAME_RE, NAME_RULE } from "../agents/service";
+import { CUBBY_OPERATIONS } from "../agents/types";
+import { adminGrant, adminKeyAction } from "../cubbies/admin";
 import type { Permission } from "../auth/roles";
 import { UnprocessableError } from "../errors";
 import { startEvaluationRun } from "../evaluate/runs";
@@ -85,6 +88,7 @@ export const APPROVAL_ACTIONS: ReadonlyArray<ApprovalAction<any>> = [
     action: "kes.key.rotate",
     label: "Rotate a KES key",
     permission: "admin",
+    // For services that rotate their own KES keys, through runApproved().
     args: z.object({ keyName: z.string().regex(/^[\w.:/-]{1,100}$/) }).strict(),
     summary: (a) => `Rotate KES key ${a.keyName}`,
   }),
@@ -92,8 +96,35 @@ export const APPROVAL_ACTIONS: ReadonlyArray<ApprovalAction<any>> = [
     action: "kes.key.shred",
     label: "Shred a KES key (what it protects becomes unreadable)",
     permission: "admin",
+    // For services that shred their own KES keys, through runApproved().
     args: z.object({ keyName: z.string().regex(/^[\w.:/-]{1,100}$/) }).strict(),
     summary: (a) => `Shred KES key ${a.keyName}`,
+  }),
+  approvalAction({
+    action: "cubby.key.shred",
+    label: "Shred a cubby's key (no value of it opens again)",
+    permission: "admin",
+    args: z.object({ cubby: z.string().regex(NAME_RE, NAME_RULE) }).strict(),
+    summary: (a) => `Shred the key of cubby ${a.cubby}`,
+    execute: async (ctx, a) => ({ ...(await adminKeyAction(ctx, a.cubby, "shred")) }),
+  }),
+  approvalAction({
+    action: "cubby.grant",
+    label: "Grant a cubby to an agent that has no access to it yet",
+    permission: "admin",
+    args: z
+      .object({
+        cubby: z.string().regex(NAME_RE, NAME_RULE),
+        agent: z.string().regex(NAME_RE, NAME_RULE),
+        operations: z.array(z.enum(CUBBY_OPERATIONS)).min(1).max(CUBBY_OPERATIONS.length),
+        expiresAt: z.string().datetime({ offset: true }).nullable(),
+      })
+      .strict(),
+    summary: (a) => `Grant agent ${a.agent} ${a.operations.join(", ")} on cubby ${a.cubby}${a.expiresAt ? ` until ${a.expiresAt}` : ""}`,
+    execute: async (ctx, a) => {
+      const g = await adminGrant(ctx, a.cubby, { agent: a.agent, operations: a.operations, expiresAt: a.expiresAt });
+      return { grantId: g.id };
+    },
   }),
   approvalAction({
     action: "budget.raise",
@@ -102,14 +133,6 @@ export const APPROVAL_ACTIONS: ReadonlyArray<ApprovalAction<any>> = [
     // Carried out by the budgets' service (usage ledger) through runApproved().
     args: flatArgs,
     summary: (a) => `Raise budget ${String(a.budgetId ?? a.budget ?? "?")} to ${String(a.limit ?? "?")}`,
-  }),
-  approvalAction({
-    action: "cubby.grant",
-    label: "Grant a cubby to a new agent",
-    permission: "admin",
-    // Carried out by the cubbies' service through runApproved().
-    args: flatArgs,
-    summary: (a) => `Grant cubby ${String(a.cubbyId ?? a.cubby ?? "?")} to agent ${String(a.agentId ?? a.agent ?? "?")}`,
   }),
 ];
 

@@ -6,6 +6,9 @@ import { getConfig } from "../config";
 import { NotFoundError } from "../errors";
 import { getDataset } from "../evaluate/datasets";
 import { startEvaluationRun, type EvaluationRunView } from "../evaluate/runs";
+import type { CubbyOperation } from "../agents/types";
+import { adminCubbyGrants, adminGrant, adminKeyAction, type KeyAction, type KeyActionResult } from "../cubbies/admin";
+import type { CubbyGrantView } from "../cubbies/types";
 import { requestApproval, waitingForApproval, type PendingApprovalAnswer } from "./service";
 
 export type RunOrApproval = { kind: "run"; run: EvaluationRunView } | { kind: "approval"; answer: PendingApprovalAnswer };
@@ -47,4 +50,37 @@ export async function requestSourceDeletion(ctx: AccessContext, sourceId: string
   const found = await ctx.db.prisma.source.findUnique({ where: { id: sourceId }, select: { collectionId: true } });
   if (!found || !ctx.readableIds.includes(found.collectionId)) throw new NotFoundError("Source");
   return waitingForApproval(await requestApproval(ctx, "source.delete", { sourceId }));
+}
+
+export type GrantOrApproval = { kind: "grant"; grant: CubbyGrantView } | { kind: "approval"; answer: PendingApprovalAnswer };
+
+/**
+ * Grants an agent access to a cubby — at once when the agent already holds a live grant on it (a change of
+ * operations or expiry), otherwise (an agent new to this cubby) only after another admin's approval.
+ */
+export async function grantCubbyOrAskApproval(
+  ctx: AccessContext,
+  cubby: string,
+  input: { agent: string; operations: CubbyOperation[]; expiresAt?: string | null },
+): Promise<GrantOrApproval> {
+  requireAdmin(ctx);
+  const grants = await adminCubbyGrants(ctx, cubby); // 404 for an unknown cubby
+  if (grants.some((g) => g.agent === input.agent && g.active)) return { kind: "grant", grant: await adminGrant(ctx, cubby, input) };
+  const agent = await ctx.db.prisma.agent.findUnique({ where: { name: input.agent }, select: { disabledAt: true } });
+  if (!agent || agent.disabledAt) throw new NotFoundError(`Agent "${input.agent}" (unknown agent)`);
+  const approval = await requestApproval(ctx, "cubby.grant", {
+    cubby,
+    agent: input.agent,
+    operations: [...new Set(input.operations)].sort(),
+    expiresAt: input.expiresAt ?? null,
+  });
+  return { kind: "approval", answer: waitingForApproval(approval) };
+}
+
+/** A cubby key's lifecycle: shredding waits for another admin's approval; rotate, rewrap and retire run at once. */
+export async function cubbyKeyActionOrAskApproval(ctx: AccessContext, cubby: string, action: KeyAction): Promise<KeyActionResult | PendingApprovalAnswer> {
+  requireAdmin(ctx);
+  if (action !== "shred") return adminKeyAction(ctx, cubby, action);
+  await adminCubbyGrants(ctx, cubby); // 404 for an unknown cubby
+  return waitingForApproval(await requestApproval(ctx, "cubby.key.shred", { cubby }));
 }

@@ -35,6 +35,12 @@ export async function adminListCubbies(ctx: AccessContext): Promise<CubbyAdminVi
   );
 }
 
+/** A cubby's grants (404 for an unknown cubby): for the approval gate, which asks whether an agent is new to it. */
+export async function adminCubbyGrants(ctx: AccessContext, name: string): Promise<CubbyGrantView[]> {
+  await cubbyRow(ctx, name);
+  return (await (await kesService(ctx)).listGrants(cubbyKeyName(name))).map(grantView);
+}
+
 export async function adminGrant(
   ctx: AccessContext,
   name: string,

@@ -7,10 +7,32 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiError, createSotClient } from "@/lib/cubbies/client";
 import { startApp, type RunningApp } from "@/tests/helpers/app";
-import { makeUser, signIn, type TestUser } from "@/tests/helpers/auth";
+import { makeApiKey, makeUser, signIn, type TestUser } from "@/tests/helpers/auth";
 import { launchBrowser } from "@/tests/helpers/browser";
 
 const SECRET = `cubby-content-${randomBytes(6).toString("hex")}`;
+
+/**
+ * Another admin approves the newest request for `action` through the app's API (as the Approvals page
+ * does), and the app carries it out; waits until it did, saying how it ended otherwise.
+ */
+async function approveLatest(app: RunningApp, action: string): Promise<void> {
+  const db = app.db!;
+  const request = await db.prisma.approval.findFirstOrThrow({ where: { action, status: "pending" }, orderBy: { createdAt: "desc" } });
+  const second = await makeApiKey(db, ["ask", "admin"], { creator: await makeUser(db, "admin") });
+  const res = await fetch(`${app.baseUrl}/api/approvals/${request.id}/decision`, {
+    method: "POST",
+    headers: { ...second.headers, "content-type": "application/json" },
+    body: JSON.stringify({ decision: "approve", comment: "checked" }),
+  });
+  expect(res.status, await res.clone().text()).toBe(200);
+  const ended = async () => {
+    const r = await db.prisma.approval.findUniqueOrThrow({ where: { id: request.id } });
+    return ["approved", "executing"].includes(r.status) ? null : `${r.status}${r.error ? `: ${r.error}` : ""}`;
+  };
+  await expect.poll(ended, { timeout: 60_000, interval: 250 }).not.toBeNull();
+  expect(await ended()).toBe("executed");
+}
 
 async function status(p: Promise<unknown>): Promise<number> {
   try {
@@ -84,6 +106,11 @@ describe("admin page: agents and cubbies (browser)", () => {
     const grantForm = card.getByRole("form", { name: "Grant access to page-state" });
     await grantForm.getByLabel("Agent").selectOption("page-agent-b");
     await grantForm.getByRole("button", { name: "Grant" }).click();
+    // B is new to this cubby: the grant waits for another admin's approval, then is made at once.
+    await page.getByTestId("waiting-for-approval").waitFor();
+    expect(await status(b.cubby("page-state").get("lastSync"))).toBe(403);
+    await approveLatest(app, "cubby.grant");
+    await page.reload();
     await card.getByTestId("grants-page-state").getByText("page-agent-b").waitFor();
     expect(await b.cubby("page-state").get("lastSync")).toMatchObject({ pageCount: 42 });
 
@@ -107,10 +134,14 @@ describe("admin page: agents and cubbies (browser)", () => {
 
     await card.getByRole("button", { name: "Shred" }).click();
     await confirm("Shred cubby key");
+    await page.getByTestId("waiting-for-approval").waitFor();
+    expect(await cubby.get("lastSync")).toMatchObject({ pageCount: 42 });
+    await approveLatest(app, "cubby.key.shred");
+    await page.reload();
     await expect.poll(() => card.locator("[data-status]").first().getAttribute("data-status"), { timeout: 15_000 }).toBe("shredded");
     expect(await status(cubby.get("lastSync"))).toBe(410);
     expect(await page.content()).not.toContain(SECRET);
-  });
+  }, 180_000); // two approvals by a second admin (a password hash each) and their jobs, on a loaded machine
 
   it("lists the audit trail with refusals and their reasons", async () => {
     await page.goto(`${app.baseUrl}/admin/agents`);

@@ -271,7 +271,16 @@ describe("cubbies over HTTP, KES as its own process", () => {
   it("shred: the cubby's values can never be decrypted again", async () => {
     await a.cubby("other-cubby").set("kept", { note: SECRET });
     expect(await a.cubby("other-cubby").get("kept")).toEqual({ note: SECRET });
-    await sendOk(app.baseUrl, admin, "POST", "/api/admin/cubbies/other-cubby", { action: "shred" }, 200);
+    // Shredding waits for another admin's approval; once approved it is carried out at once.
+    const asked = await sendOk(app.baseUrl, admin, "POST", "/api/admin/cubbies/other-cubby", { action: "shred" }, 202);
+    expect(asked.json).toMatchObject({ status: "waiting_for_approval", approval: { action: "cubby.key.shred", args: { cubby: "other-cubby" } } });
+    expect(await a.cubby("other-cubby").get("kept")).toEqual({ note: SECRET });
+    const second = await userCaller(app.baseUrl, "second admin", await makeUser(db, "admin"));
+    await sendOk(app.baseUrl, second, "POST", `/api/approvals/${asked.json.approval.id}/decision`, { decision: "approve", comment: "agent retired" }, 200);
+    for (let i = 0; (await sendOk(app.baseUrl, admin, "GET", `/api/approvals/${asked.json.approval.id}`, undefined, 200)).json.status !== "executed"; i++) {
+      if (i > 300) throw new Error("the approved shred was not carried out");
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const gone = await refusal(a.cubby("other-cubby").get("kept"));
     expect(gone).toMatchObject({ status: 410, code: "key_shredded" });
     expect(gone.message).toMatch(/shredded/);

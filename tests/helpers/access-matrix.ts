@@ -250,8 +250,8 @@ export const ROUTES: Record<string, Entry> = {
   "/api/kes/decrypt": { methods: { POST: "agent" }, data: "grants", note: "`decrypt` on the key, and among the payload's readers" },
   "/api/kes/data-key": { methods: { POST: "agent" }, data: "grants", note: "`generate` on the key" },
   "/api/admin/cubbies": { methods: { GET: "admin" }, data: "instance", note: "names, sizes, key versions, grants: never a value" },
-  "/api/admin/cubbies/[name]": { methods: { POST: "admin" }, data: "instance", note: "rotate, rewrap, retire, shred" },
-  "/api/admin/cubbies/[name]/grants": { methods: { POST: "admin" }, data: "instance" },
+  "/api/admin/cubbies/[name]": { methods: { POST: "admin" }, data: "instance", note: "rotate, rewrap, retire; shred waits for another admin's approval (202)" },
+  "/api/admin/cubbies/[name]/grants": { methods: { POST: "admin" }, data: "instance", note: "an agent new to the cubby waits for another admin's approval (202)" },
   "/api/admin/cubbies/[name]/grants/[agent]": { methods: { DELETE: "admin" }, data: "instance" },
 
   "/v1/[...path]": { methods: every("notfound"), data: "none", note: "any other /v1 path: 404 in OpenAI's error shape" },

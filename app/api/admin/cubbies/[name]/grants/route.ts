@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { NAME_RE, NAME_RULE } from "@/lib/agents/service";
 import { CUBBY_OPERATIONS } from "@/lib/agents/types";
-import { adminGrant } from "@/lib/cubbies/admin";
+import { grantCubbyOrAskApproval } from "@/lib/approvals";
 import { json, route } from "@/lib/http/route";
 
 export const dynamic = "force-dynamic";
@@ -13,6 +13,8 @@ const Body = z.object({
   expiresAt: z.string().datetime({ offset: true }).nullable().optional(),
 });
 
-export const POST = route({ permission: "admin", params, body: Body }, async ({ access, params, body }) =>
-  json(await adminGrant(access, params.name, body), { status: 201 }),
-);
+/** 201 with the grant; for an agent new to this cubby, 202 with the approval request it waits for. */
+export const POST = route({ permission: "admin", params, body: Body }, async ({ access, params, body }) => {
+  const r = await grantCubbyOrAskApproval(access, params.name, body);
+  return r.kind === "grant" ? json(r.grant, { status: 201 }) : json(r.answer, { status: 202 });
+});
