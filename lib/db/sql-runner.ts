@@ -10,8 +10,13 @@
 import type { PGlite } from "@electric-sql/pglite";
 import type { Client, Pool, PoolClient } from "pg";
 
+// Recognised by a registry-wide symbol, not `instanceof`: the runner may come from another copy of this
+// module than the code building the fragment (the server's start script and the Next bundle each load one).
+const FRAGMENT = Symbol.for("sot.sqlFragment");
+
 /** A piece of SQL with its own parameters, spliced into a tagged statement (see `sqlFragment`). */
 export class SqlFragment {
+  readonly [FRAGMENT] = true;
   constructor(
     readonly strings: readonly string[],
     readonly values: readonly unknown[],
@@ -23,13 +28,17 @@ export function sqlFragment(strings: TemplateStringsArray, ...values: unknown[])
   return new SqlFragment(strings, values);
 }
 
+function isFragment(v: unknown): v is SqlFragment {
+  return typeof v === "object" && v !== null && (v as { [FRAGMENT]?: boolean })[FRAGMENT] === true;
+}
+
 /** Turns a tagged template into `$n` text and parameters (fragments spliced in, renumbered). */
 export function toParameterised(strings: readonly string[], values: readonly unknown[]): { text: string; params: unknown[] } {
   const params: unknown[] = [];
   const render = (parts: readonly string[], vals: readonly unknown[]): string => {
     let text = parts[0];
     vals.forEach((v, i) => {
-      if (v instanceof SqlFragment) text += render(v.strings, v.values);
+      if (isFragment(v)) text += render(v.strings, v.values);
       else {
         params.push(v);
         text += `$${params.length}`;
