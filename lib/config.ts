@@ -136,6 +136,14 @@ const schema = z
     /** "auto" picks discord for discord.com/api/webhooks URLs, generic JSON otherwise. */
     EVAL_ALERT_WEBHOOK_KIND: z.enum(["auto", "discord", "generic"]).default("auto"),
 
+    // ── approvals and notifications (lib/approvals, lib/notify) ──
+    /** An evaluation run over more items than this waits for an admin's approval. */
+    APPROVAL_RUN_ITEMS: int(500, 1, 100000000),
+    /** Approvals (by admins other than the requester) a risky action needs before it runs. */
+    APPROVAL_QUORUM: int(1, 1, 20),
+    /** A request nobody decided within this many hours expires and its action never runs. */
+    APPROVAL_EXPIRY_HOURS: int(24, 1, 720),
+
     // ── scheduler (lib/schedules) ──
     /** How often each scheduler process looks for due schedules. */
     SCHEDULER_POLL_MS: int(5000, 50, 600000),

@@ -16,6 +16,7 @@ function ResultLink({ result }: { result: RunView["result"] }) {
   if (result.kind === "backup") return <Link className="underline" href="/admin/backups">backup</Link>;
   if (result.kind === "import_job") return <Link className="underline" href="/sources">import job</Link>;
   if (result.kind === "http_response") return <>HTTP {result.id}</>;
+  if (result.kind === "notification_deliveries") return <Link className="underline" href="/admin/notifications">{result.id} notifications</Link>;
   return <>{result.kind}</>;
 }
 

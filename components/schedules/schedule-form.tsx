@@ -33,6 +33,7 @@ export function ScheduleForm({ choices, schedule, defaultRunAs }: { choices: Tar
     if (kind === "webhook") config.url = str("url");
     if (kind === "evaluation_run") config.datasetId = str("datasetId");
     if (kind === "notion_reconcile") config.sourceId = str("sourceId");
+    if (kind === "digest") config.period = str("period");
     const body = {
       name: str("name"),
       target: { kind, config },
@@ -126,8 +127,21 @@ export function ScheduleForm({ choices, schedule, defaultRunAs }: { choices: Tar
             {err("target.config.sourceId")}
           </label>
         )}
+        {kind === "digest" && (
+          <label className="text-sm">
+            <span className="mb-1 block font-medium">Period</span>
+            <select name="period" defaultValue={String(cfg.period ?? "weekly")} className={input}>
+              <option value="daily">Daily (the last 24 hours)</option>
+              <option value="weekly">Weekly (the last 7 days)</option>
+            </select>
+            <span className="mt-1 block text-xs text-zinc-500">
+              Counts only, sent to the notification targets that take digests (Admin → Notifications); figures over what the user it runs as may read.
+            </span>
+            {err("target.config.period")}
+          </label>
+        )}
         {Object.entries(fieldErrors)
-          .filter(([p]) => p.startsWith("target.config.") && !["target.config.url", "target.config.datasetId", "target.config.sourceId"].includes(p))
+          .filter(([p]) => p.startsWith("target.config.") && !["target.config.url", "target.config.datasetId", "target.config.sourceId", "target.config.period"].includes(p))
           .map(([p, m]) => (
             <span key={p} className="text-xs text-red-600">
               {p.replace("target.config.", "")}: {m}

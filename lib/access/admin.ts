@@ -239,3 +239,17 @@ export async function adminSetMembers(ctx: AccessContext, id: string, userIds: s
   });
   return (await collectionsWithAccess(ctx.db)).find((x) => x.id === id)!;
 }
+
+/**
+ * Deletes a collection with everything in it (sources, documents, chunks, memberships; the database
+ * cascades). Risky: routes ask for it through an approval (lib/approvals, action "collection.delete"),
+ * which calls this once approved.
+ */
+export async function adminDeleteCollection(ctx: AccessContext, id: string): Promise<{ collectionId: string; documents: number }> {
+  requireAdmin(ctx);
+  const col = await ctx.db.prisma.collection.findUnique({ where: { id }, select: { slug: true, _count: { select: { documents: true } } } });
+  if (!col) throw new NotFoundError(`Collection ${id}`);
+  await ctx.db.prisma.collection.delete({ where: { id } });
+  await auditAs(ctx, "collection.delete", `collection:${id}`, { slug: col.slug, documents: col._count.documents });
+  return { collectionId: id, documents: col._count.documents };
+}

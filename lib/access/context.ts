@@ -16,7 +16,7 @@
 //   started with.
 import type { AgentIdentity } from "../agents/tokens";
 import type { Db } from "../db/client";
-import { ForbiddenError, NotFoundError } from "../errors";
+import { ForbiddenError } from "../errors";
 import { principalFromApiKeyId } from "../auth/api-keys";
 import { allCollectionIds, collectionIdsReadableBy } from "./queries";
 import { ROLE_PERMISSIONS, type Permission, type Principal, type Role } from "../auth/roles";
@@ -98,11 +98,6 @@ export function agentOf(ctx: AccessContext): { agent: AgentIdentity; bearer: str
     throw new ForbiddenError("An agent credential only buys tokens: POST /api/agents/tokens with it, then call with the token it returns.");
   }
   return { agent, bearer };
-}
-
-/** A record of collection data that this context may not read looks like one that does not exist. */
-export function notReadable(what: string): NotFoundError {
-  return new NotFoundError(what);
 }
 
 /** The collections a principal may read now: its role and memberships, narrowed by its key's limit. */

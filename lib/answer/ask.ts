@@ -238,6 +238,7 @@ async function logQuery(db: Db, principal: Principal, question: string, collecti
         invalidCitations: r.invalidCitations,
         status: r.status,
         rerankStatus: r.rerank.status,
+        covered: r.covered,
       },
       select: { id: true },
     });

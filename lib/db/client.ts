@@ -144,6 +144,14 @@ export function getDb(): Promise<Db> {
   return g[KEY]!;
 }
 
+/**
+ * The process's database if something opened it already, else null: for work that must never open one
+ * by itself (a notification raised inside the model client of a process without a database).
+ */
+export function openedDb(): Promise<Db> | null {
+  return (globalThis as Holder)[KEY] ?? null;
+}
+
 /** Installs an already-open handle as the process's database (start-up code and tests). */
 export function setDb(db: Db): void {
   (globalThis as Holder)[KEY] = Promise.resolve(db);

@@ -10,9 +10,12 @@
 import type { PGlite } from "@electric-sql/pglite";
 import type { Client, Pool, PoolClient } from "pg";
 
-// Recognised by a registry-wide symbol, not `instanceof`: the runner may come from another copy of this
-// module than the code building the fragment (the server's start script and the Next bundle each load one).
-const FRAGMENT = Symbol.for("sot.sqlFragment");
+/**
+ * Marks fragments by a registered symbol, not by class: the web process holds two copies of this module
+ * (the bundled app's and the server's own, which opened the database), so a fragment made by one copy
+ * must be recognised by the other, where `instanceof` would fail and send the fragment as a parameter.
+ */
+const FRAGMENT = Symbol.for("sot.sql-fragment");
 
 /** A piece of SQL with its own parameters, spliced into a tagged statement (see `sqlFragment`). */
 export class SqlFragment {
@@ -23,13 +26,11 @@ export class SqlFragment {
   ) {}
 }
 
+export const isSqlFragment = (v: unknown): v is SqlFragment => typeof v === "object" && v !== null && (v as { [FRAGMENT]?: unknown })[FRAGMENT] === true;
+
 /** `sqlFragment\`AND x = ${v}\``: a reusable condition for tagged statements; its values stay parameters. */
 export function sqlFragment(strings: TemplateStringsArray, ...values: unknown[]): SqlFragment {
   return new SqlFragment(strings, values);
-}
-
-function isFragment(v: unknown): v is SqlFragment {
-  return typeof v === "object" && v !== null && (v as { [FRAGMENT]?: boolean })[FRAGMENT] === true;
 }
 
 /** Turns a tagged template into `$n` text and parameters (fragments spliced in, renumbered). */
@@ -38,7 +39,7 @@ export function toParameterised(strings: readonly string[], values: readonly unk
   const render = (parts: readonly string[], vals: readonly unknown[]): string => {
     let text = parts[0];
     vals.forEach((v, i) => {
-      if (isFragment(v)) text += render(v.strings, v.values);
+      if (isSqlFragment(v)) text += render(v.strings, v.values);
       else {
         params.push(v);
         text += `$${params.length}`;

@@ -8,7 +8,7 @@ import { requirePermission, type AccessContext } from "../access/context";
 import { ForbiddenError, NotFoundError, ValidationError } from "../errors";
 import { computeAgreement, type ScorePair } from "./agreement";
 import { nextWaitingAnswer, readableAnswerScores, readableTargetStatus } from "./queries";
-import type { AnnotationItemView } from "./types";
+import type { AgreementView, AnnotationItemView } from "./types";
 
 export const TARGET_KINDS = ["run_item", "external_output", "query_log"] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
@@ -136,7 +136,7 @@ export async function skipQueueItem(ctx: AccessContext, target: { targetKind: Ta
 }
 
 /** Agreement over answers the caller may read that have both a human score and an ok judge score (the latest of each). */
-export async function agreementFigures(ctx: AccessContext, opts: { top?: number } = {}) {
+export async function agreementFigures(ctx: AccessContext, opts: { top?: number } = {}): Promise<AgreementView> {
   requirePermission(ctx, "score");
   const scores = await readableAnswerScores(ctx.db.sql, ctx);
   const latest = new Map<string, { judge?: number; human?: number; label: string; link: string | null }>();

@@ -16,6 +16,7 @@ import { ForbiddenError, isAppError, NotFoundError, ValidationError } from "../e
 import { defineJob, enqueue } from "../jobs/queue";
 import { trackedRuns } from "../jobs/tracked-run";
 import { log } from "../log";
+import { notify } from "../notify";
 import { sendRunAlert } from "./alerts";
 import { JUDGE_PROMPT_VERSION } from "./judge-prompt";
 import { askPipeline, type AnswerFn, type PipelineSource } from "./pipeline";
@@ -255,7 +256,13 @@ async function processItem(db: Db, run: RunRow, item: RunItemRow, answer: Answer
 }
 
 async function markRunFailed(db: Db, runId: string, message: string) {
-  await evaluationRuns.fail(db.sql, runId, message);
+  if (!(await evaluationRuns.fail(db.sql, runId, message))) return;
+  const run = await db.prisma.evaluationRun.findUnique({ where: { id: runId }, select: { itemCount: true, errorCount: true } });
+  const target = getConfig().EVAL_ALERT_THRESHOLD;
+  await notify(
+    { kind: "evaluation_run.finished", runId, status: "failed", itemCount: run?.itemCount ?? 0, errorCount: run?.errorCount ?? 0, avgHallucination: null, target, belowTarget: false },
+    { db },
+  );
 }
 
 /** Averages over the run's items: judge scores that are ok; errors are items that failed or whose score is an error. */
@@ -292,6 +299,20 @@ async function completeEvaluationRun(db: Db, runId: string) {
   const { itemCount } = await db.prisma.evaluationRun.findUniqueOrThrow({ where: { id: runId }, select: { itemCount: true } });
   const alert = await sendRunAlert({ id: runId, itemCount, errorCount, avgHallucination: summary.avgHallucination });
   await db.prisma.evaluationRun.update({ where: { id: runId }, data: { alertStatus: alert.status, alertError: alert.error ?? null } });
+  const target = getConfig().EVAL_ALERT_THRESHOLD;
+  await notify(
+    {
+      kind: "evaluation_run.finished",
+      runId,
+      status: "completed",
+      itemCount,
+      errorCount,
+      avgHallucination: summary.avgHallucination,
+      target,
+      belowTarget: summary.avgHallucination !== null && summary.avgHallucination < target,
+    },
+    { db },
+  );
 }
 
 const RUN_VIEW_INCLUDE = { dataset: { select: { name: true } }, datasetVersion: { select: { version: true } } } as const;

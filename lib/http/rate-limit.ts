@@ -140,14 +140,6 @@ export function rateLimitStore(db: Db): RateLimitStore {
   return store;
 }
 
-/** Closes the Redis connection, if any (scripts and tests that end). */
-export async function closeRateLimitStore(): Promise<void> {
-  const g = globalThis as G;
-  const current = g[STORE];
-  delete g[STORE];
-  if (current?.store instanceof RedisRateLimitStore) await current.store.close();
-}
-
 /** Takes a token from `key`; throws RateLimitError (429 + Retry-After) when the bucket is short. */
 export async function takeOrThrow(db: Db, key: string, opts: BucketOptions): Promise<void> {
   const wait = await rateLimitStore(db).take(key, opts);

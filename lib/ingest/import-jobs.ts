@@ -19,37 +19,44 @@ import { defineJob, enqueue } from "../jobs/queue";
 import { trackedRuns } from "../jobs/tracked-run";
 import type { Llm } from "../llm";
 import { log } from "../log";
+import { notify } from "../notify";
 import { requestBackfill } from "./backfill";
 import { isWholeSourceWalk, type DiscoveredItem, type ImportKind, type ItemKind, type JobContextForDriver } from "./driver";
 import { driverFor } from "./drivers";
 import { normalizeNotionId } from "./notion";
 import { ingestDocuments, removeMissing, softDeleteDocuments, type SourceDocument } from "./pipeline";
 import { withBulkVectorIndex } from "./vector-index";
+import type { ImportJobSummary, ImportJobView } from "./types";
 
 const ABANDONED_AFTER_MS = 30 * 60_000;
 const runs = trackedRuns("import");
 
-export interface ImportJobView {
-  id: string;
-  sourceId: string;
-  kind: string;
-  status: string;
-  trigger: string;
-  phase: string;
-  found: number;
-  done: number;
-  failed: number;
-  unchanged: number;
-  removed: number;
-  warnings: number;
-  embeddedChunks: number;
-  error: string | null;
-  startedAt: Date | null;
-  finishedAt: Date | null;
-  createdAt: Date;
-  failures: Array<{ externalId: string; title: string | null; error: string | null }>;
-  /** Pages imported with something left out, or left alone, and why. */
-  warningItems: Array<{ externalId: string; title: string | null; warning: string }>;
+export type { ImportJobSummary, ImportJobView } from "./types";
+
+/** A job row as the API and pages show it (times as ISO strings). */
+export function importJobSummary(j: {
+  id: string; sourceId: string; kind: string; status: string; trigger: string; phase: string; found: number; done: number; failed: number;
+  unchanged: number; removed: number; warnings: number; embeddedChunks: number; error: string | null; startedAt: Date | null; finishedAt: Date | null; createdAt: Date;
+}): ImportJobSummary {
+  return {
+    id: j.id,
+    sourceId: j.sourceId,
+    kind: j.kind,
+    status: j.status,
+    trigger: j.trigger,
+    phase: j.phase,
+    found: j.found,
+    done: j.done,
+    failed: j.failed,
+    unchanged: j.unchanged,
+    removed: j.removed,
+    warnings: j.warnings,
+    embeddedChunks: j.embeddedChunks,
+    error: j.error,
+    startedAt: j.startedAt?.toISOString() ?? null,
+    finishedAt: j.finishedAt?.toISOString() ?? null,
+    createdAt: j.createdAt.toISOString(),
+  };
 }
 
 export async function createImportJob(
@@ -100,8 +107,7 @@ export async function importJobView(db: Db, id: string): Promise<ImportJobView> 
     orderBy: { externalId: "asc" },
     take: 100,
   });
-  const { options: _o, updatedAt: _u, ...rest } = job;
-  return { ...rest, failures, warningItems: warned.map((w) => ({ externalId: w.externalId, title: w.title, warning: w.warning! })) };
+  return { ...importJobSummary(job), failures, warningItems: warned.map((w) => ({ externalId: w.externalId, title: w.title, warning: w.warning! })) };
 }
 
 /** Recomputes the counters shown on the Sources page from the items. */
@@ -263,9 +269,11 @@ export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {})
 
 /** Marks a job failed for good (after the queue's last retry). */
 export async function failImportJob(db: Db, jobId: string, error: string): Promise<void> {
-  const job = await db.prisma.importJob.findUnique({ where: { id: jobId }, select: { sourceId: true } });
+  const job = await db.prisma.importJob.findUnique({ where: { id: jobId }, select: { sourceId: true, trigger: true, done: true, failed: true } });
   if (!job || !(await runs.fail(db.sql, jobId, error))) return;
   await db.prisma.source.update({ where: { id: job.sourceId }, data: { status: "error", lastError: error } });
+  const trigger = (["manual", "schedule", "webhook", "seed"] as const).find((t) => t === job.trigger) ?? "manual";
+  await notify({ kind: "import.failed", importJobId: jobId, sourceId: job.sourceId, done: job.done, failed: job.failed, trigger }, { db });
 }
 
 async function markItems(db: Db, jobId: string, kind: ItemKind, ids: string[], status: string, error?: string, warning?: string) {

@@ -4,6 +4,7 @@ import { assertReadable, requireAdmin, type AccessContext } from "../access/cont
 import { auditAs } from "../audit";
 import type { Db } from "../db/client";
 import { NotFoundError } from "../errors";
+import { importJobSummary } from "./import-jobs";
 import { createNotionSource } from "./notion";
 import { createS3Source } from "./s3";
 import type { SourceView } from "./types";
@@ -46,23 +47,7 @@ async function sourceViews(db: Db, collectionIds: string[], id?: string): Promis
               awaitingHandshakeUntil: s.webhookHandshakeUntil && s.webhookHandshakeUntil.getTime() > Date.now() ? s.webhookHandshakeUntil.toISOString() : null,
             }
           : null,
-      latestJob: j
-        ? {
-            id: j.id,
-            kind: j.kind,
-            status: j.status,
-            phase: j.phase,
-            found: j.found,
-            done: j.done,
-            failed: j.failed,
-            unchanged: j.unchanged,
-            removed: j.removed,
-            warnings: j.warnings,
-            createdAt: j.createdAt.toISOString(),
-            finishedAt: j.finishedAt?.toISOString() ?? null,
-            error: j.error,
-          }
-        : null,
+      latestJob: j ? importJobSummary(j) : null,
     };
   });
 }
@@ -85,4 +70,18 @@ export async function connectSource(ctx: AccessContext, input: ConnectSourceInpu
   const created = input.kind === "notion" ? await createNotionSource(ctx.db, input) : await createS3Source(ctx.db, input);
   await auditAs(ctx, "source.create", `source:${created.id}`, { kind: input.kind, name: input.name, collectionId: input.collectionId });
   return getSource(ctx, created.id);
+}
+
+/**
+ * Deletes a source and the documents it brought in (their chunks go with them). Risky: routes ask for
+ * it through an approval (lib/approvals, action "source.delete"), which calls this once approved.
+ */
+export async function deleteSource(ctx: AccessContext, id: string): Promise<{ sourceId: string; documents: number }> {
+  requireAdmin(ctx);
+  const src = await ctx.db.prisma.source.findUnique({ where: { id }, select: { kind: true, collectionId: true, _count: { select: { documents: true } } } });
+  if (!src) throw new NotFoundError("Source");
+  assertReadable(ctx, src.collectionId);
+  await ctx.db.prisma.source.delete({ where: { id } });
+  await auditAs(ctx, "source.delete", `source:${id}`, { kind: src.kind, collectionId: src.collectionId, documents: src._count.documents });
+  return { sourceId: id, documents: src._count.documents };
 }

@@ -134,8 +134,9 @@ export class KesClient {
   enable(name: string) {
     return this.call<KeyView>("keys.enable", { name });
   }
-  shred(name: string) {
-    return this.call<KeyView>("keys.shred", { name });
+  /** Needs an approved `kes.key.shred` request for this key (lib/approvals). */
+  shred(name: string, approvalId?: string) {
+    return this.call<KeyView>("keys.shred", { name, ...(approvalId ? { approvalId } : {}) });
   }
   grant(name: string, grantee: string, g: { operations: KesOperation[]; expiresAt?: Date | null }) {
     return this.call<GrantView>("grants.create", { name, grantee, operations: g.operations, expiresAt: g.expiresAt?.toISOString() ?? null });

@@ -8,6 +8,7 @@
 // keys (plaintext never leaves KES) → setMinDecryptionVersion (older versions are refused) → shred
 // (material destroyed: nothing under the key opens again).
 import { z } from "zod";
+import { runApproved } from "../approvals/service";
 import { audit } from "../audit";
 import type { Principal } from "../auth/roles";
 import type { KeyRing } from "../crypto/keys";
@@ -74,6 +75,8 @@ export const cubbyKeyName = (cubby: string) => `cubby.${cubby}`;
 export const schemas = {
   createKey: z.object({ name: keyName, readers: z.array(principalName).max(100).default([]) }),
   name: z.object({ name: keyName }),
+  /** Shredding waits for approval (lib/approvals, action "kes.key.shred" with { keyName }). */
+  shred: z.object({ name: keyName, approvalId: z.string().uuid("must be the id of an approved kes.key.shred request").optional() }),
   version: z.object({ name: keyName, version: z.number().int().min(1) }),
   grant: z.object({
     name: keyName,
@@ -333,12 +336,24 @@ export async function setKeyEnabled(ctx: KesContext, input: unknown, enabled: bo
   return keyView(ctx, (await q.keyByName(ctx.db.sql, name))!);
 }
 
-/** Destroys the key's material for good. */
+/**
+ * Destroys the key's material for good — only with an approved `kes.key.shred` request for this very key
+ * (two admins: one asks, another approves; lib/approvals), carried out once.
+ */
 export async function shredKey(ctx: KesContext, input: unknown): Promise<KeyView> {
-  const { name } = parse(schemas.name, input);
+  const { name, approvalId } = parse(schemas.shred, input);
   const k = await ownedKey(ctx, name, "shred");
-  await q.shredKey(ctx.db.sql, k.id);
-  await record(ctx, "shred", name, { allowed: true });
+  if (!approvalId) {
+    await record(ctx, "shred", name, { allowed: false, reason: "no approval" });
+    throw new ConflictError(
+      `Shredding key "${name}" waits for approval: an admin asks for it (POST /api/approvals with {"action":"kes.key.shred","args":{"keyName":"${name}"}}), another approves it, then call again with its approvalId.`,
+    );
+  }
+  await runApproved(ctx.db, { approvalId, action: "kes.key.shred", args: { keyName: name }, executedBy: ctx.caller }, async () => {
+    await q.shredKey(ctx.db.sql, k.id);
+    await record(ctx, "shred", name, { allowed: true, approvalId });
+    return { keyName: name };
+  });
   return keyView(ctx, (await q.keyByName(ctx.db.sql, name))!);
 }
 

@@ -4,6 +4,7 @@
 import { Ollama, type Message } from "ollama";
 import { getConfig, type Config } from "../config";
 import { observeModel, observeTokens } from "../metrics";
+import { notifyInBackground } from "../notify";
 import { ModelBreakers, publishBreakers, type BreakerView } from "./breaker";
 
 export const EMBEDDING_DIMENSIONS = 768;
@@ -95,7 +96,9 @@ export class Llm {
   constructor(private readonly config: Config) {
     this.client = new Ollama({ host: config.OLLAMA_HOST, fetch: timeoutFetch(config.OLLAMA_TIMEOUT_MS) });
     this.healthClient = new Ollama({ host: config.OLLAMA_HOST, fetch: timeoutFetch(config.OLLAMA_HEALTH_TIMEOUT_MS) });
-    this.breakers = new ModelBreakers(config.OLLAMA_BREAKER_FAILURES, config.OLLAMA_BREAKER_COOLDOWN_MS);
+    this.breakers = new ModelBreakers(config.OLLAMA_BREAKER_FAILURES, config.OLLAMA_BREAKER_COOLDOWN_MS, Date.now, (o) =>
+      notifyInBackground({ kind: "breaker.opened", model: o.model, failures: o.failures, retryAt: o.retryAt.toISOString() }),
+    );
   }
 
   get models() {

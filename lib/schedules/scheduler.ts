@@ -1,9 +1,10 @@
-// The poll loop: every SCHEDULER_POLL_MS, check handed-off runs, fail dead ones, claim and start due
-// schedules. Runs in workers/scheduler.ts (PostgreSQL) or inside the web process (embedded default);
+// The poll loop: every SCHEDULER_POLL_MS, check handed-off runs, fail dead ones, expire approval requests,
+// claim and start due schedules. Runs in workers/scheduler.ts (PostgreSQL) or inside the web process (embedded default);
 // any number of these loops may run against one database.
 import { setTimeout as sleep } from "node:timers/promises";
 import { getConfig } from "../config";
 import type { Db } from "../db/client";
+import { expireApprovals, resumeApprovedActions } from "../approvals/service";
 import { log } from "../log";
 import { claimDueRuns, defaultEngineOptions, failDeadRuns, getExecutor, syncHandedOffRuns, type EngineOptions } from "./engine";
 import { errorSummary } from "./targets";
@@ -32,6 +33,10 @@ export function startScheduler({ db, signal, pollMs, engine }: StartSchedulerOpt
     await syncHandedOffRuns(db);
     const dead = await failDeadRuns(db, opts.deadRunSeconds);
     if (dead.length > 0) executor.abort(dead); // our own runs past their timeout: stop their work too
+    // Approval requests past their expiry: each expires once, whichever process's UPDATE gets it.
+    await expireApprovals(db);
+    // Approved actions whose job was lost (the queue was down at the time) are carried out here, once.
+    await resumeApprovedActions(db);
     const claimed = await claimDueRuns(db, opts);
     for (const run of claimed) {
       log("info", "schedule run claimed", { scheduleId: run.scheduleId, runId: run.runId, dueAt: run.dueAt?.toISOString() });

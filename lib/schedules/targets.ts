@@ -10,6 +10,7 @@ import { isAppError } from "../errors";
 import { evaluationRunStatus, startEvaluationRun } from "../evaluate";
 import { assertOutboundAllowed, describeOutboundFailure, OutboundBlockedError, outboundFetch } from "../http/outbound";
 import { importJobView, startReconcile } from "../ingest";
+import { sendDigest } from "../insights/digest";
 
 export type ScheduleRunTrigger = "schedule" | "manual";
 
@@ -257,5 +258,25 @@ const backupTarget = targetKind({
   },
 });
 
+// ───────────────────────── digest ─────────────────────────
+
+/**
+ * The Insights figures of the last day or week, with the access of the user the schedule runs as, sent
+ * to every notification target that takes digests (counts and a link only).
+ */
+const digestTarget = targetKind({
+  kind: "digest",
+  label: "Digest (daily or weekly figures to notification targets)",
+  permission: "score",
+  config: z.object({ period: z.enum(["daily", "weekly"], { message: 'must be "daily" or "weekly"' }) }).strict(),
+  async describe(config) {
+    return `${config.period === "weekly" ? "Weekly" : "Daily"} digest to notification targets`;
+  },
+  async start(config, ctx) {
+    const r = await sendDigest(ctx.access, config.period);
+    return { state: "succeeded", resultKind: "notification_deliveries", resultId: String(r.deliveries) };
+  },
+});
+
 /** Every kind a schedule can run, in the order forms list them. Adding a kind = one entry here. */
-export const TARGET_KINDS: ReadonlyArray<TargetKind<any>> = [webhookTarget, evaluationRunTarget, notionReconcileTarget, backupTarget];
+export const TARGET_KINDS: ReadonlyArray<TargetKind<any>> = [webhookTarget, evaluationRunTarget, notionReconcileTarget, backupTarget, digestTarget];

@@ -8,7 +8,7 @@
 // the same export finds every page unchanged and makes no embedding call.
 import { createHash } from "node:crypto";
 import { assertWritable, requirePermission, type AccessContext } from "../access/context";
-import { audit } from "../audit";
+import { auditAs } from "../audit";
 import { getConfig } from "../config";
 import { NotFoundError, UnprocessableError, ValidationError } from "../errors";
 import { createImportJob, importJobView, runImportJob } from "../ingest/import-jobs";
@@ -187,7 +187,7 @@ export async function moveIn(ctx: AccessContext, input: MoveInInput, opts: MoveI
     if (!staging) return report;
 
     const { jobId } = staging;
-    await audit(db, ctx.principal, "import.supabase", `collection:${collection.id}`, {
+    await auditAs(ctx, "import.supabase", `collection:${collection.id}`, {
       jobId,
       table: report.table,
       format: report.format,

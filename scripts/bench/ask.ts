@@ -10,7 +10,7 @@ import { readSse } from "@/lib/answer/sse";
 import { DEFAULT_FAKE_MODELS, startFakeOllama } from "@/tests/fakes/ollama";
 import { startApp } from "@/tests/helpers/app";
 import { makeApiKey } from "@/tests/helpers/auth";
-import { fmt, loadAverage, machine, percentile, postgresCpuMs, scratchDb, serverSettings, threadCpuMs } from "./lib";
+import { backendCpu, cpuSince, fmt, loadAverage, machine, percentile, scratchDb, serverSettings, threadCpuMs } from "./lib";
 import { loadSynthetic, SYNTHETIC_EMBED_MODEL } from "./synthetic";
 
 const N = Number(process.env.BENCH_CHUNKS ?? 100_000);
@@ -78,7 +78,7 @@ async function main() {
       const overheads: number[] = [];
       const samples: Sample[] = [];
       const appPid = app.process.pid!;
-      const cpuBefore = { web: threadCpuMs(appPid), postgres: await postgresCpuMs(scratch.db) };
+      const cpuBefore = { web: threadCpuMs(appPid), postgres: await backendCpu(scratch.db) };
       let next = 0;
       await Promise.all(
         Array.from({ length: concurrency }, async () => {
@@ -105,7 +105,7 @@ async function main() {
       // concurrency is mostly this demand queueing for a core, and unlike latency it hardly moves with
       // what else the machine is doing — so it is the figure to compare across changes.
       const web = (threadCpuMs(appPid) - cpuBefore.web) / samples.length;
-      const postgres = ((await postgresCpuMs(scratch.db)) - cpuBefore.postgres) / samples.length;
+      const postgres = ((cpuSince(cpuBefore.postgres, await backendCpu(scratch.db)) ?? NaN) * 1000) / samples.length;
       console.log(`   CPU per ask: web process ${fmt(web, 1)} ms, PostgreSQL ${fmt(postgres, 1)} ms; load average ${loadAverage()}`);
     }
     console.log("target: p95 ≤ 150 ms at 8 concurrent askers");

@@ -25,7 +25,7 @@ import { withBulkVectorIndex } from "@/lib/ingest/vector-index";
 import { signWebhookPayload } from "@notionhq/client";
 import { nid, startFakeNotion } from "../../tests/fakes/notion";
 import { startFakeOllama } from "../../tests/fakes/ollama";
-import { loadAverage, machine, scratchDb } from "./lib";
+import { backendCpu, cpuSince, loadAverage, machine, processCpu, scratchDb } from "./lib";
 
 const CORPUS = process.env.SCIFACT_CORPUS ?? path.resolve(process.cwd(), "..", "shared", "data", "scifact", "corpus.jsonl");
 const GROUP = 256; // documents per pipeline call (embedding batches span documents)
@@ -40,26 +40,6 @@ const writeOptions = {
   writeBatchChunks: num(process.env.BENCH_WRITE_BATCH_CHUNKS),
 };
 
-/**
- * CPU seconds used so far by this database's backends (read from /proc, so only for a PostgreSQL on
- * this machine; null elsewhere), keyed by pid: on a shared machine, CPU per chunk is steadier than time.
- */
-async function backendCpu(db: Db): Promise<Map<number, number> | null> {
-  try {
-    const rows = await db.sql.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
-    const out = new Map<number, number>();
-    for (const { pid } of rows) {
-      const cpu = await processCpu(pid);
-      if (cpu !== null) out.set(pid, cpu);
-    }
-    return out.size ? out : null;
-  } catch {
-    return null;
-  }
-}
-const cpuSince = (before: Map<number, number> | null, after: Map<number, number> | null) =>
-  before && after ? [...after].reduce((sum, [pid, t]) => sum + t - (before.get(pid) ?? 0), 0) : null;
-
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)] ?? NaN;
@@ -69,14 +49,6 @@ const histogram = (sizes: number[]) => {
   for (const s of sizes) m.set(s, (m.get(s) ?? 0) + 1);
   return [...m.entries()].sort((a, b) => b[0] - a[0]).map(([size, n]) => `${n}×${size}`).join(", ") || "none";
 };
-
-/** CPU seconds (user + system) a process has used so far, from /proc; null where there is none. */
-async function processCpu(pid: number): Promise<number | null> {
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => null);
-  if (!stat) return null;
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) / 100; // clock ticks (100 Hz)
-}
 
 /**
  * The fake Ollama runs in a child process by default: a real Ollama is another process too, and the

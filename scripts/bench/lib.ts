@@ -1,6 +1,7 @@
 // Shared helpers of the ask/retrieval benchmarks: machine description, a scratch database, bulk chunk
 // loading and percentiles. Benchmarks print figures; they never assert timings.
 import { readdirSync, readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import os from "node:os";
 import pg from "pg";
 import { openPostgres, type Db } from "@/lib/db/client";
@@ -8,13 +9,6 @@ import { openPostgres, type Db } from "@/lib/db/client";
 export function machine(): string {
   const cpus = os.cpus();
   return `machine: ${cpus[0]?.model ?? "unknown CPU"} × ${cpus.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}, ${os.platform()} ${os.release()}`;
-}
-
-/** CPU time (user + system) a process has used, in ms, from /proc (Linux). */
-export function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  // utime and stime are fields 14 and 15 of the file (11 and 12 after the command name), in clock ticks.
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 /**
@@ -32,24 +26,6 @@ export function threadCpuMs(pid: number): number {
     }
   }
   return ns / 1e6;
-}
-
-/**
- * CPU time the PostgreSQL backends serving one database have used, in ms (schedstat, as above). The server
- * is shared (other databases, other people's tests), so only this database's backends are counted; a
- * backend that ends between two readings loses its share, which the pool's long idle timeout avoids.
- */
-export async function postgresCpuMs(db: Db): Promise<number> {
-  const rows = await db.sql.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`);
-  let ms = 0;
-  for (const { pid } of rows) {
-    try {
-      ms += threadCpuMs(pid);
-    } catch {
-      // Not readable (another machine, or the backend ended): not counted.
-    }
-  }
-  return ms;
 }
 
 /** The machine's load average (1/5/15 min): benchmark figures depend on what else it is doing. */
@@ -168,3 +144,32 @@ export async function concurrentLoops(callers: number, n: number, fn: (caller: n
 
 export const figuresLine = (label: string, r: LoopFigures, width = 44) =>
   `${label.padEnd(width)} p50 ${r.p50.toFixed(2).padStart(7)} ms   p95 ${r.p95.toFixed(2).padStart(7)} ms   ${r.perSecond.toFixed(0).padStart(6)} calls/s`;
+
+/**
+ * CPU seconds used so far by this database's backends (read from /proc, so only for a PostgreSQL on
+ * this machine; null elsewhere), keyed by pid: on a shared machine, CPU per chunk is steadier than time.
+ */
+export async function backendCpu(db: Db): Promise<Map<number, number> | null> {
+  try {
+    const rows = await db.sql.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
+    const out = new Map<number, number>();
+    for (const { pid } of rows) {
+      const cpu = await processCpu(pid);
+      if (cpu !== null) out.set(pid, cpu);
+    }
+    return out.size ? out : null;
+  } catch {
+    return null;
+  }
+}
+export const cpuSince = (before: Map<number, number> | null, after: Map<number, number> | null) =>
+  before && after ? [...after].reduce((sum, [pid, t]) => sum + t - (before.get(pid) ?? 0), 0) : null;
+
+/** CPU seconds (user + system) a process has used so far, from /proc; null where there is none. */
+export async function processCpu(pid: number): Promise<number | null> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => null);
+  if (!stat) return null;
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100; // clock ticks (100 Hz)
+}
+

@@ -19,7 +19,7 @@ import { readSse } from "@/lib/answer/sse";
 import { DEFAULT_FAKE_MODELS, startFakeOllama } from "@/tests/fakes/ollama";
 import { startApp } from "@/tests/helpers/app";
 import { makeApiKey } from "@/tests/helpers/auth";
-import { cpuMs, fmt, loadAverage, machine, percentile, scratchDb, serverSettings, threadCpuMs } from "./lib";
+import { fmt, loadAverage, machine, percentile, processCpu, scratchDb, serverSettings, threadCpuMs } from "./lib";
 import { loadSynthetic, SYNTHETIC_EMBED_MODEL } from "./synthetic";
 
 const N = Number(process.env.BENCH_CHUNKS ?? 20_000);
@@ -96,7 +96,7 @@ async function main() {
     /** The questions through one path with `concurrency` callers; timings by question. */
     const block = async (path: Path, qs: string[], concurrency: number): Promise<Timing[]> => {
       const out: Timing[] = new Array(qs.length);
-      const cpuBefore = cpuMs(pid);
+      const cpuBefore = (await processCpu(pid))! * 1000;
       let next = 0;
       await Promise.all(
         Array.from({ length: concurrency }, async () => {
@@ -109,7 +109,7 @@ async function main() {
           }
         }),
       );
-      cpu[path] += cpuMs(pid) - cpuBefore;
+      cpu[path] += (await processCpu(pid))! * 1000 - cpuBefore;
       return out;
     };
     // Warm-up: compile both routes, fill pools and caches.

@@ -7,16 +7,17 @@
 // Options (or environment): --chunks / BENCH_CHUNKS (default 100000), --queries / BENCH_QUERIES (default
 // 200), --recall-queries / BENCH_RECALL_QUERIES (how many of them get an exact search for recall; default
 // all below 500,000 chunks, 50 above: an exact search reads every vector), BENCH_DATABASE_URL,
-// BENCH_MAINTENANCE_WORK_MEM (index builds, default 2GB), BENCH_KEEP=1 / BENCH_DB=<name> (keep, reuse).
+// BENCH_MAINTENANCE_WORK_MEM (index builds, default 2GB), BENCH_KEEP=1 / BENCH_DB=<name> (keep, reuse),
+// --prewarm (load the HNSW index into shared buffers with pg_prewarm first, as after a restart in production).
 import { parseArgs } from "node:util";
 import { getConfig } from "@/lib/config";
 import type { Db } from "@/lib/db/client";
-import { hybridSearch } from "@/lib/retrieve/search";
-import { fmt, loadAverage, machine, percentile, scratchDb, serverSettings } from "./lib";
+import { commonDf, hybridSearch, textQuery } from "@/lib/retrieve/search";
+import { backendCpu, cpuSince, fmt, loadAverage, machine, percentile, scratchDb, serverSettings } from "./lib";
 import { loadSynthetic } from "./synthetic";
 
 const { values: args } = parseArgs({
-  options: { chunks: { type: "string" }, queries: { type: "string" }, "recall-queries": { type: "string" } },
+  options: { chunks: { type: "string" }, queries: { type: "string" }, "recall-queries": { type: "string" }, prewarm: { type: "boolean" } },
 });
 const N = Number(args.chunks ?? process.env.BENCH_CHUNKS ?? 100_000);
 const Q = Number(args.queries ?? process.env.BENCH_QUERIES ?? 200);
@@ -76,6 +77,26 @@ async function main() {
         `total ${s(timings.copyMs + timings.postingsMs + Object.values(timings.indexMs).reduce((a, b) => a + b, 0) + timings.vacuumMs)}`,
     );
     console.log(await sizes(db));
+    if (args.prewarm) {
+      const t = performance.now();
+      await db.sql.exec(`CREATE EXTENSION IF NOT EXISTS pg_prewarm`);
+      const [{ blocks }] = await db.sql.query<{ blocks: number }>(`SELECT pg_prewarm('chunks_embedding_hnsw_idx')::int AS blocks`);
+      console.log(`prewarm: ${blocks} blocks of chunks_embedding_hnsw_idx into shared buffers in ${s(performance.now() - t)}`);
+    }
+    // The full-text half reads every posting of the question's rarer words (all of the rarest one's when
+    // every word is common): how long those lists are at this size.
+    const read: number[] = [];
+    let allCommon = 0;
+    for (const q of queries) {
+      const { stats, terms } = await textQuery(db, q.text);
+      const rare = terms.filter((t) => !t.common);
+      read.push(rare.reduce((sum, t) => sum + t.df, 0));
+      if (rare.length === 1 && rare[0]!.df > commonDf(stats.n)) allCommon++;
+    }
+    console.log(
+      `postings read per question (rarer words, full lists): p50 ${percentile(read, 50)}, p95 ${percentile(read, 95)}, max ${Math.max(...read)}; ` +
+        `questions whose words are all common: ${allCommon} of ${queries.length}`,
+    );
 
     const exact = async (v: number[], filter: string | null) => {
       const rows = await db.sql.transaction(async (tx) => {
@@ -101,12 +122,17 @@ async function main() {
       // Warm-up, then measure.
       for (const q of queries.slice(0, 10)) await search(q, config.RERANK_CANDIDATES);
       const lat: number[] = [];
+      const cpuBefore = await backendCpu(db);
       for (const q of queries) {
         const t = performance.now();
         // Timed as the ask path calls it: only the rerank pool is joined to its chunk and page rows.
         await search(q, config.RERANK_CANDIDATES);
         lat.push(performance.now() - t);
       }
+      // CPU the database spent per search: on a loaded machine the wall-clock percentiles measure the
+      // queue for a core as much as the search; this does not.
+      const cpu = cpuSince(cpuBefore, await backendCpu(db));
+      const cpuPerSearch = cpu === null ? "n/a (PostgreSQL on another machine)" : `${fmt((cpu * 1000) / queries.length, 1)} ms`;
       // Recall is the vector stage's: every fused row, untimed, against an exact scan.
       let recall = 0;
       for (const q of queries.slice(0, RECALL_Q)) {
@@ -115,10 +141,29 @@ async function main() {
         const truth = await exact(q.vector, filtered ? collections[q.collection]! : null);
         recall += hnswTop.filter((id) => truth.has(id)).length / Math.max(1, truth.size);
       }
+      // Where the time goes: each half alone (the same statement with the other half empty).
+      const half = async (which: "vector" | "text") => {
+        const t: number[] = [];
+        for (const q of queries) {
+          const started = performance.now();
+          await hybridSearch(db, {
+            query: which === "text" ? q.text : "",
+            embedding: which === "vector" ? q.vector : null,
+            collectionIds: filtered ? [collections[q.collection]!] : null,
+            perStage: config.RETRIEVE_CANDIDATES,
+            efSearch: config.RETRIEVE_EF_SEARCH,
+            limit: config.RERANK_CANDIDATES,
+          });
+          t.push(performance.now() - started);
+        }
+        return `${which} alone p50 ${fmt(percentile(t, 50), 1)} / p95 ${fmt(percentile(t, 95), 1)} ms`;
+      };
+      const halves = `${await half("vector")}, ${await half("text")}`;
       console.log(
         `${filtered ? "one collection (10%, iterative scan)" : "all collections"}: hybrid p50 ${fmt(percentile(lat, 50), 1)} ms, p95 ${fmt(percentile(lat, 95), 1)} ms, ` +
           `vector recall@10 ${fmt(recall / RECALL_Q)} (perStage ${config.RETRIEVE_CANDIDATES}, ef_search ${config.RETRIEVE_EF_SEARCH}, ${queries.length} queries, recall over ${RECALL_Q})`,
       );
+      console.log(`  PostgreSQL CPU per search ${cpuPerSearch}; ${halves}`);
     }
     console.log(await cached(db));
     console.log(`memory: this process peaked at ${mb(process.resourceUsage().maxRSS * 1024)} RSS`);

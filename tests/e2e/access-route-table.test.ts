@@ -66,7 +66,7 @@ describe("route table (every route file, every method, every kind of caller)", (
     const page = await make.uploadedPage(api, adminSession, collectionA, { name: "salary-bands.md", markdown: "# Salary bands\n\nBand 3 starts at 50k.\n" });
     const dataset = await make.dataset(api, adminSession, { name: "A's questions", collectionIds: [collectionA], items: [{ question: "Where does band 3 start?" }] });
     const run = await call("POST", "/api/runs", adminSession.headers, { datasetId: dataset.id });
-    if (run.status !== 202) throw new Error(`starting a run: ${run.status} ${run.text}`);
+    if (run.status !== 202) throw new Error(`starting a run: ${run.status} ${run.text}\n${app.output().slice(-3000)}`);
     const adminConversation = await make.conversation(api, adminSession, "the admin's own", [collectionA]);
     const slugA = (await app.db!.prisma.collection.findUniqueOrThrow({ where: { id: collectionA } })).slug;
     world = { collectionA, slugA, collectionB, sourceA: page.sourceId, datasetA: dataset.id, runA: run.json.id, adminConversation };

@@ -97,6 +97,11 @@ export const ROUTES: Record<string, Entry> = {
   "/api/feedback": { methods: { POST: "ask", GET: "admin" }, data: { POST: "own", GET: "instance" }, note: "rating: the asker's own answers; list and export: admins" },
 
   "/api/sources": { methods: { GET: "import", POST: "admin" }, data: { GET: "readable", POST: "instance" }, probes: [{ method: "GET", path: () => "/api/sources", expect: "excludes" }] },
+  "/api/sources/[id]": {
+    methods: { DELETE: "admin" },
+    data: "instance",
+    note: "waits for another admin's approval (202)",
+  },
   "/api/sources/[id]/webhook-token": {
     methods: { GET: "admin", POST: "admin", DELETE: "admin" },
     data: "instance",
@@ -151,7 +156,7 @@ export const ROUTES: Record<string, Entry> = {
       { method: "GET", path: () => "/api/runs", expect: "excludes" },
       { method: "POST", path: () => "/api/runs", body: (w) => ({ datasetId: w.datasetA }), expect: "refused" },
     ],
-    note: "a run asks only over collections its starter reads",
+    note: "a run asks only over collections its starter reads; over APPROVAL_RUN_ITEMS items it waits for approval (202)",
   },
   "/api/runs/[id]": {
     methods: { GET: "score" },
@@ -190,9 +195,32 @@ export const ROUTES: Record<string, Entry> = {
   "/api/admin/keys/[id]": { methods: { DELETE: "admin" }, data: "instance" },
   "/api/admin/audit": { methods: { GET: "admin" }, data: "instance" },
   "/api/admin/collections": { methods: { GET: "admin", POST: "admin" }, data: "instance" },
-  "/api/admin/collections/[id]": { methods: { PATCH: "admin" }, data: "instance" },
+  "/api/admin/collections/[id]": { methods: { PATCH: "admin", DELETE: "admin" }, data: "instance", note: "DELETE waits for another admin's approval (202)" },
   "/api/admin/collections/[id]/members": { methods: { PUT: "admin" }, data: "instance" },
   "/api/admin/retrieval/fusion": { methods: { GET: "admin", POST: "admin", PUT: "admin" }, data: "instance" },
+  "/api/admin/notifications": {
+    methods: { GET: "admin", POST: "admin" },
+    data: "instance",
+    note: "Discord, signed webhook and e-mail targets; secrets stored encrypted and never shown",
+  },
+  "/api/admin/notifications/[id]": { methods: { PATCH: "admin", DELETE: "admin" }, data: "instance" },
+
+  "/api/approvals": {
+    methods: { GET: "ask", POST: "admin" },
+    data: { GET: "own", POST: "instance" },
+    note: "GET: admins see every request, anyone else their own; POST: an admin asks for a command's action (restore, key rotation…)",
+  },
+  "/api/approvals/[id]": { methods: { GET: "ask" }, data: "own", note: "admins any request; anyone else their own (others are 404)" },
+  "/api/approvals/[id]/decision": {
+    methods: { POST: "admin" },
+    data: "instance",
+    note: "an admin other than the requester, with a comment",
+  },
+  "/api/insights": {
+    methods: { GET: "score" },
+    data: "readable",
+    note: "counts over readable collections; uncovered questions: everyone's for admins, the caller's own otherwise",
+  },
 
   "/api/keys": {
     methods: { GET: "ask", POST: "ask" },

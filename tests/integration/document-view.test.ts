@@ -77,7 +77,7 @@ describe("getDocumentView (PostgreSQL)", () => {
       collectionId: open.collectionId,
       collectionName: "open wiki",
       sourceKind: "upload",
-      sourceUpdatedAt: new Date("2026-11-01T09:30:00Z"),
+      sourceUpdatedAt: "2026-11-01T09:30:00.000Z",
     });
     expect(doc!.chunks.map((c) => c.position)).toEqual([0, 1, 2, 3]);
     expect(doc!.chunks.map((c) => c.anchor)).toEqual([null, "canary", "canary", "rollback"]);

@@ -14,6 +14,8 @@ const SECTIONS = [
   { href: "/admin/retrieval", title: "Retrieval test", text: "See what search finds for a question, stage by stage." },
   { href: "/admin/retrieval/fusion", title: "Fusion weights", text: "Learn how much vector and full-text search count, per collection, from an evaluation dataset." },
   { href: "/admin/feedback", title: "Feedback", text: "Answers people marked as helpful or not." },
+  { href: "/admin/approvals", title: "Approvals", text: "Risky actions waiting for another admin's approval, and what was decided." },
+  { href: "/admin/notifications", title: "Notifications", text: "Discord, webhook and e-mail targets for run results, failures, approvals and digests." },
 ];
 
 export default async function AdminPage() {
