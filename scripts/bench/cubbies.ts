@@ -11,10 +11,10 @@ import { accessContextFor, userPrincipal } from "@/lib/access/context";
 import { createAgent } from "@/lib/agents/service";
 import { createSotClient, type SotClient } from "@/lib/cubbies/client";
 import { KesClient, httpTransport } from "@/lib/kes/client";
-import { startApp } from "@/tests/helpers/app";
+import { startApp, type RunningApp } from "@/tests/helpers/app";
 import { makeUser } from "@/tests/helpers/auth";
 import type { TestDb } from "@/tests/helpers/db";
-import { startKesProcess } from "@/tests/helpers/kes-process";
+import { startKesProcess, type KesProcess } from "@/tests/helpers/kes-process";
 import { concurrentLoops, figuresLine, loadAverage, machine, scratchDb, type LoopFigures } from "./lib";
 
 const N = Number(process.env.BENCH_N ?? 200);
@@ -23,20 +23,22 @@ const KEYS = 32;
 const TARGET = { getP95At8: 15, getPerSecond: 500 };
 
 const scratch = await scratchDb("cubbies");
-const kesProc = await startKesProcess({ databaseUrl: scratch.url, services: ["sot-web"] });
-const testDb: TestDb = Object.assign(scratch.db, { url: scratch.url, drop: async () => {} });
-const app = await startApp({
-  db: testDb,
-  env: {
-    KES_URL: kesProc.url,
-    KES_TOKEN: kesProc.tokens["sot-web"]!,
-    RATE_LIMIT_BURST: "10000000",
-    RATE_LIMIT_PER_MINUTE: "10000000",
-    LOG_LEVEL: "error",
-  },
-});
+let kesProc: KesProcess | undefined;
+let app: RunningApp | undefined;
 const results: Record<string, LoopFigures> = {};
 try {
+  kesProc = await startKesProcess({ databaseUrl: scratch.url, services: ["sot-web"] });
+  const testDb: TestDb = Object.assign(scratch.db, { url: scratch.url, drop: async () => {} });
+  app = await startApp({
+    db: testDb,
+    env: {
+      KES_URL: kesProc.url,
+      KES_TOKEN: kesProc.tokens["sot-web"]!,
+      RATE_LIMIT_BURST: "1000000",
+      RATE_LIMIT_PER_MINUTE: "1000000",
+      LOG_LEVEL: "error",
+    },
+  });
   const admin = await makeUser(scratch.db, "admin");
   const ctx = await accessContextFor(scratch.db, (await userPrincipal(scratch.db, admin.id))!);
   const clients: SotClient[] = [];
@@ -47,19 +49,20 @@ try {
   const cubby = await clients[0]!.createCubby({ name: "bench", allowedAgents: clients.map((_, i) => `bench-agent-${i}`) });
   const cubbies = clients.map((c) => c.cubby("bench"));
   const values = { "1 KB": "x".repeat(1024 - 2), "64 KB": "x".repeat(64 * 1024 - 2) };
+  const slug = (size: string) => size.replace(" ", "").toLowerCase(); // item keys: "1kb-3"
   for (const [size, value] of Object.entries(values)) {
-    for (let k = 0; k < KEYS; k++) await cubby.set(`${size}-${k}`, value);
+    for (let k = 0; k < KEYS; k++) await cubby.set(`${slug(size)}-${k}`, value);
   }
 
   console.log(`cubbies over HTTP (the built app), KES as its own process on loopback; ${N} calls per agent; every call audited by KES`);
   console.log(`${machine()}; load before: ${loadAverage()}`);
   for (const [size, value] of Object.entries(values)) {
     for (const agents of [1, AGENTS]) {
-      const get = await concurrentLoops(agents, N, (a, i) => cubbies[a]!.get(`${size}-${(a * 7 + i) % KEYS}`));
+      const get = await concurrentLoops(agents, N, (a, i) => cubbies[a]!.get(`${slug(size)}-${(a * 7 + i) % KEYS}`));
       results[`get ${size} ${agents}`] = get;
       console.log(figuresLine(`get ${size}, ${agents} agent(s)`, get));
       // each agent writes its own keys: no optimistic-concurrency conflicts, every call a real write
-      const set = await concurrentLoops(agents, N, (a, i) => cubbies[a]!.set(`${size}-w${a}-${i % 8}`, value));
+      const set = await concurrentLoops(agents, N, (a, i) => cubbies[a]!.set(`${slug(size)}-w${a}-${i % 8}`, value));
       results[`set ${size} ${agents}`] = set;
       console.log(figuresLine(`set ${size}, ${agents} agent(s)`, set));
     }
@@ -84,7 +87,7 @@ try {
   );
   console.log(`load after: ${loadAverage()}`);
 } finally {
-  await app.stop();
-  await kesProc.stop();
+  await app?.stop();
+  await kesProc?.stop();
   await scratch.drop();
 }

@@ -153,6 +153,17 @@ describe("admin page: agents and cubbies (browser)", () => {
     expect(text).not.toContain(SECRET);
   });
 
+  it("fits a phone (390 px) with agents, tokens, cubbies and the audit trail on it", async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const phone = await context.newPage();
+    await signIn(phone, app.baseUrl, admin);
+    await phone.goto(`${app.baseUrl}/admin/agents`);
+    await phone.getByTestId("kes-audit").waitFor();
+    const { scrollWidth, innerWidth } = await phone.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }));
+    expect(scrollWidth).toBeLessThanOrEqual(innerWidth);
+    await context.close();
+  });
+
   it("keeps viewers out", async () => {
     const viewer = await makeUser(app.db!, "viewer");
     const context = await browser.newContext();
