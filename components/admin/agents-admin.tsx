@@ -40,7 +40,7 @@ const KEY_ACTIONS: Record<KeyAction, { label: string; confirm: string; text: str
   shred: {
     label: "Shred",
     confirm: "Shred cubby key",
-    text: "The cubby's key material is destroyed: its values — and every backup holding them — can never be decrypted again. This cannot be undone.",
+    text: "The cubby's key material is destroyed: its values — and every backup holding them — can never be decrypted again. This cannot be undone. It needs a request approved by another admin (Approvals, action kes.key.shred for key cubby.<name>).",
     danger: true,
   },
 };
@@ -58,6 +58,7 @@ export function AgentsAdmin({ agents, tokens, cubbies, audit }: { agents: AgentV
   const { run, busy, error } = useAdminAction();
   const [shown, setShown] = useState<{ name: string; credential: string } | null>(null);
   const [pending, setPending] = useState<Pending | null>(null);
+  const [approvalId, setApprovalId] = useState("");
 
   async function createAgent(e: React.FormEvent<HTMLFormElement>) {
     e.preventDefault();
@@ -90,7 +91,11 @@ export function AgentsAdmin({ agents, tokens, cubbies, audit }: { agents: AgentV
   function confirmPending() {
     const p = pending!;
     setPending(null);
-    if (p.kind === "key") void run(() => fetchJson(`/api/admin/cubbies/${encodeURIComponent(p.cubby)}`, { method: "POST", json: { action: p.action } }));
+    if (p.kind === "key") {
+      const approval = p.action === "shred" && approvalId.trim() ? { approvalId: approvalId.trim() } : {};
+      setApprovalId("");
+      void run(() => fetchJson(`/api/admin/cubbies/${encodeURIComponent(p.cubby)}`, { method: "POST", json: { action: p.action, ...approval } }));
+    }
     else if (p.kind === "revoke") void run(() => fetchJson(`/api/admin/cubbies/${encodeURIComponent(p.cubby)}/grants/${encodeURIComponent(p.agent)}`, { method: "DELETE" }));
     else if (p.kind === "token") void run(() => fetchJson(`/api/agents/tokens/${p.token.id}`, { method: "DELETE" }));
     else void run(() => fetchJson(`/api/agents/${encodeURIComponent(p.agent.name)}`, { method: "PATCH", json: { disabled: p.agent.status === "active" } }));
@@ -298,6 +303,11 @@ export function AgentsAdmin({ agents, tokens, cubbies, audit }: { agents: AgentV
 
       <ConfirmDialog open={dialog !== null} title={dialog?.title ?? ""} confirmLabel={dialog?.confirm ?? "OK"} danger={dialog?.danger ?? true} onCancel={() => setPending(null)} onConfirm={confirmPending}>
         {dialog?.text}
+        {pending?.kind === "key" && pending.action === "shred" && (
+          <Field label="Approved request id" className="mt-3">
+            <input value={approvalId} onChange={(e) => setApprovalId(e.target.value)} className={controlClass} data-testid="shred-approval" />
+          </Field>
+        )}
       </ConfirmDialog>
     </div>
   );

@@ -73,9 +73,10 @@ export interface KeyActionResult {
 /**
  * rotate: a new key version, promoted (new values use it; old ones still open). rewrap: every value's
  * data key rewrapped by the current version. retire: versions below the current one refused (409 while
- * values still use them: rewrap first). shred: the key's material destroyed; no value opens again.
+ * values still use them: rewrap first). shred: the key's material destroyed; no value opens again (it
+ * needs `approvalId`, an approved "kes.key.shred" request for key "cubby.<name>").
  */
-export async function adminKeyAction(ctx: AccessContext, name: string, action: KeyAction): Promise<KeyActionResult> {
+export async function adminKeyAction(ctx: AccessContext, name: string, action: KeyAction, opts: { approvalId?: string } = {}): Promise<KeyActionResult> {
   const row = await cubbyRow(ctx, name);
   const kes = await kesService(ctx);
   const keyName = cubbyKeyName(name);
@@ -96,7 +97,8 @@ export async function adminKeyAction(ctx: AccessContext, name: string, action: K
     if (n > 0) throw new ConflictError(`${n} value${n > 1 ? "s" : ""} of cubby "${name}" still use an older key version: rewrap first.`);
     await kes.setMinDecryptionVersion(keyName, key.currentVersion);
   } else {
-    await kes.shred(keyName);
+    // KES shreds only with an approved "kes.key.shred" request for this very key (two admins; lib/approvals).
+    await kes.shred(keyName, opts.approvalId);
   }
   const key = await kes.getKey(keyName);
   await auditAs(ctx, `cubby.${action}`, `cubby:${name}`, { currentVersion: key.currentVersion, minDecryptionVersion: key.minDecryptionVersion, rewrapped });

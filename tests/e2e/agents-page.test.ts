@@ -9,6 +9,7 @@ import { ApiError, createSotClient } from "@/lib/cubbies/client";
 import { startApp, type RunningApp } from "@/tests/helpers/app";
 import { makeUser, signIn, type TestUser } from "@/tests/helpers/auth";
 import { launchBrowser } from "@/tests/helpers/browser";
+import { send, userCaller } from "@/tests/helpers/http";
 
 const SECRET = `cubby-content-${randomBytes(6).toString("hex")}`;
 
@@ -105,7 +106,14 @@ describe("admin page: agents and cubbies (browser)", () => {
     await page.getByTestId("confirm-dialog").getByRole("button", { name: "Cancel" }).click();
     expect(await cubby.get("lastSync")).toMatchObject({ pageCount: 42 });
 
+    // shredding needs a request another admin approved
+    const asker = await userCaller(app.baseUrl, "admin", admin);
+    const request = await send(app.baseUrl, asker, "POST", "/api/approvals", { action: "kes.key.shred", args: { keyName: "cubby.page-state" } });
+    expect(request.status).toBe(201);
+    const approver = await userCaller(app.baseUrl, "approver", await makeUser(app.db!, "admin"));
+    expect((await send(app.baseUrl, approver, "POST", `/api/approvals/${request.json.id}/decision`, { decision: "approve", comment: "done with it" })).status).toBe(200);
     await card.getByRole("button", { name: "Shred" }).click();
+    await page.getByTestId("shred-approval").fill(request.json.id);
     await confirm("Shred cubby key");
     await expect.poll(() => card.locator("[data-status]").first().getAttribute("data-status"), { timeout: 15_000 }).toBe("shredded");
     expect(await status(cubby.get("lastSync"))).toBe(410);

@@ -271,7 +271,14 @@ describe("cubbies over HTTP, KES as its own process", () => {
   it("shred: the cubby's values can never be decrypted again", async () => {
     await a.cubby("other-cubby").set("kept", { note: SECRET });
     expect(await a.cubby("other-cubby").get("kept")).toEqual({ note: SECRET });
-    await sendOk(app.baseUrl, admin, "POST", "/api/admin/cubbies/other-cubby", { action: "shred" }, 200);
+    // shredding waits for a second admin's approval of exactly this key
+    const unapproved = await send(app.baseUrl, admin, "POST", "/api/admin/cubbies/other-cubby", { action: "shred" });
+    expect(unapproved.status).toBe(409);
+    expect(unapproved.json.error.message).toMatch(/approval/);
+    const request = await sendOk(app.baseUrl, admin, "POST", "/api/approvals", { action: "kes.key.shred", args: { keyName: "cubby.other-cubby" } }, 201);
+    const approver = await userCaller(app.baseUrl, "second admin", await makeUser(db, "admin"));
+    await sendOk(app.baseUrl, approver, "POST", `/api/approvals/${request.json.id}/decision`, { decision: "approve", comment: "the agent's work is over" }, 200);
+    await sendOk(app.baseUrl, admin, "POST", "/api/admin/cubbies/other-cubby", { action: "shred", approvalId: request.json.id }, 200);
     const gone = await refusal(a.cubby("other-cubby").get("kept"));
     expect(gone).toMatchObject({ status: 410, code: "key_shredded" });
     expect(gone.message).toMatch(/shredded/);

@@ -6,7 +6,13 @@ import { route } from "@/lib/http/route";
 export const dynamic = "force-dynamic";
 
 const params = z.object({ name: z.string().regex(NAME_RE, NAME_RULE) });
-const Body = z.object({ action: z.enum(["rotate", "rewrap", "retire", "shred"]) });
+const Body = z.object({
+  action: z.enum(["rotate", "rewrap", "retire", "shred"]),
+  /** shred: an approved "kes.key.shred" request for key "cubby.<name>" (POST /api/approvals). */
+  approvalId: z.string().uuid("must be the id of an approved request").optional(),
+});
 
 /** The cubby key's lifecycle: rotate, rewrap, retire old versions, shred. */
-export const POST = route({ permission: "admin", params, body: Body }, async ({ access, params, body }) => adminKeyAction(access, params.name, body.action));
+export const POST = route({ permission: "admin", params, body: Body }, async ({ access, params, body }) =>
+  adminKeyAction(access, params.name, body.action, { approvalId: body.approvalId }),
+);
