@@ -97,6 +97,11 @@ export function getDb(): Promise<Db> {
   return g[KEY]!;
 }
 
+/** The process's database if something has opened it already, else undefined (never opens one). */
+export function openedDb(): Promise<Db> | undefined {
+  return (globalThis as Holder)[KEY];
+}
+
 /** Installs an already-open handle as the process's database (start-up code and tests). */
 export function setDb(db: Db): void {
   (globalThis as Holder)[KEY] = Promise.resolve(db);

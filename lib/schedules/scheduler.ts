@@ -5,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { getConfig } from "../config";
 import type { Db } from "../db/client";
 import { log } from "../log";
+import { closeBudgetWindows } from "../usage/budgets";
 import { claimDueRuns, defaultEngineOptions, failDeadRuns, getExecutor, syncHandedOffRuns, type EngineOptions } from "./engine";
 import { errorSummary } from "./targets";
 
@@ -32,6 +33,9 @@ export function startScheduler({ db, signal, pollMs, engine }: StartSchedulerOpt
     await syncHandedOffRuns(db);
     const dead = await failDeadRuns(db, opts.deadRunSeconds);
     if (dead.length > 0) executor.abort(dead); // our own runs past their timeout: stop their work too
+    // Budget windows that ended start their next one (exactly once across scheduler processes).
+    const closed = await closeBudgetWindows(db);
+    if (closed > 0) log("info", "budget windows closed", { count: closed });
     const claimed = await claimDueRuns(db, opts);
     for (const run of claimed) {
       log("info", "schedule run claimed", { scheduleId: run.scheduleId, runId: run.runId, dueAt: run.dueAt?.toISOString() });

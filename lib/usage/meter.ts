@@ -1,0 +1,103 @@
+// What the model client (lib/llm) does around every call: before it, the run's limits and an atomic
+// reservation of the call's estimated cost on every budget that applies (BudgetExhaustedError when one is
+// used up); after it, one statement that settles the reservation with the real cost and writes the ledger
+// row, and the Prometheus counters, from the same figures. The hot path is two statements per call, or
+// one when the work checked its budgets at the start and none applies.
+import { openedDb, type Db } from "../db/client";
+import { BudgetExhaustedError } from "../errors";
+import { log } from "../log";
+import { observeUsage } from "../metrics";
+import { budgetName } from "./budget-check";
+import { releaseReservations, reserveBudgets, settleAndRecord, type LedgerEntry } from "./queries";
+import { currentUsage, type UsageScope } from "./scope";
+
+export type ModelOp = "chat" | "embed" | "judge" | "rewrite" | "rerank";
+
+export interface CallEstimate {
+  /** The most tokens the call can use (prompt estimate + its completion limit). */
+  tokens: number;
+  gpuSeconds: number;
+}
+
+export interface MeterTicket {
+  scope: UsageScope;
+  db: Db | undefined;
+  op: ModelOp;
+  estimate: CallEstimate;
+  ids: string[];
+  generations: number[];
+}
+
+/** Ollama's durations are nanoseconds. */
+export const nsToSeconds = (ns: number | null | undefined) => (ns && ns > 0 ? ns / 1e9 : 0);
+
+/** The scope of calls made outside any work that set one: the system itself. */
+function systemScope(db: Db | undefined): UsageScope {
+  return {
+    db: db!,
+    principalKind: "system",
+    userId: null,
+    apiKeyId: null,
+    agentId: null,
+    scheduleId: null,
+    evaluationRunId: null,
+    importJobId: null,
+    label: "system",
+  };
+}
+
+async function scopeAndDb(): Promise<{ scope: UsageScope; db: Db | undefined }> {
+  const scope = currentUsage();
+  if (scope) return { scope, db: scope.db };
+  const db = await openedDb()?.catch(() => undefined);
+  return { scope: systemScope(db), db };
+}
+
+/**
+ * Before a model call: the run's limits (RunLimitReachedError), then the budgets' reservation
+ * (BudgetExhaustedError naming the budget and when it resets). Returns the ticket `endModelCall` settles.
+ */
+export async function beginModelCall(model: string, op: ModelOp, estimate: CallEstimate): Promise<MeterTicket> {
+  const { scope, db } = await scopeAndDb();
+  scope.limiter?.beforeCall();
+  const ticket: MeterTicket = { scope, db, op, estimate, ids: [], generations: [] };
+  // Work that checked its budgets when it started and found none skips the reservation.
+  if (!db || (scope.budgets && scope.budgets.states.length === 0)) return ticket;
+  const rows = await reserveBudgets(db.sql, scope, model, estimate);
+  const refused = rows.filter((r) => !r.reserved_ok);
+  const taken = rows.filter((r) => r.reserved_ok);
+  if (refused.length > 0) {
+    await releaseReservations(db.sql, taken.map((r) => r.id), estimate);
+    const first = refused[0]!;
+    throw new BudgetExhaustedError(budgetName(first, scope), new Date(first.window_end));
+  }
+  ticket.ids = taken.map((r) => r.id);
+  ticket.generations = taken.map((r) => r.generation);
+  return ticket;
+}
+
+/** After a model call (or its failure): settle the budgets, write the ledger row, count it. Never throws. */
+export async function endModelCall(ticket: MeterTicket, result: Omit<LedgerEntry, "op">, opts: { aborted?: boolean } = {}): Promise<void> {
+  const entry: LedgerEntry = { ...result, op: ticket.op };
+  // A call the work itself stopped is not a failed attempt.
+  if (!entry.ok && !opts.aborted) ticket.scope.limiter?.failedAttempt();
+  observeUsage(entry);
+  if (!ticket.db) return;
+  try {
+    await settleAndRecord(ticket.db.sql, ticket.scope, entry, { ids: ticket.ids, generations: ticket.generations, estimate: ticket.estimate });
+  } catch (err) {
+    // The answer was given; a lost ledger row must not turn it into an error.
+    log("error", "usage ledger write failed", { model: entry.model, op: entry.op, error: (err as Error).message });
+  }
+}
+
+/** A call no budget covers (the rerank worker runs on CPU beside Ollama): recorded and counted only. */
+export async function recordUnbudgetedCall(op: ModelOp, result: Omit<LedgerEntry, "op">): Promise<void> {
+  const { scope, db } = await scopeAndDb();
+  await endModelCall({ scope, db, op, estimate: { tokens: 0, gpuSeconds: 0 }, ids: [], generations: [] }, result);
+}
+
+/** A retry made by the work itself (the judge asked again after invalid output): counted by the run's limits. */
+export function noteRetry(): void {
+  currentUsage()?.limiter?.failedAttempt();
+}
