@@ -4,7 +4,7 @@ import { getImportJob as readImportJob, type ImportJobView } from "./import-jobs
 
 export { requestBackfill } from "./backfill";
 export { seedDemoWiki } from "./demo";
-export { startImport, startNotionImport, startReconcile } from "./import-jobs";
+export { resumeImportJob, startImport, startNotionImport, startReconcile } from "./import-jobs";
 export { ingestUploads, MAX_FILES_PER_UPLOAD, uploadFiles } from "./upload";
 export { awaitWebhookHandshake, forgetWebhookToken, receiveNotionWebhook, viewWebhookState } from "./notion-webhook";
 export { createNotionSource } from "./notion";

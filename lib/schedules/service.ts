@@ -22,7 +22,7 @@ export interface RunView {
   id: string;
   schedule_id: string;
   trigger: "schedule" | "manual";
-  status: "running" | "succeeded" | "failed";
+  status: "running" | "succeeded" | "failed" | "stopped";
   due_at: string | null;
   started_at: string;
   finished_at: string | null;

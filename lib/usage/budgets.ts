@@ -139,3 +139,18 @@ export async function closeBudgetWindows(db: Db): Promise<number> {
   const closed = await closeEndedWindows(db.sql, getConfig().BUDGET_TIME_ZONE);
   return closed.length;
 }
+
+/** What a budget can be set for, for the admin page's pickers: users, live keys, schedules. */
+export async function budgetScopeChoices(ctx: AccessContext): Promise<{ users: Array<{ id: string; label: string }>; keys: Array<{ id: string; label: string }>; schedules: Array<{ id: string; label: string }> }> {
+  requireAdmin(ctx);
+  const [users, keys, schedules] = await Promise.all([
+    ctx.db.prisma.user.findMany({ where: { disabledAt: null }, select: { id: true, email: true }, orderBy: { email: "asc" } }),
+    ctx.db.prisma.apiKey.findMany({ where: { revokedAt: null }, select: { id: true, name: true }, orderBy: { name: "asc" } }),
+    ctx.db.prisma.schedule.findMany({ select: { id: true, name: true }, orderBy: { name: "asc" } }),
+  ]);
+  return {
+    users: users.map((u) => ({ id: u.id, label: u.email })),
+    keys: keys.map((k) => ({ id: k.id, label: k.name })),
+    schedules: schedules.map((s) => ({ id: s.id, label: s.name })),
+  };
+}

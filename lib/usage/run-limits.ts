@@ -75,6 +75,11 @@ export class RunLimiter {
     this.modelCalls++;
   }
 
+  /** Stops the run for a reason of its own (a budget used up mid-run). */
+  stop(reason: string): void {
+    this.reached ??= reason;
+  }
+
   /** A failed attempt (a model call that failed, an item that failed): one more than the maximum stops the run. */
   failedAttempt(): void {
     this.retries++;

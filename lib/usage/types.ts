@@ -118,3 +118,12 @@ export const usageQuerySchema = z.object({
   /** Days back from today (default 30, at most 366). */
   days: z.coerce.number().int().min(1, "days must be at least 1").max(366, "days must be at most 366").default(30),
 });
+
+/** New limits for a resumed run (each optional: omitted keeps the run's own; null: the setting's default). */
+export const runLimitsSchema = z
+  .object({
+    maxModelCalls: z.number().int().min(0, "maxModelCalls must be 0 (no limit) or more").max(100_000_000).nullable().optional(),
+    maxRetries: z.number().int().min(0, "maxRetries must be 0 (no limit) or more").max(1_000_000).nullable().optional(),
+    maxRuntimeSeconds: z.number().int().min(0, "maxRuntimeSeconds must be 0 (no limit) or more").max(30 * 86400).nullable().optional(),
+  })
+  .strict();

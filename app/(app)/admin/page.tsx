@@ -12,6 +12,7 @@ const SECTIONS = [
   { href: "/admin/backups", title: "Backups", text: "Encrypted backups, restores and key rotation." },
   { href: "/admin/retrieval", title: "Retrieval test", text: "See what search finds for a question, stage by stage." },
   { href: "/admin/retrieval/fusion", title: "Fusion weights", text: "Learn how much vector and full-text search count, per collection, from an evaluation dataset." },
+  { href: "/admin/usage", title: "Usage and budgets", text: "Tokens and GPU-seconds by day and by who asked; budgets that degrade before they deny." },
   { href: "/admin/feedback", title: "Feedback", text: "Answers people marked as helpful or not." },
 ];
 
