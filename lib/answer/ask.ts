@@ -7,7 +7,9 @@ import { pickReadable, type AccessContext } from "../access/context";
 import type { Principal } from "../auth/roles";
 import { getConfig } from "../config";
 import type { Db } from "../db/client";
+import { isAppError } from "../errors";
 import { getLlm, isLlmUnavailable } from "../llm";
+import { isRunLimitReached } from "../usage/run-limits";
 import { log } from "../log";
 import { retrieve, type Candidate } from "../retrieve";
 import { CitationParser } from "./citations";
@@ -115,6 +117,8 @@ async function answer(ctx: AccessContext, input: ParsedAskInput, opts: AskOption
       }
       if (opts.signal?.aborted) status = "aborted";
     } catch (err) {
+      // A run's limit or a budget used up is not the model failing: the caller stops (a run) or refuses (429).
+      if (isRunLimitReached(err) || (isAppError(err) && err.code === "budget_exhausted")) throw err;
       if (isLlmUnavailable(err) && parser.text === "") {
         status = "no_model";
         error = err.message;

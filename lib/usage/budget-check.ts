@@ -69,3 +69,16 @@ export function budgetReport(check: BudgetCheck | undefined, scope?: UsageScope)
     resetsAt: n.windowEnd,
   };
 }
+
+/** The ask payload's `budget` in the snake_case of the MCP and OpenAI responses. */
+export function budgetOut(b: BudgetReport) {
+  return {
+    mode: b.mode,
+    used: b.used,
+    limit: b.limit,
+    ...(b.metric ? { metric: b.metric } : {}),
+    ...(b.period ? { period: b.period } : {}),
+    ...(b.name ? { name: b.name } : {}),
+    ...(b.resetsAt ? { resets_at: b.resetsAt } : {}),
+  };
+}

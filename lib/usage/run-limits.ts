@@ -69,7 +69,7 @@ export class RunLimiter {
     this.check();
     const { maxModelCalls } = this.limits;
     if (maxModelCalls && this.modelCalls >= maxModelCalls) {
-      this.reached = `${maxModelCalls} model calls`;
+      this.reached = `${maxModelCalls} model call${maxModelCalls === 1 ? "" : "s"}`;
       throw new RunLimitReachedError(this.reached);
     }
     this.modelCalls++;
@@ -84,6 +84,6 @@ export class RunLimiter {
   failedAttempt(): void {
     this.retries++;
     const { maxRetries } = this.limits;
-    if (maxRetries && this.retries > maxRetries) this.reached ??= `${maxRetries} retries`;
+    if (maxRetries && this.retries > maxRetries) this.reached ??= `${maxRetries} ${maxRetries === 1 ? "retry" : "retries"}`;
   }
 }
