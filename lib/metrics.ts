@@ -13,6 +13,7 @@ import { breakerViews } from "./llm/breaker";
 import { queueJobCounts } from "./db/queries";
 import { lastCompletedRunScores } from "./evaluate/queries";
 import { runningImportTotals } from "./ingest/queries";
+import { budgetStateCounts } from "./usage/queries";
 
 type Labels = Record<string, string>;
 
@@ -227,6 +228,7 @@ export async function renderMetrics(db: Db): Promise<string> {
     ),
   );
   lines.push(...(await operationsGauges(db)));
+  lines.push(...(await budgetGauges(db)));
   lines.push(...breakerGauge());
   lines.push(...gauge("sot_process_uptime_seconds", "Seconds since this web process started.", [[{}, Math.round(process.uptime())]]));
   return lines.join("\n") + "\n";
@@ -295,6 +297,17 @@ async function operationsGauges(db: Db): Promise<string[]> {
       ],
     ),
     ...gauge("sot_evaluation_target_score", "The hallucination score evaluation runs are held to (EVAL_ALERT_THRESHOLD).", [[{}, getConfig().EVAL_ALERT_THRESHOLD]]),
+  ];
+}
+
+/** Budgets by scope kind, metric and period (never by whom: labels stay bounded): in budget mode, used up. */
+async function budgetGauges(db: Db): Promise<string[]> {
+  const rows = await safe(() => budgetStateCounts(db.sql), []);
+  const labels = (r: (typeof rows)[number]) => ({ scope_kind: r.scope_kind, metric: r.metric, period: r.period });
+  return [
+    ...gauge("sot_budgets", "Budgets set, by scope kind (global, user, api_key, agent, schedule), metric and period.", rows.map((r) => [labels(r), Number(r.total)])),
+    ...gauge("sot_budgets_in_budget_mode", "Budgets past their budget-mode threshold but not used up (answers degrade).", rows.map((r) => [labels(r), Number(r.budget_mode)])),
+    ...gauge("sot_budgets_exhausted", "Budgets used up: their principals' new work is refused with 429 until the window resets.", rows.map((r) => [labels(r), Number(r.exhausted)])),
   ];
 }
 

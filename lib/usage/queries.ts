@@ -265,3 +265,13 @@ export function scopeLabels(sql: SqlRunner, ids: { users: string[]; keys: string
     [ids.users, ids.keys, ids.schedules],
   );
 }
+
+/** Budgets by scope kind, metric and period: how many there are, in budget mode, and used up (for /api/metrics). */
+export function budgetStateCounts(sql: SqlRunner) {
+  return sql.query<{ scope_kind: string; metric: string; period: string; total: number; budget_mode: number; exhausted: number }>(
+    `SELECT scope_kind, metric, period, count(*)::int AS total,
+            count(*) FILTER (WHERE used + reserved >= limit_value * mode_threshold AND used + reserved < limit_value)::int AS budget_mode,
+            count(*) FILTER (WHERE used + reserved >= limit_value)::int AS exhausted
+     FROM budgets GROUP BY scope_kind, metric, period ORDER BY 1, 2, 3`,
+  );
+}
