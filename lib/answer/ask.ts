@@ -17,6 +17,7 @@ import { conversationHistory, createConversation, recordTurn, type Turn } from "
 import { buildMessages, estimateTokens, isNotCovered, NOT_COVERED_TEXT, packContext, REWRITE_SCHEMA, rewriteMessages, SHORT_CHUNK_TOKENS, sourceHeader } from "./prompt";
 import { askInputSchema, type AskEvent, type AskInput, type AskResult, type AskSource, type AskStatus, type ParsedAskInput } from "./types";
 import { budgetReport, checkBudgets } from "../usage/budget-check";
+import { guardrailsOff } from "../usage/meter";
 import { usageScopeFor, withUsage } from "../usage/scope";
 import type { BudgetReport } from "../usage/types";
 
@@ -39,11 +40,14 @@ export const NO_MODEL_PREFIX = "No model available — the most relevant passage
 export async function ask(ctx: AccessContext, rawInput: AskInput, opts: AskOptions = {}): Promise<AskResult> {
   const input = askInputSchema.parse(rawInput);
   const scope = usageScopeFor(ctx);
-  const budgets = await checkBudgets(ctx.db, scope);
-  return withUsage({ ...scope, budgets }, () => answer(ctx, input, opts, budgets.mode === "budget", budgetReport(budgets, scope)));
+  const guardrailMs = { value: 0 };
+  const started = performance.now();
+  const budgets = guardrailsOff() ? { states: [], mode: "normal" as const, nearest: null } : await checkBudgets(ctx.db, scope);
+  guardrailMs.value += performance.now() - started;
+  return withUsage({ ...scope, budgets, guardrailMs }, () => answer(ctx, input, opts, budgets.mode === "budget", budgetReport(budgets, scope), guardrailMs));
 }
 
-async function answer(ctx: AccessContext, input: ParsedAskInput, opts: AskOptions, budgetMode: boolean, budget: BudgetReport): Promise<AskResult> {
+async function answer(ctx: AccessContext, input: ParsedAskInput, opts: AskOptions, budgetMode: boolean, budget: BudgetReport, guardrailMs: { value: number }): Promise<AskResult> {
   const config = getConfig();
   const { db, principal } = ctx;
   const llm = getLlm();
@@ -152,12 +156,13 @@ async function answer(ctx: AccessContext, input: ParsedAskInput, opts: AskOption
     model,
     embed: { status: retrieved.embed.status, model: retrieved.embed.model },
     rerank: retrieved.rerank,
-    timings: { rewriteMs, ...retrieved.timings, firstTokenMs, totalMs: 0 },
+    timings: { rewriteMs, ...retrieved.timings, firstTokenMs, totalMs: 0, guardrailsMs: 0 },
     tokens,
     budget,
     ...(error ? { error } : {}),
   };
   result.timings.totalMs = since();
+  result.timings.guardrailsMs = Math.round(guardrailMs.value * 100) / 100;
   result.id = await logQuery(db, principal, input.question, collections, retrieved.candidates, result);
   if (conversationId && status !== "aborted") await recordTurn(db, conversationId, input.question, result, !!input.regenerate);
   emit({ event: "done", data: result });

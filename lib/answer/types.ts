@@ -74,7 +74,8 @@ export interface AskResult {
   model: string | null;
   embed: { status: "ok" | "unavailable"; model: string };
   rerank: { status: RerankStatus; model?: string; reason?: string };
-  timings: { rewriteMs: number; embedMs: number; retrieveMs: number; rerankMs: number; firstTokenMs: number | null; totalMs: number };
+  /** guardrailsMs: what the budget check, the reservations and the usage ledger took of the total (lib/usage). */
+  timings: { rewriteMs: number; embedMs: number; retrieveMs: number; rerankMs: number; firstTokenMs: number | null; totalMs: number; guardrailsMs: number };
   tokens: { prompt: number; completion: number };
   /** The caller's budget: "budget" mode (the fallback model, fewer sources, no rewrite), its use and limit. */
   budget: BudgetReport;

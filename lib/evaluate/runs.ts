@@ -23,6 +23,7 @@ import { datasetReadable, narrowToReadable, runReadable } from "./scope";
 import { runJudge, storeJudgeScore, type JudgeOptions } from "./judge";
 import { effectiveLimits, isRunLimitReached, RunLimiter } from "../usage/run-limits";
 import { usageScopeFor, withUsage } from "../usage/scope";
+import { flushUsage } from "../usage/meter";
 
 export type EvaluationTrigger = "manual" | "api" | "schedule";
 
@@ -226,6 +227,7 @@ export async function processEvaluationRun(runId: string, deps: ProcessDeps = {}
     }
   };
   await withUsage(scope, () => Promise.all(Array.from({ length: Math.max(1, Math.min(run.concurrency, pending.length)) }, worker)));
+  await flushUsage(); // the run's ledger rows are in before it is reported finished
   if (limiter.reached) {
     // Not a failure: the run ends as stopped, its pending items kept for a resume.
     await evaluationRuns.stop(db.sql, runId, limiter.stopMessage!, counters());

@@ -22,6 +22,7 @@ import type { Llm } from "../llm";
 import { log } from "../log";
 import { effectiveLimits, RunLimiter } from "../usage/run-limits";
 import { withUsage, type UsageScope } from "../usage/scope";
+import { flushUsage } from "../usage/meter";
 import { requestBackfill } from "./backfill";
 import { isWholeSourceWalk, type DiscoveredItem, type ImportKind, type ItemKind, type JobContextForDriver } from "./driver";
 import { driverFor } from "./drivers";
@@ -295,7 +296,11 @@ export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {})
       throw err;
     }
   };
-  await withUsage(scope, importWork);
+  try {
+    await withUsage(scope, importWork);
+  } finally {
+    await flushUsage(); // the import's ledger rows are in before it is reported finished
+  }
   return getImportJob(db, jobId);
 }
 

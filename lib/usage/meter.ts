@@ -28,6 +28,15 @@ export interface MeterTicket {
   generations: number[];
 }
 
+// bench:guardrails measures the ask path with and without the guardrails, in one process, interleaved; it
+// alone turns them off (nothing else may: budgets and the ledger must hold for every call).
+const OFF = Symbol.for("sot.guardrailsOffForBenchmark");
+type OffHolder = typeof globalThis & { [OFF]?: boolean };
+export function setGuardrailsOffForBenchmark(off: boolean): void {
+  (globalThis as OffHolder)[OFF] = off;
+}
+export const guardrailsOff = () => (globalThis as OffHolder)[OFF] === true;
+
 /** Ollama's durations are nanoseconds. */
 export const nsToSeconds = (ns: number | null | undefined) => (ns && ns > 0 ? ns / 1e9 : 0);
 
@@ -58,12 +67,22 @@ async function scopeAndDb(): Promise<{ scope: UsageScope; db: Db | undefined }> 
  * (BudgetExhaustedError naming the budget and when it resets). Returns the ticket `endModelCall` settles.
  */
 export async function beginModelCall(model: string, op: ModelOp, estimate: CallEstimate): Promise<MeterTicket> {
+  const started = performance.now();
   const { scope, db } = await scopeAndDb();
+  if (guardrailsOff()) return { scope, db: undefined, op, estimate, ids: [], generations: [] };
+  try {
+    return await reserve(scope, db, model, op, estimate);
+  } finally {
+    if (scope.guardrailMs) scope.guardrailMs.value += performance.now() - started;
+  }
+}
+
+async function reserve(scope: UsageScope, db: Db | undefined, model: string, op: ModelOp, estimate: CallEstimate): Promise<MeterTicket> {
   scope.limiter?.beforeCall();
   const ticket: MeterTicket = { scope, db, op, estimate, ids: [], generations: [] };
   // Work that checked its budgets when it started and found none skips the reservation.
   if (!db || (scope.budgets && scope.budgets.states.length === 0)) return ticket;
-  const rows = await reserveBudgets(db.sql, scope, model, estimate);
+  const rows = await retryOnConflict(() => reserveBudgets(db.sql, scope, model, estimate));
   const refused = rows.filter((r) => !r.reserved_ok);
   const taken = rows.filter((r) => r.reserved_ok);
   if (refused.length > 0) {
@@ -76,19 +95,36 @@ export async function beginModelCall(model: string, op: ModelOp, estimate: CallE
   return ticket;
 }
 
-/** After a model call (or its failure): settle the budgets, write the ledger row, count it. Never throws. */
+/**
+ * After a model call (or its failure): count it, and settle the budgets and write the ledger row in one
+ * statement that runs off the caller's path (the answer does not wait for it; until it lands, the call's
+ * reservation simply stays held a few milliseconds longer). `flushUsage()` waits for what is in flight.
+ * Never throws.
+ */
 export async function endModelCall(ticket: MeterTicket, result: Omit<LedgerEntry, "op">, opts: { aborted?: boolean } = {}): Promise<void> {
   const entry: LedgerEntry = { ...result, op: ticket.op };
   // A call the work itself stopped is not a failed attempt.
   if (!entry.ok && !opts.aborted) ticket.scope.limiter?.failedAttempt();
   observeUsage(entry);
-  if (!ticket.db) return;
-  try {
-    await settleAndRecord(ticket.db.sql, ticket.scope, entry, { ids: ticket.ids, generations: ticket.generations, estimate: ticket.estimate });
-  } catch (err) {
-    // The answer was given; a lost ledger row must not turn it into an error.
-    log("error", "usage ledger write failed", { model: entry.model, op: entry.op, error: (err as Error).message });
-  }
+  const db = ticket.db;
+  if (!db) return;
+  const write = retryOnConflict(() => settleAndRecord(db.sql, ticket.scope, entry, { ids: ticket.ids, generations: ticket.generations, estimate: ticket.estimate }))
+    .catch((err: Error) => {
+      // The answer was given; a lost ledger row must not turn it into an error.
+      log("error", "usage ledger write failed", { model: entry.model, op: entry.op, error: err.message });
+    })
+    .finally(() => inFlight().delete(write));
+  inFlight().add(write);
+}
+
+// Ledger writes not yet landed, per process.
+const PENDING = Symbol.for("sot.usagePending");
+type PendingHolder = typeof globalThis & { [PENDING]?: Set<Promise<void>> };
+const inFlight = () => ((globalThis as PendingHolder)[PENDING] ??= new Set());
+
+/** Waits until every ledger write this process started has landed (tests, shutdown, a run's end). */
+export async function flushUsage(): Promise<void> {
+  while (inFlight().size > 0) await Promise.all([...inFlight()]);
 }
 
 /** A call no budget covers (the rerank worker runs on CPU beside Ollama): recorded and counted only. */
@@ -100,4 +136,16 @@ export async function recordUnbudgetedCall(op: ModelOp, result: Omit<LedgerEntry
 /** A retry made by the work itself (the judge asked again after invalid output): counted by the run's limits. */
 export function noteRetry(): void {
   currentUsage()?.limiter?.failedAttempt();
+}
+
+/** A deadlock or serialization failure is retried (twice): losing a settlement would leave its reservation held. */
+async function retryOnConflict<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (attempt >= 2 || (code !== "40P01" && code !== "40001")) throw err;
+    }
+  }
 }

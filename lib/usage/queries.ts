@@ -1,4 +1,7 @@
-// The SQL of the usage ledger and the budgets. The two statements on the model-call path (reserve before,
+// The SQL of the usage ledger and the budgets. Every statement that changes several budgets locks them in id
+// order first (`ORDER BY id FOR UPDATE`): a call reserves on its user's budget and the global one while
+// other calls settle on them, and any other order deadlocks under concurrency.
+// The two statements on the model-call path (reserve before,
 // settle + ledger row after) are one round trip each; everything else serves the admin page, the API and
 // the window reset.
 import type { SqlRunner } from "../db/sql-runner";
@@ -24,6 +27,15 @@ export interface ReservationRow extends BudgetRow {
   /** Whether this budget took the reservation (it had room). */
   reserved_ok: boolean;
 }
+
+/**
+ * The two statements on the model-call path commit without waiting for the WAL flush (synchronous_commit
+ * off for their own transaction only): each is atomic all the same, and a database crash can lose at most
+ * the last fraction of a second of ledger rows and settlements — where waiting for the flush while holding
+ * a budget's row lock (the global budget's is shared by every call) made every call wait for every other.
+ * The CTE must be referenced (CROSS JOIN / FROM async_commit) so that it runs.
+ */
+const ASYNC_COMMIT = `async_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS sc)`;
 
 type Who = Pick<UsageScope, "userId" | "apiKeyId" | "agentId" | "scheduleId">;
 
@@ -57,9 +69,10 @@ export function applicableBudgets(sql: SqlRunner, w: Who, model?: string): Promi
  */
 export function reserveBudgets(sql: SqlRunner, w: Who, model: string, estimate: { tokens: number; gpuSeconds: number }): Promise<ReservationRow[]> {
   return sql.query<ReservationRow>(
-    `WITH matched AS (
+    `WITH ${ASYNC_COMMIT}, matched AS (
        SELECT b.id FROM budgets b WHERE ${APPLICABLE}
          AND NOT EXISTS (SELECT 1 FROM budget_exempt_models e WHERE e.model = $5::text)
+       ORDER BY b.id FOR UPDATE
      ), taken AS (
        UPDATE budgets b SET reserved = b.reserved + CASE b.metric WHEN 'tokens' THEN $6::float8 ELSE $7::float8 END
        WHERE b.id IN (SELECT id FROM matched) AND b.used + b.reserved < b.limit_value
@@ -67,7 +80,7 @@ export function reserveBudgets(sql: SqlRunner, w: Who, model: string, estimate: 
      )
      SELECT ${BUDGET_COLUMNS.replace("b.used, b.reserved, b.generation", "COALESCE(t.used, b.used) AS used, COALESCE(t.reserved, b.reserved) AS reserved, COALESCE(t.generation, b.generation) AS generation")},
             t.id IS NOT NULL AS reserved_ok
-     FROM budgets b JOIN matched m ON m.id = b.id LEFT JOIN taken t ON t.id = b.id`,
+     FROM budgets b JOIN matched m ON m.id = b.id LEFT JOIN taken t ON t.id = b.id CROSS JOIN async_commit`,
     [...who(w), model, estimate.tokens, estimate.gpuSeconds],
   );
 }
@@ -76,8 +89,9 @@ export function reserveBudgets(sql: SqlRunner, w: Who, model: string, estimate: 
 export async function releaseReservations(sql: SqlRunner, ids: string[], estimate: { tokens: number; gpuSeconds: number }): Promise<void> {
   if (ids.length === 0) return;
   await sql.query(
-    `UPDATE budgets SET reserved = GREATEST(reserved - CASE metric WHEN 'tokens' THEN $2::float8 ELSE $3::float8 END, 0)
-     WHERE id = ANY($1::uuid[])`,
+    `WITH locked AS (SELECT id FROM budgets WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE)
+     UPDATE budgets SET reserved = GREATEST(reserved - CASE metric WHEN 'tokens' THEN $2::float8 ELSE $3::float8 END, 0)
+     WHERE id IN (SELECT id FROM locked)`,
     [ids, estimate.tokens, estimate.gpuSeconds],
   );
 }
@@ -104,17 +118,18 @@ export async function settleAndRecord(
 ): Promise<void> {
   const tokens = entry.promptTokens + entry.completionTokens;
   await sql.query(
-    `WITH settled AS (
+    `WITH ${ASYNC_COMMIT}, locked AS (SELECT id FROM budgets WHERE id = ANY($15::uuid[]) ORDER BY id FOR UPDATE),
+     settled AS (
        UPDATE budgets b SET
          reserved = GREATEST(b.reserved - CASE b.metric WHEN 'tokens' THEN $17::float8 ELSE $18::float8 END, 0),
          used = b.used + CASE WHEN b.generation = r.generation THEN (CASE b.metric WHEN 'tokens' THEN $19::float8 ELSE $6::float8 END) ELSE 0 END
        FROM unnest($15::uuid[], $16::int[]) AS r(id, generation)
-       WHERE b.id = r.id
+       WHERE b.id = r.id AND b.id IN (SELECT id FROM locked)
        RETURNING b.id
      )
      INSERT INTO model_usage (model, op, prompt_tokens, completion_tokens, gpu_seconds, load_seconds, ok, principal_kind,
                               user_id, api_key_id, agent_id, schedule_id, evaluation_run_id, import_job_id, label)
-     VALUES ($1, $2, $3, $4, $6, $7, $5, $8, $9::uuid, $10::uuid, $11, $12::uuid, $13::uuid, $14::uuid, $20)`,
+     SELECT $1, $2, $3, $4, $6, $7, $5, $8, $9::uuid, $10::uuid, $11, $12::uuid, $13::uuid, $14::uuid, $20 FROM async_commit`,
     [
       entry.model, entry.op, entry.promptTokens, entry.completionTokens, entry.ok, entry.gpuSeconds, entry.loadSeconds,
       scope.principalKind, scope.userId, scope.apiKeyId, scope.agentId, scope.scheduleId, scope.evaluationRunId, scope.importJobId,

@@ -25,6 +25,8 @@ export interface UsageScope {
   budgets?: BudgetCheck;
   /** The run's limits (model calls, retries, runtime), when the work is a tracked run. */
   limiter?: RunLimiter;
+  /** Adds up the time the guardrails (budget check, reservations, ledger rows) take, when given (an ask reports it). */
+  guardrailMs?: { value: number };
 }
 
 export type UsageScopeExtra = Partial<Pick<UsageScope, "agentId" | "scheduleId" | "evaluationRunId" | "importJobId" | "budgets" | "limiter">>;

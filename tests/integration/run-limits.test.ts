@@ -14,6 +14,7 @@ import { createImportJob, resumeImportJob, runImportJob } from "@/lib/ingest/imp
 import { closeQueue } from "@/lib/jobs/queue";
 import { getLlm, resetLlm } from "@/lib/llm";
 import { setBudget } from "@/lib/usage/budgets";
+import { flushUsage } from "@/lib/usage/meter";
 import { fakeJudge } from "@/tests/fakes/judge-fake";
 import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
 import { accessOf, makeUser } from "@/tests/helpers/auth";
@@ -58,7 +59,10 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const ledger = (runId: string) => db.sql<{ op: string }>`SELECT op FROM model_usage WHERE evaluation_run_id = ${runId}::uuid ORDER BY id`;
+const ledger = async (runId: string) => {
+  await flushUsage();
+  return db.sql<{ op: string }>`SELECT op FROM model_usage WHERE evaluation_run_id = ${runId}::uuid ORDER BY id`;
+};
 
 describe("evaluation run limits", () => {
   it("stops at its model-call limit as 'stopped: limit reached', keeps the rest pending, and resumes to completion", async () => {
@@ -127,6 +131,7 @@ describe("import limits", () => {
     const view = await runImportJob(db, id, { groupSize: 4 });
     expect(view).toMatchObject({ status: "stopped", error: "stopped: limit reached (1 model call)", modelCalls: 1 });
     expect(await db.prisma.importJobItem.count({ where: { jobId: id, kind: "page", status: "pending" } })).toBeGreaterThan(0);
+    await flushUsage();
     const calls = await db.sql<{ op: string; principal_kind: string; label: string }>`SELECT op, principal_kind, label FROM model_usage WHERE import_job_id = ${id}::uuid`;
     expect(calls).toEqual([{ op: "embed", principal_kind: "system", label: expect.stringMatching(/^import of source /) }]);
 

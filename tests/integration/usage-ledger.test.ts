@@ -12,6 +12,7 @@ import { getLlm } from "@/lib/llm";
 import { renderMetrics } from "@/lib/metrics";
 import { closeBudgetWindows, listBudgets, removeBudget, setBudget, setModelExemption } from "@/lib/usage/budgets";
 import { ledgerSums } from "@/lib/usage/queries";
+import { flushUsage } from "@/lib/usage/meter";
 import { usageScopeFor, withUsage } from "@/lib/usage/scope";
 import { usageSummary } from "@/lib/usage/ledger";
 import { addCollection, addPages, startAskEnv, stopAskEnv, WIKI } from "@/tests/integration/ask-fixtures";
@@ -36,9 +37,11 @@ const metric = (text: string, name: string, labels: string) => Number(new RegExp
 
 describe("usage ledger", () => {
   it("records every model call of an ask for the asker, with GPU-seconds from Ollama's durations, load time apart", async () => {
+    await flushUsage();
     await env.db.sql`DELETE FROM model_usage`;
     const r = await ask(aliceCtx, { question: "How do I file an expense report?", stream: false });
     expect(r.status).toBe("ok");
+    await flushUsage();
     const rows = await env.db.sql<{ op: string; model: string; prompt_tokens: number; completion_tokens: number; gpu_seconds: number; load_seconds: number; user_id: string; principal_kind: string }>`
       SELECT op, model, prompt_tokens, completion_tokens, gpu_seconds, load_seconds, user_id::text, principal_kind FROM model_usage ORDER BY id`;
     expect(rows.map((x) => x.op)).toEqual(["embed", "chat"]);
@@ -55,10 +58,12 @@ describe("usage ledger", () => {
   it("records follow-up rewrites and judge calls under their own operation, for a key's calls the key", async () => {
     const key = await makeApiKey(env.db, ["ask", "score"], { creator: alice as TestUser });
     const keyCtx = await keyAccessOf(env.db, key.key);
+    await flushUsage();
     await env.db.sql`DELETE FROM model_usage`;
     await ask(keyCtx, { question: "And who approves it?", history: [{ role: "user", content: "How do I file an expense report?" }, { role: "assistant", content: "Use the form." }], stream: false });
     const { runJudge } = await import("@/lib/evaluate/judge");
     await withUsage(usageScopeFor(keyCtx), () => runJudge({ question: "q", output: "a", passages: [{ text: "p" }] }, { retries: 0 }));
+    await flushUsage();
     const rows = await env.db.sql<{ op: string; api_key_id: string; user_id: string; principal_kind: string }>`
       SELECT op, api_key_id::text, user_id::text, principal_kind FROM model_usage ORDER BY id`;
     expect(rows.map((x) => x.op)).toEqual(["rewrite", "embed", "chat", "judge"]);
@@ -66,6 +71,7 @@ describe("usage ledger", () => {
   });
 
   it("keeps the Prometheus counters equal to the ledger's sums", async () => {
+    await flushUsage();
     await env.db.sql`DELETE FROM model_usage`;
     const before = await renderMetrics(env.db);
     // Calls of every kind, one failing: the counters and the ledger move together.
@@ -73,8 +79,10 @@ describe("usage ledger", () => {
     await ask(aliceCtx, { question: "And who is on call?", history: [{ role: "user", content: "What is the on-call rotation?" }], stream: false });
     await getLlm().embed(["one", "two", "three"], "document");
     await getLlm().chat([{ role: "user", content: "hello" }], { model: "missing-model:1b" }).catch(() => {});
+    await flushUsage();
     const after = await renderMetrics(env.db);
     const delta = (name: string, labels: string) => metric(after, name, labels) - metric(before, name, labels);
+    await flushUsage();
     const sums = await ledgerSums(env.db.sql);
     expect(new Set(sums.map((s) => s.op))).toEqual(new Set(["embed", "chat", "rewrite"]));
     for (const model of new Set(sums.map((s) => s.model))) {
@@ -93,6 +101,7 @@ describe("usage ledger", () => {
   });
 
   it("sums usage by day and by principal for admins only", async () => {
+    await flushUsage();
     const summary = await usageSummary(admin, { days: 7 });
     expect(summary.totals.calls).toBeGreaterThan(0);
     expect(summary.principals.find((p) => p.key === `user:${alice.id}`)).toMatchObject({ label: alice.email, kind: "user" });
@@ -120,11 +129,13 @@ describe("budgets", () => {
     expect(ok).toBeGreaterThan(0);
     expect(refused.length).toBeGreaterThan(0);
     for (const r of refused) expect((r as PromiseRejectedResult).reason).toMatchObject({ status: 429, code: "budget_exhausted" });
+    await flushUsage();
     const [row] = await env.db.sql<{ used: number; reserved: number }>`SELECT used, reserved FROM budgets WHERE id = ${budget.id}::uuid`;
     expect(Number(row!.reserved)).toBe(0);
     expect(Number(row!.used)).toBeGreaterThan(99_000);
     expect(Number(row!.used) - 100_000).toBeLessThanOrEqual(maxPerCall);
     // The ledger holds exactly the calls that were made.
+    await flushUsage();
     const [{ n }] = (await env.db.sql<{ n: number }>`SELECT count(*)::int AS n FROM model_usage WHERE user_id = ${bob.id}::uuid`) as [{ n: number }];
     expect(n).toBe(ok);
   });
@@ -139,6 +150,7 @@ describe("budgets", () => {
     expect(normal.budget.used).toBeGreaterThanOrEqual(0);
 
     await env.db.sql`UPDATE budgets SET used = 500000 WHERE id = ${budget.id}::uuid`;
+    await flushUsage();
     await env.db.sql`DELETE FROM model_usage`;
     const events: string[] = [];
     const degraded = await ask(
@@ -151,6 +163,7 @@ describe("budgets", () => {
     expect(degraded.budget.used).toBeGreaterThanOrEqual(500_000);
     expect(degraded.model).toBe(getConfig().OLLAMA_FALLBACK_MODEL);
     expect(degraded.sources.length).toBeLessThanOrEqual(getConfig().BUDGET_MODE_MAX_SOURCES);
+    await flushUsage();
     const ops = (await env.db.sql<{ op: string }>`SELECT op FROM model_usage ORDER BY id`).map((r) => r.op);
     expect(ops).not.toContain("rewrite");
   });
@@ -169,6 +182,7 @@ describe("budgets", () => {
     // The embedding model exempted: its calls go through and leave the budget as it was.
     await setModelExemption(admin, getConfig().OLLAMA_EMBED_MODEL, true);
     await withUsage(usageScopeFor(daveCtx), () => getLlm().embed(["exempt"], "query"));
+    await flushUsage();
     const [row] = await env.db.sql<{ used: number }>`SELECT used FROM budgets WHERE id = ${budget.id}::uuid`;
     expect(Number(row!.used)).toBe(10);
     await setModelExemption(admin, getConfig().OLLAMA_EMBED_MODEL, false);
@@ -205,10 +219,12 @@ describe("budgets", () => {
     const closed = await Promise.all([closeBudgetWindows(env.db), closeBudgetWindows(env.db)]);
     expect(closed.reduce((a, b) => a + b, 0)).toBe(1);
     expect(await closeBudgetWindows(env.db)).toBe(0);
+    await flushUsage();
     const windows = await env.db.sql<{ used: number }>`SELECT used FROM budget_windows WHERE budget_id = ${budget.id}::uuid`;
     expect(windows.map((w) => Number(w.used))).toEqual([700000]);
     release();
     await slow;
+    await flushUsage();
     const view = (await listBudgets(admin)).budgets.find((b) => b.id === budget.id)!;
     expect(view.used).toBe(0);
     expect(view.reserved).toBe(0);
