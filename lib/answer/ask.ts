@@ -16,8 +16,8 @@ import { CitationParser } from "./citations";
 import { conversationHistory, createConversation, recordTurn, type Turn } from "./conversations";
 import { buildMessages, estimateTokens, isNotCovered, NOT_COVERED_TEXT, packContext, REWRITE_SCHEMA, rewriteMessages, SHORT_CHUNK_TOKENS, sourceHeader } from "./prompt";
 import { askInputSchema, type AskEvent, type AskInput, type AskResult, type AskSource, type AskStatus, type ParsedAskInput } from "./types";
-import { budgetReport, checkBudgets } from "../usage/budget-check";
-import { guardrailsOff } from "../usage/meter";
+import { budgetReport } from "../usage/budget-check";
+import { estimateFor, guardrailsOff, reserveForWork } from "../usage/meter";
 import { usageScopeFor, withUsage } from "../usage/scope";
 import type { BudgetReport } from "../usage/types";
 
@@ -42,9 +42,25 @@ export async function ask(ctx: AccessContext, rawInput: AskInput, opts: AskOptio
   const scope = usageScopeFor(ctx);
   const guardrailMs = { value: 0 };
   const started = performance.now();
-  const budgets = guardrailsOff() ? { states: [], mode: "normal" as const, nearest: null } : await checkBudgets(ctx.db, scope);
+  const reserved = guardrailsOff()
+    ? { check: { states: [], mode: "normal" as const, nearest: null }, prepaid: undefined, release: () => {} }
+    : await reserveForWork(scope, askEstimate(input));
   guardrailMs.value += performance.now() - started;
-  return withUsage({ ...scope, budgets, guardrailMs }, () => answer(ctx, input, opts, budgets.mode === "budget", budgetReport(budgets, scope), guardrailMs));
+  const { check, prepaid } = reserved;
+  try {
+    return await withUsage({ ...scope, budgets: check, prepaid, guardrailMs }, () => answer(ctx, input, opts, check.mode === "budget", budgetReport(check, scope), guardrailMs));
+  } finally {
+    reserved.release();
+  }
+}
+
+/** The most an answer can use: the follow-up rewrite, the question's embedding, the context and the answer. */
+function askEstimate(input: ParsedAskInput) {
+  const config = getConfig();
+  const chars = (t: string) => Math.ceil(t.length / 3);
+  const history = input.history ?? [];
+  const rewrite = history.length ? history.reduce((n, m) => n + chars(m.content), 0) + chars(input.question) + 300 : 0;
+  return estimateFor(rewrite + chars(input.question) + config.OLLAMA_NUM_CTX + config.ASK_ANSWER_TOKENS);
 }
 
 async function answer(ctx: AccessContext, input: ParsedAskInput, opts: AskOptions, budgetMode: boolean, budget: BudgetReport, guardrailMs: { value: number }): Promise<AskResult> {

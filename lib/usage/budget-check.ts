@@ -1,10 +1,9 @@
-// Degrade before deny: the budgets that apply to a piece of work, checked once when it starts. From a
+// Degrade before deny: the budgets that apply to a piece of work, checked once when it starts
+// (lib/usage/meter.ts reserveForWork). From a
 // budget's threshold (BUDGET_MODE_THRESHOLD, 80% by default) on, the work runs in budget mode — the
 // fallback model, fewer sources, no follow-up rewrite, no judge in runs — and says so; a budget that is
 // used up refuses new work with 429, naming the budget and when its window resets.
-import type { Db } from "../db/client";
-import { BudgetExhaustedError } from "../errors";
-import { applicableBudgets, type BudgetRow } from "./queries";
+import type { BudgetRow } from "./queries";
 import type { UsageScope } from "./scope";
 import type { BudgetCheck, BudgetMetric, BudgetPeriod, BudgetReport, BudgetScopeKind, BudgetState } from "./types";
 
@@ -41,14 +40,8 @@ export function budgetName(b: Pick<BudgetRow, "scope_kind" | "scope_id" | "metri
 
 const share = (s: BudgetState) => (s.used + s.reserved) / s.limit;
 
-/**
- * The budgets that apply to `scope` (for `model`, which may be exempt). Throws BudgetExhaustedError when
- * one is used up; otherwise says whether the work runs in budget mode.
- */
-export async function checkBudgets(db: Db, scope: UsageScope, model?: string): Promise<BudgetCheck> {
-  const rows = await applicableBudgets(db.sql, scope, model);
-  const exhausted = rows.find((r) => Number(r.used) + Number(r.reserved) >= Number(r.limit_value));
-  if (exhausted) throw new BudgetExhaustedError(budgetName(exhausted, scope), new Date(exhausted.window_end));
+/** Budget mode and the nearest budget, from the budgets that apply to a piece of work. */
+export function budgetCheckOf(rows: BudgetRow[]): BudgetCheck {
   const states = rows.map(toBudgetState);
   const nearest = states.reduce<BudgetState | null>((a, s) => (!a || share(s) > share(a) ? s : a), null);
   const mode = states.some((s) => share(s) >= s.modeThreshold) ? "budget" : "normal";

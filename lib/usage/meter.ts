@@ -7,7 +7,9 @@ import { openedDb, type Db } from "../db/client";
 import { BudgetExhaustedError } from "../errors";
 import { log } from "../log";
 import { observeUsage } from "../metrics";
-import { budgetName } from "./budget-check";
+import { getConfig } from "../config";
+import { budgetCheckOf, budgetName } from "./budget-check";
+import type { BudgetCheck } from "./types";
 import { releaseReservations, reserveBudgets, settleAndRecord, type LedgerEntry } from "./queries";
 import { currentUsage, type UsageScope } from "./scope";
 
@@ -23,6 +25,7 @@ export interface MeterTicket {
   scope: UsageScope;
   db: Db | undefined;
   op: ModelOp;
+  /** What the settlement gives back of `reserved` (nothing for a call covered by its work's reservation). */
   estimate: CallEstimate;
   ids: string[];
   generations: number[];
@@ -80,8 +83,10 @@ export async function beginModelCall(model: string, op: ModelOp, estimate: CallE
 async function reserve(scope: UsageScope, db: Db | undefined, model: string, op: ModelOp, estimate: CallEstimate): Promise<MeterTicket> {
   scope.limiter?.beforeCall();
   const ticket: MeterTicket = { scope, db, op, estimate, ids: [], generations: [] };
-  // Work that checked its budgets when it started and found none skips the reservation.
+  // Work that checked its budgets when it started and found none skips the reservation; work that reserved
+  // for itself settles on those budgets.
   if (!db || (scope.budgets && scope.budgets.states.length === 0)) return ticket;
+  if (scope.prepaid) return { ...ticket, estimate: { tokens: 0, gpuSeconds: 0 }, ids: scope.prepaid.ids, generations: scope.prepaid.generations };
   const rows = await retryOnConflict(() => reserveBudgets(db.sql, scope, model, estimate));
   const refused = rows.filter((r) => !r.reserved_ok);
   const taken = rows.filter((r) => r.reserved_ok);
@@ -108,13 +113,47 @@ export async function endModelCall(ticket: MeterTicket, result: Omit<LedgerEntry
   observeUsage(entry);
   const db = ticket.db;
   if (!db) return;
-  const write = retryOnConflict(() => settleAndRecord(db.sql, ticket.scope, entry, { ids: ticket.ids, generations: ticket.generations, estimate: ticket.estimate }))
-    .catch((err: Error) => {
-      // The answer was given; a lost ledger row must not turn it into an error.
-      log("error", "usage ledger write failed", { model: entry.model, op: entry.op, error: err.message });
-    })
-    .finally(() => inFlight().delete(write));
-  inFlight().add(write);
+  inBackground(
+    () => settleAndRecord(db.sql, ticket.scope, entry, { ids: ticket.ids, generations: ticket.generations, estimate: ticket.estimate }),
+    // The answer was given; a lost ledger row must not turn it into an error.
+    (err) => log("error", "usage ledger write failed", { model: entry.model, op: entry.op, error: err.message }),
+  );
+}
+
+/** Runs a guardrail write off the caller's path (retried on a deadlock), tracked for flushUsage(). */
+function inBackground(write: () => Promise<unknown>, onError: (err: Error) => void): void {
+  const p: Promise<void> = retryOnConflict(write)
+    .then(() => undefined, onError)
+    .finally(() => inFlight().delete(p));
+  inFlight().add(p);
+}
+
+/**
+ * Reserves the most a piece of work can use (an ask: its rewrite, embedding and answer) on every budget
+ * that applies, in one statement, when it starts: 429 (BudgetExhaustedError) when one is used up, and
+ * whether it runs in budget mode. Its model calls then settle on those budgets without reserving again;
+ * `release()` gives the reservation back when the work ends (off the caller's path).
+ */
+export async function reserveForWork(scope: UsageScope, estimate: CallEstimate): Promise<{ check: BudgetCheck; prepaid?: UsageScope["prepaid"]; release(): void }> {
+  const rows = await retryOnConflict(() => reserveBudgets(scope.db.sql, scope, null, estimate));
+  const taken = rows.filter((r) => r.reserved_ok);
+  const refused = rows.find((r) => !r.reserved_ok);
+  const release = () => {
+    if (taken.length) inBackground(() => releaseReservations(scope.db.sql, taken.map((r) => r.id), estimate), (err) => log("error", "budget release failed", { error: err.message }));
+  };
+  if (refused) {
+    release();
+    throw new BudgetExhaustedError(budgetName(refused, scope), new Date(refused.window_end));
+  }
+  // The work's own reservation is not use: budget mode is decided without it.
+  const own = (metric: string) => (metric === "tokens" ? estimate.tokens : estimate.gpuSeconds);
+  const check = budgetCheckOf(rows.map((r) => ({ ...r, reserved: Math.max(0, Number(r.reserved) - own(r.metric)) })));
+  return { check, prepaid: taken.length ? { ids: taken.map((r) => r.id), generations: taken.map((r) => r.generation) } : undefined, release };
+}
+
+/** What a call of `tokens` tokens at most reserves (GPU-seconds at BUDGET_ESTIMATE_GPU_SECONDS_PER_1K_TOKENS). */
+export function estimateFor(tokens: number): CallEstimate {
+  return { tokens, gpuSeconds: (tokens / 1000) * getConfig().BUDGET_ESTIMATE_GPU_SECONDS_PER_1K_TOKENS };
 }
 
 // Ledger writes not yet landed, per process.

@@ -52,22 +52,13 @@ const APPLICABLE = `(b.scope_kind = 'global'
 
 const who = (w: Who) => [w.userId, w.apiKeyId, w.agentId, w.scheduleId];
 
-/** The budgets that apply to `w` (none for an exempt model). */
-export function applicableBudgets(sql: SqlRunner, w: Who, model?: string): Promise<BudgetRow[]> {
-  return sql.query<BudgetRow>(
-    `SELECT ${BUDGET_COLUMNS} FROM budgets b WHERE ${APPLICABLE}
-       AND NOT EXISTS (SELECT 1 FROM budget_exempt_models e WHERE e.model = $5::text)`,
-    [...who(w), model ?? null],
-  );
-}
-
 /**
  * Reserves a call's estimated cost on every budget that applies and still has room (used + reserved
  * below its limit), atomically per budget: concurrent callers queue on the row lock and each sees the
  * others' reservations, so a budget is overshot by at most one call's estimate. Returns every applicable
  * budget with whether it took the reservation; the caller gives back what was taken when one refused.
  */
-export function reserveBudgets(sql: SqlRunner, w: Who, model: string, estimate: { tokens: number; gpuSeconds: number }): Promise<ReservationRow[]> {
+export function reserveBudgets(sql: SqlRunner, w: Who, model: string | null, estimate: { tokens: number; gpuSeconds: number }): Promise<ReservationRow[]> {
   return sql.query<ReservationRow>(
     `WITH ${ASYNC_COMMIT}, matched AS (
        SELECT b.id FROM budgets b WHERE ${APPLICABLE}
@@ -107,8 +98,9 @@ export interface LedgerEntry {
 }
 
 /**
- * Settles a call in one statement: its reservations are given back, its real cost is added to the
- * budgets whose window is still the one it was reserved in (`generations`), and its ledger row is written.
+ * Settles a call in one statement: its reservation (`estimate`; nothing when its work reserved for it) is
+ * given back, its real cost is added to the budgets whose window is still the one it was reserved in
+ * (`generations`) unless its model is exempt, and its ledger row is written.
  */
 export async function settleAndRecord(
   sql: SqlRunner,
@@ -122,7 +114,8 @@ export async function settleAndRecord(
      settled AS (
        UPDATE budgets b SET
          reserved = GREATEST(b.reserved - CASE b.metric WHEN 'tokens' THEN $17::float8 ELSE $18::float8 END, 0),
-         used = b.used + CASE WHEN b.generation = r.generation THEN (CASE b.metric WHEN 'tokens' THEN $19::float8 ELSE $6::float8 END) ELSE 0 END
+         used = b.used + CASE WHEN b.generation = r.generation AND NOT EXISTS (SELECT 1 FROM budget_exempt_models e WHERE e.model = $1)
+                              THEN (CASE b.metric WHEN 'tokens' THEN $19::float8 ELSE $6::float8 END) ELSE 0 END
        FROM unnest($15::uuid[], $16::int[]) AS r(id, generation)
        WHERE b.id = r.id AND b.id IN (SELECT id FROM locked)
        RETURNING b.id

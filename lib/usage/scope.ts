@@ -23,6 +23,11 @@ export interface UsageScope {
   label: string;
   /** The budgets that applied when the work started (an ask checks once): none → calls skip reserving. */
   budgets?: BudgetCheck;
+  /**
+   * A reservation made for the whole work when it started (an ask reserves its maximum once): its model
+   * calls settle their real cost on these budgets without reserving again.
+   */
+  prepaid?: { ids: string[]; generations: number[] };
   /** The run's limits (model calls, retries, runtime), when the work is a tracked run. */
   limiter?: RunLimiter;
   /** Adds up the time the guardrails (budget check, reservations, ledger rows) take, when given (an ask reports it). */
