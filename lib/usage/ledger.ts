@@ -24,7 +24,11 @@ export async function usageSummary(ctx: AccessContext, opts: { days?: number } =
       const kind = p.principal_kind as "user" | "api_key" | "system";
       const key = kind === "api_key" ? `api_key:${p.api_key_id}` : kind === "user" ? `user:${p.user_id}` : `system:${p.label ?? "system"}`;
       const label =
-        kind === "api_key" ? `key ${p.key_name ?? p.api_key_id}` : kind === "user" ? (p.user_email ?? p.user_id ?? "unknown user") : (p.label ?? "system");
+        kind === "api_key"
+          ? `key ${p.key_name ?? p.api_key_id}${p.user_email ? ` (${p.user_email})` : ""}`
+          : kind === "user"
+            ? (p.user_email ?? p.user_id ?? "unknown user")
+            : (p.label ?? "system");
       return {
         key,
         kind,

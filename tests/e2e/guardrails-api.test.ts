@@ -121,7 +121,8 @@ describe("budgets over HTTP", () => {
     await page.getByTestId("gpu-chart").waitFor();
     expect(await page.getByTestId("gpu-chart-bar").count()).toBeGreaterThan(0);
     expect(await page.getByTestId("tokens-chart-bar").count()).toBeGreaterThan(0);
-    await expect.poll(() => page.getByTestId("usage-principals").innerText()).toContain(asker.email);
+    // The asker asked with a key: its calls are listed under the key, with whom it acts for.
+    await expect.poll(() => page.getByTestId("usage-principals").innerText()).toContain(`key test ask (${asker.email})`);
     const row = page.locator(`[data-budget="user:${asker.email}"]`);
     expect(await row.innerText()).toContain("exhausted");
 

@@ -12,6 +12,8 @@ import { getEvaluationRun, processEvaluationRun, resumeEvaluationRun, startEvalu
 import { seedDemoWiki } from "@/lib/ingest";
 import { createImportJob, resumeImportJob, runImportJob } from "@/lib/ingest/import-jobs";
 import { closeQueue } from "@/lib/jobs/queue";
+import { getExecutor, syncHandedOffRuns } from "@/lib/schedules/engine";
+import { createSchedule, getScheduleHistory, runScheduleNow } from "@/lib/schedules/service";
 import { getLlm, resetLlm } from "@/lib/llm";
 import { setBudget } from "@/lib/usage/budgets";
 import { flushUsage } from "@/lib/usage/meter";
@@ -119,6 +121,31 @@ describe("evaluation run limits", () => {
     await expect(resumeEvaluationRun(admin, run.id, {}, noQueue)).rejects.toMatchObject({ status: 409 });
     const viewer = await accessOf(db, await makeUser(db, "viewer"));
     await expect(resumeEvaluationRun(viewer, run.id, {}, noQueue)).rejects.toMatchObject({ status: 403 });
+  });
+});
+
+describe("schedule run limits", () => {
+  it("a schedule run whose evaluation run reaches its limit ends as stopped too, and the run's calls carry the schedule", async () => {
+    const s = await createSchedule(admin, { name: "nightly limits", target: { kind: "evaluation_run", config: { dataset_id: datasetId } }, cron: "0 3 * * *", time_zone: "UTC" });
+    process.env.RUN_MAX_MODEL_CALLS = "2";
+    resetConfig();
+    try {
+      const run = await runScheduleNow(admin, s.id);
+      await getExecutor(db).drain();
+      const [handed] = await getScheduleHistory(admin, s.id);
+      expect(handed).toMatchObject({ id: run.id, status: "running", result: { kind: "evaluation_run" } });
+      await processEvaluationRun(handed!.result!.id, { db });
+      expect((await getEvaluationRun(admin, handed!.result!.id))!.status).toBe("stopped");
+    } finally {
+      delete process.env.RUN_MAX_MODEL_CALLS;
+      resetConfig();
+    }
+    expect(await syncHandedOffRuns(db)).toBe(1);
+    const [done] = await getScheduleHistory(admin, s.id);
+    expect(done).toMatchObject({ status: "stopped", error: "stopped: limit reached (2 model calls); resume the evaluation run on its page" });
+    await flushUsage();
+    const rows = await db.sql<{ schedule_id: string }>`SELECT schedule_id::text FROM model_usage WHERE evaluation_run_id = ${done!.result!.id}::uuid`;
+    expect(rows.map((r) => r.schedule_id)).toEqual([s.id, s.id]);
   });
 });
 
