@@ -2,7 +2,7 @@
 // calls `audit(...)` after it succeeded, so the log lists what really happened. Details are facts about
 // the change (ids, roles, scopes, counts) — never passwords, keys or wiki text; keys that look secret
 // are dropped defensively.
-import type { AccessContext } from "./access/context";
+import { requireAdmin, type AccessContext } from "./access/context";
 import type { Db } from "./db/client";
 import type { Principal } from "./auth/roles";
 
@@ -60,8 +60,10 @@ export interface AuditQuery {
   limit?: number;
 }
 
-/** Newest first; `action` matches a prefix ("user." lists every user action). */
-export async function listAudit(db: Db, q: AuditQuery = {}) {
+/** Newest first; `action` matches a prefix ("user." lists every user action). Admins only. */
+export async function listAudit(ctx: AccessContext, q: AuditQuery = {}) {
+  requireAdmin(ctx);
+  const { db } = ctx;
   const limit = Math.min(Math.max(q.limit ?? 100, 1), 500);
   const rows = await db.prisma.auditLog.findMany({
     where: {

@@ -97,6 +97,14 @@ const schema = z
     INGEST_PDF_TIMEOUT_MS: int(60_000, 100, 3_600_000),
     /** Memory (MB) one PDF's text extraction may use: its process's heap, and its resident size beyond what Node itself needs (stopped beyond). */
     INGEST_PDF_MAX_MEMORY_MB: int(512, 32, 16_384),
+    /**
+     * A first import of at least this many pages into a database whose vector index is still small
+     * (INGEST_BULK_INDEX_MAX_CHUNKS) writes its chunks without the HNSW index and builds it once at the
+     * end (CREATE INDEX CONCURRENTLY): searches keep answering meanwhile, by exact scan (docs/scale.md).
+     */
+    INGEST_BULK_INDEX_MIN_PAGES: int(1000, 1, 10_000_000),
+    /** The bulk first import applies only while the database holds at most this many chunks, and at most as many as the import has pages. */
+    INGEST_BULK_INDEX_MAX_CHUNKS: int(50_000, 0, 10_000_000),
     /** How often chunks stored without a vector (Ollama was down) are retried. */
     INGEST_EMBED_RETRY_SECONDS: int(60, 1, 86_400),
     /** Import the demo wiki into a "Demo" collection on first start. */
@@ -143,6 +151,13 @@ const schema = z
     RUN_MAX_RETRIES: int(100, 0, 1000000),
     /** …after running this long, in seconds (0: no limit). Counted again from a resume. */
     RUN_MAX_RUNTIME_SECONDS: int(6 * 3600, 0, 30 * 86400),
+    // ── approvals and notifications (lib/approvals, lib/notify) ──
+    /** An evaluation run over more items than this waits for an admin's approval. */
+    APPROVAL_RUN_ITEMS: int(500, 1, 100000000),
+    /** Approvals (by admins other than the requester) a risky action needs before it runs. */
+    APPROVAL_QUORUM: int(1, 1, 20),
+    /** A request nobody decided within this many hours expires and its action never runs. */
+    APPROVAL_EXPIRY_HOURS: int(24, 1, 720),
 
     // ── scheduler (lib/schedules) ──
     /** How often each scheduler process looks for due schedules. */

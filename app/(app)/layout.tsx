@@ -6,14 +6,14 @@ import { UserMenu } from "@/components/ui/user-menu";
 
 export const dynamic = "force-dynamic";
 
-/** The app shell: navigation for Ask, Sources, Evaluations, Schedules, Admin, Connect; every page needs a signed-in user. */
+/** The app shell: navigation for Ask, Sources, Evaluations, Insights, Schedules, Admin, Connect; every page needs a signed-in user. */
 export default async function AppLayout({ children }: { children: React.ReactNode }) {
   const access = await requirePageAccess("ask");
   const { principal } = access;
   const items: NavItem[] = [
     { href: "/", label: "Ask" },
     { href: "/sources", label: "Sources" },
-    ...(can(access, "score") ? [{ href: "/evaluations", label: "Evaluations" }] : []),
+    ...(can(access, "score") ? [{ href: "/evaluations", label: "Evaluations" }, { href: "/insights", label: "Insights" }] : []),
     ...(can(access, "admin") ? [{ href: "/schedules", label: "Schedules" }, { href: "/admin", label: "Admin" }] : []),
     { href: "/connect", label: "Connect" },
   ];

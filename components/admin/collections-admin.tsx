@@ -1,4 +1,5 @@
 "use client";
+import { DeleteWithApproval } from "@/components/approvals/delete-with-approval";
 import { Button } from "@/components/ui/button";
 import { CheckField, controlClass, Field } from "@/components/ui/field";
 import { FormError } from "@/components/ui/form-error";
@@ -84,6 +85,9 @@ export function CollectionsAdmin({ collections, users }: { collections: Collecti
                   {u.email}
                 </Button>
               ))}
+            </div>
+            <div className="mt-3">
+              <DeleteWithApproval url={`/api/admin/collections/${c.id}`} what={`collection ${c.name}`} testId="delete-collection" />
             </div>
           </Card>
         );

@@ -3,7 +3,7 @@
 // weighting tried as a chart and the before/after figures, and saves the learned one (PUT).
 import { useRouter } from "next/navigation";
 import { useMemo, useState } from "react";
-import type { CollectionFusionView, LearnedFusion } from "@/lib/retrieve/fusion-settings";
+import type { CollectionFusionView, LearnedFusion } from "@/lib/retrieve/types";
 import { tuningSummary } from "@/lib/retrieve/fusion-summary";
 import type { FusionScore } from "@/lib/retrieve/fusion-tuning";
 import { Button } from "@/components/ui/button";

@@ -1,12 +1,5 @@
 // Judge-vs-human agreement figures.
-export interface AgreementView {
-  n: number;
-  weightedKappa: number | null;
-  exact: number | null;
-  withinOne: number | null;
-  meanAbsoluteError: number | null;
-  mostDisagreeing: Array<{ itemId: string; judge: number; human: number; difference: number; label?: string; link: string | null }>;
-}
+import type { AgreementView } from "@/lib/evaluate/types";
 
 const pct = (v: number | null) => (v === null ? "–" : `${(v * 100).toFixed(0)}%`);
 const num = (v: number | null, d = 2) => (v === null ? "–" : v.toFixed(d));

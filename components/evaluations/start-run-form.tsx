@@ -2,21 +2,43 @@
 import { useState } from "react";
 import { Button } from "@/components/ui/button";
 import { controlClass, Field } from "@/components/ui/field";
+import { asPendingApproval, WaitingForApproval } from "@/components/ui/approval-notice";
 import { FormError } from "@/components/ui/form-error";
+import type { PendingApprovalAnswer } from "@/lib/approvals/types";
 import { errorMessage, fetchJson } from "@/lib/http/client-fetch";
 
-/** Starts an evaluation run of a dataset (POST /api/runs) and opens it. */
-export function StartRunForm({ datasets }: { datasets: Array<{ id: string; name: string; itemCount: number }> }) {
+/**
+ * Starts an evaluation run of a dataset (POST /api/runs) and opens it; a run over APPROVAL_RUN_ITEMS items
+ * waits for an admin's approval instead, which the form says plainly.
+ */
+export function StartRunForm({
+  datasets,
+  approvalLimit,
+  canOpenQueue = false,
+}: {
+  datasets: Array<{ id: string; name: string; itemCount: number }>;
+  /** APPROVAL_RUN_ITEMS: bigger runs wait for approval. */
+  approvalLimit?: number;
+  canOpenQueue?: boolean;
+}) {
   const [error, setError] = useState<string | null>(null);
+  const [waiting, setWaiting] = useState<PendingApprovalAnswer | null>(null);
   const [busy, setBusy] = useState(false);
   async function onSubmit(e: React.FormEvent<HTMLFormElement>) {
     e.preventDefault();
     setBusy(true);
     setError(null);
+    setWaiting(null);
     const datasetId = String(new FormData(e.currentTarget).get("datasetId"));
     try {
-      const run = await fetchJson<{ id: string }>("/api/runs", { method: "POST", json: { datasetId } });
-      window.location.assign(`/evaluations/runs/${run.id}`);
+      const answer = await fetchJson<{ id: string }>("/api/runs", { method: "POST", json: { datasetId } });
+      const pending = asPendingApproval(answer);
+      if (pending) {
+        setBusy(false);
+        setWaiting(pending);
+        return;
+      }
+      window.location.assign(`/evaluations/runs/${answer.id}`);
     } catch (err) {
       setBusy(false);
       setError(errorMessage(err));
@@ -29,7 +51,7 @@ export function StartRunForm({ datasets }: { datasets: Array<{ id: string; name:
         <select name="datasetId" className={controlClass}>
           {datasets.map((d) => (
             <option key={d.id} value={d.id}>
-              {d.name} ({d.itemCount} items)
+              {d.name} ({d.itemCount} items{approvalLimit !== undefined && d.itemCount > approvalLimit ? ", needs approval" : ""})
             </option>
           ))}
         </select>
@@ -38,6 +60,7 @@ export function StartRunForm({ datasets }: { datasets: Array<{ id: string; name:
         {busy ? "Starting…" : "Start run"}
       </Button>
       <FormError message={error} className="w-full" />
+      {waiting && <WaitingForApproval answer={waiting} linkToQueue={canOpenQueue} className="w-full" />}
     </form>
   );
 }

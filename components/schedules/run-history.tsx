@@ -1,7 +1,7 @@
 import Link from "next/link";
 import { StatusBadge } from "@/components/ui/status-badge";
 import { Table } from "@/components/ui/table";
-import type { RunView } from "@/lib/schedules";
+import type { RunView } from "@/lib/schedules/types";
 
 const when = (iso: string | null) => (iso ? iso.slice(0, 19).replace("T", " ") + " UTC" : "—");
 
@@ -16,6 +16,7 @@ function ResultLink({ result }: { result: RunView["result"] }) {
   if (result.kind === "backup") return <Link className="underline" href="/admin/backups">backup</Link>;
   if (result.kind === "import_job") return <Link className="underline" href="/sources">import job</Link>;
   if (result.kind === "http_response") return <>HTTP {result.id}</>;
+  if (result.kind === "notification_deliveries") return <Link className="underline" href="/admin/notifications">{result.id} notifications</Link>;
   return <>{result.kind}</>;
 }
 
@@ -28,12 +29,12 @@ export function RunHistory({ runs }: { runs: RunView[] }) {
       rows={runs.map((r) => ({
         key: r.id,
         attrs: { "data-run-id": r.id, "data-status": r.status },
-        sort: [r.started_at, null, r.status, r.finished_at],
+        sort: [r.startedAt, null, r.status, r.finishedAt],
         cells: [
-          <span key="s" className="whitespace-nowrap">{when(r.started_at)}</span>,
-          r.trigger === "manual" ? "run now" : `due ${when(r.due_at)}`,
+          <span key="s" className="whitespace-nowrap">{when(r.startedAt)}</span>,
+          r.trigger === "manual" ? "run now" : `due ${when(r.dueAt)}`,
           <RunStatus key="t" status={r.status} />,
-          <span key="f" className="whitespace-nowrap">{when(r.finished_at)}</span>,
+          <span key="f" className="whitespace-nowrap">{when(r.finishedAt)}</span>,
           <ResultLink key="r" result={r.result} />,
           <span key="e" className="block max-w-xs break-words text-red-700 dark:text-red-400">{r.error ?? ""}</span>,
         ],

@@ -4,7 +4,7 @@ import { Button } from "@/components/ui/button";
 import { controlClass as input } from "@/components/ui/field";
 import { FormError } from "@/components/ui/form-error";
 import { ApiError, errorMessage, fetchJson } from "@/lib/http/client-fetch";
-import type { ScheduleView, TargetChoices } from "@/lib/schedules";
+import type { ScheduleView, TargetChoices } from "@/lib/schedules/types";
 
 /**
  * Create or edit a schedule (POST /api/schedules, PATCH /api/schedules/{id}); errors shown at their field.
@@ -18,7 +18,7 @@ export function ScheduleForm({ choices, schedule, defaultRunAs }: { choices: Tar
   const [fieldErrors, setFieldErrors] = useState<Record<string, string>>({});
   const cfg = (schedule?.target.config ?? {}) as Record<string, unknown>;
   // A stored user who is no longer active is not offered: the admin must choose someone.
-  const wanted = schedule ? schedule.run_as_user_id : defaultRunAs;
+  const wanted = schedule ? schedule.runAsUserId : defaultRunAs;
   const runAs = wanted && choices.users.some((u) => u.id === wanted) ? wanted : "";
   // Marks the form interactive (tests and scripts wait for it before typing).
   const [ready, setReady] = useState(false);
@@ -31,18 +31,19 @@ export function ScheduleForm({ choices, schedule, defaultRunAs }: { choices: Tar
     const num = (k: string) => (str(k) === "" ? undefined : Number(str(k)));
     const config: Record<string, unknown> = {};
     if (kind === "webhook") config.url = str("url");
-    if (kind === "evaluation_run") config.dataset_id = str("dataset_id");
-    if (kind === "notion_reconcile") config.source_id = str("source_id");
+    if (kind === "evaluation_run") config.datasetId = str("datasetId");
+    if (kind === "notion_reconcile") config.sourceId = str("sourceId");
+    if (kind === "digest") config.period = str("period");
     const body = {
       name: str("name"),
       target: { kind, config },
       enabled: f.get("enabled") === "on",
-      interval_minutes: ruleType === "interval" ? (num("interval_minutes") ?? null) : null,
+      intervalMinutes: ruleType === "interval" ? (num("intervalMinutes") ?? null) : null,
       cron: ruleType === "cron" ? str("cron") : null,
-      time_zone: str("time_zone") || "UTC",
-      max_concurrent: num("max_concurrent"),
-      timeout_minutes: num("timeout_minutes"),
-      run_as_user_id: str("run_as_user_id") || undefined,
+      timeZone: str("timeZone") || "UTC",
+      maxConcurrent: num("maxConcurrent"),
+      timeoutMinutes: num("timeoutMinutes"),
+      runAsUserId: str("runAsUserId") || undefined,
     };
     setBusy(true);
     setError(null);
@@ -101,7 +102,7 @@ export function ScheduleForm({ choices, schedule, defaultRunAs }: { choices: Tar
         {kind === "evaluation_run" && (
           <label className="text-sm">
             <span className="mb-1 block font-medium">Dataset</span>
-            <select name="dataset_id" defaultValue={String(cfg.dataset_id ?? "")} className={input}>
+            <select name="datasetId" defaultValue={String(cfg.datasetId ?? "")} className={input}>
               {choices.datasets.map((d) => (
                 <option key={d.id} value={d.id}>
                   {d.name}
@@ -109,13 +110,13 @@ export function ScheduleForm({ choices, schedule, defaultRunAs }: { choices: Tar
               ))}
             </select>
             {choices.datasets.length === 0 && <span className="mt-1 block text-xs text-zinc-500">Create a dataset under Evaluations first.</span>}
-            {err("target.config.dataset_id")}
+            {err("target.config.datasetId")}
           </label>
         )}
         {kind === "notion_reconcile" && (
           <label className="text-sm">
             <span className="mb-1 block font-medium">Source</span>
-            <select name="source_id" defaultValue={String(cfg.source_id ?? "")} className={input}>
+            <select name="sourceId" defaultValue={String(cfg.sourceId ?? "")} className={input}>
               {choices.notionSources.map((s) => (
                 <option key={s.id} value={s.id}>
                   {s.name}
@@ -123,11 +124,24 @@ export function ScheduleForm({ choices, schedule, defaultRunAs }: { choices: Tar
               ))}
             </select>
             {choices.notionSources.length === 0 && <span className="mt-1 block text-xs text-zinc-500">Connect Notion or S3 under Sources first.</span>}
-            {err("target.config.source_id")}
+            {err("target.config.sourceId")}
+          </label>
+        )}
+        {kind === "digest" && (
+          <label className="text-sm">
+            <span className="mb-1 block font-medium">Period</span>
+            <select name="period" defaultValue={String(cfg.period ?? "weekly")} className={input}>
+              <option value="daily">Daily (the last 24 hours)</option>
+              <option value="weekly">Weekly (the last 7 days)</option>
+            </select>
+            <span className="mt-1 block text-xs text-zinc-500">
+              Counts only, sent to the notification targets that take digests (Admin → Notifications); figures over what the user it runs as may read.
+            </span>
+            {err("target.config.period")}
           </label>
         )}
         {Object.entries(fieldErrors)
-          .filter(([p]) => p.startsWith("target.config.") && !["target.config.url", "target.config.dataset_id", "target.config.source_id"].includes(p))
+          .filter(([p]) => p.startsWith("target.config.") && !["target.config.url", "target.config.datasetId", "target.config.sourceId", "target.config.period"].includes(p))
           .map(([p, m]) => (
             <span key={p} className="text-xs text-red-600">
               {p.replace("target.config.", "")}: {m}
@@ -137,7 +151,7 @@ export function ScheduleForm({ choices, schedule, defaultRunAs }: { choices: Tar
 
       <label className="text-sm">
         <span className="mb-1 block font-medium">Runs as</span>
-        <select name="run_as_user_id" defaultValue={runAs} className={input}>
+        <select name="runAsUserId" defaultValue={runAs} className={input}>
           {runAs === "" && <option value="">choose a user</option>}
           {choices.users.map((u) => (
             <option key={u.id} value={u.id}>
@@ -148,7 +162,7 @@ export function ScheduleForm({ choices, schedule, defaultRunAs }: { choices: Tar
         <span className="mt-1 block text-xs text-zinc-500">
           Its runs have this user&apos;s access, checked at every run: an evaluation reads only the collections this user may read.
         </span>
-        {err("run_as_user_id")}
+        {err("runAsUserId")}
       </label>
 
       <fieldset className="grid gap-3 rounded-md border border-zinc-200 p-3 dark:border-zinc-800">
@@ -164,8 +178,8 @@ export function ScheduleForm({ choices, schedule, defaultRunAs }: { choices: Tar
         {ruleType === "interval" ? (
           <label className="text-sm">
             <span className="mb-1 block font-medium">Interval (minutes)</span>
-            <input name="interval_minutes" type="number" min={1} required defaultValue={schedule?.interval_minutes ?? 60} className={input} />
-            {err("interval_minutes")}
+            <input name="intervalMinutes" type="number" min={1} required defaultValue={schedule?.intervalMinutes ?? 60} className={input} />
+            {err("intervalMinutes")}
           </label>
         ) : (
           <div className="text-sm">
@@ -182,26 +196,26 @@ export function ScheduleForm({ choices, schedule, defaultRunAs }: { choices: Tar
         )}
         <label className="text-sm">
           <span className="mb-1 block font-medium">Time zone</span>
-          <input name="time_zone" list="sot-time-zones" defaultValue={schedule?.time_zone ?? "UTC"} className={input} />
+          <input name="timeZone" list="sot-time-zones" defaultValue={schedule?.timeZone ?? "UTC"} className={input} />
           <datalist id="sot-time-zones">
             {choices.timeZones.map((z) => (
               <option key={z} value={z} />
             ))}
           </datalist>
-          {err("time_zone")}
+          {err("timeZone")}
         </label>
       </fieldset>
 
       <div className="grid gap-3 sm:grid-cols-2">
         <label className="text-sm">
           <span className="mb-1 block font-medium">Runs at once (this schedule)</span>
-          <input name="max_concurrent" type="number" min={1} max={100} defaultValue={schedule?.max_concurrent ?? 1} className={input} />
-          {err("max_concurrent")}
+          <input name="maxConcurrent" type="number" min={1} max={100} defaultValue={schedule?.maxConcurrent ?? 1} className={input} />
+          {err("maxConcurrent")}
         </label>
         <label className="text-sm">
           <span className="mb-1 block font-medium">Timeout (minutes)</span>
-          <input name="timeout_minutes" type="number" min={1} max={10080} defaultValue={schedule?.timeout_minutes ?? 240} className={input} />
-          {err("timeout_minutes")}
+          <input name="timeoutMinutes" type="number" min={1} max={10080} defaultValue={schedule?.timeoutMinutes ?? 240} className={input} />
+          {err("timeoutMinutes")}
         </label>
       </div>
       <label className="flex items-center gap-2 text-sm">

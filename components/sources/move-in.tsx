@@ -4,32 +4,14 @@
 // vectors), then import it and follow the import job's progress.
 import { useRouter } from "next/navigation";
 import { useRef, useState } from "react";
-import type { MoveInReport } from "@/lib/supabase-import/types";
+import { Button } from "@/components/ui/button";
+import { controlClass, Field } from "@/components/ui/field";
+import { FormError } from "@/components/ui/form-error";
 import type { CollectionOption } from "@/lib/access/types";
+import { errorMessage, fetchJson, uploadJson } from "@/lib/http/client-fetch";
+import type { MoveInReport } from "@/lib/supabase-import/types";
 
 type JobView = NonNullable<MoveInReport["job"]>;
-
-async function errorOf(status: number, text: string): Promise<string> {
-  try {
-    const body = JSON.parse(text) as { error?: { message?: string } };
-    return body.error?.message ?? `The server answered ${status}.`;
-  } catch {
-    return `The server answered ${status}.`;
-  }
-}
-
-/** Sends the file as the request body (XMLHttpRequest: fetch reports no upload progress). */
-function send(url: string, file: File, onProgress: (fraction: number) => void): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open("POST", url);
-    xhr.setRequestHeader("content-type", "application/octet-stream");
-    xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
-    xhr.onload = () => resolve({ status: xhr.status, text: xhr.responseText });
-    xhr.onerror = () => reject(new Error("The upload failed (network error)."));
-    xhr.send(file);
-  });
-}
 
 export function MoveInForm({ collections }: { collections: CollectionOption[] }) {
   const router = useRouter();
@@ -57,12 +39,7 @@ export function MoveInForm({ collections }: { collections: CollectionOption[] })
     setSent(0);
     setPhase("uploading");
     try {
-      const res = await send(`/api/import/supabase?${params}`, file, setSent);
-      if (res.status >= 400) {
-        setPhase("idle");
-        return setError(await errorOf(res.status, res.text));
-      }
-      const r = JSON.parse(res.text) as MoveInReport;
+      const r = await uploadJson<MoveInReport>(`/api/import/supabase?${params}`, file, { onProgress: setSent });
       setReport(r);
       if (!r.job) return setPhase("idle");
       setJob(r.job);
@@ -70,9 +47,7 @@ export function MoveInForm({ collections }: { collections: CollectionOption[] })
       // Follow the job until it ends.
       for (;;) {
         await new Promise((ok) => setTimeout(ok, 1000));
-        const p = await fetch(`/api/import/${r.job.id}`);
-        if (!p.ok) throw new Error(await errorOf(p.status, await p.text()));
-        const j = ((await p.json()) as { job: JobView }).job;
+        const { job: j } = await fetchJson<{ job: JobView }>(`/api/import/${r.job.id}`);
         setJob(j);
         if (j.status === "succeeded" || j.status === "failed") break;
       }
@@ -80,7 +55,7 @@ export function MoveInForm({ collections }: { collections: CollectionOption[] })
       router.refresh();
     } catch (err) {
       setPhase("idle");
-      setError((err as Error).message);
+      setError(errorMessage(err));
     }
   }
 
@@ -88,34 +63,30 @@ export function MoveInForm({ collections }: { collections: CollectionOption[] })
   return (
     <div className="space-y-3 text-sm">
       <form ref={formRef} onSubmit={(e) => e.preventDefault()} className="flex flex-wrap items-end gap-2" aria-label="Move in from Supabase">
-        <label className="flex flex-col">
-          <span className="text-xs text-zinc-500">Into collection</span>
-          <select name="collectionId" className="rounded border border-zinc-300 px-2 py-1 dark:border-zinc-700 dark:bg-zinc-900">
+        <Field label="Into collection" className="w-full sm:w-48">
+          <select name="collectionId" className={controlClass}>
             {collections.map((c) => (
               <option key={c.id} value={c.id}>
                 {c.name}
               </option>
             ))}
           </select>
-        </label>
-        <label className="flex flex-col">
-          <span className="text-xs text-zinc-500">Export (pg_dump plain SQL, or CSV)</span>
-          <input type="file" name="export" required accept=".sql,.csv,.gz,.txt" />
-        </label>
-        <label className="flex flex-col">
-          <span className="text-xs text-zinc-500">Table (optional)</span>
-          <input name="table" placeholder="wiki_chunks" className="w-32 rounded border border-zinc-300 px-2 py-1 dark:border-zinc-700 dark:bg-zinc-900" />
-        </label>
-        <label className="flex flex-col">
-          <span className="text-xs text-zinc-500">Map (optional)</span>
-          <input name="map" placeholder="content=body,title=metadata.title" className="w-64 rounded border border-zinc-300 px-2 py-1 dark:border-zinc-700 dark:bg-zinc-900" />
-        </label>
-        <button type="button" disabled={busy} onClick={() => run(true)} className="rounded border border-zinc-300 px-3 py-1 disabled:opacity-50 dark:border-zinc-700">
+        </Field>
+        <Field label="Export (pg_dump plain SQL, or CSV)" className="w-full sm:w-auto">
+          <input type="file" name="export" required accept=".sql,.csv,.gz,.txt" className="min-w-0 text-sm" />
+        </Field>
+        <Field label="Table (optional)" className="w-full sm:w-32">
+          <input name="table" placeholder="wiki_chunks" className={controlClass} />
+        </Field>
+        <Field label="Map (optional)" className="w-full sm:w-64">
+          <input name="map" placeholder="content=body,title=metadata.title" className={controlClass} />
+        </Field>
+        <Button disabled={busy} onClick={() => run(true)}>
           Check (dry run)
-        </button>
-        <button type="button" disabled={busy} onClick={() => run(false)} className="rounded bg-blue-600 px-3 py-1 text-white disabled:opacity-50">
+        </Button>
+        <Button variant="primary" disabled={busy} onClick={() => run(false)}>
           Import
-        </button>
+        </Button>
       </form>
       {phase === "uploading" && (
         <label className="flex items-center gap-2">
@@ -123,11 +94,7 @@ export function MoveInForm({ collections }: { collections: CollectionOption[] })
           <progress max={1} value={sent} className="w-64" data-testid="move-in-upload" />
         </label>
       )}
-      {error && (
-        <p role="alert" className="text-xs text-red-600" data-testid="move-in-error">
-          {error}
-        </p>
-      )}
+      <FormError message={error} testId="move-in-error" />
       {report && <MoveInReportView report={report} />}
       {job && (
         <div className="space-y-1" data-testid="move-in-job">

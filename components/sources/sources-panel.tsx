@@ -1,16 +1,20 @@
 "use client";
 import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
+import { DeleteWithApproval } from "@/components/approvals/delete-with-approval";
 import { Button } from "@/components/ui/button";
 import { controlClass, Field } from "@/components/ui/field";
 import { FormError, FormNotice } from "@/components/ui/form-error";
 import { StatusBadge } from "@/components/ui/status-badge";
 import { Table } from "@/components/ui/table";
 import type { CollectionOption } from "@/lib/access/types";
-import type { SourceJobView, SourceView } from "@/lib/ingest/types";
+import type { ImportJobSummary, ImportJobView, SourceView } from "@/lib/ingest/types";
 import { errorMessage, fetchJson } from "@/lib/http/client-fetch";
 
-const active = (j: SourceJobView | null) => !!j && (j.status === "queued" || j.status === "running");
+/** The page gives a source's latest job; polling GET /api/import/{id} adds its failures and warnings. */
+type ShownJob = ImportJobSummary & Partial<Pick<ImportJobView, "failures" | "warningItems">>;
+
+const active = (j: ShownJob | null) => !!j && (j.status === "queued" || j.status === "running");
 
 // What a job's kind means for the source: only a full sync removes pages that are gone.
 const KIND_LABELS: Record<string, string> = {
@@ -24,7 +28,7 @@ const KIND_LABELS: Record<string, string> = {
 const time = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 
 /** Import progress of one job, polled while it runs. */
-function JobProgress({ job }: { job: SourceJobView }) {
+function JobProgress({ job }: { job: ShownJob }) {
   const pct = job.found > 0 ? Math.round(((job.done + job.failed) / job.found) * 100) : 0;
   return (
     <div className="space-y-1" data-testid="job-progress">
@@ -126,13 +130,13 @@ function NotionWebhook({ source, onError }: { source: SourceView; onError: (mess
 /** A source's latest import, polled while it runs; starting an import replaces it. */
 function useSourceJob(source: SourceView) {
   const router = useRouter();
-  const [job, setJob] = useState<SourceJobView | null>(source.latestJob);
+  const [job, setJob] = useState<ShownJob | null>(source.latestJob);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => setJob(source.latestJob), [source.latestJob]);
   useEffect(() => {
     if (!job || !active(job)) return;
     const t = setInterval(async () => {
-      const next = await fetchJson<{ job: SourceJobView }>(`/api/import/${job.id}`).then((b) => b.job, () => null);
+      const next = await fetchJson<{ job: ImportJobView }>(`/api/import/${job.id}`).then((b) => b.job, () => null);
       if (!next) return;
       setJob(next);
       if (!active(next)) router.refresh();
@@ -143,7 +147,7 @@ function useSourceJob(source: SourceView) {
   async function start() {
     setError(null);
     try {
-      setJob((await fetchJson<{ job: SourceJobView }>("/api/import", { method: "POST", json: { sourceId: source.id } })).job);
+      setJob((await fetchJson<{ job: ImportJobView }>("/api/import", { method: "POST", json: { sourceId: source.id } })).job);
     } catch (err) {
       setError(errorMessage(err));
     }
@@ -165,6 +169,7 @@ function SourceImport({ source, isAdmin }: { source: SourceView; isAdmin: boolea
       )}
       <FormError message={error} className="text-xs" />
       {isAdmin && source.kind === "notion" && <NotionWebhook source={source} onError={setError} />}
+      {isAdmin && <DeleteWithApproval url={`/api/sources/${source.id}`} what={`source ${source.name}`} testId="delete-source" />}
     </div>
   );
 }

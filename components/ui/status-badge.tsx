@@ -9,8 +9,11 @@ const TONE_OF: Record<string, StatusTone> = {
   pending: "neutral",
   created: "neutral",
   retry: "warning",
+  waiting_for_approval: "warning",
   // working
   running: "info",
+  executing: "info",
+  approved: "info",
   active: "info",
   importing: "info",
   // finished well
@@ -18,9 +21,12 @@ const TONE_OF: Record<string, StatusTone> = {
   completed: "success",
   done: "success",
   ok: "success",
+  executed: "success",
+  sent: "success",
   // finished badly
   failed: "danger",
   error: "danger",
+  rejected: "danger",
   // stopped or no longer valid
   cancelled: "muted",
   canceled: "muted",

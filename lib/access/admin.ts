@@ -1,23 +1,18 @@
-// Administration of people, API keys and collection access lists. Every change is written to the
-// audit log (lib/audit.ts) by the function that makes it, so no caller can forget.
+// Administration of people, API keys and collection access lists. Every function takes the caller's
+// access context first and, but for the key functions (lib/connect/keys.ts uses them for a person's own
+// keys), requires an admin. Every change is written to the audit log (lib/audit.ts) by the function that
+// makes it, so no caller can forget.
 import type { Db } from "../db/client";
-import { audit } from "../audit";
+import { auditAs } from "../audit";
+import { requireAdmin, type AccessContext } from "./context";
 import { createApiKey } from "../auth/api-keys";
 import { hashPassword, MIN_PASSWORD_LENGTH } from "../auth/passwords";
-import { PERMISSIONS, ROLE_PERMISSIONS, type Permission, type Principal, type Role } from "../auth/roles";
+import { PERMISSIONS, ROLE_PERMISSIONS, type Permission, type Role } from "../auth/roles";
 import { createUser } from "../auth/users";
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from "../errors";
 import type { CollectionAccessView, KeyView, UserView } from "./types";
 
 export type { CollectionAccessView, KeyView, UserView } from "./types";
-
-interface Ctx {
-  db: Db;
-  principal: Principal;
-  requestId?: string;
-}
-
-const rid = (c: Ctx) => ({ requestId: c.requestId });
 
 // ───────────── users ─────────────
 
@@ -39,14 +34,16 @@ function userView(u: {
   };
 }
 
-export async function listUsers(db: Db): Promise<UserView[]> {
-  const users = await db.prisma.user.findMany({ orderBy: { email: "asc" }, include: { memberships: { select: { collectionId: true } } } });
+export async function listUsers(ctx: AccessContext): Promise<UserView[]> {
+  requireAdmin(ctx);
+  const users = await ctx.db.prisma.user.findMany({ orderBy: { email: "asc" }, include: { memberships: { select: { collectionId: true } } } });
   return users.map(userView);
 }
 
-export async function adminCreateUser(c: Ctx, input: { email: string; name?: string; password: string | null; role: Role }): Promise<UserView> {
-  const user = await createUser(c.db, input);
-  await audit(c.db, c.principal, "user.create", `user:${user.id}`, { email: user.email, role: user.role }, rid(c));
+export async function adminCreateUser(ctx: AccessContext, input: { email: string; name?: string; password: string | null; role: Role }): Promise<UserView> {
+  requireAdmin(ctx);
+  const user = await createUser(ctx.db, input);
+  await auditAs(ctx, "user.create", `user:${user.id}`, { email: user.email, role: user.role });
   return userView(user);
 }
 
@@ -56,22 +53,23 @@ async function otherActiveAdmins(db: Db, exceptId: string): Promise<number> {
 }
 
 export async function adminUpdateUser(
-  c: Ctx,
+  ctx: AccessContext,
   id: string,
   patch: { role?: Role; disabled?: boolean; name?: string; password?: string },
 ): Promise<UserView> {
-  const user = await c.db.prisma.user.findUnique({ where: { id } });
+  requireAdmin(ctx);
+  const user = await ctx.db.prisma.user.findUnique({ where: { id } });
   if (!user) throw new NotFoundError(`User ${id}`);
   const losesAdmin = user.role === "admin" && !user.disabledAt && ((patch.role && patch.role !== "admin") || patch.disabled === true);
-  if (losesAdmin && (await otherActiveAdmins(c.db, id)) === 0) {
+  if (losesAdmin && (await otherActiveAdmins(ctx.db, id)) === 0) {
     throw new ConflictError("This is the last active administrator: make another user admin first.");
   }
-  if (patch.disabled === true && c.principal.userId === id) throw new ConflictError("You cannot disable your own account.");
+  if (patch.disabled === true && ctx.principal.userId === id) throw new ConflictError("You cannot disable your own account.");
   if (patch.password !== undefined && patch.password.length < MIN_PASSWORD_LENGTH) {
     throw new ValidationError("The password is too short.", [{ path: "password", message: `must have at least ${MIN_PASSWORD_LENGTH} characters` }]);
   }
   const endsSessions = (patch.role !== undefined && patch.role !== user.role) || patch.disabled === true || patch.password !== undefined;
-  const updated = await c.db.prisma.user.update({
+  const updated = await ctx.db.prisma.user.update({
     where: { id },
     data: {
       ...(patch.role ? { role: patch.role } : {}),
@@ -85,11 +83,11 @@ export async function adminUpdateUser(
     include: { memberships: { select: { collectionId: true } } },
   });
   const target = `user:${id}`;
-  if (patch.role && patch.role !== user.role) await audit(c.db, c.principal, "user.role", target, { email: user.email, from: user.role, to: patch.role }, rid(c));
-  if (patch.disabled === true && !user.disabledAt) await audit(c.db, c.principal, "user.disable", target, { email: user.email }, rid(c));
-  if (patch.disabled === false && user.disabledAt) await audit(c.db, c.principal, "user.enable", target, { email: user.email }, rid(c));
-  if (patch.name !== undefined && patch.name !== user.name) await audit(c.db, c.principal, "user.rename", target, { email: user.email }, rid(c));
-  if (patch.password !== undefined) await audit(c.db, c.principal, "user.password_reset", target, { email: user.email }, rid(c));
+  if (patch.role && patch.role !== user.role) await auditAs(ctx, "user.role", target, { email: user.email, from: user.role, to: patch.role });
+  if (patch.disabled === true && !user.disabledAt) await auditAs(ctx, "user.disable", target, { email: user.email });
+  if (patch.disabled === false && user.disabledAt) await auditAs(ctx, "user.enable", target, { email: user.email });
+  if (patch.name !== undefined && patch.name !== user.name) await auditAs(ctx, "user.rename", target, { email: user.email });
+  if (patch.password !== undefined) await auditAs(ctx, "user.password_reset", target, { email: user.email });
   return userView(updated);
 }
 
@@ -116,63 +114,69 @@ function keyView(k: {
   };
 }
 
-export async function listKeys(db: Db): Promise<KeyView[]> {
-  const keys = await db.prisma.apiKey.findMany({ orderBy: { createdAt: "desc" }, include: { createdBy: { select: { email: true } } } });
+export async function listKeys(ctx: AccessContext): Promise<KeyView[]> {
+  requireAdmin(ctx);
+  const keys = await ctx.db.prisma.apiKey.findMany({ orderBy: { createdAt: "desc" }, include: { createdBy: { select: { email: true } } } });
   return keys.map(keyView);
 }
 
 export async function adminCreateKey(
-  c: Ctx,
+  ctx: AccessContext,
   input: { name: string; scopes: Permission[]; collectionIds?: string[]; expiresAt?: Date | null },
 ): Promise<{ key: string; record: KeyView }> {
   if (input.expiresAt && input.expiresAt.getTime() <= Date.now()) {
     throw new ValidationError("The expiry is in the past.", [{ path: "expiresAt", message: "must be in the future" }]);
   }
   // A key never grants more than its creator may do (checked again on every use in lib/auth/api-keys.ts).
-  const creatorPerms: readonly Permission[] = c.principal.role ? ROLE_PERMISSIONS[c.principal.role] : PERMISSIONS;
-  const beyond = input.scopes.filter((s) => !creatorPerms.includes(s) || !c.principal.permissions.has(s));
+  const creatorPerms: readonly Permission[] = ctx.principal.role ? ROLE_PERMISSIONS[ctx.principal.role] : PERMISSIONS;
+  const beyond = input.scopes.filter((s) => !creatorPerms.includes(s) || !ctx.principal.permissions.has(s));
   if (beyond.length) throw new ValidationError("You cannot give a key more than you may do.", [{ path: "scopes", message: `not yours to give: ${beyond.join(", ")}` }]);
   const ids = [...new Set(input.collectionIds ?? [])];
   if (ids.length) {
-    const found = await c.db.prisma.collection.findMany({ where: { id: { in: ids } }, select: { id: true } });
+    const found = await ctx.db.prisma.collection.findMany({ where: { id: { in: ids } }, select: { id: true } });
     const missing = ids.filter((id) => !found.some((f) => f.id === id));
     if (missing.length) throw new ValidationError("Unknown collection.", [{ path: "collectionIds", message: `no collection ${missing.join(", ")}` }]);
   }
   // A key made with a key inherits that key's collection restriction: it cannot widen it.
-  if (c.principal.collectionLimit) {
-    const allowed = new Set(c.principal.collectionLimit);
+  if (ctx.principal.collectionLimit) {
+    const allowed = new Set(ctx.principal.collectionLimit);
     if (!ids.length || ids.some((id) => !allowed.has(id))) {
       throw new ForbiddenError(
         `Your key is restricted to collections ${[...allowed].join(", ")}; a key you create must be restricted within them too.`,
       );
     }
   }
-  const { key, record } = await createApiKey(c.db, {
+  const { key, record } = await createApiKey(ctx.db, {
     name: input.name,
     scopes: input.scopes,
     collectionIds: ids,
     expiresAt: input.expiresAt ?? null,
-    createdById: c.principal.userId,
+    createdById: ctx.principal.userId,
     // A key made with a key is its child: it expires no later than its parent and dies with it.
-    parentKeyId: c.principal.kind === "api_key" ? c.principal.apiKeyId : null,
+    parentKeyId: ctx.principal.kind === "api_key" ? ctx.principal.apiKeyId : null,
   });
-  await audit(c.db, c.principal, "key.create", `key:${record.id}`, { name: record.name, scopes: record.scopes, collectionIds: ids, expiresAt: record.expiresAt?.toISOString() ?? null }, rid(c));
-  const creator = c.principal.userId ? await c.db.prisma.user.findUnique({ where: { id: c.principal.userId }, select: { email: true } }) : null;
+  await auditAs(ctx, "key.create", `key:${record.id}`, { name: record.name, scopes: record.scopes, collectionIds: ids, expiresAt: record.expiresAt?.toISOString() ?? null });
+  const creator = ctx.principal.userId ? await ctx.db.prisma.user.findUnique({ where: { id: ctx.principal.userId }, select: { email: true } }) : null;
   return { key, record: keyView({ ...record, createdBy: creator }) };
 }
 
-export async function adminRevokeKey(c: Ctx, id: string): Promise<KeyView> {
-  const key = await c.db.prisma.apiKey.findUnique({ where: { id }, include: { createdBy: { select: { email: true } } } });
+export async function adminRevokeKey(ctx: AccessContext, id: string): Promise<KeyView> {
+  const key = await ctx.db.prisma.apiKey.findUnique({ where: { id }, include: { createdBy: { select: { email: true } } } });
   if (!key) throw new NotFoundError(`API key ${id}`);
   if (key.revokedAt) return keyView(key);
-  const updated = await c.db.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() }, include: { createdBy: { select: { email: true } } } });
-  await audit(c.db, c.principal, "key.revoke", `key:${id}`, { name: key.name }, rid(c));
+  const updated = await ctx.db.prisma.apiKey.update({ where: { id }, data: { revokedAt: new Date() }, include: { createdBy: { select: { email: true } } } });
+  await auditAs(ctx, "key.revoke", `key:${id}`, { name: key.name });
   return keyView(updated);
 }
 
 // ───────────── collections and their access lists ─────────────
 
-export async function listCollectionsWithAccess(db: Db): Promise<CollectionAccessView[]> {
+export async function listCollectionsWithAccess(ctx: AccessContext): Promise<CollectionAccessView[]> {
+  requireAdmin(ctx);
+  return collectionsWithAccess(ctx.db);
+}
+
+async function collectionsWithAccess(db: Db): Promise<CollectionAccessView[]> {
   const rows = await db.prisma.collection.findMany({
     orderBy: { name: "asc" },
     include: { members: { include: { user: { select: { id: true, email: true } } } }, _count: { select: { documents: true } } },
@@ -188,12 +192,13 @@ export async function listCollectionsWithAccess(db: Db): Promise<CollectionAcces
   }));
 }
 
-export async function adminCreateCollection(c: Ctx, input: { slug: string; name: string; description?: string; restricted?: boolean }) {
+export async function adminCreateCollection(ctx: AccessContext, input: { slug: string; name: string; description?: string; restricted?: boolean }) {
+  requireAdmin(ctx);
   try {
-    const col = await c.db.prisma.collection.create({
+    const col = await ctx.db.prisma.collection.create({
       data: { slug: input.slug, name: input.name, description: input.description ?? "", restricted: input.restricted ?? false },
     });
-    await audit(c.db, c.principal, "collection.create", `collection:${col.id}`, { slug: col.slug, restricted: col.restricted }, rid(c));
+    await auditAs(ctx, "collection.create", `collection:${col.id}`, { slug: col.slug, restricted: col.restricted });
     return { id: col.id, slug: col.slug, name: col.name, description: col.description, restricted: col.restricted, documentCount: 0, members: [] };
   } catch (err) {
     if ((err as { code?: string }).code === "P2002") throw new ConflictError(`A collection with slug ${input.slug} already exists.`);
@@ -201,34 +206,50 @@ export async function adminCreateCollection(c: Ctx, input: { slug: string; name:
   }
 }
 
-export async function adminUpdateCollection(c: Ctx, id: string, patch: { name?: string; description?: string; restricted?: boolean }) {
-  const col = await c.db.prisma.collection.findUnique({ where: { id } });
+export async function adminUpdateCollection(ctx: AccessContext, id: string, patch: { name?: string; description?: string; restricted?: boolean }) {
+  requireAdmin(ctx);
+  const col = await ctx.db.prisma.collection.findUnique({ where: { id } });
   if (!col) throw new NotFoundError(`Collection ${id}`);
-  await c.db.prisma.collection.update({ where: { id }, data: patch });
-  await audit(c.db, c.principal, patch.restricted !== undefined && patch.restricted !== col.restricted ? "collection.access" : "collection.update", `collection:${id}`, {
+  await ctx.db.prisma.collection.update({ where: { id }, data: patch });
+  await auditAs(ctx, patch.restricted !== undefined && patch.restricted !== col.restricted ? "collection.access" : "collection.update", `collection:${id}`, {
     slug: col.slug,
     ...patch,
-  }, rid(c));
-  return (await listCollectionsWithAccess(c.db)).find((x) => x.id === id)!;
+  });
+  return (await collectionsWithAccess(ctx.db)).find((x) => x.id === id)!;
 }
 
 /** Replaces the collection's member list. */
-export async function adminSetMembers(c: Ctx, id: string, userIds: string[]) {
-  const col = await c.db.prisma.collection.findUnique({ where: { id }, include: { members: true } });
+export async function adminSetMembers(ctx: AccessContext, id: string, userIds: string[]) {
+  requireAdmin(ctx);
+  const col = await ctx.db.prisma.collection.findUnique({ where: { id }, include: { members: true } });
   if (!col) throw new NotFoundError(`Collection ${id}`);
   const ids = [...new Set(userIds)];
-  const found = await c.db.prisma.user.findMany({ where: { id: { in: ids } }, select: { id: true } });
+  const found = await ctx.db.prisma.user.findMany({ where: { id: { in: ids } }, select: { id: true } });
   const missing = ids.filter((u) => !found.some((f) => f.id === u));
   if (missing.length) throw new ValidationError("Unknown user.", [{ path: "userIds", message: `no user ${missing.join(", ")}` }]);
-  await c.db.prisma.$transaction([
-    c.db.prisma.collectionMember.deleteMany({ where: { collectionId: id, userId: { notIn: ids } } }),
-    c.db.prisma.collectionMember.createMany({ data: ids.map((userId) => ({ collectionId: id, userId })), skipDuplicates: true }),
+  await ctx.db.prisma.$transaction([
+    ctx.db.prisma.collectionMember.deleteMany({ where: { collectionId: id, userId: { notIn: ids } } }),
+    ctx.db.prisma.collectionMember.createMany({ data: ids.map((userId) => ({ collectionId: id, userId })), skipDuplicates: true }),
   ]);
   const before = new Set(col.members.map((m) => m.userId));
-  await audit(c.db, c.principal, "collection.members", `collection:${id}`, {
+  await auditAs(ctx, "collection.members", `collection:${id}`, {
     slug: col.slug,
     added: ids.filter((u) => !before.has(u)),
     removed: [...before].filter((u) => !ids.includes(u)),
-  }, rid(c));
-  return (await listCollectionsWithAccess(c.db)).find((x) => x.id === id)!;
+  });
+  return (await collectionsWithAccess(ctx.db)).find((x) => x.id === id)!;
+}
+
+/**
+ * Deletes a collection with everything in it (sources, documents, chunks, memberships; the database
+ * cascades). Risky: routes ask for it through an approval (lib/approvals, action "collection.delete"),
+ * which calls this once approved.
+ */
+export async function adminDeleteCollection(ctx: AccessContext, id: string): Promise<{ collectionId: string; documents: number }> {
+  requireAdmin(ctx);
+  const col = await ctx.db.prisma.collection.findUnique({ where: { id }, select: { slug: true, _count: { select: { documents: true } } } });
+  if (!col) throw new NotFoundError(`Collection ${id}`);
+  await ctx.db.prisma.collection.delete({ where: { id } });
+  await auditAs(ctx, "collection.delete", `collection:${id}`, { slug: col.slug, documents: col._count.documents });
+  return { collectionId: id, documents: col._count.documents };
 }

@@ -3,6 +3,9 @@
 // Every lib/ service that touches collection data takes it first and filters in SQL with
 // `ctx.readableIds` / `ctx.writableIds`; nothing else decides access.
 //
+// Agents (lib/agents) are principals too: an agent's context reads no collection; what it may do with
+// cubbies and KES keys is decided by KES's grants, checked on every call (`agentOf` below says who it is).
+//
 // Rules (re-read from the database every time a context is built, never cached across requests):
 // - a user reads the unrestricted collections and the restricted ones they are a member of; an admin
 //   reads every collection;
@@ -11,8 +14,9 @@
 // - a job runs with the context captured when it was created (an ActorRef), re-resolved when it runs:
 //   it never has more than whoever started it has at that moment, nor more collections than it was
 //   started with.
+import type { AgentIdentity } from "../agents/tokens";
 import type { Db } from "../db/client";
-import { ForbiddenError, NotFoundError } from "../errors";
+import { ForbiddenError } from "../errors";
 import { principalFromApiKeyId } from "../auth/api-keys";
 import { allCollectionIds, collectionIdsReadableBy } from "./queries";
 import { ROLE_PERMISSIONS, type Permission, type Principal, type Role } from "../auth/roles";
@@ -83,9 +87,17 @@ export function requireAdmin(ctx: AccessContext): void {
   if (!ctx.isAdmin) throw new ForbiddenError('This needs the "admin" permission, which you do not have.');
 }
 
-/** A record of collection data that this context may not read looks like one that does not exist. */
-export function notReadable(what: string): NotFoundError {
-  return new NotFoundError(what);
+/**
+ * The agent a context stands for, called with a token (a credential only buys tokens); 403 otherwise.
+ * `bearer` is what KES checks again on each call.
+ */
+export function agentOf(ctx: AccessContext): { agent: AgentIdentity; bearer: string } {
+  const { agent, bearer } = ctx.principal;
+  if (ctx.principal.kind !== "agent" || !agent || !bearer) throw new ForbiddenError("This is for agents: call it with an agent token (Authorization: Bearer sot_at_…).");
+  if (!agent.tokenId) {
+    throw new ForbiddenError("An agent credential only buys tokens: POST /api/agents/tokens with it, then call with the token it returns.");
+  }
+  return { agent, bearer };
 }
 
 /** The collections a principal may read now: its role and memberships, narrowed by its key's limit. */

@@ -78,7 +78,7 @@ async function answer(ctx: AccessContext, input: ParsedAskInput, opts: AskOption
   let history: Turn[] = input.history ?? [];
   if (conversationId) history = await conversationHistory(ctx, conversationId, !!input.regenerate);
   else if (input.saveConversation && principal.userId) {
-    conversationId = (await createConversation(ctx, input.question, input.collections ?? [])).id;
+    conversationId = (await createConversation(ctx, { title: input.question, collections: input.collections })).id;
   }
   let standalone = input.question;
   let t = performance.now();
@@ -286,6 +286,7 @@ async function logQuery(db: Db, principal: Principal, question: string, collecti
         invalidCitations: r.invalidCitations,
         status: r.status,
         rerankStatus: r.rerank.status,
+        covered: r.covered,
       },
       select: { id: true },
     });

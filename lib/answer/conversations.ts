@@ -1,7 +1,7 @@
 // Conversation history: the Ask page's sidebar, and the history follow-ups are rewritten with.
 // A conversation belongs to exactly one principal: the user who started it on the Ask page, or the
 // API key that started it (then its creator does not see it, and the key does not see its creator's).
-import type { AccessContext } from "../access/context";
+import { pickReadable, type AccessContext } from "../access/context";
 import type { Db } from "../db/client";
 import { NotFoundError, ValidationError } from "../errors";
 import type { AskResult } from "./types";
@@ -38,9 +38,11 @@ export async function deleteConversation(ctx: AccessContext, id: string): Promis
   if (count === 0) throw new NotFoundError(`No conversation ${id}.`);
 }
 
-export async function createConversation(ctx: AccessContext, title: string, collectionIds: string[]) {
+/** A new conversation of the caller's, over `collections` (each readable by the caller, else 403; none: all they read). */
+export async function createConversation(ctx: AccessContext, input: { title: string; collections?: string[] }) {
+  const collectionIds = input.collections?.length ? pickReadable(ctx, input.collections) : [];
   return ctx.db.prisma.conversation.create({
-    data: { ...owner(ctx), title: title.slice(0, 120), collectionIds },
+    data: { ...owner(ctx), title: input.title.slice(0, 120), collectionIds },
     select: { id: true, title: true, collectionIds: true, createdAt: true, updatedAt: true },
   });
 }

@@ -3,7 +3,6 @@
 import { z } from "zod";
 import { requireAdmin, type AccessContext } from "../access/context";
 import { getConfig } from "../config";
-import type { Db } from "../db/client";
 import { toCsv } from "../csv";
 import { NotFoundError } from "../errors";
 

@@ -1,5 +1,8 @@
-// Who is calling: an API key (Authorization: Bearer sot_…) or a signed-in user (session cookie).
+// Who is calling: an API key (Authorization: Bearer sot_…), an agent (Bearer sot_at_… token or
+// sot_agent_… credential) or a signed-in user (session cookie).
 import type { Db } from "../db/client";
+import { agentPrincipal } from "../agents/principal";
+import { looksLikeAgentBearer } from "../agents/tokens";
 import { principalFromApiKey } from "./api-keys";
 import type { Principal } from "./roles";
 import { principalFromCookies } from "./session";
@@ -13,6 +16,7 @@ export async function resolvePrincipal(db: Db, headers: Headers): Promise<Princi
   if (auth) {
     const m = /^Bearer\s+(\S+)$/i.exec(auth);
     if (!m) return "bearer-invalid";
+    if (looksLikeAgentBearer(m[1]!)) return (await agentPrincipal(db, m[1]!)) ?? "bearer-invalid";
     return (await principalFromApiKey(db, m[1]!)) ?? "bearer-invalid";
   }
   return principalFromCookies(db, headers.get("cookie"));

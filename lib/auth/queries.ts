@@ -72,3 +72,19 @@ export async function sessionUser(db: Db, id: string): Promise<SessionUser | nul
   const r = rows[0];
   return r ? { id: r.id, email: r.email, role: r.role, disabledAt: r.disabled_at, sessionVersion: Number(r.session_version) } : null;
 }
+
+/**
+ * Inserts the first administrator, only while there is no user at all: the check and the insert run under
+ * one transaction-scoped advisory lock, so two simultaneous setups cannot both succeed. Null when a user
+ * exists already.
+ */
+export async function insertFirstAdmin(db: Db, user: { email: string; name: string; passwordHash: string | null }): Promise<string | null> {
+  return db.sql.transaction(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(7370001)`;
+    const [row] = await tx<{ id: string }>`
+      INSERT INTO users (email, name, password_hash, role)
+      SELECT ${user.email}, ${user.name}, ${user.passwordHash}, 'admin' WHERE NOT EXISTS (SELECT 1 FROM users)
+      RETURNING id::text AS id`;
+    return row?.id ?? null;
+  });
+}

@@ -3,6 +3,7 @@ import { audit } from "../audit";
 import type { Db } from "../db/client";
 import { ConflictError, ValidationError } from "../errors";
 import { hashPassword, MIN_PASSWORD_LENGTH, verifyPassword } from "./passwords";
+import { insertFirstAdmin } from "./queries";
 import { ROLES, type Role } from "./roles";
 
 export interface NewUser {
@@ -54,13 +55,9 @@ export async function createFirstAdmin(db: Db, input: Omit<NewUser, "role">, opt
   // (The check under the lock below is the one that decides a race.)
   if (await hasUsers(db)) throw new ConflictError("Setup is already done: an administrator exists.");
   const passwordHash = input.password === null ? null : await hashPassword(input.password);
-  const user = await db.prisma.$transaction(async (tx) => {
-    await tx.$executeRaw`SELECT pg_advisory_xact_lock(7370001)`;
-    if ((await tx.user.count()) > 0) throw new ConflictError("Setup is already done: an administrator exists.");
-    return tx.user.create({
-      data: { email: normaliseEmail(input.email), name: input.name ?? "", passwordHash, role: "admin" },
-    });
-  });
+  const id = await insertFirstAdmin(db, { email: normaliseEmail(input.email), name: input.name ?? "", passwordHash });
+  if (!id) throw new ConflictError("Setup is already done: an administrator exists.");
+  const user = await db.prisma.user.findUniqueOrThrow({ where: { id } });
   // The system made this user (nobody is signed in yet).
   await audit(db, null, "user.create", `user:${user.id}`, { email: user.email, role: user.role, via: "setup" }, opts);
   return user;

@@ -1,13 +1,37 @@
 // Restoring and verifying snapshots. Restore runs in ONE transaction on the target database: schema
 // (the snapshot's migration level), every row, sequences and indexes — and checks every object's
-// tag and hash on the way. Any missing, altered or wrongly keyed object rolls the whole thing back,
+// tag and address on the way. Any missing, altered or wrongly keyed object rolls the whole thing back,
 // so the database is either the complete snapshot or exactly what it was before.
+//
+// A snapshot of format 2 may be a layer over a parent (incremental): its chain, from the full snapshot
+// up, is loaded newest first per table, each older layer skipping the rows a newer one replaced, so
+// every row is inserted once and nothing is deleted. Format 1 snapshots (one object per row, SHA-256
+// names) are restored as they always were.
 import type { KeyRing } from "../crypto/keys";
 import type { Db } from "../db/client";
 import { MIGRATIONS_DIR, readMigrations } from "../db/migrate";
 import type { SqlRunner } from "../db/sql-runner";
-import { q, vectorBinaryToText, withTransaction } from "./catalog";
-import { BackupIntegrityError, decodeManifest, decodeObject, manifestKey, objectKey, type Manifest, type ManifestTable } from "./format";
+import { vectorBinaryToText, withTransaction } from "./catalog";
+import { BackupIntegrityError, decodeManifest, decodeObject, manifestKey, MANIFEST_FORMAT_V1, objectKey, type Manifest, type ManifestTable, type ObjectEntry } from "./format";
+import {
+  addToSkipSet,
+  countRows,
+  createIndex,
+  createMigrationsTable,
+  createSkipSet,
+  dropIndex,
+  insertJsonRows,
+  insertJsonRowsExcept,
+  plainIndexes,
+  publicTables,
+  recordMigration,
+  resetPublicSchema,
+  setRestoreSession,
+  setSequence,
+  tableHasRows,
+  triggersOff,
+  truncateTables,
+} from "./queries";
 import { listSnapshots } from "./snapshot";
 import type { BackupTarget } from "./target";
 
@@ -33,47 +57,72 @@ export async function loadManifest(target: BackupTarget, ring: KeyRing, snapshot
   return decodeManifest(ring, key, body);
 }
 
+/** The snapshot and the layers it stands on, full snapshot first. */
+export async function loadChain(target: BackupTarget, ring: KeyRing, m: Manifest): Promise<Manifest[]> {
+  const chain = [m];
+  const seen = new Set([m.snapshotId]);
+  while (chain[0].parent) {
+    const parentId = chain[0].parent;
+    if (seen.has(parentId)) throw new BackupIntegrityError(`Snapshot ${m.snapshotId}: its chain of parents loops at ${parentId}.`);
+    seen.add(parentId);
+    let parent: Manifest;
+    try {
+      parent = await loadManifest(target, ring, parentId);
+    } catch (err) {
+      throw new BackupIntegrityError(`Snapshot ${m.snapshotId} is incremental over ${parentId}, which cannot be read: ${(err as Error).message}`, manifestKey(parentId));
+    }
+    chain.unshift(parent);
+  }
+  return chain;
+}
+
 /**
- * Fetches and decodes a table's objects in manifest order, `concurrency` at a time, one batch ahead:
- * while the caller inserts a batch, the next one is already being downloaded and checked.
+ * Fetches and decodes objects in order, up to `concurrency` ahead of the consumer: while the caller
+ * loads one, the next ones are already being downloaded and checked. Memory stays at about
+ * `concurrency` objects.
  */
-async function* tableRows(
+async function* fetchObjects(
   target: BackupTarget,
   ring: KeyRing,
-  t: ManifestTable,
+  entries: ObjectEntry[],
+  what: (i: number) => string,
+  namingKey: Buffer | undefined,
   concurrency: number,
-  batch: number,
-): AsyncGenerator<Buffer[]> {
-  const fetchSlice = async (i: number): Promise<Buffer[]> => {
-    const slice = t.objects.slice(i, i + batch);
-    const out = new Array<Buffer>(slice.length);
-    let next = 0;
-    const workers = Array.from({ length: Math.min(concurrency, slice.length) }, async () => {
-      while (next < slice.length) {
-        const n = next++;
-        const [hash] = slice[n];
-        const key = objectKey(hash);
-        const what = `table ${t.name}, object ${i + n + 1} of ${t.objects.length}`;
-        const body = await target.get(key);
-        if (!body) throw new BackupIntegrityError(`Object ${key} (${what}) is missing from ${target.description}.`, key);
-        out[n] = decodeObject(ring, hash, body, what);
-      }
-    });
-    await Promise.all(workers);
-    return out;
+): AsyncGenerator<{ body: Buffer; entry: ObjectEntry }> {
+  const fetchOne = async (i: number) => {
+    const [hash] = entries[i];
+    const key = objectKey(hash);
+    const body = await target.get(key);
+    if (!body) throw new BackupIntegrityError(`Object ${key} (${what(i)}) is missing from ${target.description}.`, key);
+    return decodeObject(ring, hash, body, what(i), namingKey);
   };
-  if (t.objects.length === 0) return;
-  let pending = fetchSlice(0);
-  pending.catch(() => {}); // observed below; this only keeps an early failure from being "unhandled"
-  for (let i = 0; i < t.objects.length; i += batch) {
-    const out = await pending;
-    if (i + batch < t.objects.length) {
-      pending = fetchSlice(i + batch);
-      pending.catch(() => {});
+  const ahead: Array<Promise<Buffer>> = [];
+  let next = 0;
+  const fill = () => {
+    while (next < entries.length && ahead.length < Math.max(1, concurrency)) {
+      const p = fetchOne(next++);
+      p.catch(() => {}); // observed when its turn comes; this only keeps an early failure from being "unhandled"
+      ahead.push(p);
     }
-    yield out;
+  };
+  fill();
+  for (let i = 0; i < entries.length; i++) {
+    const body = await ahead.shift()!;
+    fill();
+    yield { body, entry: entries[i] };
   }
 }
+
+/** A format-2 segment's lines, checked against the count its manifest entry states. */
+function segmentLines(body: Buffer, entry: ObjectEntry, what: string): string[] {
+  const lines = body.toString("utf8").split("\n");
+  if (lines.length !== entry[3]) {
+    throw new BackupIntegrityError(`Object ${objectKey(entry[0])} (${what}) holds ${lines.length} lines; the manifest lists ${entry[3]}.`, objectKey(entry[0]));
+  }
+  return lines;
+}
+
+const namingKeyOf = (m: Manifest) => (m.naming ? Buffer.from(m.naming.key, "base64") : undefined);
 
 export interface VerifyResult {
   snapshotId: string;
@@ -83,39 +132,119 @@ export interface VerifyResult {
   bytes: number;
 }
 
-/** Checks every object of a snapshot (present, authentic, matching its hash) without restoring anything. */
+/** Checks every object a snapshot needs (present, authentic, matching its address) without restoring anything. */
 export async function verifySnapshot(opts: { target: BackupTarget; ring: KeyRing; snapshotId?: string; concurrency?: number }): Promise<VerifyResult> {
   const snapshotId = await resolveSnapshotId(opts.target, opts.snapshotId);
   const m = await loadManifest(opts.target, opts.ring, snapshotId);
+  const chain = m.format === MANIFEST_FORMAT_V1 ? [m] : await loadChain(opts.target, opts.ring, m);
   let objects = 0;
   let bytes = 0;
-  for (const t of m.tables) {
-    let rows = 0;
-    for await (const bodies of tableRows(opts.target, opts.ring, t, opts.concurrency ?? 8, 256)) {
-      for (const b of bodies) {
-        const parsed = JSON.parse(b.toString("utf8"));
-        if (!Array.isArray(parsed)) throw new BackupIntegrityError(`An object of table ${t.name} does not hold rows.`);
-        rows += parsed.length;
+  for (const layer of chain) {
+    const naming = namingKeyOf(layer);
+    for (const t of layer.tables) {
+      let rows = 0;
+      const entries = [...t.objects, ...(t.changedKeys ?? [])];
+      const what = (i: number) => `table ${t.name}, object ${i + 1} of ${entries.length}`;
+      for await (const { body, entry } of fetchObjects(opts.target, opts.ring, entries, what, naming, opts.concurrency ?? 8)) {
+        if (layer.format === MANIFEST_FORMAT_V1) {
+          const parsed = JSON.parse(body.toString("utf8"));
+          if (!Array.isArray(parsed)) throw new BackupIntegrityError(`An object of table ${t.name} does not hold rows.`);
+          rows += parsed.length;
+        } else {
+          const n = segmentLines(body, entry, `table ${t.name}`).length;
+          if (t.objects.includes(entry)) rows += n;
+        }
+        objects++;
       }
-      objects += bodies.length;
+      if (rows !== t.rows) throw new BackupIntegrityError(`Table ${t.name}: its objects hold ${rows} rows; the manifest of snapshot ${layer.snapshotId} lists ${t.rows}.`);
+      bytes += entries.reduce((s, o) => s + o[1], 0);
     }
-    if (rows !== t.rows) throw new BackupIntegrityError(`Table ${t.name}: its objects hold ${rows} rows; the manifest lists ${t.rows}.`);
-    bytes += t.objects.reduce((s, o) => s + o[1], 0);
   }
   return { snapshotId, createdAt: m.createdAt, tables: m.tables.map((t) => ({ name: t.name, rows: t.rows })), objects, bytes };
 }
 
 export interface RestoreResult extends VerifyResult {
   migrations: number;
+  /** Snapshots applied: the full one first, then each incremental layer. */
+  layers: string[];
 }
 
 type RestoreDb = Pick<Db, "kind" | "url" | "pglite">;
 
-async function publicTables(s: SqlRunner): Promise<string[]> {
-  const rows = await s.query<{ name: string }>(
-    `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY 1`,
-  );
-  return rows.map((r) => r.name);
+interface LoadContext {
+  s: SqlRunner;
+  target: BackupTarget;
+  ring: KeyRing;
+  concurrency: number;
+  /** `inserted` rows went in; `read` rows were read from objects (skipped ones included). */
+  onRows: (table: string, inserted: number, read: number) => void;
+}
+
+/** Format 1: one object per row (or owning entity), a JSON array each; vectors as base64 binary. */
+async function loadTableV1(c: LoadContext, t: ManifestTable): Promise<number> {
+  const vectors = t.columns.filter((col) => col.vector).map((col) => col.name);
+  const what = (i: number) => `table ${t.name}, object ${i + 1} of ${t.objects.length}`;
+  let batch: Buffer[] = [];
+  let loaded = 0;
+  const flush = async () => {
+    if (!batch.length) return;
+    let json: string;
+    if (vectors.length) {
+      const parsed = batch.flatMap((b) => JSON.parse(b.toString("utf8")) as Array<Record<string, unknown>>);
+      for (const r of parsed) for (const v of vectors) if (typeof r[v] === "string") r[v] = vectorBinaryToText(r[v] as string);
+      json = JSON.stringify(parsed);
+    } else {
+      json = `[${batch.map((b) => b.toString("utf8").trim().slice(1, -1).trim()).filter(Boolean).join(",")}]`;
+    }
+    const n = await insertJsonRows(c.s, t, json);
+    loaded += n;
+    c.onRows(t.name, n, n);
+    batch = [];
+  };
+  for await (const { body } of fetchObjects(c.target, c.ring, t.objects, what, undefined, c.concurrency)) {
+    batch.push(body);
+    if (batch.length >= 500) await flush();
+  }
+  await flush();
+  return loaded;
+}
+
+/** Format 2: the table's layers, newest first; each older layer skips the keys a newer one replaced. */
+async function loadTableLayered(c: LoadContext, name: string, chain: Manifest[]): Promise<void> {
+  let skip: string | null = null;
+  for (let i = chain.length - 1; i >= 0; i--) {
+    const layer = chain[i];
+    const t = layer.tables.find((x) => x.name === name);
+    if (!t) {
+      throw new BackupIntegrityError(`Snapshot ${layer.snapshotId} lacks table ${name}, which a newer layer stores as a change over it.`);
+    }
+    const naming = namingKeyOf(layer);
+    const of = chain.length > 1 ? ` of snapshot ${layer.snapshotId}` : "";
+    const what = (k: number) => `table ${name}, object ${k + 1} of ${t.objects.length}${of}`;
+    let stored = 0;
+    for await (const { body, entry } of fetchObjects(c.target, c.ring, t.objects, what, naming, c.concurrency)) {
+      const lines = segmentLines(body, entry, `table ${name}`);
+      // row_to_json never writes a raw newline (it escapes them), so lines are rows.
+      const json = `[${lines.join(",")}]`;
+      if (skip) {
+        const [n, skipped] = await insertJsonRowsExcept(c.s, { ...t, primaryKey: t.primaryKey ?? [] }, skip, json);
+        stored += n + skipped;
+        c.onRows(name, n, n + skipped);
+      } else {
+        const n = await insertJsonRows(c.s, t, json);
+        stored += n;
+        c.onRows(name, n, n);
+      }
+    }
+    if (stored !== t.rows) throw new BackupIntegrityError(`Table ${name}: snapshot ${layer.snapshotId} stores ${t.rows} rows; ${stored} were read from its objects.`);
+    if (t.full !== false) return;
+    skip ??= await createSkipSet(c.s, { name, primaryKey: t.primaryKey ?? [] });
+    const keysWhat = (k: number) => `table ${name}, changed keys ${k + 1} of ${t.changedKeys?.length ?? 0}${of}`;
+    for await (const { body, entry } of fetchObjects(c.target, c.ring, t.changedKeys ?? [], keysWhat, naming, c.concurrency)) {
+      await addToSkipSet(c.s, skip, { name, primaryKey: t.primaryKey ?? [] }, `[${segmentLines(body, entry, `table ${name}, changed keys`).join(",")}]`);
+    }
+  }
+  throw new BackupIntegrityError(`Table ${name}: the chain of snapshots ${chain.map((m) => m.snapshotId).join(" → ")} has no full copy of it.`);
 }
 
 /**
@@ -134,6 +263,8 @@ export async function restoreSnapshot(opts: {
 }): Promise<RestoreResult> {
   const snapshotId = await resolveSnapshotId(opts.target, opts.snapshotId);
   const m = await loadManifest(opts.target, opts.ring, snapshotId);
+  const v1 = m.format === MANIFEST_FORMAT_V1;
+  const chain = v1 ? [m] : await loadChain(opts.target, opts.ring, m);
 
   // The schema is rebuilt from this code's migration files, exactly at the snapshot's level.
   const dir = opts.migrationsDir ?? MIGRATIONS_DIR;
@@ -145,119 +276,91 @@ export async function restoreSnapshot(opts: {
     );
   }
 
-  const rowsTotal = m.totals.rows;
+  const rowsTotal = chain.reduce((n, layer) => n + layer.tables.reduce((a, t) => a + t.rows, 0), 0);
   let rowsDone = 0;
   let objects = 0;
+  const restored = new Map<string, number>();
   await withTransaction(opts.db, "write", async (s) => {
     const existing = await publicTables(s);
     if (existing.length) {
       const nonEmpty: string[] = [];
       for (const t of existing) {
         if (t === "_prisma_migrations" || t === "backups") continue;
-        const [r] = await s.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM public.${q(t)}) AS any`);
-        if (r.any) nonEmpty.push(t);
+        if (await tableHasRows(s, t)) nonEmpty.push(t);
       }
-      if (nonEmpty.length && !opts.force) {
+      // A freshly migrated database holds its one tracking row: that is not data.
+      const data = nonEmpty.filter((t) => t !== "backup_tracking" && t !== "backup_changes");
+      if (data.length && !opts.force) {
         throw new RestoreRefusedError(
-          `The target database is not empty (rows in ${nonEmpty.slice(0, 5).join(", ")}${nonEmpty.length > 5 ? ", …" : ""}). ` +
+          `The target database is not empty (rows in ${data.slice(0, 5).join(", ")}${data.length > 5 ? ", …" : ""}). ` +
             `Restore into an empty database, or pass --force to replace its contents.`,
         );
       }
       // Empty tables (a freshly migrated database) or --force: start from a clean public schema.
-      await s.exec(`DROP SCHEMA public CASCADE; CREATE SCHEMA public; GRANT USAGE, CREATE ON SCHEMA public TO PUBLIC;`);
+      await resetPublicSchema(s);
     }
-    await s.exec(`SET LOCAL TIME ZONE 'UTC'; SET LOCAL maintenance_work_mem = '256MB';`);
-
-    await s.exec(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
-      "id" VARCHAR(36) PRIMARY KEY NOT NULL, "checksum" VARCHAR(64) NOT NULL, "finished_at" TIMESTAMPTZ,
-      "migration_name" VARCHAR(255) NOT NULL, "logs" TEXT, "rolled_back_at" TIMESTAMPTZ,
-      "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(), "applied_steps_count" INTEGER NOT NULL DEFAULT 0)`);
+    await setRestoreSession(s);
+    await createMigrationsTable(s);
     for (const name of m.migrations) {
       const f = files.get(name)!;
       await s.exec(f.sql);
-      await s.query(
-        `INSERT INTO "_prisma_migrations" (id, checksum, finished_at, migration_name, applied_steps_count, started_at) VALUES (gen_random_uuid()::text, $1, now(), $2, 1, now())`,
-        [f.checksum, name],
-      );
+      await recordMigration(s, name, f.checksum);
     }
 
     // Loading into unindexed tables and indexing once is far faster (HNSW above all) than the reverse.
-    const indexes = await s.query<{ name: string; def: string }>(
-      `SELECT i.relname AS name, pg_get_indexdef(i.oid) AS def FROM pg_index x
-       JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace
-       WHERE n.nspname = 'public' AND t.relname <> '_prisma_migrations'
-         AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid)`,
-    );
-    for (const ix of indexes) await s.exec(`DROP INDEX public.${q(ix.name)}`);
+    const indexes = await plainIndexes(s);
+    for (const ix of indexes) await dropIndex(s, ix.name);
 
     // Rows go in parents-first; replica mode additionally tolerates self-references and cycles
     // where the role may use it (superuser); otherwise dependency order alone must do.
     // Triggers must not fire either: rows are restored as they were, including whatever tables
     // other triggers maintain (a second copy of derived rows would break their keys).
     const present = new Set(await publicTables(s));
-    let replica = true;
-    await s.exec("SAVEPOINT sot_replica");
-    try {
-      await s.exec("SET LOCAL session_replication_role = replica");
-      await s.exec("RELEASE SAVEPOINT sot_replica");
-    } catch {
-      await s.exec("ROLLBACK TO SAVEPOINT sot_replica");
-      replica = false;
-      // Not a superuser: this transaction created the tables, so it owns them and may disable user triggers.
-      for (const t of present) await s.exec(`ALTER TABLE public.${q(t)} DISABLE TRIGGER USER`);
-    }
+    const triggersOn = await triggersOff(s, [...present]);
 
     // A migration may seed rows (defaults, reference data); the snapshot holds the truth for every
     // table it lists. Emptied with triggers off, so no trigger cascades into another table.
     const seeded: string[] = [];
-    for (const t of m.tables) {
-      if (!present.has(t.name)) continue;
-      const [r] = await s.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM public.${q(t.name)}) AS any`);
-      if (r.any) seeded.push(t.name);
-    }
-    if (seeded.length) await s.exec(`TRUNCATE ${seeded.map((t) => `public.${q(t)}`).join(", ")} CASCADE`);
+    for (const t of m.tables) if (present.has(t.name) && (await tableHasRows(s, t.name))) seeded.push(t.name);
+    await truncateTables(s, seeded);
 
+    const c: LoadContext = {
+      s,
+      target: opts.target,
+      ring: opts.ring,
+      concurrency: opts.concurrency ?? 4,
+      onRows: (table, inserted, read) => {
+        restored.set(table, (restored.get(table) ?? 0) + inserted);
+        rowsDone += read;
+        opts.onProgress?.({ table, rowsDone, rowsTotal });
+      },
+    };
     for (const t of m.tables) {
       if (!present.has(t.name)) {
         throw new RestoreRefusedError(`Snapshot ${snapshotId} holds table ${t.name}, which its migrations do not create.`);
       }
-      const cols = t.columns.map((c) => q(c.name)).join(", ");
-      const vectors = t.columns.filter((c) => c.vector).map((c) => c.name);
-      const insert = `INSERT INTO public.${q(t.name)} (${cols}) OVERRIDING SYSTEM VALUE SELECT ${cols} FROM json_populate_recordset(NULL::public.${q(t.name)}, $1::json)`;
-      let index = 0;
-      for await (const bodies of tableRows(opts.target, opts.ring, t, opts.concurrency ?? 8, 500)) {
-        // Each object is a JSON array of rows; a batch of objects becomes one INSERT.
-        let json: string;
-        if (vectors.length) {
-          const parsed = bodies.flatMap((b) => JSON.parse(b.toString("utf8")) as Array<Record<string, unknown>>);
-          for (const r of parsed) for (const v of vectors) if (typeof r[v] === "string") r[v] = vectorBinaryToText(r[v] as string);
-          json = JSON.stringify(parsed);
-        } else {
-          json = `[${bodies.map((b) => b.toString("utf8").trim().slice(1, -1).trim()).filter(Boolean).join(",")}]`;
-        }
-        await s.query(insert, [json]);
-        for (let k = 0; k < bodies.length; k++) rowsDone += t.objects[index + k][3] ?? 1;
-        index += bodies.length;
-        objects += bodies.length;
-        opts.onProgress?.({ table: t.name, rowsDone, rowsTotal });
+      if (v1) {
+        await loadTableV1(c, t);
+        const n = await countRows(s, t.name);
+        if (n !== t.rows) throw new BackupIntegrityError(`Table ${t.name} holds ${n} rows after restore; the snapshot lists ${t.rows}.`);
+        objects += t.objects.length;
+      } else {
+        await loadTableLayered(c, t.name, chain);
       }
-      const [c] = await s.query<{ n: string }>(`SELECT count(*)::text AS n FROM public.${q(t.name)}`);
-      if (Number(c.n) !== t.rows) throw new BackupIntegrityError(`Table ${t.name} holds ${c.n} rows after restore; the snapshot lists ${t.rows}.`);
     }
-    for (const seq of m.sequences) {
-      await s.query(`SELECT setval($1::regclass, $2::bigint, $3)`, [`public.${q(seq.name)}`, seq.lastValue, seq.isCalled]);
-    }
-    for (const ix of indexes) await s.exec(ix.def);
-    if (!replica) for (const t of present) await s.exec(`ALTER TABLE public.${q(t)} ENABLE TRIGGER USER`);
+    if (!v1) objects = chain.reduce((n, layer) => n + layer.tables.reduce((a, t) => a + t.objects.length + (t.changedKeys?.length ?? 0), 0), 0);
+    for (const seq of m.sequences) await setSequence(s, seq);
+    for (const ix of indexes) await createIndex(s, ix.def);
+    await triggersOn();
   });
 
   return {
     snapshotId,
     createdAt: m.createdAt,
-    tables: m.tables.map((t) => ({ name: t.name, rows: t.rows })),
+    tables: m.tables.map((t) => ({ name: t.name, rows: restored.get(t.name) ?? 0 })),
     objects,
-    bytes: m.totals.bytes,
+    bytes: chain.reduce((n, layer) => n + layer.totals.bytes, 0),
     migrations: m.migrations.length,
+    layers: chain.map((x) => x.snapshotId),
   };
 }
-

@@ -2,7 +2,7 @@
 // (UTC), delete the other manifests, then sweep objects that no remaining manifest references.
 // Objects younger than the grace period are left alone: they may belong to a backup still running.
 import type { KeyRing } from "../crypto/keys";
-import { BackupIntegrityError, decodeManifest, objectKey } from "./format";
+import { BackupIntegrityError, decodeManifest, manifestObjects, objectKey } from "./format";
 import { listSnapshots, type SnapshotEntry } from "./snapshot";
 import type { BackupTarget } from "./target";
 
@@ -62,6 +62,24 @@ export async function applyRetention(opts: {
     opts.keepDaily,
     opts.keepWeekly,
   );
+  // An incremental snapshot needs the snapshots it is a layer over: keep them while it is kept.
+  const todo = [...keep];
+  while (todo.length) {
+    const id = todo.pop()!;
+    const entry = snaps.find((s) => s.snapshotId === id);
+    const body = entry && (await target.get(entry.key));
+    if (!body) continue;
+    let parent: string | null | undefined;
+    try {
+      parent = decodeManifest(ring, entry.key, body).parent;
+    } catch (err) {
+      throw new BackupIntegrityError(`Retention skipped: ${(err as Error).message} Snapshots are kept until every kept manifest can be read.`, entry.key);
+    }
+    if (parent && !keep.has(parent)) {
+      keep.add(parent);
+      todo.push(parent);
+    }
+  }
   const gone: SnapshotEntry[] = snaps.filter((s) => !keep.has(s.snapshotId));
   await target.delete(gone.map((s) => s.key));
   const swept = await sweepObjects({ target, ring, graceMs: opts.graceMs, now: opts.now });
@@ -76,7 +94,7 @@ export async function sweepObjects(opts: { target: BackupTarget; ring: KeyRing; 
     const body = await target.get(s.key);
     if (!body) continue;
     try {
-      for (const t of decodeManifest(ring, s.key, body).tables) for (const [hash] of t.objects) referenced.add(objectKey(hash));
+      for (const [hash] of manifestObjects(decodeManifest(ring, s.key, body))) referenced.add(objectKey(hash));
     } catch (err) {
       throw new BackupIntegrityError(`Sweep skipped: ${(err as Error).message} Unreferenced objects are kept until every manifest can be read.`, s.key);
     }

@@ -9,6 +9,7 @@ import { getDb, type Db } from "../db/client";
 import { ConflictError, NotFoundError } from "../errors";
 import { defineJob, enqueue } from "../jobs/queue";
 import { trackedRuns } from "../jobs/tracked-run";
+import { notify } from "../notify";
 import { insertBackupUnlessActive, selectBackup, selectRecentBackups, type BackupRecord } from "./queries";
 import { applyRetention } from "./retention";
 import { createSnapshot, type SnapshotProgress } from "./snapshot";
@@ -109,6 +110,13 @@ export const backupRunJob = defineJob<{ backupId: string }>({
 
 export const backupJobs = [backupRunJob];
 
+/** Tells the notification targets (the reason stays on the backup page: error text may name paths). */
+async function notifyBackupFailed(db: Db, id: string): Promise<void> {
+  const b = await db.prisma.backup.findUnique({ where: { id }, select: { trigger: true } });
+  const trigger = b?.trigger === "schedule" || b?.trigger === "cli" ? b.trigger : "manual";
+  await notify({ kind: "backup.failed", backupId: id, trigger }, { db });
+}
+
 /** Starts a backup in the backup worker. For the scheduler and the Admin page. */
 export async function startBackup(input: { trigger: "manual" | "schedule"; scheduleRunId?: string | null }): Promise<{ kind: "backup"; id: string }> {
   const db = await getDb();
@@ -116,7 +124,7 @@ export async function startBackup(input: { trigger: "manual" | "schedule"; sched
   try {
     await enqueue(backupRunJob, { backupId: id });
   } catch (err) {
-    await runs.fail(db.sql, id, `Could not queue the backup: ${(err as Error).message}`, { phase: "done" });
+    if (await runs.fail(db.sql, id, `Could not queue the backup: ${(err as Error).message}`, { phase: "done" })) await notifyBackupFailed(db, id);
     throw err;
   }
   return { kind: "backup", id };
@@ -201,7 +209,7 @@ export async function runBackup(
     );
   } catch (err) {
     await writing;
-    await runs.fail(db.sql, id, (err as Error).message || String(err), { phase: "done" });
+    if (await runs.fail(db.sql, id, (err as Error).message || String(err), { phase: "done" })) await notifyBackupFailed(db, id);
   }
   return getBackup(id, db);
 }

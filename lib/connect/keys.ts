@@ -53,10 +53,7 @@ export async function createOwnKey(
   // A key may be limited only to collections its creator may read now (403 naming the others).
   const collectionIds = input.collectionIds?.length ? pickReadable(ctx, input.collectionIds) : [];
   const expiresAt = input.expiresInDays ? new Date(Date.now() + input.expiresInDays * 86_400_000) : null;
-  const { key, record } = await adminCreateKey(
-    { db: ctx.db, principal: ctx.principal, requestId: ctx.requestId },
-    { name: input.name, scopes: input.scopes, collectionIds, expiresAt },
-  );
+  const { key, record } = await adminCreateKey(ctx, { name: input.name, scopes: input.scopes, collectionIds, expiresAt });
   return { key, id: record.id, name: record.name, prefix: record.prefix, scopes: record.scopes, collectionIds: record.collectionIds, expiresAt: record.expiresAt };
 }
 
@@ -64,6 +61,6 @@ export async function createOwnKey(
 export async function revokeOwnKey(ctx: AccessContext, id: string): Promise<{ id: string; revoked: true }> {
   const key = await ctx.db.prisma.apiKey.findFirst({ where: { AND: [{ id }, ownKeys(ctx)] }, select: { id: true } });
   if (!key) throw new NotFoundError(`API key ${id}`);
-  await adminRevokeKey({ db: ctx.db, principal: ctx.principal, requestId: ctx.requestId }, id);
+  await adminRevokeKey(ctx, id);
   return { id, revoked: true };
 }

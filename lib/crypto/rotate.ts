@@ -4,12 +4,13 @@
 import { stat } from "node:fs/promises";
 import type { Config } from "../config";
 import type { Db } from "../db/client";
-import { q, withTransaction } from "../backup/catalog";
-import { decodeManifest, encodeManifest, objectKey, rewrapObject } from "../backup/format";
+import { withTransaction } from "../backup/catalog";
+import { decodeManifest, encodeManifest, manifestObjects, objectKey, rewrapObject } from "../backup/format";
 import { listSnapshots } from "../backup/snapshot";
 import type { BackupTarget } from "../backup/target";
 import { rewrap } from "./envelope";
 import { generateMasterKey, keySource, KeyConfigError, readKeyFile, ringFrom, writeKeyFile, type KeyRing, type MasterKey } from "./keys";
+import { replaceSecret, secretsNotUnder, textColumns } from "./queries";
 import { rewrapSecretWith } from "./secrets";
 
 /** Appends a new current key to the key file (file-based rings only); returns the new ring. */
@@ -48,24 +49,16 @@ export interface SecretRewrapResult {
  */
 export async function rewrapDatabaseSecrets(db: Pick<Db, "kind" | "url" | "pglite">, ring: KeyRing): Promise<SecretRewrapResult> {
   return withTransaction(db, "write", async (s) => {
-    const cols = await s.query<{ table: string; column: string }>(
-      `SELECT c.relname AS table, a.attname AS column FROM pg_attribute a
-       JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-       WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND a.attgenerated::text = ''
-         AND a.atttypid IN ('text'::regtype, 'varchar'::regtype) ORDER BY 1, 2`,
-    );
+    const cols = await textColumns(s);
     const out: SecretRewrapResult = { columns: [], rewrapped: 0 };
     const current = `sot:v1:${ring.current.id}:`;
     for (const { table, column } of cols) {
-      const values = await s.query<{ v: string }>(
-        `SELECT DISTINCT ${q(column)} AS v FROM public.${q(table)} WHERE ${q(column)} LIKE 'sot:v1:%' AND ${q(column)} NOT LIKE $1`,
-        [`${current}%`],
-      );
+      const values = await secretsNotUnder(s, table, column, current);
       let n = 0;
-      for (const { v } of values) {
+      for (const v of values) {
         const next = rewrapSecretWith(ring, v);
         if (next === v) continue;
-        await s.query(`UPDATE public.${q(table)} SET ${q(column)} = $2 WHERE ${q(column)} = $1`, [v, next]);
+        await replaceSecret(s, table, column, v, next);
         n++;
       }
       if (n) out.columns.push({ table, column, rewrapped: n });
@@ -105,15 +98,13 @@ export async function rewrapBackups(target: BackupTarget, ring: KeyRing, opts: {
     if (!body) continue;
     const m = decodeManifest(ring, snap.key, body);
     let changed = m.keyIds.some((k) => k !== ring.current.id);
-    for (const t of m.tables) {
-      for (const entry of t.objects) {
-        const size = newSize.get(objectKey(entry[0]));
-        if (size !== undefined) entry[1] = size;
-        entry[2] = 0;
-      }
+    for (const entry of manifestObjects(m)) {
+      const size = newSize.get(objectKey(entry[0]));
+      if (size !== undefined) entry[1] = size;
+      entry[2] = 0;
     }
     m.keyIds = [ring.current.id];
-    m.totals.bytes = m.tables.reduce((sum, t) => sum + t.objects.reduce((a, o) => a + o[1], 0), 0);
+    m.totals.bytes = manifestObjects(m).reduce((sum, o) => sum + o[1], 0);
     changed ||= JSON.parse(body.toString("utf8")).keyId !== ring.current.id;
     if (!changed) continue;
     await target.put(snap.key, encodeManifest(ring, m));

@@ -22,11 +22,35 @@ export interface Db {
   pglite?: PGlite;
   /** The connection string, on PostgreSQL only (pg-boss opens its own pool). */
   url?: string;
+  /** Settings every connection of this handle starts with (see `SessionSettings`). */
+  sessionSettings?: SessionSettings;
   close(): Promise<void>;
 }
 
+/**
+ * Server settings a handle's connections start with, as if `SET` had run first. The process's handle
+ * starts with the vector search's settings (`searchSessionSettings`), so a search whose settings match
+ * is one statement instead of BEGIN, set_config, the statement and COMMIT — four round trips, each a
+ * wait for a core when many questions arrive at once.
+ */
+export type SessionSettings = Readonly<Record<string, string>>;
+
+const SETTING = /^[a-z_][a-z0-9_.]*$/i;
+const SETTING_VALUE = /^[a-z0-9_.-]+$/i;
+function checkedSettings(settings: SessionSettings): Array<[string, string]> {
+  const entries = Object.entries(settings);
+  for (const [k, v] of entries) {
+    // Passed in the connection's startup options, where spaces and backslashes would need escaping.
+    if (!SETTING.test(k) || !SETTING_VALUE.test(v)) throw new Error(`session setting ${k}=${v} is not a plain name and value`);
+  }
+  return entries;
+}
+
 /** Opens PostgreSQL, applying pending migrations when asked. */
-export async function openPostgres(url: string, opts: { poolSize?: number; migrate?: boolean; log?: (l: string) => void } = {}): Promise<Db> {
+export async function openPostgres(
+  url: string,
+  opts: { poolSize?: number; migrate?: boolean; log?: (l: string) => void; sessionSettings?: SessionSettings } = {},
+): Promise<Db> {
   if (opts.migrate) {
     // Migrations take a session-level advisory lock: use one dedicated connection.
     const client = new pg.Client({ connectionString: url });
@@ -41,7 +65,14 @@ export async function openPostgres(url: string, opts: { poolSize?: number; migra
   // fresh backend's first queries pay for loading pgvector and warming its catalog caches, which a
   // burst of questions after a quiet minute would otherwise feel as a slow first answer. Idle clients
   // do not keep a finished script alive.
-  const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10, idleTimeoutMillis: 300_000, allowExitOnIdle: true });
+  const settings = checkedSettings(opts.sessionSettings ?? {});
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.poolSize ?? 10,
+    idleTimeoutMillis: 300_000,
+    allowExitOnIdle: true,
+    ...(settings.length ? { options: settings.map(([k, v]) => `-c ${k}=${v}`).join(" ") } : {}),
+  });
   pool.on("error", () => {}); // an idle client's network error must not crash the process
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   return {
@@ -49,6 +80,7 @@ export async function openPostgres(url: string, opts: { poolSize?: number; migra
     prisma,
     sql: pgRunner(pool),
     url,
+    ...(settings.length ? { sessionSettings: Object.fromEntries(settings) } : {}),
     async close() {
       await prisma.$disconnect();
       await pool.end().catch(() => {});
@@ -57,15 +89,22 @@ export async function openPostgres(url: string, opts: { poolSize?: number; migra
 }
 
 /** Wraps an open PGlite (embedded folder or in-memory), applying pending migrations. */
-export async function usePglite(pglite: PGlite, opts: { release?: () => void; log?: (l: string) => void } = {}): Promise<Db> {
+export async function usePglite(
+  pglite: PGlite,
+  opts: { release?: () => void; log?: (l: string) => void; sessionSettings?: SessionSettings } = {},
+): Promise<Db> {
   const sql = pgliteRunner(pglite);
   await applyMigrations(sql, { log: opts.log });
+  // One connection: the session's settings are set once.
+  const settings = checkedSettings(opts.sessionSettings ?? {});
+  for (const [k, v] of settings) await sql.query(`SELECT set_config($1, $2, false)`, [k, v]);
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
   return {
     kind: "pglite",
     prisma,
     sql,
     pglite,
+    ...(settings.length ? { sessionSettings: Object.fromEntries(settings) } : {}),
     async close() {
       await prisma.$disconnect();
       await pglite.close();
@@ -78,6 +117,14 @@ const KEY = Symbol.for("sot.db");
 type Holder = typeof globalThis & { [KEY]?: Promise<Db> };
 
 /**
+ * The vector search's settings (lib/retrieve/search.ts sets the same ones per statement where they
+ * differ): HNSW's candidate list, and iterative scans so a collection filter still yields k rows.
+ */
+export function searchSessionSettings(config: { RETRIEVE_EF_SEARCH: number }): SessionSettings {
+  return { "hnsw.ef_search": String(config.RETRIEVE_EF_SEARCH), "hnsw.iterative_scan": "relaxed_order" };
+}
+
+/**
  * The process's database. PostgreSQL is migrated by `npm run db:migrate` (or by the web process at
  * start); the embedded database is migrated when it is opened.
  */
@@ -87,8 +134,8 @@ export function getDb(): Promise<Db> {
     const config = getConfig();
     g[KEY] = (
       config.DATABASE_URL
-        ? openPostgres(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE })
-        : openEmbedded(config.DATA_DIR).then(({ pglite, release }) => usePglite(pglite, { release }))
+        ? openPostgres(config.DATABASE_URL, { poolSize: config.DATABASE_POOL_SIZE, sessionSettings: searchSessionSettings(config) })
+        : openEmbedded(config.DATA_DIR).then(({ pglite, release }) => usePglite(pglite, { release, sessionSettings: searchSessionSettings(config) }))
     ).catch((err) => {
       delete g[KEY]; // let a later call retry (e.g. PostgreSQL was down at first)
       throw err;
@@ -97,9 +144,12 @@ export function getDb(): Promise<Db> {
   return g[KEY]!;
 }
 
-/** The process's database if something has opened it already, else undefined (never opens one). */
-export function openedDb(): Promise<Db> | undefined {
-  return (globalThis as Holder)[KEY];
+/**
+ * The process's database if something opened it already, else null: for work that must never open one
+ * by itself (a notification raised inside the model client of a process without a database).
+ */
+export function openedDb(): Promise<Db> | null {
+  return (globalThis as Holder)[KEY] ?? null;
 }
 
 /** Installs an already-open handle as the process's database (start-up code and tests). */

@@ -10,13 +10,23 @@
 import type { PGlite } from "@electric-sql/pglite";
 import type { Client, Pool, PoolClient } from "pg";
 
+/**
+ * Marks fragments by a registered symbol, not by class: the web process holds two copies of this module
+ * (the bundled app's and the server's own, which opened the database), so a fragment made by one copy
+ * must be recognised by the other, where `instanceof` would fail and send the fragment as a parameter.
+ */
+const FRAGMENT = Symbol.for("sot.sql-fragment");
+
 /** A piece of SQL with its own parameters, spliced into a tagged statement (see `sqlFragment`). */
 export class SqlFragment {
+  readonly [FRAGMENT] = true;
   constructor(
     readonly strings: readonly string[],
     readonly values: readonly unknown[],
   ) {}
 }
+
+export const isSqlFragment = (v: unknown): v is SqlFragment => typeof v === "object" && v !== null && (v as { [FRAGMENT]?: unknown })[FRAGMENT] === true;
 
 /** `sqlFragment\`AND x = ${v}\``: a reusable condition for tagged statements; its values stay parameters. */
 export function sqlFragment(strings: TemplateStringsArray, ...values: unknown[]): SqlFragment {
@@ -29,7 +39,7 @@ export function toParameterised(strings: readonly string[], values: readonly unk
   const render = (parts: readonly string[], vals: readonly unknown[]): string => {
     let text = parts[0];
     vals.forEach((v, i) => {
-      if (v instanceof SqlFragment) text += render(v.strings, v.values);
+      if (isSqlFragment(v)) text += render(v.strings, v.values);
       else {
         params.push(v);
         text += `$${params.length}`;

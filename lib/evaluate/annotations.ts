@@ -5,11 +5,10 @@
 // their own (admins: everyone's) within their collections. The filters are in the SQL.
 import { z } from "zod";
 import { requirePermission, type AccessContext } from "../access/context";
-import { Prisma } from "../db/generated/client";
 import { ForbiddenError, NotFoundError, ValidationError } from "../errors";
 import { computeAgreement, type ScorePair } from "./agreement";
-import { externalOutputReadable, queryLogReadable, runReadable } from "./scope";
-import type { AnnotationItemView } from "./types";
+import { nextWaitingAnswer, readableAnswerScores, readableTargetStatus } from "./queries";
+import type { AgreementView, AnnotationItemView } from "./types";
 
 export const TARGET_KINDS = ["run_item", "external_output", "query_log"] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
@@ -32,40 +31,11 @@ function evaluatorOf(ctx: AccessContext): string {
   return ctx.principal.userId;
 }
 
-/**
- * Every answer waiting for a human score that the caller may read and has not skipped, as
- * (kind, id, created_at). One statement, so the count and the pick agree.
- */
-function waitingSql(ctx: AccessContext, userId: string): Prisma.Sql {
-  return Prisma.sql`
-    SELECT 'run_item' AS kind, 0 AS kind_order, ri.id, ri.created_at, ri.position
-    FROM run_items ri JOIN evaluation_runs r ON r.id = ri.run_id
-    WHERE ri.status = 'ok' AND ri.answer IS NOT NULL AND ${runReadable(ctx, "r")}
-      AND NOT EXISTS (SELECT 1 FROM scores s WHERE s.run_item_id = ri.id AND s.kind = 'human')
-      AND NOT EXISTS (SELECT 1 FROM annotation_skips k WHERE k.user_id = ${userId}::uuid AND k.target_kind = 'run_item' AND k.target_id = ri.id)
-    UNION ALL
-    SELECT 'external_output', 1, eo.id, eo.created_at, 0
-    FROM external_outputs eo
-    WHERE ${externalOutputReadable(ctx, "eo")}
-      AND NOT EXISTS (SELECT 1 FROM scores s WHERE s.external_output_id = eo.id AND s.kind = 'human')
-      AND NOT EXISTS (SELECT 1 FROM annotation_skips k WHERE k.user_id = ${userId}::uuid AND k.target_kind = 'external_output' AND k.target_id = eo.id)
-    UNION ALL
-    SELECT 'query_log', 2, q.id, q.created_at, 0
-    FROM query_logs q
-    WHERE q.answer IS NOT NULL AND q.question IS NOT NULL AND ${queryLogReadable(ctx, "q")}
-      AND NOT EXISTS (SELECT 1 FROM scores s WHERE s.query_log_id = q.id AND s.kind = 'human')
-      AND NOT EXISTS (SELECT 1 FROM annotation_skips k WHERE k.user_id = ${userId}::uuid AND k.target_kind = 'query_log' AND k.target_id = q.id)`;
-}
-
 /** The next answer for this evaluator: newest first, not yet scored by a person, not skipped by them. */
 export async function nextQueueItem(ctx: AccessContext): Promise<QueueItem | null> {
   const userId = evaluatorOf(ctx);
   const { db } = ctx;
-  const [next] = await db.prisma.$queryRaw<Array<{ kind: TargetKind; id: string; remaining: number }>>`
-    SELECT w.kind, w.id, (count(*) OVER ())::int AS remaining
-    FROM (${waitingSql(ctx, userId)}) w
-    ORDER BY w.created_at DESC, w.kind_order, w.position
-    LIMIT 1`;
+  const next = await nextWaitingAnswer(db.sql, ctx, userId);
   if (!next) return null;
   const { remaining } = next;
   if (next.kind === "run_item") {
@@ -129,18 +99,9 @@ async function queryLogPassages(ctx: AccessContext, retrieved: unknown) {
 
 /** 404 unless the target exists and the caller may read it; a run item must have an answer to score. */
 async function assertTarget(ctx: AccessContext, kind: TargetKind, id: string) {
-  const found =
-    kind === "run_item"
-      ? await ctx.db.prisma.$queryRaw<Array<{ status: string }>>`
-          SELECT ri.status FROM run_items ri JOIN evaluation_runs r ON r.id = ri.run_id
-          WHERE ri.id = ${id}::uuid AND ${runReadable(ctx, "r")}`
-      : kind === "external_output"
-        ? await ctx.db.prisma.$queryRaw<Array<{ status: string }>>`
-            SELECT 'ok' AS status FROM external_outputs eo WHERE eo.id = ${id}::uuid AND ${externalOutputReadable(ctx, "eo")}`
-        : await ctx.db.prisma.$queryRaw<Array<{ status: string }>>`
-            SELECT 'ok' AS status FROM query_logs q WHERE q.id = ${id}::uuid AND ${queryLogReadable(ctx, "q")}`;
-  if (found.length === 0) throw new NotFoundError(`The ${kind.replace("_", " ")} ${id}`);
-  if (kind === "run_item" && found[0]!.status !== "ok") throw new ValidationError("This run item has no answer to score.");
+  const status = await readableTargetStatus(ctx.db.sql, ctx, kind, id);
+  if (status === null) throw new NotFoundError(`The ${kind.replace("_", " ")} ${id}`);
+  if (kind === "run_item" && status !== "ok") throw new ValidationError("This run item has no answer to score.");
 }
 
 export async function submitHumanScore(ctx: AccessContext, input: z.infer<typeof humanScoreInput>) {
@@ -175,23 +136,9 @@ export async function skipQueueItem(ctx: AccessContext, target: { targetKind: Ta
 }
 
 /** Agreement over answers the caller may read that have both a human score and an ok judge score (the latest of each). */
-export async function agreementFigures(ctx: AccessContext, opts: { top?: number } = {}) {
+export async function agreementFigures(ctx: AccessContext, opts: { top?: number } = {}): Promise<AgreementView> {
   requirePermission(ctx, "score");
-  const scores = await ctx.db.prisma.$queryRaw<
-    Array<{ kind: string; score: number; runItemId: string | null; externalOutputId: string | null; queryLogId: string | null; question: string | null; runId: string | null }>
-  >`
-    SELECT s.kind, s.hallucination_score AS score, s.run_item_id AS "runItemId", s.external_output_id AS "externalOutputId",
-           s.query_log_id AS "queryLogId", COALESCE(ri.question, eo.question, q.question) AS question, ri.run_id AS "runId"
-    FROM scores s
-    LEFT JOIN run_items ri ON ri.id = s.run_item_id
-    LEFT JOIN evaluation_runs r ON r.id = ri.run_id
-    LEFT JOIN external_outputs eo ON eo.id = s.external_output_id
-    LEFT JOIN query_logs q ON q.id = s.query_log_id
-    WHERE s.status = 'ok' AND s.hallucination_score IS NOT NULL AND (
-      (s.run_item_id IS NOT NULL AND ${runReadable(ctx, "r")})
-      OR (s.external_output_id IS NOT NULL AND ${externalOutputReadable(ctx, "eo")})
-      OR (s.query_log_id IS NOT NULL AND ${queryLogReadable(ctx, "q")}))
-    ORDER BY s.created_at DESC, s.id`;
+  const scores = await readableAnswerScores(ctx.db.sql, ctx);
   const latest = new Map<string, { judge?: number; human?: number; label: string; link: string | null }>();
   for (const s of scores) {
     const key = s.runItemId ? `run_item:${s.runItemId}` : s.externalOutputId ? `external_output:${s.externalOutputId}` : `query_log:${s.queryLogId}`;

@@ -10,10 +10,10 @@ import { z } from "zod";
 import { readableCollections } from "../connect/collections";
 import { pickReadable, requirePermission, type AccessContext } from "../access/context";
 import type { Db } from "../db/client";
-import { Prisma } from "../db/generated/client";
+import type { Prisma } from "../db/generated/client";
 import { ConflictError, ForbiddenError, NotFoundError, UnprocessableError, ValidationError } from "../errors";
 import { CsvSyntaxError, parseCsv, toCsv, unescapeFormula } from "../csv";
-import { datasetReadable, queryLogReadable, runReadable } from "./scope";
+import { datasetIdsReadable, lastReadableRunPerDataset, readableDatasetRow, readableLoggedQuestion, recentReadableQuestions, type DatasetRow } from "./queries";
 
 export const MAX_DATASET_ITEMS = 5000;
 export const MAX_IMPORT_BYTES = 5_000_000;
@@ -94,23 +94,11 @@ export async function createDataset(ctx: AccessContext, input: DatasetInput) {
   }
 }
 
-interface DatasetRow {
-  id: string;
-  name: string;
-  description: string;
-  currentVersion: number;
-  ownerId: string | null;
-  collectionIds: string[];
-}
-
 /** The dataset if the caller may see it; otherwise 404, as if it did not exist. */
 async function readableDataset(ctx: AccessContext, datasetId: string): Promise<DatasetRow> {
-  const rows = await ctx.db.prisma.$queryRaw<DatasetRow[]>`
-    SELECT d.id, d.name, d.description, d.current_version AS "currentVersion", d.owner_id AS "ownerId", d.collection_ids AS "collectionIds"
-    FROM datasets d
-    WHERE d.id = ${datasetId}::uuid AND ${datasetReadable(ctx, "d")}`;
-  if (rows.length === 0) throw new NotFoundError(`Dataset ${datasetId}`);
-  return rows[0]!;
+  const row = await readableDatasetRow(ctx.db.sql, ctx, datasetId);
+  if (!row) throw new NotFoundError(`Dataset ${datasetId}`);
+  return row;
 }
 
 function canEdit(ctx: AccessContext, ds: Pick<DatasetRow, "ownerId">): boolean {
@@ -175,12 +163,9 @@ export async function updateDataset(ctx: AccessContext, datasetId: string, input
 export async function listDatasets(ctx: AccessContext) {
   requirePermission(ctx, "score");
   const { db } = ctx;
-  const [visible, [{ hidden }]] = await Promise.all([
-    db.prisma.$queryRaw<Array<{ id: string }>>`SELECT d.id FROM datasets d WHERE ${datasetReadable(ctx, "d")}`,
-    db.prisma.$queryRaw<Array<{ hidden: number }>>`SELECT count(*)::int AS hidden FROM datasets d WHERE NOT (${datasetReadable(ctx, "d")})`,
-  ]);
+  const { ids, hidden } = await datasetIdsReadable(db.sql, ctx);
   const rows = await db.prisma.dataset.findMany({
-    where: { id: { in: visible.map((v) => v.id) } },
+    where: { id: { in: ids } },
     orderBy: { name: "asc" },
     include: {
       versions: { orderBy: { version: "desc" }, take: 1, select: { version: true, itemCount: true, createdAt: true } },
@@ -188,11 +173,7 @@ export async function listDatasets(ctx: AccessContext) {
     },
   });
   // The last run shown is the last one the caller may see.
-  const lastRuns = await db.prisma.$queryRaw<Array<{ id: string; datasetId: string; status: string; avgHallucination: number | null; createdAt: Date }>>`
-    SELECT DISTINCT ON (r.dataset_id) r.id, r.dataset_id AS "datasetId", r.status, r.avg_hallucination AS "avgHallucination", r.created_at AS "createdAt"
-    FROM evaluation_runs r
-    WHERE r.dataset_id = ANY(${rows.map((d) => d.id)}::uuid[]) AND ${runReadable(ctx, "r")}
-    ORDER BY r.dataset_id, r.created_at DESC, r.id`;
+  const lastRuns = await lastReadableRunPerDataset(db.sql, ctx, rows.map((d) => d.id));
   const lastBy = new Map(lastRuns.map((r) => [r.datasetId, r]));
   const datasets = rows.map((d) => {
     const last = lastBy.get(d.id);
@@ -263,10 +244,7 @@ export async function getDataset(ctx: AccessContext, datasetId: string, version?
  */
 export async function addQueryLogToDataset(ctx: AccessContext, datasetId: string, queryLogId: string) {
   const ds = await editableDataset(ctx, datasetId);
-  const [log] = await ctx.db.prisma.$queryRaw<Array<{ question: string | null; inside: boolean }>>`
-    SELECT q.question, q.collection_ids <@ ${ds.collectionIds}::uuid[] AS inside
-    FROM query_logs q
-    WHERE q.id = ${queryLogId}::uuid AND ${queryLogReadable(ctx, "q")}`;
+  const log = await readableLoggedQuestion(ctx.db.sql, ctx, queryLogId, ds.collectionIds);
   if (!log) throw new NotFoundError(`Query log ${queryLogId}`);
   if (!log.question) {
     throw new UnprocessableError("This logged question was stored as a hash only (LOG_QUERY_TEXT=false); it cannot be added to a dataset.");
@@ -436,12 +414,6 @@ export async function exportDataset(ctx: AccessContext, datasetId: string, forma
  */
 export async function recentLoggedQuestions(ctx: AccessContext, opts: { within?: readonly string[]; limit?: number } = {}) {
   requirePermission(ctx, "score");
-  const within = opts.within ? Prisma.sql`AND q.collection_ids <@ ${[...opts.within]}::uuid[]` : Prisma.empty;
-  const logs = await ctx.db.prisma.$queryRaw<Array<{ id: string; question: string; createdAt: Date }>>`
-    SELECT q.id, q.question, q.created_at AS "createdAt"
-    FROM query_logs q
-    WHERE q.question IS NOT NULL AND ${queryLogReadable(ctx, "q")} ${within}
-    ORDER BY q.created_at DESC, q.id
-    LIMIT ${opts.limit ?? 20}`;
+  const logs = await recentReadableQuestions(ctx.db.sql, ctx, { within: opts.within, limit: opts.limit ?? 20 });
   return logs.map((l) => ({ id: l.id, question: l.question, at: l.createdAt.toISOString() }));
 }

@@ -7,7 +7,7 @@ import { AppError, NotFoundError } from "../errors";
 import { getLlm, type ChatMessage, type Llm } from "../llm";
 import { noteRetry } from "../usage/meter";
 import { buildJudgeMessages, JUDGE_PROMPT_VERSION, parseJudgeOutput, repairMessage, type JudgeInput, type Passage } from "./judge-prompt";
-import { queryLogReadable } from "./scope";
+import { readableTargetStatus } from "./queries";
 import { computeMetrics, type JudgedClaim, type Metrics, type ReferenceClaim } from "./scoring-rule";
 
 export interface JudgeOptions {
@@ -226,9 +226,9 @@ export async function scoreOutput(
   }
   if (request.queryLogId) {
     // Only a logged answer the caller may read (their own, unless an admin) can be scored.
-    const log = await db.prisma.$queryRaw<Array<{ id: string }>>`
-      SELECT q.id FROM query_logs q WHERE q.id = ${request.queryLogId}::uuid AND ${queryLogReadable(ctx, "q")}`;
-    if (log.length === 0) throw new NotFoundError(`Query log ${request.queryLogId}`);
+    if ((await readableTargetStatus(db.sql, ctx, "query_log", request.queryLogId)) === null) {
+      throw new NotFoundError(`Query log ${request.queryLogId}`);
+    }
   }
   const result = await runJudge(
     { question: request.question, output: request.output, passages, reference: request.reference },

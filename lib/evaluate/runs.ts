@@ -11,15 +11,17 @@
 import { accessContextForActor, requirePermission, type AccessContext, type ActorRef } from "../access/context";
 import { getConfig } from "../config";
 import { getDb, type Db } from "../db/client";
-import { Prisma } from "../db/generated/client";
+import type { Prisma } from "../db/generated/client";
 import { ConflictError, ForbiddenError, isAppError, NotFoundError, ValidationError } from "../errors";
 import { defineJob, enqueue } from "../jobs/queue";
 import { trackedRuns } from "../jobs/tracked-run";
 import { log } from "../log";
+import { notify } from "../notify";
 import { sendRunAlert } from "./alerts";
 import { JUDGE_PROMPT_VERSION } from "./judge-prompt";
 import { askPipeline, type AnswerFn, type PipelineSource } from "./pipeline";
-import { datasetReadable, narrowToReadable, runReadable } from "./scope";
+import { completedRunAverages, latestCompletedRunWithin, readableDatasetRow, runIdsReadable, runIsReadable } from "./queries";
+import { narrowToReadable } from "./scope";
 import { runJudge, storeJudgeScore, type JudgeOptions } from "./judge";
 import { effectiveLimits, isRunLimitReached, RunLimiter } from "../usage/run-limits";
 import { usageScopeFor, withUsage } from "../usage/scope";
@@ -65,11 +67,9 @@ export const evaluationRunJob = defineJob<{ runId: string }>({
 
 export const evaluateJobs = [evaluationRunJob];
 
-/** The run if the caller may see it (every collection it is bound to readable), else null. */
-async function readableRunId(ctx: AccessContext, runId: string): Promise<boolean> {
-  const rows = await ctx.db.prisma.$queryRaw<Array<{ id: string }>>`
-    SELECT r.id FROM evaluation_runs r WHERE r.id = ${runId}::uuid AND ${runReadable(ctx, "r")}`;
-  return rows.length > 0;
+/** Whether the caller may see the run (every collection it is bound to readable). */
+function readableRunId(ctx: AccessContext, runId: string): Promise<boolean> {
+  return runIsReadable(ctx.db.sql, ctx, runId);
 }
 
 /**
@@ -87,9 +87,7 @@ export async function startEvaluationRun(
     throw new ForbiddenError("Evaluation runs are started by a person or an API key, whose access the run asks with.");
   }
   const config = getConfig();
-  const [ds] = await db.prisma.$queryRaw<Array<{ id: string; name: string; currentVersion: number; collectionIds: string[] }>>`
-    SELECT d.id, d.name, d.current_version AS "currentVersion", d.collection_ids AS "collectionIds"
-    FROM datasets d WHERE d.id = ${input.datasetId}::uuid AND ${datasetReadable(ctx, "d")}`;
+  const ds = await readableDatasetRow(db.sql, ctx, input.datasetId);
   if (!ds) throw new NotFoundError(`Dataset ${input.datasetId}`);
   const version = await db.prisma.datasetVersion.findUnique({
     where: { datasetId_version: { datasetId: ds.id, version: input.version ?? ds.currentVersion } },
@@ -104,11 +102,7 @@ export async function startEvaluationRun(
     if (!(await readableRunId(ctx, baselineRunId))) throw new NotFoundError(`Baseline run ${baselineRunId}`);
   } else {
     // The default baseline is one whoever may see this run may see too: within the same collections.
-    const [last] = await db.prisma.$queryRaw<Array<{ id: string }>>`
-      SELECT r.id FROM evaluation_runs r
-      WHERE r.dataset_id = ${ds.id}::uuid AND r.status = 'completed' AND r.collection_ids <@ ${collectionIds}::uuid[]
-      ORDER BY r.created_at DESC, r.id LIMIT 1`;
-    baselineRunId = last?.id ?? null;
+    baselineRunId = await latestCompletedRunWithin(db.sql, ds.id, collectionIds);
   }
   const run = await db.prisma.$transaction(async (tx) => {
     const run = await tx.evaluationRun.create({
@@ -327,7 +321,13 @@ async function processItem(db: Db, run: RunRow, item: RunItemRow, answer: Answer
 }
 
 async function markRunFailed(db: Db, runId: string, message: string) {
-  await evaluationRuns.fail(db.sql, runId, message);
+  if (!(await evaluationRuns.fail(db.sql, runId, message))) return;
+  const run = await db.prisma.evaluationRun.findUnique({ where: { id: runId }, select: { itemCount: true, errorCount: true } });
+  const target = getConfig().EVAL_ALERT_THRESHOLD;
+  await notify(
+    { kind: "evaluation_run.finished", runId, status: "failed", itemCount: run?.itemCount ?? 0, errorCount: run?.errorCount ?? 0, avgHallucination: null, target, belowTarget: false },
+    { db },
+  );
 }
 
 /** Averages over the run's items: judge scores that are ok; errors are items that failed or whose score is an error. */
@@ -370,6 +370,20 @@ async function completeEvaluationRun(db: Db, runId: string) {
   const { itemCount } = await db.prisma.evaluationRun.findUniqueOrThrow({ where: { id: runId }, select: { itemCount: true } });
   const alert = await sendRunAlert({ id: runId, itemCount, errorCount, avgHallucination: summary.avgHallucination });
   await db.prisma.evaluationRun.update({ where: { id: runId }, data: { alertStatus: alert.status, alertError: alert.error ?? null } });
+  const target = getConfig().EVAL_ALERT_THRESHOLD;
+  await notify(
+    {
+      kind: "evaluation_run.finished",
+      runId,
+      status: "completed",
+      itemCount,
+      errorCount,
+      avgHallucination: summary.avgHallucination,
+      target,
+      belowTarget: summary.avgHallucination !== null && summary.avgHallucination < target,
+    },
+    { db },
+  );
 }
 
 const RUN_VIEW_INCLUDE = { dataset: { select: { name: true } }, datasetVersion: { select: { version: true } } } as const;
@@ -428,16 +442,9 @@ export async function evaluationRunStatus(db: Db, id: string): Promise<{ status:
 export async function listRuns(ctx: AccessContext, opts: { datasetId?: string; limit?: number } = {}) {
   requirePermission(ctx, "score");
   const { db } = ctx;
-  const ofDataset = opts.datasetId ? Prisma.sql`AND r.dataset_id = ${opts.datasetId}::uuid` : Prisma.empty;
-  const [visible, [{ hidden }]] = await Promise.all([
-    db.prisma.$queryRaw<Array<{ id: string }>>`
-      SELECT r.id FROM evaluation_runs r WHERE ${runReadable(ctx, "r")} ${ofDataset}
-      ORDER BY r.created_at DESC, r.id LIMIT ${opts.limit ?? 100}`,
-    db.prisma.$queryRaw<Array<{ hidden: number }>>`
-      SELECT count(*)::int AS hidden FROM evaluation_runs r WHERE NOT (${runReadable(ctx, "r")}) ${ofDataset}`,
-  ]);
+  const { ids, hidden } = await runIdsReadable(db.sql, ctx, { datasetId: opts.datasetId, limit: opts.limit ?? 100 });
   const runs = await db.prisma.evaluationRun.findMany({
-    where: { id: { in: visible.map((v) => v.id) } },
+    where: { id: { in: ids } },
     orderBy: [{ createdAt: "desc" }, { id: "asc" }],
     include: RUN_VIEW_INCLUDE,
   });
@@ -465,13 +472,7 @@ export async function listRuns(ctx: AccessContext, opts: { datasetId?: string; l
 /** Average hallucination score of the completed runs the caller may see, oldest first (the trend chart). */
 export async function runTrend(ctx: AccessContext, opts: { datasetId?: string; limit?: number } = {}) {
   requirePermission(ctx, "score");
-  const ofDataset = opts.datasetId ? Prisma.sql`AND r.dataset_id = ${opts.datasetId}::uuid` : Prisma.empty;
-  const runs = await ctx.db.prisma.$queryRaw<Array<{ id: string; at: Date; avg: number; dataset: string }>>`
-    SELECT r.id, r.created_at AS at, r.avg_hallucination AS avg, d.name AS dataset
-    FROM evaluation_runs r JOIN datasets d ON d.id = r.dataset_id
-    WHERE r.status = 'completed' AND r.avg_hallucination IS NOT NULL AND ${runReadable(ctx, "r")} ${ofDataset}
-    ORDER BY r.created_at DESC, r.id
-    LIMIT ${opts.limit ?? 50}`;
+  const runs = await completedRunAverages(ctx.db.sql, ctx, { datasetId: opts.datasetId, limit: opts.limit ?? 50 });
   return runs.reverse();
 }
 

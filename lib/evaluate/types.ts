@@ -27,3 +27,13 @@ export interface AnnotationItemView {
   /** Items still waiting for a human score (including this one), for the "n left" figure. */
   remaining: number;
 }
+
+/** Judge-vs-human agreement over the answers the caller may read (GET /api/annotations/agreement). */
+export interface AgreementView {
+  n: number;
+  weightedKappa: number | null;
+  exact: number | null;
+  withinOne: number | null;
+  meanAbsoluteError: number | null;
+  mostDisagreeing: Array<{ itemId: string; judge: number; human: number; difference: number; label?: string; link: string | null }>;
+}

@@ -70,6 +70,28 @@ export async function fetchJson<T>(url: string, init: ClientFetchInit = {}): Pro
   return (await res.json()) as T;
 }
 
+/**
+ * Sends a file as the request body with upload progress (XMLHttpRequest: fetch reports none) and returns
+ * the JSON answer as T; an error status becomes an ApiError exactly as in fetchJson.
+ */
+export function uploadJson<T>(url: string, body: Blob, opts: { contentType?: string; onProgress?: (fraction: number) => void } = {}): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", url);
+    xhr.setRequestHeader("content-type", opts.contentType ?? "application/octet-stream");
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable) opts.onProgress?.(e.loaded / e.total);
+    };
+    xhr.onload = () => {
+      const res = new Response(xhr.responseText || null, { status: xhr.status, statusText: xhr.statusText });
+      if (!res.ok) apiErrorFrom(res).then(reject, reject);
+      else res.json().then((v) => resolve(v as T), reject);
+    };
+    xhr.onerror = () => reject(new Error("The upload failed (network error)."));
+    xhr.send(body);
+  });
+}
+
 /** The message to show for anything a call threw (an ApiError's fields included, or a network failure). */
 export function errorMessage(err: unknown): string {
   if (err instanceof ApiError) return err.fullMessage;

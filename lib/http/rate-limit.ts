@@ -140,14 +140,6 @@ export function rateLimitStore(db: Db): RateLimitStore {
   return store;
 }
 
-/** Closes the Redis connection, if any (scripts and tests that end). */
-export async function closeRateLimitStore(): Promise<void> {
-  const g = globalThis as G;
-  const current = g[STORE];
-  delete g[STORE];
-  if (current?.store instanceof RedisRateLimitStore) await current.store.close();
-}
-
 /** Takes a token from `key`; throws RateLimitError (429 + Retry-After) when the bucket is short. */
 export async function takeOrThrow(db: Db, key: string, opts: BucketOptions): Promise<void> {
   const wait = await rateLimitStore(db).take(key, opts);
@@ -157,7 +149,8 @@ export async function takeOrThrow(db: Db, key: string, opts: BucketOptions): Pro
 // ───────────────────────── who draws from which bucket ─────────────────────────
 
 /** The bucket a principal draws from: its key when it used one, else its user. */
-export function principalBucket(p: { kind: string; userId: string | null; apiKeyId: string | null }): string {
+export function principalBucket(p: { kind: string; userId: string | null; apiKeyId: string | null; agent?: { agentId: string } }): string {
+  if (p.kind === "agent" && p.agent) return `agent:${p.agent.agentId}`;
   return p.kind === "api_key" ? `key:${p.apiKeyId}` : `user:${p.userId}`;
 }
 
@@ -182,7 +175,7 @@ export type RouteRateLimit = "none" | { bucket: string; perMinute: number; burst
 export async function limitRequest(
   db: Db,
   headers: Headers,
-  principal: { kind: string; userId: string | null; apiKeyId: string | null } | null,
+  principal: { kind: string; userId: string | null; apiKeyId: string | null; agent?: { agentId: string } } | null,
   routeLimit?: RouteRateLimit,
 ): Promise<void> {
   const config = getConfig();

@@ -28,7 +28,8 @@ import { limitRequest, type RouteRateLimit } from "./rate-limit";
 
 export const DEFAULT_MAX_BODY_BYTES = 1_000_000;
 
-type Access = Permission | "public" | "signature";
+/** "agent": an agent's token or credential (lib/agents); users and API keys are refused with 403. */
+type Access = Permission | "public" | "signature" | "agent";
 type RouteContext = { params?: Promise<Record<string, string | string[]>> };
 
 export interface RouteSpec<B extends z.ZodType | undefined, Q extends z.ZodType | undefined, P extends z.ZodType | undefined> {
@@ -114,7 +115,8 @@ export async function readBodyLimited(request: Request, limit: number): Promise<
   return out;
 }
 
-function parseWith<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
+/** Parses a request part with its zod schema; a 400 ValidationError naming each wrong field otherwise. */
+export function parseWith<T extends z.ZodType>(schema: T, value: unknown, where: string): z.infer<T> {
   const result = schema.safeParse(value);
   if (!result.success) {
     throw new ValidationError(
@@ -158,7 +160,9 @@ export function route<
           await limitRequest(db, request.headers, null);
           throw resolved ? new UnauthorizedError("The API key is invalid, revoked or expired.") : new UnauthorizedError();
         }
-        if (!can(resolved, spec.permission)) {
+        if (spec.permission === "agent") {
+          if (resolved.kind !== "agent") throw new ForbiddenError("This is for agents: call it with an agent token (Authorization: Bearer sot_at_…).");
+        } else if (!can(resolved, spec.permission)) {
           throw new ForbiddenError(`This needs the "${spec.permission}" permission, which you do not have.`);
         }
         principal = resolved;

@@ -2,32 +2,9 @@
 // its source has no web address (demo://, s3://, uploads). Only documents in a collection the principal
 // may read, and not deleted; anything else is null, so a caller cannot tell "forbidden" from "missing".
 import type { AccessContext } from "../access/context";
-import type { Principal } from "../auth/roles";
-import type { Db } from "../db/client";
+import type { DocumentView } from "./types";
 
-export interface DocumentChunkView {
-  id: string;
-  position: number;
-  headingPath: string[];
-  anchor: string | null;
-  /** The chunk's markdown. */
-  text: string;
-}
-
-export interface DocumentView {
-  id: string;
-  title: string;
-  /** Parent pages, outermost first. */
-  breadcrumb: string[];
-  /** The original's address as stored (http(s), demo://, s3://) or null (uploads). */
-  url: string | null;
-  collectionId: string;
-  collectionName: string;
-  sourceKind: string;
-  sourceUpdatedAt: Date | null;
-  /** The document's text, chunk by chunk in position order. */
-  chunks: DocumentChunkView[];
-}
+export type { DocumentChunkView, DocumentView } from "./types";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -65,7 +42,7 @@ export async function getDocumentView(ctx: AccessContext, documentId: string): P
     collectionId: doc.collectionId,
     collectionName: doc.collection.name,
     sourceKind: doc.source.kind,
-    sourceUpdatedAt: doc.sourceUpdatedAt,
+    sourceUpdatedAt: doc.sourceUpdatedAt?.toISOString() ?? null,
     chunks: doc.chunks,
   };
 }

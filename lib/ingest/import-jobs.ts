@@ -12,7 +12,7 @@
 // with the source; without it, nothing is removed when discovery failed somewhere (absence proves
 // nothing then). Every model call of a job is recorded for it in the usage ledger and counted against its
 // run limits (lib/usage/run-limits.ts): reaching one ends the job as "stopped" (resumable), never failed.
-import { assertWritable, type AccessContext } from "../access/context";
+import { assertReadable, assertWritable, type AccessContext } from "../access/context";
 import { auditAs } from "../audit";
 import { getDb, type Db } from "../db/client";
 import { ConflictError, NotFoundError, ValidationError } from "../errors";
@@ -20,39 +20,47 @@ import { defineJob, enqueue } from "../jobs/queue";
 import { trackedRuns } from "../jobs/tracked-run";
 import type { Llm } from "../llm";
 import { log } from "../log";
+import { notify } from "../notify";
+import { flushUsage } from "../usage/meter";
 import { effectiveLimits, RunLimiter } from "../usage/run-limits";
 import { withUsage, type UsageScope } from "../usage/scope";
-import { flushUsage } from "../usage/meter";
 import { requestBackfill } from "./backfill";
 import { isWholeSourceWalk, type DiscoveredItem, type ImportKind, type ItemKind, type JobContextForDriver } from "./driver";
 import { driverFor } from "./drivers";
 import { normalizeNotionId } from "./notion";
 import { ingestDocuments, removeMissing, softDeleteDocuments, type SourceDocument } from "./pipeline";
+import { withBulkVectorIndex } from "./vector-index";
+import type { ImportJobSummary, ImportJobView } from "./types";
 
 const ABANDONED_AFTER_MS = 30 * 60_000;
 const runs = trackedRuns("import");
 
-export interface ImportJobView {
-  id: string;
-  sourceId: string;
-  kind: string;
-  status: string;
-  trigger: string;
-  phase: string;
-  found: number;
-  done: number;
-  failed: number;
-  unchanged: number;
-  removed: number;
-  warnings: number;
-  embeddedChunks: number;
-  error: string | null;
-  startedAt: Date | null;
-  finishedAt: Date | null;
-  createdAt: Date;
-  failures: Array<{ externalId: string; title: string | null; error: string | null }>;
-  /** Pages imported with something left out, or left alone, and why. */
-  warningItems: Array<{ externalId: string; title: string | null; warning: string }>;
+export type { ImportJobSummary, ImportJobView } from "./types";
+
+/** A job row as the API and pages show it (times as ISO strings). */
+export function importJobSummary(j: {
+  id: string; sourceId: string; kind: string; status: string; trigger: string; phase: string; found: number; done: number; failed: number;
+  unchanged: number; removed: number; warnings: number; embeddedChunks: number; error: string | null; startedAt: Date | null; finishedAt: Date | null; createdAt: Date;
+}): ImportJobSummary {
+  return {
+    id: j.id,
+    sourceId: j.sourceId,
+    kind: j.kind,
+    status: j.status,
+    trigger: j.trigger,
+    phase: j.phase,
+    found: j.found,
+    done: j.done,
+    failed: j.failed,
+    unchanged: j.unchanged,
+    removed: j.removed,
+    warnings: j.warnings,
+    embeddedChunks: j.embeddedChunks,
+    error: j.error,
+    startedAt: j.startedAt?.toISOString() ?? null,
+    finishedAt: j.finishedAt?.toISOString() ?? null,
+    createdAt: j.createdAt.toISOString(),
+  };
 }
 
 export async function createImportJob(
@@ -88,7 +96,8 @@ async function addItems(db: Db, jobId: string, items: DiscoveredItem[]): Promise
   });
 }
 
-export async function getImportJob(db: Db, id: string): Promise<ImportJobView> {
+/** A job's view with its failures and warnings, for workers and jobs (callers with a person use getImportJob). */
+export async function importJobView(db: Db, id: string): Promise<ImportJobView> {
   const job = await db.prisma.importJob.findUnique({ where: { id } });
   if (!job) throw new NotFoundError("Import job");
   const failures = await db.prisma.importJobItem.findMany({
@@ -102,8 +111,7 @@ export async function getImportJob(db: Db, id: string): Promise<ImportJobView> {
     orderBy: { externalId: "asc" },
     take: 100,
   });
-  const { options: _o, updatedAt: _u, ...rest } = job;
-  return { ...rest, failures, warningItems: warned.map((w) => ({ externalId: w.externalId, title: w.title, warning: w.warning! })) };
+  return { ...importJobSummary(job), failures, warningItems: warned.map((w) => ({ externalId: w.externalId, title: w.title, warning: w.warning! })) };
 }
 
 /** Recomputes the counters shown on the Sources page from the items. */
@@ -140,7 +148,7 @@ export interface RunOptions {
 export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {}): Promise<ImportJobView> {
   const job = await db.prisma.importJob.findUnique({ where: { id: jobId }, include: { source: true } });
   if (!job) throw new NotFoundError("Import job");
-  if (job.status === "succeeded" || job.status === "failed" || job.status === "stopped") return getImportJob(db, jobId);
+  if (job.status === "succeeded" || job.status === "failed" || job.status === "stopped") return importJobView(db, jobId);
   const driver = driverFor(job.source);
   if (!driver) throw new ValidationError(`No import driver for source kind ${job.source.kind}.`);
   const ctx: JobContextForDriver = {
@@ -154,7 +162,7 @@ export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {})
     },
   };
   // Resumable: a queue retry after the worker died takes the job that is still "running" and continues.
-  if (!(await runs.claim(db.sql, jobId, { resume: true, set: { error: null } }))) return getImportJob(db, jobId);
+  if (!(await runs.claim(db.sql, jobId, { resume: true, set: { error: null } }))) return importJobView(db, jobId);
   await db.prisma.source.update({ where: { id: job.source.id }, data: { status: "importing" } });
 
   // Every model call of the import (its embeddings) is recorded for it and counted against its limits.
@@ -207,58 +215,62 @@ export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {})
         await refreshCounts(db, jobId, { phase: "discover" });
       }
 
-      // Fetch and ingest pages in groups.
-      const groupSize = opts.groupSize ?? 16;
-      const concurrency = driver.concurrency ?? 4;
-      for (;;) {
-        opts.signal?.throwIfAborted();
-        if (limitReached()) break;
-        const pages = await db.prisma.importJobItem.findMany({
-          where: { jobId, kind: "page", status: "pending" },
-          orderBy: { externalId: "asc" },
-          take: groupSize,
-        });
-        if (pages.length === 0) break;
-        const fetched = await mapLimit(pages, concurrency, async (p) => {
-          try {
-            return { id: p.externalId, result: await driver.fetch(ctx, { externalId: p.externalId, kind: "page", title: p.title, breadcrumb: p.breadcrumb }) };
-          } catch (err) {
-            return { id: p.externalId, error: (err as Error).message };
+      // Fetch and ingest pages in groups. A large first import into a (near) empty database writes without
+      // the HNSW index and builds it once at the end (lib/ingest/vector-index.ts).
+      const pendingPages = await db.prisma.importJobItem.count({ where: { jobId, kind: "page", status: "pending" } });
+      await withBulkVectorIndex(db, pendingPages, async () => {
+        const groupSize = opts.groupSize ?? 16;
+        const concurrency = driver.concurrency ?? 4;
+        for (;;) {
+          opts.signal?.throwIfAborted();
+          if (limitReached()) break;
+          const pages = await db.prisma.importJobItem.findMany({
+            where: { jobId, kind: "page", status: "pending" },
+            orderBy: { externalId: "asc" },
+            take: groupSize,
+          });
+          if (pages.length === 0) break;
+          const fetched = await mapLimit(pages, concurrency, async (p) => {
+            try {
+              return { id: p.externalId, result: await driver.fetch(ctx, { externalId: p.externalId, kind: "page", title: p.title, breadcrumb: p.breadcrumb }) };
+            } catch (err) {
+              return { id: p.externalId, error: (err as Error).message };
+            }
+          });
+          const docs: SourceDocument[] = [];
+          const deleted: string[] = [];
+          for (const f of fetched) {
+            if ("error" in f) await markItems(db, jobId, "page", [f.id], "failed", f.error);
+            else if ("deleted" in f.result) deleted.push(f.id);
+            else if ("skipped" in f.result) await markItems(db, jobId, "page", [f.id], "done", undefined, f.result.warning);
+            else {
+              const { warnings, ...doc } = f.result;
+              if (warnings?.length) await setWarning(db, jobId, f.id, warnings.join("; "));
+              docs.push(doc);
+            }
           }
-        });
-        const docs: SourceDocument[] = [];
-        const deleted: string[] = [];
-        for (const f of fetched) {
-          if ("error" in f) await markItems(db, jobId, "page", [f.id], "failed", f.error);
-          else if ("deleted" in f.result) deleted.push(f.id);
-          else if ("skipped" in f.result) await markItems(db, jobId, "page", [f.id], "done", undefined, f.result.warning);
-          else {
-            const { warnings, ...doc } = f.result;
-            if (warnings?.length) await setWarning(db, jobId, f.id, warnings.join("; "));
-            docs.push(doc);
+          if (deleted.length) {
+            // Gone at the source. Only a whole-source walk removes; a partial import leaves it to one.
+            if (isWholeSourceWalk(job.kind)) {
+              await softDeleteDocuments(db, ctx.source.id, deleted);
+              await markItems(db, jobId, "page", deleted, "done");
+            } else {
+              await markItems(db, jobId, "page", deleted, "done", undefined, "gone at the source (deleted or in the trash): a full sync removes it");
+            }
           }
-        }
-        if (deleted.length) {
-          // Gone at the source. Only a whole-source walk removes; a partial import leaves it to one.
-          if (isWholeSourceWalk(job.kind)) {
-            await softDeleteDocuments(db, ctx.source.id, deleted);
-            await markItems(db, jobId, "page", deleted, "done");
-          } else {
-            await markItems(db, jobId, "page", deleted, "done", undefined, "gone at the source (deleted or in the trash): a full sync removes it");
+          const result = await ingestDocuments(db, { sourceId: ctx.source.id, collectionId: ctx.source.collectionId }, docs, { llm: opts.llm });
+          for (const o of result.outcomes) {
+            if (o.status === "failed") await markItems(db, jobId, "page", [o.externalId], "failed", o.error);
+            else await markItems(db, jobId, "page", [o.externalId], o.status === "unchanged" ? "unchanged" : "done");
           }
+          for (const f of fetched) if ("error" in f) limiter.failedAttempt();
+          for (const o of result.outcomes) if (o.status === "failed") limiter.failedAttempt();
+          if (result.pendingChunks > 0) await requestBackfill();
+          await refreshCounts(db, jobId, { embeddedChunks: result.embeddedChunks, phase: "fetch" });
+          await runs.progress(db.sql, jobId, counters());
+          await opts.onProgress?.({ id: jobId, done: await db.prisma.importJobItem.count({ where: { jobId, kind: "page", status: { not: "pending" } } }) });
         }
-        const result = await ingestDocuments(db, { sourceId: ctx.source.id, collectionId: ctx.source.collectionId }, docs, { llm: opts.llm });
-        for (const o of result.outcomes) {
-          if (o.status === "failed") await markItems(db, jobId, "page", [o.externalId], "failed", o.error);
-          else await markItems(db, jobId, "page", [o.externalId], o.status === "unchanged" ? "unchanged" : "done");
-        }
-        for (const f of fetched) if ("error" in f) limiter.failedAttempt();
-        for (const o of result.outcomes) if (o.status === "failed") limiter.failedAttempt();
-        if (result.pendingChunks > 0) await requestBackfill();
-        await refreshCounts(db, jobId, { embeddedChunks: result.embeddedChunks, phase: "fetch" });
-        await runs.progress(db.sql, jobId, counters());
-        await opts.onProgress?.({ id: jobId, done: await db.prisma.importJobItem.count({ where: { jobId, kind: "page", status: { not: "pending" } } }) });
-      }
+      });
 
       if (limiter.reached) {
         // Not a failure: the import ends as stopped, its pending pages kept for a resume (never finalized
@@ -301,7 +313,7 @@ export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {})
   } finally {
     await flushUsage(); // the import's ledger rows are in before it is reported finished
   }
-  return getImportJob(db, jobId);
+  return importJobView(db, jobId);
 }
 
 /**
@@ -324,14 +336,16 @@ export async function resumeImportJob(
   if (!(await runs.reopen(ctx.db.sql, id, set))) throw new ConflictError(`Import job ${id} was resumed already.`);
   await enqueueImport(ctx.db, id);
   await auditAs(ctx, "import.resume", `source:${job.sourceId}`, { jobId: id, ...limits });
-  return getImportJob(ctx.db, id);
+  return importJobView(ctx.db, id);
 }
 
 /** Marks a job failed for good (after the queue's last retry). */
 export async function failImportJob(db: Db, jobId: string, error: string): Promise<void> {
-  const job = await db.prisma.importJob.findUnique({ where: { id: jobId }, select: { sourceId: true } });
+  const job = await db.prisma.importJob.findUnique({ where: { id: jobId }, select: { sourceId: true, trigger: true, done: true, failed: true } });
   if (!job || !(await runs.fail(db.sql, jobId, error))) return;
   await db.prisma.source.update({ where: { id: job.sourceId }, data: { status: "error", lastError: error } });
+  const trigger = (["manual", "schedule", "webhook", "seed"] as const).find((t) => t === job.trigger) ?? "manual";
+  await notify({ kind: "import.failed", importJobId: jobId, sourceId: job.sourceId, done: job.done, failed: job.failed, trigger }, { db });
 }
 
 async function markItems(db: Db, jobId: string, kind: ItemKind, ids: string[], status: string, error?: string, warning?: string) {
@@ -436,5 +450,13 @@ export async function startImport(ctx: AccessContext, input: { sourceId: string;
       ? await startNotionImport(ctx.db, { sourceId: source.id, pageIds: input.pageIds, dataSourceIds: input.dataSourceIds, trigger: "manual" })
       : await startReconcile(ctx.db, { sourceId: source.id, trigger: "manual" });
   await auditAs(ctx, "import.start", `source:${source.id}`, { jobId: job.id });
-  return getImportJob(ctx.db, job.id);
+  return importJobView(ctx.db, job.id);
+}
+
+/** An import job's progress, for someone who may read its source's collection. */
+export async function getImportJob(ctx: AccessContext, id: string): Promise<ImportJobView> {
+  const job = await importJobView(ctx.db, id);
+  const source = await ctx.db.prisma.source.findUniqueOrThrow({ where: { id: job.sourceId }, select: { collectionId: true } });
+  assertReadable(ctx, source.collectionId);
+  return job;
 }

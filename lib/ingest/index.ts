@@ -1,10 +1,7 @@
 // Public face of lib/ingest for other areas (boot, scheduler, routes, pages).
-import { getDb, type Db } from "../db/client";
-import { getImportJob as readImportJob, type ImportJobView } from "./import-jobs";
-
 export { requestBackfill } from "./backfill";
 export { seedDemoWiki } from "./demo";
-export { resumeImportJob, startImport, startNotionImport, startReconcile } from "./import-jobs";
+export { getImportJob, importJobView, resumeImportJob, startImport, startNotionImport, startReconcile } from "./import-jobs";
 export { ingestUploads, MAX_FILES_PER_UPLOAD, uploadFiles } from "./upload";
 export { awaitWebhookHandshake, forgetWebhookToken, receiveNotionWebhook, viewWebhookState } from "./notion-webhook";
 export { createNotionSource } from "./notion";
@@ -12,7 +9,3 @@ export { createS3Source } from "./s3";
 export { connectSource, getSource, listSources, type ConnectSourceInput } from "./sources";
 export { getDocumentView, type DocumentView, type DocumentChunkView } from "./documents";
 export type { ImportJobView } from "./import-jobs";
-
-export async function getImportJob(id: string, db?: Db): Promise<ImportJobView> {
-  return readImportJob(db ?? (await getDb()), id);
-}

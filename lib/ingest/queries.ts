@@ -344,3 +344,49 @@ export async function ensureUploadSourceRow(sql: Sql, collectionId: string): Pro
   );
   return row ?? null;
 }
+
+// ── the vector (HNSW) index around a bulk first import (lib/ingest/vector-index.ts) ──
+
+/** The HNSW index of chunks.embedding, as migration 20261122000000_init creates it. */
+export const VECTOR_INDEX = "chunks_embedding_hnsw_idx";
+const VECTOR_INDEX_DDL = `CREATE INDEX CONCURRENTLY IF NOT EXISTS "chunks_embedding_hnsw_idx" ON "chunks" USING hnsw ("embedding" vector_cosine_ops)`;
+
+export interface VectorIndexState {
+  exists: boolean;
+  /** False while CREATE INDEX CONCURRENTLY runs, and after one failed. */
+  valid: boolean;
+  /** A CREATE INDEX (CONCURRENTLY) on chunks is running now, in any session. */
+  building: boolean;
+}
+
+export async function vectorIndexState(sql: SqlRunner): Promise<VectorIndexState> {
+  const [row] = await sql<VectorIndexState>`
+    SELECT i.indexrelid IS NOT NULL AS exists, coalesce(i.indisvalid, false) AS valid,
+      EXISTS (SELECT 1 FROM pg_stat_progress_create_index p
+              WHERE p.datname = current_database() AND p.relid = to_regclass('chunks')) AS building
+    FROM (SELECT 1) one
+    LEFT JOIN pg_index i ON i.indexrelid = to_regclass(${VECTOR_INDEX})`;
+  return row!;
+}
+
+/**
+ * Chunks in the database, counted up to `cap + 1` (a bounded index scan: the answer is only compared with
+ * the cap, and a large table costs no more than a small one).
+ */
+export async function chunkCountUpTo(sql: SqlRunner, cap: number): Promise<number> {
+  const [row] = await sql<{ n: number }>`SELECT count(*)::int AS n FROM (SELECT 1 FROM chunks LIMIT ${cap + 1}) s`;
+  return row!.n;
+}
+
+/** Drops the HNSW index without blocking readers or writers (not inside a transaction). */
+export async function dropVectorIndexConcurrently(sql: SqlRunner): Promise<void> {
+  await sql.exec(`DROP INDEX CONCURRENTLY IF EXISTS "${VECTOR_INDEX}"`);
+}
+
+/**
+ * Builds the HNSW index without blocking readers or writers (not inside a transaction). It uses the
+ * server's maintenance_work_mem and max_parallel_maintenance_workers (docs/scale.md).
+ */
+export async function createVectorIndexConcurrently(sql: SqlRunner): Promise<void> {
+  await sql.exec(VECTOR_INDEX_DDL);
+}

@@ -4,15 +4,21 @@ import { assertReadable, requireAdmin, type AccessContext } from "../access/cont
 import { auditAs } from "../audit";
 import type { Db } from "../db/client";
 import { NotFoundError } from "../errors";
+import { importJobSummary } from "./import-jobs";
 import { createNotionSource } from "./notion";
 import { createS3Source } from "./s3";
 import type { SourceView } from "./types";
 
 export type { SourceView } from "./types";
 
-export async function listSources(db: Db, collectionIds: string[]): Promise<SourceView[]> {
+/** Sources of the collections the caller may read, each with its latest import job. */
+export async function listSources(ctx: AccessContext): Promise<SourceView[]> {
+  return sourceViews(ctx.db, ctx.readableIds);
+}
+
+async function sourceViews(db: Db, collectionIds: string[], id?: string): Promise<SourceView[]> {
   const sources = await db.prisma.source.findMany({
-    where: { collectionId: { in: collectionIds } },
+    where: { collectionId: { in: collectionIds }, ...(id ? { id } : {}) },
     orderBy: [{ createdAt: "asc" }],
     include: {
       collection: { select: { name: true } },
@@ -41,29 +47,14 @@ export async function listSources(db: Db, collectionIds: string[]): Promise<Sour
               awaitingHandshakeUntil: s.webhookHandshakeUntil && s.webhookHandshakeUntil.getTime() > Date.now() ? s.webhookHandshakeUntil.toISOString() : null,
             }
           : null,
-      latestJob: j
-        ? {
-            id: j.id,
-            kind: j.kind,
-            status: j.status,
-            phase: j.phase,
-            found: j.found,
-            done: j.done,
-            failed: j.failed,
-            unchanged: j.unchanged,
-            removed: j.removed,
-            warnings: j.warnings,
-            createdAt: j.createdAt.toISOString(),
-            finishedAt: j.finishedAt?.toISOString() ?? null,
-            error: j.error,
-          }
-        : null,
+      latestJob: j ? importJobSummary(j) : null,
     };
   });
 }
 
-export async function getSource(db: Db, id: string, collectionIds: string[]): Promise<SourceView> {
-  const [s] = (await listSources(db, collectionIds)).filter((x) => x.id === id);
+/** One source the caller may read; 404 otherwise. */
+export async function getSource(ctx: AccessContext, id: string): Promise<SourceView> {
+  const [s] = await sourceViews(ctx.db, ctx.readableIds, id);
   if (!s) throw new NotFoundError("Source");
   return s;
 }
@@ -78,5 +69,19 @@ export async function connectSource(ctx: AccessContext, input: ConnectSourceInpu
   assertReadable(ctx, input.collectionId);
   const created = input.kind === "notion" ? await createNotionSource(ctx.db, input) : await createS3Source(ctx.db, input);
   await auditAs(ctx, "source.create", `source:${created.id}`, { kind: input.kind, name: input.name, collectionId: input.collectionId });
-  return getSource(ctx.db, created.id, ctx.readableIds);
+  return getSource(ctx, created.id);
+}
+
+/**
+ * Deletes a source and the documents it brought in (their chunks go with them). Risky: routes ask for
+ * it through an approval (lib/approvals, action "source.delete"), which calls this once approved.
+ */
+export async function deleteSource(ctx: AccessContext, id: string): Promise<{ sourceId: string; documents: number }> {
+  requireAdmin(ctx);
+  const src = await ctx.db.prisma.source.findUnique({ where: { id }, select: { kind: true, collectionId: true, _count: { select: { documents: true } } } });
+  if (!src) throw new NotFoundError("Source");
+  assertReadable(ctx, src.collectionId);
+  await ctx.db.prisma.source.delete({ where: { id } });
+  await auditAs(ctx, "source.delete", `source:${id}`, { kind: src.kind, collectionId: src.collectionId, documents: src._count.documents });
+  return { sourceId: id, documents: src._count.documents };
 }

@@ -2,11 +2,13 @@
 // JSON, so times are ISO strings on both sides (a Date would arrive in the browser as a string anyway).
 // Never secrets: only whether a token or webhook token is set. Import with `import type` from components.
 
-/** A source's latest import job, as the Sources page shows it while it runs. */
-export interface SourceJobView {
+/** An import job's progress: what the Sources page shows of a source's latest job while it runs. */
+export interface ImportJobSummary {
   id: string;
+  sourceId: string;
   kind: string;
   status: string;
+  trigger: string;
   phase: string;
   found: number;
   done: number;
@@ -14,12 +16,18 @@ export interface SourceJobView {
   unchanged: number;
   removed: number;
   warnings: number;
-  createdAt: string;
-  finishedAt: string | null;
+  embeddedChunks: number;
   error: string | null;
-  /** Present on GET /api/import/{id}: the pages that failed, and the ones imported with warnings. */
-  failures?: Array<{ externalId: string; title: string | null; error: string | null }>;
-  warningItems?: Array<{ externalId: string; title: string | null; warning: string }>;
+  startedAt: string | null;
+  finishedAt: string | null;
+  createdAt: string;
+}
+
+/** One import job with the pages that failed and those imported with warnings (GET /api/import/{id}). */
+export interface ImportJobView extends ImportJobSummary {
+  failures: Array<{ externalId: string; title: string | null; error: string | null }>;
+  /** Pages imported with something left out, or left alone, and why. */
+  warningItems: Array<{ externalId: string; title: string | null; warning: string }>;
 }
 
 export interface SourceView {
@@ -36,5 +44,32 @@ export interface SourceView {
   hasSecret: boolean;
   /** Notion sources: the webhook's state (never the token itself). */
   webhook: { verifiedAt: string | null; awaitingHandshakeUntil: string | null } | null;
-  latestJob: SourceJobView | null;
+  latestJob: ImportJobSummary | null;
+}
+
+/** One chunk of a document, as the document page shows it. */
+export interface DocumentChunkView {
+  id: string;
+  position: number;
+  headingPath: string[];
+  anchor: string | null;
+  /** The chunk's markdown. */
+  text: string;
+}
+
+/** One document as the read-only document page (/documents/[id]) and the MCP get_document tool show it. */
+export interface DocumentView {
+  id: string;
+  title: string;
+  /** Parent pages, outermost first. */
+  breadcrumb: string[];
+  /** The original's address as stored (http(s), demo://, s3://) or null (uploads). */
+  url: string | null;
+  collectionId: string;
+  collectionName: string;
+  sourceKind: string;
+  /** When the original last changed, as the source says (ISO time), if it says. */
+  sourceUpdatedAt: string | null;
+  /** The document's text, chunk by chunk in position order. */
+  chunks: DocumentChunkView[];
 }

@@ -4,12 +4,16 @@ import type { JobDefinition } from "./queue";
 import { evaluateJobs } from "../evaluate/runs";
 import { backupJobs } from "../backup/service";
 import { ingestJobs } from "../ingest/jobs";
+import { approvalJobs } from "../approvals/service";
+import { notifyJobs } from "../notify";
 
 export const ALL_JOBS: JobDefinition<any>[] = [
   // ingest, evaluate, backup… append `...xxxJobs,` entries here
   ...evaluateJobs,
   ...backupJobs,
   ...ingestJobs,
+  ...approvalJobs,
+  ...notifyJobs,
 ];
 
 /** Job kinds by worker role (workers/<role>.ts runs them); the embedded default runs all of them. */

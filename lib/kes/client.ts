@@ -4,16 +4,23 @@
 // be reached is a KesUnavailableError (503), and nothing has been written.
 import { randomBytes } from "node:crypto";
 import { getConfig } from "../config";
-import { getKeyRing } from "../crypto/keys";
+import { getKeyRing, KeyConfigError } from "../crypto/keys";
 import { getDb } from "../db/client";
 import { AppError, type ErrorDetails } from "../errors";
-import { canonicalContext, openWithDataKey, sealWithDataKey, type EncryptionContext } from "./crypto";
+import { canonicalContext, openWithDataKey, parseWrapped, sealWithDataKey, type EncryptionContext } from "./crypto";
 import { DecryptFailedError, KesUnavailableError } from "./errors";
 import { handleKesCall, serviceTable, type KesInstance } from "./protocol";
 import type { GrantView, KesOperation, KeyView } from "./service";
 
 /** Sends one call; the reply as KES gave it. */
-export type KesTransport = (op: string, body: unknown, opts?: { onBehalfOf?: string | null; requestId?: string }) => Promise<{ status: number; body: unknown }>;
+export type KesTransport = (op: string, body: unknown, opts?: CallOptions) => Promise<{ status: number; body: unknown }>;
+
+export interface CallOptions {
+  onBehalfOf?: string | null;
+  requestId?: string;
+  /** Call with this credential instead of the process's service token: an agent's token (KES checks it). */
+  bearer?: string;
+}
 
 export function httpTransport(url: string, token: string, timeoutMs = 5000): KesTransport {
   const base = url.replace(/\/+$/, "");
@@ -24,7 +31,7 @@ export function httpTransport(url: string, token: string, timeoutMs = 5000): Kes
         method: "POST",
         headers: {
           "content-type": "application/json",
-          authorization: `Bearer ${token}`,
+          authorization: `Bearer ${opts.bearer ?? token}`,
           ...(opts.onBehalfOf ? { "x-kes-on-behalf-of": opts.onBehalfOf } : {}),
           ...(opts.requestId ? { "x-request-id": opts.requestId } : {}),
         },
@@ -49,7 +56,7 @@ export function inProcessTransport(inst: KesInstance, token: string): KesTranspo
   return async (op, body, opts = {}) => {
     const reply = await handleKesCall(inst, {
       op,
-      authorization: `Bearer ${token}`,
+      authorization: `Bearer ${opts.bearer ?? token}`,
       onBehalfOf: opts.onBehalfOf ?? null,
       requestId: opts.requestId,
       body: JSON.parse(JSON.stringify(body ?? {})),
@@ -64,17 +71,32 @@ export interface DataKey {
   version: number;
 }
 
-const PAYLOAD_AAD = (wrapped: string) => Buffer.from(`sot-kes-payload-v1\n${wrapped}`);
+// The payload is bound to the key's name and the encryption context (the data key itself is bound to
+// those and the version): a rewrap changes the wrapped key, never the sealed payload.
+const PAYLOAD_AAD = (keyName: string, context: EncryptionContext) => Buffer.from(`sot-kes-payload-v2\n${keyName}\n${canonicalContext(context)}`);
+
+function splitBlob(blob: string): { wrapped: string; payload: string; keyName: string } {
+  const i = blob.lastIndexOf("~");
+  const wrapped = i < 0 ? "" : blob.slice(0, i);
+  const parsed = parseWrapped(wrapped);
+  if (!parsed) throw new DecryptFailedError('Not a KES blob (expected "kes:v1:<key>:<version>:…~<payload>").');
+  return { wrapped, payload: blob.slice(i + 1), keyName: parsed.name };
+}
 
 export class KesClient {
   constructor(
     private readonly send: KesTransport,
-    private readonly opts: { onBehalfOf?: string | null; requestId?: string } = {},
+    private readonly opts: CallOptions = {},
   ) {}
 
   /** The same client, recording `who` as the person or agent it acts for (audit only). */
   onBehalfOf(who: string | null, requestId?: string): KesClient {
-    return new KesClient(this.send, { onBehalfOf: who, requestId });
+    return new KesClient(this.send, { ...this.opts, onBehalfOf: who, requestId });
+  }
+
+  /** The same KES, called with an agent's token: KES resolves it and checks that agent's grants. */
+  asAgent(bearer: string, requestId?: string): KesClient {
+    return new KesClient(this.send, { bearer, requestId });
   }
 
   async call<T>(op: string, body: unknown = {}): Promise<T> {
@@ -90,8 +112,12 @@ export class KesClient {
   getKey(name: string) {
     return this.call<KeyView>("keys.get", { name });
   }
-  listKeys() {
-    return this.call<KeyView[]>("keys.list");
+  listKeys(opts: { prefix?: string } = {}) {
+    return this.call<KeyView[]>("keys.list", { prefix: opts.prefix ?? null });
+  }
+  /** What the caller may do with the key now; 404 when nothing. */
+  access(name: string) {
+    return this.call<{ name: string; operations: KesOperation[]; status: KeyView["status"] }>("keys.access", { name });
   }
   addVersion(name: string) {
     return this.call<KeyView>("keys.add-version", { name });
@@ -108,8 +134,9 @@ export class KesClient {
   enable(name: string) {
     return this.call<KeyView>("keys.enable", { name });
   }
-  shred(name: string) {
-    return this.call<KeyView>("keys.shred", { name });
+  /** Needs an approved `kes.key.shred` request for this key (lib/approvals). */
+  shred(name: string, approvalId?: string) {
+    return this.call<KeyView>("keys.shred", { name, ...(approvalId ? { approvalId } : {}) });
   }
   grant(name: string, grantee: string, g: { operations: KesOperation[]; expiresAt?: Date | null }) {
     return this.call<GrantView>("grants.create", { name, grantee, operations: g.operations, expiresAt: g.expiresAt?.toISOString() ?? null });
@@ -140,25 +167,30 @@ export class KesClient {
   async encrypt(plaintext: Buffer, opts: { keyId: string; context?: EncryptionContext }): Promise<string> {
     const dk = await this.generateDataKey(opts.keyId, opts.context ?? {});
     try {
-      return `${dk.wrapped}~${sealWithDataKey(dk.plaintext, plaintext, PAYLOAD_AAD(dk.wrapped)).toString("base64url")}`;
+      return `${dk.wrapped}~${sealWithDataKey(dk.plaintext, plaintext, PAYLOAD_AAD(opts.keyId, opts.context ?? {})).toString("base64url")}`;
     } finally {
       dk.plaintext.fill(0);
     }
   }
 
   async decrypt(blob: string, opts: { context?: EncryptionContext } = {}): Promise<Buffer> {
-    const i = blob.lastIndexOf("~");
-    if (i < 0) throw new DecryptFailedError("Not a KES blob (expected \"<wrapped>~<payload>\").");
-    const wrapped = blob.slice(0, i);
+    const { wrapped, payload, keyName } = splitBlob(blob);
     const dataKey = await this.decryptDataKey(wrapped, opts.context ?? {});
     try {
-      const out = openWithDataKey(dataKey, Buffer.from(blob.slice(i + 1), "base64url"), PAYLOAD_AAD(wrapped));
+      const out = openWithDataKey(dataKey, Buffer.from(payload, "base64url"), PAYLOAD_AAD(keyName, opts.context ?? {}));
       if (!out) throw new DecryptFailedError(`The payload does not open with its data key (context ${canonicalContext(opts.context ?? {})}): altered.`);
       return out;
     } finally {
       dataKey.fill(0);
     }
   }
+}
+
+/** The blob with its data key rewrapped by the key's current version (the payload is untouched). */
+export async function rewrapBlob(kes: KesClient, blob: string, context: EncryptionContext): Promise<{ blob: string; version: number }> {
+  const { wrapped, payload } = splitBlob(blob);
+  const r = await kes.rewrap(wrapped, context);
+  return { blob: `${r.wrapped}~${payload}`, version: r.version };
 }
 
 /** SOT's own service name when KES runs inside this process. */
@@ -176,7 +208,13 @@ export function getKes(): Promise<KesClient> {
       if (config.KES_URL) return new KesClient(httpTransport(config.KES_URL, config.KES_TOKEN!, config.KES_TIMEOUT_MS));
       // A credential that exists only in this process's memory: the embedded KES knows SOT by it.
       const token = randomBytes(32).toString("base64url");
-      const inst: KesInstance = { db: await getDb(), ring: await getKeyRing(), services: serviceTable(null, [[EMBEDDED_SERVICE, token]]) };
+      // No master key configured: KES still answers what needs none (grants, listings) and refuses the
+      // rest with 503 naming what is missing, as the KES process does.
+      const ring = await getKeyRing().catch((err: unknown) => {
+        if (err instanceof KeyConfigError) return null;
+        throw err;
+      });
+      const inst: KesInstance = { db: await getDb(), ring, services: serviceTable(null, [[EMBEDDED_SERVICE, token]]) };
       return new KesClient(inProcessTransport(inst, token));
     })().catch((err) => {
       delete g[KEY];

@@ -2,12 +2,18 @@
 // and the in-process transport of the embedded default (client.ts) both go through `handleKesCall`,
 // so authentication, checks, audit and errors are the same code whichever way KES is reached.
 //
-//   POST /v1/<op>   Authorization: Bearer <service token>   [X-KES-On-Behalf-Of: <who, for the audit>]
+//   POST /v1/<op>   Authorization: Bearer <service token | agent token>   [X-KES-On-Behalf-Of: <who, for the audit>]
+//
+// An agent token (lib/agents/tokens.ts) is resolved with its whole delegation chain on every call, from
+// the database KES shares: the caller is its authority ("agent:<root>"), narrowed to the token's cubby
+// and operations. Agents may use data keys and grants, never manage keys.
 //   GET  /health
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { KeyRing } from "../crypto/keys";
 import type { Db } from "../db/client";
-import { isAppError, UnauthorizedError, ValidationError, NotFoundError } from "../errors";
+import { ForbiddenError, isAppError, UnauthorizedError, ValidationError, NotFoundError } from "../errors";
+import { agentLabel } from "../agents/principal";
+import { looksLikeAgentBearer, resolveAgentBearer } from "../agents/tokens";
 import { log } from "../log";
 import * as kes from "./service";
 
@@ -38,13 +44,23 @@ export function serviceTable(list: string | undefined | null, extra: Array<[name
   return table;
 }
 
+export interface Authenticated {
+  caller: kes.CallerId;
+  agent?: kes.KesAgentScope;
+}
+
 /** The caller a credential stands for, or null. */
-export function authenticate(inst: KesInstance, authorization: string | null | undefined): kes.CallerId | null {
+export async function authenticate(inst: KesInstance, authorization: string | null | undefined): Promise<Authenticated | null> {
   const m = /^Bearer\s+(\S{24,})$/.exec(authorization ?? "");
   if (!m) return null;
+  if (looksLikeAgentBearer(m[1]!)) {
+    const a = await resolveAgentBearer(inst.db.sql, m[1]!);
+    if (!a || !a.tokenId) return null;
+    return { caller: `agent:${a.authority}`, agent: { label: agentLabel(a), cubby: a.cubby, operations: a.operations } };
+  }
   const h = tokenHash(m[1]!);
   for (const [hex, name] of inst.services) {
-    if (timingSafeEqual(Buffer.from(hex, "hex"), h)) return `service:${name}`;
+    if (timingSafeEqual(Buffer.from(hex, "hex"), h)) return { caller: `service:${name}` };
   }
   return null;
 }
@@ -67,7 +83,8 @@ const b64 = (b: Buffer) => b.toString("base64");
 const OPS: Record<string, (ctx: kes.KesContext, body: unknown) => Promise<unknown>> = {
   "keys.create": kes.createKey,
   "keys.get": kes.getKey,
-  "keys.list": (ctx) => kes.listKeys(ctx),
+  "keys.list": kes.listKeys,
+  "keys.access": kes.access,
   "keys.add-version": kes.addVersion,
   "keys.promote": kes.promoteVersion,
   "keys.set-min-decryption-version": kes.setMinDecryptionVersion,
@@ -92,6 +109,8 @@ const OPS: Record<string, (ctx: kes.KesContext, body: unknown) => Promise<unknow
   "datakey.rewrap": kes.rewrap,
 };
 export const KES_OPERATIONS = Object.keys(OPS);
+/** What an agent token may call: data keys and grants on keys it reaches; never key management. */
+const AGENT_OPERATIONS = new Set(["keys.list", "keys.access", "grants.create", "grants.revoke", "grants.list", "datakey.generate", "datakey.decrypt"]);
 
 function errorReply(err: unknown): KesReply {
   if (isAppError(err)) return { status: err.status, body: { error: { code: err.code, message: err.message, details: err.details } } };
@@ -103,12 +122,13 @@ export async function handleKesCall(inst: KesInstance, call: KesCall): Promise<K
   try {
     const fn = OPS[call.op];
     if (!fn) throw new NotFoundError(`KES operation "${call.op}" (one of ${KES_OPERATIONS.join(", ")})`);
-    const caller = authenticate(inst, call.authorization);
-    if (!caller) throw new UnauthorizedError("KES needs a valid service credential (Authorization: Bearer <token>).");
+    const who = await authenticate(inst, call.authorization);
+    if (!who) throw new UnauthorizedError("KES needs a valid service credential or agent token (Authorization: Bearer <token>).");
+    if (who.agent && !AGENT_OPERATIONS.has(call.op)) throw new ForbiddenError(`Agents may not call ${call.op}; it is for the key's owning service.`);
     if (call.onBehalfOf && call.onBehalfOf.length > 200) {
       throw new ValidationError("X-KES-On-Behalf-Of is longer than 200 characters.", [{ path: "X-KES-On-Behalf-Of", message: "at most 200 characters" }]);
     }
-    const ctx: kes.KesContext = { db: inst.db, ring: inst.ring, caller, onBehalfOf: call.onBehalfOf ?? null, requestId: call.requestId };
+    const ctx: kes.KesContext = { db: inst.db, ring: inst.ring, caller: who.caller, agent: who.agent, onBehalfOf: call.onBehalfOf ?? null, requestId: call.requestId };
     return { status: 200, body: { result: await fn(ctx, call.body ?? {}) } };
   } catch (err) {
     return errorReply(err);

@@ -20,6 +20,8 @@ export interface KeyForCallRow extends KeyRow {
   material: Buffer | Uint8Array | null;
   /** Operations of the caller's grants that are neither revoked nor expired. */
   granted_ops: string[];
+  /** When the caller's right to grant ends: the latest expiry of its live grants with "grant"; null = never. */
+  grant_until: Date | null;
 }
 
 export async function keyForCall(sql: SqlRunner, name: string, version: number | null, caller: string): Promise<KeyForCallRow | null> {
@@ -27,7 +29,10 @@ export async function keyForCall(sql: SqlRunner, name: string, version: number |
     SELECT k.*, (v.key_id IS NOT NULL) AS version_exists, v.master_key_id, v.material,
            COALESCE((SELECT array_agg(DISTINCT op) FROM kes_grants g, unnest(g.operations) op
                       WHERE g.key_id = k.id AND g.grantee = ${caller} AND g.revoked_at IS NULL
-                        AND (g.expires_at IS NULL OR g.expires_at > now())), '{}') AS granted_ops
+                        AND (g.expires_at IS NULL OR g.expires_at > now())), '{}') AS granted_ops,
+           (SELECT CASE WHEN bool_or(g.expires_at IS NULL) THEN NULL ELSE max(g.expires_at) END FROM kes_grants g
+             WHERE g.key_id = k.id AND g.grantee = ${caller} AND g.revoked_at IS NULL AND 'grant' = ANY(g.operations)
+               AND (g.expires_at IS NULL OR g.expires_at > now())) AS grant_until
       FROM kes_keys k
       LEFT JOIN kes_key_versions v ON v.key_id = k.id AND v.version = COALESCE(${version}::int, k.current_version)
      WHERE k.name = ${name}`;
@@ -39,12 +44,15 @@ export async function keyByName(sql: SqlRunner, name: string): Promise<KeyRow | 
   return rows[0] ?? null;
 }
 
-/** Keys the caller owns or reads, or every key (for the admin view of SOT's own service). */
-export async function listKeys(sql: SqlRunner, caller: string | null): Promise<Array<KeyRow & { versions: number }>> {
+/** Keys the caller owns, reads or holds a live grant on (names starting with `prefix`, when given). */
+export async function listKeys(sql: SqlRunner, caller: string, prefix: string | null = null): Promise<Array<KeyRow & { versions: number }>> {
   return sql<KeyRow & { versions: number }>`
     SELECT k.*, (SELECT count(*)::int FROM kes_key_versions v WHERE v.key_id = k.id) AS versions
       FROM kes_keys k
-     WHERE ${caller}::text IS NULL OR k.owner = ${caller} OR ${caller} = ANY(k.readers)
+     WHERE (k.owner = ${caller} OR ${caller} = ANY(k.readers)
+            OR EXISTS (SELECT 1 FROM kes_grants g WHERE g.key_id = k.id AND g.grantee = ${caller} AND g.revoked_at IS NULL
+                                                    AND (g.expires_at IS NULL OR g.expires_at > now())))
+       AND (${prefix}::text IS NULL OR starts_with(k.name, ${prefix}::text))
      ORDER BY k.name`;
 }
 
@@ -125,11 +133,15 @@ export async function insertGrant(
   return rows[0]!;
 }
 
-/** Revokes every live grant of the grantee on the key; the count revoked. */
-export async function revokeGrants(sql: SqlRunner, keyId: string, grantee: string): Promise<number> {
+/**
+ * Revokes every live grant of the grantee on the key; the count. `by` (a granter that is not the owner)
+ * revokes only grants it made and grants that carry no "grant" (it cannot unseat another granter).
+ */
+export async function revokeGrants(sql: SqlRunner, keyId: string, grantee: string, by: string | null = null): Promise<number> {
   const rows = await sql<{ id: string }>`
     UPDATE kes_grants SET revoked_at = now()
-     WHERE key_id = ${keyId}::uuid AND grantee = ${grantee} AND revoked_at IS NULL RETURNING id`;
+     WHERE key_id = ${keyId}::uuid AND grantee = ${grantee} AND revoked_at IS NULL
+       AND (${by}::text IS NULL OR created_by = ${by}::text OR NOT ('grant' = ANY(operations))) RETURNING id`;
   return rows.length;
 }
 

@@ -8,10 +8,12 @@
 // keys (plaintext never leaves KES) → setMinDecryptionVersion (older versions are refused) → shred
 // (material destroyed: nothing under the key opens again).
 import { z } from "zod";
+import { runApproved } from "../approvals/service";
 import { audit } from "../audit";
 import type { Principal } from "../auth/roles";
 import type { KeyRing } from "../crypto/keys";
 import type { Db } from "../db/client";
+import type { CubbyOperation } from "../agents/types";
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError, zodIssuesToDetails } from "../errors";
 import { randomBytes } from "node:crypto";
 import {
@@ -30,8 +32,21 @@ import * as q from "./queries";
 /** "service:<name>" (a service credential) or "agent:<id>". */
 export type CallerId = string;
 
+/**
+ * An agent token's narrowing (lib/agents/tokens.ts): the caller is its authority ("agent:<root>"), but
+ * only on the one cubby's key when it names one, and only for the operations it carries.
+ */
+export interface KesAgentScope {
+  /** The chain, holder first, for the audit trail: "agent:b via agent:a". */
+  label: string;
+  cubby: string | null;
+  operations: CubbyOperation[];
+}
+
 export interface KesContext {
   db: Db;
+  /** Set when an agent calls with its token. */
+  agent?: KesAgentScope;
   /** The master keys; only the KES process (or the embedded default's one process) holds them. */
   ring: KeyRing | null;
   caller: CallerId;
@@ -47,12 +62,21 @@ const context = z
   .record(z.string().min(1).max(100), z.string().max(500))
   .refine((c) => Object.keys(c).length <= 16, "at most 16 entries")
   .default({});
-export const OPERATIONS = ["generate", "decrypt"] as const;
+/** generate and decrypt data keys; grant: give others (a subset of) one's own operations on the key. */
+export const OPERATIONS = ["generate", "decrypt", "grant"] as const;
 export type KesOperation = (typeof OPERATIONS)[number];
+
+/** A cubby's operations are its key's: read = decrypt, write = generate, grant = grant. */
+export const CUBBY_TO_KES: Record<CubbyOperation, KesOperation> = { read: "decrypt", write: "generate", grant: "grant" };
+export const KES_TO_CUBBY: Record<KesOperation, CubbyOperation> = { decrypt: "read", generate: "write", grant: "grant" };
+/** The key of a cubby. */
+export const cubbyKeyName = (cubby: string) => `cubby.${cubby}`;
 
 export const schemas = {
   createKey: z.object({ name: keyName, readers: z.array(principalName).max(100).default([]) }),
   name: z.object({ name: keyName }),
+  /** Shredding waits for approval (lib/approvals, action "kes.key.shred" with { keyName }). */
+  shred: z.object({ name: keyName, approvalId: z.string().uuid("must be the id of an approved kes.key.shred request").optional() }),
   version: z.object({ name: keyName, version: z.number().int().min(1) }),
   grant: z.object({
     name: keyName,
@@ -61,6 +85,7 @@ export const schemas = {
     expiresAt: z.string().datetime({ offset: true }).nullable().default(null),
   }),
   revoke: z.object({ name: keyName, grantee: principalName }),
+  list: z.object({ prefix: z.string().max(100).nullable().default(null) }),
   generateDataKey: z.object({ name: keyName, context }),
   decrypt: z.object({ wrapped: z.string().min(1).max(1000), context }),
 };
@@ -126,7 +151,7 @@ function auditor(ctx: KesContext): Principal {
     kind: "system",
     userId: null,
     apiKeyId: null,
-    label: ctx.onBehalfOf ? `${ctx.caller} for ${ctx.onBehalfOf}` : ctx.caller,
+    label: ctx.agent ? ctx.agent.label : ctx.onBehalfOf ? `${ctx.caller} for ${ctx.onBehalfOf}` : ctx.caller,
     role: null,
     permissions: new Set(),
     collectionLimit: [],
@@ -140,6 +165,25 @@ async function record(ctx: KesContext, action: string, name: string, details: Re
 function requireRing(ctx: KesContext): KeyRing {
   if (!ctx.ring) throw new KesUnavailableError("KES has no master key configured (MASTER_KEYS or MASTER_KEY_FILE in KES's environment).");
   return ctx.ring;
+}
+
+/** Whether an agent token's narrowing lets it do `op` with key `name` (always, for a service). */
+function scopeAllows(ctx: KesContext, name: string, op: KesOperation): boolean {
+  if (!ctx.agent) return true;
+  if (ctx.agent.cubby !== null && name !== cubbyKeyName(ctx.agent.cubby)) return false;
+  return ctx.agent.operations.includes(KES_TO_CUBBY[op]);
+}
+
+function scopeRefusal(ctx: KesContext, name: string, op: KesOperation): string {
+  return ctx.agent?.cubby !== null && name !== cubbyKeyName(ctx.agent!.cubby!)
+    ? `this token is for cubby "${ctx.agent!.cubby}" only`
+    : `this token does not carry "${KES_TO_CUBBY[op]}"`;
+}
+
+/** The caller's operations on a key now: all for the owner, generate+decrypt for a reader, its live grants. */
+function callerOps(ctx: KesContext, k: q.KeyForCallRow): KesOperation[] {
+  const own = k.owner === ctx.caller ? [...OPERATIONS] : k.readers.includes(ctx.caller) ? ["generate", "decrypt"] : [];
+  return OPERATIONS.filter((op) => (own.includes(op) || k.granted_ops.includes(op)) && scopeAllows(ctx, k.name, op));
 }
 
 /** A key the caller owns (management operations); refusals are audited. */
@@ -172,14 +216,19 @@ async function keyFor(ctx: KesContext, name: string, version: number | null, op:
     await record(ctx, action, name, { allowed: false, reason: "unknown key" });
     throw new NotFoundError(`Key "${name}"`);
   }
+  // Shredded first: whoever asks, nothing under it opens again (its grants went with it), and says so.
+  if (k.status === "shredded") {
+    await record(ctx, action, name, { allowed: false, reason: "shredded" });
+    throw new KeyShreddedError(name);
+  }
+  if (!scopeAllows(ctx, name, op)) {
+    await record(ctx, action, name, { allowed: false, reason: scopeRefusal(ctx, name, op) });
+    throw new ForbiddenError(`${ctx.agent!.label} may not ${op} with key "${name}": ${scopeRefusal(ctx, name, op)}.`);
+  }
   const allowed = k.owner === ctx.caller || k.readers.includes(ctx.caller) || k.granted_ops.includes(op);
   if (!allowed) {
     await record(ctx, action, name, { allowed: false, reason: `no ${op} permission` });
     throw new ForbiddenError(`${ctx.caller} may not ${op} with key "${name}" (not its owner, not a reader, no live grant).`);
-  }
-  if (k.status === "shredded") {
-    await record(ctx, action, name, { allowed: false, reason: "shredded" });
-    throw new KeyShreddedError(name);
   }
   if (k.status === "disabled") {
     await record(ctx, action, name, { allowed: false, reason: "disabled" });
@@ -214,10 +263,25 @@ export async function getKey(ctx: KesContext, input: unknown): Promise<KeyView> 
   return keyView(ctx, k);
 }
 
-/** The keys the caller owns or reads. */
-export async function listKeys(ctx: KesContext): Promise<KeyView[]> {
-  const rows = await q.listKeys(ctx.db.sql, ctx.caller);
-  return Promise.all(rows.map((k) => keyView(ctx, k)));
+/** The keys the caller owns, reads or holds a live grant on (an agent token narrowed to a cubby: that one). */
+export async function listKeys(ctx: KesContext, input: unknown = {}): Promise<KeyView[]> {
+  const { prefix } = parse(schemas.list, input);
+  const rows = await q.listKeys(ctx.db.sql, ctx.caller, prefix);
+  const visible = ctx.agent?.cubby ? rows.filter((k) => k.name === cubbyKeyName(ctx.agent!.cubby!)) : rows;
+  return Promise.all(visible.map((k) => keyView(ctx, k)));
+}
+
+/**
+ * What the caller may do with a key now (read fresh, like every check): its operations, narrowed by its
+ * token. A key it may do nothing with answers like an unknown one (404).
+ */
+export async function access(ctx: KesContext, input: unknown): Promise<{ name: string; operations: KesOperation[]; status: q.KeyRow["status"] }> {
+  const { name } = parse(schemas.name, input);
+  const k = await q.keyForCall(ctx.db.sql, name, null, ctx.caller);
+  if (k?.status === "shredded") throw new KeyShreddedError(name);
+  const operations = k ? callerOps(ctx, k) : [];
+  if (!k || operations.length === 0) throw new NotFoundError(`Key "${name}"`);
+  return { name, operations, status: k.status };
 }
 
 /** A new version, not yet used for new data keys (promote it once every KES has it). */
@@ -272,24 +336,65 @@ export async function setKeyEnabled(ctx: KesContext, input: unknown, enabled: bo
   return keyView(ctx, (await q.keyByName(ctx.db.sql, name))!);
 }
 
-/** Destroys the key's material for good. */
+/**
+ * Destroys the key's material for good — only with an approved `kes.key.shred` request for this very key
+ * (two admins: one asks, another approves; lib/approvals), carried out once.
+ */
 export async function shredKey(ctx: KesContext, input: unknown): Promise<KeyView> {
-  const { name } = parse(schemas.name, input);
+  const { name, approvalId } = parse(schemas.shred, input);
   const k = await ownedKey(ctx, name, "shred");
-  await q.shredKey(ctx.db.sql, k.id);
-  await record(ctx, "shred", name, { allowed: true });
+  if (!approvalId) {
+    await record(ctx, "shred", name, { allowed: false, reason: "no approval" });
+    throw new ConflictError(
+      `Shredding key "${name}" waits for approval: an admin asks for it (POST /api/approvals with {"action":"kes.key.shred","args":{"keyName":"${name}"}}), another approves it, then call again with its approvalId.`,
+    );
+  }
+  await runApproved(ctx.db, { approvalId, action: "kes.key.shred", args: { keyName: name }, executedBy: ctx.caller }, async () => {
+    await q.shredKey(ctx.db.sql, k.id);
+    await record(ctx, "shred", name, { allowed: true, approvalId });
+    return { keyName: name };
+  });
   return keyView(ctx, (await q.keyByName(ctx.db.sql, name))!);
 }
 
 // ── grants ──
 
+/**
+ * The key for a grant operation: its owner may do anything; a holder of a live "grant" grant (AWS KMS's
+ * CreateGrant) may grant at most what it holds, until its own grant ends, and revoke what it granted.
+ */
+async function grantingKey(ctx: KesContext, name: string, action: string): Promise<{ k: q.KeyForCallRow; owner: boolean; ops: KesOperation[] }> {
+  const k = await q.keyForCall(ctx.db.sql, name, null, ctx.caller);
+  if (!k) throw new NotFoundError(`Key "${name}"`);
+  const ops = callerOps(ctx, k);
+  const owner = k.owner === ctx.caller && !ctx.agent;
+  if (!owner && !ops.includes("grant")) {
+    await record(ctx, action, name, { allowed: false, reason: ctx.agent && !scopeAllows(ctx, name, "grant") ? scopeRefusal(ctx, name, "grant") : "no grant permission" });
+    throw new ForbiddenError(`${ctx.agent?.label ?? ctx.caller} may not grant or revoke access to key "${name}" (no live "grant" grant).`);
+  }
+  return { k, owner, ops };
+}
+
 export async function grant(ctx: KesContext, input: unknown): Promise<GrantView> {
   const g = parse(schemas.grant, input);
-  const k = await ownedKey(ctx, g.name, "grant");
+  const { k, owner, ops } = await grantingKey(ctx, g.name, "grant");
   if (k.status === "shredded") throw new KeyShreddedError(g.name);
   const expiresAt = g.expiresAt ? new Date(g.expiresAt) : null;
   if (expiresAt && expiresAt.getTime() <= Date.now()) {
     throw new ValidationError("expiresAt is in the past.", [{ path: "expiresAt", message: "must be in the future" }]);
+  }
+  if (!owner) {
+    const wider = g.operations.filter((op) => !ops.includes(op));
+    if (wider.length) {
+      await record(ctx, "grant", g.name, { allowed: false, reason: `would widen: ${wider.join(", ")}`, grantee: g.grantee });
+      throw new ForbiddenError(`A grant cannot give more than its granter holds: you do not hold ${wider.join(", ")} on key "${g.name}".`);
+    }
+    if (k.grant_until && (!expiresAt || expiresAt > k.grant_until)) {
+      await record(ctx, "grant", g.name, { allowed: false, reason: "would outlive the granter's grant", grantee: g.grantee });
+      throw new ValidationError("A grant cannot outlive the granter's own.", [
+        { path: "expiresAt", message: `must be no later than ${k.grant_until.toISOString()}, when your grant ends` },
+      ]);
+    }
   }
   const row = await q.insertGrant(ctx.db.sql, {
     keyId: k.id,
@@ -302,17 +407,18 @@ export async function grant(ctx: KesContext, input: unknown): Promise<GrantView>
   return grantView(row);
 }
 
+/** The owner revokes any grant of the grantee; a holder of "grant" the ones it made or that carry no "grant". */
 export async function revoke(ctx: KesContext, input: unknown): Promise<{ revoked: number }> {
   const { name, grantee } = parse(schemas.revoke, input);
-  const k = await ownedKey(ctx, name, "revoke");
-  const revoked = await q.revokeGrants(ctx.db.sql, k.id, grantee);
+  const { k, owner } = await grantingKey(ctx, name, "revoke");
+  const revoked = await q.revokeGrants(ctx.db.sql, k.id, grantee, owner ? null : ctx.caller);
   await record(ctx, "revoke", name, { allowed: true, grantee, revoked });
   return { revoked };
 }
 
 export async function listGrants(ctx: KesContext, input: unknown): Promise<GrantView[]> {
   const { name } = parse(schemas.name, input);
-  const k = await ownedKey(ctx, name, "list-grants");
+  const { k } = await grantingKey(ctx, name, "list-grants");
   const now = Date.now();
   return (await q.listGrants(ctx.db.sql, k.id)).map((g) => grantView(g, now));
 }

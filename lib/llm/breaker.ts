@@ -30,6 +30,8 @@ export class ModelBreakers {
     private readonly threshold: number,
     private readonly cooldownMs: number,
     private readonly now: () => number = Date.now,
+    /** Told when a closed breaker opens (not when a failed trial re-opens it): the notification's hook. */
+    private readonly onOpen?: (opened: { model: string; failures: number; retryAt: Date }) => void,
   ) {}
 
   private entry(model: string): Entry {
@@ -71,8 +73,10 @@ export class ModelBreakers {
     e.consecutive++;
     e.lastError = error;
     // A failed trial re-opens at once; a closed breaker opens at the threshold.
+    const wasClosed = e.openUntil === null;
     if (e.trialInFlight || e.consecutive >= this.threshold) e.openUntil = this.now() + this.cooldownMs;
     e.trialInFlight = false;
+    if (wasClosed && e.openUntil !== null) this.onOpen?.({ model, failures: e.consecutive, retryAt: new Date(e.openUntil) });
   }
 
   /** A call that ended neither way (the caller aborted it): a trial it held is given back. */

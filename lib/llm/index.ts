@@ -4,6 +4,7 @@
 import { Ollama, type Message } from "ollama";
 import { getConfig, type Config } from "../config";
 import { observeModel } from "../metrics";
+import { notifyInBackground } from "../notify";
 import { beginModelCall, endModelCall, nsToSeconds, type CallEstimate, type MeterTicket, type ModelOp } from "../usage/meter";
 import { ModelBreakers, publishBreakers, type BreakerView } from "./breaker";
 
@@ -125,7 +126,9 @@ export class Llm {
   constructor(private readonly config: Config) {
     this.client = new Ollama({ host: config.OLLAMA_HOST, fetch: timeoutFetch(config.OLLAMA_TIMEOUT_MS) });
     this.healthClient = new Ollama({ host: config.OLLAMA_HOST, fetch: timeoutFetch(config.OLLAMA_HEALTH_TIMEOUT_MS) });
-    this.breakers = new ModelBreakers(config.OLLAMA_BREAKER_FAILURES, config.OLLAMA_BREAKER_COOLDOWN_MS);
+    this.breakers = new ModelBreakers(config.OLLAMA_BREAKER_FAILURES, config.OLLAMA_BREAKER_COOLDOWN_MS, Date.now, (o) =>
+      notifyInBackground({ kind: "breaker.opened", model: o.model, failures: o.failures, retryAt: o.retryAt.toISOString() }),
+    );
   }
 
   get models() {

@@ -288,7 +288,7 @@ export async function getDocumentTool(t: ToolContext, args: { id?: string; url?:
     url: passageLink(t.origin, { url: doc.url, documentId: doc.id, chunkId: "", anchor: null }),
     breadcrumb: doc.breadcrumb,
     collection: { id: collection.id, slug: collection.slug, name: collection.name },
-    updated_at: doc.sourceUpdatedAt?.toISOString() ?? null,
+    updated_at: doc.sourceUpdatedAt,
     chunks,
     truncated: budget <= 0 && chunks.reduce((n, c) => n + c.text.length, 0) < doc.chunks.reduce((n, c) => n + c.text.length, 0),
   };

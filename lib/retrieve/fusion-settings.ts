@@ -2,39 +2,19 @@
 // from an evaluation dataset, saving them. The search itself reads them through fusion.ts.
 import { z } from "zod";
 import { assertReadable, requireAdmin, type AccessContext } from "../access/context";
-import { audit } from "../audit";
+import { auditAs } from "../audit";
 import { getConfig } from "../config";
 import { NotFoundError, ValidationError } from "../errors";
 import { getDataset } from "../evaluate/datasets";
 import { forgetFusionSettings } from "./fusion";
-import { tuneFusion, type TuningResult } from "./fusion-tuning";
+import { tuneFusion } from "./fusion-tuning";
 import { saveCollectionFusion } from "./queries";
+import type { CollectionFusionView, LearnedFusion, SavedTuning } from "./types";
+
+export type { CollectionFusionView, LearnedFusion, SavedTuning } from "./types";
 
 /** Questions of a dataset a tuning reads at most (each is one search). */
 export const MAX_TUNING_QUESTIONS = 1000;
-
-export interface CollectionFusionView {
-  id: string;
-  name: string;
-  slug: string;
-  vectorWeight: number;
-  textWeight: number;
-  /** null: RETRIEVE_CANDIDATES. */
-  candidates: number | null;
-  defaultCandidates: number;
-  /** What the tuning that chose these measured (or null: never tuned). */
-  tuning: SavedTuning | null;
-}
-
-export interface SavedTuning {
-  datasetId: string;
-  datasetName: string;
-  at: string;
-  questions: number;
-  before: { ndcg: number; hitRate: number };
-  after: { ndcg: number; hitRate: number };
-  heldOut: { current: number; learned: number };
-}
 
 export async function listCollectionFusion(ctx: AccessContext): Promise<CollectionFusionView[]> {
   requireAdmin(ctx);
@@ -67,11 +47,6 @@ export const learnFusionInput = z.object({
   collectionId: z.string().uuid({ message: "must be a collection id (UUID)" }),
   datasetId: z.string().uuid({ message: "must be a dataset id (UUID)" }),
 });
-
-export interface LearnedFusion extends TuningResult {
-  collection: { id: string; name: string };
-  dataset: { id: string; name: string; version: number };
-}
 
 /** Learns the collection's fusion from the dataset's expected sources; saves nothing. */
 export async function learnCollectionFusion(ctx: AccessContext, input: z.infer<typeof learnFusionInput>, signal?: AbortSignal): Promise<LearnedFusion> {
@@ -123,9 +98,8 @@ export async function saveCollectionFusionSettings(ctx: AccessContext, input: z.
     throw new NotFoundError("Collection");
   }
   forgetFusionSettings(ctx.db);
-  await audit(
-    ctx.db,
-    ctx.principal,
+  await auditAs(
+    ctx,
     "collection.fusion",
     `collection:${input.collectionId}`,
     {
@@ -133,7 +107,6 @@ export async function saveCollectionFusionSettings(ctx: AccessContext, input: z.
       to: { vectorWeight: input.vectorWeight, textWeight: input.textWeight, candidates: input.candidates },
       dataset: input.tuning?.datasetId ?? null,
     },
-    { requestId: ctx.requestId },
   );
   return fusionOf(ctx, input.collectionId);
 }

@@ -8,11 +8,9 @@
 // stemming and stop words as the index, OR-ed (websearch_to_tsquery's implicit AND drops every chunk
 // missing one word, which is what makes naive PostgreSQL full-text search score far below BM25).
 import type { Db } from "../db/client";
+import { chunkLengthStats, hybridSearchRows, lexemeDocumentFrequency, queryLexemes, tsvMostCommonElems } from "./queries";
 
-export const BM25_K1 = 0.9;
-export const BM25_B = 0.4;
-/** RRF's constant (Cormack et al.); 60 is the customary value and what pgvector's example uses. */
-export const RRF_K = 60;
+export { BM25_B, BM25_K1, RRF_K } from "./queries";
 
 export interface SearchOptions {
   query: string;
@@ -84,7 +82,7 @@ const statsCache = new WeakMap<Db, Stats>();
 export async function corpusStats(db: Db, fresh = false): Promise<{ n: number; avgdl: number }> {
   const cached = statsCache.get(db);
   if (!fresh && cached && cached.n >= STATS_CACHE_FROM && Date.now() - cached.at < STATS_TTL_MS) return cached;
-  const [row] = await db.sql.query<{ n: number; avgdl: number | null }>(`SELECT count(*)::int AS n, avg(dl)::float8 AS avgdl FROM chunk_lengths`);
+  const row = await chunkLengthStats(db);
   const stats = { n: row?.n ?? 0, avgdl: row?.avgdl ?? 1, at: Date.now() };
   statsCache.set(db, stats);
   return stats;
@@ -98,12 +96,6 @@ export async function corpusStats(db: Db, fresh = false): Promise<{ n: number; a
  * (bench:quality), while a query with one very frequent word no longer aggregates a posting per chunk.
  */
 export const commonDf = (n: number) => Math.max(1000, Math.ceil(n * 0.02));
-/**
- * At most this many candidates per requested text candidate (by the rarer terms' score) get the common
- * terms added, when the exact bound below cannot prune. 6× keeps nDCG@10 and Recall@100 on SciFact at the
- * BM25 reference (bench:quality) at a third of the probes a fixed 1,000 cost.
- */
-const COMMON_POOL_PER_K = 6;
 const DF_TTL_MS = 10 * 60_000;
 const dfCache = new WeakMap<Db, Map<string, { df: number; at: number }>>();
 
@@ -118,15 +110,25 @@ const mceCache = new WeakMap<Db, { at: number; freqs: Promise<Map<string, number
 export function commonLexemeFrequencies(db: Db): Promise<Map<string, number>> {
   const hit = mceCache.get(db);
   if (hit && Date.now() - hit.at < DF_TTL_MS) return hit.freqs;
-  const freqs = db.sql
-    .query<{ elems: string[] | null; freqs: number[] | null }>(
-      `SELECT most_common_elems::text::text[] AS elems, most_common_elem_freqs AS freqs
-       FROM pg_stats WHERE schemaname = current_schema() AND tablename = 'chunks' AND attname = 'tsv'`,
-    )
-    .then(([row]) => new Map((row?.elems ?? []).map((lexeme, i) => [lexeme, row!.freqs![i]!] as const)))
+  const freqs = tsvMostCommonElems(db)
+    .then((row) => new Map((row?.elems ?? []).map((lexeme, i) => [lexeme, row!.freqs![i]!] as const)))
     .catch(() => new Map<string, number>());
   mceCache.set(db, { at: Date.now(), freqs });
   return freqs;
+}
+
+/**
+ * Lexemes whose estimated document frequency is clearly above the cap (by a quarter: ANALYZE's figures are
+ * estimates from a sample), so counting their postings would only confirm that they are common.
+ */
+const CLEARLY_COMMON = 1.25;
+const knownCommonCache = new WeakMap<Map<string, number>, { n: number; lexemes: string[] }>();
+function knownCommonLexemes(frequencies: Map<string, number>, n: number, cap: number): string[] {
+  const hit = knownCommonCache.get(frequencies);
+  if (hit && hit.n === n) return hit.lexemes;
+  const lexemes = [...frequencies].filter(([, f]) => f * n > CLEARLY_COMMON * cap).map(([lexeme]) => lexeme);
+  knownCommonCache.set(frequencies, { n, lexemes });
+  return lexemes;
 }
 
 export interface QueryTerm {
@@ -139,16 +141,12 @@ export interface QueryTerm {
 /** The question's lexemes (english stemming and stop words, as in chunks.tsv) with document frequencies. */
 export async function queryTerms(db: Db, query: string, n: number): Promise<QueryTerm[]> {
   const cap = commonDf(n);
-  // Counting stops at cap + 1: a frequent word costs no more than a rare one here.
-  const rows = await db.sql.query<{ lexeme: string; qtf: number; bounded: number }>(
-    `SELECT u.lexeme, cardinality(u.positions)::int AS qtf,
-       (SELECT count(*)::int FROM (SELECT 1 FROM chunk_terms ct WHERE ct.lexeme = u.lexeme LIMIT $2) s) AS bounded
-     FROM unnest(to_tsvector('english', $1)) AS u`,
-    [query, cap + 1],
-  );
+  // Counting stops at cap + 1: a frequent word costs no more than a rare one here. Words ANALYZE already
+  // knows to be well past the cap are not counted at all (their frequency comes from its statistics below).
+  const frequencies = await commonLexemeFrequencies(db);
+  const rows = await queryLexemes(db.sql, query, cap + 1, knownCommonLexemes(frequencies, n, cap));
   let cache = dfCache.get(db);
   if (!cache) dfCache.set(db, (cache = new Map()));
-  const frequencies = rows.some((r) => r.bounded > cap) ? await commonLexemeFrequencies(db) : null;
   const out: QueryTerm[] = [];
   for (const r of rows) {
     if (r.bounded === 0) continue;
@@ -159,15 +157,15 @@ export async function queryTerms(db: Db, query: string, n: number): Promise<Quer
     // A common term's frequency comes from the planner's statistics when ANALYZE has seen it (a
     // counting scan of a long posting list costs tens of milliseconds on the first question using the
     // word); otherwise it is counted once and cached. It moves slowly and its weight is small.
-    const freq = frequencies?.get(r.lexeme);
+    const freq = frequencies.get(r.lexeme);
     if (freq !== undefined) {
       out.push({ lexeme: r.lexeme, qtf: r.qtf, df: Math.max(cap + 1, Math.round(freq * n)), common: true });
       continue;
     }
     let hit = cache.get(r.lexeme);
     if (!hit || Date.now() - hit.at > DF_TTL_MS) {
-      const [c] = await db.sql.query<{ df: number }>(`SELECT count(*)::int AS df FROM chunk_terms WHERE lexeme = $1`, [r.lexeme]);
-      hit = { df: c?.df ?? r.bounded, at: Date.now() };
+      const df = await lexemeDocumentFrequency(db, r.lexeme);
+      hit = { df: df ?? r.bounded, at: Date.now() };
       cache.set(r.lexeme, hit);
     }
     out.push({ lexeme: r.lexeme, qtf: r.qtf, df: hit.df, common: true });
@@ -175,14 +173,6 @@ export async function queryTerms(db: Db, query: string, n: number): Promise<Quer
   // With only common terms, the rarest of them narrows the candidates (a one-term query is exact).
   if (out.length > 0 && out.every((t) => t.common)) out.reduce((a, b) => (b.df < a.df ? b : a)).common = false;
   return out;
-}
-
-const vectorLiteral = (v: number[]) => `[${v.map((x) => (Number.isFinite(x) ? x : 0)).join(",")}]`;
-
-/** Positional parameters of one statement: `p(value)` appends and returns its `$n`. */
-function params() {
-  const values: unknown[] = [];
-  return { values, p: (v: unknown) => `$${values.push(v)}` };
 }
 
 /** The full-text half's inputs: corpus statistics and the question's terms with their frequencies. */
@@ -199,108 +189,7 @@ export async function textQuery(db: Db, query: string): Promise<TextQuery> {
 
 export async function hybridSearch(db: Db, opts: SearchOptions): Promise<SearchRow[]> {
   if (opts.collectionIds && opts.collectionIds.length === 0) return [];
-  const { stats, terms } = opts.text ?? (await textQuery(db, opts.query));
-  const { values, p } = params();
-  const ids = opts.collectionIds ? p(opts.collectionIds) : null;
-  const filterC = ids ? `AND c.collection_id = ANY(${ids}::uuid[])` : "";
-  const filterT = ids ? `AND ct.collection_id = ANY(${ids}::uuid[])` : "";
-  const k = p(opts.perStage);
-
-  let vec = `SELECT NULL::uuid AS id, NULL::float8 AS dist, NULL::bigint AS rank WHERE false`;
-  if (opts.embedding) {
-    const v = p(vectorLiteral(opts.embedding));
-    vec = `
-      SELECT id, dist, row_number() OVER (ORDER BY dist, id) AS rank FROM (
-        SELECT c.id, (c.embedding <=> ${v}::vector) AS dist
-        FROM chunks c
-        WHERE true ${filterC}
-        ORDER BY c.embedding <=> ${v}::vector
-        LIMIT ${k}
-      ) v
-      -- Filtering NULL vectors outside the LIMIT keeps the inner query a plain HNSW index scan.
-      WHERE dist IS NOT NULL`;
-  }
-
-  // idf per term (Robertson/Sparck Jones, +1 inside the log as Lucene/Anserini do) times query frequency.
-  const weight = (t: QueryTerm) => {
-    const n = Math.max(stats.n, t.df);
-    return t.qtf * Math.log(1 + (n - t.df + 0.5) / (t.df + 0.5));
-  };
-  const rare = terms.filter((t) => !t.common);
-  const common = terms.filter((t) => t.common);
-  const avgdl = stats.avgdl || 1;
-  const tfNorm = (tf: string, dl: string) => `${tf} * ${BM25_K1 + 1} / (${tf} + ${BM25_K1} * (1 - ${BM25_B} + ${BM25_B} * ${dl} / ${avgdl}))`;
-  // LATERAL makes the common terms primary-key probes (lexeme, chunk_id) per candidate: a join could
-  // read a common term's whole posting list instead, which is what this path exists to avoid.
-  const bm = common.length
-    ? `SELECT p.chunk_id AS id, p.score + coalesce(e.score, 0) AS score
-       FROM part p LEFT JOIN LATERAL (
-         SELECT sum(cw.wt * ${tfNorm("ct.tf", "ct.dl")}) AS score
-         FROM unnest(${p(common.map((t) => t.lexeme))}::text[], ${p(common.map(weight))}::float8[]) AS cw(lexeme, wt)
-         JOIN chunk_terms ct ON ct.lexeme = cw.lexeme AND ct.chunk_id = p.chunk_id
-       ) e ON true`
-    : `SELECT chunk_id AS id, score FROM part`;
-  // MaxScore-style pruning, exact: together the common terms add at most `commonMax` to any chunk, so a
-  // candidate whose rare-term score is below the k-th best rare-term score minus commonMax can never
-  // reach the top k — it is not probed. COMMON_POOL_PER_K caps the probes when the bound cannot prune.
-  const commonMax = common.reduce((sum, t) => sum + weight(t) * (BM25_K1 + 1), 0);
-  const hydrate = opts.limit ? `LIMIT ${p(opts.limit)}` : "";
-  // Weights: parameters for the whole search, or each candidate's collection's columns (a primary-key
-  // lookup per candidate, only when the searched collections are weighted differently).
-  const perCollection = opts.weights === "per-collection";
-  const w = opts.weights && opts.weights !== "per-collection" ? opts.weights : EQUAL_WEIGHTS;
-  const wv = perCollection ? "col.fusion_vector_weight" : `${p(w.vector)}::float8`;
-  const wt = perCollection ? "col.fusion_text_weight" : `${p(w.text)}::float8`;
-  const weighJoin = perCollection ? "JOIN chunks wc ON wc.id = coalesce(v.id, t.id) JOIN collections col ON col.id = wc.collection_id" : "";
-  const query = `
-    WITH
-    vec AS (${vec}),
-    agg AS MATERIALIZED (
-      SELECT ct.chunk_id, sum(w.wt * ${tfNorm("ct.tf", "ct.dl")}) AS score
-      FROM unnest(${p(rare.map((t) => t.lexeme))}::text[], ${p(rare.map(weight))}::float8[]) AS w(lexeme, wt)
-      JOIN chunk_terms ct ON ct.lexeme = w.lexeme
-      WHERE true ${filterT}
-      GROUP BY ct.chunk_id
-    ),
-    part AS (
-      SELECT chunk_id, score FROM agg
-      ${common.length ? `WHERE score >= coalesce((SELECT score FROM agg ORDER BY score DESC LIMIT 1 OFFSET ${k} - 1), 0) - ${p(commonMax)}` : ""}
-      ORDER BY score DESC, chunk_id
-      LIMIT ${common.length ? p(COMMON_POOL_PER_K * opts.perStage) : k}
-    ),
-    bm AS (${bm}),
-    txt AS (
-      SELECT id, score, row_number() OVER (ORDER BY score DESC, id) AS rank
-      FROM (SELECT id, score FROM bm ORDER BY score DESC, id LIMIT ${k}) t
-    ),
-    fused AS (
-      SELECT coalesce(v.id, t.id) AS id, v.rank AS vrank, v.dist, t.rank AS trank, t.score AS bm25,
-        coalesce(${wv} / (${RRF_K} + v.rank), 0) + coalesce(${wt} / (${RRF_K} + t.rank), 0) AS rrf
-      FROM vec v FULL OUTER JOIN txt t ON t.id = v.id
-      ${weighJoin}
-    ),
-    -- Only the rows the caller will read are joined to their chunk and page.
-    top AS (SELECT * FROM fused ORDER BY rrf DESC, id ${hydrate})
-    SELECT f.id::text AS "chunkId", c.document_id::text AS "documentId", c.collection_id::text AS "collectionId",
-      c.position, c.heading_path AS "headingPath", c.anchor, c.text, c.token_count AS "tokenCount",
-      d.title, d.url, d.breadcrumb,
-      f.vrank::int AS "vectorRank", (1 - f.dist)::float8 AS "vectorScore",
-      f.trank::int AS "textRank", f.bm25::float8 AS "textScore", f.rrf::float8 AS "fusedScore"
-    FROM top f
-    JOIN chunks c ON c.id = f.id
-    JOIN documents d ON d.id = c.document_id
-    WHERE d.deleted_at IS NULL
-    ORDER BY f.rrf DESC, f.id`;
-
-  // set_config(…, true) lasts until the end of the transaction. iterative_scan lets the HNSW scan
-  // continue past ef_search when the collection filter removes candidates (pgvector ≥ 0.8), so a
-  // small collection still gets k results.
-  const rows = await db.sql.transaction(async (tx) => {
-    await tx.query(`SELECT set_config('hnsw.ef_search', $1, true), set_config('hnsw.iterative_scan', $2, true)`, [
-      String(Math.max(opts.efSearch, opts.perStage) | 0),
-      ids ? "relaxed_order" : "off",
-    ]);
-    return tx.query<Omit<SearchRow, "fusedRank">>(query, values);
-  });
+  const text = opts.text ?? (await textQuery(db, opts.query));
+  const rows = await hybridSearchRows(db, { ...opts, weights: opts.weights ?? EQUAL_WEIGHTS }, text);
   return rows.map((r, i) => ({ ...r, fusedRank: i + 1 }));
 }

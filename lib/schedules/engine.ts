@@ -133,7 +133,7 @@ export async function claimManualRun(db: Db, scheduleId: string, opts: EngineOpt
     if (mine >= s.max_concurrent) {
       throw new ConflictError(
         `This schedule already has ${mine} run${mine === 1 ? "" : "s"} in progress (its limit is ${s.max_concurrent}); try again when one finishes.`,
-        { limit: "max_concurrent", running: mine },
+        { limit: "maxConcurrent", running: mine },
       );
     }
     if (running >= opts.globalLimit) {

@@ -9,11 +9,9 @@ export {
   runAsUsers,
   runScheduleNow,
   targetChoices,
-  type TargetChoices,
   setScheduleEnabled,
   updateSchedule,
-  type RunView,
-  type ScheduleView,
 } from "./service";
+export type { RunView, ScheduleView, TargetChoices } from "./types";
 export { createScheduleBody, updateScheduleBody, type CreateScheduleInput, type UpdateScheduleInput } from "./rules";
 export { listTargetKinds, TARGET_KINDS, type TargetKind } from "./targets";

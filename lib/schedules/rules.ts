@@ -34,26 +34,26 @@ const fields = {
     })
     .strict(),
   enabled: z.boolean(),
-  interval_minutes: z
+  intervalMinutes: z
     .number({ message: "must be a whole number of minutes" })
     .int({ message: "must be a whole number of minutes" })
     .min(1, { message: "must be at least 1" })
     .max(MAX_INTERVAL, { message: `must be at most ${MAX_INTERVAL} (366 days)` })
     .nullable(),
   cron: z.string().trim().min(1, { message: "must not be empty" }).max(200).nullable(),
-  time_zone: z.string().trim().min(1),
-  max_concurrent: z
+  timeZone: z.string().trim().min(1),
+  maxConcurrent: z
     .number({ message: "must be a whole number" })
     .int({ message: "must be a whole number" })
     .min(1, { message: "must be at least 1" })
     .max(100, { message: "must be at most 100" }),
-  timeout_minutes: z
+  timeoutMinutes: z
     .number({ message: "must be a whole number of minutes" })
     .int({ message: "must be a whole number of minutes" })
     .min(1, { message: "must be at least 1" })
     .max(10080, { message: "must be at most 10080 (7 days)" }),
   /** The user whose access the schedule's runs have; default: whoever creates the schedule. */
-  run_as_user_id: z.string().uuid({ message: "must be a user id (UUID)" }),
+  runAsUserId: z.string().uuid({ message: "must be a user id (UUID)" }),
 };
 
 export const createScheduleBody = z
@@ -61,30 +61,31 @@ export const createScheduleBody = z
     name: fields.name,
     target: fields.target,
     enabled: fields.enabled.default(true),
-    interval_minutes: fields.interval_minutes.optional(),
+    intervalMinutes: fields.intervalMinutes.optional(),
     cron: fields.cron.optional(),
-    time_zone: fields.time_zone.default("UTC"),
-    max_concurrent: fields.max_concurrent.default(1),
-    timeout_minutes: fields.timeout_minutes.default(240),
-    run_as_user_id: fields.run_as_user_id.optional(),
+    timeZone: fields.timeZone.default("UTC"),
+    maxConcurrent: fields.maxConcurrent.default(1),
+    timeoutMinutes: fields.timeoutMinutes.default(240),
+    runAsUserId: fields.runAsUserId.optional(),
   })
   .strict();
-export type CreateScheduleInput = z.input<typeof createScheduleBody>;
+/** A create body as the route's schema leaves it (defaults applied): what createSchedule takes. */
+export type CreateScheduleInput = z.output<typeof createScheduleBody>;
 
 export const updateScheduleBody = z
   .object({
     name: fields.name.optional(),
     target: fields.target.optional(),
     enabled: fields.enabled.optional(),
-    interval_minutes: fields.interval_minutes.optional(),
+    intervalMinutes: fields.intervalMinutes.optional(),
     cron: fields.cron.optional(),
-    time_zone: fields.time_zone.optional(),
-    max_concurrent: fields.max_concurrent.optional(),
-    timeout_minutes: fields.timeout_minutes.optional(),
-    run_as_user_id: fields.run_as_user_id.optional(),
+    timeZone: fields.timeZone.optional(),
+    maxConcurrent: fields.maxConcurrent.optional(),
+    timeoutMinutes: fields.timeoutMinutes.optional(),
+    runAsUserId: fields.runAsUserId.optional(),
   })
   .strict();
-export type UpdateScheduleInput = z.input<typeof updateScheduleBody>;
+export type UpdateScheduleInput = z.output<typeof updateScheduleBody>;
 
 export interface ScheduleFields {
   name: string;
@@ -112,13 +113,13 @@ export async function checkScheduleFields(f: ScheduleFields, db: Db, now = new D
   const out = { ...f };
 
   if (f.intervalMinutes != null && f.cron != null) {
-    issues.push({ path: "cron", message: "give either interval_minutes or cron, not both" });
+    issues.push({ path: "cron", message: "give either intervalMinutes or cron, not both" });
   } else if (f.intervalMinutes == null && f.cron == null) {
-    issues.push({ path: "interval_minutes", message: "give either interval_minutes or cron" });
+    issues.push({ path: "intervalMinutes", message: "give either intervalMinutes or cron" });
   }
 
   const tz = canonicalTimeZone(f.timeZone);
-  if (!tz) issues.push({ path: "time_zone", message: `"${f.timeZone}" is not an IANA time zone such as Europe/Berlin or UTC` });
+  if (!tz) issues.push({ path: "timeZone", message: `"${f.timeZone}" is not an IANA time zone such as Europe/Berlin or UTC` });
   else out.timeZone = tz;
 
   if (f.cron != null) {
@@ -137,7 +138,7 @@ export async function checkScheduleFields(f: ScheduleFields, db: Db, now = new D
   const globalLimit = getConfig().SCHEDULER_MAX_CONCURRENT_RUNS;
   if (f.maxConcurrent > globalLimit) {
     issues.push({
-      path: "max_concurrent",
+      path: "maxConcurrent",
       message: `cannot exceed the global limit of ${globalLimit} runs (SCHEDULER_MAX_CONCURRENT_RUNS)`,
     });
   }
@@ -148,14 +149,14 @@ export async function checkScheduleFields(f: ScheduleFields, db: Db, now = new D
     ? await db.prisma.user.findUnique({ where: { id: f.runAsUserId }, select: { id: true, email: true, role: true, disabledAt: true } })
     : null;
   const principal = user ? principalOfUser(user) : null;
-  if (!f.runAsUserId) issues.push({ path: "run_as_user_id", message: "choose the user whose access its runs have" });
-  else if (!user) issues.push({ path: "run_as_user_id", message: "no user has this id" });
-  else if (!principal) issues.push({ path: "run_as_user_id", message: `${user.email} is disabled` });
+  if (!f.runAsUserId) issues.push({ path: "runAsUserId", message: "choose the user whose access its runs have" });
+  else if (!user) issues.push({ path: "runAsUserId", message: "no user has this id" });
+  else if (!principal) issues.push({ path: "runAsUserId", message: `${user.email} is disabled` });
   else runAs = await accessContextFor(db, principal);
 
   const kind = getTargetKind(f.targetKind);
   if (kind?.permission && runAs && !can(runAs, kind.permission)) {
-    issues.push({ path: "run_as_user_id", message: `${user!.email} (${user!.role}) lacks the "${kind.permission}" permission that "${kind.label}" needs` });
+    issues.push({ path: "runAsUserId", message: `${user!.email} (${user!.role}) lacks the "${kind.permission}" permission that "${kind.label}" needs` });
     runAs = null; // the target's own checks of what this user may reach would only repeat the refusal
   }
   if (!kind) {

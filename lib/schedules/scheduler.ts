@@ -1,9 +1,10 @@
-// The poll loop: every SCHEDULER_POLL_MS, check handed-off runs, fail dead ones, claim and start due
-// schedules. Runs in workers/scheduler.ts (PostgreSQL) or inside the web process (embedded default);
+// The poll loop: every SCHEDULER_POLL_MS, check handed-off runs, fail dead ones, expire approval requests,
+// claim and start due schedules. Runs in workers/scheduler.ts (PostgreSQL) or inside the web process (embedded default);
 // any number of these loops may run against one database.
 import { setTimeout as sleep } from "node:timers/promises";
 import { getConfig } from "../config";
 import type { Db } from "../db/client";
+import { expireApprovals, resumeApprovedActions } from "../approvals/service";
 import { log } from "../log";
 import { closeBudgetWindows } from "../usage/budgets";
 import { claimDueRuns, defaultEngineOptions, failDeadRuns, getExecutor, syncHandedOffRuns, type EngineOptions } from "./engine";
@@ -36,6 +37,10 @@ export function startScheduler({ db, signal, pollMs, engine }: StartSchedulerOpt
     // Budget windows that ended start their next one (exactly once across scheduler processes).
     const closed = await closeBudgetWindows(db);
     if (closed > 0) log("info", "budget windows closed", { count: closed });
+    // Approval requests past their expiry: each expires once, whichever process's UPDATE gets it.
+    await expireApprovals(db);
+    // Approved actions whose job was lost (the queue was down at the time) are carried out here, once.
+    await resumeApprovedActions(db);
     const claimed = await claimDueRuns(db, opts);
     for (const run of claimed) {
       log("info", "schedule run claimed", { scheduleId: run.scheduleId, runId: run.runId, dueAt: run.dueAt?.toISOString() });

@@ -1,77 +1,34 @@
 // Schedules as the API and the page see them: create, read, edit, enable/disable, delete, run now, history.
-// All of it is for admins; every change is written to the audit log here. A schedule runs as a named user
-// (`run_as_user_id`, default: whoever creates it): its runs have that user's access, read at every run.
+// All of it is for admins; every change is written to the audit log here. Input comes parsed by the route's
+// zod schema (lib/schedules/rules.ts); what zod cannot check (the rule, the limits, the user, the target)
+// is checked here. A schedule runs as a named user
+// (`runAsUserId`, default: whoever creates it): its runs have that user's access, read at every run.
 import { requireAdmin, type AccessContext } from "../access/context";
-import { audit } from "../audit";
+import { auditAs } from "../audit";
 import type { Db } from "../db/client";
-import { NotFoundError, ValidationError, zodIssuesToDetails } from "../errors";
+import { NotFoundError } from "../errors";
 import { claimManualRun, defaultEngineOptions, getExecutor } from "./engine";
 import { lastRunIds } from "./queries";
-import {
-  checkScheduleFields,
-  createScheduleBody,
-  nextRunAfter,
-  updateScheduleBody,
-  type CreateScheduleInput,
-  type ScheduleFields,
-  type UpdateScheduleInput,
-} from "./rules";
+import { checkScheduleFields, nextRunAfter, type CreateScheduleInput, type ScheduleFields, type UpdateScheduleInput } from "./rules";
 import { getTargetKind, listTargetKinds } from "./targets";
+import type { RunView, ScheduleView, TargetChoices } from "./types";
 
-export interface RunView {
-  id: string;
-  schedule_id: string;
-  trigger: "schedule" | "manual";
-  status: "running" | "succeeded" | "failed" | "stopped";
-  due_at: string | null;
-  started_at: string;
-  finished_at: string | null;
-  error: string | null;
-  /** What the run produced (an evaluation run, an import job, a backup, an HTTP status). */
-  result: { kind: string; id: string } | null;
-}
-
-export interface ScheduleView {
-  id: string;
-  name: string;
-  enabled: boolean;
-  target: { kind: string; label: string; config: Record<string, unknown>; summary: string };
-  interval_minutes: number | null;
-  cron: string | null;
-  time_zone: string;
-  max_concurrent: number;
-  timeout_minutes: number;
-  /** The user whose access its runs have; null when that user was deleted (its runs then fail). */
-  run_as_user_id: string | null;
-  next_run_at: string | null;
-  last_run_at: string | null;
-  running: number;
-  last_run: RunView | null;
-  created_at: string;
-  updated_at: string;
-}
+export type { RunView, ScheduleView, TargetChoices } from "./types";
 
 type ScheduleRow = NonNullable<Awaited<ReturnType<Db["prisma"]["schedule"]["findUnique"]>>>;
 type RunRow = NonNullable<Awaited<ReturnType<Db["prisma"]["scheduleRun"]["findUnique"]>>>;
-
-function parseOrThrow<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: Array<{ path: PropertyKey[]; message: string }> } } }, input: unknown): T {
-  const r = schema.safeParse(input);
-  if (r.success) return r.data;
-  const details = zodIssuesToDetails(r.error.issues);
-  throw new ValidationError(`The schedule is not valid: ${details.map((d) => `${d.path} ${d.message}`).join("; ")}.`, details);
-}
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
 export function runView(r: RunRow): RunView {
   return {
     id: r.id,
-    schedule_id: r.scheduleId,
+    scheduleId: r.scheduleId,
     trigger: r.trigger as RunView["trigger"],
     status: r.status as RunView["status"],
-    due_at: iso(r.dueAt),
-    started_at: r.startedAt.toISOString(),
-    finished_at: iso(r.finishedAt),
+    dueAt: iso(r.dueAt),
+    startedAt: r.startedAt.toISOString(),
+    finishedAt: iso(r.finishedAt),
     error: r.error,
     result: r.resultKind && r.resultId ? { kind: r.resultKind, id: r.resultId } : null,
   };
@@ -108,18 +65,18 @@ async function views(db: Db, rows: ScheduleRow[]): Promise<ScheduleView[]> {
       name: s.name,
       enabled: s.enabled,
       target: await summarise(db, s),
-      interval_minutes: s.intervalMinutes,
+      intervalMinutes: s.intervalMinutes,
       cron: s.cron,
-      time_zone: s.timeZone,
-      max_concurrent: s.maxConcurrent,
-      timeout_minutes: s.timeoutMinutes,
-      run_as_user_id: s.runAsUserId,
-      next_run_at: iso(s.nextRunAt),
-      last_run_at: iso(s.lastRunAt),
+      timeZone: s.timeZone,
+      maxConcurrent: s.maxConcurrent,
+      timeoutMinutes: s.timeoutMinutes,
+      runAsUserId: s.runAsUserId,
+      nextRunAt: iso(s.nextRunAt),
+      lastRunAt: iso(s.lastRunAt),
       running: runningBy.get(s.id) ?? 0,
-      last_run: lastBy.has(s.id) ? runView(lastBy.get(s.id)!) : null,
-      created_at: s.createdAt.toISOString(),
-      updated_at: s.updatedAt.toISOString(),
+      lastRun: lastBy.has(s.id) ? runView(lastBy.get(s.id)!) : null,
+      createdAt: s.createdAt.toISOString(),
+      updatedAt: s.updatedAt.toISOString(),
     })),
   );
 }
@@ -132,7 +89,7 @@ async function findRow(db: Db, id: string): Promise<ScheduleRow> {
 }
 
 function record(ctx: AccessContext, action: string, id: string, details: Record<string, unknown> = {}) {
-  return audit(ctx.db, ctx.principal, action, `schedule:${id}`, details, { requestId: ctx.requestId });
+  return auditAs(ctx, action, `schedule:${id}`, details);
 }
 
 export async function listSchedules(ctx: AccessContext): Promise<ScheduleView[]> {
@@ -146,22 +103,21 @@ export async function getSchedule(ctx: AccessContext, id: string): Promise<Sched
   return (await views(ctx.db, [await findRow(ctx.db, id)]))[0];
 }
 
-export async function createSchedule(ctx: AccessContext, input: CreateScheduleInput, now = new Date()): Promise<ScheduleView> {
+export async function createSchedule(ctx: AccessContext, b: CreateScheduleInput, now = new Date()): Promise<ScheduleView> {
   requireAdmin(ctx);
   const { db } = ctx;
-  const b = parseOrThrow(createScheduleBody, input);
   const f = await checkScheduleFields(
     {
       name: b.name,
       targetKind: b.target.kind,
       targetConfig: b.target.config,
       enabled: b.enabled,
-      intervalMinutes: b.interval_minutes ?? null,
+      intervalMinutes: b.intervalMinutes ?? null,
       cron: b.cron ?? null,
-      timeZone: b.time_zone,
-      maxConcurrent: b.max_concurrent,
-      timeoutMinutes: b.timeout_minutes,
-      runAsUserId: b.run_as_user_id ?? ctx.onBehalfOf,
+      timeZone: b.timeZone,
+      maxConcurrent: b.maxConcurrent,
+      timeoutMinutes: b.timeoutMinutes,
+      runAsUserId: b.runAsUserId ?? ctx.onBehalfOf,
     },
     db,
     now,
@@ -188,20 +144,19 @@ export async function createSchedule(ctx: AccessContext, input: CreateScheduleIn
   return view;
 }
 
-export async function updateSchedule(ctx: AccessContext, id: string, input: UpdateScheduleInput, now = new Date()): Promise<ScheduleView> {
+export async function updateSchedule(ctx: AccessContext, id: string, p: UpdateScheduleInput, now = new Date()): Promise<ScheduleView> {
   requireAdmin(ctx);
   const { db } = ctx;
-  const p = parseOrThrow(updateScheduleBody, input);
   const cur = await findRow(db, id);
   // Giving one kind of rule replaces the other; giving both is refused by the field check.
   let intervalMinutes = cur.intervalMinutes;
   let cron = cur.cron;
-  if (p.interval_minutes !== undefined && p.cron !== undefined) {
-    intervalMinutes = p.interval_minutes;
+  if (p.intervalMinutes !== undefined && p.cron !== undefined) {
+    intervalMinutes = p.intervalMinutes;
     cron = p.cron;
-  } else if (p.interval_minutes !== undefined) {
-    intervalMinutes = p.interval_minutes;
-    if (p.interval_minutes !== null) cron = null;
+  } else if (p.intervalMinutes !== undefined) {
+    intervalMinutes = p.intervalMinutes;
+    if (p.intervalMinutes !== null) cron = null;
   } else if (p.cron !== undefined) {
     cron = p.cron;
     if (p.cron !== null) intervalMinutes = null;
@@ -213,10 +168,10 @@ export async function updateSchedule(ctx: AccessContext, id: string, input: Upda
     enabled: p.enabled ?? cur.enabled,
     intervalMinutes,
     cron,
-    timeZone: p.time_zone ?? cur.timeZone,
-    maxConcurrent: p.max_concurrent ?? cur.maxConcurrent,
-    timeoutMinutes: p.timeout_minutes ?? cur.timeoutMinutes,
-    runAsUserId: p.run_as_user_id ?? cur.runAsUserId,
+    timeZone: p.timeZone ?? cur.timeZone,
+    maxConcurrent: p.maxConcurrent ?? cur.maxConcurrent,
+    timeoutMinutes: p.timeoutMinutes ?? cur.timeoutMinutes,
+    runAsUserId: p.runAsUserId ?? cur.runAsUserId,
   };
   const f = await checkScheduleFields(merged, db, now);
   const ruleChanged = f.intervalMinutes !== cur.intervalMinutes || f.cron !== cur.cron || f.timeZone !== cur.timeZone;
@@ -241,7 +196,7 @@ export async function updateSchedule(ctx: AccessContext, id: string, input: Upda
       nextRunAt,
     },
   });
-  await record(ctx, "schedule.update", id, { fields: Object.keys(p), ...(p.run_as_user_id ? { runAsUserId: p.run_as_user_id } : {}) });
+  await record(ctx, "schedule.update", id, { fields: Object.keys(p), ...(p.runAsUserId ? { runAsUserId: p.runAsUserId } : {}) });
   return (await views(db, [row]))[0];
 }
 
@@ -292,16 +247,6 @@ export async function runScheduleNow(ctx: AccessContext, id: string): Promise<Ru
   return runView(row);
 }
 
-export interface TargetChoices {
-  kinds: Array<{ kind: string; label: string }>;
-  /** Users a schedule can run as (active ones), with their role. */
-  users: Array<{ id: string; email: string; role: string }>;
-  datasets: Array<{ id: string; name: string }>;
-  /** Sources a reconcile can re-sync (Notion and S3). */
-  notionSources: Array<{ id: string; name: string }>;
-  timeZones: string[];
-}
-
 /** What the schedule form offers: target kinds, the things they can point at, and the users to run as. */
 export async function targetChoices(ctx: AccessContext): Promise<TargetChoices> {
   requireAdmin(ctx);
@@ -315,9 +260,9 @@ export async function targetChoices(ctx: AccessContext): Promise<TargetChoices> 
 }
 
 /** Who schedules run as, for the pages: e-mail, role and whether the user is disabled, by user id. */
-export async function runAsUsers(ctx: AccessContext, schedules: Array<Pick<ScheduleView, "run_as_user_id">>) {
+export async function runAsUsers(ctx: AccessContext, schedules: Array<Pick<ScheduleView, "runAsUserId">>) {
   requireAdmin(ctx);
-  const ids = [...new Set(schedules.map((s) => s.run_as_user_id).filter((id): id is string => id !== null))];
+  const ids = [...new Set(schedules.map((s) => s.runAsUserId).filter((id): id is string => id !== null))];
   const users = await ctx.db.prisma.user.findMany({ where: { id: { in: ids } }, select: { id: true, email: true, role: true, disabledAt: true } });
   return new Map(users.map((u) => [u.id, { email: u.email, role: u.role, disabled: u.disabledAt !== null }]));
 }

@@ -9,7 +9,8 @@ import type { Db } from "../db/client";
 import { isAppError } from "../errors";
 import { evaluationRunStatus, startEvaluationRun } from "../evaluate";
 import { assertOutboundAllowed, describeOutboundFailure, OutboundBlockedError, outboundFetch } from "../http/outbound";
-import { getImportJob, startReconcile } from "../ingest";
+import { importJobView, startReconcile } from "../ingest";
+import { sendDigest } from "../insights/digest";
 
 export type ScheduleRunTrigger = "schedule" | "manual";
 
@@ -94,12 +95,12 @@ const webhookConfig = z
       .refine((u) => !new URL(u).username && !new URL(u).password, {
         message: "must not contain credentials (the URL is stored in clear)",
       }),
-    timeout_seconds: z.number().int().min(1).max(600).default(30),
+    timeoutSeconds: z.number().int().min(1).max(600).default(30),
   })
   .strict();
 
 /**
- * POSTs a small JSON notice ({ event, schedule, run, trigger, due_at }) to an admin-chosen URL — to kick
+ * POSTs a small JSON notice ({ event, schedule, run, trigger, dueAt }) to an admin-chosen URL — to kick
  * off work in another system, or to be told that time has come. 2xx = succeeded.
  */
 const webhookTarget = targetKind({
@@ -134,10 +135,10 @@ const webhookTarget = targetKind({
             schedule: { id: ctx.scheduleId, name: ctx.scheduleName },
             run: { id: ctx.runId },
             trigger: ctx.trigger,
-            due_at: ctx.dueAt?.toISOString() ?? null,
+            dueAt: ctx.dueAt?.toISOString() ?? null,
           }),
           signal: ctx.signal,
-          timeoutMs: config.timeout_seconds * 1000,
+          timeoutMs: config.timeoutSeconds * 1000,
         },
         { field: "url" },
       );
@@ -148,7 +149,7 @@ const webhookTarget = targetKind({
     } catch (err) {
       if (err instanceof OutboundBlockedError) return { state: "failed", error: `${host} is not an allowed target (OUTBOUND_ALLOW)` };
       const name = (err as Error).name;
-      if (name === "TimeoutError" || (name === "AbortError" && !ctx.signal.aborted)) return { state: "failed", error: `no answer from ${host} within ${config.timeout_seconds} s` };
+      if (name === "TimeoutError" || (name === "AbortError" && !ctx.signal.aborted)) return { state: "failed", error: `no answer from ${host} within ${config.timeoutSeconds} s` };
       // In the guard's words only: the socket's error text would tell which ports answer.
       return { state: "failed", error: describeOutboundFailure(err, host) };
     }
@@ -163,24 +164,24 @@ const evaluationRunTarget = targetKind({
   label: "Evaluation run",
   resultKind: "evaluation_run",
   permission: "score",
-  config: z.object({ dataset_id: z.string().uuid({ message: "must be a dataset id (UUID)" }) }).strict(),
+  config: z.object({ datasetId: z.string().uuid({ message: "must be a dataset id (UUID)" }) }).strict(),
   async check(config, { db, runAs }) {
-    const ds = await db.prisma.dataset.findUnique({ where: { id: config.dataset_id }, select: { collectionIds: true } });
-    if (!ds) return [{ path: "dataset_id", message: "no dataset has this id" }];
+    const ds = await db.prisma.dataset.findUnique({ where: { id: config.datasetId }, select: { collectionIds: true } });
+    if (!ds) return [{ path: "datasetId", message: "no dataset has this id" }];
     if (runAs && !runAs.isAdmin && !ds.collectionIds.every((id) => runAs.readableIds.includes(id))) {
-      return [{ path: "dataset_id", message: `${runAs.principal.label}, whom this schedule runs as, may not read every collection of this dataset` }];
+      return [{ path: "datasetId", message: `${runAs.principal.label}, whom this schedule runs as, may not read every collection of this dataset` }];
     }
     return [];
   },
   async describe(config, db) {
-    const ds = await db.prisma.dataset.findUnique({ where: { id: config.dataset_id }, select: { name: true } });
+    const ds = await db.prisma.dataset.findUnique({ where: { id: config.datasetId }, select: { name: true } });
     return ds ? `Evaluation of dataset "${ds.name}"` : "Evaluation of a deleted dataset";
   },
   async start(config, ctx) {
     // As the schedule's user: the run asks with their access (re-read by the run's job when it works).
     try {
       const r = await startEvaluationRun(ctx.access, {
-        datasetId: config.dataset_id,
+        datasetId: config.datasetId,
         trigger: ctx.trigger === "manual" ? "manual" : "schedule",
         scheduleRunId: ctx.runId,
       });
@@ -210,23 +211,23 @@ const notionReconcileTarget = targetKind({
   label: "Source reconcile (Notion or S3)",
   resultKind: "import_job",
   permission: "import",
-  config: z.object({ source_id: z.string().uuid({ message: "must be a source id (UUID)" }) }).strict(),
+  config: z.object({ sourceId: z.string().uuid({ message: "must be a source id (UUID)" }) }).strict(),
   async check(config, { db }) {
-    const src = await db.prisma.source.findUnique({ where: { id: config.source_id }, select: { kind: true } });
-    if (!src) return [{ path: "source_id", message: "no source has this id" }];
-    if (src.kind !== "notion" && src.kind !== "s3") return [{ path: "source_id", message: `this ${src.kind} source has nothing to reconcile (only Notion and S3 sources do)` }];
+    const src = await db.prisma.source.findUnique({ where: { id: config.sourceId }, select: { kind: true } });
+    if (!src) return [{ path: "sourceId", message: "no source has this id" }];
+    if (src.kind !== "notion" && src.kind !== "s3") return [{ path: "sourceId", message: `this ${src.kind} source has nothing to reconcile (only Notion and S3 sources do)` }];
     return [];
   },
   async describe(config, db) {
-    const src = await db.prisma.source.findUnique({ where: { id: config.source_id }, select: { name: true, kind: true } });
+    const src = await db.prisma.source.findUnique({ where: { id: config.sourceId }, select: { name: true, kind: true } });
     return src ? `Reconcile ${src.kind === "s3" ? "S3" : "Notion"} source "${src.name}"` : "Reconcile of a deleted source";
   },
   async start(config, ctx) {
-    const r = await startReconcile(ctx.db, { sourceId: config.source_id, trigger: ctx.trigger });
+    const r = await startReconcile(ctx.db, { sourceId: config.sourceId, trigger: ctx.trigger });
     return { state: "started", resultKind: r.kind, resultId: r.id };
   },
   async status(id, db) {
-    const job = await getImportJob(id, db).catch(() => null);
+    const job = await importJobView(db, id).catch(() => null);
     if (!job) return { state: "failed", error: "the import job no longer exists" };
     if (job.status === "succeeded") return { state: "succeeded" };
     if (job.status === "failed") return { state: "failed", error: errorSummary(job.error ?? "the import job failed") };
@@ -260,5 +261,25 @@ const backupTarget = targetKind({
   },
 });
 
+// ───────────────────────── digest ─────────────────────────
+
+/**
+ * The Insights figures of the last day or week, with the access of the user the schedule runs as, sent
+ * to every notification target that takes digests (counts and a link only).
+ */
+const digestTarget = targetKind({
+  kind: "digest",
+  label: "Digest (daily or weekly figures to notification targets)",
+  permission: "score",
+  config: z.object({ period: z.enum(["daily", "weekly"], { message: 'must be "daily" or "weekly"' }) }).strict(),
+  async describe(config) {
+    return `${config.period === "weekly" ? "Weekly" : "Daily"} digest to notification targets`;
+  },
+  async start(config, ctx) {
+    const r = await sendDigest(ctx.access, config.period);
+    return { state: "succeeded", resultKind: "notification_deliveries", resultId: String(r.deliveries) };
+  },
+});
+
 /** Every kind a schedule can run, in the order forms list them. Adding a kind = one entry here. */
-export const TARGET_KINDS: ReadonlyArray<TargetKind<any>> = [webhookTarget, evaluationRunTarget, notionReconcileTarget, backupTarget];
+export const TARGET_KINDS: ReadonlyArray<TargetKind<any>> = [webhookTarget, evaluationRunTarget, notionReconcileTarget, backupTarget, digestTarget];

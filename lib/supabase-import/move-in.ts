@@ -8,10 +8,10 @@
 // the same export finds every page unchanged and makes no embedding call.
 import { createHash } from "node:crypto";
 import { assertWritable, requirePermission, type AccessContext } from "../access/context";
-import { audit } from "../audit";
+import { auditAs } from "../audit";
 import { getConfig } from "../config";
 import { NotFoundError, UnprocessableError, ValidationError } from "../errors";
-import { createImportJob, getImportJob, runImportJob } from "../ingest/import-jobs";
+import { createImportJob, importJobView, runImportJob } from "../ingest/import-jobs";
 import type { Llm } from "../llm";
 import {
   createMoveInSource,
@@ -187,7 +187,7 @@ export async function moveIn(ctx: AccessContext, input: MoveInInput, opts: MoveI
     if (!staging) return report;
 
     const { jobId } = staging;
-    await audit(db, ctx.principal, "import.supabase", `collection:${collection.id}`, {
+    await auditAs(ctx, "import.supabase", `collection:${collection.id}`, {
       jobId,
       table: report.table,
       format: report.format,
@@ -198,7 +198,7 @@ export async function moveIn(ctx: AccessContext, input: MoveInInput, opts: MoveI
     if (opts.run === "queue") {
       if (!opts.enqueue) throw new Error("moveIn: run: queue needs an enqueue function");
       await opts.enqueue(jobId);
-      return { ...report, job: await getImportJob(db, jobId) };
+      return { ...report, job: await importJobView(db, jobId) };
     }
     const job = await runImportJob(db, jobId, {
       llm: opts.llm,

@@ -7,7 +7,7 @@
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { requirePermission, type AccessContext } from "../access/context";
-import { audit } from "../audit";
+import { auditAs } from "../audit";
 import { CsvSyntaxError, parseCsv } from "../csv";
 import { UnprocessableError, ValidationError } from "../errors";
 import { MAX_DATASET_ITEMS } from "../evaluate/datasets";
@@ -197,6 +197,6 @@ export async function importScores(
     }
     return { datasetId: ds.id, runId: run.id };
   });
-  await audit(db, ctx.principal, "import.supabase-scores", `dataset:${ids.datasetId}`, { records: records.length, average: Number(average.toFixed(3)) });
+  await auditAs(ctx, "import.supabase-scores", `dataset:${ids.datasetId}`, { records: records.length, average: Number(average.toFixed(3)) });
   return { ...base, ...ids };
 }

@@ -12,7 +12,7 @@ import type { RunLimiter } from "./run-limits";
 export interface UsageScope {
   /** Where the ledger row and the budget reservation go. */
   db: Db;
-  principalKind: "user" | "api_key" | "system";
+  principalKind: "user" | "api_key" | "system" | "agent";
   userId: string | null;
   apiKeyId: string | null;
   agentId: string | null;
@@ -55,7 +55,7 @@ export function usageScopeFor(ctx: AccessContext, extra: UsageScopeExtra = {}): 
     apiKeyId: p.apiKeyId,
     label: p.label,
     // Work nested in other work keeps what it belongs to (an ask inside an evaluation run started by a schedule).
-    agentId: extra.agentId ?? inherited?.agentId ?? null,
+    agentId: extra.agentId ?? p.agent?.agentId ?? inherited?.agentId ?? null,
     scheduleId: extra.scheduleId ?? inherited?.scheduleId ?? null,
     evaluationRunId: extra.evaluationRunId ?? inherited?.evaluationRunId ?? null,
     importJobId: extra.importJobId ?? inherited?.importJobId ?? null,

@@ -4,12 +4,13 @@
 // received) minus the fake model's fixed first-token delay, p50/p95 per concurrency level.
 //
 // Environment: BENCH_CHUNKS (default 100000), BENCH_REQUESTS (requests per level, default 64),
-// BENCH_DATABASE_URL.
+// BENCH_DATABASE_URL, BENCH_CPU_PROFILE=<folder> (the web process writes a V8 CPU profile there when it
+// stops: open it in Chrome's DevTools, Performance tab).
 import { readSse } from "@/lib/answer/sse";
 import { DEFAULT_FAKE_MODELS, startFakeOllama } from "@/tests/fakes/ollama";
 import { startApp } from "@/tests/helpers/app";
 import { makeApiKey } from "@/tests/helpers/auth";
-import { fmt, machine, percentile, scratchDb, serverSettings } from "./lib";
+import { backendCpu, cpuSince, fmt, loadAverage, machine, percentile, scratchDb, serverSettings, threadCpuMs } from "./lib";
 import { loadSynthetic, SYNTHETIC_EMBED_MODEL } from "./synthetic";
 
 const N = Number(process.env.BENCH_CHUNKS ?? 100_000);
@@ -46,13 +47,24 @@ async function askOnce(baseUrl: string, headers: Record<string, string>, questio
 async function main() {
   console.log(`bench:ask — ${N} chunks, fake Ollama: first token after ${FIRST_TOKEN_DELAY_MS} ms, then one token every ${TOKEN_DELAY_MS} ms`);
   console.log(machine());
-  const ollama = await startFakeOllama({ firstTokenDelayMs: FIRST_TOKEN_DELAY_MS, tokenDelayMs: TOKEN_DELAY_MS, models: [...DEFAULT_FAKE_MODELS, SYNTHETIC_EMBED_MODEL] });
   const scratch = await scratchDb("ask");
   const { queries } = await loadSynthetic(scratch.db, N, 200);
+  // Each question is embedded as bench:retrieval embeds it: its source chunk's vector plus a little noise,
+  // i.e. among the chunks, as a real embedder places a question near the passages that share its words.
+  // (The fake's hashed word features would point away from every synthetic cluster, a query no real
+  // embedder produces, and make the HNSW stage search longer than it would in production.)
+  const vectors = new Map(queries.map((q) => [q.text, q.vector]));
+  const ollama = await startFakeOllama({
+    firstTokenDelayMs: FIRST_TOKEN_DELAY_MS,
+    tokenDelayMs: TOKEN_DELAY_MS,
+    models: [...DEFAULT_FAKE_MODELS, SYNTHETIC_EMBED_MODEL],
+    embedding: (text) => vectors.get(text),
+  });
   console.log(await serverSettings(scratch.db));
   // Queries carry words of real chunks so the extractive fake model answers (and streams) from its sources.
   const app = await startApp({
     db: { ...scratch.db, url: scratch.url, drop: async () => {} },
+    nodeArgs: process.env.BENCH_CPU_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [],
     env: { OLLAMA_HOST: ollama.url, OLLAMA_EMBED_MODEL: SYNTHETIC_EMBED_MODEL, DEMO_WIKI: "false", RATE_LIMIT_PER_MINUTE: "1000000", RATE_LIMIT_BURST: "1000000", DATABASE_POOL_SIZE: "40", LOG_LEVEL: "error" },
   });
   try {
@@ -65,6 +77,8 @@ async function main() {
       await Promise.all(queries.slice(0, concurrency).map((q) => askOnce(app.baseUrl, key.headers, q.text)));
       const overheads: number[] = [];
       const samples: Sample[] = [];
+      const appPid = app.process.pid!;
+      const cpuBefore = { web: threadCpuMs(appPid), postgres: await backendCpu(scratch.db) };
       let next = 0;
       await Promise.all(
         Array.from({ length: concurrency }, async () => {
@@ -87,6 +101,12 @@ async function main() {
           `server before first token (minus model) ${med((s) => (s.server.firstTokenMs ?? 0) - FIRST_TOKEN_DELAY_MS)} ms, ` +
           `HTTP + auth + route ${med((s) => s.firstTokenMs - (s.server.firstTokenMs ?? 0))} ms`,
       );
+      // CPU time per ask (the whole answer, logging included): on two shared cores, latency under
+      // concurrency is mostly this demand queueing for a core, and unlike latency it hardly moves with
+      // what else the machine is doing — so it is the figure to compare across changes.
+      const web = (threadCpuMs(appPid) - cpuBefore.web) / samples.length;
+      const postgres = ((cpuSince(cpuBefore.postgres, await backendCpu(scratch.db)) ?? NaN) * 1000) / samples.length;
+      console.log(`   CPU per ask: web process ${fmt(web, 1)} ms, PostgreSQL ${fmt(postgres, 1)} ms; load average ${loadAverage()}`);
     }
     console.log("target: p95 ≤ 150 ms at 8 concurrent askers");
   } finally {

@@ -1,5 +1,8 @@
 // npm run bench:ingest — the ingest pipeline on PostgreSQL with the fake Ollama (embeddings instant):
-//   1. the 5,183 SciFact abstracts as documents, first run: docs/s, chunks/s, embedding calls, batch sizes;
+//   1. the 5,183 SciFact abstracts as documents, first run: docs/s, chunks/s, embedding calls, batch sizes —
+//      with the HNSW index in place (every chunk an index insert) and as a bulk first import (the index
+//      dropped, then built once with CREATE INDEX CONCURRENTLY: lib/ingest/vector-index.ts), each into an
+//      empty database; `--first-import in-place|bulk|both` (default both);
 //   2. the same documents again, unchanged: the same figures (expected: zero embedding calls);
 //   3. webhook-to-searchable: Notion events through the real receiver, the real job queue (pg-boss) and
 //      the fake Notion API, timed from "event received" to "chunks committed" (p50/p95).
@@ -9,6 +12,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { cpus } from "node:os";
 import path from "node:path";
+import { parseArgs } from "node:util";
 import { resetConfig } from "@/lib/config";
 import { setDb, type Db } from "@/lib/db/client";
 import { JobQueue, setQueue } from "@/lib/jobs/queue";
@@ -17,13 +21,16 @@ import { ingestDocuments, type SourceDocument } from "@/lib/ingest/pipeline";
 import { createNotionSource } from "@/lib/ingest/notion";
 import { openWebhookHandshake, receiveNotionWebhook } from "@/lib/ingest/notion-webhook";
 import { ingestJobs } from "@/lib/ingest/jobs";
+import { withBulkVectorIndex } from "@/lib/ingest/vector-index";
 import { signWebhookPayload } from "@notionhq/client";
 import { nid, startFakeNotion } from "../../tests/fakes/notion";
 import { startFakeOllama } from "../../tests/fakes/ollama";
-import { loadAverage, machine, scratchDb } from "./lib";
+import { backendCpu, cpuSince, loadAverage, machine, processCpu, scratchDb } from "./lib";
 
 const CORPUS = process.env.SCIFACT_CORPUS ?? path.resolve(process.cwd(), "..", "shared", "data", "scifact", "corpus.jsonl");
 const GROUP = 256; // documents per pipeline call (embedding batches span documents)
+const FIRST_IMPORT = parseArgs({ options: { "first-import": { type: "string", default: "both" } } }).values["first-import"]!;
+if (!["in-place", "bulk", "both"].includes(FIRST_IMPORT)) throw new Error(`--first-import must be in-place, bulk or both (got ${FIRST_IMPORT})`);
 const WEBHOOK_EVENTS = Number(process.env.BENCH_WEBHOOK_EVENTS ?? 40);
 // Knobs for comparing write settings (defaults: the pipeline's own).
 const num = (v: string | undefined) => (v ? Number(v) : undefined);
@@ -32,26 +39,6 @@ const writeOptions = {
   writeBatchDocs: num(process.env.BENCH_WRITE_BATCH_DOCS),
   writeBatchChunks: num(process.env.BENCH_WRITE_BATCH_CHUNKS),
 };
-
-/**
- * CPU seconds used so far by this database's backends (read from /proc, so only for a PostgreSQL on
- * this machine; null elsewhere), keyed by pid: on a shared machine, CPU per chunk is steadier than time.
- */
-async function backendCpu(db: Db): Promise<Map<number, number> | null> {
-  try {
-    const rows = await db.sql.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
-    const out = new Map<number, number>();
-    for (const { pid } of rows) {
-      const cpu = await processCpu(pid);
-      if (cpu !== null) out.set(pid, cpu);
-    }
-    return out.size ? out : null;
-  } catch {
-    return null;
-  }
-}
-const cpuSince = (before: Map<number, number> | null, after: Map<number, number> | null) =>
-  before && after ? [...after].reduce((sum, [pid, t]) => sum + t - (before.get(pid) ?? 0), 0) : null;
 
 const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -62,14 +49,6 @@ const histogram = (sizes: number[]) => {
   for (const s of sizes) m.set(s, (m.get(s) ?? 0) + 1);
   return [...m.entries()].sort((a, b) => b[0] - a[0]).map(([size, n]) => `${n}×${size}`).join(", ") || "none";
 };
-
-/** CPU seconds (user + system) a process has used so far, from /proc; null where there is none. */
-async function processCpu(pid: number): Promise<number | null> {
-  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => null);
-  if (!stat) return null;
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) / 100; // clock ticks (100 Hz)
-}
 
 /**
  * The fake Ollama runs in a child process by default: a real Ollama is another process too, and the
@@ -141,7 +120,7 @@ async function main() {
   const src = await db.prisma.source.create({ data: { collectionId: col.id, kind: "upload", name: "SciFact" } });
   const target = { sourceId: src.id, collectionId: col.id };
 
-  const run = async (label: string) => {
+  const run = async (label: string, bulk = false) => {
     embedMs = 0;
     const dbCpuBefore = await backendCpu(db);
     const ollamaCpuBefore = ollama.pid ? await processCpu(ollama.pid) : null;
@@ -152,17 +131,24 @@ async function main() {
     let unchanged = 0;
     let failed = 0;
     const sizes: number[] = [];
-    for (let i = 0; i < docs.length; i += GROUP) {
-      const r = await ingestDocuments(db, target, docs.slice(i, i + GROUP), { llm, ...writeOptions });
-      calls += r.embedCalls;
-      sizes.push(...r.batchSizes);
-      for (const o of r.outcomes) {
-        chunks += o.chunks;
-        if (o.status === "unchanged") unchanged++;
-        if (o.status === "failed") failed++;
+    let written = 0;
+    const importAll = async () => {
+      for (let i = 0; i < docs.length; i += GROUP) {
+        const r = await ingestDocuments(db, target, docs.slice(i, i + GROUP), { llm, ...writeOptions });
+        calls += r.embedCalls;
+        sizes.push(...r.batchSizes);
+        for (const o of r.outcomes) {
+          chunks += o.chunks;
+          if (o.status === "unchanged") unchanged++;
+          if (o.status === "failed") failed++;
+        }
       }
-    }
+      written = performance.now();
+    };
+    if (bulk) await withBulkVectorIndex(db, docs.length, importAll, { force: true });
+    else await importAll();
     const s = (performance.now() - started) / 1000;
+    if (bulk) console.log(`  bulk: chunks written without the HNSW index in ${((written - started) / 1000).toFixed(1)} s, then the index built concurrently in ${((performance.now() - written) / 1000).toFixed(1)} s`);
     const nodeCpu = process.cpuUsage(nodeCpuBefore);
     const dbCpu = cpuSince(dbCpuBefore, await backendCpu(db));
     const ollamaCpuAfter = ollama.pid ? await processCpu(ollama.pid) : null;
@@ -186,8 +172,15 @@ async function main() {
     return s;
   };
 
-  const first = await run("first run");
+  const first = await run(FIRST_IMPORT === "bulk" ? "first run, bulk (index built after)" : "first run, HNSW index in place", FIRST_IMPORT === "bulk");
   const second = await run("unchanged re-run");
+  if (FIRST_IMPORT === "both") {
+    // The same first import again into an empty database, the bulk way.
+    await db.sql.exec(`TRUNCATE chunks, documents CASCADE`);
+    await db.sql.exec(`VACUUM ANALYZE chunks, documents, chunk_terms, chunk_lengths`);
+    const bulk = await run("first run, bulk (index built after)", true);
+    console.log(`bulk first import vs index in place: ${(first / bulk).toFixed(2)}× as fast (the faster one is what imports use, docs/scale.md)`);
+  }
   // The floor under the first run: what pgvector's HNSW insert alone costs on this machine right now.
   await db.sql.exec(`CREATE TABLE bench_hnsw (e vector(768)); CREATE INDEX ON bench_hnsw USING hnsw (e vector_cosine_ops);`);
   const hnswStarted = performance.now();

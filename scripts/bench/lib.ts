@@ -1,5 +1,7 @@
 // Shared helpers of the ask/retrieval benchmarks: machine description, a scratch database, bulk chunk
 // loading and percentiles. Benchmarks print figures; they never assert timings.
+import { readdirSync, readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import os from "node:os";
 import pg from "pg";
 import { openPostgres, type Db } from "@/lib/db/client";
@@ -9,13 +11,34 @@ export function machine(): string {
   return `machine: ${cpus[0]?.model ?? "unknown CPU"} × ${cpus.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB RAM, Node ${process.version}, ${os.platform()} ${os.release()}`;
 }
 
+/**
+ * CPU time of every thread of a process, in ms with nanosecond resolution (Linux schedstat: the first field
+ * of /proc/<pid>/task/<tid>/schedstat is the time the thread has run). Fine enough to time one request,
+ * where /proc/<pid>/stat counts in 10 ms ticks.
+ */
+export function threadCpuMs(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      // The thread ended between the listing and the read.
+    }
+  }
+  return ns / 1e6;
+}
+
 /** The machine's load average (1/5/15 min): benchmark figures depend on what else it is doing. */
 export const loadAverage = () => os.loadavg().map((l) => l.toFixed(1)).join(" / ");
 
 /** The server's memory settings: they decide whether the hot index pages are read from PostgreSQL's own cache or the OS's. */
 export async function serverSettings(db: Db): Promise<string> {
-  const [r] = await db.sql.query<{ sb: string; ecs: string }>(`SELECT current_setting('shared_buffers') AS sb, current_setting('effective_cache_size') AS ecs`);
-  return `server: shared_buffers ${r!.sb}, effective_cache_size ${r!.ecs}`;
+  const [r] = await db.sql.query<{ v: string; sb: string; ecs: string; mwm: string; pmw: string; pg: string }>(
+    `SELECT current_setting('server_version') AS v, current_setting('shared_buffers') AS sb, current_setting('effective_cache_size') AS ecs,
+            current_setting('maintenance_work_mem') AS mwm, current_setting('max_parallel_maintenance_workers') AS pmw,
+            (SELECT extversion FROM pg_extension WHERE extname = 'vector') AS pg`,
+  );
+  return `server: PostgreSQL ${r!.v}, pgvector ${r!.pg}, shared_buffers ${r!.sb}, effective_cache_size ${r!.ecs}, maintenance_work_mem ${r!.mwm} (index builds here: ${process.env.BENCH_MAINTENANCE_WORK_MEM ?? "2GB"}), max_parallel_maintenance_workers ${r!.pmw}`;
 }
 
 export const BENCH_PG = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
@@ -91,3 +114,62 @@ export function percentile(values: number[], p: number): number {
 }
 
 export const fmt = (x: number, d = 3) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
+
+export interface LoopFigures {
+  p50: number;
+  p95: number;
+  perSecond: number;
+}
+
+/**
+ * `callers` loops of `n` calls each, all at once, after a warm-up (pools, JIT, plans): per-call p50/p95
+ * in ms and calls per second of wall clock.
+ */
+export async function concurrentLoops(callers: number, n: number, fn: (caller: number, i: number) => Promise<unknown>, warmup = 30): Promise<LoopFigures> {
+  for (let i = 0; i < warmup; i++) await fn(0, i);
+  const times: number[] = [];
+  const start = performance.now();
+  await Promise.all(
+    Array.from({ length: callers }, async (_, c) => {
+      for (let i = 0; i < n; i++) {
+        const s = performance.now();
+        await fn(c, i);
+        times.push(performance.now() - s);
+      }
+    }),
+  );
+  const wall = (performance.now() - start) / 1000;
+  return { p50: percentile(times, 50), p95: percentile(times, 95), perSecond: times.length / wall };
+}
+
+export const figuresLine = (label: string, r: LoopFigures, width = 44) =>
+  `${label.padEnd(width)} p50 ${r.p50.toFixed(2).padStart(7)} ms   p95 ${r.p95.toFixed(2).padStart(7)} ms   ${r.perSecond.toFixed(0).padStart(6)} calls/s`;
+
+/**
+ * CPU seconds used so far by this database's backends (read from /proc, so only for a PostgreSQL on
+ * this machine; null elsewhere), keyed by pid: on a shared machine, CPU per chunk is steadier than time.
+ */
+export async function backendCpu(db: Db): Promise<Map<number, number> | null> {
+  try {
+    const rows = await db.sql.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
+    const out = new Map<number, number>();
+    for (const { pid } of rows) {
+      const cpu = await processCpu(pid);
+      if (cpu !== null) out.set(pid, cpu);
+    }
+    return out.size ? out : null;
+  } catch {
+    return null;
+  }
+}
+export const cpuSince = (before: Map<number, number> | null, after: Map<number, number> | null) =>
+  before && after ? [...after].reduce((sum, [pid, t]) => sum + t - (before.get(pid) ?? 0), 0) : null;
+
+/** CPU seconds (user + system) a process has used so far, from /proc; null where there is none. */
+export async function processCpu(pid: number): Promise<number | null> {
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => null);
+  if (!stat) return null;
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(f[11]) + Number(f[12])) / 100; // clock ticks (100 Hz)
+}
+

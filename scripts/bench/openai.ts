@@ -15,42 +15,17 @@
 // shared machine), and per block with eight.
 //
 // Environment: BENCH_CHUNKS (default 20000), BENCH_REQUESTS (per path and level, default 128), BENCH_DATABASE_URL.
-import { readdirSync, readFileSync } from "node:fs";
 import { readSse } from "@/lib/answer/sse";
 import { DEFAULT_FAKE_MODELS, startFakeOllama } from "@/tests/fakes/ollama";
 import { startApp } from "@/tests/helpers/app";
 import { makeApiKey } from "@/tests/helpers/auth";
-import { fmt, loadAverage, machine, percentile, scratchDb, serverSettings } from "./lib";
+import { fmt, loadAverage, machine, percentile, processCpu, scratchDb, serverSettings, threadCpuMs } from "./lib";
 import { loadSynthetic, SYNTHETIC_EMBED_MODEL } from "./synthetic";
 
 const N = Number(process.env.BENCH_CHUNKS ?? 20_000);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 128);
 /** 33 tokens, four citations. */
 const ANSWER = "The first part of the answer comes from this page [1]. The second part follows from another one [2]. Both pages agree on the rest of it [1][2].";
-
-/** CPU time (user + system) a process has used, in ms, from /proc (Linux). */
-function cpuMs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  // utime and stime are fields 14 and 15 of the file (11 and 12 after the command name), in clock ticks.
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
-
-/**
- * CPU time of every thread of a process, in ms with nanosecond resolution (Linux schedstat: the first field
- * of /proc/<pid>/task/<tid>/schedstat is the time the thread has run). Fine enough to time one request,
- * where /proc/<pid>/stat counts in 10 ms ticks.
- */
-function threadCpuMs(pid: number): number {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ")[0]);
-    } catch {
-      // The thread ended between the listing and the read.
-    }
-  }
-  return ns / 1e6;
-}
 
 interface Timing {
   firstTokenMs: number;
@@ -121,7 +96,7 @@ async function main() {
     /** The questions through one path with `concurrency` callers; timings by question. */
     const block = async (path: Path, qs: string[], concurrency: number): Promise<Timing[]> => {
       const out: Timing[] = new Array(qs.length);
-      const cpuBefore = cpuMs(pid);
+      const cpuBefore = (await processCpu(pid))! * 1000;
       let next = 0;
       await Promise.all(
         Array.from({ length: concurrency }, async () => {
@@ -134,7 +109,7 @@ async function main() {
           }
         }),
       );
-      cpu[path] += cpuMs(pid) - cpuBefore;
+      cpu[path] += (await processCpu(pid))! * 1000 - cpuBefore;
       return out;
     };
     // Warm-up: compile both routes, fill pools and caches.

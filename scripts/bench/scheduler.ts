@@ -72,7 +72,7 @@ async function drain(claimer: Db, owner: string, batchSize: number) {
 try {
   await db.sql.query(
     `INSERT INTO schedules (name, target_kind, target_config, interval_minutes, next_run_at)
-     SELECT 'bench ' || g, 'webhook', '{"url": "http://127.0.0.1:9/", "timeout_seconds": 30}', 1440, now() + interval '1 day'
+     SELECT 'bench ' || g, 'webhook', '{"url": "http://127.0.0.1:9/", "timeoutSeconds": 30}', 1440, now() + interval '1 day'
      FROM generate_series(1, $1::int) g`,
     [N],
   );

@@ -66,7 +66,7 @@ describe("route table (every route file, every method, every kind of caller)", (
     const page = await make.uploadedPage(api, adminSession, collectionA, { name: "salary-bands.md", markdown: "# Salary bands\n\nBand 3 starts at 50k.\n" });
     const dataset = await make.dataset(api, adminSession, { name: "A's questions", collectionIds: [collectionA], items: [{ question: "Where does band 3 start?" }] });
     const run = await call("POST", "/api/runs", adminSession.headers, { datasetId: dataset.id });
-    if (run.status !== 202) throw new Error(`starting a run: ${run.status} ${run.text}`);
+    if (run.status !== 202) throw new Error(`starting a run: ${run.status} ${run.text}\n${app.output().slice(-3000)}`);
     const adminConversation = await make.conversation(api, adminSession, "the admin's own", [collectionA]);
     const slugA = (await app.db!.prisma.collection.findUniqueOrThrow({ where: { id: collectionA } })).slug;
     world = { collectionA, slugA, collectionB, sourceA: page.sourceId, datasetA: dataset.id, runA: run.json.id, adminConversation };
@@ -103,6 +103,9 @@ describe("route table (every route file, every method, every kind of caller)", (
       keyOnlyB.set(p, (await makeApiKey(db, [p], { creator: admin, collectionIds: p === "admin" ? undefined : [world.collectionB] })).headers);
     }
     await expect(makeApiKey(db, ["admin"], { creator: admin, collectionIds: [world.collectionB] })).rejects.toMatchObject({ status: 400 });
+    // An agent with a token; and a key with every scope (agent routes are for agents only).
+    const agentToken = (await make.agent({ baseUrl: app.baseUrl, db }, adminSession, "route-table-agent")).caller.headers;
+    const keyAll = (await makeApiKey(db, all, { creator: admin })).headers;
     const check = (ok: boolean, what: string) => {
       if (!ok) problems.push(what);
     };
@@ -136,6 +139,18 @@ describe("route table (every route file, every method, every kind of caller)", (
           continue;
         }
         check(anon.status === 401 && ["unauthorized", "invalid_api_key"].includes(anon.json?.error?.code), `${label}: anonymous got ${anon.status}, want JSON 401`);
+        if (access === "agent") {
+          for (const [who, headers] of [["a signed-in admin", adminSession.headers], ["a key with every scope", keyAll]] as const) {
+            const res = await call(method, url, headers);
+            check(res.status === 403, `${label}: ${who} got ${res.status}, want 403 (agents only)`);
+          }
+          const asAgent = await call(method, url, agentToken);
+          check(asAgent.status !== 401 && asAgent.status !== 403 && asAgent.status < 500, `${label}: an agent token got ${asAgent.status}`);
+          continue;
+        }
+        // Agents hold no permission of people or keys.
+        const agentRes = await call(method, url, agentToken);
+        check(agentRes.status === 403, `${label}: an agent token got ${agentRes.status}, want 403`);
         const viewer = await call(method, url, { cookie: viewerCookie });
         if (access === "ask") check(viewer.status !== 401 && viewer.status !== 403, `${label}: viewer refused (${viewer.status}) although it needs only "ask"`);
         else check(viewer.status === 403 && viewer.json?.error?.code === "forbidden", `${label}: viewer got ${viewer.status}, want 403`);

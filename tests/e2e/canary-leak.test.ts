@@ -12,7 +12,7 @@
 // canary — in a body, a header or a page — nor change, copy or delete R's data. R's own member and
 // admin are the control: they must see it where the table below says, which proves the test can see a
 // leak. A new route or page is covered without editing this file.
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { Browser, BrowserContext, Page, Request as PageRequest, Response as PageResponse } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { discoverPages, discoverRoutes, dynamicSegments, fillPattern, type Method } from "@/tests/helpers/app-surface";
@@ -242,6 +242,8 @@ beforeAll(async () => {
       LOG_ANSWER_TEXT: "true",
       RATE_LIMIT_BURST: "1000000",
       RATE_LIMIT_PER_MINUTE: "1000000",
+      // KES inside the web process needs a master key for the cubby that holds a canary.
+      MASTER_KEYS: `canary:${randomBytes(32).toString("base64")}`,
     },
   });
   const api: make.Api = { baseUrl: app.baseUrl, db: app.db! };
@@ -293,6 +295,11 @@ beforeAll(async () => {
   }
   adminKeyForO = await make.apiKey(api, admin, { name: "key (admin) limited to O", scopes: ["admin"], collectionIds: [O] });
 
+  // Agents of R's admin: one keeps the canary in a cubby; the other, with no grant on it, is an outsider.
+  const keeper = await make.agent(api, admin, "canary-keeper");
+  await make.cubby(api, keeper.caller, "r-notes", { key: "vault", value: { phrase: canary.tag("cubby") } });
+  const outsiderAgent = await make.agent(api, admin, "outsider-agent");
+
   // The ids outsiders are probed with: every kind, R's first; one or two of each kind stand for the rest.
   const db = app.db!;
   const runLog = async (itemId: string) => (await db.prisma.runItem.findUniqueOrThrow({ where: { id: itemId }, select: { queryLogId: true } })).queryLogId!;
@@ -320,6 +327,7 @@ beforeAll(async () => {
     score: [annotationId, await judgeScore(rItem0), await judgeScore(oItem)],
     user: [member.user!.id, admin.user!.id, viewerO.user!.id, evaluatorO.user!.id],
     apiKey: (await db.prisma.apiKey.findMany({ select: { id: true } })).map((k) => k.id),
+    cubby: ["r-notes"],
   };
   allIds = [...new Set(Object.values(pools).flat())];
   // Every row of R (not only the representatives): the integrity check watches rows mentioning any of them.
@@ -332,7 +340,7 @@ beforeAll(async () => {
   ];
   world = { R, O, rDocument: rPage.documentId, memberConversation, rDataset: rDataset.id, rRun: rRun.id };
   control = { member, admin };
-  outsiders = [anonymous, viewerO, evaluatorO, ...keys, ...(adminKeyForO.caller ? [adminKeyForO.caller] : [])];
+  outsiders = [anonymous, viewerO, evaluatorO, ...keys, outsiderAgent.caller, ...(adminKeyForO.caller ? [adminKeyForO.caller] : [])];
   browser = await launchBrowser();
 }, 300_000);
 

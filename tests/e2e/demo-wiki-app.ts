@@ -8,7 +8,7 @@ import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
 import { startApp, type RunningApp } from "@/tests/helpers/app";
 import { makeUser, signIn, type TestUser } from "@/tests/helpers/auth";
 import { launchBrowser } from "@/tests/helpers/browser";
-import { setEnv } from "../integration/ask-fixtures";
+import { setEnv } from "@/tests/integration/ask-fixtures";
 
 export interface DemoWikiApp {
   app: RunningApp;

@@ -8,10 +8,10 @@ import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDataset } from "@/lib/evaluate/datasets";
 import { loadChunks } from "@/scripts/bench/lib";
-import { fakeEmbedding, startFakeOllama, type FakeOllama } from "../fakes/ollama";
-import { startApp, type RunningApp } from "../helpers/app";
-import { accessOf, makeApiKey, makeUser, signIn } from "../helpers/auth";
-import { launchBrowser } from "../helpers/browser";
+import { fakeEmbedding, startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
+import { startApp, type RunningApp } from "@/tests/helpers/app";
+import { accessOf, makeApiKey, makeUser, signIn } from "@/tests/helpers/auth";
+import { launchBrowser } from "@/tests/helpers/browser";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 const TOPICS = ["payroll", "laptops", "holidays", "expenses", "security", "onboarding", "parking", "travel", "pensions", "printing"];

@@ -9,12 +9,12 @@ import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fakeJudge } from "../fakes/judge-fake";
-import { discoverPages } from "../helpers/app-surface";
-import { makeUser, signIn, type TestUser } from "../helpers/auth";
-import { ask, completedRun, dataset, feedback, firstAdmin, apiKey, type Api } from "../helpers/factories";
-import { sendOk, type Caller } from "../helpers/http";
-import { startDemoWikiApp, type DemoWikiApp } from "./demo-wiki-app";
+import { fakeJudge } from "@/tests/fakes/judge-fake";
+import { discoverPages } from "@/tests/helpers/app-surface";
+import { makeUser, signIn, type TestUser } from "@/tests/helpers/auth";
+import { ask, completedRun, dataset, feedback, firstAdmin, apiKey, type Api } from "@/tests/helpers/factories";
+import { sendOk, type Caller } from "@/tests/helpers/http";
+import { startDemoWikiApp, type DemoWikiApp } from "@/tests/e2e/demo-wiki-app";
 
 const QUESTION = "How long does the canary watch the error rate?";
 const SCREENSHOT = path.resolve(import.meta.dirname, "..", "..", "docs", "screenshot.png");
@@ -68,7 +68,7 @@ describe("every page fits a phone (390 px) with data present", () => {
     await sendOk(app.baseUrl, adminCaller, "POST", "/api/backups", {}, [200, 201, 202]);
     // The schedules page lists it; disabled, so it never runs during the test.
     const schedule = await app.db!.prisma.schedule.create({
-      data: { name: "Nightly evaluation of the release questions", targetKind: "evaluation_run", targetConfig: { dataset_id: ds.id }, enabled: false, intervalMinutes: 1440, runAsUserId: admin.id },
+      data: { name: "Nightly evaluation of the release questions", targetKind: "evaluation_run", targetConfig: { datasetId: ds.id }, enabled: false, intervalMinutes: 1440, runAsUserId: admin.id },
     });
 
     examples.set("/documents/[id]", `/documents/${document.id}`);

@@ -54,12 +54,12 @@ describe("schedules API", () => {
     };
     const base = { name: "x", target: { kind: "webhook", config: { url: sink.url } } };
     expect(await bad({ ...base, cron: "0 25 * * *" })).toEqual(["cron"]);
-    expect(await bad({ ...base, cron: "0 2 * * *", time_zone: "Europe/Atlantis" })).toEqual(["time_zone"]);
-    expect(await bad({ ...base, interval_minutes: 10, max_concurrent: 1000 })).toEqual(["max_concurrent"]);
-    expect(await bad({ ...base, interval_minutes: 10, timeout_minutes: 0 })).toEqual(["timeout_minutes"]);
-    expect(await bad({ ...base, interval_minutes: "often" })).toEqual(["interval_minutes"]);
-    expect(await bad({ ...base, interval_minutes: 10, target: { kind: "webhook", config: {} } })).toEqual(["target.config.url"]);
-    expect(await bad({ ...base, interval_minutes: 10, run_as_user_id: "00000000-0000-4000-8000-000000000000" })).toEqual(["run_as_user_id"]);
+    expect(await bad({ ...base, cron: "0 2 * * *", timeZone: "Europe/Atlantis" })).toEqual(["timeZone"]);
+    expect(await bad({ ...base, intervalMinutes: 10, maxConcurrent: 1000 })).toEqual(["maxConcurrent"]);
+    expect(await bad({ ...base, intervalMinutes: 10, timeoutMinutes: 0 })).toEqual(["timeoutMinutes"]);
+    expect(await bad({ ...base, intervalMinutes: "often" })).toEqual(["intervalMinutes"]);
+    expect(await bad({ ...base, intervalMinutes: 10, target: { kind: "webhook", config: {} } })).toEqual(["target.config.url"]);
+    expect(await bad({ ...base, intervalMinutes: 10, runAsUserId: "00000000-0000-4000-8000-000000000000" })).toEqual(["runAsUserId"]);
     expect((await api("/00000000-0000-4000-8000-000000000000")).status).toBe(404);
     expect((await api("/not-an-id")).status).toBe(400);
     expect((await api("/00000000-0000-4000-8000-000000000000/run-now", { method: "POST" })).status).toBe(404);
@@ -68,30 +68,30 @@ describe("schedules API", () => {
   it("creates, edits, runs now, disables and deletes", async () => {
     const created = await api("", {
       method: "POST",
-      body: JSON.stringify({ name: "Berlin 03:00", target: { kind: "webhook", config: { url: sink.url } }, cron: "0 3 * * *", time_zone: "Europe/Berlin" }),
+      body: JSON.stringify({ name: "Berlin 03:00", target: { kind: "webhook", config: { url: sink.url } }, cron: "0 3 * * *", timeZone: "Europe/Berlin" }),
     });
     expect(created.status).toBe(201);
     const s = await created.json();
     expect(s).toMatchObject({
       enabled: true,
       cron: "0 3 * * *",
-      time_zone: "Europe/Berlin",
+      timeZone: "Europe/Berlin",
       // Made with a key: it runs as the key's creator unless told otherwise.
-      run_as_user_id: keyCreator.id,
-      last_run_at: null,
+      runAsUserId: keyCreator.id,
+      lastRunAt: null,
       target: { kind: "webhook", summary: expect.stringMatching(/^POST to 127\.0\.0\.1:\d+$/) },
     });
     // 03:00 in Berlin is 01:00 or 02:00 UTC depending on the season
-    expect(new Date(s.next_run_at).getUTCMinutes()).toBe(0);
-    expect([1, 2]).toContain(new Date(s.next_run_at).getUTCHours());
+    expect(new Date(s.nextRunAt).getUTCMinutes()).toBe(0);
+    expect([1, 2]).toContain(new Date(s.nextRunAt).getUTCHours());
 
-    const patched = await (await api(`/${s.id}`, { method: "PATCH", body: JSON.stringify({ interval_minutes: 90 }) })).json();
-    expect(patched).toMatchObject({ interval_minutes: 90, cron: null });
+    const patched = await (await api(`/${s.id}`, { method: "PATCH", body: JSON.stringify({ intervalMinutes: 90 }) })).json();
+    expect(patched).toMatchObject({ intervalMinutes: 90, cron: null });
 
     const started = await api(`/${s.id}/run-now`, { method: "POST" });
     expect(started.status).toBe(202);
     const { run } = await started.json();
-    expect(run).toMatchObject({ trigger: "manual", schedule_id: s.id });
+    expect(run).toMatchObject({ trigger: "manual", scheduleId: s.id });
     const history = await until(async () => {
       const h = (await (await api(`/${s.id}/history`)).json()).runs;
       return h[0]?.status === "succeeded" ? h : undefined;
@@ -99,10 +99,10 @@ describe("schedules API", () => {
     expect(history).toEqual([expect.objectContaining({ id: run.id, trigger: "manual", status: "succeeded", result: { kind: "http_response", id: "204" } })]);
     expect(sink.notices.filter((n) => n.run.id === run.id)).toHaveLength(1);
 
-    expect(await (await api(`/${s.id}/disable`, { method: "POST" })).json()).toMatchObject({ enabled: false, next_run_at: null });
+    expect(await (await api(`/${s.id}/disable`, { method: "POST" })).json()).toMatchObject({ enabled: false, nextRunAt: null });
     const list = (await (await api("")).json()).schedules;
-    expect(list.find((x: { id: string }) => x.id === s.id)).toMatchObject({ enabled: false, last_run: { id: run.id, status: "succeeded" } });
-    expect((await api(`/${s.id}/enable`, { method: "POST" }).then((r) => r.json())).next_run_at).not.toBeNull();
+    expect(list.find((x: { id: string }) => x.id === s.id)).toMatchObject({ enabled: false, lastRun: { id: run.id, status: "succeeded" } });
+    expect((await api(`/${s.id}/enable`, { method: "POST" }).then((r) => r.json())).nextRunAt).not.toBeNull();
     expect((await api(`/${s.id}`, { method: "DELETE" })).status).toBe(204);
     expect((await api(`/${s.id}`)).status).toBe(404);
 
@@ -124,7 +124,7 @@ describe("schedules API", () => {
 describe("the scheduler inside the web process", () => {
   it("starts a due schedule by itself, once", async () => {
     const s = await (
-      await api("", { method: "POST", body: JSON.stringify({ name: "in-process", target: { kind: "webhook", config: { url: sink.url } }, interval_minutes: 720 }) })
+      await api("", { method: "POST", body: JSON.stringify({ name: "in-process", target: { kind: "webhook", config: { url: sink.url } }, intervalMinutes: 720 }) })
     ).json();
     const dueAt = new Date(Date.now() - 1000);
     await app.db!.prisma.schedule.update({ where: { id: s.id }, data: { nextRunAt: dueAt } });
@@ -132,10 +132,10 @@ describe("the scheduler inside the web process", () => {
       const h = (await (await api(`/${s.id}/history`)).json()).runs;
       return h[0]?.status === "succeeded" ? h : undefined;
     }, "the scheduled run to succeed");
-    expect(runs).toEqual([expect.objectContaining({ trigger: "schedule", status: "succeeded", due_at: dueAt.toISOString() })]);
+    expect(runs).toEqual([expect.objectContaining({ trigger: "schedule", status: "succeeded", dueAt: dueAt.toISOString() })]);
     await new Promise((r) => setTimeout(r, 1000)); // several more polls
     expect((await (await api(`/${s.id}/history`)).json()).runs).toHaveLength(1);
-    expect(Date.parse((await (await api(`/${s.id}`)).json()).next_run_at)).toBeGreaterThan(Date.now());
+    expect(Date.parse((await (await api(`/${s.id}`)).json()).nextRunAt)).toBeGreaterThan(Date.now());
   });
 });
 

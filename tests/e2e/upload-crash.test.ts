@@ -3,10 +3,10 @@
 // uploaded again — nothing of the cut request remained, the re-upload creates each file once, and a
 // third upload reports every file unchanged.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startFakeOllama, type FakeOllama } from "../fakes/ollama";
-import { startApp, type RunningApp } from "../helpers/app";
-import { makeApiKey, makeUser } from "../helpers/auth";
-import { createTestDb, type TestDb } from "../helpers/db";
+import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
+import { startApp, type RunningApp } from "@/tests/helpers/app";
+import { makeApiKey, makeUser } from "@/tests/helpers/auth";
+import { createTestDb, type TestDb } from "@/tests/helpers/db";
 
 let ollama: FakeOllama;
 let db: TestDb;

@@ -36,6 +36,12 @@ export interface FakeOllamaOptions {
   firstTokenDelayMs?: number;
   /** Delay of every /api/embed call. */
   embedDelayMs?: number;
+  /**
+   * A text's embedding instead of the hashed word features (undefined: those), given the text without
+   * its `search_query: `/`search_document: ` prefix — e.g. a benchmark's corpus vectors, so questions
+   * land among the chunks they were drawn from as a real embedder's would.
+   */
+  embedding?: (text: string) => number[] | undefined;
   onChat?: ChatHandler;
   port?: number;
   /**
@@ -227,7 +233,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
         const d = fakeDurations(options.durations, promptTokens, 0);
         return send(res, 200, {
           model: body.model,
-          embeddings: input.map(fakeEmbedding),
+          embeddings: input.map((t) => options.embedding?.(t.replace(/^search_(query|document): /, "")) ?? fakeEmbedding(t)),
           total_duration: d.total_duration,
           load_duration: d.load_duration,
           prompt_eval_count: promptTokens,

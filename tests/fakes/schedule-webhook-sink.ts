@@ -9,7 +9,7 @@ export interface SinkNotice {
   schedule: { id: string; name: string };
   run: { id: string };
   trigger: "schedule" | "manual";
-  due_at: string | null;
+  dueAt: string | null;
 }
 
 export interface WebhookSink {

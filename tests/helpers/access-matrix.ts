@@ -13,9 +13,11 @@ import type { Method } from "@/tests/helpers/app-surface";
  * What a method needs: a permission (a role that grants it, or a key with that scope), or "public"
  * (anyone), "signature" (the body is signed: webhooks), "nextauth" (the sign-in flow), "notfound"
  * (the JSON 404 for unknown API paths), "mcp" (the MCP server: anonymous callers get 401 with
- * `WWW-Authenticate: Bearer resource_metadata=…`, each tool checks its own scope: tests/e2e/mcp-server.test.ts).
+ * `WWW-Authenticate: Bearer resource_metadata=…`, each tool checks its own scope: tests/e2e/mcp-server.test.ts),
+ * "agent" (an agent's token: people and API keys get 403; what it reaches is KES's grants, checked on every
+ * call: tests/e2e/cubbies.test.ts).
  */
-export type Access = Permission | "public" | "signature" | "nextauth" | "notfound" | "mcp";
+export type Access = Permission | "public" | "signature" | "nextauth" | "notfound" | "mcp" | "agent";
 
 /** Whose data a method shows or changes, beyond the permission. */
 export type DataRule =
@@ -24,7 +26,8 @@ export type DataRule =
   | "writable" // only into collections the caller may import into
   | "own" // only the caller's own records (a key's own, never its creator's)
   | "owner" // changing is for the record's owner or an admin, and only within readable collections
-  | "instance"; // administration of the whole instance (admins read every collection)
+  | "instance" // administration of the whole instance (admins read every collection)
+  | "grants"; // no collection data: cubbies and KES keys, by the agent's live KES grants
 
 /** The objects a route-table run makes (through the app's API) for its probes. */
 export interface World {
@@ -94,6 +97,11 @@ export const ROUTES: Record<string, Entry> = {
   "/api/feedback": { methods: { POST: "ask", GET: "admin" }, data: { POST: "own", GET: "instance" }, note: "rating: the asker's own answers; list and export: admins" },
 
   "/api/sources": { methods: { GET: "import", POST: "admin" }, data: { GET: "readable", POST: "instance" }, probes: [{ method: "GET", path: () => "/api/sources", expect: "excludes" }] },
+  "/api/sources/[id]": {
+    methods: { DELETE: "admin" },
+    data: "instance",
+    note: "waits for another admin's approval (202)",
+  },
   "/api/sources/[id]/webhook-token": {
     methods: { GET: "admin", POST: "admin", DELETE: "admin" },
     data: "instance",
@@ -149,7 +157,7 @@ export const ROUTES: Record<string, Entry> = {
       { method: "GET", path: () => "/api/runs", expect: "excludes" },
       { method: "POST", path: () => "/api/runs", body: (w) => ({ datasetId: w.datasetA }), expect: "refused" },
     ],
-    note: "a run asks only over collections its starter reads",
+    note: "a run asks only over collections its starter reads; over APPROVAL_RUN_ITEMS items it waits for approval (202)",
   },
   "/api/runs/[id]": {
     methods: { GET: "score" },
@@ -194,13 +202,36 @@ export const ROUTES: Record<string, Entry> = {
   "/api/admin/keys/[id]": { methods: { DELETE: "admin" }, data: "instance" },
   "/api/admin/audit": { methods: { GET: "admin" }, data: "instance" },
   "/api/admin/collections": { methods: { GET: "admin", POST: "admin" }, data: "instance" },
-  "/api/admin/collections/[id]": { methods: { PATCH: "admin" }, data: "instance" },
+  "/api/admin/collections/[id]": { methods: { PATCH: "admin", DELETE: "admin" }, data: "instance", note: "DELETE waits for another admin's approval (202)" },
   "/api/admin/collections/[id]/members": { methods: { PUT: "admin" }, data: "instance" },
   "/api/admin/retrieval/fusion": { methods: { GET: "admin", POST: "admin", PUT: "admin" }, data: "instance" },
   "/api/admin/usage": { methods: { GET: "admin" }, data: "instance", note: "the usage ledger's totals by day, model and principal" },
   "/api/admin/budgets": { methods: { GET: "admin", PUT: "admin" }, data: "instance", note: "budgets in tokens or GPU-seconds; changes audited" },
   "/api/admin/budgets/[id]": { methods: { POST: "admin", DELETE: "admin" }, data: "instance", note: "restart a window, delete" },
   "/api/admin/budgets/exempt-models": { methods: { PUT: "admin" }, data: "instance" },
+  "/api/admin/notifications": {
+    methods: { GET: "admin", POST: "admin" },
+    data: "instance",
+    note: "Discord, signed webhook and e-mail targets; secrets stored encrypted and never shown",
+  },
+  "/api/admin/notifications/[id]": { methods: { PATCH: "admin", DELETE: "admin" }, data: "instance" },
+
+  "/api/approvals": {
+    methods: { GET: "ask", POST: "admin" },
+    data: { GET: "own", POST: "instance" },
+    note: "GET: admins see every request, anyone else their own; POST: an admin asks for a command's action (restore, key rotation…)",
+  },
+  "/api/approvals/[id]": { methods: { GET: "ask" }, data: "own", note: "admins any request; anyone else their own (others are 404)" },
+  "/api/approvals/[id]/decision": {
+    methods: { POST: "admin" },
+    data: "instance",
+    note: "an admin other than the requester, with a comment",
+  },
+  "/api/insights": {
+    methods: { GET: "score" },
+    data: "readable",
+    note: "counts over readable collections; uncovered questions: everyone's for admins, the caller's own otherwise",
+  },
 
   "/api/keys": {
     methods: { GET: "ask", POST: "ask" },
@@ -211,6 +242,28 @@ export const ROUTES: Record<string, Entry> = {
   "/api/keys/[id]": { methods: { DELETE: "ask" }, data: "own" },
   "/api/mcp": { methods: { POST: "mcp" }, data: "readable", note: "MCP tools over the key's access context; an unreadable collection is a tool error" },
   "/.well-known/oauth-protected-resource/api/mcp": { methods: { GET: "public" }, data: "none", note: "the MCP server's protected-resource metadata" },
+
+  "/api/agents": { methods: { GET: "admin", POST: "admin" }, data: "instance", note: "an agent belongs to the admin who makes it; its credential is shown once" },
+  "/api/agents/[name]": { methods: { PATCH: "admin" }, data: "instance", note: "disabling stops its credential and every token it holds or delegated" },
+  "/api/agents/tokens": {
+    methods: { POST: "agent", GET: "admin" },
+    data: { POST: "grants", GET: "instance" },
+    note: "POST with the credential: a token; with a token: a delegated one, never wider nor longer",
+  },
+  "/api/agents/tokens/[id]": { methods: { DELETE: "admin" }, data: "instance", note: "tokens delegated from it die with it" },
+  "/api/cubbies": { methods: { GET: "agent", POST: "agent" }, data: "grants" },
+  "/api/cubbies/[name]": { methods: { GET: "agent" }, data: "grants" },
+  "/api/cubbies/[name]/items": { methods: { GET: "agent" }, data: "grants", note: "keys, versions and sizes" },
+  "/api/cubbies/[name]/items/[key]": { methods: { GET: "agent", PUT: "agent", DELETE: "agent" }, data: "grants", note: "read / write; `ifVersion` → 409" },
+  "/api/cubbies/[name]/grants": { methods: { GET: "agent", POST: "agent" }, data: "grants", note: "grant: at most what the granter holds" },
+  "/api/cubbies/[name]/grants/[agent]": { methods: { DELETE: "agent" }, data: "grants", note: "holds for the very next call" },
+  "/api/kes/encrypt": { methods: { POST: "agent" }, data: "grants", note: "`generate` on the key" },
+  "/api/kes/decrypt": { methods: { POST: "agent" }, data: "grants", note: "`decrypt` on the key, and among the payload's readers" },
+  "/api/kes/data-key": { methods: { POST: "agent" }, data: "grants", note: "`generate` on the key" },
+  "/api/admin/cubbies": { methods: { GET: "admin" }, data: "instance", note: "names, sizes, key versions, grants: never a value" },
+  "/api/admin/cubbies/[name]": { methods: { POST: "admin" }, data: "instance", note: "rotate, rewrap, retire, shred" },
+  "/api/admin/cubbies/[name]/grants": { methods: { POST: "admin" }, data: "instance" },
+  "/api/admin/cubbies/[name]/grants/[agent]": { methods: { DELETE: "admin" }, data: "instance" },
 
   "/v1/[...path]": { methods: every("notfound"), data: "none", note: "any other /v1 path: 404 in OpenAI's error shape" },
   "/v1/models": { methods: { GET: "ask" }, data: "readable", probes: [{ method: "GET", path: () => "/v1/models", expect: "excludes" }], note: "one model per readable collection" },
@@ -249,6 +302,7 @@ const DATA_TEXT: Record<DataRule, string> = {
   own: "the caller's own (a key's own)",
   owner: "its owner or an admin, within readable collections",
   instance: "the whole instance",
+  grants: "cubbies and keys the agent holds KES grants on",
 };
 
 const YES = "✓";
@@ -262,6 +316,7 @@ function row(pattern: string, methods: Method[], entry: Entry): string {
   else if (access === "signature") cells = ["signed", NO, NO, NO, NO];
   else if (access === "nextauth") cells = [YES, YES, YES, YES, NO];
   else if (access === "notfound") cells = ["404", "404", "404", "404", "404"];
+  else if (access === "agent") cells = [NO, NO, NO, NO, "agent token"];
   else cells = [NO, who("viewer"), who("evaluator"), who("admin"), `\`${access}\``];
   const data = DATA_TEXT[dataRule(entry, methods[0]!)];
   const named = methods.length === ALL.length ? "any" : methods.join(", ");

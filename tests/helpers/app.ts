@@ -28,6 +28,8 @@ export interface StartAppOptions {
   embedded?: boolean;
   /** Data folder (embedded database, local secrets); a fresh temporary one by default. */
   dataDir?: string;
+  /** Extra arguments for the web process's Node (e.g. `--cpu-prof` in a benchmark). */
+  nodeArgs?: string[];
 }
 
 let built = false;
@@ -86,7 +88,7 @@ export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> 
   };
   if (embedded) delete env.DATABASE_URL;
   let out = "";
-  const child = spawn(process.execPath, ["--import", "tsx", "scripts/serve.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), "--import", "tsx", "scripts/serve.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   child.stdout.on("data", (d: Buffer) => (out += d));
   child.stderr.on("data", (d: Buffer) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));

@@ -13,6 +13,7 @@ export const CANARY_TAGS = {
   item: "a dataset item (and the run items asked from it)",
   ann: "an annotation's comment",
   audit: "an audit entry (the uploaded file's name)",
+  cubby: "a value in a cubby of an agent of R's admin (encrypted through KES)",
 } as const;
 export type CanaryTag = keyof typeof CANARY_TAGS;
 

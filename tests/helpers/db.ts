@@ -39,6 +39,9 @@ async function admin<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<
   }
 }
 
+/** Templates kept on a server: the current migration set's and those of the most recent other sets. */
+const KEPT_TEMPLATES = 8;
+
 /** The template database for the current set of migrations, created once (under a lock) per change. */
 export async function ensureTemplate(serverUrl: string): Promise<string> {
   const migrations = await readMigrations();
@@ -54,8 +57,12 @@ export async function ensureTemplate(serverUrl: string): Promise<string> {
       await c.query(`CREATE DATABASE ${building}`);
       await admin(withDatabase(serverUrl, building), (t) => applyMigrations(pgRunner(t)));
       await c.query(`ALTER DATABASE ${building} RENAME TO ${name}`);
-      // Old templates (from earlier migration sets) are of no use any more.
-      const old = await c.query(`SELECT datname FROM pg_database WHERE datname LIKE 'sot_tpl_%' AND datname <> $1`, [name]);
+      // Templates of earlier migration sets are of no use any more — unless another checkout on the same
+      // server (another branch) is testing with one right now: the newest few are kept (OIDs grow).
+      const old = await c.query(
+        `SELECT datname FROM pg_database WHERE datname LIKE 'sot_tpl_%' AND datname NOT LIKE '%_building' AND datname <> $1 ORDER BY oid DESC OFFSET $2`,
+        [name, KEPT_TEMPLATES - 1],
+      );
       for (const r of old.rows) await c.query(`DROP DATABASE IF EXISTS ${r.datname} WITH (FORCE)`).catch(() => {});
     } finally {
       await c.query("SELECT pg_advisory_unlock(737001)");

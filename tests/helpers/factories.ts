@@ -1,10 +1,17 @@
-// Test data made the way people make it: through the running app's own HTTP API, as the user who would
-// (an admin creates collections, users and keys and uploads pages; a member asks, keeps a conversation,
-// rates answers, builds a dataset, runs it and scores by hand). Only the first administrator comes from
-// lib/ directly, as `npm run user:create` makes it. Each factory returns what later steps need.
+// Test data made once, the same way in every test, instead of setup copied from file to file.
+//
+// - Through the running app's own HTTP API (e2e tests), as the user who would: an admin creates
+//   collections, users and keys and uploads pages; a member asks, keeps a conversation, rates answers,
+//   builds a dataset, runs it and scores by hand. Only the first administrator comes from lib/ directly,
+//   as `npm run user:create` makes it. Each factory returns what later steps need.
+// - On a test database directly (integration tests, `make…`): collections with their members, sources,
+//   documents with chunks, datasets and finished evaluation runs, with defaults for everything a test
+//   does not care about. Users and keys: `makeUser` / `makeApiKey` in tests/helpers/auth.ts.
 import { randomBytes } from "node:crypto";
+import type { AccessContext } from "@/lib/access/context";
 import type { Permission, Role } from "@/lib/auth/roles";
 import type { Db } from "@/lib/db/client";
+import { createDataset } from "@/lib/evaluate/datasets";
 import { makeUser, type TestUser } from "@/tests/helpers/auth";
 import { keyCaller, send, sendOk, userCaller, type Caller, type HttpResult } from "@/tests/helpers/http";
 
@@ -133,4 +140,162 @@ export async function annotation(
 ): Promise<string> {
   const res = await sendOk(api.baseUrl, evaluator, "POST", "/api/annotations", input, 201);
   return res.json.id;
+}
+
+/** An agent made by an admin (POST /api/agents) and a day-long token bought with its credential. */
+export async function agent(api: Api, admin: Caller, name: string): Promise<{ credential: string; token: string; caller: Caller }> {
+  const made = await send(api.baseUrl, admin, "POST", "/api/agents", { name });
+  if (made.status !== 201) throw new Error(`creating agent ${name}: ${made.status} ${made.text}`);
+  const credential: string = made.json.credential;
+  const bought = await send(api.baseUrl, keyCaller(`${name} (credential)`, credential), "POST", "/api/agents/tokens", { ttlSeconds: 86_400 });
+  if (bought.status !== 201) throw new Error(`a token for agent ${name}: ${bought.status} ${bought.text}`);
+  return { credential, token: bought.json.token, caller: keyCaller(`agent ${name}`, bought.json.token) };
+}
+
+/** A cubby made by an agent, with one value set (PUT /api/cubbies/<name>/items/<key>). */
+export async function cubby(api: Api, agentCaller: Caller, name: string, item: { key: string; value: unknown }): Promise<void> {
+  const made = await send(api.baseUrl, agentCaller, "POST", "/api/cubbies", { name });
+  if (made.status !== 201) throw new Error(`creating cubby ${name}: ${made.status} ${made.text}`);
+  const set = await send(api.baseUrl, agentCaller, "PUT", `/api/cubbies/${name}/items/${item.key}`, { value: item.value });
+  if (set.status !== 200) throw new Error(`setting ${name}/${item.key}: ${set.status} ${set.text}`);
+}
+
+// ───────────── on the database directly (integration tests) ─────────────
+
+/** A collection (a unique slug unless given), with `members` when restricted ones need them. */
+export async function makeCollection(
+  db: Db,
+  data: { slug?: string; name?: string; description?: string; restricted?: boolean; members?: string[] } = {},
+) {
+  const { members, ...fields } = data;
+  const slug = fields.slug ?? `collection-${suffix()}`;
+  const collection = await db.prisma.collection.create({ data: { ...fields, slug, name: fields.name ?? slug } });
+  if (members?.length) await addMembers(db, collection.id, members);
+  return collection;
+}
+
+/** Makes users members of a (restricted) collection. */
+export async function addMembers(db: Db, collectionId: string, userIds: string[]): Promise<void> {
+  await db.prisma.collectionMember.createMany({ data: userIds.map((userId) => ({ collectionId, userId })) });
+}
+
+/** A source of a collection: an upload source unless `kind` says otherwise. */
+export async function makeSource(db: Db, data: { collectionId: string; kind?: string; name?: string; config?: Record<string, unknown> }) {
+  return db.prisma.source.create({ data: { kind: "upload", name: `source ${suffix()}`, ...data, config: (data.config ?? {}) as object } });
+}
+
+/** Where ingest and ask tests write: a collection with one upload source. */
+export async function makeIngestTarget(
+  db: Db,
+  data: { slug?: string; name?: string; restricted?: boolean; members?: string[]; sourceName?: string } = {},
+): Promise<{ collectionId: string; sourceId: string }> {
+  const { sourceName, ...collection } = data;
+  const c = await makeCollection(db, collection);
+  const s = await makeSource(db, { collectionId: c.id, name: sourceName ?? c.name });
+  return { collectionId: c.id, sourceId: s.id };
+}
+
+/** A stored page of a source, with `chunks` (no embeddings) when the test reads text. */
+export async function makeDocument(
+  db: Db,
+  data: {
+    collectionId: string;
+    sourceId: string;
+    externalId?: string;
+    title?: string;
+    url?: string | null;
+    breadcrumb?: string[];
+    contentHash?: string;
+    sourceUpdatedAt?: Date;
+    chunks?: Array<{ text: string; anchor?: string | null; headingPath?: string[]; tokenCount?: number }>;
+  },
+) {
+  const { chunks = [], ...fields } = data;
+  const externalId = fields.externalId ?? `page-${suffix()}`;
+  const doc = await db.prisma.document.create({
+    data: { ...fields, externalId, title: fields.title ?? externalId, contentHash: fields.contentHash ?? `hash-${externalId}` },
+  });
+  const made = [];
+  for (const [position, c] of chunks.entries()) {
+    made.push(
+      await db.prisma.chunk.create({
+        data: {
+          documentId: doc.id,
+          collectionId: data.collectionId,
+          position,
+          anchor: c.anchor ?? null,
+          headingPath: c.headingPath ?? [],
+          text: c.text,
+          tokenCount: c.tokenCount ?? 10,
+          contentHash: `${doc.id}-${position}`,
+        },
+      }),
+    );
+  }
+  return { ...doc, chunks: made };
+}
+
+/** A dataset owned by the context's user, over `collectionIds` (default: every collection it reads). */
+export async function makeDataset(
+  ctx: AccessContext,
+  data: { name?: string; collectionIds?: string[]; questions?: string[]; items?: Array<{ question: string; referenceAnswer?: string | null; expectedSources?: string[] }> },
+) {
+  type Item = { question: string; referenceAnswer?: string | null; expectedSources?: string[] };
+  const items: Item[] = data.items ?? (data.questions ?? ["What is the on-call rotation?"]).map((question) => ({ question }));
+  return createDataset(ctx, {
+    name: data.name ?? `dataset ${suffix()}`,
+    collectionIds: data.collectionIds,
+    items: items.map((i) => ({ question: i.question, referenceAnswer: i.referenceAnswer ?? null, expectedSources: i.expectedSources ?? [] })),
+  });
+}
+
+/**
+ * A finished evaluation run of a dataset's current version, as the run's job leaves it (status, figures,
+ * the run's collections), without asking a model; `items` become its answered run items.
+ */
+export async function makeFinishedRun(
+  db: Db,
+  data: {
+    datasetId: string;
+    createdById?: string | null;
+    collectionIds?: string[];
+    status?: "completed" | "running" | "failed";
+    avgHallucination?: number | null;
+    avgFaithfulness?: number | null;
+    finishedAt?: Date | null;
+    items?: Array<{ question: string; answer: string; sources?: unknown[] }>;
+  },
+) {
+  const ds = await db.prisma.dataset.findUniqueOrThrow({ where: { id: data.datasetId }, select: { collectionIds: true, currentVersion: true } });
+  const version = await db.prisma.datasetVersion.findUniqueOrThrow({ where: { datasetId_version: { datasetId: data.datasetId, version: ds.currentVersion } } });
+  const items = data.items ?? [];
+  const status = data.status ?? "completed";
+  const run = await db.prisma.evaluationRun.create({
+    data: {
+      datasetId: data.datasetId,
+      datasetVersionId: version.id,
+      status,
+      trigger: "manual",
+      judgeModel: "judge",
+      promptVersion: "judge-v1",
+      concurrency: 1,
+      topK: 5,
+      itemCount: items.length,
+      doneCount: status === "completed" ? items.length : 0,
+      avgHallucination: data.avgHallucination ?? null,
+      avgFaithfulness: data.avgFaithfulness ?? null,
+      finishedAt: data.finishedAt === undefined ? (status === "running" ? null : new Date()) : data.finishedAt,
+      createdById: data.createdById ?? null,
+      collectionIds: data.collectionIds ?? ds.collectionIds,
+    },
+  });
+  const runItems = [];
+  for (const [position, it] of items.entries()) {
+    runItems.push(
+      await db.prisma.runItem.create({
+        data: { runId: run.id, position, question: it.question, status: "ok", answer: it.answer, sources: (it.sources ?? []) as object[] },
+      }),
+    );
+  }
+  return { ...run, items: runItems };
 }

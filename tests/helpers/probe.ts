@@ -40,8 +40,12 @@ const ID_FIELDS: Record<string, string> = {
   jobId: "importJob",
   // OpenAI-style APIs name a collection as a model (by its slug).
   model: "model",
+  // Agents and cubbies are named, not numbered.
+  agent: "agent",
+  allowedAgents: "agent",
+  cubby: "cubby",
 };
-const ARRAY_FIELDS = new Set(["collections", "collectionIds", "userIds"]);
+const ARRAY_FIELDS = new Set(["collections", "collectionIds", "userIds", "allowedAgents"]);
 
 let serial = 0;
 /** Other usual fields with a plausible value (functions: a fresh value per request, e.g. unique names). */

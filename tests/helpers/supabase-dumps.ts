@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { testServerUrl } from "./db";
+import { testServerUrl } from "@/tests/helpers/db";
 
 export interface OldPage {
   pageId: string;

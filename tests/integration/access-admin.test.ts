@@ -19,6 +19,7 @@ import { resetConfig } from "@/lib/config";
 import { closeDb, setDb } from "@/lib/db/client";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
 import { makeApiKey, makeUser, type TestUser } from "@/tests/helpers/auth";
+import { makeCollection } from "@/tests/helpers/factories";
 
 const BASE = "http://sot.test";
 type Handler = (req: Request, ctx?: { params?: Promise<Record<string, string>> }) => Promise<Response>;
@@ -135,7 +136,7 @@ describe("administration API", () => {
   });
 
   it("an admin-scoped key cannot be limited to collections (it could create an admin user)", async () => {
-    const b = await db.prisma.collection.create({ data: { slug: `b-${Date.now()}`, name: "B" } });
+    const b = await makeCollection(db, { slug: `b-${Date.now()}`, name: "B" });
     const res = await call(keysRoute.POST, "POST", "/api/admin/keys", { headers: adminHeaders, body: { name: "limited admin", scopes: ["admin", "ask"], collectionIds: [b.id] } });
     expect(res.status).toBe(400);
     expect(res.json.error.details).toEqual([expect.objectContaining({ path: "collectionIds" })]);

@@ -14,6 +14,7 @@ import { resetConfig } from "@/lib/config";
 import { closeDb, setDb } from "@/lib/db/client";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
 import { makeUser, type TestUser } from "@/tests/helpers/auth";
+import { addMembers, makeCollection } from "@/tests/helpers/factories";
 
 let db: TestDb;
 let admin: TestUser;
@@ -40,7 +41,7 @@ const adminCtx = async () => accessContextFor(db, (await principalFromCookies(db
 
 describe("keys", () => {
   it("refuses an admin-scoped key limited to collections", async () => {
-    const c = await db.prisma.collection.create({ data: { slug: "k-admin", name: "K" } });
+    const c = await makeCollection(db, { slug: "k-admin", name: "K" });
     await expect(createApiKey(db, { name: "x", scopes: ["admin"], collectionIds: [c.id], createdById: admin.id })).rejects.toMatchObject({
       status: 400,
       details: [expect.objectContaining({ path: "collectionIds" })],
@@ -48,7 +49,7 @@ describe("keys", () => {
   });
 
   it("a collection-limited key made before that rule existed does not administer", async () => {
-    const c = await db.prisma.collection.create({ data: { slug: "k-legacy", name: "K" } });
+    const c = await makeCollection(db, { slug: "k-legacy", name: "K" });
     const { key, record } = await createApiKey(db, { name: "legacy", scopes: ["ask", "admin"], createdById: admin.id });
     await db.prisma.apiKey.update({ where: { id: record.id }, data: { collectionIds: [c.id] } }); // as an old row would be
     const p = (await principalFromApiKey(db, key))!;
@@ -77,8 +78,8 @@ describe("keys", () => {
   });
 
   it("a child key expires no later than its parent, stays within its scopes and collections, and dies with it", async () => {
-    const a = await db.prisma.collection.create({ data: { slug: "child-a", name: "A" } });
-    const b = await db.prisma.collection.create({ data: { slug: "child-b", name: "B" } });
+    const a = await makeCollection(db, { slug: "child-a", name: "A" });
+    const b = await makeCollection(db, { slug: "child-b", name: "B" });
     const parentExpiry = new Date(Date.now() + 3_600_000);
     const parent = await createApiKey(db, { name: "parent", scopes: ["ask", "score"], collectionIds: [a.id], expiresAt: parentExpiry, createdById: admin.id });
 
@@ -93,13 +94,13 @@ describe("keys", () => {
     expect([...p.permissions]).toEqual(["ask"]);
     expect((await accessContextFor(db, p)).readableIds).toEqual([a.id]);
 
-    await adminRevokeKey({ db, principal: (await adminCtx()).principal }, parent.record.id);
+    await adminRevokeKey(await adminCtx(), parent.record.id);
     expect(await principalFromApiKey(db, child.key)).toBeNull();
   });
 
   it("a key limited to a collection its parent is not limited to ends up with the intersection, possibly nothing", async () => {
-    const a = await db.prisma.collection.create({ data: { slug: "x-a", name: "A" } });
-    const b = await db.prisma.collection.create({ data: { slug: "x-b", name: "B" } });
+    const a = await makeCollection(db, { slug: "x-a", name: "A" });
+    const b = await makeCollection(db, { slug: "x-b", name: "B" });
     const parent = await createApiKey(db, { name: "p", scopes: ["ask"], collectionIds: [a.id], createdById: admin.id });
     const child = await createApiKey(db, { name: "c", scopes: ["ask"], collectionIds: [b.id], createdById: admin.id, parentKeyId: parent.record.id });
     const ctx = await accessContextFor(db, (await principalFromApiKey(db, child.key))!);
@@ -124,7 +125,7 @@ describe("sessions", () => {
     for (const patch of steps) {
       const cookie = await cookieFor(user);
       expect(await principalFromCookies(db, cookie)).not.toBeNull();
-      await adminUpdateUser({ db, principal: ctx.principal }, user.id, patch);
+      await adminUpdateUser(ctx, user.id, patch);
       expect(await principalFromCookies(db, cookie), JSON.stringify(patch)).toBeNull();
     }
   });
@@ -132,7 +133,7 @@ describe("sessions", () => {
   it("renaming a user does not end their sessions", async () => {
     const user = await makeUser(db, "viewer");
     const cookie = await cookieFor(user);
-    await adminUpdateUser({ db, principal: (await adminCtx()).principal }, user.id, { name: "Renamed" });
+    await adminUpdateUser(await adminCtx(), user.id, { name: "Renamed" });
     expect(await principalFromCookies(db, cookie)).not.toBeNull();
   });
 
@@ -160,8 +161,8 @@ describe("conversations", () => {
     const { key } = await createApiKey(db, { name: "script", scopes: ["ask"], createdById: user.id });
     const keyCtx = await accessContextFor(db, (await principalFromApiKey(db, key))!);
 
-    const mine = await createConversation(userCtx, "the user's", []);
-    const keys = await createConversation(keyCtx, "the key's", []);
+    const mine = await createConversation(userCtx, { title: "the user's" });
+    const keys = await createConversation(keyCtx, { title: "the key's" });
     expect((await listConversations(userCtx)).map((c) => c.id)).toEqual([mine.id]);
     expect((await listConversations(keyCtx)).map((c) => c.id)).toEqual([keys.id]);
     await expect(getConversation(keyCtx, mine.id)).rejects.toMatchObject({ status: 404 });
@@ -171,16 +172,16 @@ describe("conversations", () => {
 
 describe("jobs", () => {
   it("run with their creator's access as it is now, never more collections than they started with", async () => {
-    const open1 = await db.prisma.collection.create({ data: { slug: "job-open", name: "Open" } });
-    const secret = await db.prisma.collection.create({ data: { slug: "job-secret", name: "Secret", restricted: true } });
+    const open1 = await makeCollection(db, { slug: "job-open", name: "Open" });
+    const secret = await makeCollection(db, { slug: "job-secret", name: "Secret", restricted: true });
     const user = await makeUser(db, "evaluator");
-    await db.prisma.collectionMember.create({ data: { collectionId: secret.id, userId: user.id } });
+    await addMembers(db, secret.id, [user.id]);
     const started = await accessContextFor(db, (await principalFromCookies(db, await cookieFor(user)))!);
     const ref = actorRef(started);
     expect(ref.collectionIds).toEqual(expect.arrayContaining([open1.id, secret.id]));
 
     // A collection created after the job started is not the job's to read, even though its creator may.
-    const later = await db.prisma.collection.create({ data: { slug: "job-later", name: "Later" } });
+    const later = await makeCollection(db, { slug: "job-later", name: "Later" });
     let running = await accessContextForActor(db, ref);
     expect(running.readableIds).toContain(secret.id);
     expect(running.readableIds).not.toContain(later.id);

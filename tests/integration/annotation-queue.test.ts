@@ -7,6 +7,7 @@ import { storeJudgeScore } from "@/lib/evaluate/judge";
 import { computeMetrics, type Verdict } from "@/lib/evaluate/scoring-rule";
 import { accessOf, makeUser, type TestUser } from "@/tests/helpers/auth";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { makeDocument, makeIngestTarget } from "@/tests/helpers/factories";
 
 let db: TestDb;
 let aliceUser: TestUser;
@@ -73,14 +74,10 @@ describe("annotation queue", () => {
   });
 
   it("serves logged answers from /api/evaluate with the passages they were built from", async () => {
-    const col = await db.prisma.collection.create({ data: { slug: "c", name: "C" } });
-    const src = await db.prisma.source.create({ data: { collectionId: col.id, kind: "upload", name: "u" } });
-    const doc = await db.prisma.document.create({
-      data: { collectionId: col.id, sourceId: src.id, externalId: "e", title: "Holidays", url: "https://wiki/h", contentHash: "h" },
-    });
-    const chunk = await db.prisma.chunk.create({
-      data: { documentId: doc.id, collectionId: col.id, position: 0, text: "Everyone gets 28 days.", tokenCount: 5, contentHash: "c" },
-    });
+    const where = await makeIngestTarget(db, { slug: "c", name: "C" });
+    const col = { id: where.collectionId };
+    const doc = await makeDocument(db, { ...where, externalId: "e", title: "Holidays", url: "https://wiki/h", chunks: [{ text: "Everyone gets 28 days.", tokenCount: 5 }] });
+    const chunk = doc.chunks[0]!;
     alice = await accessOf(db, aliceUser); // contexts are per request: this one reads the new collection
     const log = await db.prisma.queryLog.create({
       data: {

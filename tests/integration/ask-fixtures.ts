@@ -9,6 +9,7 @@ import { ROLE_PERMISSIONS, type Principal, type Role } from "@/lib/auth/roles";
 import { startFakeOllama, type FakeOllama, type FakeOllamaOptions } from "@/tests/fakes/ollama";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
 import { makeUser } from "@/tests/helpers/auth";
+import { makeDocument, makeIngestTarget } from "@/tests/helpers/factories";
 
 export interface Page {
   title: string;
@@ -58,24 +59,19 @@ export async function makePrincipal(db: TestDb, role: Role = "viewer"): Promise<
 
 let seq = 0;
 export async function addCollection(db: TestDb, slug: string, restricted = false) {
-  const collection = await db.prisma.collection.create({ data: { slug, name: slug, restricted } });
-  const source = await db.prisma.source.create({ data: { collectionId: collection.id, kind: "upload", name: slug } });
-  return { collectionId: collection.id, sourceId: source.id };
+  return makeIngestTarget(db, { slug, name: slug, restricted });
 }
 
 /** Writes pages as documents with one chunk per section, embedded with the configured embedder. */
 export async function addPages(db: TestDb, where: { collectionId: string; sourceId: string }, pages: Page[]) {
   const ids: string[][] = [];
   for (const page of pages) {
-    const doc = await db.prisma.document.create({
-      data: {
-        collectionId: where.collectionId,
-        sourceId: where.sourceId,
-        externalId: `page-${++seq}`,
-        title: page.title,
-        url: page.url ?? `https://wiki.example/${seq}`,
-        contentHash: `h${seq}`,
-      },
+    const doc = await makeDocument(db, {
+      ...where,
+      externalId: `page-${++seq}`,
+      title: page.title,
+      url: page.url ?? `https://wiki.example/${seq}`,
+      contentHash: `h${seq}`,
     });
     const vectors = await getLlm().embed(page.sections.map((s) => `${page.title}\n${s.heading ?? ""}\n${s.text}`), "document");
     const chunkIds: string[] = [];

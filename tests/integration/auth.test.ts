@@ -5,6 +5,7 @@ import { createApiKey, hashApiKey, principalFromApiKey } from "@/lib/auth/api-ke
 import { authenticate, createFirstAdmin, createUser } from "@/lib/auth/users";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
 import { makeUser } from "@/tests/helpers/auth";
+import { addMembers, makeCollection } from "@/tests/helpers/factories";
 
 describe("auth", () => {
   let db: TestDb;
@@ -68,11 +69,11 @@ describe("auth", () => {
   });
 
   it("shows restricted collections only to members and admins, and narrows keys to their collections", async () => {
-    const open = await db.prisma.collection.create({ data: { slug: "open", name: "Open" } });
-    const hr = await db.prisma.collection.create({ data: { slug: "hr", name: "HR", restricted: true } });
+    const open = await makeCollection(db, { slug: "open", name: "Open" });
+    const hr = await makeCollection(db, { slug: "hr", name: "HR", restricted: true });
     const member = await makeUser(db, "viewer");
     const outsider = await makeUser(db, "viewer");
-    await db.prisma.collectionMember.create({ data: { collectionId: hr.id, userId: member.id } });
+    await addMembers(db, hr.id, [member.id]);
     const asUser = (u: { id: string }) => ({ kind: "user" as const, userId: u.id, apiKeyId: null, label: "", role: "viewer" as const, permissions: new Set(["ask" as const]), collectionLimit: null });
 
     expect((await accessContextFor(db, asUser(member))).readableIds).toEqual(expect.arrayContaining([open.id, hr.id]));

@@ -1,5 +1,6 @@
 // The command-line scripts as an operator runs them (separate processes, settings from the
-// environment): keys:rotate --init, backup, backup:verify, restore (and its refusals), keys:rotate.
+// environment): keys:rotate --init, backup, backup:verify, restore (and its refusals), keys:rotate (only
+// with an approval of exactly its arguments).
 import { execFile } from "node:child_process";
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -7,6 +8,8 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openPostgres, type Db } from "@/lib/db/client";
 import { parseKeyList, ringFrom } from "@/lib/crypto/keys";
+import { decideApproval, getApproval, requestCommandApproval } from "@/lib/approvals";
+import { accessOf, makeUser } from "@/tests/helpers/auth";
 import { createDatabase, dropDatabases, dumpAll, migratedDb, seed, tempDir } from "@/tests/integration/backup-fixtures";
 
 const run = promisify(execFile);
@@ -77,6 +80,25 @@ describe("backup scripts", () => {
     const again = await cli("restore", ["--snapshot", snapshotId!, "--target", url]);
     expect(again.code).toBe(1);
     expect(again.out).toContain("error: The target database is not empty");
+    const forced = await cli("restore", ["--snapshot", snapshotId!, "--target", url, "--force"]);
+    expect(forced.code).toBe(1);
+    expect(forced.out).toContain("error: Restoring over a database that holds data waits for approval");
+    // Asked for and approved in the database about to be replaced, it runs once with that snapshot id.
+    const target = await openPostgres(url, { poolSize: 2 });
+    try {
+      const [asker, approver] = [await accessOf(target, await makeUser(target, "admin")), await accessOf(target, await makeUser(target, "admin"))];
+      const req = await requestCommandApproval(asker, { action: "backup.restore", args: { snapshotId: snapshotId! } });
+      await decideApproval(approver, req.id, { decision: "approve", comment: "restore drill" });
+      const approved = await cli("restore", ["--snapshot", snapshotId!, "--target", url, "--force", "--approval", req.id]);
+      expect(approved.out).toMatch(/chunks\s+4/);
+      expect(approved.code).toBe(0);
+      // The restore replaced the approvals with the snapshot's: the request is gone, so it cannot run again.
+      const replay = await cli("restore", ["--snapshot", snapshotId!, "--target", url, "--force", "--approval", req.id]);
+      expect(replay.code).toBe(1);
+      expect(replay.out).toContain(`Approval request ${req.id} was not found`);
+    } finally {
+      await target.close();
+    }
 
     // A tampered object makes verify fail, naming it.
     const objects = (await readdir(path.join(dir.dir, "backups", "objects"), { recursive: true, withFileTypes: true })).filter((e) => e.isFile());
@@ -90,10 +112,29 @@ describe("backup scripts", () => {
     expect(failed.out).toContain(`error: Object objects/${objects[0].name.slice(0, 2)}/${objects[0].name}`);
     await writeFile(victim, original);
 
-    const rotate = await cli("keys-rotate", ["--backups"]);
+    // Adding a master key waits for another admin's approval of exactly these arguments.
+    const unapproved = await cli("keys-rotate", ["--backups"]);
+    expect(unapproved.code).toBe(1);
+    expect(unapproved.out).toContain("error: Adding a master key waits for approval");
+    const [asker, approver] = [await accessOf(source, await makeUser(source, "admin")), await accessOf(source, await makeUser(source, "admin"))];
+    const request = await requestCommandApproval(asker, { action: "key.rotate", args: { backups: true } });
+    const early = await cli("keys-rotate", ["--backups", "--approval", request.id]);
+    expect(early.code).toBe(1);
+    expect(early.out).toContain("is pending, not approved");
+    await decideApproval(approver, request.id, { decision: "approve", comment: "quarterly rotation" });
+    const otherArgs = await cli("keys-rotate", ["--approval", request.id]);
+    expect(otherArgs.code).toBe(1);
+    expect(otherArgs.out).toContain("not the arguments that were approved");
+    expect(await readFile(path.join(dir.dir, "keys"), "utf8")).toBe(keyFile); // nothing was added
+
+    const rotate = await cli("keys-rotate", ["--backups", "--approval", request.id]);
     expect(rotate.out).toMatch(/re-wrapped 1 secrets in the database sources.secret_ciphertext: 1/);
     expect(rotate.code).toBe(0);
     expect(rotate.out).toMatch(/added master key k\d{8}-[0-9a-f]{6}/);
     expect(rotate.out).toMatch(/re-wrapped \d+ backup objects and 1 manifests/);
+    expect(await getApproval(approver, request.id)).toMatchObject({ status: "executed", executedBy: expect.stringMatching(/^cli:keys-rotate@/) });
+    const twice = await cli("keys-rotate", ["--backups", "--approval", request.id]);
+    expect(twice.code).toBe(1);
+    expect(twice.out).toContain("already been carried out");
   }, 240_000);
 });

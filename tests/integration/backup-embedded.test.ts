@@ -39,11 +39,19 @@ describe("embedded default (PGlite)", () => {
       await embedded.close();
     }
 
+    // Change tracking runs on PGlite too: an incremental layer of the one edited chunk, then base + layer
+    // restored into PostgreSQL.
+    await source.sql.query(`UPDATE chunks SET text = text || ' edited' WHERE position = 0 AND text LIKE '%page 1:%'`);
+    const layer = await createSnapshot({ db: source, target, ring, now: new Date(Date.now() + 2000) });
+    expect(layer.parent).toBe(snap.snapshotId);
+    expect(layer.tables.find((t) => t.name === "chunks")?.read).toBe(1);
+    const after = await dumpAll(source);
+
     const url = await createDatabase("sot_bk_from_pglite");
-    await restoreSnapshot({ target, ring, db: { kind: "postgres", url }, snapshotId: snap.snapshotId });
+    await restoreSnapshot({ target, ring, db: { kind: "postgres", url }, snapshotId: layer.snapshotId });
     const pgDb = await openPostgres(url, { poolSize: 1 });
     try {
-      expect(await dumpAll(pgDb)).toEqual(before);
+      expect(await dumpAll(pgDb)).toEqual(after);
     } finally {
       await pgDb.close();
     }

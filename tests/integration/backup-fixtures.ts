@@ -10,6 +10,8 @@ import { readCatalog, rowSelectSql, withTransaction } from "@/lib/backup/catalog
 import { generateMasterKey, ringFrom, type KeyRing, type MasterKey } from "@/lib/crypto/keys";
 import { encryptSecretWith } from "@/lib/crypto/secrets";
 import { openPostgres, type Db } from "@/lib/db/client";
+import { inProcessTransport, KesClient } from "@/lib/kes/client";
+import { serviceTable } from "@/lib/kes/protocol";
 
 export const PG_ADMIN = process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 
@@ -143,4 +145,10 @@ export async function dumpAll(db: Db): Promise<Record<string, string[]>> {
 
 export async function migrationNames(db: Db): Promise<string[]> {
   return (await db.sql.query<{ n: string }>(`SELECT migration_name AS n FROM _prisma_migrations ORDER BY 1`)).map((r) => r.n);
+}
+
+/** KES inside the test process on `db`, as the embedded default runs it: the backup's naming key comes from here. */
+export function testKes(db: Db, ring: KeyRing): KesClient {
+  const token = randomBytes(24).toString("base64url");
+  return new KesClient(inProcessTransport({ db, ring, services: serviceTable(null, [["sot", token]]) }, token));
 }

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import S3rver from "s3rver";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyRetention, createSnapshot, listSnapshots, restoreSnapshot, S3Target, selectKept, verifySnapshot } from "@/lib/backup";
+import { applyRetention, createSnapshot, listSnapshots, loadManifest, restoreSnapshot, S3Target, selectKept, verifySnapshot } from "@/lib/backup";
 import { objectKey } from "@/lib/backup/format";
 import { openPostgres, type Db } from "@/lib/db/client";
 import { createDatabase, dropDatabases, dumpAll, migratedDb, seed, testRing, type Seeded } from "@/tests/integration/backup-fixtures";
@@ -54,8 +54,11 @@ describe("S3-compatible target (s3rver)", () => {
 
     await source.sql.query(`UPDATE documents SET title = 'Renamed' WHERE id = $1`, [seeded.documentIds[0]]);
     const second = await createSnapshot({ db: source, target, ring, now: new Date(Date.now() + 1500) });
-    expect(second.objectsUploaded).toBe(1);
-    expect(second.tables.find((t) => t.name === "documents")?.uploaded).toBe(1);
+    // A layer over the first: the changed row and its key, beside the key service's audit entry.
+    expect(second.parent).toBe(first.snapshotId);
+    expect(second.tables.find((t) => t.name === "documents")?.read).toBe(1);
+    expect(second.tables.find((t) => t.name === "chunks")?.read).toBe(0);
+    expect(second.objectsUploaded).toBeLessThanOrEqual(6);
 
     const url = await createDatabase("sot_bk_s3");
     const res = await restoreSnapshot({ target, ring, db: { kind: "postgres", url } });
@@ -76,7 +79,8 @@ describe("S3-compatible target (s3rver)", () => {
     bad[bad.length - 1] ^= 1;
     await target.put(objectKey(hash), bad);
     try {
-      await expect(verifySnapshot({ target, ring, snapshotId: firstId })).rejects.toThrow(new RegExp(`Object ${objectKey(hash)} \\(table chunks, object 1 of 18\\) failed its integrity check`));
+      const n = m.tables.find((t) => t.name === "chunks")!.objects.length;
+      await expect(verifySnapshot({ target, ring, snapshotId: firstId })).rejects.toThrow(new RegExp(`Object ${objectKey(hash)} \\(table chunks, object 1 of ${n}\\) failed its integrity check`));
     } finally {
       await target.put(objectKey(hash), body);
     }
@@ -95,11 +99,16 @@ describe("S3-compatible target (s3rver)", () => {
     const expected = selectKept(all, 2, 2);
     const objectsBefore = (await target.list("objects/")).length;
     const r = await applyRetention({ target, ring, keepDaily: 2, keepWeekly: 2, graceMs: 0 });
-    // Daily: today's newest and 10 Jan; weekly: this week's newest and the newest of 5–11 Jan (10 Jan again).
-    expect(new Set(r.kept)).toEqual(expected);
+    // Daily: today's newest and 10 Jan; weekly: this week's newest and the newest of 5–11 Jan (10 Jan again);
+    // and whatever those stand on (an incremental snapshot needs its parents).
+    const needed = new Set(expected);
+    for (const id of expected) {
+      for (let m = await loadManifest(target, ring, id); m.parent; m = await loadManifest(target, ring, m.parent)) needed.add(m.parent);
+    }
+    expect(new Set(r.kept)).toEqual(needed);
     expect([...expected].sort()).toEqual([all[0], all[2]].sort());
     expect(all[2].startsWith("20260110T120000Z")).toBe(true);
-    expect(r.deleted.length).toBe(all.length - expected.size);
+    expect(r.deleted.length).toBe(all.length - needed.size);
     expect(r.swept).toBeGreaterThan(0);
     expect((await target.list("objects/")).length).toBe(objectsBefore - r.swept);
     // Every kept snapshot is still complete.

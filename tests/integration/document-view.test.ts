@@ -7,6 +7,7 @@ import { ROLE_PERMISSIONS, type Principal, type Role } from "@/lib/auth/roles";
 import { getDocumentView } from "@/lib/ingest";
 import { makeUser } from "@/tests/helpers/auth";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { addMembers, makeDocument, makeIngestTarget } from "@/tests/helpers/factories";
 
 async function principal(db: TestDb, role: Role, collectionLimit: string[] | null = null): Promise<Principal> {
   const user = await makeUser(db, role);
@@ -17,17 +18,14 @@ async function principal(db: TestDb, role: Role, collectionLimit: string[] | nul
 const view = async (db: TestDb, p: Principal, id: string) => getDocumentView(await accessContextFor(db, p), id);
 
 async function addDocument(db: TestDb, opts: { collectionId: string; sourceId: string; title: string; chunks: Array<{ text: string; anchor?: string }>; url?: string | null }) {
-  const doc = await db.prisma.document.create({
-    data: {
-      collectionId: opts.collectionId,
-      sourceId: opts.sourceId,
-      externalId: opts.title,
-      title: opts.title,
-      url: opts.url ?? null,
-      breadcrumb: ["Handbook", "Engineering"],
-      contentHash: `hash-${opts.title}`,
-      sourceUpdatedAt: new Date("2026-11-01T09:30:00Z"),
-    },
+  const doc = await makeDocument(db, {
+    collectionId: opts.collectionId,
+    sourceId: opts.sourceId,
+    externalId: opts.title,
+    title: opts.title,
+    url: opts.url ?? null,
+    breadcrumb: ["Handbook", "Engineering"],
+    sourceUpdatedAt: new Date("2026-11-01T09:30:00Z"),
   });
   // Written out of order on purpose: the view orders by position, not by insertion.
   const rows = opts.chunks.map((c, position) => ({ ...c, position })).reverse();
@@ -50,9 +48,7 @@ describe("getDocumentView (PostgreSQL)", () => {
   beforeAll(async () => {
     db = await createTestDb();
     const mk = async (slug: string, restricted: boolean) => {
-      const c = await db.prisma.collection.create({ data: { slug, name: `${slug} wiki`, restricted } });
-      const s = await db.prisma.source.create({ data: { collectionId: c.id, kind: "upload", name: slug } });
-      return { collectionId: c.id, sourceId: s.id };
+      return makeIngestTarget(db, { slug, name: `${slug} wiki`, restricted, sourceName: slug });
     };
     open = await mk("open", false);
     secret = await mk("secret", true);
@@ -81,7 +77,7 @@ describe("getDocumentView (PostgreSQL)", () => {
       collectionId: open.collectionId,
       collectionName: "open wiki",
       sourceKind: "upload",
-      sourceUpdatedAt: new Date("2026-11-01T09:30:00Z"),
+      sourceUpdatedAt: "2026-11-01T09:30:00.000Z",
     });
     expect(doc!.chunks.map((c) => c.position)).toEqual([0, 1, 2, 3]);
     expect(doc!.chunks.map((c) => c.anchor)).toEqual([null, "canary", "canary", "rollback"]);
@@ -94,7 +90,7 @@ describe("getDocumentView (PostgreSQL)", () => {
     const viewer = await principal(db, "viewer");
     expect(await view(db, viewer, secretDoc)).toBeNull();
 
-    await db.prisma.collectionMember.create({ data: { collectionId: secret.collectionId, userId: viewer.userId! } });
+    await addMembers(db, secret.collectionId, [viewer.userId!]);
     expect((await view(db, viewer, secretDoc))?.title).toBe("Salaries");
 
     const admin = await principal(db, "admin");

@@ -27,6 +27,7 @@ import { openInMemory } from "@/lib/db/embedded";
 import { applyMigrations, MIGRATIONS_DIR, readMigrations } from "@/lib/db/migrate";
 import { pgRunner, pgliteRunner } from "@/lib/db/sql-runner";
 import { createEmptyPostgres, createTestDb, type TestDb } from "@/tests/helpers/db";
+import { addMembers, makeCollection, makeDataset, makeFinishedRun } from "@/tests/helpers/factories";
 
 let db: TestDb;
 let open: string; // every signed-in user reads it
@@ -47,18 +48,15 @@ async function judgeOk(target: { kind: "run_item" | "external_output" | "query_l
 
 /** A completed run bound to `collections`, with one answered item. */
 async function runWithItem(collections: string[], question: string, sourceText: string) {
-  const ds = await createDataset(await as(adminUser), { name: `ds ${question}`, collectionIds: collections, items: [{ question, referenceAnswer: null, expectedSources: [] }] });
-  const version = await db.prisma.datasetVersion.findFirstOrThrow({ where: { datasetId: ds.id } });
-  const run = await db.prisma.evaluationRun.create({
-    data: {
-      datasetId: ds.id, datasetVersionId: version.id, status: "completed", trigger: "manual", judgeModel: "m", promptVersion: "judge-v1",
-      concurrency: 1, topK: 5, itemCount: 1, doneCount: 1, avgHallucination: 5, createdById: adminUser.id, collectionIds: collections,
-    },
+  const ds = await makeDataset(await as(adminUser), { name: `ds ${question}`, collectionIds: collections, questions: [question] });
+  const run = await makeFinishedRun(db, {
+    datasetId: ds.id,
+    createdById: adminUser.id,
+    collectionIds: collections,
+    avgHallucination: 5,
+    items: [{ question, answer: `answer: ${sourceText}`, sources: [{ n: 1, title: "T", url: null, text: sourceText }] }],
   });
-  const item = await db.prisma.runItem.create({
-    data: { runId: run.id, position: 0, question, status: "ok", answer: `answer: ${sourceText}`, sources: [{ n: 1, title: "T", url: null, text: sourceText }] },
-  });
-  return { runId: run.id, itemId: item.id };
+  return { runId: run.id, itemId: run.items[0]!.id };
 }
 
 /** Every target the queue serves this context, newest first (skipping each to get the next). */
@@ -75,12 +73,12 @@ async function drainQueue(ctx: AccessContext): Promise<Array<{ kind: TargetKind;
 
 beforeAll(async () => {
   db = await createTestDb();
-  open = (await db.prisma.collection.create({ data: { slug: "open", name: "Open" } })).id;
-  secret = (await db.prisma.collection.create({ data: { slug: "heron", name: "Heron", restricted: true } })).id;
+  open = (await makeCollection(db, { slug: "open", name: "Open" })).id;
+  secret = (await makeCollection(db, { slug: "heron", name: "Heron", restricted: true })).id;
   adminUser = await makeUser(db, "admin");
   memberUser = await makeUser(db, "evaluator");
   outsiderUser = await makeUser(db, "evaluator");
-  await db.prisma.collectionMember.create({ data: { collectionId: secret, userId: memberUser.id } });
+  await addMembers(db, secret, [memberUser.id]);
 });
 afterAll(() => db?.drop());
 

@@ -8,6 +8,7 @@ import { ingestDocuments, type SourceDocument } from "@/lib/ingest/pipeline";
 import { Llm } from "@/lib/llm";
 import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { makeIngestTarget } from "@/tests/helpers/factories";
 
 let db: TestDb;
 let ollama: FakeOllama;
@@ -36,9 +37,7 @@ beforeAll(async () => {
   db = await createTestDb();
   ollama = await startFakeOllama();
   llm = new Llm(parseConfig({ OLLAMA_HOST: ollama.url, OLLAMA_TIMEOUT_MS: "60000" }));
-  const col = await db.prisma.collection.create({ data: { slug: "batch", name: "Batch" } });
-  const src = await db.prisma.source.create({ data: { collectionId: col.id, kind: "upload", name: "Uploads" } });
-  target = { sourceId: src.id, collectionId: col.id };
+  target = await makeIngestTarget(db, { slug: "batch", name: "Batch", sourceName: "Uploads" });
 });
 afterAll(async () => {
   await ollama?.close();

@@ -4,12 +4,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { getConfig, resetConfig } from "@/lib/config";
 import { setDb } from "@/lib/db/client";
-import { getImportJob, requestBackfill, startReconcile } from "@/lib/ingest";
+import { importJobView, requestBackfill, startReconcile } from "@/lib/ingest";
 import { ingestJobs } from "@/lib/ingest/jobs";
 import { JobQueue, setQueue } from "@/lib/jobs/queue";
 import { resetLlm } from "@/lib/llm";
 import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { makeCollection, makeSource } from "@/tests/helpers/factories";
 
 let db: TestDb;
 let queue: JobQueue;
@@ -44,12 +45,12 @@ afterAll(async () => {
 
 describe("ingest jobs on the queue", () => {
   it("runs an import started by startReconcile in a worker, to the end", async () => {
-    const col = await db.prisma.collection.create({ data: { slug: "demo-q", name: "Demo" } });
-    const src = await db.prisma.source.create({ data: { collectionId: col.id, kind: "upload", name: "Demo wiki", config: { demo: true } } });
+    const col = await makeCollection(db, { slug: "demo-q", name: "Demo" });
+    const src = await makeSource(db, { collectionId: col.id, kind: "upload", name: "Demo wiki", config: { demo: true } });
     const { kind, id } = await startReconcile(db, { sourceId: src.id, trigger: "manual" });
     expect(kind).toBe("import_job");
     const job = await until(async () => {
-      const j = await getImportJob(id, db);
+      const j = await importJobView(db, id);
       return j.status === "succeeded" || j.status === "failed" ? j : null;
     }, "the import job");
     expect(job).toMatchObject({ status: "succeeded", failed: 0, trigger: "manual" });

@@ -6,6 +6,7 @@ import { ingestDocuments, removeMissing, softDeleteDocuments, type SourceDocumen
 import { Llm } from "@/lib/llm";
 import { DEFAULT_FAKE_MODELS, startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { makeIngestTarget } from "@/tests/helpers/factories";
 
 let db: TestDb;
 let ollama: FakeOllama;
@@ -36,9 +37,7 @@ beforeAll(async () => {
   db = await createTestDb();
   ollama = await startFakeOllama({ models: [...DEFAULT_FAKE_MODELS, "nomic-embed-text-v2:latest"] });
   llm = llmFor(ollama.url);
-  const col = await db.prisma.collection.create({ data: { slug: "wiki", name: "Wiki" } });
-  const src = await db.prisma.source.create({ data: { collectionId: col.id, kind: "upload", name: "Uploads" } });
-  target = { sourceId: src.id, collectionId: col.id };
+  target = await makeIngestTarget(db, { slug: "wiki", name: "Wiki", sourceName: "Uploads" });
 });
 afterAll(async () => {
   await ollama?.close();

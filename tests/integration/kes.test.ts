@@ -6,6 +6,8 @@ import { ringFrom, generateMasterKey } from "@/lib/crypto/keys";
 import { KesClient, inProcessTransport } from "@/lib/kes/client";
 import { serviceTable, type KesInstance } from "@/lib/kes/protocol";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { accessOf, makeUser } from "@/tests/helpers/auth";
+import { decideApproval, requestCommandApproval } from "@/lib/approvals";
 
 const TOKENS = { web: "web-token-0123456789abcdefghij", other: "other-token-0123456789abcdefghij", third: "third-token-0123456789abcdefghij" };
 let db: TestDb;
@@ -117,8 +119,18 @@ describe("KES", () => {
     expect(await failure(web.decryptDataKey(dk.wrapped, {}))).toMatchObject({ status: 409, code: "key_disabled" });
     await web.enable("gone");
     expect((await web.decryptDataKey(dk.wrapped, {})).equals(dk.plaintext)).toBe(true);
-    const shredded = await web.shred("gone");
+    // Shredding waits for two admins: one asks for exactly this key, another approves; it runs once.
+    expect(await failure(web.shred("gone"))).toMatchObject({ status: 409 });
+    const [asker, approver] = [await accessOf(db, await makeUser(db, "admin")), await accessOf(db, await makeUser(db, "admin"))];
+    const request = await requestCommandApproval(asker, { action: "kes.key.shred", args: { keyName: "gone" } });
+    expect(await failure(web.shred("gone", request.id))).toMatchObject({ status: 409 }); // not approved yet
+    await decideApproval(approver, request.id, { decision: "approve", comment: "tenant left" });
+    await web.createKey("kept");
+    expect(await failure(web.shred("kept", request.id))).toMatchObject({ status: 409 }); // approved for another key
+    expect((await web.decryptDataKey(dk.wrapped, {})).equals(dk.plaintext)).toBe(true);
+    const shredded = await web.shred("gone", request.id);
     expect(shredded.status).toBe("shredded");
+    expect(await failure(web.shred("gone", request.id))).toMatchObject({ status: 409 }); // once
     expect(await failure(web.decryptDataKey(dk.wrapped, {}))).toMatchObject({ status: 410, code: "key_shredded" });
     expect(await failure(web.generateDataKey("gone", {}))).toMatchObject({ status: 410 });
     const rows = await db.prisma.kesKeyVersion.findMany({ where: { key: { name: "gone" } } });

@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderMetrics } from "@/lib/metrics";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { makeFinishedRun } from "@/tests/helpers/factories";
 
 describe("metrics read from the database", () => {
   let db: TestDb;
@@ -22,11 +23,10 @@ describe("metrics read from the database", () => {
     await db.prisma.queryLog.create({ data: { questionSha256: "nm", status: "no_model", timings: {} } });
     // Older than an hour: not in the figures.
     await db.prisma.queryLog.create({ data: { questionSha256: "old", model: "llama3.3:70b-instruct-q4_K_M", promptTokens: 9999, timings: { totalMs: 99999 }, createdAt: new Date(Date.now() - 2 * 3_600_000) } });
-    const ds = await db.prisma.dataset.create({ data: { name: "golden", versions: { create: { version: 1 } } }, include: { versions: true } });
-    const base = { datasetId: ds.id, datasetVersionId: ds.versions[0]!.id, trigger: "manual", judgeModel: "j", promptVersion: "1", concurrency: 1, topK: 5 };
-    await db.prisma.evaluationRun.create({ data: { ...base, status: "completed", avgHallucination: 3.5, avgFaithfulness: 0.7, finishedAt: new Date(Date.now() - 86_400_000) } });
-    await db.prisma.evaluationRun.create({ data: { ...base, status: "completed", avgHallucination: 4.25, avgFaithfulness: 0.9, finishedAt: new Date() } });
-    await db.prisma.evaluationRun.create({ data: { ...base, status: "running" } });
+    const ds = await db.prisma.dataset.create({ data: { name: "golden", versions: { create: { version: 1 } } } });
+    await makeFinishedRun(db, { datasetId: ds.id, avgHallucination: 3.5, avgFaithfulness: 0.7, finishedAt: new Date(Date.now() - 86_400_000) });
+    await makeFinishedRun(db, { datasetId: ds.id, avgHallucination: 4.25, avgFaithfulness: 0.9, finishedAt: new Date() });
+    await makeFinishedRun(db, { datasetId: ds.id, status: "running" });
 
     const text = await renderMetrics(db);
     expect(text).toContain('sot_ask_answers_last_hour{model="llama3.3:70b-instruct-q4_K_M",status="ok"} 4');

@@ -11,6 +11,7 @@ import { openInMemory } from "@/lib/db/embedded";
 import { applyMigrations, migrationStatus, MIGRATIONS_DIR, readMigrations } from "@/lib/db/migrate";
 import { pgRunner, pgliteRunner, type SqlRunner } from "@/lib/db/sql-runner";
 import { createEmptyPostgres, testServerUrl } from "@/tests/helpers/db";
+import { makeDocument, makeIngestTarget } from "@/tests/helpers/factories";
 
 async function withRunner<T>(fn: (sql: SqlRunner) => Promise<T>): Promise<T> {
   const empty = await createEmptyPostgres();
@@ -106,11 +107,9 @@ describe("the embedded database (PGlite)", () => {
   afterAll(() => db.close());
 
   it("is migrated on open and stores and searches vectors and text", async () => {
-    const col = await db.prisma.collection.create({ data: { slug: "t", name: "T" } });
-    const src = await db.prisma.source.create({ data: { collectionId: col.id, kind: "upload", name: "u" } });
-    const doc = await db.prisma.document.create({
-      data: { collectionId: col.id, sourceId: src.id, externalId: "a", title: "Pager", contentHash: "h" },
-    });
+    const where = await makeIngestTarget(db, { slug: "t", name: "T" });
+    const col = { id: where.collectionId };
+    const doc = await makeDocument(db, { ...where, externalId: "a", title: "Pager" });
     const v = `[${Array.from({ length: 768 }, (_, i) => (i === 0 ? 1 : 0)).join(",")}]`;
     await db.prisma.$executeRaw`INSERT INTO chunks (document_id, collection_id, position, heading_path, text, token_count, content_hash, embedding)
       VALUES (${doc.id}::uuid, ${col.id}::uuid, 0, ARRAY['On-call'], 'Rotate the pager weekly', 5, 'c1', ${v}::vector)`;

@@ -1,13 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig, resetConfig } from "@/lib/config";
-import { createImportJob, getImportJob, runImportJob, startNotionImport } from "@/lib/ingest/import-jobs";
+import { createImportJob, importJobView, runImportJob, startNotionImport } from "@/lib/ingest/import-jobs";
 import { createNotionSource } from "@/lib/ingest/notion";
 import { Llm } from "@/lib/llm";
 import { startFakeNotion, nid, rich, type FakeNotion, type FakePage } from "@/tests/fakes/notion";
 import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
 import { installQueue, queuedJobs } from "@/tests/helpers/queue";
+import { makeCollection } from "@/tests/helpers/factories";
 import type { JobQueue } from "@/lib/jobs/queue";
 
 let db: TestDb;
@@ -56,7 +57,7 @@ beforeAll(async () => {
   db = await createTestDb();
   // Imports are queued for real (no worker runs here: each test runs its job itself).
   queue = await installQueue(db);
-  collectionId = (await db.prisma.collection.create({ data: { slug: "eng", name: "Engineering" } })).id;
+  collectionId = (await makeCollection(db, { slug: "eng", name: "Engineering" })).id;
 });
 afterAll(async () => {
   await queue?.stop();
@@ -140,7 +141,7 @@ describe("Notion bulk import through @notionhq/client", () => {
         },
       }),
     ).rejects.toThrow("worker killed");
-    const mid = await getImportJob(db, id);
+    const mid = await importJobView(db, id);
     expect(mid.status).toBe("running");
     expect(mid.done).toBe(3);
     const markdownCallsBefore = notion.requests.filter((r) => r.path.endsWith("/markdown")).length;
@@ -215,6 +216,6 @@ describe("Notion bulk import through @notionhq/client", () => {
     await db.prisma.$executeRaw`UPDATE import_jobs SET status = 'running', updated_at = now() - interval '31 minutes' WHERE id = ${first.id}::uuid`;
     const second = await startNotionImport(db, { sourceId: s.id });
     expect(second.id).not.toBe(first.id);
-    expect(await getImportJob(db, first.id)).toMatchObject({ status: "failed", error: expect.stringContaining("abandoned") });
+    expect(await importJobView(db, first.id)).toMatchObject({ status: "failed", error: expect.stringContaining("abandoned") });
   });
 });

@@ -12,6 +12,7 @@ import { nid, rich, startFakeNotion, type FakeNotion, type FakePage } from "@/te
 import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
 import { installQueue } from "@/tests/helpers/queue";
+import { makeCollection } from "@/tests/helpers/factories";
 import type { JobQueue } from "@/lib/jobs/queue";
 
 let db: TestDb;
@@ -105,7 +106,7 @@ beforeAll(async () => {
   db = await createTestDb();
   // Imports are queued for real (no worker runs here: each test runs its job itself).
   queue = await installQueue(db);
-  collectionId = (await db.prisma.collection.create({ data: { slug: "company", name: "Company" } })).id;
+  collectionId = (await makeCollection(db, { slug: "company", name: "Company" })).id;
 });
 afterAll(async () => {
   await queue?.stop();

@@ -15,6 +15,7 @@ import { nid, startFakeNotion, type FakeNotion } from "@/tests/fakes/notion";
 import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
 import { installQueue, queuedJobs } from "@/tests/helpers/queue";
+import { makeCollection } from "@/tests/helpers/factories";
 import type { JobQueue } from "@/lib/jobs/queue";
 
 let db: TestDb;
@@ -78,7 +79,7 @@ beforeAll(async () => {
   llm = new Llm(parseConfig({ OLLAMA_HOST: ollama.url }));
   db = await createTestDb();
   queue = await installQueue(db); // the receiver queues the flush job for real; no worker runs it here
-  collectionId = (await db.prisma.collection.create({ data: { slug: "w", name: "W" } })).id;
+  collectionId = (await makeCollection(db, { slug: "w", name: "W" })).id;
   sourceId = (await createNotionSource(db, { collectionId, name: "Notion", token: notion.token })).id;
 });
 afterAll(async () => {

@@ -11,6 +11,7 @@ import { parseConfig, resetConfig } from "@/lib/config";
 import { renderMetrics, renderProcessMetrics } from "@/lib/metrics";
 import { startWorkerMetrics } from "@/lib/metrics-server";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { makeCollection, makeSource } from "@/tests/helpers/factories";
 
 const DIR = path.resolve(__dirname, "../../deploy/observability");
 const read = (file: string) => readFileSync(path.join(DIR, file), "utf8");
@@ -104,8 +105,8 @@ describe("deploy/observability", () => {
     await db.prisma.backup.create({ data: { trigger: "schedule", target: "folder x", status: "succeeded", finishedAt: ok } });
     await db.prisma.backup.create({ data: { trigger: "schedule", target: "folder x", status: "failed", finishedAt: bad } });
     await db.prisma.backup.create({ data: { trigger: "manual", target: "folder x", status: "running" } });
-    const collection = await db.prisma.collection.create({ data: { slug: "ops", name: "Ops" } });
-    const source = await db.prisma.source.create({ data: { collectionId: collection.id, kind: "notion", name: "wiki" } });
+    const collection = await makeCollection(db, { slug: "ops", name: "Ops" });
+    const source = await makeSource(db, { collectionId: collection.id, kind: "notion", name: "wiki" });
     await db.prisma.importJob.create({ data: { sourceId: source.id, kind: "full", status: "running", found: 120, done: 45, failed: 2 } });
     await db.prisma.importJob.create({ data: { sourceId: source.id, kind: "pages", status: "running", found: 3, done: 1 } });
     await db.prisma.importJob.create({ data: { sourceId: source.id, kind: "full", status: "succeeded", found: 999, done: 999 } });

@@ -131,3 +131,10 @@ it("a refusal is a 429 with Retry-After in whole seconds", async () => {
   expect(Number(err.headers["Retry-After"])).toBeGreaterThanOrEqual(1);
   expect(Number(err.headers["Retry-After"])).toBeLessThanOrEqual(2);
 });
+
+it("keeps the PostgreSQL buckets in an unlogged table: a take does not wait for a WAL flush", async () => {
+  // Every request takes from a bucket while holding its row lock; a logged table would make each take
+  // wait for its commit's fsync, and concurrent requests of one caller queue behind one another's.
+  const [t] = await db.sql.query<{ persistence: string }>(`SELECT relpersistence AS persistence FROM pg_class WHERE oid = 'rate_limit_buckets'::regclass`);
+  expect(t!.persistence).toBe("u");
+});

@@ -27,15 +27,18 @@ let folder: Awaited<ReturnType<typeof tempDir>>;
 let target: FolderTarget;
 let snapshotId: string;
 let chunkHash: string;
+let chunkObjects: number;
 
 beforeAll(async () => {
   source = await migratedDb();
   await seed(source, ring, { documents: 8, chunksPerDoc: 4 });
   folder = await tempDir();
   target = new FolderTarget(folder.dir);
-  snapshotId = (await createSnapshot({ db: source, target, ring })).snapshotId;
+  // Small segments: one chunk row (with its 768-d vector) per object, so objects can be damaged one by one.
+  snapshotId = (await createSnapshot({ db: source, target, ring, segmentBytes: 2048 })).snapshotId;
   const m = await loadManifest(target, ring, snapshotId);
   chunkHash = m.tables.find((t) => t.name === "chunks")!.objects[5][0];
+  chunkObjects = m.tables.find((t) => t.name === "chunks")!.objects.length;
 });
 afterAll(async () => {
   await source?.close();
@@ -71,7 +74,7 @@ describe("damaged backups are refused with a clear message", () => {
     bad[bad.length - 3] ^= 0x40;
     await writeFile(file, bad);
     try {
-      const msg = new RegExp(`Object ${objectKey(chunkHash)} \\(table chunks, object 6 of 32\\) failed its integrity check`);
+      const msg = new RegExp(`Object ${objectKey(chunkHash)} \\(table chunks, object 6 of ${chunkObjects}\\) failed its integrity check`);
       await expect(verifySnapshot({ target, ring, snapshotId })).rejects.toThrow(msg);
       await expectRefusedRestore(msg);
     } finally {
@@ -97,7 +100,7 @@ describe("damaged backups are refused with a clear message", () => {
     const original = await readFile(file);
     await rm(file);
     try {
-      const msg = new RegExp(`Object ${objectKey(chunkHash)} \\(table chunks, object 6 of 32\\) is missing from folder`);
+      const msg = new RegExp(`Object ${objectKey(chunkHash)} \\(table chunks, object 6 of ${chunkObjects}\\) is missing from folder`);
       await expect(verifySnapshot({ target, ring, snapshotId })).rejects.toThrow(msg);
       await expectRefusedRestore(msg);
     } finally {
@@ -160,6 +163,7 @@ describe("interrupted backup", () => {
         target,
         ring,
         concurrency: 1,
+        segmentBytes: 2048,
         now: new Date(Date.now() + 5000),
         signal: ctl.signal,
         onProgress: (p) => {

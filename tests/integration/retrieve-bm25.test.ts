@@ -2,7 +2,9 @@
 // common-term path (long posting lists only added to the best candidates), and the all-common fallback.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BM25_B, BM25_K1, commonDf, commonLexemeFrequencies, corpusStats, hybridSearch, queryTerms } from "@/lib/retrieve/search";
+import { queryLexemes } from "@/lib/retrieve/queries";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { makeDocument, makeIngestTarget } from "@/tests/helpers/factories";
 
 let db: TestDb;
 const ids: Record<string, string> = {};
@@ -26,10 +28,9 @@ async function oracle(query: string) {
 
 /** A collection with one source and one document, for chunks inserted directly. */
 async function oneDocument(target: TestDb) {
-  const col = await target.prisma.collection.create({ data: { slug: "c", name: "c" } });
-  const src = await target.prisma.source.create({ data: { collectionId: col.id, kind: "upload", name: "s" } });
-  const doc = await target.prisma.document.create({ data: { collectionId: col.id, sourceId: src.id, externalId: "d", title: "Doc", contentHash: "h" } });
-  return { col, doc };
+  const where = await makeIngestTarget(target, { slug: "c", name: "c" });
+  const doc = await makeDocument(target, { ...where, externalId: "d", title: "Doc" });
+  return { col: { id: where.collectionId }, doc };
 }
 
 beforeAll(async () => {
@@ -146,5 +147,26 @@ describe("common terms' frequencies from the planner's statistics", () => {
     // Chunks with both words first (g % 100 = 0 and g % 5 < 3: every 100th is g % 5 = 0).
     expect(rows).toHaveLength(5);
     for (const r of rows) expect(r.text).toMatch(/^sprocket item \d+ gear$/);
+  });
+
+  it("does not count the postings of a word ANALYZE already knows to be common", async () => {
+    const { n } = await corpusStats(fresh, true);
+    // The index entries a statement reads: the backend's not yet reported statistics before and after it,
+    // in one transaction (they are only reported, and reset, when a transaction ends).
+    const entriesRead = (known: string[]) =>
+      fresh.sql.transaction(async (tx) => {
+        const read = async () =>
+          (await tx.query<{ read: number }>(`SELECT pg_stat_get_xact_tuples_returned('chunk_terms_pkey'::regclass)::int AS read`))[0]!.read;
+        const before = await read();
+        await queryLexemes(tx, "sprocket gear", commonDf(n) + 1, known);
+        return (await read()) - before;
+      });
+    // Counted, "sprocket" alone reads the cap's worth of entries (1,001) besides "gear"'s 30 …
+    expect(await entriesRead([])).toBeGreaterThan(1000);
+    // … and queryTerms knows from pg_stats that it is common, so nothing of its list is read.
+    expect(await entriesRead(["sprocket"])).toBeLessThan(100);
+    const terms = await queryTerms(fresh, "sprocket gear", n);
+    expect(terms.find((t) => t.lexeme === "sprocket")).toMatchObject({ common: true });
+    expect(terms.find((t) => t.lexeme === "gear")).toMatchObject({ common: false, df: 30 });
   });
 });

@@ -20,7 +20,10 @@ import { fakeJudge, JUDGE_MARKER } from "@/tests/fakes/judge-fake";
 import { startFakeOllama, type FakeChatRequest, type FakeOllama } from "@/tests/fakes/ollama";
 import { accessOf, keyAccessOf, makeApiKey, makeUser, type TestUser } from "@/tests/helpers/auth";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { addMembers } from "@/tests/helpers/factories";
 import { addCollection, addPages } from "@/tests/integration/ask-fixtures";
+import { parseWith } from "@/lib/http/route";
+import { createScheduleBody } from "@/lib/schedules/rules";
 
 let db: TestDb;
 let ollama: FakeOllama;
@@ -216,7 +219,7 @@ describe("access", () => {
 
     // A member of the collection sees it.
     const member = await makeUser(db, "evaluator");
-    await db.prisma.collectionMember.create({ data: { collectionId: secret, userId: member.id } });
+    await addMembers(db, secret, [member.id]);
     expect(await sourceTexts(await accessOf(db, member), id)).toContain(SECRET);
   });
 
@@ -251,7 +254,7 @@ describe("access", () => {
   it("a run's job asks with its starter's access as it is when the job runs", async () => {
     ollama.options.onChat = fakeJudge();
     const evaluator = await makeUser(db, "evaluator");
-    await db.prisma.collectionMember.create({ data: { collectionId: secret, userId: evaluator.id } });
+    await addMembers(db, secret, [evaluator.id]);
     const ctx = await accessOf(db, evaluator);
     const ds = await secretDataset(ctx, "Falcon (member)");
     const readsIt = await startEvaluationRun(ctx, { datasetId: ds }, noQueue);
@@ -276,7 +279,7 @@ describe("access", () => {
     ollama.options.onChat = fakeJudge();
     const evaluator = await makeUser(db, "evaluator");
     const ds = await secretDataset(admin, "Falcon (scheduled)", [demo]);
-    const s = await createSchedule(admin, { name: "nightly falcon", target: { kind: "evaluation_run", config: { dataset_id: ds } }, cron: "0 3 * * *", run_as_user_id: evaluator.id });
+    const s = await createSchedule(admin, parseWith(createScheduleBody, { name: "nightly falcon", target: { kind: "evaluation_run", config: { datasetId: ds } }, cron: "0 3 * * *", runAsUserId: evaluator.id }, "body"));
     await runScheduleNow(admin, s.id);
     await getExecutor(db).drain();
     const [handed] = await getScheduleHistory(admin, s.id);

@@ -11,7 +11,9 @@ import { createDataset } from "@/lib/evaluate/datasets";
 import { getEvaluationRun, processEvaluationRun, resumeEvaluationRun, startEvaluationRun } from "@/lib/evaluate/runs";
 import { seedDemoWiki } from "@/lib/ingest";
 import { createImportJob, resumeImportJob, runImportJob } from "@/lib/ingest/import-jobs";
+import { parseWith } from "@/lib/http/route";
 import { closeQueue } from "@/lib/jobs/queue";
+import { createScheduleBody } from "@/lib/schedules/rules";
 import { getExecutor, syncHandedOffRuns } from "@/lib/schedules/engine";
 import { createSchedule, getScheduleHistory, runScheduleNow } from "@/lib/schedules/service";
 import { getLlm, resetLlm } from "@/lib/llm";
@@ -126,7 +128,10 @@ describe("evaluation run limits", () => {
 
 describe("schedule run limits", () => {
   it("a schedule run whose evaluation run reaches its limit ends as stopped too, and the run's calls carry the schedule", async () => {
-    const s = await createSchedule(admin, { name: "nightly limits", target: { kind: "evaluation_run", config: { dataset_id: datasetId } }, cron: "0 3 * * *", time_zone: "UTC" });
+    const s = await createSchedule(
+      admin,
+      parseWith(createScheduleBody, { name: "nightly limits", target: { kind: "evaluation_run", config: { datasetId } }, cron: "0 3 * * *", timeZone: "UTC" }, "body"),
+    );
     process.env.RUN_MAX_MODEL_CALLS = "2";
     resetConfig();
     try {
@@ -156,7 +161,8 @@ describe("import limits", () => {
     const { id } = await createImportJob(db, { sourceId: demo.sourceId, kind: "full", trigger: "manual" });
     await db.sql`UPDATE import_jobs SET max_model_calls = 1 WHERE id = ${id}::uuid`;
     const view = await runImportJob(db, id, { groupSize: 4 });
-    expect(view).toMatchObject({ status: "stopped", error: "stopped: limit reached (1 model call)", modelCalls: 1 });
+    expect(view).toMatchObject({ status: "stopped", error: "stopped: limit reached (1 model call)" });
+    expect((await db.prisma.importJob.findUniqueOrThrow({ where: { id } })).modelCalls).toBe(1);
     expect(await db.prisma.importJobItem.count({ where: { jobId: id, kind: "page", status: "pending" } })).toBeGreaterThan(0);
     await flushUsage();
     const calls = await db.sql<{ op: string; principal_kind: string; label: string }>`SELECT op, principal_kind, label FROM model_usage WHERE import_job_id = ${id}::uuid`;

@@ -11,6 +11,7 @@ import { outboundAgents, OutboundBlockedError } from "@/lib/http/outbound";
 import { createImportJob, runImportJob } from "@/lib/ingest/import-jobs";
 import { createS3Source } from "@/lib/ingest/s3";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { makeCollection } from "@/tests/helpers/factories";
 
 const BANNER = "INTERNAL-BANNER-7f3a redis_version:7.2 secret-detail";
 
@@ -50,7 +51,7 @@ beforeAll(async () => {
   process.env.MASTER_KEYS = `s3guard:${randomBytes(32).toString("base64")}`;
   setAllow("");
   db = await createTestDb();
-  collectionId = (await db.prisma.collection.create({ data: { slug: "s3-guard", name: "S3 guard" } })).id;
+  collectionId = (await makeCollection(db, { slug: "s3-guard", name: "S3 guard" })).id;
   banner = createTcpServer((sock) => {
     bannerConnections++;
     bannerSockets.add(sock);

@@ -12,6 +12,7 @@ import { Llm } from "@/lib/llm";
 import { buildPdf } from "@/tests/fakes/documents";
 import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { makeCollection } from "@/tests/helpers/factories";
 
 let db: TestDb;
 let ollama: FakeOllama;
@@ -43,8 +44,8 @@ beforeAll(async () => {
   ollama = await startFakeOllama();
   llm = new Llm(parseConfig({ OLLAMA_HOST: ollama.url }));
   db = await createTestDb();
-  mainCollection = (await db.prisma.collection.create({ data: { slug: "docs", name: "Docs" } })).id;
-  hrCollection = (await db.prisma.collection.create({ data: { slug: "hr", name: "HR", restricted: true } })).id;
+  mainCollection = (await makeCollection(db, { slug: "docs", name: "Docs" })).id;
+  hrCollection = (await makeCollection(db, { slug: "hr", name: "HR", restricted: true })).id;
   sourceId = (
     await createS3Source(db, {
       collectionId: mainCollection,

@@ -18,6 +18,8 @@ import {
 import { startWebhookSink, type WebhookSink } from "@/tests/fakes/schedule-webhook-sink";
 import { accessOf, makeUser } from "@/tests/helpers/auth";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { parseWith } from "@/lib/http/route";
+import { createScheduleBody, updateScheduleBody } from "@/lib/schedules/rules";
 
 // The webhook target goes through the SSRF guard: the loopback sink must be allowed explicitly.
 process.env.OUTBOUND_ALLOW = "127.0.0.1";
@@ -49,7 +51,7 @@ afterEach(async () => {
 });
 
 const webhook = (name: string, extra: Record<string, unknown> = {}) =>
-  createSchedule(admin, { name, target: { kind: "webhook", config: { url: sink.url } }, interval_minutes: 60, ...extra });
+  createSchedule(admin, parseWith(createScheduleBody, { name, target: { kind: "webhook", config: { url: sink.url } }, intervalMinutes: 60, ...extra }, "body"));
 
 async function makeDue(id: string, at = new Date(Date.now() - 60_000)) {
   await db.prisma.schedule.update({ where: { id }, data: { nextRunAt: at } });
@@ -66,7 +68,7 @@ describe("claiming due schedules", () => {
     const disabled = await webhook("disabled", { enabled: false });
     const later = await webhook("later");
     const dueAt = await makeDue(due.id);
-    await makeDue(disabled.id); // even with a past next_run_at, disabled means never claimed
+    await makeDue(disabled.id); // even with a past nextRunAt, disabled means never claimed
 
     const first = await claimDueRuns(db, opts());
     expect(first.map((c) => c.scheduleId)).toEqual([due.id]);
@@ -82,18 +84,18 @@ describe("claiming due schedules", () => {
       expect.objectContaining({ event: "schedule.run", schedule: { id: due.id, name: "due" }, run: { id: run.id }, trigger: "schedule" }),
     ]);
 
-    // next_run_at moved forward on the interval grid, past now; last_run_at recorded
+    // nextRunAt moved forward on the interval grid, past now; lastRunAt recorded
     const after = await getSchedule(admin, due.id);
     const anchor = (await db.prisma.schedule.findUniqueOrThrow({ where: { id: due.id } })).anchorAt.getTime();
-    const next = Date.parse(after.next_run_at!);
+    const next = Date.parse(after.nextRunAt!);
     expect(next).toBeGreaterThan(Date.now());
     expect((next - anchor) % 3_600_000).toBe(0);
-    expect(after.last_run_at).not.toBeNull();
-    expect(after.last_run).toMatchObject({ id: run.id, status: "succeeded", result: { kind: "http_response", id: "204" } });
+    expect(after.lastRunAt).not.toBeNull();
+    expect(after.lastRun).toMatchObject({ id: run.id, status: "succeeded", result: { kind: "http_response", id: "204" } });
   });
 
   it("missed due times collapse into one run (no catch-up storm)", async () => {
-    const s = await webhook("missed", { interval_minutes: 1 });
+    const s = await webhook("missed", { intervalMinutes: 1 });
     await makeDue(s.id, new Date(Date.now() - 3 * 3_600_000)); // 180 due times missed
     const claimed = await claimDueRuns(db, opts());
     expect(claimed).toHaveLength(1);
@@ -104,7 +106,7 @@ describe("claiming due schedules", () => {
 
   it("the poll loop claims and runs due schedules by itself, and stops cleanly", async () => {
     const a = await webhook("loop-a");
-    const b = await webhook("loop-b", { cron: "*/5 * * * *", interval_minutes: null, time_zone: "Europe/Berlin" });
+    const b = await webhook("loop-b", { cron: "*/5 * * * *", intervalMinutes: null, timeZone: "Europe/Berlin" });
     await makeDue(a.id);
     await makeDue(b.id);
     const ac = new AbortController();
@@ -117,7 +119,7 @@ describe("claiming due schedules", () => {
     expect((await runsOf(a.id)).map((r) => r.status)).toEqual(["succeeded"]);
     expect((await runsOf(b.id)).map((r) => r.status)).toEqual(["succeeded"]);
     // the cron schedule's next run is the next 5-minute mark
-    const next = new Date((await getSchedule(admin, b.id)).next_run_at!);
+    const next = new Date((await getSchedule(admin, b.id)).nextRunAt!);
     expect(next.getUTCMinutes() % 5).toBe(0);
     expect(next.getTime() - Date.now()).toBeLessThanOrEqual(5 * 60_000);
   });
@@ -146,7 +148,7 @@ describe("concurrency limits", () => {
 
   it("the per-schedule limit holds for scheduled and manual starts alike", async () => {
     sink.mode = "hold";
-    const s = await webhook("per", { max_concurrent: 2 });
+    const s = await webhook("per", { maxConcurrent: 2 });
     const a = await runScheduleNow(admin, s.id);
     const b = await runScheduleNow(admin, s.id);
     expect([a.status, b.status]).toEqual(["running", "running"]);
@@ -172,20 +174,20 @@ describe("concurrency limits", () => {
 });
 
 describe("manual starts", () => {
-  it("are recorded like scheduled runs, with trigger manual, and leave next_run_at alone", async () => {
+  it("are recorded like scheduled runs, with trigger manual, and leave nextRunAt alone", async () => {
     const s = await webhook("manual");
-    const before = (await getSchedule(admin, s.id)).next_run_at;
+    const before = (await getSchedule(admin, s.id)).nextRunAt;
     const run = await runScheduleNow(admin, s.id);
     await getExecutor(db).drain();
     const history = await getScheduleHistory(admin, s.id);
     expect(history).toEqual([
-      expect.objectContaining({ id: run.id, trigger: "manual", status: "succeeded", due_at: null, result: { kind: "http_response", id: "204" } }),
+      expect.objectContaining({ id: run.id, trigger: "manual", status: "succeeded", dueAt: null, result: { kind: "http_response", id: "204" } }),
     ]);
-    expect(history[0].finished_at).not.toBeNull();
+    expect(history[0].finishedAt).not.toBeNull();
     expect(sink.notices.map((n) => n.trigger)).toEqual(["manual"]);
     const after = await getSchedule(admin, s.id);
-    expect(after.next_run_at).toBe(before);
-    expect(after.last_run_at).not.toBeNull();
+    expect(after.nextRunAt).toBe(before);
+    expect(after.lastRunAt).not.toBeNull();
   });
 
   it("work that fails is recorded as failed with a short error", async () => {
@@ -221,7 +223,7 @@ describe("dead runs", () => {
   });
 
   it("a run past its schedule's timeout is failed and frees its slot", async () => {
-    const s = await webhook("slow", { timeout_minutes: 30 });
+    const s = await webhook("slow", { timeoutMinutes: 30 });
     await makeDue(s.id);
     const [claimed] = await claimDueRuns(db, opts({ owner: "elsewhere:1" }));
     // alive (fresh heartbeat) but started 31 minutes ago
@@ -250,7 +252,7 @@ describe("dead runs", () => {
 describe("validation and editing", () => {
   const bad = async (input: Record<string, unknown>) => {
     try {
-      await createSchedule(admin, { name: "x", target: { kind: "webhook", config: { url: sink.url } }, ...input } as never);
+      await createSchedule(admin, parseWith(createScheduleBody, { name: "x", target: { kind: "webhook", config: { url: sink.url } }, ...input }, "body"));
     } catch (err) {
       expect(err).toBeInstanceOf(ValidationError);
       return ((err as ValidationError).details as Array<{ path: string; message: string }>).map((d) => `${d.path}: ${d.message}`);
@@ -261,39 +263,39 @@ describe("validation and editing", () => {
   it("names the field that is wrong", async () => {
     expect(await bad({ cron: "61 * * * *" })).toEqual(["cron: minute field: 61 is out of range 0-59"]);
     expect(await bad({ cron: "0 0 30 2 *" })).toEqual(['cron: "0 0 30 2 *" never fires (no such date)']);
-    expect(await bad({ cron: "0 * * * *", time_zone: "Mars/Base" })).toEqual([
-      'time_zone: "Mars/Base" is not an IANA time zone such as Europe/Berlin or UTC',
+    expect(await bad({ cron: "0 * * * *", timeZone: "Mars/Base" })).toEqual([
+      'timeZone: "Mars/Base" is not an IANA time zone such as Europe/Berlin or UTC',
     ]);
-    expect(await bad({ interval_minutes: 5, cron: "* * * * *" })).toEqual(["cron: give either interval_minutes or cron, not both"]);
-    expect(await bad({})).toEqual(["interval_minutes: give either interval_minutes or cron"]);
-    expect(await bad({ interval_minutes: 0 })).toEqual(["interval_minutes: must be at least 1"]);
-    expect(await bad({ interval_minutes: 5, max_concurrent: 0 })).toEqual(["max_concurrent: must be at least 1"]);
-    expect(await bad({ interval_minutes: 5, max_concurrent: 50 })).toEqual([
-      `max_concurrent: cannot exceed the global limit of ${defaultEngineOptions().globalLimit} runs (SCHEDULER_MAX_CONCURRENT_RUNS)`,
+    expect(await bad({ intervalMinutes: 5, cron: "* * * * *" })).toEqual(["cron: give either intervalMinutes or cron, not both"]);
+    expect(await bad({})).toEqual(["intervalMinutes: give either intervalMinutes or cron"]);
+    expect(await bad({ intervalMinutes: 0 })).toEqual(["intervalMinutes: must be at least 1"]);
+    expect(await bad({ intervalMinutes: 5, maxConcurrent: 0 })).toEqual(["maxConcurrent: must be at least 1"]);
+    expect(await bad({ intervalMinutes: 5, maxConcurrent: 50 })).toEqual([
+      `maxConcurrent: cannot exceed the global limit of ${defaultEngineOptions().globalLimit} runs (SCHEDULER_MAX_CONCURRENT_RUNS)`,
     ]);
-    expect(await bad({ interval_minutes: 5, target: { kind: "telepathy" } })).toEqual([
+    expect(await bad({ intervalMinutes: 5, target: { kind: "telepathy" } })).toEqual([
       expect.stringMatching(/^target\.kind: unknown kind "telepathy"; one of: .*webhook/),
     ]);
-    expect(await bad({ interval_minutes: 5, target: { kind: "webhook", config: { url: "ftp://x" } } })).toEqual([
+    expect(await bad({ intervalMinutes: 5, target: { kind: "webhook", config: { url: "ftp://x" } } })).toEqual([
       "target.config.url: must be an http(s) URL",
     ]);
-    expect(await bad({ interval_minutes: 5, target: { kind: "webhook", config: { url: "http://10.9.8.7/hook" } } })).toEqual([
+    expect(await bad({ intervalMinutes: 5, target: { kind: "webhook", config: { url: "http://10.9.8.7/hook" } } })).toEqual([
       expect.stringMatching(/^target\.config\.url: .*10\.9\.8\.7.*OUTBOUND_ALLOW/),
     ]);
   });
 
-  it("switching rules and disabling/enabling recompute next_run_at", async () => {
+  it("switching rules and disabling/enabling recompute nextRunAt", async () => {
     const s = await webhook("edit");
     const now = new Date("2026-03-07T12:00:00Z");
-    const cron = await updateSchedule(admin, s.id, { cron: "30 2 * * *", time_zone: "America/New_York" }, now);
-    expect(cron).toMatchObject({ interval_minutes: null, cron: "30 2 * * *", time_zone: "America/New_York" });
-    expect(cron.next_run_at).toBe("2026-03-08T07:30:00.000Z"); // 02:30 does not exist that night → 03:30 EDT
+    const cron = await updateSchedule(admin, s.id, parseWith(updateScheduleBody, { cron: "30 2 * * *", timeZone: "America/New_York" }, "body"), now);
+    expect(cron).toMatchObject({ intervalMinutes: null, cron: "30 2 * * *", timeZone: "America/New_York" });
+    expect(cron.nextRunAt).toBe("2026-03-08T07:30:00.000Z"); // 02:30 does not exist that night → 03:30 EDT
     const off = await setScheduleEnabled(admin, s.id, false, now);
-    expect(off).toMatchObject({ enabled: false, next_run_at: null });
+    expect(off).toMatchObject({ enabled: false, nextRunAt: null });
     const on = await setScheduleEnabled(admin, s.id, true, new Date("2026-03-09T12:00:00Z"));
-    expect(on.next_run_at).toBe("2026-03-10T06:30:00.000Z");
-    const back = await updateSchedule(admin, s.id, { interval_minutes: 15 }, new Date("2026-03-09T12:00:00Z"));
-    expect(back).toMatchObject({ interval_minutes: 15, cron: null, next_run_at: "2026-03-09T12:15:00.000Z" });
+    expect(on.nextRunAt).toBe("2026-03-10T06:30:00.000Z");
+    const back = await updateSchedule(admin, s.id, parseWith(updateScheduleBody, { intervalMinutes: 15 }, "body"), new Date("2026-03-09T12:00:00Z"));
+    expect(back).toMatchObject({ intervalMinutes: 15, cron: null, nextRunAt: "2026-03-09T12:15:00.000Z" });
     expect(back.target).toMatchObject({ kind: "webhook", summary: expect.stringMatching(/^POST to 127\.0\.0\.1:\d+$/) });
   });
 });

@@ -1,8 +1,6 @@
 // Real scheduler processes (workers/scheduler.ts, spawned as children) against one PostgreSQL
 // database: two of them over 200 due schedules, limits under load, and a SIGKILL in the middle of a run.
 // Several processes cannot share the in-process PGlite, so this file needs TEST_DATABASE_URL.
-import { spawn, type ChildProcess } from "node:child_process";
-import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AccessContext } from "@/lib/access/context";
@@ -13,52 +11,9 @@ import { getExecutor } from "@/lib/schedules/engine";
 import { startWebhookSink, type WebhookSink } from "@/tests/fakes/schedule-webhook-sink";
 import { accessOf, makeUser } from "@/tests/helpers/auth";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
-
-const ROOT = path.resolve(import.meta.dirname, "../..");
-
-interface Proc {
-  child: ChildProcess;
-  output: string;
-  exited: Promise<number | null>;
-}
-
-function spawnScheduler(url: string, env: Record<string, string>): Promise<Proc> {
-  const child = spawn(process.execPath, ["--import", "tsx", "workers/scheduler.ts"], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: "production",
-      DATABASE_URL: url,
-      AUTH_SECRET: "scheduler-process-test-secret-0123456789abcdef",
-      LOG_LEVEL: "info",
-      SCHEDULER_POLL_MS: "100",
-      OUTBOUND_ALLOW: "127.0.0.1",
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const proc: Proc = {
-    child,
-    output: "",
-    exited: new Promise((resolve) => child.once("exit", (code) => resolve(code))),
-  };
-  child.stdout!.on("data", (d) => (proc.output += d));
-  child.stderr!.on("data", (d) => (proc.output += d));
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`scheduler did not start:\n${proc.output}`)), 60_000);
-    const check = () => {
-      if (proc.output.includes('"msg":"scheduler started"')) {
-        clearTimeout(timer);
-        resolve(proc);
-      }
-    };
-    child.stdout!.on("data", check);
-    void proc.exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`scheduler exited (${code}) before starting:\n${proc.output}`));
-    });
-  });
-}
+import { spawnScheduler, type SchedulerProcess as Proc } from "@/tests/helpers/scheduler-process";
+import { parseWith } from "@/lib/http/route";
+import { createScheduleBody } from "@/lib/schedules/rules";
 
 async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 60_000) {
   const end = Date.now() + timeoutMs;
@@ -92,7 +47,7 @@ afterAll(async () => {
 });
 
 const webhook = (name: string, extra: Record<string, unknown> = {}) =>
-  createSchedule(admin, { name, target: { kind: "webhook", config: { url: sink.url } }, interval_minutes: 1440, ...extra });
+  createSchedule(admin, parseWith(createScheduleBody, { name, target: { kind: "webhook", config: { url: sink.url } }, intervalMinutes: 1440, ...extra }, "body"));
 
 const count = async (sql: string) => Number((await db.sql.query<{ n: number }>(sql))[0].n);
 
@@ -145,7 +100,7 @@ describe("two scheduler processes", () => {
     sink.notices.length = 0;
     sink.maxInflight = 0;
     sink.mode = "hold";
-    const limited = await webhook("limited", { max_concurrent: 2 });
+    const limited = await webhook("limited", { maxConcurrent: 2 });
     const others = [];
     for (let i = 0; i < 15; i++) others.push(await webhook(`load-${i}`));
     // For two seconds the limited schedule falls due again and again (and is started by hand) while its

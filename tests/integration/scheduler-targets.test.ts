@@ -1,5 +1,9 @@
 // Product target kinds through the scheduler: a schedule hands its run to an evaluation run (lib/evaluate,
 // queued on the real job queue) and finishes when that run finishes; bad target settings name the field.
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AccessContext } from "@/lib/access/context";
 import { setDb } from "@/lib/db/client";
@@ -11,7 +15,13 @@ import { getExecutor, syncHandedOffRuns } from "@/lib/schedules/engine";
 import { createSchedule, getSchedule, getScheduleHistory, runScheduleNow, updateSchedule } from "@/lib/schedules/service";
 import { listTargetKinds } from "@/lib/schedules/targets";
 import { accessOf, makeUser } from "@/tests/helpers/auth";
-import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { createEmptyPostgres, createTestDb, type TestDb } from "@/tests/helpers/db";
+import { addMembers, makeCollection, makeSource } from "@/tests/helpers/factories";
+import { openInMemory } from "@/lib/db/embedded";
+import { applyMigrations, MIGRATIONS_DIR, readMigrations } from "@/lib/db/migrate";
+import { pgRunner, pgliteRunner } from "@/lib/db/sql-runner";
+import { parseWith } from "@/lib/http/route";
+import { createScheduleBody, updateScheduleBody } from "@/lib/schedules/rules";
 
 let db: TestDb;
 /** The admin who creates the schedules (and, by default, whom they run as). */
@@ -35,24 +45,24 @@ describe("target kinds", () => {
   });
 
   it("refuses an evaluation schedule for a dataset that does not exist, naming the field", async () => {
-    const err = await createSchedule(admin, {
+    const err = await createSchedule(admin, parseWith(createScheduleBody, {
       name: "nightly eval",
-      target: { kind: "evaluation_run", config: { dataset_id: "00000000-0000-4000-8000-000000000000" } },
+      target: { kind: "evaluation_run", config: { datasetId: "00000000-0000-4000-8000-000000000000" } },
       cron: "0 3 * * *",
-      time_zone: "Europe/Berlin",
-    }).catch((e) => e);
+      timeZone: "Europe/Berlin",
+    }, "body")).catch((e) => e);
     expect(err).toBeInstanceOf(ValidationError);
-    expect(err.details).toEqual([{ path: "target.config.dataset_id", message: "no dataset has this id" }]);
+    expect(err.details).toEqual([{ path: "target.config.datasetId", message: "no dataset has this id" }]);
   });
 
   it("an evaluation run started by a schedule is linked both ways and its end is the schedule run's end", async () => {
     const ds = await createDataset(admin, { name: "FAQ", items: [{ question: "How do I request leave?", referenceAnswer: null, expectedSources: [] }] });
-    const s = await createSchedule(admin, {
+    const s = await createSchedule(admin, parseWith(createScheduleBody, {
       name: "nightly eval",
-      target: { kind: "evaluation_run", config: { dataset_id: ds.id } },
+      target: { kind: "evaluation_run", config: { datasetId: ds.id } },
       cron: "0 3 * * *",
-      time_zone: "Europe/Berlin",
-    });
+      timeZone: "Europe/Berlin",
+    }, "body"));
     expect(s.target).toMatchObject({ kind: "evaluation_run", summary: 'Evaluation of dataset "FAQ"' });
 
     const run = await runScheduleNow(admin, s.id);
@@ -67,7 +77,7 @@ describe("target kinds", () => {
     expect((await getSchedule(admin, s.id)).running).toBe(1);
 
     // Editing the schedule's target meanwhile does not lose track of the evaluation already started.
-    await updateSchedule(admin, s.id, { target: { kind: "backup", config: {} } });
+    await updateSchedule(admin, s.id, parseWith(updateScheduleBody, { target: { kind: "backup", config: {} } }, "body"));
 
     // The evaluation worker runs it (no model reachable here, so its items fail); the run ends either way.
     await processEvaluationRun(handed.result!.id, { db });
@@ -76,13 +86,13 @@ describe("target kinds", () => {
     expect(await syncHandedOffRuns(db)).toBe(1);
     const [done] = await getScheduleHistory(admin, s.id);
     expect(done.status).toBe(ended!.status === "completed" ? "succeeded" : "failed");
-    expect(done.finished_at).not.toBeNull();
+    expect(done.finishedAt).not.toBeNull();
     expect((await getSchedule(admin, s.id)).running).toBe(0);
   });
 
   it("refuses a user to run as who is disabled, lacks the target's permission or may not read the dataset, naming the field", async () => {
-    const open = await db.prisma.collection.create({ data: { slug: "runas-open", name: "Open" } });
-    const secret = await db.prisma.collection.create({ data: { slug: "runas-secret", name: "Secret", restricted: true } });
+    const open = await makeCollection(db, { slug: "runas-open", name: "Open" });
+    const secret = await makeCollection(db, { slug: "runas-secret", name: "Secret", restricted: true });
     admin = await accessOf(db, { id: admin.principal.userId! }); // a context is per request: this one sees the new collections
     const ds = await createDataset(admin, { name: "Secret FAQ", collectionIds: [open.id, secret.id], items: [{ question: "Q?", referenceAnswer: null, expectedSources: [] }] });
     const viewer = await makeUser(db, "viewer");
@@ -90,26 +100,26 @@ describe("target kinds", () => {
     const disabled = await makeUser(db, "evaluator");
     await db.prisma.user.update({ where: { id: disabled.id }, data: { disabledAt: new Date() } });
     const attempt = (runAs: string) =>
-      createSchedule(admin, { name: "eval", target: { kind: "evaluation_run", config: { dataset_id: ds.id } }, interval_minutes: 60, run_as_user_id: runAs }).catch((e) => e);
-    expect((await attempt(viewer.id)).details).toEqual([{ path: "run_as_user_id", message: `${viewer.email} (viewer) lacks the "score" permission that "Evaluation run" needs` }]);
-    expect((await attempt(disabled.id)).details).toEqual([{ path: "run_as_user_id", message: `${disabled.email} is disabled` }]);
-    expect((await attempt("00000000-0000-4000-8000-000000000000")).details).toEqual([{ path: "run_as_user_id", message: "no user has this id" }]);
+      createSchedule(admin, parseWith(createScheduleBody, { name: "eval", target: { kind: "evaluation_run", config: { datasetId: ds.id } }, intervalMinutes: 60, runAsUserId: runAs }, "body")).catch((e) => e);
+    expect((await attempt(viewer.id)).details).toEqual([{ path: "runAsUserId", message: `${viewer.email} (viewer) lacks the "score" permission that "Evaluation run" needs` }]);
+    expect((await attempt(disabled.id)).details).toEqual([{ path: "runAsUserId", message: `${disabled.email} is disabled` }]);
+    expect((await attempt("00000000-0000-4000-8000-000000000000")).details).toEqual([{ path: "runAsUserId", message: "no user has this id" }]);
     expect((await attempt(evaluator.id)).details).toEqual([
-      { path: "target.config.dataset_id", message: `${evaluator.email}, whom this schedule runs as, may not read every collection of this dataset` },
+      { path: "target.config.datasetId", message: `${evaluator.email}, whom this schedule runs as, may not read every collection of this dataset` },
     ]);
     // A member of the restricted collection may; so may the admin creating it (the default).
-    await db.prisma.collectionMember.create({ data: { collectionId: secret.id, userId: evaluator.id } });
-    expect(await attempt(evaluator.id)).toMatchObject({ run_as_user_id: evaluator.id });
-    const byDefault = await createSchedule(admin, { name: "eval 2", target: { kind: "evaluation_run", config: { dataset_id: ds.id } }, interval_minutes: 60 });
-    expect(byDefault.run_as_user_id).toBe(admin.principal.userId);
+    await addMembers(db, secret.id, [evaluator.id]);
+    expect(await attempt(evaluator.id)).toMatchObject({ runAsUserId: evaluator.id });
+    const byDefault = await createSchedule(admin, parseWith(createScheduleBody, { name: "eval 2", target: { kind: "evaluation_run", config: { datasetId: ds.id } }, intervalMinutes: 60 }, "body"));
+    expect(byDefault.runAsUserId).toBe(admin.principal.userId);
   });
 
   it("runs as its user, not as the admin pressing Run now; a disabled or deleted user fails the run, with no fallback", async () => {
     const evaluator = await makeUser(db, "evaluator");
-    const open = await db.prisma.collection.create({ data: { slug: "runas-everyone", name: "Everyone" } });
+    const open = await makeCollection(db, { slug: "runas-everyone", name: "Everyone" });
     admin = await accessOf(db, { id: admin.principal.userId! });
     const ds = await createDataset(admin, { name: "Run-as FAQ", collectionIds: [open.id], items: [{ question: "How do I request leave?", referenceAnswer: null, expectedSources: [] }] });
-    const s = await createSchedule(admin, { name: "as evaluator", target: { kind: "evaluation_run", config: { dataset_id: ds.id } }, interval_minutes: 60, max_concurrent: 3, run_as_user_id: evaluator.id });
+    const s = await createSchedule(admin, parseWith(createScheduleBody, { name: "as evaluator", target: { kind: "evaluation_run", config: { datasetId: ds.id } }, intervalMinutes: 60, maxConcurrent: 3, runAsUserId: evaluator.id }, "body"));
 
     await runScheduleNow(admin, s.id);
     await getExecutor(db).drain();
@@ -126,7 +136,7 @@ describe("target kinds", () => {
     expect(refused.error).toBe(`${evaluator.email} is disabled; an admin must choose another user to run it as`);
 
     await db.prisma.user.delete({ where: { id: evaluator.id } });
-    expect((await getSchedule(admin, s.id)).run_as_user_id).toBeNull();
+    expect((await getSchedule(admin, s.id)).runAsUserId).toBeNull();
     await runScheduleNow(admin, s.id);
     await getExecutor(db).drain();
     const [orphaned] = await getScheduleHistory(admin, s.id);
@@ -135,19 +145,19 @@ describe("target kinds", () => {
   });
 
   it("a reconcile schedule hands its run to an import job of the source", async () => {
-    const col = await db.prisma.collection.create({ data: { slug: "handbook", name: "Handbook" } });
-    const upload = await db.prisma.source.create({ data: { collectionId: col.id, kind: "upload", name: "Uploads" } });
-    const s3 = await db.prisma.source.create({ data: { collectionId: col.id, kind: "s3", name: "Policies bucket", config: { bucket: "policies" } } });
-    const refused = await createSchedule(admin, {
+    const col = await makeCollection(db, { slug: "handbook", name: "Handbook" });
+    const upload = await makeSource(db, { collectionId: col.id, kind: "upload", name: "Uploads" });
+    const s3 = await makeSource(db, { collectionId: col.id, kind: "s3", name: "Policies bucket", config: { bucket: "policies" } });
+    const refused = await createSchedule(admin, parseWith(createScheduleBody, {
       name: "reconcile uploads",
-      target: { kind: "notion_reconcile", config: { source_id: upload.id } },
-      interval_minutes: 60,
-    }).catch((e) => e);
+      target: { kind: "notion_reconcile", config: { sourceId: upload.id } },
+      intervalMinutes: 60,
+    }, "body")).catch((e) => e);
     expect(refused.details).toEqual([
-      { path: "target.config.source_id", message: "this upload source has nothing to reconcile (only Notion and S3 sources do)" },
+      { path: "target.config.sourceId", message: "this upload source has nothing to reconcile (only Notion and S3 sources do)" },
     ]);
 
-    const s = await createSchedule(admin, { name: "hourly sync", target: { kind: "notion_reconcile", config: { source_id: s3.id } }, interval_minutes: 60 });
+    const s = await createSchedule(admin, parseWith(createScheduleBody, { name: "hourly sync", target: { kind: "notion_reconcile", config: { sourceId: s3.id } }, intervalMinutes: 60 }, "body"));
     expect(s.target.summary).toBe('Reconcile S3 source "Policies bucket"');
     const run = await runScheduleNow(admin, s.id);
     await getExecutor(db).drain();
@@ -157,5 +167,44 @@ describe("target kinds", () => {
     expect(job).toMatchObject({ sourceId: s3.id, status: "queued" });
     expect(await syncHandedOffRuns(db)).toBe(0); // still queued: the schedule run stays in progress
     expect((await getScheduleHistory(admin, s.id))[0].status).toBe("running");
+  });
+});
+
+describe("the camelCase migration of stored target settings", () => {
+  it("renames dataset_id, source_id and timeout_seconds and leaves other settings as they were", async () => {
+    const empty = await createEmptyPostgres();
+    const pglite = empty ? null : await openInMemory();
+    const client = empty ? new pg.Client({ connectionString: empty.url }) : null;
+    await client?.connect();
+    const sql = client ? pgRunner(client) : pgliteRunner(pglite!);
+    const dir = mkdtempSync(path.join(tmpdir(), "sot-mig-"));
+    try {
+      // Every migration before this one, then schedules as they were stored, then this one.
+      const all = await readMigrations();
+      const mine = all.findIndex((m) => m.name.endsWith("_schedule_config_camel_case"));
+      expect(mine).toBeGreaterThan(0);
+      for (const m of all.slice(0, mine)) cpSync(path.join(MIGRATIONS_DIR, m.name), path.join(dir, m.name), { recursive: true });
+      await applyMigrations(sql, { dir });
+      await sql.exec(`
+        INSERT INTO schedules (name, target_kind, target_config, interval_minutes) VALUES
+          ('eval', 'evaluation_run', '{"dataset_id": "00000000-0000-4000-8000-0000000000d1"}', 60),
+          ('sync', 'notion_reconcile', '{"source_id": "00000000-0000-4000-8000-0000000000e1"}', 60),
+          ('ping', 'webhook', '{"url": "https://hooks.example.test/x", "timeout_seconds": 12}', 60),
+          ('backup', 'backup', '{}', 60);`);
+      cpSync(path.join(MIGRATIONS_DIR, all[mine]!.name), path.join(dir, all[mine]!.name), { recursive: true });
+      await applyMigrations(sql, { dir });
+      const rows = await sql.query<{ name: string; target_config: unknown }>(`SELECT name, target_config FROM schedules ORDER BY name`);
+      expect(rows).toEqual([
+        { name: "backup", target_config: {} },
+        { name: "eval", target_config: { datasetId: "00000000-0000-4000-8000-0000000000d1" } },
+        { name: "ping", target_config: { url: "https://hooks.example.test/x", timeoutSeconds: 12 } },
+        { name: "sync", target_config: { sourceId: "00000000-0000-4000-8000-0000000000e1" } },
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await client?.end();
+      await empty?.drop();
+      await pglite?.close();
+    }
   });
 });

@@ -8,6 +8,7 @@ import { retrieve } from "@/lib/retrieve";
 import { route } from "@/lib/http/route";
 import { z } from "zod";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { makeCollection } from "@/tests/helpers/factories";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -21,8 +22,8 @@ describe("injection and traversal attempts", () => {
     resetConfig();
     db = await createTestDb();
     setDb(db);
-    a = await db.prisma.collection.create({ data: { slug: "secret-a", name: "A", restricted: true } });
-    b = await db.prisma.collection.create({ data: { slug: "open-b", name: "B" } });
+    a = await makeCollection(db, { slug: "secret-a", name: "A", restricted: true });
+    b = await makeCollection(db, { slug: "open-b", name: "B" });
     await ingestUploads(db, { collectionId: a.id, files: [{ name: "salaries.md", bytes: enc("# Salaries\n\nThe salary band for engineers is confidential zebra.") }] });
     await ingestUploads(db, { collectionId: b.id, files: [{ name: "handbook.md", bytes: enc("# Handbook\n\nHoliday policy: twenty five days of leave per year.") }] });
   });

@@ -75,6 +75,13 @@ describe.each([
     expect(toParameterised(["a ", " b ", ""], [sqlFragment`c ${1} d ${2}`, 3])).toEqual({ text: "a c $1 d $2 b $3", params: [1, 2, 3] });
   });
 
+  it("splices a fragment made by another copy of the module (the built app's beside the server's)", async () => {
+    // What a fragment of a second copy of lib/db/sql-runner.ts is to this one: another class's object, the same mark.
+    const otherCopyFragment = { [Symbol.for("sot.sql-fragment")]: true, strings: ["x > ", ""], values: [3] };
+    const rows = await get().sql<{ x: number }>`SELECT x FROM generate_series(1, 5) AS g(x) WHERE ${otherCopyFragment} ORDER BY x`;
+    expect(rows.map((r) => r.x)).toEqual([4, 5]);
+  });
+
   it("works inside a transaction, and rolls back with it", async () => {
     const db = get();
     await db.sql`CREATE TABLE IF NOT EXISTS tagged_probe (id int PRIMARY KEY)`;

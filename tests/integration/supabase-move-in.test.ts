@@ -10,9 +10,10 @@ import { systemContext, type AccessContext } from "@/lib/access/context";
 import { getEvaluationRun, getRunDetail, startEvaluationRun } from "@/lib/evaluate/runs";
 import { importScores, moveIn } from "@/lib/supabase-import";
 import { makeFixture, type Fixture } from "@/tests/helpers/supabase-dumps";
-import { contextOf, makePrincipal, startAskEnv, stopAskEnv } from "./ask-fixtures";
+import { contextOf, makePrincipal, startAskEnv, stopAskEnv } from "@/tests/integration/ask-fixtures";
 import type { FakeOllama } from "@/tests/fakes/ollama";
 import type { TestDb } from "@/tests/helpers/db";
+import { makeCollection } from "@/tests/helpers/factories";
 
 let env: { ollama: FakeOllama; db: TestDb };
 let db: TestDb;
@@ -39,7 +40,7 @@ beforeAll(async () => {
   env = await startAskEnv();
   db = env.db;
   [f1536, f768, f3072] = await Promise.all([makeFixture(1536), makeFixture(768), makeFixture(3072)]);
-  const col = await db.prisma.collection.create({ data: { slug: "wiki", name: "Wiki" } });
+  const col = await makeCollection(db, { slug: "wiki", name: "Wiki" });
   collectionId = col.id;
   ctx = systemContext(db, "test move-in", [collectionId]);
 }, 180_000);
@@ -185,7 +186,7 @@ describe("import", () => {
 
 describe("a move-in killed midway", () => {
   it("completes when run again, without a duplicate, and a third run embeds nothing", async () => {
-    const other = await db.prisma.collection.create({ data: { slug: "killed", name: "Killed" } });
+    const other = await makeCollection(db, { slug: "killed", name: "Killed" });
     const c2 = systemContext(db, "test move-in", [other.id]);
     const dump = f768.dump("kill.sql", []);
     class Killed extends Error {}

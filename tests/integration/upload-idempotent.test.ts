@@ -16,6 +16,7 @@ import { ingestDocuments } from "@/lib/ingest/pipeline";
 import { Llm } from "@/lib/llm";
 import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
 import { createEmptyPostgres, createTestDb, type TestDb } from "@/tests/helpers/db";
+import { makeCollection } from "@/tests/helpers/factories";
 
 const MIGRATIONS_DIR = path.resolve(import.meta.dirname, "..", "..", "prisma", "migrations");
 let db: TestDb;
@@ -29,7 +30,7 @@ beforeAll(async () => {
   db = await createTestDb();
   ollama = await startFakeOllama();
   llm = new Llm(parseConfig({ OLLAMA_HOST: ollama.url, OLLAMA_TIMEOUT_MS: "60000" }));
-  collectionId = (await db.prisma.collection.create({ data: { slug: "handbook", name: "Handbook" } })).id;
+  collectionId = (await makeCollection(db, { slug: "handbook", name: "Handbook" })).id;
 });
 
 afterAll(async () => {
@@ -70,7 +71,7 @@ describe("uploading the same files again", () => {
   });
 
   it("two first uploads into a new collection at once share its one upload source", async () => {
-    const fresh = (await db.prisma.collection.create({ data: { slug: "fresh", name: "Fresh" } })).id;
+    const fresh = (await makeCollection(db, { slug: "fresh", name: "Fresh" })).id;
     const [a, b] = await Promise.all([
       ingestUploads(db, { collectionId: fresh, files: [{ name: "a.md", bytes: enc(page("A", "Alpha text.")) }], llm }),
       ingestUploads(db, { collectionId: fresh, files: [{ name: "b.md", bytes: enc(page("B", "Beta text.")) }], llm }),

@@ -50,7 +50,7 @@ describe("job wiring", () => {
   });
 
   it("every schedule target kind is in TARGET_KINDS, with a handed-off result's status where it hands off", () => {
-    expect(TARGET_KINDS.map((k) => k.kind)).toEqual(["webhook", "evaluation_run", "notion_reconcile", "backup"]);
+    expect(TARGET_KINDS.map((k) => k.kind)).toEqual(["webhook", "evaluation_run", "notion_reconcile", "backup", "digest"]);
     for (const k of TARGET_KINDS) if (k.resultKind) expect(typeof k.status, k.kind).toBe("function");
   });
 

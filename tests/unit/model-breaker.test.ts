@@ -47,4 +47,24 @@ describe("model circuit breaker", () => {
     b.release("n");
     expect(b.admit("n").ok).toBe(true);
   });
+
+  it("tells its creator when a closed breaker opens — once, not again when a failed trial re-opens it", () => {
+    const t = { now: 5_000_000 };
+    const opened: Array<{ model: string; failures: number; retryAt: Date }> = [];
+    const nb = new ModelBreakers(2, 10_000, () => t.now, (o) => opened.push(o));
+    nb.failure("x", "timed out");
+    expect(opened).toEqual([]);
+    nb.failure("x", "timed out");
+    expect(opened).toEqual([{ model: "x", failures: 2, retryAt: new Date(t.now + 10_000) }]);
+    t.now += 10_000;
+    expect(nb.admit("x").ok).toBe(true);
+    nb.failure("x", "timed out"); // the trial failed: open again, no second notice
+    expect(opened).toHaveLength(1);
+    t.now += 10_000;
+    nb.admit("x");
+    nb.success("x");
+    nb.failure("x", "timed out");
+    nb.failure("x", "timed out"); // closed, then opened anew: a new notice
+    expect(opened).toHaveLength(2);
+  });
 });

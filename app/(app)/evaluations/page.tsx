@@ -11,6 +11,8 @@ import { ArrowRightIcon } from "@/components/ui/icons";
 import { Card, PageHeader } from "@/components/ui/page-header";
 import { StatusBadge } from "@/components/ui/status-badge";
 import { Table } from "@/components/ui/table";
+import { WaitingForApproval } from "@/components/ui/approval-notice";
+import { listApprovals, waitingForApproval } from "@/lib/approvals";
 import { getConfig } from "@/lib/config";
 import { agreementFigures } from "@/lib/evaluate/annotations";
 import { bindableCollections, listDatasets } from "@/lib/evaluate/datasets";
@@ -20,12 +22,14 @@ export const dynamic = "force-dynamic";
 
 export default async function EvaluationsPage() {
   const access = await requirePageAccess("score");
-  const [{ runs, hidden: hiddenRuns }, trend, { datasets, hidden: hiddenDatasets }, agreement, collections] = await Promise.all([
+  const [{ runs, hidden: hiddenRuns }, trend, { datasets, hidden: hiddenDatasets }, agreement, collections, waiting] = await Promise.all([
     listRuns(access, { limit: 50 }),
     runTrend(access),
     listDatasets(access),
     agreementFigures(access),
     bindableCollections(access),
+    // The caller's own runs that wait for approval (an admin's queue is on Admin → Approvals).
+    listApprovals(access, { status: "pending", limit: 20 }).then((all) => all.filter((a) => a.action === "evaluation.run" && a.requestedBy === access.principal.label)),
   ]);
   const target = getConfig().EVAL_ALERT_THRESHOLD;
   return (
@@ -45,7 +49,14 @@ export default async function EvaluationsPage() {
         <h2 id="runs-title" className="text-lg font-semibold">
           Runs
         </h2>
-        <StartRunForm datasets={datasets.map((d) => ({ id: d.id, name: d.name, itemCount: d.itemCount }))} />
+        <StartRunForm
+          datasets={datasets.map((d) => ({ id: d.id, name: d.name, itemCount: d.itemCount }))}
+          approvalLimit={getConfig().APPROVAL_RUN_ITEMS}
+          canOpenQueue={access.isAdmin}
+        />
+        {waiting.map((a) => (
+          <WaitingForApproval key={a.id} answer={waitingForApproval(a)} linkToQueue={access.isAdmin} />
+        ))}
         <Table
           testId="runs-table"
           empty="No runs yet."

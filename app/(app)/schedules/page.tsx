@@ -15,9 +15,9 @@ export const dynamic = "force-dynamic";
 
 const when = (iso: string | null) => (iso ? iso.slice(0, 16).replace("T", " ") + " UTC" : "—");
 
-function ruleText(s: Pick<ScheduleView, "interval_minutes" | "cron" | "time_zone">): string {
-  if (s.interval_minutes != null) return s.interval_minutes === 1 ? "every minute" : `every ${s.interval_minutes} min`;
-  return `${s.cron} (${s.time_zone})`;
+function ruleText(s: Pick<ScheduleView, "intervalMinutes" | "cron" | "timeZone">): string {
+  if (s.intervalMinutes != null) return s.intervalMinutes === 1 ? "every minute" : `every ${s.intervalMinutes} min`;
+  return `${s.cron} (${s.timeZone})`;
 }
 
 export default async function SchedulesPage() {
@@ -52,7 +52,7 @@ export default async function SchedulesPage() {
         rows={schedules.map((s) => ({
           key: s.id,
           attrs: { "data-schedule-id": s.id },
-          sort: [s.name, s.target.summary, null, null, s.enabled ? 1 : 0, s.enabled ? s.next_run_at : null, s.last_run?.started_at],
+          sort: [s.name, s.target.summary, null, null, s.enabled ? 1 : 0, s.enabled ? s.nextRunAt : null, s.lastRun?.startedAt],
           cells: [
             <Link key="n" className="font-medium underline" href={`/schedules/${s.id}`}>
               {s.name}
@@ -60,13 +60,13 @@ export default async function SchedulesPage() {
             s.target.summary,
             <span key="w" className="font-mono text-xs whitespace-nowrap">{ruleText(s)}</span>,
             <span key="r" className="text-xs">
-              <RunAs user={s.run_as_user_id ? users.get(s.run_as_user_id) : undefined} />
+              <RunAs user={s.runAsUserId ? users.get(s.runAsUserId) : undefined} />
             </span>,
             <StatusBadge key="e" status={s.enabled ? "enabled" : "disabled"} tone={s.enabled ? "success" : "muted"} label={s.enabled ? "yes" : "no"} />,
-            <span key="x" className="whitespace-nowrap">{s.enabled ? when(s.next_run_at) : "—"}</span>,
-            s.last_run ? (
+            <span key="x" className="whitespace-nowrap">{s.enabled ? when(s.nextRunAt) : "—"}</span>,
+            s.lastRun ? (
               <span key="l" className="flex flex-wrap items-center gap-1 whitespace-nowrap">
-                {when(s.last_run.started_at)} <RunStatus status={s.last_run.status} />
+                {when(s.lastRun.startedAt)} <RunStatus status={s.lastRun.status} />
               </span>
             ) : (
               "—"

@@ -1,7 +1,6 @@
 // GET /api/conversations — the caller's conversations, newest first. POST — start one.
 import { z } from "zod";
 import { createConversation, listConversations } from "@/lib/answer";
-import { pickReadable } from "@/lib/access/context";
 import { route } from "@/lib/http/route";
 
 export const dynamic = "force-dynamic";
@@ -16,8 +15,5 @@ export const POST = route(
       collections: z.array(z.string().uuid()).max(100).optional(),
     }),
   },
-  async ({ access, body }) => {
-    if (body.collections?.length) pickReadable(access, body.collections);
-    return createConversation(access, body.title, body.collections ?? []);
-  },
+  ({ access, body }) => createConversation(access, body),
 );

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { json, route } from "@/lib/http/route";
-import { listRuns, startEvaluationRun } from "@/lib/evaluate/runs";
+import { startEvaluationRunOrAskApproval } from "@/lib/approvals";
+import { listRuns } from "@/lib/evaluate/runs";
 import { startRunBody } from "@/lib/evaluate/schemas";
 
 export const dynamic = "force-dynamic";
@@ -11,5 +12,11 @@ export const GET = route(
   ({ access, query }) => listRuns(access, query),
 );
 
-/** { datasetId, version?, baselineRunId? } → 202 with the queued run, which asks with the caller's access. */
-export const POST = route({ permission: "score", body: startRunBody }, async ({ access, body }) => json(await startEvaluationRun(access, body), { status: 202 }));
+/**
+ * { datasetId, version?, baselineRunId? } → 202 with the queued run, which asks with the caller's access; or,
+ * over APPROVAL_RUN_ITEMS items, 202 with `{ status: "waiting_for_approval", approval }` and no run yet.
+ */
+export const POST = route({ permission: "score", body: startRunBody }, async ({ access, body }) => {
+  const started = await startEvaluationRunOrAskApproval(access, body);
+  return json(started.kind === "run" ? started.run : started.answer, { status: 202 });
+});

@@ -1,4 +1,3 @@
-import { z } from "zod";
 import { json, route } from "@/lib/http/route";
 import { createSchedule, createScheduleBody, listSchedules } from "@/lib/schedules";
 
@@ -8,9 +7,9 @@ export const dynamic = "force-dynamic";
 export const GET = route({ permission: "admin" }, async ({ access }) => ({ schedules: await listSchedules(access) }));
 
 /**
- * Creates a schedule: { name, target: { kind, config }, interval_minutes | cron (+ time_zone), run_as_user_id?
- * (default: the caller), max_concurrent?, timeout_minutes?, enabled? }.
+ * Creates a schedule: { name, target: { kind, config }, intervalMinutes | cron (+ timeZone), runAsUserId?
+ * (default: the caller), maxConcurrent?, timeoutMinutes?, enabled? }.
  */
-export const POST = route({ permission: "admin", body: createScheduleBody as z.ZodType<z.input<typeof createScheduleBody>> }, async ({ access, body }) =>
+export const POST = route({ permission: "admin", body: createScheduleBody }, async ({ access, body }) =>
   json(await createSchedule(access, body), { status: 201 }),
 );

@@ -5,8 +5,8 @@ import { connectSource, listSources } from "@/lib/ingest";
 export const dynamic = "force-dynamic";
 
 /** Sources of the collections the caller may read, each with its latest import job. */
-export const GET = route({ permission: "import" }, async ({ db, access }) => ({
-  sources: await listSources(db, access.readableIds),
+export const GET = route({ permission: "import" }, async ({ access }) => ({
+  sources: await listSources(access),
 }));
 
 const notion = z

@@ -5,16 +5,15 @@ import { controlClass, Field } from "@/components/ui/field";
 import { PageHeader } from "@/components/ui/page-header";
 import { Table } from "@/components/ui/table";
 import { listAudit } from "@/lib/audit";
-import { getDb } from "@/lib/db/client";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Audit log" };
 
 export default async function AuditPage({ searchParams }: { searchParams: Promise<{ action?: string; before?: string }> }) {
-  await requirePageAccess("admin");
+  const access = await requirePageAccess("admin");
   const { action, before } = await searchParams;
   const beforeDate = before && !Number.isNaN(Date.parse(before)) ? new Date(before) : undefined;
-  const { entries, nextBefore } = await listAudit(await getDb(), { action: action?.slice(0, 100) || undefined, before: beforeDate, limit: 100 });
+  const { entries, nextBefore } = await listAudit(access, { action: action?.slice(0, 100) || undefined, before: beforeDate, limit: 100 });
   return (
     <div className="space-y-4">
       <PageHeader title="Audit log" description="Every administrative change: who, what, when." />

@@ -1,15 +1,13 @@
 import { requirePageAccess } from "@/app/_server/access";
 import { CollectionsAdmin } from "@/components/admin/collections-admin";
 import { listCollectionsWithAccess, listUsers } from "@/lib/access/admin";
-import { getDb } from "@/lib/db/client";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "Collection access" };
 
 export default async function CollectionsPage() {
-  await requirePageAccess("admin");
-  const db = await getDb();
-  const [collections, users] = await Promise.all([listCollectionsWithAccess(db), listUsers(db)]);
+  const access = await requirePageAccess("admin");
+  const [collections, users] = await Promise.all([listCollectionsWithAccess(access), listUsers(access)]);
   return (
     <div className="space-y-4">
       <h1 className="text-2xl font-semibold">Collection access</h1>

@@ -1,15 +1,13 @@
 import { requirePageAccess } from "@/app/_server/access";
 import { KeysAdmin } from "@/components/admin/keys-admin";
 import { listCollectionsWithAccess, listKeys } from "@/lib/access/admin";
-import { getDb } from "@/lib/db/client";
 
 export const dynamic = "force-dynamic";
 export const metadata = { title: "API keys" };
 
 export default async function KeysPage() {
-  await requirePageAccess("admin");
-  const db = await getDb();
-  const [keys, collections] = await Promise.all([listKeys(db), listCollectionsWithAccess(db)]);
+  const access = await requirePageAccess("admin");
+  const [keys, collections] = await Promise.all([listKeys(access), listCollectionsWithAccess(access)]);
   return (
     <div className="space-y-4">
       <h1 className="text-2xl font-semibold">API keys</h1>

@@ -9,7 +9,7 @@ import { getDocumentView } from "@/lib/ingest";
 
 export const dynamic = "force-dynamic";
 
-const when = (d: Date | null) => (d ? `${d.toISOString().slice(0, 16).replace("T", " ")} UTC` : "—");
+const when = (iso: string | null) => (iso ? `${iso.slice(0, 16).replace("T", " ")} UTC` : "—");
 /** The page's own "# Title" at the top of its first chunk repeats the page heading: shown once. */
 const withoutTitle = (text: string, title: string) => {
   const m = /^#[ \t]+(.+?)[ \t#]*(?:\n+|$)/.exec(text);

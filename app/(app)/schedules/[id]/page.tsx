@@ -21,7 +21,7 @@ export default async function SchedulePage({ params }: { params: Promise<{ id: s
     throw err;
   });
   const [runs, choices, users] = await Promise.all([getScheduleHistory(access, id, { limit: 100 }), targetChoices(access), runAsUsers(access, [schedule])]);
-  const rule = schedule.interval_minutes != null ? `every ${schedule.interval_minutes} min` : `${schedule.cron} (${schedule.time_zone})`;
+  const rule = schedule.intervalMinutes != null ? `every ${schedule.intervalMinutes} min` : `${schedule.cron} (${schedule.timeZone})`;
   return (
     <div className="space-y-6">
       <AutoRefresh active={runs.some((r) => r.status === "running")} />
@@ -35,19 +35,19 @@ export default async function SchedulePage({ params }: { params: Promise<{ id: s
           <dd>{schedule.target.summary}</dd>
           <dt className="text-zinc-500">Runs as</dt>
           <dd data-testid="schedule-run-as">
-            <RunAs user={schedule.run_as_user_id ? users.get(schedule.run_as_user_id) : undefined} />
+            <RunAs user={schedule.runAsUserId ? users.get(schedule.runAsUserId) : undefined} />
           </dd>
           <dt className="text-zinc-500">When</dt>
           <dd className="font-mono text-xs">{rule}</dd>
           <dt className="text-zinc-500">Enabled</dt>
           <dd data-testid="schedule-enabled">{schedule.enabled ? "yes" : "no"}</dd>
           <dt className="text-zinc-500">Next run</dt>
-          <dd>{schedule.enabled ? when(schedule.next_run_at) : "— (disabled)"}</dd>
+          <dd>{schedule.enabled ? when(schedule.nextRunAt) : "— (disabled)"}</dd>
           <dt className="text-zinc-500">Last run</dt>
-          <dd>{when(schedule.last_run_at)}</dd>
+          <dd>{when(schedule.lastRunAt)}</dd>
           <dt className="text-zinc-500">Limits</dt>
           <dd>
-            {schedule.max_concurrent} at once, timeout {schedule.timeout_minutes} min
+            {schedule.maxConcurrent} at once, timeout {schedule.timeoutMinutes} min
           </dd>
         </dl>
         <ScheduleActions id={schedule.id} name={schedule.name} enabled={schedule.enabled} showDelete />

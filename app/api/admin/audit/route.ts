@@ -13,4 +13,4 @@ const Query = z.object({
 });
 
 /** Admin actions, newest first; page with `before` = the previous page's `nextBefore`. */
-export const GET = route({ permission: "admin", query: Query }, async ({ db, query }) => listAudit(db, query));
+export const GET = route({ permission: "admin", query: Query }, async ({ access, query }) => listAudit(access, query));

@@ -12,8 +12,8 @@ const Body = z.object({
 });
 
 /** Every collection with its access list (restricted flag and members). */
-export const GET = route({ permission: "admin" }, async ({ db }) => ({ collections: await listCollectionsWithAccess(db) }));
+export const GET = route({ permission: "admin" }, async ({ access }) => ({ collections: await listCollectionsWithAccess(access) }));
 
-export const POST = route({ permission: "admin", body: Body, maxBodyBytes: 10_000 }, async ({ db, principal, requestId, body }) =>
-  json(await adminCreateCollection({ db, principal, requestId }, body), { status: 201 }),
+export const POST = route({ permission: "admin", body: Body, maxBodyBytes: 10_000 }, async ({ access, body }) =>
+  json(await adminCreateCollection(access, body), { status: 201 }),
 );

@@ -15,11 +15,11 @@ const Body = z
   })
   .refine((b) => !(b.expiresAt && b.expiresInDays), { message: "give expiresAt or expiresInDays, not both", path: ["expiresInDays"] });
 
-export const GET = route({ permission: "admin" }, async ({ db }) => ({ keys: await listKeys(db) }));
+export const GET = route({ permission: "admin" }, async ({ access }) => ({ keys: await listKeys(access) }));
 
 /** Creates a key. The answer's `key` is the only time the secret is shown: it is stored hashed. */
-export const POST = route({ permission: "admin", body: Body, maxBodyBytes: 20_000 }, async ({ db, principal, requestId, body }) => {
+export const POST = route({ permission: "admin", body: Body, maxBodyBytes: 20_000 }, async ({ access, body }) => {
   const expiresAt = body.expiresAt ?? (body.expiresInDays ? new Date(Date.now() + body.expiresInDays * 86_400_000) : null);
-  const { key, record } = await adminCreateKey({ db, principal, requestId }, { ...body, expiresAt });
+  const { key, record } = await adminCreateKey(access, { ...body, expiresAt });
   return json({ key, ...record }, { status: 201 });
 });

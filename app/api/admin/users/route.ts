@@ -13,8 +13,8 @@ const Body = z.object({
   role: z.enum(ROLES),
 });
 
-export const GET = route({ permission: "admin" }, async ({ db }) => ({ users: await listUsers(db) }));
+export const GET = route({ permission: "admin" }, async ({ access }) => ({ users: await listUsers(access) }));
 
-export const POST = route({ permission: "admin", body: Body, maxBodyBytes: 10_000 }, async ({ db, principal, requestId, body }) =>
-  json(await adminCreateUser({ db, principal, requestId }, body), { status: 201 }),
+export const POST = route({ permission: "admin", body: Body, maxBodyBytes: 10_000 }, async ({ access, body }) =>
+  json(await adminCreateUser(access, body), { status: 201 }),
 );

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { getConfig } from "@/lib/config";
 import { route } from "@/lib/http/route";
 import { runTrend } from "@/lib/evaluate/runs";
 
@@ -7,5 +8,5 @@ export const dynamic = "force-dynamic";
 /** Average hallucination score per completed run the caller may see, oldest first, with the target. */
 export const GET = route(
   { permission: "score", query: z.object({ datasetId: z.string().uuid().optional() }) },
-  async ({ access, query }) => ({ target: 4, runs: await runTrend(access, query) }),
+  async ({ access, query }) => ({ target: getConfig().EVAL_ALERT_THRESHOLD, runs: await runTrend(access, query) }),
 );

@@ -8,7 +8,7 @@ const params = z.object({ id: z.string().uuid({ message: "must be a schedule id 
 
 export const GET = route({ permission: "admin", params }, ({ access, params }) => getSchedule(access, params.id));
 
-/** Changes any fields (including run_as_user_id); giving a cron replaces an interval and the other way round. */
+/** Changes any fields (including runAsUserId); giving a cron replaces an interval and the other way round. */
 export const PATCH = route({ permission: "admin", params, body: updateScheduleBody }, ({ access, params, body }) => updateSchedule(access, params.id, body));
 
 /** Deletes the schedule and its run history; work already started elsewhere is not stopped. */

@@ -1,5 +1,6 @@
 import Link from "next/link";
 import { notFound } from "next/navigation";
+import { getConfig } from "@/lib/config";
 import { requirePageAccess } from "@/app/_server/access";
 import { AddLoggedQuestion } from "@/components/evaluations/add-logged-question";
 import { DatasetCollectionsForm } from "@/components/evaluations/dataset-collections-form";
@@ -52,7 +53,7 @@ export default async function DatasetPage({ params, searchParams }: { params: Pr
           </a>
         </p>
       </div>
-      <StartRunForm datasets={[{ id: ds.id, name: ds.name, itemCount: ds.items.length }]} />
+      <StartRunForm datasets={[{ id: ds.id, name: ds.name, itemCount: ds.items.length }]} approvalLimit={getConfig().APPROVAL_RUN_ITEMS} canOpenQueue={access.isAdmin} />
       <Table
         testId="dataset-items"
         empty="No items yet: add questions below."

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { adminUpdateCollection } from "@/lib/access/admin";
-import { route } from "@/lib/http/route";
+import { requestCollectionDeletion } from "@/lib/approvals";
+import { json, route } from "@/lib/http/route";
 
 export const dynamic = "force-dynamic";
 
@@ -11,6 +12,9 @@ const Body = z
   .refine((b) => Object.keys(b).length > 0, { message: "give at least one of name, description, restricted" });
 
 /** restricted=true: only members (and admins) see the collection anywhere. */
-export const PATCH = route({ permission: "admin", params, body: Body, maxBodyBytes: 10_000 }, async ({ db, principal, requestId, params, body }) =>
-  adminUpdateCollection({ db, principal, requestId }, params.id, body),
+export const PATCH = route({ permission: "admin", params, body: Body, maxBodyBytes: 10_000 }, async ({ access, params, body }) =>
+  adminUpdateCollection(access, params.id, body),
 );
+
+/** Deleting a collection (with its sources and documents) waits for another admin's approval: 202 with the request. */
+export const DELETE = route({ permission: "admin", params }, async ({ access, params }) => json(await requestCollectionDeletion(access, params.id), { status: 202 }));

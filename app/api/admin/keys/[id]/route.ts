@@ -7,6 +7,6 @@ export const dynamic = "force-dynamic";
 const params = z.object({ id: z.string().uuid({ message: "must be an API key id (UUID)" }) });
 
 /** Revokes the key: the next request with it gets 401. The record stays for the audit trail. */
-export const DELETE = route({ permission: "admin", params }, async ({ db, principal, requestId, params }) =>
-  adminRevokeKey({ db, principal, requestId }, params.id),
+export const DELETE = route({ permission: "admin", params }, async ({ access, params }) =>
+  adminRevokeKey(access, params.id),
 );

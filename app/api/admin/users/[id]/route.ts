@@ -17,6 +17,6 @@ const Body = z
   .refine((b) => Object.keys(b).length > 0, { message: "give at least one of role, disabled, name, password" });
 
 /** Changes a user's role, name or password, or disables / re-enables them (they lose access at once). */
-export const PATCH = route({ permission: "admin", params, body: Body, maxBodyBytes: 10_000 }, async ({ db, principal, requestId, params, body }) =>
-  adminUpdateUser({ db, principal, requestId }, params.id, body),
+export const PATCH = route({ permission: "admin", params, body: Body, maxBodyBytes: 10_000 }, async ({ access, params, body }) =>
+  adminUpdateUser(access, params.id, body),
 );

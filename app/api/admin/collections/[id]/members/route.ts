@@ -8,6 +8,6 @@ const params = z.object({ id: z.string().uuid({ message: "must be a collection i
 const Body = z.object({ userIds: z.array(z.string().uuid({ message: "must be a user id (UUID)" })).max(10_000) });
 
 /** Replaces the member list of a collection. */
-export const PUT = route({ permission: "admin", params, body: Body, maxBodyBytes: 500_000 }, async ({ db, principal, requestId, params, body }) =>
-  adminSetMembers({ db, principal, requestId }, params.id, body.userIds),
+export const PUT = route({ permission: "admin", params, body: Body, maxBodyBytes: 500_000 }, async ({ access, params, body }) =>
+  adminSetMembers(access, params.id, body.userIds),
 );

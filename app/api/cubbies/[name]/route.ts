@@ -1,0 +1,10 @@
+import { z } from "zod";
+import { NAME_RE, NAME_RULE } from "@/lib/agents/service";
+import { getCubby } from "@/lib/cubbies/service";
+import { route } from "@/lib/http/route";
+
+export const dynamic = "force-dynamic";
+
+const params = z.object({ name: z.string().regex(NAME_RE, NAME_RULE) });
+
+export const GET = route({ permission: "agent", params }, async ({ access, params }) => getCubby(access, params.name));

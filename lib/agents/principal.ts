@@ -1,0 +1,25 @@
+// An agent as a principal of the access context: no collection permission (it asks no wiki question,
+// reads no collection), its reach is what KES grants its authority on cubbies and keys.
+import type { Principal } from "../auth/roles";
+import type { Db } from "../db/client";
+import { resolveAgentBearer, type AgentIdentity } from "./tokens";
+
+export function agentLabel(a: AgentIdentity): string {
+  return a.chain.length > 1 ? `agent:${a.name} via ${a.chain.slice(1).map((n) => `agent:${n}`).join(" via ")}` : `agent:${a.name}`;
+}
+
+export async function agentPrincipal(db: Db, bearer: string): Promise<Principal | null> {
+  const agent = await resolveAgentBearer(db.sql, bearer);
+  if (!agent) return null;
+  return {
+    kind: "agent",
+    userId: agent.ownerId,
+    apiKeyId: null,
+    label: agentLabel(agent),
+    role: null,
+    permissions: new Set(),
+    collectionLimit: [],
+    agent,
+    bearer,
+  };
+}

@@ -1,0 +1,60 @@
+// Agents' SQL. Resolving a token (with its delegation chain, the agents and their owners) is one
+// statement on every agent request, in the web process and in KES alike.
+import type { SqlRunner } from "../db/sql-runner";
+
+export interface ChainRow {
+  id: string;
+  agent_id: string;
+  parent_id: string | null;
+  cubby: string | null;
+  operations: string[];
+  expires_at: Date;
+  revoked_at: Date | null;
+  depth: number;
+  agent_name: string;
+  agent_disabled_at: Date | null;
+  owner_id: string | null;
+  owner_disabled: boolean | null;
+}
+
+/** The token with this hash and every token it was delegated from, nearest first (depth 0 = itself). */
+export async function tokenChain(sql: SqlRunner, tokenHash: string, maxDepth: number): Promise<ChainRow[]> {
+  return sql<ChainRow>`
+    WITH RECURSIVE chain AS (
+      SELECT t.id, t.agent_id, t.parent_id, t.cubby, t.operations, t.expires_at, t.revoked_at, 0 AS depth
+        FROM agent_tokens t WHERE t.token_hash = ${tokenHash}
+      UNION ALL
+      SELECT p.id, p.agent_id, p.parent_id, p.cubby, p.operations, p.expires_at, p.revoked_at, c.depth + 1
+        FROM agent_tokens p JOIN chain c ON p.id = c.parent_id
+       WHERE c.depth < ${maxDepth}::int
+    )
+    SELECT c.*, a.name AS agent_name, a.disabled_at AS agent_disabled_at, a.owner_id,
+           (u.id IS NULL OR u.disabled_at IS NOT NULL) AS owner_disabled
+      FROM chain c JOIN agents a ON a.id = c.agent_id LEFT JOIN users u ON u.id = a.owner_id
+     ORDER BY c.depth`;
+}
+
+export interface AgentAuthRow {
+  id: string;
+  name: string;
+  owner_id: string | null;
+  disabled_at: Date | null;
+  owner_disabled: boolean;
+}
+
+export async function agentByCredentialHash(sql: SqlRunner, hash: string): Promise<AgentAuthRow | null> {
+  const rows = await sql<AgentAuthRow>`
+    SELECT a.id, a.name, a.owner_id, a.disabled_at, (u.id IS NULL OR u.disabled_at IS NOT NULL) AS owner_disabled
+      FROM agents a LEFT JOIN users u ON u.id = a.owner_id WHERE a.credential_hash = ${hash}`;
+  return rows[0] ?? null;
+}
+
+export async function agentNamesExisting(sql: SqlRunner, names: string[]): Promise<Array<{ name: string; disabled: boolean }>> {
+  return sql<{ name: string; disabled: boolean }>`
+    SELECT name, disabled_at IS NOT NULL AS disabled FROM agents WHERE name = ANY(${names}::text[])`;
+}
+
+export async function touchAgent(sql: SqlRunner, agentId: string): Promise<void> {
+  await sql`UPDATE agents SET last_used_at = now()
+             WHERE id = ${agentId}::uuid AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`;
+}

@@ -1,0 +1,108 @@
+// Cubbies' SQL (the data-access rule: raw SQL here only, through db.sql): the hot path of get and set
+// is one statement each.
+import type { SqlRunner } from "../db/sql-runner";
+
+export interface CubbyRow {
+  id: string;
+  name: string;
+  created_by: string;
+  created_at: Date;
+  items: number;
+  bytes: number;
+}
+
+const CUBBY_WITH_COUNTS = `
+  SELECT c.id, c.name, c.created_by, c.created_at,
+         (SELECT count(*)::int FROM cubby_items i WHERE i.cubby_id = c.id) AS items,
+         (SELECT COALESCE(sum(size), 0)::int FROM cubby_items i WHERE i.cubby_id = c.id) AS bytes
+    FROM cubbies c`;
+
+export async function cubbyByName(sql: SqlRunner, name: string): Promise<CubbyRow | null> {
+  const rows = await sql.query<CubbyRow>(`${CUBBY_WITH_COUNTS} WHERE c.name = $1`, [name]);
+  return rows[0] ?? null;
+}
+
+export async function cubbiesByName(sql: SqlRunner, names: string[] | null): Promise<CubbyRow[]> {
+  return sql.query<CubbyRow>(`${CUBBY_WITH_COUNTS} WHERE $1::text[] IS NULL OR c.name = ANY($1::text[]) ORDER BY c.name`, [names]);
+}
+
+export async function cubbyId(sql: SqlRunner, name: string): Promise<string | null> {
+  const rows = await sql<{ id: string }>`SELECT id FROM cubbies WHERE name = ${name}`;
+  return rows[0]?.id ?? null;
+}
+
+export async function insertCubby(sql: SqlRunner, name: string, createdBy: string): Promise<string | null> {
+  const rows = await sql<{ id: string }>`
+    INSERT INTO cubbies (name, created_by) VALUES (${name}, ${createdBy}) ON CONFLICT (name) DO NOTHING RETURNING id`;
+  return rows[0]?.id ?? null;
+}
+
+export interface ItemRow {
+  key: string;
+  version: number;
+  ciphertext: string;
+  size: number;
+  updated_by: string;
+  updated_at: Date;
+}
+
+/** The item with its cubby's id (null item when the cubby exists but the key does not). */
+export async function itemOf(sql: SqlRunner, cubby: string, key: string): Promise<{ cubby_id: string; item: ItemRow | null } | null> {
+  const rows = await sql<ItemRow & { cubby_id: string; has: boolean }>`
+    SELECT c.id AS cubby_id, i.key IS NOT NULL AS has, i.key, i.version, i.ciphertext, i.size, i.updated_by, i.updated_at
+      FROM cubbies c LEFT JOIN cubby_items i ON i.cubby_id = c.id AND i.key = ${key}
+     WHERE c.name = ${cubby}`;
+  const r = rows[0];
+  if (!r) return null;
+  return { cubby_id: r.cubby_id, item: r.has ? { key: r.key, version: r.version, ciphertext: r.ciphertext, size: r.size, updated_by: r.updated_by, updated_at: r.updated_at } : null };
+}
+
+/**
+ * Writes version `version` if the stored one is still `previous` (0: none yet); false when another write
+ * came first (optimistic concurrency: the caller answers 409).
+ */
+export async function writeItem(
+  sql: SqlRunner,
+  i: { cubbyId: string; key: string; previous: number; version: number; ciphertext: string; size: number; updatedBy: string },
+): Promise<ItemRow | null> {
+  const rows =
+    i.previous === 0
+      ? await sql<ItemRow>`
+          INSERT INTO cubby_items (cubby_id, key, version, ciphertext, size, updated_by)
+          VALUES (${i.cubbyId}::uuid, ${i.key}, ${i.version}, ${i.ciphertext}, ${i.size}, ${i.updatedBy})
+          ON CONFLICT (cubby_id, key) DO NOTHING RETURNING key, version, size, updated_by, updated_at`
+      : await sql<ItemRow>`
+          UPDATE cubby_items SET version = ${i.version}, ciphertext = ${i.ciphertext}, size = ${i.size},
+                                 updated_by = ${i.updatedBy}, updated_at = now()
+           WHERE cubby_id = ${i.cubbyId}::uuid AND key = ${i.key} AND version = ${i.previous}
+           RETURNING key, version, size, updated_by, updated_at`;
+  return rows[0] ?? null;
+}
+
+export async function deleteItem(sql: SqlRunner, cubbyId: string, key: string, version: number | null): Promise<number> {
+  const rows = await sql<{ key: string }>`
+    DELETE FROM cubby_items WHERE cubby_id = ${cubbyId}::uuid AND key = ${key}
+       AND (${version}::int IS NULL OR version = ${version}::int) RETURNING key`;
+  return rows.length;
+}
+
+export async function listItems(sql: SqlRunner, cubbyId: string): Promise<ItemRow[]> {
+  return sql<ItemRow>`
+    SELECT key, version, ciphertext, size, updated_by, updated_at FROM cubby_items
+     WHERE cubby_id = ${cubbyId}::uuid ORDER BY key`;
+}
+
+/** Swaps a value's envelope after a rewrap, if the value did not change meanwhile. */
+export async function replaceCiphertext(sql: SqlRunner, cubbyId: string, key: string, version: number, ciphertext: string): Promise<boolean> {
+  const rows = await sql<{ key: string }>`
+    UPDATE cubby_items SET ciphertext = ${ciphertext}
+     WHERE cubby_id = ${cubbyId}::uuid AND key = ${key} AND version = ${version} RETURNING key`;
+  return rows.length > 0;
+}
+
+/** How many values each KES key version wraps, per cubby (rotation progress on the admin page). */
+export async function itemsByKeyVersion(sql: SqlRunner): Promise<Array<{ cubby_id: string; version: string; n: number }>> {
+  return sql<{ cubby_id: string; version: string; n: number }>`
+    SELECT cubby_id, split_part(ciphertext, ':', 4) AS version, count(*)::int AS n
+      FROM cubby_items GROUP BY 1, 2`;
+}
