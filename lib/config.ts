@@ -136,6 +136,21 @@ const schema = z
     /** "auto" picks discord for discord.com/api/webhooks URLs, generic JSON otherwise. */
     EVAL_ALERT_WEBHOOK_KIND: z.enum(["auto", "discord", "generic"]).default("auto"),
 
+    // ── guardrails: budgets and run limits (lib/usage, docs/guardrails.md) ──
+    /** Share of a budget (0–1) from which its principal is in budget mode; a budget may set its own. */
+    BUDGET_MODE_THRESHOLD: z.coerce.number().gt(0).max(1).default(0.8),
+    /** Sources packed into an answer in budget mode (normally ASK_MAX_SOURCES). */
+    BUDGET_MODE_MAX_SOURCES: int(3, 1, 50),
+    /** Time zone whose midnight starts a budget's day and month windows (IANA name). */
+    BUDGET_TIME_ZONE: z.string().default("UTC"),
+    /** GPU-seconds reserved per 1,000 tokens of a call before it runs (settled to Ollama's figure after). */
+    BUDGET_ESTIMATE_GPU_SECONDS_PER_1K_TOKENS: z.coerce.number().gt(0).max(10000).default(30),
+    /** A run (evaluation run, import) stops as "stopped: limit reached" after this many model calls (0: no limit). */
+    RUN_MAX_MODEL_CALLS: int(20000, 0, 100000000),
+    /** …after this many failed attempts (failed model calls and failed items; 0: no limit). */
+    RUN_MAX_RETRIES: int(100, 0, 1000000),
+    /** …after running this long, in seconds (0: no limit). Counted again from a resume. */
+    RUN_MAX_RUNTIME_SECONDS: int(6 * 3600, 0, 30 * 86400),
     // ── approvals and notifications (lib/approvals, lib/notify) ──
     /** An evaluation run over more items than this waits for an admin's approval. */
     APPROVAL_RUN_ITEMS: int(500, 1, 100000000),
@@ -233,6 +248,11 @@ const schema = z
     BACKUP_CONCURRENCY: int(8, 1, 64),
   })
   .superRefine((c, ctx) => {
+    try {
+      new Intl.DateTimeFormat("en", { timeZone: c.BUDGET_TIME_ZONE });
+    } catch {
+      ctx.addIssue({ code: "custom", path: ["BUDGET_TIME_ZONE"], message: "must be an IANA time zone such as UTC or Europe/Berlin" });
+    }
     if (c.MASTER_KEYS && c.MASTER_KEY_FILE) {
       ctx.addIssue({ code: "custom", path: ["MASTER_KEY_FILE"], message: "set either MASTER_KEYS or MASTER_KEY_FILE, not both" });
     }

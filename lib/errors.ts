@@ -75,6 +75,16 @@ export class RateLimitError extends AppError {
   }
 }
 
+/** A budget is used up (429): the message names the budget and when its window resets. */
+export class BudgetExhaustedError extends AppError {
+  constructor(budget: string, resetsAt: Date) {
+    const retryAfterSeconds = Math.max(1, Math.ceil((resetsAt.getTime() - Date.now()) / 1000));
+    super(429, "budget_exhausted", `The ${budget} is used up; new work is refused until ${resetsAt.toISOString()}.`, { budget, resetsAt: resetsAt.toISOString() }, {
+      "Retry-After": String(retryAfterSeconds),
+    });
+  }
+}
+
 /** Turns zod issues into `[{ path, message }]` so a 400 names every field that is wrong. */
 export function zodIssuesToDetails(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>) {
   return issues.map((i) => ({ path: i.path.map(String).join(".") || "(root)", message: i.message }));

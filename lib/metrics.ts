@@ -13,6 +13,7 @@ import { breakerViews } from "./llm/breaker";
 import { queueJobCounts } from "./db/queries";
 import { lastCompletedRunScores } from "./evaluate/queries";
 import { runningImportTotals } from "./ingest/queries";
+import { budgetStateCounts } from "./usage/queries";
 
 type Labels = Record<string, string>;
 
@@ -78,6 +79,9 @@ interface Registry {
   retrieval: Histogram;
   model: Histogram;
   tokens: Counter;
+  modelCalls: Counter;
+  gpuSeconds: Counter;
+  loadSeconds: Counter;
   jobFailures: Counter;
   rateLimited: Counter;
   passwordHashing: Counter;
@@ -91,7 +95,10 @@ function registry(): Registry {
     http: new Histogram("sot_http_request_duration_seconds", "HTTP request latency by route pattern, method and status.", HTTP_BUCKETS),
     retrieval: new Histogram("sot_retrieval_duration_seconds", "Retrieval latency by stage (embed, vector, fulltext, fuse, rerank, total).", SLOW_BUCKETS),
     model: new Histogram("sot_model_duration_seconds", "Model call latency by model, operation (chat, embed, judge) and phase (first_token, total).", SLOW_BUCKETS),
-    tokens: new Counter("sot_model_tokens_total", "Tokens processed by model and type (prompt, completion)."),
+    tokens: new Counter("sot_model_tokens_total", "Tokens processed by model and type (prompt, completion); equal to the usage ledger's sums."),
+    modelCalls: new Counter("sot_model_calls_total", "Model calls recorded in the usage ledger, by model, operation (chat, embed, judge, rewrite, rerank) and outcome (ok, error)."),
+    gpuSeconds: new Counter("sot_model_gpu_seconds_total", "GPU-seconds from Ollama's own durations (prompt_eval + eval; embed: total - load), by model and operation; equal to the usage ledger's sums."),
+    loadSeconds: new Counter("sot_model_load_seconds_total", "Seconds Ollama spent loading models (load_duration), by model."),
     jobFailures: new Counter("sot_job_failures_total", "Job handler failures seen by this process, by job name."),
     rateLimited: new Counter("sot_rate_limited_total", "Requests refused with 429, by principal kind."),
     passwordHashing: new Counter("sot_password_hash_operations_total", "argon2 password operations (hash, verify) run by this process."),
@@ -113,11 +120,14 @@ export function observeModel(o: { model: string; op: "chat" | "embed" | "judge" 
   registry().model.observe({ model: o.model, op: o.op, phase: o.phase ?? "total" }, o.seconds);
 }
 
-/** Token counts of one model call (Ollama's prompt_eval_count / eval_count). */
-export function observeTokens(model: string, counts: { prompt?: number | null; completion?: number | null }): void {
+/** One model call as the usage ledger records it (lib/usage/meter.ts): the counters and the ledger move together. */
+export function observeUsage(u: { model: string; op: string; ok: boolean; promptTokens: number; completionTokens: number; gpuSeconds: number; loadSeconds: number }): void {
   const r = registry();
-  if (counts.prompt) r.tokens.inc({ model, type: "prompt" }, counts.prompt);
-  if (counts.completion) r.tokens.inc({ model, type: "completion" }, counts.completion);
+  r.modelCalls.inc({ model: u.model, op: u.op, outcome: u.ok ? "ok" : "error" });
+  if (u.promptTokens) r.tokens.inc({ model: u.model, type: "prompt" }, u.promptTokens);
+  if (u.completionTokens) r.tokens.inc({ model: u.model, type: "completion" }, u.completionTokens);
+  if (u.gpuSeconds) r.gpuSeconds.inc({ model: u.model, op: u.op }, u.gpuSeconds);
+  if (u.loadSeconds) r.loadSeconds.inc({ model: u.model }, u.loadSeconds);
 }
 
 /** A job handler threw (in this process). Failed jobs across all processes are also read from the queue at scrape time. */
@@ -160,7 +170,7 @@ async function safe<T>(fn: () => Promise<T>, fallback: T): Promise<T> {
 export async function renderMetrics(db: Db): Promise<string> {
   const r = registry();
   const lines: string[] = [];
-  for (const m of [r.http, r.retrieval, r.model, r.tokens, r.jobFailures, r.rateLimited, r.passwordHashing]) lines.push(...m.render());
+  for (const m of [r.http, r.retrieval, r.model, r.tokens, r.modelCalls, r.gpuSeconds, r.loadSeconds, r.jobFailures, r.rateLimited, r.passwordHashing]) lines.push(...m.render());
 
   // Queue state straight from pg-boss's table: every process's jobs, not just this one's.
   const queue = await safe(() => queueJobCounts(db.sql), []);
@@ -218,6 +228,7 @@ export async function renderMetrics(db: Db): Promise<string> {
     ),
   );
   lines.push(...(await operationsGauges(db)));
+  lines.push(...(await budgetGauges(db)));
   lines.push(...breakerGauge());
   lines.push(...gauge("sot_process_uptime_seconds", "Seconds since this web process started.", [[{}, Math.round(process.uptime())]]));
   return lines.join("\n") + "\n";
@@ -240,7 +251,7 @@ function breakerGauge(): string[] {
 export function renderProcessMetrics(role: string): string {
   const r = registry();
   const lines: string[] = [];
-  for (const m of [r.http, r.retrieval, r.model, r.tokens, r.jobFailures]) lines.push(...m.render());
+  for (const m of [r.http, r.retrieval, r.model, r.tokens, r.modelCalls, r.gpuSeconds, r.loadSeconds, r.jobFailures]) lines.push(...m.render());
   lines.push(...breakerGauge());
   lines.push(...gauge("sot_process_uptime_seconds", "Seconds since this process started.", [[{ role }, Math.round(process.uptime())]]));
   return lines.join("\n") + "\n";
@@ -286,6 +297,17 @@ async function operationsGauges(db: Db): Promise<string[]> {
       ],
     ),
     ...gauge("sot_evaluation_target_score", "The hallucination score evaluation runs are held to (EVAL_ALERT_THRESHOLD).", [[{}, getConfig().EVAL_ALERT_THRESHOLD]]),
+  ];
+}
+
+/** Budgets by scope kind, metric and period (never by whom: labels stay bounded): in budget mode, used up. */
+async function budgetGauges(db: Db): Promise<string[]> {
+  const rows = await safe(() => budgetStateCounts(db.sql), []);
+  const labels = (r: (typeof rows)[number]) => ({ scope_kind: r.scope_kind, metric: r.metric, period: r.period });
+  return [
+    ...gauge("sot_budgets", "Budgets set, by scope kind (global, user, api_key, agent, schedule), metric and period.", rows.map((r) => [labels(r), Number(r.total)])),
+    ...gauge("sot_budgets_in_budget_mode", "Budgets past their budget-mode threshold but not used up (answers degrade).", rows.map((r) => [labels(r), Number(r.budget_mode)])),
+    ...gauge("sot_budgets_exhausted", "Budgets used up: their principals' new work is refused with 429 until the window resets.", rows.map((r) => [labels(r), Number(r.exhausted)])),
   ];
 }
 

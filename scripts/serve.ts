@@ -6,6 +6,7 @@ import path from "node:path";
 import next from "next";
 import { ConfigError, getConfig } from "../lib/config";
 import { closeDb } from "../lib/db/client";
+import { flushUsage } from "../lib/usage/meter";
 import { EmbeddedDatabaseLockedError } from "../lib/db/embedded";
 import { closeQueue } from "../lib/jobs/queue";
 import { boot } from "../lib/runtime/boot";
@@ -72,6 +73,7 @@ async function main() {
     server.closeAllConnections();
     await running.stop().catch(() => {});
     await closeQueue().catch(() => {});
+    await flushUsage(); // ledger rows and settlements still being written
     await closeDb().catch(() => {});
     process.exit(0);
   };

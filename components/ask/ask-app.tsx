@@ -10,6 +10,7 @@ import { CopyIcon, PlusIcon, RefreshIcon, StopIcon } from "@/components/ui/icons
 import { readSse } from "@/lib/answer/sse";
 import { errorMessage, fetchOk } from "@/lib/http/client-fetch";
 import type { CollectionOption, ConversationSummary, Result, Turn } from "./types";
+import type { BudgetReport } from "@/lib/usage/types";
 
 let keySeq = 0;
 const newKey = () => `t${Date.now()}-${keySeq++}`;
@@ -60,9 +61,12 @@ export function AskApp(props: {
         });
         if (!res.body) throw new Error("The server sent no answer.");
         for await (const { event, data } of readSse(res.body)) {
-          if (event === "start" && data.conversationId && data.conversationId !== conversationId) {
-            setConversationId(data.conversationId);
-            window.history.replaceState(null, "", `/?c=${data.conversationId}`);
+          if (event === "start") {
+            update(key, (t) => ({ ...t, budget: data.budget }));
+            if (data.conversationId && data.conversationId !== conversationId) {
+              setConversationId(data.conversationId);
+              window.history.replaceState(null, "", `/?c=${data.conversationId}`);
+            }
           } else if (event === "sources") update(key, (t) => ({ ...t, sources: data.sources }));
           else if (event === "token") update(key, (t) => ({ ...t, answer: t.answer + data.text }));
           else if (event === "error") update(key, (t) => ({ ...t, error: data.message }));
@@ -187,6 +191,7 @@ export function AskApp(props: {
                 {t.question}
               </div>
               <div className="min-w-0 rounded-lg border border-zinc-200 px-3 py-3 sm:px-4 dark:border-zinc-800" data-testid="answer" data-state={t.state}>
+                {(t.result?.budget ?? t.budget)?.mode === "budget" && <BudgetNotice budget={(t.result?.budget ?? t.budget)!} />}
                 {t.result?.status === "no_model" && (
                   <p className="mb-2 rounded bg-amber-50 px-2 py-1 text-sm text-amber-900 dark:bg-amber-950 dark:text-amber-100" data-testid="no-model">
                     No model available: these are the best matching passages, not a written answer.
@@ -271,5 +276,16 @@ export function AskApp(props: {
         <SourcesPanel sources={focused?.sources ?? []} />
       </aside>
     </div>
+  );
+}
+
+/** Budget mode: the asker's budget is past its threshold, so answers are made more cheaply, and say so. */
+function BudgetNotice({ budget }: { budget: BudgetReport }) {
+  const share = budget.used != null && budget.limit ? Math.round((budget.used / budget.limit) * 100) : null;
+  return (
+    <p className="mb-2 rounded bg-amber-50 px-2 py-1 text-sm text-amber-900 dark:bg-amber-950 dark:text-amber-100" data-testid="budget-mode">
+      Budget mode{budget.name ? `: the ${budget.name} is ${share ?? "?"}% used` : ""}
+      {budget.resetsAt ? ` until ${budget.resetsAt.slice(0, 16).replace("T", " ")} UTC` : ""}. This answer used the smaller model and fewer sources.
+    </p>
   );
 }

@@ -32,14 +32,18 @@ const TONE_OF: Record<string, StatusTone> = {
   canceled: "muted",
   aborted: "muted",
   skipped: "muted",
-  stopped: "muted",
   revoked: "muted",
   expired: "muted",
   disabled: "muted",
-  // partly
+  // partly, or waiting for someone: a run stopped at its limit waits to be resumed
+  stopped: "warning",
   partial: "warning",
   degraded: "warning",
   no_model: "warning",
+  // budgets (lib/usage): normal, in budget mode, used up
+  normal: "success",
+  budget: "warning",
+  exhausted: "danger",
 };
 
 const TONE_CLASS: Record<StatusTone, string> = {

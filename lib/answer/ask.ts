@@ -7,13 +7,19 @@ import { pickReadable, type AccessContext } from "../access/context";
 import type { Principal } from "../auth/roles";
 import { getConfig } from "../config";
 import type { Db } from "../db/client";
+import { isAppError } from "../errors";
 import { getLlm, isLlmUnavailable } from "../llm";
+import { isRunLimitReached } from "../usage/run-limits";
 import { log } from "../log";
 import { retrieve, type Candidate } from "../retrieve";
 import { CitationParser } from "./citations";
 import { conversationHistory, createConversation, recordTurn, type Turn } from "./conversations";
 import { buildMessages, estimateTokens, isNotCovered, NOT_COVERED_TEXT, packContext, REWRITE_SCHEMA, rewriteMessages, SHORT_CHUNK_TOKENS, sourceHeader } from "./prompt";
-import { askInputSchema, type AskEvent, type AskInput, type AskResult, type AskSource, type AskStatus } from "./types";
+import { askInputSchema, type AskEvent, type AskInput, type AskResult, type AskSource, type AskStatus, type ParsedAskInput } from "./types";
+import { budgetReport } from "../usage/budget-check";
+import { estimateFor, guardrailsOff, reserveForWork } from "../usage/meter";
+import { usageScopeFor, withUsage } from "../usage/scope";
+import type { BudgetReport } from "../usage/types";
 
 export interface AskOptions {
   signal?: AbortSignal;
@@ -26,8 +32,38 @@ export interface AskOptions {
 
 export const NO_MODEL_PREFIX = "No model available — the most relevant passages from the wiki:";
 
+/**
+ * Answers a question as `ctx`. Its budgets are checked first (429 when one is used up, before anything
+ * streams); past a budget's threshold the answer is made in budget mode — the fallback model, fewer
+ * sources, no follow-up rewrite — and says so in `budget`.
+ */
 export async function ask(ctx: AccessContext, rawInput: AskInput, opts: AskOptions = {}): Promise<AskResult> {
   const input = askInputSchema.parse(rawInput);
+  const scope = usageScopeFor(ctx);
+  const guardrailMs = { value: 0 };
+  const started = performance.now();
+  const reserved = guardrailsOff()
+    ? { check: { states: [], mode: "normal" as const, nearest: null }, prepaid: undefined, release: () => {} }
+    : await reserveForWork(scope, askEstimate(input));
+  guardrailMs.value += performance.now() - started;
+  const { check, prepaid } = reserved;
+  try {
+    return await withUsage({ ...scope, budgets: check, prepaid, guardrailMs }, () => answer(ctx, input, opts, check.mode === "budget", budgetReport(check, scope), guardrailMs));
+  } finally {
+    reserved.release();
+  }
+}
+
+/** The most an answer can use: the follow-up rewrite, the question's embedding, the context and the answer. */
+function askEstimate(input: ParsedAskInput) {
+  const config = getConfig();
+  const chars = (t: string) => Math.ceil(t.length / 3);
+  const history = input.history ?? [];
+  const rewrite = history.length ? history.reduce((n, m) => n + chars(m.content), 0) + chars(input.question) + 300 : 0;
+  return estimateFor(rewrite + chars(input.question) + config.OLLAMA_NUM_CTX + config.ASK_ANSWER_TOKENS);
+}
+
+async function answer(ctx: AccessContext, input: ParsedAskInput, opts: AskOptions, budgetMode: boolean, budget: BudgetReport, guardrailMs: { value: number }): Promise<AskResult> {
   const config = getConfig();
   const { db, principal } = ctx;
   const llm = getLlm();
@@ -46,16 +82,18 @@ export async function ask(ctx: AccessContext, rawInput: AskInput, opts: AskOptio
   }
   let standalone = input.question;
   let t = performance.now();
-  if (history.some((m) => m.role === "user")) standalone = await rewriteFollowUp(history, input.question, opts.signal);
+  if (history.some((m) => m.role === "user")) {
+    standalone = budgetMode ? withoutRewrite(history, input.question) : await rewriteFollowUp(history, input.question, opts.signal);
+  }
   const rewriteMs = Math.round(performance.now() - t);
-  emit({ event: "start", data: { conversationId, question: input.question, standaloneQuestion: standalone, collections } });
+  emit({ event: "start", data: { conversationId, question: input.question, standaloneQuestion: standalone, collections, budget } });
 
   // ── retrieval ──
   const retrieved = await retrieve(standalone, { collectionIds: collections, signal: opts.signal, rerank: input.rerank, db });
   const { chunks: packed, remaining } = packContext(retrieved.candidates, {
     numCtx: config.OLLAMA_NUM_CTX,
     answerTokens: config.ASK_ANSWER_TOKENS,
-    maxSources: config.ASK_MAX_SOURCES,
+    maxSources: budgetMode ? Math.min(config.ASK_MAX_SOURCES, config.BUDGET_MODE_MAX_SOURCES) : config.ASK_MAX_SOURCES,
     question: standalone,
   });
   const sources = packed.map((c, i) => toSource(c, i + 1));
@@ -83,6 +121,8 @@ export async function ask(ctx: AccessContext, rawInput: AskInput, opts: AskOptio
   } else {
     try {
       const stream = llm.chatStream(buildMessages(standalone, sources), {
+        // Budget mode answers with the fallback model (when there is one).
+        model: budgetMode && config.OLLAMA_FALLBACK_MODEL ? config.OLLAMA_FALLBACK_MODEL : undefined,
         numCtx: config.OLLAMA_NUM_CTX,
         temperature: opts.temperature ?? 0.1,
         maxTokens: Math.min(opts.maxTokens ?? config.ASK_ANSWER_TOKENS, config.ASK_ANSWER_TOKENS),
@@ -97,6 +137,8 @@ export async function ask(ctx: AccessContext, rawInput: AskInput, opts: AskOptio
       }
       if (opts.signal?.aborted) status = "aborted";
     } catch (err) {
+      // A run's limit or a budget used up is not the model failing: the caller stops (a run) or refuses (429).
+      if (isRunLimitReached(err) || (isAppError(err) && err.code === "budget_exhausted")) throw err;
       if (isLlmUnavailable(err) && parser.text === "") {
         status = "no_model";
         error = err.message;
@@ -130,11 +172,13 @@ export async function ask(ctx: AccessContext, rawInput: AskInput, opts: AskOptio
     model,
     embed: { status: retrieved.embed.status, model: retrieved.embed.model },
     rerank: retrieved.rerank,
-    timings: { rewriteMs, ...retrieved.timings, firstTokenMs, totalMs: 0 },
+    timings: { rewriteMs, ...retrieved.timings, firstTokenMs, totalMs: 0, guardrailsMs: 0 },
     tokens,
+    budget,
     ...(error ? { error } : {}),
   };
   result.timings.totalMs = since();
+  result.timings.guardrailsMs = Math.round(guardrailMs.value * 100) / 100;
   result.id = await logQuery(db, principal, input.question, collections, retrieved.candidates, result);
   if (conversationId && status !== "aborted") await recordTurn(db, conversationId, input.question, result, !!input.regenerate);
   emit({ event: "done", data: result });
@@ -143,13 +187,17 @@ export async function ask(ctx: AccessContext, rawInput: AskInput, opts: AskOptio
 
 async function rewriteFollowUp(history: Turn[], question: string, signal?: AbortSignal): Promise<string> {
   try {
-    const res = await getLlm().chatJson(rewriteMessages(history, question), REWRITE_SCHEMA, { signal, maxTokens: 200 });
+    const res = await getLlm().chatJson(rewriteMessages(history, question), REWRITE_SCHEMA, { signal, maxTokens: 200, op: "rewrite" });
     const q = (JSON.parse(res.content) as { question?: unknown }).question;
     if (typeof q === "string" && q.trim().length >= 3 && q.length <= 1000 && !isNotCovered(q)) return q.trim();
   } catch (err) {
     if (!isLlmUnavailable(err) && !(err instanceof SyntaxError)) throw err;
   }
-  // Without a usable rewrite, searching with the previous question's words keeps the topic.
+  return withoutRewrite(history, question);
+}
+
+/** Without a usable rewrite (or in budget mode), searching with the previous question's words keeps the topic. */
+function withoutRewrite(history: Turn[], question: string): string {
   const lastUser = [...history].reverse().find((m) => m.role === "user")?.content ?? "";
   return `${lastUser} ${question}`.trim();
 }

@@ -3,6 +3,7 @@
 // first event (bad collections, unknown conversation) are thrown so the route answers them with their
 // HTTP status; errors after it arrive as an `error` event followed by `done`.
 import type { AccessContext } from "../access/context";
+import { isAppError } from "../errors";
 import { log } from "../log";
 import { ask } from "./ask";
 import type { AskEvent, AskInput } from "./types";
@@ -60,8 +61,13 @@ export async function askHttp(ctx: AccessContext, input: AskInput & { stream?: b
       closed = true;
     },
     (err: Error) => {
-      log("error", "ask failed mid-stream", { error: err.message });
-      write({ event: "error", data: { code: "internal", message: "The answer failed; the request id identifies it in the logs." } });
+      // A typed refusal (a budget used up between the check and the answer) says what it is; anything else
+      // is logged and named only by the request id.
+      if (isAppError(err)) write({ event: "error", data: { code: err.code, message: err.message } });
+      else {
+        log("error", "ask failed mid-stream", { error: err.message });
+        write({ event: "error", data: { code: "internal", message: "The answer failed; the request id identifies it in the logs." } });
+      }
       if (!closed) controller.close();
       closed = true;
     },

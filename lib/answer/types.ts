@@ -1,6 +1,7 @@
 // The Ask API's input and output: one shape for the streamed form (SSE events) and the JSON form.
 import { z } from "zod";
 import type { RerankStatus } from "../retrieve";
+import type { BudgetReport } from "../usage/types";
 
 export const askInputSchema = z.object({
   question: z.string().trim().min(1, "question must not be empty").max(4000, "question is longer than 4000 characters"),
@@ -23,6 +24,7 @@ export const askInputSchema = z.object({
   rerank: z.boolean().optional(),
 });
 export type AskInput = z.input<typeof askInputSchema>;
+export type ParsedAskInput = z.output<typeof askInputSchema>;
 
 export interface AskSource {
   /** The number the answer cites, [n]. */
@@ -72,13 +74,16 @@ export interface AskResult {
   model: string | null;
   embed: { status: "ok" | "unavailable"; model: string };
   rerank: { status: RerankStatus; model?: string; reason?: string };
-  timings: { rewriteMs: number; embedMs: number; retrieveMs: number; rerankMs: number; firstTokenMs: number | null; totalMs: number };
+  /** guardrailsMs: what the budget check, the reservations and the usage ledger took of the total (lib/usage). */
+  timings: { rewriteMs: number; embedMs: number; retrieveMs: number; rerankMs: number; firstTokenMs: number | null; totalMs: number; guardrailsMs: number };
   tokens: { prompt: number; completion: number };
+  /** The caller's budget: "budget" mode (the fallback model, fewer sources, no rewrite), its use and limit. */
+  budget: BudgetReport;
   error?: string;
 }
 
 export type AskEvent =
-  | { event: "start"; data: { conversationId: string | null; question: string; standaloneQuestion: string; collections: string[] } }
+  | { event: "start"; data: { conversationId: string | null; question: string; standaloneQuestion: string; collections: string[]; budget: BudgetReport } }
   | { event: "sources"; data: { sources: AskSource[] } }
   | { event: "token"; data: { text: string } }
   | { event: "citation"; data: { n: number; chunkId: string } }

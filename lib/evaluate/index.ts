@@ -3,4 +3,4 @@ export { computeMetrics, type JudgedClaim, type Metrics, type ReferenceClaim, ty
 export { computeAgreement, weightedKappa, type Agreement, type ScorePair } from "./agreement";
 export { JUDGE_PROMPT_VERSION, type JudgeInput, type Passage } from "./judge-prompt";
 export { runJudge, scoreOutput, storeJudgeScore, JudgeOutputError, type JudgeResult, type ScoreRequest, type ScoreResponse } from "./judge";
-export { startEvaluationRun, getEvaluationRun, evaluationRunStatus, processEvaluationRun, evaluateJobs, evaluationRunJob, type EvaluationRunView } from "./runs";
+export { startEvaluationRun, resumeEvaluationRun, getEvaluationRun, evaluationRunStatus, processEvaluationRun, evaluateJobs, evaluationRunJob, type EvaluationRunView } from "./runs";

@@ -5,6 +5,7 @@ import { getConfig } from "../config";
 import type { Db } from "../db/client";
 import { AppError, NotFoundError } from "../errors";
 import { getLlm, type ChatMessage, type Llm } from "../llm";
+import { noteRetry } from "../usage/meter";
 import { buildJudgeMessages, JUDGE_PROMPT_VERSION, parseJudgeOutput, repairMessage, type JudgeInput, type Passage } from "./judge-prompt";
 import { readableTargetStatus } from "./queries";
 import { retrievePassages } from "./retrieval";
@@ -57,11 +58,13 @@ export async function runJudge(input: JudgeInput, opts: JudgeOptions = {}): Prom
   // judge is asked again and the cut-off one is used only when no complete reply comes.
   let cutOffFallback: { parsed: Extract<ReturnType<typeof parseJudgeOutput>, { ok: true }>; raw: string } | null = null;
   for (let attempt = 0; attempt <= retries; attempt++) {
+    if (attempt > 0) noteRetry(); // a run's retry limit counts the judge asked again
     const res = await llm.chatJson(messages, built.schema, {
       model,
       temperature: 0,
       seed: seed + attempt,
       signal: opts.signal,
+      op: "judge",
     });
     raw = res.content;
     const parsed = parseJudgeOutput(raw, { maxClaims, passageCount: built.passageCount, withReference: built.withReference });

@@ -20,6 +20,8 @@ export interface PipelineAnswer {
   promptTokens: number | null;
   completionTokens: number | null;
   queryLogId: string | null;
+  /** The answer was made in budget mode (lib/usage/budget-check.ts): the run skips its judge. */
+  budgetMode?: boolean;
 }
 
 export type AnswerFn = (ctx: AccessContext, question: string, opts: { signal?: AbortSignal }) => Promise<PipelineAnswer>;
@@ -42,5 +44,6 @@ export const askPipeline: AnswerFn = async (ctx, question, { signal }) => {
     promptTokens: r.tokens.prompt,
     completionTokens: r.tokens.completion,
     queryLogId: r.id,
+    budgetMode: r.budget.mode === "budget",
   };
 };

@@ -12,7 +12,7 @@ import { accessContextForActor, requirePermission, type AccessContext, type Acto
 import { getConfig } from "../config";
 import { getDb, type Db } from "../db/client";
 import type { Prisma } from "../db/generated/client";
-import { ForbiddenError, isAppError, NotFoundError, ValidationError } from "../errors";
+import { ConflictError, ForbiddenError, isAppError, NotFoundError, ValidationError } from "../errors";
 import { defineJob, enqueue } from "../jobs/queue";
 import { trackedRuns } from "../jobs/tracked-run";
 import { log } from "../log";
@@ -24,6 +24,9 @@ import { completedRunAverages, latestCompletedRunWithin, readableDatasetRow, run
 import { narrowToReadable } from "./scope";
 import type { TrendPoint } from "./types";
 import { runJudge, storeJudgeScore } from "./judge";
+import { effectiveLimits, isRunLimitReached, RunLimiter } from "../usage/run-limits";
+import { usageScopeFor, withUsage } from "../usage/scope";
+import { flushUsage } from "../usage/meter";
 
 export type EvaluationTrigger = "manual" | "api" | "schedule";
 
@@ -37,6 +40,10 @@ export interface StartRunInput {
   /** Default: the dataset's current version. */
   version?: number;
   concurrency?: number;
+  /** Run limits (default: the RUN_MAX_* settings); reaching one stops the run, resumable. */
+  maxModelCalls?: number | null;
+  maxRetries?: number | null;
+  maxRuntimeSeconds?: number | null;
 }
 
 const RUN_JOB_RETRIES = 2;
@@ -110,6 +117,9 @@ export async function startEvaluationRun(ctx: AccessContext, input: StartRunInpu
         createdById: principal.userId,
         apiKeyId: principal.kind === "api_key" ? principal.apiKeyId : null,
         collectionIds,
+        maxModelCalls: input.maxModelCalls ?? null,
+        maxRetries: input.maxRetries ?? null,
+        maxRuntimeSeconds: input.maxRuntimeSeconds ?? null,
       },
       select: { id: true },
     });
@@ -173,28 +183,75 @@ export async function processEvaluationRun(db: Db, runId: string, opts: { signal
   if (!(await evaluationRuns.claim(db.sql, runId, { resume: true }))) return;
   const pending = await db.prisma.runItem.findMany({ where: { runId, status: "pending" }, orderBy: { position: "asc" } });
 
+  // Every model call of the run is recorded for its starter, the run and its schedule, and counted
+  // against the run's limits (lib/usage/run-limits.ts).
+  const limiter = new RunLimiter(effectiveLimits({ maxModelCalls: run.maxModelCalls, maxRetries: run.maxRetries, maxRuntimeSeconds: run.maxRuntimeSeconds }));
+  limiter.modelCalls = run.modelCalls;
+  limiter.retries = run.retries;
+  const scheduleId = run.scheduleRunId
+    ? ((await db.prisma.scheduleRun.findUnique({ where: { id: run.scheduleRunId }, select: { scheduleId: true } }).catch(() => null))?.scheduleId ?? null)
+    : null;
+  const scope = usageScopeFor(ctx, { evaluationRunId: runId, scheduleId, limiter });
+  const counters = () => ({ model_calls: limiter.modelCalls, retries: limiter.retries });
+
   let next = 0;
   const worker = async () => {
     while (next < pending.length) {
-      if (opts.signal?.aborted) return;
+      if (opts.signal?.aborted || limiter.reached) return;
+      try {
+        limiter.check();
+      } catch {
+        return;
+      }
       const item = pending[next++]!;
-      await processItem(db, run, item, ctx, opts.signal);
+      await processItem(db, run, item, ctx, opts.signal, limiter);
+      await evaluationRuns.progress(db.sql, runId, counters());
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(run.concurrency, pending.length)) }, worker));
+  await withUsage(scope, () => Promise.all(Array.from({ length: Math.max(1, Math.min(run.concurrency, pending.length)) }, worker)));
+  await flushUsage(); // the run's ledger rows are in before it is reported finished
+  if (limiter.reached) {
+    // Not a failure: the run ends as stopped, its pending items kept for a resume.
+    await evaluationRuns.stop(db.sql, runId, limiter.stopMessage!, counters());
+    log("warn", "evaluation run stopped at its limit", { runId, reason: limiter.reached });
+    return;
+  }
   if (opts.signal?.aborted) return; // the job is retried; finished items stay finished
   await completeEvaluationRun(db, runId);
+}
+
+/**
+ * Resumes a run that stopped at a limit: its pending items are worked through again, with the counts
+ * starting from zero and, when given, new limits. The caller must be able to see the run (404 otherwise).
+ */
+export async function resumeEvaluationRun(
+  ctx: AccessContext,
+  id: string,
+  limits: { maxModelCalls?: number | null; maxRetries?: number | null; maxRuntimeSeconds?: number | null } = {},
+): Promise<EvaluationRunView> {
+  requirePermission(ctx, "score");
+  const run = await getEvaluationRun(ctx, id);
+  if (!run) throw new NotFoundError(`Evaluation run ${id}`);
+  if (run.status !== "stopped") throw new ConflictError(`Evaluation run ${id} is ${run.status}; only a stopped run can be resumed.`);
+  const set: Record<string, number | null> = { model_calls: 0, retries: 0 };
+  if (limits.maxModelCalls !== undefined) set.max_model_calls = limits.maxModelCalls;
+  if (limits.maxRetries !== undefined) set.max_retries = limits.maxRetries;
+  if (limits.maxRuntimeSeconds !== undefined) set.max_runtime_seconds = limits.maxRuntimeSeconds;
+  if (!(await evaluationRuns.reopen(ctx.db.sql, id, set))) throw new ConflictError(`Evaluation run ${id} was resumed already.`);
+  await enqueue(evaluationRunJob, { runId: id });
+  return (await getEvaluationRun(ctx, id))!;
 }
 
 type RunRow = NonNullable<Awaited<ReturnType<Db["prisma"]["evaluationRun"]["findUnique"]>>>;
 type RunItemRow = Awaited<ReturnType<Db["prisma"]["runItem"]["findMany"]>>[number];
 
-async function processItem(db: Db, run: RunRow, item: RunItemRow, ctx: AccessContext, signal: AbortSignal | undefined) {
+async function processItem(db: Db, run: RunRow, item: RunItemRow, ctx: AccessContext, signal: AbortSignal | undefined, limiter: RunLimiter) {
   const started = performance.now();
   try {
     const a = await askPipeline(ctx, item.question, { signal });
     const latencyMs = Math.round(performance.now() - started);
-    const judged = await runJudge(
+    // In budget mode the judge is skipped: the item keeps its answer and gets no score (the run says how many).
+    const judged = a.budgetMode ? null : await runJudge(
       {
         question: item.question,
         output: a.answer,
@@ -217,16 +274,23 @@ async function processItem(db: Db, run: RunRow, item: RunItemRow, ctx: AccessCon
           promptTokens: a.promptTokens,
           completionTokens: a.completionTokens,
           queryLogId: a.queryLogId,
-          error: judged.status === "error" ? judged.error : null,
+          error: judged?.status === "error" ? judged.error : null,
           finishedAt: new Date(),
         },
       });
       if (claimed.count === 0) return;
-      await storeJudgeScore(tx, { kind: "run_item", id: item.id }, judged);
+      if (judged) await storeJudgeScore(tx, { kind: "run_item", id: item.id }, judged);
       await tx.evaluationRun.update({ where: { id: run.id }, data: { doneCount: { increment: 1 } } });
     });
   } catch (err) {
     if (signal?.aborted) return;
+    // A limit reached (or a budget used up) stops the run; the item stays pending for a resume.
+    if (isRunLimitReached(err)) return;
+    if (isAppError(err) && err.code === "budget_exhausted") {
+      limiter.stop(err.message.replace(/\.$/, ""));
+      return;
+    }
+    limiter.failedAttempt();
     log("warn", "evaluation item failed", { runId: run.id, position: item.position, error: (err as Error).message });
     await db.prisma.$transaction(async (tx) => {
       const claimed = await tx.runItem.updateMany({
@@ -265,6 +329,7 @@ async function completeEvaluationRun(db: Db, runId: string) {
     return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
   };
   const hits = items.map((i) => i.retrievalHit).filter((h): h is boolean => h !== null);
+  const unjudged = items.filter((i) => i.status === "ok" && !i.scores[0]).length;
   const errorCount = items.filter((i) => i.status === "error" || i.scores[0]?.status === "error").length;
   const summary = {
     avgHallucination: avg(judged.map((s) => s.hallucinationScore)),
@@ -275,14 +340,19 @@ async function completeEvaluationRun(db: Db, runId: string) {
     errorCount,
   };
   // Whoever completes the run first sends the alert; a racing duplicate finds it completed already.
-  const completed = await evaluationRuns.succeed(db.sql, runId, {
-    avg_hallucination: summary.avgHallucination,
-    avg_faithfulness: summary.avgFaithfulness,
-    avg_answer_relevance: summary.avgAnswerRelevance,
-    avg_context_recall: summary.avgContextRecall,
-    retrieval_hit_rate: summary.retrievalHitRate,
-    error_count: summary.errorCount,
-  });
+  const completed = await evaluationRuns.succeed(
+    db.sql,
+    runId,
+    {
+      avg_hallucination: summary.avgHallucination,
+      avg_faithfulness: summary.avgFaithfulness,
+      avg_answer_relevance: summary.avgAnswerRelevance,
+      avg_context_recall: summary.avgContextRecall,
+      retrieval_hit_rate: summary.retrievalHitRate,
+      error_count: summary.errorCount,
+    },
+    unjudged > 0 ? `Judge skipped for ${unjudged} of ${items.length} items (budget mode).` : null,
+  );
   if (!completed) return;
   const { itemCount } = await db.prisma.evaluationRun.findUniqueOrThrow({ where: { id: runId }, select: { itemCount: true } });
   const alert = await sendRunAlert({ id: runId, itemCount, errorCount, avgHallucination: summary.avgHallucination });
@@ -310,7 +380,7 @@ function runView(run: RunWithDataset) {
   return {
     kind: "evaluation_run" as const,
     id: run.id,
-    status: run.status as "queued" | "running" | "completed" | "failed",
+    status: run.status as "queued" | "running" | "completed" | "failed" | "stopped",
     datasetId: run.datasetId,
     datasetName: run.dataset.name,
     datasetVersion: run.datasetVersion.version,
@@ -330,6 +400,9 @@ function runView(run: RunWithDataset) {
     retrievalHitRate: run.retrievalHitRate,
     alertStatus: run.alertStatus,
     error: run.error,
+    limits: { maxModelCalls: run.maxModelCalls, maxRetries: run.maxRetries, maxRuntimeSeconds: run.maxRuntimeSeconds },
+    modelCalls: run.modelCalls,
+    retries: run.retries,
     createdAt: run.createdAt,
     startedAt: run.startedAt,
     finishedAt: run.finishedAt,

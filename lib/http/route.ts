@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { accessContextFor, type AccessContext } from "../access/context";
+import { usageScopeFor, withUsage } from "../usage/scope";
 import { resolvePrincipal } from "../auth/principal";
 import { can, type Permission, type Principal } from "../auth/roles";
 import { getDb, type Db } from "../db/client";
@@ -201,7 +202,10 @@ export function route<
       const params = spec.params ? parseWith(spec.params, rawParams, "path") : rawParams;
 
       const access = principal ? await accessContextFor(db, principal, { requestId }) : null;
-      const result = await handler({ request, requestId, db, body, query, params, principal, access, rawBody } as never);
+      // Every model call the request makes (including a stream that outlives this handler) is recorded and
+      // budgeted for the caller (lib/usage/scope.ts).
+      const run = () => handler({ request, requestId, db, body, query, params, principal, access, rawBody } as never);
+      const result = await (access ? withUsage(usageScopeFor(access), run) : run());
       const response = result instanceof Response ? result : json(result ?? { ok: true });
       response.headers.set("x-request-id", requestId);
       status = response.status;

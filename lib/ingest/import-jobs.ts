@@ -10,7 +10,8 @@
 // a partial import ("partial", "pages") adds and updates, and never removes anything. A whole walk
 // ends by removing documents the source no longer has: a driver with `finalize` confirms each one
 // with the source; without it, nothing is removed when discovery failed somewhere (absence proves
-// nothing then).
+// nothing then). Every model call of a job is recorded for it in the usage ledger and counted against its
+// run limits (lib/usage/run-limits.ts): reaching one ends the job as "stopped" (resumable), never failed.
 import { assertReadable, assertWritable, type AccessContext } from "../access/context";
 import { auditAs } from "../audit";
 import { getDb, type Db } from "../db/client";
@@ -20,6 +21,9 @@ import { trackedRuns } from "../jobs/tracked-run";
 import type { Llm } from "../llm";
 import { log } from "../log";
 import { notify } from "../notify";
+import { flushUsage } from "../usage/meter";
+import { effectiveLimits, RunLimiter } from "../usage/run-limits";
+import { withUsage, type UsageScope } from "../usage/scope";
 import { requestBackfill } from "./backfill";
 import { isWholeSourceWalk, type DiscoveredItem, type ImportKind, type ItemKind, type JobContextForDriver } from "./driver";
 import { driverFor } from "./drivers";
@@ -144,7 +148,7 @@ export interface RunOptions {
 export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {}): Promise<ImportJobView> {
   const job = await db.prisma.importJob.findUnique({ where: { id: jobId }, include: { source: true } });
   if (!job) throw new NotFoundError("Import job");
-  if (job.status === "succeeded" || job.status === "failed") return importJobView(db, jobId);
+  if (job.status === "succeeded" || job.status === "failed" || job.status === "stopped") return importJobView(db, jobId);
   const driver = driverFor(job.source);
   if (!driver) throw new ValidationError(`No import driver for source kind ${job.source.kind}.`);
   const ctx: JobContextForDriver = {
@@ -161,110 +165,178 @@ export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {})
   if (!(await runs.claim(db.sql, jobId, { resume: true, set: { error: null } }))) return importJobView(db, jobId);
   await db.prisma.source.update({ where: { id: job.source.id }, data: { status: "importing" } });
 
-  try {
-    // Seeds are added once; a resumed job already has them.
-    if ((await db.prisma.importJobItem.count({ where: { jobId } })) === 0) {
-      await addItems(db, jobId, await driver.seeds(ctx));
-      await refreshCounts(db, jobId, { phase: "discover" });
+  // Every model call of the import (its embeddings) is recorded for it and counted against its limits.
+  const limiter = new RunLimiter(effectiveLimits({ maxModelCalls: job.maxModelCalls, maxRetries: job.maxRetries, maxRuntimeSeconds: job.maxRuntimeSeconds }));
+  limiter.modelCalls = job.modelCalls;
+  limiter.retries = job.retries;
+  const scope: UsageScope = {
+    db,
+    principalKind: "system",
+    userId: null,
+    apiKeyId: null,
+    agentId: null,
+    scheduleId: null,
+    evaluationRunId: null,
+    importJobId: jobId,
+    label: `import of source ${job.source.name}`,
+    limiter,
+  };
+  const counters = () => ({ model_calls: limiter.modelCalls, retries: limiter.retries });
+  const limitReached = () => {
+    try {
+      limiter.check();
+      return false;
+    } catch {
+      return true;
     }
-
-    // Discover: expand containers until none is pending.
-    for (;;) {
-      opts.signal?.throwIfAborted();
-      const containers = await db.prisma.importJobItem.findMany({ where: { jobId, kind: "container", status: "pending" }, take: 20 });
-      if (containers.length === 0) break;
-      for (const c of containers) {
-        const item = { externalId: c.externalId, kind: "container" as const, title: c.title, breadcrumb: c.breadcrumb };
-        try {
-          await addItems(db, jobId, await driver.expand(ctx, item));
-          await markItems(db, jobId, "container", [c.externalId], "done");
-        } catch (err) {
-          await markItems(db, jobId, "container", [c.externalId], "failed", (err as Error).message);
-        }
+  };
+  const importWork = async (): Promise<void> => {
+    try {
+      // Seeds are added once; a resumed job already has them.
+      if ((await db.prisma.importJobItem.count({ where: { jobId } })) === 0) {
+        await addItems(db, jobId, await driver.seeds(ctx));
+        await refreshCounts(db, jobId, { phase: "discover" });
       }
-      await refreshCounts(db, jobId, { phase: "discover" });
-    }
 
-    // Fetch and ingest pages in groups. A large first import into a (near) empty database writes without
-    // the HNSW index and builds it once at the end (lib/ingest/vector-index.ts).
-    const pendingPages = await db.prisma.importJobItem.count({ where: { jobId, kind: "page", status: "pending" } });
-    await withBulkVectorIndex(db, pendingPages, async () => {
-      const groupSize = opts.groupSize ?? 16;
-      const concurrency = driver.concurrency ?? 4;
+      // Discover: expand containers until none is pending.
       for (;;) {
         opts.signal?.throwIfAborted();
-        const pages = await db.prisma.importJobItem.findMany({
-          where: { jobId, kind: "page", status: "pending" },
-          orderBy: { externalId: "asc" },
-          take: groupSize,
-        });
-        if (pages.length === 0) break;
-        const fetched = await mapLimit(pages, concurrency, async (p) => {
+        const containers = await db.prisma.importJobItem.findMany({ where: { jobId, kind: "container", status: "pending" }, take: 20 });
+        if (containers.length === 0) break;
+        for (const c of containers) {
+          const item = { externalId: c.externalId, kind: "container" as const, title: c.title, breadcrumb: c.breadcrumb };
           try {
-            return { id: p.externalId, result: await driver.fetch(ctx, { externalId: p.externalId, kind: "page", title: p.title, breadcrumb: p.breadcrumb }) };
+            await addItems(db, jobId, await driver.expand(ctx, item));
+            await markItems(db, jobId, "container", [c.externalId], "done");
           } catch (err) {
-            return { id: p.externalId, error: (err as Error).message };
-          }
-        });
-        const docs: SourceDocument[] = [];
-        const deleted: string[] = [];
-        for (const f of fetched) {
-          if ("error" in f) await markItems(db, jobId, "page", [f.id], "failed", f.error);
-          else if ("deleted" in f.result) deleted.push(f.id);
-          else if ("skipped" in f.result) await markItems(db, jobId, "page", [f.id], "done", undefined, f.result.warning);
-          else {
-            const { warnings, ...doc } = f.result;
-            if (warnings?.length) await setWarning(db, jobId, f.id, warnings.join("; "));
-            docs.push(doc);
+            await markItems(db, jobId, "container", [c.externalId], "failed", (err as Error).message);
           }
         }
-        if (deleted.length) {
-          // Gone at the source. Only a whole-source walk removes; a partial import leaves it to one.
-          if (isWholeSourceWalk(job.kind)) {
-            await softDeleteDocuments(db, ctx.source.id, deleted);
-            await markItems(db, jobId, "page", deleted, "done");
-          } else {
-            await markItems(db, jobId, "page", deleted, "done", undefined, "gone at the source (deleted or in the trash): a full sync removes it");
-          }
-        }
-        const result = await ingestDocuments(db, { sourceId: ctx.source.id, collectionId: ctx.source.collectionId }, docs, { llm: opts.llm });
-        for (const o of result.outcomes) {
-          if (o.status === "failed") await markItems(db, jobId, "page", [o.externalId], "failed", o.error);
-          else await markItems(db, jobId, "page", [o.externalId], o.status === "unchanged" ? "unchanged" : "done");
-        }
-        if (result.pendingChunks > 0) await requestBackfill();
-        await refreshCounts(db, jobId, { embeddedChunks: result.embeddedChunks, phase: "fetch" });
-        await opts.onProgress?.({ id: jobId, done: await db.prisma.importJobItem.count({ where: { jobId, kind: "page", status: { not: "pending" } } }) });
+        await refreshCounts(db, jobId, { phase: "discover" });
       }
-    });
 
-    // Finalize: a whole-source walk removes what the source no longer has.
-    let removed = 0;
-    if (isWholeSourceWalk(job.kind)) {
-      await refreshCounts(db, jobId, { phase: "finalize" });
-      const failedContainers = await db.prisma.importJobItem.count({ where: { jobId, kind: "container", status: "failed" } });
-      const seen = await db.prisma.importJobItem.findMany({ where: { jobId, kind: "page" }, select: { externalId: true } });
-      const ids = seen.map((s) => s.externalId);
-      if (driver.finalize) {
-        removed = await driver.finalize(ctx, ids, failedContainers);
-      } else if (failedContainers === 0) {
-        removed = await removeMissing(db, ctx.source.id, ids);
-      } else {
-        log("warn", "import: some containers could not be listed; nothing removed", { jobId, failedContainers });
+      // Fetch and ingest pages in groups. A large first import into a (near) empty database writes without
+      // the HNSW index and builds it once at the end (lib/ingest/vector-index.ts).
+      const pendingPages = await db.prisma.importJobItem.count({ where: { jobId, kind: "page", status: "pending" } });
+      await withBulkVectorIndex(db, pendingPages, async () => {
+        const groupSize = opts.groupSize ?? 16;
+        const concurrency = driver.concurrency ?? 4;
+        for (;;) {
+          opts.signal?.throwIfAborted();
+          if (limitReached()) break;
+          const pages = await db.prisma.importJobItem.findMany({
+            where: { jobId, kind: "page", status: "pending" },
+            orderBy: { externalId: "asc" },
+            take: groupSize,
+          });
+          if (pages.length === 0) break;
+          const fetched = await mapLimit(pages, concurrency, async (p) => {
+            try {
+              return { id: p.externalId, result: await driver.fetch(ctx, { externalId: p.externalId, kind: "page", title: p.title, breadcrumb: p.breadcrumb }) };
+            } catch (err) {
+              return { id: p.externalId, error: (err as Error).message };
+            }
+          });
+          const docs: SourceDocument[] = [];
+          const deleted: string[] = [];
+          for (const f of fetched) {
+            if ("error" in f) await markItems(db, jobId, "page", [f.id], "failed", f.error);
+            else if ("deleted" in f.result) deleted.push(f.id);
+            else if ("skipped" in f.result) await markItems(db, jobId, "page", [f.id], "done", undefined, f.result.warning);
+            else {
+              const { warnings, ...doc } = f.result;
+              if (warnings?.length) await setWarning(db, jobId, f.id, warnings.join("; "));
+              docs.push(doc);
+            }
+          }
+          if (deleted.length) {
+            // Gone at the source. Only a whole-source walk removes; a partial import leaves it to one.
+            if (isWholeSourceWalk(job.kind)) {
+              await softDeleteDocuments(db, ctx.source.id, deleted);
+              await markItems(db, jobId, "page", deleted, "done");
+            } else {
+              await markItems(db, jobId, "page", deleted, "done", undefined, "gone at the source (deleted or in the trash): a full sync removes it");
+            }
+          }
+          const result = await ingestDocuments(db, { sourceId: ctx.source.id, collectionId: ctx.source.collectionId }, docs, { llm: opts.llm });
+          for (const o of result.outcomes) {
+            if (o.status === "failed") await markItems(db, jobId, "page", [o.externalId], "failed", o.error);
+            else await markItems(db, jobId, "page", [o.externalId], o.status === "unchanged" ? "unchanged" : "done");
+          }
+          for (const f of fetched) if ("error" in f) limiter.failedAttempt();
+          for (const o of result.outcomes) if (o.status === "failed") limiter.failedAttempt();
+          if (result.pendingChunks > 0) await requestBackfill();
+          await refreshCounts(db, jobId, { embeddedChunks: result.embeddedChunks, phase: "fetch" });
+          await runs.progress(db.sql, jobId, counters());
+          await opts.onProgress?.({ id: jobId, done: await db.prisma.importJobItem.count({ where: { jobId, kind: "page", status: { not: "pending" } } }) });
+        }
+      });
+
+      if (limiter.reached) {
+        // Not a failure: the import ends as stopped, its pending pages kept for a resume (never finalized
+        // half-way, so nothing is removed for pages it did not get to).
+        await runs.stop(db.sql, jobId, limiter.stopMessage!, counters());
+        await db.prisma.source.update({ where: { id: ctx.source.id }, data: { status: "idle", lastError: limiter.stopMessage } });
+        log("warn", "import stopped at its limit", { jobId, reason: limiter.reached });
+        return;
       }
+
+      // Finalize: a whole-source walk removes what the source no longer has.
+      let removed = 0;
+      if (isWholeSourceWalk(job.kind)) {
+        await refreshCounts(db, jobId, { phase: "finalize" });
+        const failedContainers = await db.prisma.importJobItem.count({ where: { jobId, kind: "container", status: "failed" } });
+        const seen = await db.prisma.importJobItem.findMany({ where: { jobId, kind: "page" }, select: { externalId: true } });
+        const ids = seen.map((s) => s.externalId);
+        if (driver.finalize) {
+          removed = await driver.finalize(ctx, ids, failedContainers);
+        } else if (failedContainers === 0) {
+          removed = await removeMissing(db, ctx.source.id, ids);
+        } else {
+          log("warn", "import: some containers could not be listed; nothing removed", { jobId, failedContainers });
+        }
+      }
+      await refreshCounts(db, jobId, { removed, phase: "finalize" });
+      await runs.succeed(db.sql, jobId);
+      await db.prisma.source.update({ where: { id: ctx.source.id }, data: { status: "idle", lastSyncAt: new Date(), lastError: null } });
+      await driver.finished?.(ctx);
+    } catch (err) {
+      const message = (err as Error).message;
+      // Leave the job "running" so a retry resumes it; the queue marks it failed after its last retry.
+      await db.prisma.importJob.update({ where: { id: jobId }, data: { error: message } });
+      await db.prisma.source.update({ where: { id: ctx.source.id }, data: { lastError: message } });
+      throw err;
     }
-    await refreshCounts(db, jobId, { removed, phase: "finalize" });
-    await runs.succeed(db.sql, jobId);
-    await db.prisma.source.update({ where: { id: ctx.source.id }, data: { status: "idle", lastSyncAt: new Date(), lastError: null } });
-    await driver.finished?.(ctx);
-  } catch (err) {
-    const message = (err as Error).message;
-    // Leave the job "running" so a retry resumes it; the queue marks it failed after its last retry.
-    await db.prisma.importJob.update({ where: { id: jobId }, data: { error: message } });
-    await db.prisma.source.update({ where: { id: ctx.source.id }, data: { lastError: message } });
-    throw err;
+  };
+  try {
+    await withUsage(scope, importWork);
+  } finally {
+    await flushUsage(); // the import's ledger rows are in before it is reported finished
   }
   return importJobView(db, jobId);
+}
+
+/**
+ * Resumes an import that stopped at a limit: its pending pages are imported, counts starting from zero
+ * and, when given, with new limits. Needs the import permission on the source's collection.
+ */
+export async function resumeImportJob(
+  ctx: AccessContext,
+  id: string,
+  limits: { maxModelCalls?: number | null; maxRetries?: number | null; maxRuntimeSeconds?: number | null } = {},
+): Promise<ImportJobView> {
+  const job = await ctx.db.prisma.importJob.findUnique({ where: { id }, include: { source: { select: { collectionId: true } } } });
+  if (!job || !ctx.readableIds.includes(job.source.collectionId)) throw new NotFoundError("Import job");
+  assertWritable(ctx, job.source.collectionId);
+  if (job.status !== "stopped") throw new ConflictError(`Import job ${id} is ${job.status}; only a stopped import can be resumed.`);
+  const set: Record<string, number | null> = { model_calls: 0, retries: 0 };
+  if (limits.maxModelCalls !== undefined) set.max_model_calls = limits.maxModelCalls;
+  if (limits.maxRetries !== undefined) set.max_retries = limits.maxRetries;
+  if (limits.maxRuntimeSeconds !== undefined) set.max_runtime_seconds = limits.maxRuntimeSeconds;
+  if (!(await runs.reopen(ctx.db.sql, id, set))) throw new ConflictError(`Import job ${id} was resumed already.`);
+  await enqueueImport(ctx.db, id);
+  await auditAs(ctx, "import.resume", `source:${job.sourceId}`, { jobId: id, ...limits });
+  return importJobView(ctx.db, id);
 }
 
 /** Marks a job failed for good (after the queue's last retry). */

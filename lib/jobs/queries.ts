@@ -114,3 +114,22 @@ export async function failStaleRuns(
   );
   return rows.map((r) => r.id);
 }
+
+/**
+ * A stopped run back to 'queued' for a resume, once (stopped → queued is a compare-and-set): its error and
+ * finish time cleared, and `set` (progress columns, e.g. counters starting again) applied.
+ */
+export async function reopenRun(sql: SqlRunner, t: RunTableSql, id: string, set: Record<string, unknown> = {}): Promise<boolean> {
+  const params: unknown[] = [id];
+  const extra = Object.entries(set).map(([col, v]) => {
+    if (!t.progressColumns.includes(col)) throw new Error(`${t.table}.${col} is not a progress column`);
+    params.push(v);
+    return `, ${ident(col)} = $${params.length}`;
+  });
+  const rows = await sql.query(
+    `UPDATE ${ident(t.table)} SET status = 'queued', error = NULL${t.startedAt ? ", finished_at = NULL" : ""}${extra.join("")}
+     WHERE id = $1::uuid AND status = 'stopped' RETURNING id`,
+    params,
+  );
+  return rows.length > 0;
+}

@@ -3,6 +3,7 @@ import { getConfig } from "../config";
 import { closeDb, getDb } from "../db/client";
 import { log } from "../log";
 import { startWorkerMetrics } from "../metrics-server";
+import { flushUsage } from "../usage/meter";
 import { closeQueue, getQueue } from "./queue";
 import { jobsFor } from "./registry";
 
@@ -18,6 +19,7 @@ export async function runWorkers(role: string, names?: string[]): Promise<void> 
     log("info", "workers stopping", { role, signal });
     metrics?.close();
     await closeQueue().catch(() => {});
+    await flushUsage(); // ledger rows and settlements still being written
     await closeDb().catch(() => {});
     process.exit(0);
   };

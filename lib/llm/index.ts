@@ -3,8 +3,9 @@
 // but LlmUnavailableError, which callers turn into their documented fallbacks.
 import { Ollama, type Message } from "ollama";
 import { getConfig, type Config } from "../config";
-import { observeModel, observeTokens } from "../metrics";
+import { observeModel } from "../metrics";
 import { notifyInBackground } from "../notify";
+import { beginModelCall, endModelCall, nsToSeconds, type CallEstimate, type MeterTicket, type ModelOp } from "../usage/meter";
 import { ModelBreakers, publishBreakers, type BreakerView } from "./breaker";
 
 export const EMBEDDING_DIMENSIONS = 768;
@@ -24,6 +25,8 @@ export interface ChatOptions {
   /** A JSON schema for structured output. */
   format?: Record<string, unknown>;
   signal?: AbortSignal;
+  /** What the call is for, as the usage ledger records it (default "chat"). */
+  op?: Extract<ModelOp, "chat" | "judge" | "rewrite">;
 }
 
 export interface ChatResult {
@@ -32,6 +35,33 @@ export interface ChatResult {
   promptTokens: number;
   completionTokens: number;
 }
+
+/** What a call cost, from Ollama's own figures. */
+interface CallUsage {
+  model: string;
+  promptTokens: number;
+  completionTokens: number;
+  gpuSeconds: number;
+  loadSeconds: number;
+}
+
+const NO_USAGE = { promptTokens: 0, completionTokens: 0, gpuSeconds: 0, loadSeconds: 0 };
+
+/** Ollama's response figures: work is prompt evaluation plus generation; loading the model is kept apart. */
+function chatUsage(model: string, r: { prompt_eval_count?: number; eval_count?: number; prompt_eval_duration?: number; eval_duration?: number; load_duration?: number }): CallUsage {
+  return {
+    model,
+    promptTokens: r.prompt_eval_count ?? 0,
+    completionTokens: r.eval_count ?? 0,
+    gpuSeconds: nsToSeconds(r.prompt_eval_duration) + nsToSeconds(r.eval_duration),
+    loadSeconds: nsToSeconds(r.load_duration),
+  };
+}
+
+/** A conservative token count (about 3 characters a token) for reservations: they must not fall short. */
+const upperTokens = (chars: number) => Math.ceil(chars / 3);
+
+type AttemptOptions<T> = { signal?: AbortSignal; settleLater?: boolean; op: ModelOp; estimate: CallEstimate; usage?: (value: T, model: string) => CallUsage };
 
 export type ChatStreamEvent = { type: "token"; text: string } | ({ type: "done" } & ChatResult);
 
@@ -114,9 +144,23 @@ export class Llm {
   async embed(texts: string[], kind: "query" | "document"): Promise<number[][]> {
     if (texts.length === 0) return [];
     const started = performance.now();
+    const tokens = texts.reduce((n, t) => n + Math.min(upperTokens(t.length + EMBED_PREFIX[kind].length), this.config.OLLAMA_NUM_CTX), 0);
     try {
-      const res = await this.attempt(this.config.OLLAMA_EMBED_MODEL, (model) =>
-        this.client.embed({ model, input: texts.map((t) => EMBED_PREFIX[kind] + t), truncate: true, keep_alive: this.config.OLLAMA_KEEP_ALIVE }),
+      const { value: res } = await this.attempt(
+        this.config.OLLAMA_EMBED_MODEL,
+        (model) => this.client.embed({ model, input: texts.map((t) => EMBED_PREFIX[kind] + t), truncate: true, keep_alive: this.config.OLLAMA_KEEP_ALIVE }),
+        {
+          op: "embed",
+          estimate: this.estimate(tokens),
+          // /api/embed reports no eval durations: its work is the total less the model's loading.
+          usage: (r, model) => ({
+            model,
+            promptTokens: r.prompt_eval_count ?? 0,
+            completionTokens: 0,
+            gpuSeconds: Math.max(0, nsToSeconds(r.total_duration) - nsToSeconds(r.load_duration)),
+            loadSeconds: nsToSeconds(r.load_duration),
+          }),
+        },
       );
       if (res.embeddings.length !== texts.length || res.embeddings.some((e) => e.length !== EMBEDDING_DIMENSIONS)) {
         throw new LlmUnavailableError(
@@ -133,25 +177,30 @@ export class Llm {
   /** One complete chat answer (no streaming). Falls back to OLLAMA_FALLBACK_MODEL when the model is missing. */
   async chat(messages: ChatMessage[], opts: ChatOptions = {}): Promise<ChatResult> {
     const started = performance.now();
-    const { value: result } = await this.withFallback(opts.model, { signal: opts.signal }, async (model) => {
-      const res = await this.client.chat({
-        model,
-        messages: messages as Message[],
-        stream: false,
-        format: opts.format,
-        options: this.options(opts),
-        keep_alive: this.config.OLLAMA_KEEP_ALIVE,
-      });
-      return {
-        content: res.message.content,
-        model: res.model,
-        promptTokens: res.prompt_eval_count ?? 0,
-        completionTokens: res.eval_count ?? 0,
-      };
-    });
+    const { value: result } = await this.withFallback<ChatResult & { usage: CallUsage }>(
+      opts.model,
+      { signal: opts.signal, op: opts.op ?? "chat", estimate: this.chatEstimate(messages, opts), usage: (r) => r.usage },
+      async (model) => {
+        const res = await this.client.chat({
+          model,
+          messages: messages as Message[],
+          stream: false,
+          format: opts.format,
+          options: this.options(opts),
+          keep_alive: this.config.OLLAMA_KEEP_ALIVE,
+        });
+        return {
+          content: res.message.content,
+          model: res.model,
+          promptTokens: res.prompt_eval_count ?? 0,
+          completionTokens: res.eval_count ?? 0,
+          usage: chatUsage(res.model, res),
+        };
+      },
+    );
     observeModel({ model: result.model, op: opts.format ? "json" : "chat", phase: "total", seconds: (performance.now() - started) / 1000 });
-    observeTokens(result.model, { prompt: result.promptTokens, completion: result.completionTokens });
-    return result;
+    const { usage: _usage, ...plain } = result;
+    return plain;
   }
 
   /** Structured output: the model is constrained to `schema`; the raw text is returned for the caller to validate. */
@@ -164,16 +213,20 @@ export class Llm {
     const started = performance.now();
     let firstToken = true;
     // The breaker settles when the stream ends: a model can fail after its first token.
-    const { value: stream, model: used } = await this.withFallback(opts.model, { signal: opts.signal, settleLater: true }, (model) =>
-      this.client.chat({
-        model,
-        messages: messages as Message[],
-        stream: true,
-        format: opts.format,
-        options: this.options(opts),
-        keep_alive: this.config.OLLAMA_KEEP_ALIVE,
-      }),
+    const { value: stream, model: used, ticket } = await this.withFallback(
+      opts.model,
+      { signal: opts.signal, settleLater: true, op: opts.op ?? "chat", estimate: this.chatEstimate(messages, opts) },
+      (model) =>
+        this.client.chat({
+          model,
+          messages: messages as Message[],
+          stream: true,
+          format: opts.format,
+          options: this.options(opts),
+          keep_alive: this.config.OLLAMA_KEEP_ALIVE,
+        }),
     );
+    let parts = 0;
     const onAbort = () => stream.abort();
     opts.signal?.addEventListener("abort", onAbort, { once: true });
     let settled = false;
@@ -186,13 +239,14 @@ export class Llm {
             observeModel({ model: part.model, op: "chat", phase: "first_token", seconds: (performance.now() - started) / 1000 });
           }
           content += part.message.content;
+          parts++;
           yield { type: "token", text: part.message.content };
         }
         if (part.done) {
           this.breakers.success(used);
           settled = true;
           observeModel({ model: part.model, op: "chat", phase: "total", seconds: (performance.now() - started) / 1000 });
-          observeTokens(part.model, { prompt: part.prompt_eval_count, completion: part.eval_count });
+          await endModelCall(ticket, { ...chatUsage(part.model, part), ok: true });
           yield {
             type: "done",
             content,
@@ -206,11 +260,16 @@ export class Llm {
     } catch (err) {
       this.settle(used, err, opts.signal);
       settled = true;
+      // Ollama sends its figures only with the last part: an interrupted stream records what was seen.
+      await endModelCall(ticket, { model: used, ...NO_USAGE, completionTokens: parts, ok: false }, { aborted: opts.signal?.aborted });
       if (opts.signal?.aborted) return;
       throw this.wrap(err, used);
     } finally {
       // Stopped by the consumer, or a stream that ended without its last part.
-      if (!settled) this.breakers.release(used);
+      if (!settled) {
+        this.breakers.release(used);
+        await endModelCall(ticket, { model: used, ...NO_USAGE, completionTokens: parts, ok: false }, { aborted: true });
+      }
       opts.signal?.removeEventListener("abort", onAbort);
     }
   }
@@ -254,6 +313,18 @@ export class Llm {
     };
   }
 
+  /** A call's reservation: `tokens` at most, GPU-seconds at BUDGET_ESTIMATE_GPU_SECONDS_PER_1K_TOKENS. */
+  private estimate(tokens: number): CallEstimate {
+    return { tokens, gpuSeconds: (tokens / 1000) * this.config.BUDGET_ESTIMATE_GPU_SECONDS_PER_1K_TOKENS };
+  }
+
+  /** The most a chat call can use: its prompt (counted high) and its completion limit, within num_ctx. */
+  private chatEstimate(messages: ChatMessage[], opts: ChatOptions): CallEstimate {
+    const numCtx = opts.numCtx ?? this.config.OLLAMA_NUM_CTX;
+    const prompt = upperTokens(messages.reduce((n, m) => n + m.content.length, 0));
+    return this.estimate(Math.min(prompt, numCtx) + (opts.maxTokens ?? numCtx));
+  }
+
   /** Models whose breaker is not closed. */
   openBreakers(): BreakerView[] {
     return this.breakers.views().filter((b) => b.state !== "closed");
@@ -272,17 +343,17 @@ export class Llm {
 
   private async withFallback<T>(
     model: string | undefined,
-    opts: { signal?: AbortSignal; settleLater?: boolean },
+    opts: AttemptOptions<NoInfer<T>>,
     call: (model: string) => Promise<T>,
-  ): Promise<{ value: T; model: string }> {
+  ): Promise<{ value: T; model: string; ticket: MeterTicket }> {
     const primary = this.pick(model);
     try {
-      return { value: await this.attempt(primary, call, opts), model: primary };
+      return { ...(await this.attempt(primary, call, opts)), model: primary };
     } catch (err) {
       const fallback = this.config.OLLAMA_FALLBACK_MODEL;
       if (isModelMissing(err) && !model && fallback && fallback !== primary) {
         try {
-          return { value: await this.attempt(fallback, call, opts), model: fallback };
+          return { ...(await this.attempt(fallback, call, opts)), model: fallback };
         } catch (err2) {
           throw this.wrap(err2, fallback);
         }
@@ -291,8 +362,12 @@ export class Llm {
     }
   }
 
-  /** One call through the model's breaker: refused at once while it is open, and counted when it fails. */
-  private async attempt<T>(model: string, call: (model: string) => Promise<T>, opts: { signal?: AbortSignal; settleLater?: boolean } = {}): Promise<T> {
+  /**
+   * One call through the model's breaker (refused at once while it is open, counted when it fails) and
+   * the usage meter (run limits and budget reservation before, ledger and settlement after; a call that
+   * settles later — a stream — hands its ticket to the caller).
+   */
+  private async attempt<T>(model: string, call: (model: string) => Promise<T>, opts: AttemptOptions<NoInfer<T>>): Promise<{ value: T; ticket: MeterTicket }> {
     const admitted = this.breakers.admit(model);
     if (!admitted.ok) {
       throw new LlmUnavailableError(
@@ -300,12 +375,23 @@ export class Llm {
           `the next try is at ${admitted.retryAt.toISOString()}.`,
       );
     }
+    let ticket: MeterTicket;
+    try {
+      ticket = await beginModelCall(model, opts.op, opts.estimate);
+    } catch (err) {
+      this.breakers.release(model); // not the model's fault: a trial it held is given back
+      throw err;
+    }
     try {
       const value = await call(model);
-      if (!opts.settleLater) this.breakers.success(model);
-      return value;
+      if (!opts.settleLater) {
+        this.breakers.success(model);
+        await endModelCall(ticket, { ...(opts.usage?.(value, model) ?? { model, ...NO_USAGE }), ok: true });
+      }
+      return { value, ticket };
     } catch (err) {
       this.settle(model, err, opts.signal);
+      await endModelCall(ticket, { model, ...NO_USAGE, ok: false }, { aborted: opts.signal?.aborted });
       throw err;
     }
   }

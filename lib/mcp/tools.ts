@@ -13,6 +13,7 @@ import { passageLink } from "../connect/links";
 import { scoreOutput } from "../evaluate/judge";
 import { getDocumentView, isUuid } from "../ingest/documents";
 import { retrieve } from "../retrieve";
+import { budgetOut } from "../usage/budget-check";
 import { AppError, ValidationError } from "../errors";
 
 export interface ToolContext {
@@ -108,6 +109,17 @@ export const askOutput = z.object({
   sources: z.array(passageOut.extend({ n: z.number().int(), cited: z.boolean() })),
   query_log_id: z.string().nullable().describe("Identifies this answer for feedback and scoring"),
   model: z.string().nullable(),
+  budget: z
+    .object({
+      mode: z.enum(["normal", "budget"]).describe("budget: past a budget's threshold, answered with the fallback model and fewer sources"),
+      used: z.number().nullable(),
+      limit: z.number().nullable(),
+      metric: z.enum(["tokens", "gpu_seconds"]).optional(),
+      period: z.enum(["day", "month"]).optional(),
+      name: z.string().optional(),
+      resets_at: z.string().optional(),
+    })
+    .describe("The caller's nearest budget (null use and limit when none applies)"),
 });
 
 export async function askTool(t: ToolContext, args: { question: string; collections?: string[] }): Promise<z.infer<typeof askOutput>> {
@@ -152,8 +164,10 @@ export async function askTool(t: ToolContext, args: { question: string; collecti
     sources,
     query_log_id: result.id || null,
     model: result.model,
+    budget: budgetOut(result.budget),
   };
 }
+
 
 // ───────────── score ─────────────
 

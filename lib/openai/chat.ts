@@ -21,6 +21,7 @@ import { passageLink } from "../connect/links";
 import { readableCollections, type CollectionRef } from "../connect/collections";
 import { AppError } from "../errors";
 import { log } from "../log";
+import { budgetOut } from "../usage/budget-check";
 import { parseChatRequest, type ChatRequest } from "./chat-request";
 import { ALL_COLLECTIONS_MODEL, resolveModel } from "./models";
 
@@ -57,6 +58,7 @@ export function sotExtension(result: AskResult, collections: CollectionRef[], or
     citations: citations.map((c) => ({ n: c.n, chunk_id: c.chunkId, start_index: c.start, end_index: c.end })),
     invalid_citations: result.invalidCitations,
     rerank: result.rerank,
+    budget: budgetOut(result.budget),
     timings: {
       rewrite_ms: result.timings.rewriteMs,
       embed_ms: result.timings.embedMs,

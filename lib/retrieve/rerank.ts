@@ -2,6 +2,7 @@
 // → {model, results: [{index, score}]}. The answer path never waits on it longer than RERANK_TIMEOUT_MS:
 // when it is unset, down, slow or wrong, the fused order is kept and the status says why.
 import { z } from "zod";
+import { recordUnbudgetedCall } from "../usage/meter";
 
 export type RerankStatus = "reranked" | "skipped" | "unavailable" | "disabled";
 
@@ -42,6 +43,9 @@ export async function rerank(query: string, documents: string[], opts: RerankCli
     if (!parsed.success) return { status: "unavailable", reason: "rerank worker sent an unexpected response", ms: ms() };
     const scores = new Array<number>(documents.length).fill(Number.NEGATIVE_INFINITY);
     for (const r of parsed.data.results) if (r.index < documents.length) scores[r.index] = r.score;
+    // In the usage ledger like every model call, with no tokens and no GPU-seconds: the cross-encoder runs on
+    // the CPU beside Ollama, and no budget counts it (its time is in sot_model_duration_seconds{op="rerank"}).
+    await recordUnbudgetedCall("rerank", { model: parsed.data.model, promptTokens: 0, completionTokens: 0, gpuSeconds: 0, loadSeconds: 0, ok: true });
     return { status: "reranked", model: parsed.data.model, scores, ms: ms() };
   } catch (err) {
     const e = err as { name?: string; cause?: { code?: string }; message?: string };

@@ -175,12 +175,14 @@ async function runAsContext(db: Db, run: ClaimedRun, kind: TargetKind<unknown>):
 const runs = trackedRuns("schedule");
 
 /** Records a schedule run's end (a run already failed by the reaper, or ended by another watcher, stays). */
-async function endScheduleRun(db: Db, runId: string, outcome: { state: "succeeded" | "failed"; error?: string; resultKind?: string; resultId?: string }) {
+async function endScheduleRun(db: Db, runId: string, outcome: { state: "succeeded" | "failed" | "stopped"; error?: string; resultKind?: string; resultId?: string }) {
   const result = {
     ...(outcome.resultKind !== undefined ? { result_kind: outcome.resultKind } : {}),
     ...(outcome.resultId !== undefined ? { result_id: outcome.resultId } : {}),
   };
   if (outcome.state === "succeeded") await runs.succeed(db.sql, runId, result);
+  // The work it started reached a run limit: stopped, with the reason, and resumable where it runs.
+  else if (outcome.state === "stopped") await runs.stop(db.sql, runId, outcome.error ?? "stopped: limit reached", result);
   else await runs.fail(db.sql, runId, outcome.error ?? "failed", result);
 }
 

@@ -6,6 +6,7 @@ import { getConfig } from "../config";
 import type { Db } from "../db/client";
 import { expireApprovals, resumeApprovedActions } from "../approvals/service";
 import { log } from "../log";
+import { closeBudgetWindows } from "../usage/budgets";
 import { claimDueRuns, defaultEngineOptions, failDeadRuns, getExecutor, syncHandedOffRuns, type EngineOptions } from "./engine";
 import { errorSummary } from "./targets";
 
@@ -33,6 +34,9 @@ export function startScheduler({ db, signal, pollMs, engine }: StartSchedulerOpt
     await syncHandedOffRuns(db);
     const dead = await failDeadRuns(db, opts.deadRunSeconds);
     if (dead.length > 0) executor.abort(dead); // our own runs past their timeout: stop their work too
+    // Budget windows that ended start their next one (exactly once across scheduler processes).
+    const closed = await closeBudgetWindows(db);
+    if (closed > 0) log("info", "budget windows closed", { count: closed });
     // Approval requests past their expiry: each expires once, whichever process's UPDATE gets it.
     await expireApprovals(db);
     // Approved actions whose job was lost (the queue was down at the time) are carried out here, once.

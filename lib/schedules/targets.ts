@@ -34,7 +34,8 @@ export type TargetOutcome =
   | { state: "failed"; error: string; resultKind?: string; resultId?: string };
 
 export interface TargetStatus {
-  state: "running" | "succeeded" | "failed";
+  /** stopped: the run it started reached a run limit (lib/usage/run-limits.ts) and waits to be resumed. */
+  state: "running" | "succeeded" | "failed" | "stopped";
   error?: string;
 }
 
@@ -197,6 +198,7 @@ const evaluationRunTarget = targetKind({
     if (!run) return { state: "failed", error: "the evaluation run no longer exists" };
     if (run.status === "completed") return { state: "succeeded" };
     if (run.status === "failed") return { state: "failed", error: errorSummary(run.error ?? "the evaluation run failed") };
+    if (run.status === "stopped") return { state: "stopped", error: `${errorSummary(run.error ?? "stopped: limit reached")}; resume the evaluation run on its page` };
     return { state: "running" };
   },
 });
@@ -229,6 +231,7 @@ const notionReconcileTarget = targetKind({
     if (!job) return { state: "failed", error: "the import job no longer exists" };
     if (job.status === "succeeded") return { state: "succeeded" };
     if (job.status === "failed") return { state: "failed", error: errorSummary(job.error ?? "the import job failed") };
+    if (job.status === "stopped") return { state: "stopped", error: `${errorSummary(job.error ?? "stopped: limit reached")}; resume the import on its source's page` };
     return { state: "running" };
   },
 });

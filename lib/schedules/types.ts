@@ -5,7 +5,7 @@ export interface RunView {
   id: string;
   scheduleId: string;
   trigger: "schedule" | "manual";
-  status: "running" | "succeeded" | "failed";
+  status: "running" | "succeeded" | "failed" | "stopped";
   dueAt: string | null;
   startedAt: string;
   finishedAt: string | null;

@@ -141,7 +141,7 @@ describe("Ask the wiki (built app, PostgreSQL, demo wiki, fake Ollama)", () => {
     expect(json.answer).toBe(done.data.answer);
     expect(json.sources).toEqual(done.data.sources);
     expect(json.citations).toEqual(done.data.citations);
-    expect(Object.keys(json.timings).sort()).toEqual(["embedMs", "firstTokenMs", "rerankMs", "retrieveMs", "rewriteMs", "totalMs"]);
+    expect(Object.keys(json.timings).sort()).toEqual(["embedMs", "firstTokenMs", "guardrailsMs", "rerankMs", "retrieveMs", "rewriteMs", "totalMs"]);
 
     const empty = await ask({ question: "  " });
     expect(empty.status).toBe(400);

@@ -4,6 +4,8 @@
 //
 // - Embeddings are deterministic hashed word features (unigrams + bigrams, light stemming, stop
 //   words dropped), L2-normalised: texts sharing words are close, so retrieval tests mean something.
+// - Every answer reports Ollama's token counts and durations (load, prompt eval, eval; embed: total and
+//   load), computed from the token counts so tests can add them up (`durations`).
 // - The default chat "model" is extractive: it reads numbered sources from the prompt ("[n] ..." blocks),
 //   answers with the sentences that share the most words with the question, each cited [n], and says
 //   "The wiki does not cover this." when nothing matches. With `format` it returns a minimal object
@@ -42,6 +44,11 @@ export interface FakeOllamaOptions {
   embedding?: (text: string) => number[] | undefined;
   onChat?: ChatHandler;
   port?: number;
+  /**
+   * The durations the fake reports, like Ollama's (nanoseconds): per prompt token, per generated token, and
+   * the model's load time on every call. Defaults: 0.5 ms, 20 ms, 0 — deterministic, so tests can sum them.
+   */
+  durations?: { promptNsPerToken?: number; evalNsPerToken?: number; loadNs?: number };
 }
 
 export interface FakeOllama {
@@ -154,6 +161,14 @@ export function minimalJson(schema: any): unknown {
 }
 
 const tokenize = (text: string) => text.match(/\S+\s*/g) ?? [];
+
+/** Ollama's duration fields for a call of `prompt` and `completion` tokens. */
+export function fakeDurations(d: FakeOllamaOptions["durations"] = {}, prompt: number, completion: number) {
+  const promptEval = prompt * (d.promptNsPerToken ?? 500_000);
+  const evalNs = completion * (d.evalNsPerToken ?? 20_000_000);
+  const load = d.loadNs ?? 0;
+  return { load_duration: load, prompt_eval_duration: promptEval, eval_duration: evalNs, total_duration: load + promptEval + evalNs };
+}
 const approxTokens = (text: string) => Math.ceil(text.length / 4);
 const sleep = (ms: number) => (ms > 0 ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve());
 
@@ -213,12 +228,15 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
         const input: string[] = Array.isArray(body.input) ? body.input : [body.input];
         embedBatches.push(input.length);
         await sleep(options.embedDelayMs ?? 0);
+        const promptTokens = input.reduce((s, t) => s + approxTokens(t), 0);
+        // Like Ollama, /api/embed reports the total and the load time, not the eval durations.
+        const d = fakeDurations(options.durations, promptTokens, 0);
         return send(res, 200, {
           model: body.model,
           embeddings: input.map((t) => options.embedding?.(t.replace(/^search_(query|document): /, "")) ?? fakeEmbedding(t)),
-          total_duration: 1,
-          load_duration: 0,
-          prompt_eval_count: input.reduce((s, t) => s + approxTokens(t), 0),
+          total_duration: d.total_duration,
+          load_duration: d.load_duration,
+          prompt_eval_count: promptTokens,
         });
       }
       if (path === "/api/chat") {
@@ -236,12 +254,9 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
           message: { role: "assistant", content: "" },
           done: true,
           done_reason: "stop",
-          total_duration: 1,
-          load_duration: 0,
+          ...fakeDurations(options.durations, promptTokens, tokens.length),
           prompt_eval_count: promptTokens,
-          prompt_eval_duration: 1,
           eval_count: tokens.length,
-          eval_duration: 1,
         };
         await sleep(options.firstTokenDelayMs ?? 0);
         if (!request.stream) return send(res, 200, { ...final, message: { role: "assistant", content } });

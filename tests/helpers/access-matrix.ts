@@ -113,6 +113,7 @@ export const ROUTES: Record<string, Entry> = {
     probes: [{ method: "POST", path: () => "/api/import", body: (w) => ({ sourceId: w.sourceA }), expect: "refused" }],
   },
   "/api/import/[id]": { methods: { GET: "import" }, data: "readable" },
+  "/api/import/[id]/resume": { methods: { POST: "import" }, data: "writable", note: "an import stopped at a run limit; new limits optional" },
   "/api/import/supabase": {
     methods: { POST: "admin" },
     data: "instance",
@@ -164,6 +165,12 @@ export const ROUTES: Record<string, Entry> = {
     probes: [{ method: "GET", path: (w) => `/api/runs/${w.runA}`, expect: "refused" }],
     note: "items outside the caller's collections are counted, not shown",
   },
+  "/api/runs/[id]/resume": {
+    methods: { POST: "score" },
+    data: "readable",
+    probes: [{ method: "POST", path: (w) => `/api/runs/${w.runA}/resume`, body: () => ({}), expect: "refused" }],
+    note: "a run stopped at a run limit; new limits optional",
+  },
   "/api/runs/trend": { methods: { GET: "score" }, data: "readable" },
 
   "/api/schedules": { methods: { GET: "admin", POST: "admin" }, data: "instance", note: "a schedule runs as the user named when it is created" },
@@ -198,6 +205,10 @@ export const ROUTES: Record<string, Entry> = {
   "/api/admin/collections/[id]": { methods: { PATCH: "admin", DELETE: "admin" }, data: "instance", note: "DELETE waits for another admin's approval (202)" },
   "/api/admin/collections/[id]/members": { methods: { PUT: "admin" }, data: "instance" },
   "/api/admin/retrieval/fusion": { methods: { GET: "admin", POST: "admin", PUT: "admin" }, data: "instance" },
+  "/api/admin/usage": { methods: { GET: "admin" }, data: "instance", note: "the usage ledger's totals by day, model and principal" },
+  "/api/admin/budgets": { methods: { GET: "admin", PUT: "admin" }, data: "instance", note: "budgets in tokens or GPU-seconds; changes audited" },
+  "/api/admin/budgets/[id]": { methods: { POST: "admin", DELETE: "admin" }, data: "instance", note: "restart a window, delete" },
+  "/api/admin/budgets/exempt-models": { methods: { PUT: "admin" }, data: "instance" },
   "/api/admin/notifications": {
     methods: { GET: "admin", POST: "admin" },
     data: "instance",

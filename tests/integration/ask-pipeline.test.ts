@@ -162,7 +162,7 @@ describe("ask", () => {
       expect(log.rerankStatus).toBe("disabled");
       const retrieved = log.retrieved as Array<{ chunkId: string; packed: boolean; fusedScore: number }>;
       expect(retrieved.filter((x) => x.packed).map((x) => x.chunkId)).toEqual(r.sources.map((s) => s.chunkId));
-      expect(Object.keys(log.timings as object).sort()).toEqual(["embedMs", "firstTokenMs", "rerankMs", "retrieveMs", "rewriteMs", "totalMs"]);
+      expect(Object.keys(log.timings as object).sort()).toEqual(["embedMs", "firstTokenMs", "guardrailsMs", "rerankMs", "retrieveMs", "rewriteMs", "totalMs"]);
     } finally {
       setEnv({ LOG_QUERY_TEXT: undefined });
     }

@@ -67,7 +67,7 @@ describe("deploy/observability", () => {
     writeFileSync(token, "t".repeat(32));
     writeFileSync(path.join(scratch, "sot-alerts.yml"), read("sot-alerts.yml"));
     writeFileSync(path.join(scratch, "prometheus.yml"), read("prometheus.yml").replaceAll("/etc/prometheus/sot-metrics-token", token));
-    expect(promtool("check", "config", path.join(scratch, "prometheus.yml"))).toMatch(/SUCCESS: 1 rule files found[\s\S]*SUCCESS: 9 rules found/);
+    expect(promtool("check", "config", path.join(scratch, "prometheus.yml"))).toMatch(/SUCCESS: 1 rule files found[\s\S]*SUCCESS: 10 rules found/);
     expect(promtool("test", "rules", "tests/sot-alerts.test.yml")).toContain("SUCCESS");
   });
 
@@ -81,7 +81,7 @@ describe("deploy/observability", () => {
 
   it("the alert rules and the dashboard name only metrics the app serves", async () => {
     const served = new Set([...exposed(await renderMetrics(db)), ...exposed(renderProcessMetrics("ingest"))]);
-    expect(alertExprs.length).toBe(9);
+    expect(alertExprs.length).toBe(10);
     const unknown: string[] = [];
     for (const { where, expr } of [...alertExprs.map((expr) => ({ where: "alert rule", expr })), ...dashboardQueries.map((q) => ({ where: `panel "${q.panel}"`, expr: q.expr }))]) {
       for (const name of metricNames(expr)) if (!served.has(name)) unknown.push(`${where}: ${name}`);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Db } from "@/lib/db/client";
-import { observeHttpRequest, observeModel, observeRetrieval, observeTokens, renderMetrics, routePattern } from "@/lib/metrics";
+import { observeHttpRequest, observeModel, observeRetrieval, observeUsage, renderMetrics, routePattern } from "@/lib/metrics";
 
 // A database whose queries fail: the in-process metrics must still render (gauges read at scrape time are skipped).
 const downDb = { prisma: { $queryRawUnsafe: async () => { throw new Error("down"); } } } as unknown as Db;
@@ -17,8 +17,8 @@ describe("metrics", () => {
     observeHttpRequest("GET", "/api/test-route", 200, 3);
     observeRetrieval("vector", 0.04);
     observeModel({ model: "m\"x", op: "chat", phase: "first_token", seconds: 0.7 });
-    observeTokens("m1", { prompt: 120, completion: 30 });
-    observeTokens("m1", { prompt: 5 });
+    observeUsage({ model: "m1", op: "chat", ok: true, promptTokens: 120, completionTokens: 30, gpuSeconds: 1.5, loadSeconds: 0 });
+    observeUsage({ model: "m1", op: "embed", ok: true, promptTokens: 5, completionTokens: 0, gpuSeconds: 0.25, loadSeconds: 2 });
     const text = await renderMetrics(downDb);
     expect(text).toContain("# TYPE sot_http_request_duration_seconds histogram");
     expect(text).toContain('sot_http_request_duration_seconds_bucket{method="GET",route="/api/test-route",status="200",le="0.025"} 1');
@@ -30,6 +30,9 @@ describe("metrics", () => {
     expect(text).toContain('model="m\\"x"');
     expect(text).toContain('sot_model_tokens_total{model="m1",type="prompt"} 125');
     expect(text).toContain('sot_model_tokens_total{model="m1",type="completion"} 30');
+    expect(text).toContain('sot_model_calls_total{model="m1",op="chat",outcome="ok"} 1');
+    expect(text).toContain('sot_model_gpu_seconds_total{model="m1",op="embed"} 0.25');
+    expect(text).toContain('sot_model_load_seconds_total{model="m1"} 2');
     expect(text).toContain("# TYPE sot_queue_depth gauge");
     // Every sample line is `name{labels} number`.
     for (const line of text.trim().split("\n").filter((l) => !l.startsWith("#"))) {

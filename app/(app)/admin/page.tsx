@@ -13,6 +13,7 @@ const SECTIONS = [
   { href: "/admin/agents", title: "Agents and cubbies", text: "Agents and their tokens; cubbies' sizes, key versions and grants; rotate, shred; the KES audit trail." },
   { href: "/admin/retrieval", title: "Retrieval test", text: "See what search finds for a question, stage by stage." },
   { href: "/admin/retrieval/fusion", title: "Fusion weights", text: "Learn how much vector and full-text search count, per collection, from an evaluation dataset." },
+  { href: "/admin/usage", title: "Usage and budgets", text: "Tokens and GPU-seconds by day and by who asked; budgets that degrade before they deny." },
   { href: "/admin/feedback", title: "Feedback", text: "Answers people marked as helpful or not." },
   { href: "/admin/approvals", title: "Approvals", text: "Risky actions waiting for another admin's approval, and what was decided." },
   { href: "/admin/notifications", title: "Notifications", text: "Discord, webhook and e-mail targets for run results, failures, approvals and digests." },

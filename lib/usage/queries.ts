@@ -1,0 +1,285 @@
+// The SQL of the usage ledger and the budgets. Every statement that changes several budgets locks them in id
+// order first (`ORDER BY id FOR UPDATE`): a call reserves on its user's budget and the global one while
+// other calls settle on them, and any other order deadlocks under concurrency.
+// The two statements on the model-call path (reserve before,
+// settle + ledger row after) are one round trip each; everything else serves the admin page, the API and
+// the window reset.
+import type { SqlRunner } from "../db/sql-runner";
+import type { UsageScope } from "./scope";
+
+export interface BudgetRow {
+  id: string;
+  scope_kind: string;
+  scope_id: string;
+  metric: string;
+  period: string;
+  limit_value: number;
+  mode_threshold: number;
+  used: number;
+  reserved: number;
+  generation: number;
+  window_start: Date;
+  window_end: Date;
+  updated_at: Date;
+}
+
+export interface ReservationRow extends BudgetRow {
+  /** Whether this budget took the reservation (it had room). */
+  reserved_ok: boolean;
+}
+
+/**
+ * The two statements on the model-call path commit without waiting for the WAL flush (synchronous_commit
+ * off for their own transaction only): each is atomic all the same, and a database crash can lose at most
+ * the last fraction of a second of ledger rows and settlements — where waiting for the flush while holding
+ * a budget's row lock (the global budget's is shared by every call) made every call wait for every other.
+ * The CTE must be referenced (CROSS JOIN / FROM async_commit) so that it runs.
+ */
+const ASYNC_COMMIT = `async_commit AS (SELECT set_config('synchronous_commit', 'off', true) AS sc)`;
+
+type Who = Pick<UsageScope, "userId" | "apiKeyId" | "agentId" | "scheduleId">;
+
+const BUDGET_COLUMNS = `b.id::text, b.scope_kind, b.scope_id, b.metric, b.period, b.limit_value, b.mode_threshold,
+  b.used, b.reserved, b.generation, b.window_start, b.window_end, b.updated_at`;
+
+// The budgets that apply to a principal: everyone's, its user's (a key acts for its creator), its key's,
+// its agent's and its schedule's.
+const APPLICABLE = `(b.scope_kind = 'global'
+    OR (b.scope_kind = 'user' AND b.scope_id = $1::text)
+    OR (b.scope_kind = 'api_key' AND b.scope_id = $2::text)
+    OR (b.scope_kind = 'agent' AND b.scope_id = $3::text)
+    OR (b.scope_kind = 'schedule' AND b.scope_id = $4::text))`;
+
+const who = (w: Who) => [w.userId, w.apiKeyId, w.agentId, w.scheduleId];
+
+/**
+ * Reserves a call's estimated cost on every budget that applies and still has room (used + reserved
+ * below its limit), atomically per budget: concurrent callers queue on the row lock and each sees the
+ * others' reservations, so a budget is overshot by at most one call's estimate. Returns every applicable
+ * budget with whether it took the reservation; the caller gives back what was taken when one refused.
+ */
+export function reserveBudgets(sql: SqlRunner, w: Who, model: string | null, estimate: { tokens: number; gpuSeconds: number }): Promise<ReservationRow[]> {
+  return sql.query<ReservationRow>(
+    `WITH ${ASYNC_COMMIT}, matched AS (
+       SELECT b.id FROM budgets b WHERE ${APPLICABLE}
+         AND NOT EXISTS (SELECT 1 FROM budget_exempt_models e WHERE e.model = $5::text)
+       ORDER BY b.id FOR UPDATE
+     ), taken AS (
+       UPDATE budgets b SET reserved = b.reserved + CASE b.metric WHEN 'tokens' THEN $6::float8 ELSE $7::float8 END
+       WHERE b.id IN (SELECT id FROM matched) AND b.used + b.reserved < b.limit_value
+       RETURNING b.id, b.used, b.reserved, b.generation
+     )
+     SELECT ${BUDGET_COLUMNS.replace("b.used, b.reserved, b.generation", "COALESCE(t.used, b.used) AS used, COALESCE(t.reserved, b.reserved) AS reserved, COALESCE(t.generation, b.generation) AS generation")},
+            t.id IS NOT NULL AS reserved_ok
+     FROM budgets b JOIN matched m ON m.id = b.id LEFT JOIN taken t ON t.id = b.id CROSS JOIN async_commit`,
+    [...who(w), model, estimate.tokens, estimate.gpuSeconds],
+  );
+}
+
+/** Gives back reservations without using anything (a call refused by another budget, or never made). */
+export async function releaseReservations(sql: SqlRunner, ids: string[], estimate: { tokens: number; gpuSeconds: number }): Promise<void> {
+  if (ids.length === 0) return;
+  await sql.query(
+    `WITH locked AS (SELECT id FROM budgets WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE)
+     UPDATE budgets SET reserved = GREATEST(reserved - CASE metric WHEN 'tokens' THEN $2::float8 ELSE $3::float8 END, 0)
+     WHERE id IN (SELECT id FROM locked)`,
+    [ids, estimate.tokens, estimate.gpuSeconds],
+  );
+}
+
+export interface LedgerEntry {
+  model: string;
+  op: string;
+  promptTokens: number;
+  completionTokens: number;
+  gpuSeconds: number;
+  loadSeconds: number;
+  ok: boolean;
+}
+
+/**
+ * Settles a call in one statement: its reservation (`estimate`; nothing when its work reserved for it) is
+ * given back, its real cost is added to the budgets whose window is still the one it was reserved in
+ * (`generations`) unless its model is exempt, and its ledger row is written.
+ */
+export async function settleAndRecord(
+  sql: SqlRunner,
+  scope: UsageScope,
+  entry: LedgerEntry,
+  reservation: { ids: string[]; generations: number[]; estimate: { tokens: number; gpuSeconds: number } },
+): Promise<void> {
+  const tokens = entry.promptTokens + entry.completionTokens;
+  await sql.query(
+    `WITH ${ASYNC_COMMIT}, locked AS (SELECT id FROM budgets WHERE id = ANY($15::uuid[]) ORDER BY id FOR UPDATE),
+     settled AS (
+       UPDATE budgets b SET
+         reserved = GREATEST(b.reserved - CASE b.metric WHEN 'tokens' THEN $17::float8 ELSE $18::float8 END, 0),
+         used = b.used + CASE WHEN b.generation = r.generation AND NOT EXISTS (SELECT 1 FROM budget_exempt_models e WHERE e.model = $1)
+                              THEN (CASE b.metric WHEN 'tokens' THEN $19::float8 ELSE $6::float8 END) ELSE 0 END
+       FROM unnest($15::uuid[], $16::int[]) AS r(id, generation)
+       WHERE b.id = r.id AND b.id IN (SELECT id FROM locked)
+       RETURNING b.id
+     )
+     INSERT INTO model_usage (model, op, prompt_tokens, completion_tokens, gpu_seconds, load_seconds, ok, principal_kind,
+                              user_id, api_key_id, agent_id, schedule_id, evaluation_run_id, import_job_id, label)
+     SELECT $1, $2, $3, $4, $6, $7, $5, $8, $9::uuid, $10::uuid, $11, $12::uuid, $13::uuid, $14::uuid, $20 FROM async_commit`,
+    [
+      entry.model, entry.op, entry.promptTokens, entry.completionTokens, entry.ok, entry.gpuSeconds, entry.loadSeconds,
+      scope.principalKind, scope.userId, scope.apiKeyId, scope.agentId, scope.scheduleId, scope.evaluationRunId, scope.importJobId,
+      reservation.ids, reservation.generations, reservation.estimate.tokens, reservation.estimate.gpuSeconds, tokens,
+      scope.principalKind === "system" ? scope.label : null,
+    ],
+  );
+}
+
+// ── admin: budgets ──
+
+export function listBudgetRows(sql: SqlRunner): Promise<BudgetRow[]> {
+  return sql.query<BudgetRow>(`SELECT ${BUDGET_COLUMNS} FROM budgets b ORDER BY b.scope_kind, b.scope_id, b.metric, b.period`);
+}
+
+/**
+ * Creates or changes a budget. A change of metric or period starts a new window with nothing used (old
+ * usage never counts against it); a change of the limit or threshold keeps the window and its use.
+ */
+export async function upsertBudget(
+  sql: SqlRunner,
+  b: { scopeKind: string; scopeId: string; metric: string; period: string; limit: number; modeThreshold: number; createdById: string | null; timeZone: string },
+): Promise<{ row: BudgetRow; created: boolean }> {
+  const [row] = await sql.query<BudgetRow & { created: boolean }>(
+    `INSERT INTO budgets AS b (scope_kind, scope_id, metric, period, limit_value, mode_threshold, window_start, window_end, created_by_id)
+     SELECT $1, $2, $3, $4::text, $5, $6, w.s, w.e, $7::uuid
+     FROM (SELECT CASE $4::text WHEN 'day' THEN date_trunc('day', now(), $8::text) ELSE date_trunc('month', now(), $8::text) END AS s,
+                  CASE $4::text WHEN 'day' THEN ((date_trunc('day', now(), $8::text) AT TIME ZONE $8::text) + interval '1 day') AT TIME ZONE $8::text
+                                ELSE ((date_trunc('month', now(), $8::text) AT TIME ZONE $8::text) + interval '1 month') AT TIME ZONE $8::text END AS e) w
+     ON CONFLICT (scope_kind, scope_id, metric, period) DO UPDATE
+       SET limit_value = EXCLUDED.limit_value, mode_threshold = EXCLUDED.mode_threshold, updated_at = now()
+     RETURNING ${BUDGET_COLUMNS}, (xmax = 0) AS created`,
+    [b.scopeKind, b.scopeId, b.metric, b.period, b.limit, b.modeThreshold, b.createdById, b.timeZone],
+  );
+  return { row: row!, created: row!.created };
+}
+
+/** Starts a new window now for a budget (an admin's reset): nothing used, a new generation. */
+export async function restartBudgetWindow(sql: SqlRunner, id: string, timeZone: string): Promise<BudgetRow | null> {
+  const [row] = await sql.query<BudgetRow>(
+    `UPDATE budgets b SET used = 0, generation = b.generation + 1, updated_at = now(),
+       window_start = CASE b.period WHEN 'day' THEN date_trunc('day', now(), $2::text) ELSE date_trunc('month', now(), $2::text) END,
+       window_end = CASE b.period WHEN 'day' THEN ((date_trunc('day', now(), $2::text) AT TIME ZONE $2::text) + interval '1 day') AT TIME ZONE $2::text
+                    ELSE ((date_trunc('month', now(), $2::text) AT TIME ZONE $2::text) + interval '1 month') AT TIME ZONE $2::text END
+     WHERE b.id = $1::uuid RETURNING ${BUDGET_COLUMNS}`,
+    [id, timeZone],
+  );
+  return row ?? null;
+}
+
+export async function deleteBudget(sql: SqlRunner, id: string): Promise<BudgetRow | null> {
+  const [row] = await sql.query<BudgetRow>(`DELETE FROM budgets b WHERE b.id = $1::uuid RETURNING ${BUDGET_COLUMNS}`, [id]);
+  return row ?? null;
+}
+
+/**
+ * Closes every window that has ended: records it in budget_windows and moves the budget to the window
+ * containing now, with nothing used and a new generation. One statement per call, guarded by
+ * `window_end <= now()` under the row lock: two scheduler processes close a window exactly once.
+ */
+export function closeEndedWindows(sql: SqlRunner, timeZone: string): Promise<Array<{ id: string; used: number; window_start: Date }>> {
+  return sql.query(
+    `WITH closed AS (
+       UPDATE budgets b SET used = 0, generation = b.generation + 1, updated_at = now(),
+         window_start = CASE b.period WHEN 'day' THEN date_trunc('day', now(), $1::text) ELSE date_trunc('month', now(), $1::text) END,
+         window_end = CASE b.period WHEN 'day' THEN ((date_trunc('day', now(), $1::text) AT TIME ZONE $1::text) + interval '1 day') AT TIME ZONE $1::text
+                      ELSE ((date_trunc('month', now(), $1::text) AT TIME ZONE $1::text) + interval '1 month') AT TIME ZONE $1::text END
+       FROM (SELECT id, used AS old_used, window_start AS old_start, window_end AS old_end FROM budgets WHERE window_end <= now() FOR UPDATE) o
+       WHERE b.id = o.id AND b.window_end <= now()
+       RETURNING b.id, o.old_used, o.old_start, o.old_end, b.limit_value
+     )
+     INSERT INTO budget_windows (budget_id, window_start, window_end, used, limit_value)
+     SELECT id, old_start, old_end, old_used, limit_value FROM closed
+     ON CONFLICT DO NOTHING
+     RETURNING budget_id::text AS id, used, window_start`,
+    [timeZone],
+  );
+}
+
+export function exemptModels(sql: SqlRunner): Promise<Array<{ model: string; created_at: Date }>> {
+  return sql.query(`SELECT model, created_at FROM budget_exempt_models ORDER BY model`);
+}
+
+export async function setModelExempt(sql: SqlRunner, model: string, exempt: boolean, by: string | null): Promise<boolean> {
+  const rows = exempt
+    ? await sql.query(`INSERT INTO budget_exempt_models (model, created_by_id) VALUES ($1, $2::uuid) ON CONFLICT DO NOTHING RETURNING model`, [model, by])
+    : await sql.query(`DELETE FROM budget_exempt_models WHERE model = $1 RETURNING model`, [model]);
+  return rows.length > 0;
+}
+
+// ── admin: totals ──
+
+export function usageByDay(sql: SqlRunner, days: number, timeZone: string) {
+  return sql.query<{ day: string; model: string; calls: number; prompt: number; completion: number; gpu: number }>(
+    `SELECT to_char(date_trunc('day', at, $2::text), 'YYYY-MM-DD') AS day, model, count(*)::int AS calls,
+            COALESCE(sum(prompt_tokens), 0)::float8 AS prompt, COALESCE(sum(completion_tokens), 0)::float8 AS completion,
+            COALESCE(sum(gpu_seconds), 0)::float8 AS gpu
+     FROM model_usage WHERE at >= date_trunc('day', now(), $2::text) - (($1::int - 1) * interval '1 day')
+     GROUP BY 1, 2 ORDER BY 1, 2`,
+    [days, timeZone],
+  );
+}
+
+export function usageByPrincipal(sql: SqlRunner, days: number, timeZone: string) {
+  return sql.query<{
+    principal_kind: string; user_id: string | null; api_key_id: string | null; label: string | null; user_email: string | null; key_name: string | null;
+    calls: number; tokens: number; gpu: number; evaluation_calls: number; import_calls: number; schedule_calls: number;
+  }>(
+    `SELECT u.principal_kind, u.user_id::text, u.api_key_id::text, u.label, us.email AS user_email, k.name AS key_name,
+            count(*)::int AS calls, COALESCE(sum(u.prompt_tokens + u.completion_tokens), 0)::float8 AS tokens,
+            COALESCE(sum(u.gpu_seconds), 0)::float8 AS gpu,
+            count(u.evaluation_run_id)::int AS evaluation_calls, count(u.import_job_id)::int AS import_calls,
+            count(u.schedule_id)::int AS schedule_calls
+     FROM model_usage u
+     LEFT JOIN users us ON us.id = u.user_id
+     LEFT JOIN api_keys k ON k.id = u.api_key_id
+     WHERE u.at >= date_trunc('day', now(), $2::text) - (($1::int - 1) * interval '1 day')
+     GROUP BY u.principal_kind, u.user_id, u.api_key_id, u.label, us.email, k.name
+     ORDER BY gpu DESC, tokens DESC`,
+    [days, timeZone],
+  );
+}
+
+export function usageTotals(sql: SqlRunner, days: number, timeZone: string) {
+  return sql.query<{ calls: number; prompt: number; completion: number; gpu: number; load: number }>(
+    `SELECT count(*)::int AS calls, COALESCE(sum(prompt_tokens), 0)::float8 AS prompt, COALESCE(sum(completion_tokens), 0)::float8 AS completion,
+            COALESCE(sum(gpu_seconds), 0)::float8 AS gpu, COALESCE(sum(load_seconds), 0)::float8 AS load
+     FROM model_usage WHERE at >= date_trunc('day', now(), $2::text) - (($1::int - 1) * interval '1 day')`,
+    [days, timeZone],
+  );
+}
+
+/** Sums by model and op over the whole ledger (what the Prometheus counters are compared with). */
+export function ledgerSums(sql: SqlRunner) {
+  return sql.query<{ model: string; op: string; calls: number; prompt: number; completion: number; gpu: number }>(
+    `SELECT model, op, count(*)::int AS calls, COALESCE(sum(prompt_tokens), 0)::float8 AS prompt,
+            COALESCE(sum(completion_tokens), 0)::float8 AS completion, COALESCE(sum(gpu_seconds), 0)::float8 AS gpu
+     FROM model_usage GROUP BY model, op ORDER BY model, op`,
+  );
+}
+
+/** Names for budget scopes: users' e-mails, keys' and schedules' names. */
+export function scopeLabels(sql: SqlRunner, ids: { users: string[]; keys: string[]; schedules: string[] }) {
+  return sql.query<{ kind: string; id: string; label: string }>(
+    `SELECT 'user' AS kind, id::text, email AS label FROM users WHERE id::text = ANY($1::text[])
+     UNION ALL SELECT 'api_key', id::text, name FROM api_keys WHERE id::text = ANY($2::text[])
+     UNION ALL SELECT 'schedule', id::text, name FROM schedules WHERE id::text = ANY($3::text[])`,
+    [ids.users, ids.keys, ids.schedules],
+  );
+}
+
+/** Budgets by scope kind, metric and period: how many there are, in budget mode, and used up (for /api/metrics). */
+export function budgetStateCounts(sql: SqlRunner) {
+  return sql.query<{ scope_kind: string; metric: string; period: string; total: number; budget_mode: number; exhausted: number }>(
+    `SELECT scope_kind, metric, period, count(*)::int AS total,
+            count(*) FILTER (WHERE used + reserved >= limit_value * mode_threshold AND used + reserved < limit_value)::int AS budget_mode,
+            count(*) FILTER (WHERE used + reserved >= limit_value)::int AS exhausted
+     FROM budgets GROUP BY scope_kind, metric, period ORDER BY 1, 2, 3`,
+  );
+}

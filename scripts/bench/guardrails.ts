@@ -1,0 +1,152 @@
+// npm run bench:guardrails — what the usage ledger and the budget check add to the ask path, and how far a
+// nearly spent budget is overshot by concurrent callers.
+//
+// 1. Eight concurrent askers (the real ask pipeline in this process, on PostgreSQL, the demo wiki, the fake
+//    Ollama answering at once so the database work is not hidden behind a model) ask BENCH_ASKS rounds of
+//    questions, each round once with the guardrails and once without (interleaved). Every asker has a
+//    monthly GPU-second budget of its own and there is a global token budget, so each model call reserves
+//    on two budgets (the global row is shared by all eight: the contended case; BENCH_GLOBAL=0 leaves it
+//    out). The figure is the difference of the answers' latency with and without, p50 and p95 (target:
+//    ≤ 3 ms p95); each answer's own `timings.guardrailsMs` is printed beside it.
+// 2. Twenty concurrent callers against a budget with 1,000 tokens left, each call allowed up to 350 tokens
+//    and answering with about 330, BENCH_ROUNDS times: the largest overshoot over the limit, next to one
+//    call's maximum (the bound the reservation promises).
+//
+// Environment: BENCH_ASKS (per asker, default 40), BENCH_ROUNDS (default 20), BENCH_DATABASE_URL.
+import { accessContextFor, type AccessContext } from "@/lib/access/context";
+import { ask } from "@/lib/answer";
+import { userPrincipal } from "@/lib/access/context";
+import { resetConfig } from "@/lib/config";
+import { setDb } from "@/lib/db/client";
+import { seedDemoWiki } from "@/lib/ingest";
+import { getLlm, resetLlm } from "@/lib/llm";
+import { setBudget } from "@/lib/usage/budgets";
+import { setGuardrailsOffForBenchmark } from "@/lib/usage/meter";
+import { usageScopeFor, withUsage } from "@/lib/usage/scope";
+import { startFakeOllama } from "@/tests/fakes/ollama";
+import { makeUser } from "@/tests/helpers/auth";
+import { fmt, loadAverage, machine, percentile, scratchDb } from "./lib";
+
+const ASKERS = 8;
+const ASKS = Number(process.env.BENCH_ASKS ?? 40);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
+const CALLERS = 20;
+
+const QUESTIONS = [
+  "How often are service credentials rotated in Vault?",
+  "What share of traffic does the canary get during a deploy?",
+  "Who approves access requests?",
+  "What is the on-call rotation?",
+  "How do I file an expense report?",
+  "How long are logs kept?",
+  "What are the severity levels of an incident?",
+  "How do I connect to the VPN?",
+];
+
+async function contextOf(db: Parameters<typeof accessContextFor>[0], userId: string): Promise<AccessContext> {
+  return accessContextFor(db, (await userPrincipal(db, userId))!);
+}
+
+async function main() {
+  console.log(`bench:guardrails — ${ASKERS} concurrent askers × ${ASKS} asks; ${CALLERS} concurrent callers × ${ROUNDS} rounds against a nearly spent budget`);
+  console.log(machine());
+  console.log(`load average at start: ${loadAverage()}`);
+  let onChat: ((req: unknown) => string | undefined) | undefined;
+  const ollama = await startFakeOllama({ onChat: (req) => onChat?.(req) });
+  Object.assign(process.env, { OLLAMA_HOST: ollama.url, LOG_LEVEL: "error", RERANK_URL: "" });
+  resetConfig();
+  resetLlm();
+  const scratch = await scratchDb("guardrails");
+  const { db } = scratch;
+  setDb(db);
+  try {
+    await seedDemoWiki(db, { llm: getLlm() });
+    const admin = await contextOf(db, (await makeUser(db, "admin")).id);
+    // BENCH_GLOBAL=0 leaves the global budget out (no row shared by every caller).
+    const withGlobal = process.env.BENCH_GLOBAL !== "0";
+    if (withGlobal) await setBudget(admin, { scopeKind: "global", metric: "tokens", period: "day", limit: 1e12 });
+    const askers: AccessContext[] = [];
+    for (let i = 0; i < ASKERS; i++) {
+      const u = await makeUser(db, "viewer");
+      await setBudget(admin, { scopeKind: "user", scopeId: u.id, metric: "gpu_seconds", period: "month", limit: 1e9 });
+      askers.push(await contextOf(db, u.id));
+    }
+
+    // ── 1. the ask path ──
+    for (const ctx of askers) await ask(ctx, { question: QUESTIONS[0]!, stream: false }); // warm-up
+    // For scale: one bare database round trip at the same concurrency, on this machine now.
+    const bare: number[] = [];
+    await Promise.all(
+      askers.map(async () => {
+        for (let i = 0; i < ASKS; i++) {
+          const t = performance.now();
+          await db.sql`SELECT 1`;
+          bare.push(performance.now() - t);
+        }
+      }),
+    );
+    // A and B interleaved in rounds (each round: every asker asks once with the guardrails, once without),
+    // so drift in the machine's load falls on both alike.
+    const withG: number[] = [];
+    const without: number[] = [];
+    const guard: number[] = [];
+    for (let i = 0; i < ASKS; i++) {
+      for (const off of i % 2 ? [true, false] : [false, true]) {
+        setGuardrailsOffForBenchmark(off);
+        await Promise.all(
+          askers.map(async (ctx, a) => {
+            const t = performance.now();
+            const r = await ask(ctx, { question: QUESTIONS[(a + i) % QUESTIONS.length]!, stream: false });
+            (off ? without : withG).push(performance.now() - t);
+            if (!off) guard.push(r.timings.guardrailsMs);
+          }),
+        );
+      }
+    }
+    setGuardrailsOffForBenchmark(false);
+    const [calls] = await db.sql<{ n: number }>`SELECT count(*)::int AS n FROM model_usage`;
+    const d50 = percentile(withG, 50) - percentile(without, 50);
+    const d95 = percentile(withG, 95) - percentile(without, 95);
+    console.log(`\nask path, ${ASKERS} concurrent askers, ${withG.length} answers with and ${without.length} without the guardrails (${calls!.n} ledger rows; each call reserving on ${withGlobal ? "2 budgets, one of them global (shared by all)" : "its asker's own budget"}):`);
+    console.log(`  for scale, one bare round trip (SELECT 1) at ${ASKERS} concurrent: p50 ${fmt(percentile(bare, 50), 2)} ms, p95 ${fmt(percentile(bare, 95), 2)} ms`);
+    console.log(`  answer with guardrails:    p50 ${fmt(percentile(withG, 50), 1)} ms, p95 ${fmt(percentile(withG, 95), 1)} ms`);
+    console.log(`  answer without guardrails: p50 ${fmt(percentile(without, 50), 1)} ms, p95 ${fmt(percentile(without, 95), 1)} ms`);
+    console.log(`  difference (what the ledger and the budget check add): p50 ${fmt(d50, 2)} ms, p95 ${fmt(d95, 2)} ms (target ≤ 3 ms p95: ${d95 <= 3 ? "met" : "NOT met"})`);
+    console.log(`  wall time the answers spent awaiting guardrail steps (timings.guardrailsMs, includes waiting behind the other askers' work): p50 ${fmt(percentile(guard, 50), 2)} ms, p95 ${fmt(percentile(guard, 95), 2)} ms`);
+
+    // ── 2. overshoot under 20 concurrent callers ──
+    const maxPerCall = Math.ceil(150 / 3) + 300;
+    const messages = [{ role: "user" as const, content: "x".repeat(150) }];
+    onChat = () => "word ".repeat(290);
+    const overshoots: number[] = [];
+    let admitted = 0;
+    let refused = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const u = await makeUser(db, "viewer");
+      const ctx = await contextOf(db, u.id);
+      const b = await setBudget(admin, { scopeKind: "user", scopeId: u.id, metric: "tokens", period: "day", limit: 100_000 });
+      await db.sql`UPDATE budgets SET used = 99000 WHERE id = ${b.id}::uuid`;
+      const outcomes = await withUsage(usageScopeFor(ctx), () => Promise.allSettled(Array.from({ length: CALLERS }, () => getLlm().chat(messages, { maxTokens: 300 }))));
+      admitted += outcomes.filter((o) => o.status === "fulfilled").length;
+      refused += outcomes.filter((o) => o.status === "rejected").length;
+      const [row] = await db.sql<{ used: number }>`SELECT used FROM budgets WHERE id = ${b.id}::uuid`;
+      overshoots.push(Number(row!.used) - 100_000);
+    }
+    onChat = undefined;
+    const worst = Math.max(...overshoots);
+    console.log(`\novershoot, ${CALLERS} concurrent callers × ${ROUNDS} rounds, 1,000 of 100,000 tokens left, one call at most ${maxPerCall} tokens:`);
+    console.log(`  admitted ${admitted}, refused with 429 ${refused}; overshoot over the limit: max ${fmt(worst, 0)} tokens, median ${fmt(percentile(overshoots, 50), 0)} (bound: one call's maximum, ${maxPerCall}: ${worst <= maxPerCall ? "held" : "NOT held"})`);
+    console.log(`\nload average at end: ${loadAverage()}`);
+  } finally {
+    await scratch.drop();
+    await ollama.close();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

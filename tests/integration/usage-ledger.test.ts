@@ -1,0 +1,234 @@
+// The usage ledger and budgets on real PostgreSQL, with the fake Ollama reporting durations, through the
+// real `ollama` client: every model call of an ask lands in the ledger on whose behalf it was made, the
+// Prometheus counters equal the ledger's sums, a budget reservation holds under 20 concurrent callers,
+// budget mode flips at the threshold and shows in the ask payload, a used-up budget refuses with 429
+// naming it, an exempt model is not counted, and windows close exactly once.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ask } from "@/lib/answer";
+import type { AccessContext } from "@/lib/access/context";
+import { getConfig } from "@/lib/config";
+import { isAppError } from "@/lib/errors";
+import { getLlm } from "@/lib/llm";
+import { renderMetrics } from "@/lib/metrics";
+import { closeBudgetWindows, listBudgets, removeBudget, setBudget, setModelExemption } from "@/lib/usage/budgets";
+import { ledgerSums } from "@/lib/usage/queries";
+import { flushUsage } from "@/lib/usage/meter";
+import { usageScopeFor, withUsage } from "@/lib/usage/scope";
+import { usageSummary } from "@/lib/usage/ledger";
+import { addCollection, addPages, startAskEnv, stopAskEnv, WIKI } from "@/tests/integration/ask-fixtures";
+import { accessOf, makeApiKey, keyAccessOf, makeUser, type TestUser } from "@/tests/helpers/auth";
+
+let env: Awaited<ReturnType<typeof startAskEnv>>;
+let admin: AccessContext;
+let alice: TestUser;
+let aliceCtx: AccessContext;
+
+beforeAll(async () => {
+  env = await startAskEnv({ ollama: { durations: { promptNsPerToken: 1_000_000, evalNsPerToken: 25_000_000, loadNs: 3_000_000_000 } } });
+  const main = await addCollection(env.db, "main");
+  await addPages(env.db, main, WIKI);
+  admin = await accessOf(env.db, await makeUser(env.db, "admin"));
+  alice = await makeUser(env.db, "viewer");
+  aliceCtx = await accessOf(env.db, alice);
+}, 120_000);
+afterAll(() => stopAskEnv(env));
+
+const metric = (text: string, name: string, labels: string) => Number(new RegExp(`^${name}\\{${labels.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\} (\\S+)$`, "m").exec(text)?.[1] ?? "0");
+
+describe("usage ledger", () => {
+  it("records every model call of an ask for the asker, with GPU-seconds from Ollama's durations, load time apart", async () => {
+    await flushUsage();
+    await env.db.sql`DELETE FROM model_usage`;
+    const r = await ask(aliceCtx, { question: "How do I file an expense report?", stream: false });
+    expect(r.status).toBe("ok");
+    await flushUsage();
+    const rows = await env.db.sql<{ op: string; model: string; prompt_tokens: number; completion_tokens: number; gpu_seconds: number; load_seconds: number; user_id: string; principal_kind: string }>`
+      SELECT op, model, prompt_tokens, completion_tokens, gpu_seconds, load_seconds, user_id::text, principal_kind FROM model_usage ORDER BY id`;
+    expect(rows.map((x) => x.op)).toEqual(["embed", "chat"]);
+    for (const row of rows) expect(row).toMatchObject({ user_id: alice.id, principal_kind: "user", load_seconds: 3 });
+    const chat = rows[1]!;
+    expect(chat.prompt_tokens).toBe(r.tokens.prompt);
+    expect(chat.completion_tokens).toBe(r.tokens.completion);
+    // prompt_eval_duration + eval_duration, never the 3 s of loading.
+    expect(chat.gpu_seconds).toBeCloseTo(chat.prompt_tokens * 0.001 + chat.completion_tokens * 0.025, 6);
+    const embed = rows[0]!;
+    expect(embed.gpu_seconds).toBeCloseTo(embed.prompt_tokens * 0.001, 6);
+  });
+
+  it("records follow-up rewrites and judge calls under their own operation, for a key's calls the key", async () => {
+    const key = await makeApiKey(env.db, ["ask", "score"], { creator: alice as TestUser });
+    const keyCtx = await keyAccessOf(env.db, key.key);
+    await flushUsage();
+    await env.db.sql`DELETE FROM model_usage`;
+    await ask(keyCtx, { question: "And who approves it?", history: [{ role: "user", content: "How do I file an expense report?" }, { role: "assistant", content: "Use the form." }], stream: false });
+    const { runJudge } = await import("@/lib/evaluate/judge");
+    await withUsage(usageScopeFor(keyCtx), () => runJudge({ question: "q", output: "a", passages: [{ text: "p" }] }, { retries: 0 }));
+    await flushUsage();
+    const rows = await env.db.sql<{ op: string; api_key_id: string; user_id: string; principal_kind: string }>`
+      SELECT op, api_key_id::text, user_id::text, principal_kind FROM model_usage ORDER BY id`;
+    expect(rows.map((x) => x.op)).toEqual(["rewrite", "embed", "chat", "judge"]);
+    for (const row of rows) expect(row).toMatchObject({ api_key_id: key.id, user_id: alice.id, principal_kind: "api_key" });
+  });
+
+  it("keeps the Prometheus counters equal to the ledger's sums", async () => {
+    await flushUsage();
+    await env.db.sql`DELETE FROM model_usage`;
+    const before = await renderMetrics(env.db);
+    // Calls of every kind, one failing: the counters and the ledger move together.
+    await ask(aliceCtx, { question: "What is the on-call rotation?", stream: false });
+    await ask(aliceCtx, { question: "And who is on call?", history: [{ role: "user", content: "What is the on-call rotation?" }], stream: false });
+    await getLlm().embed(["one", "two", "three"], "document");
+    await getLlm().chat([{ role: "user", content: "hello" }], { model: "missing-model:1b" }).catch(() => {});
+    await flushUsage();
+    const after = await renderMetrics(env.db);
+    const delta = (name: string, labels: string) => metric(after, name, labels) - metric(before, name, labels);
+    await flushUsage();
+    const sums = await ledgerSums(env.db.sql);
+    expect(new Set(sums.map((s) => s.op))).toEqual(new Set(["embed", "chat", "rewrite"]));
+    for (const model of new Set(sums.map((s) => s.model))) {
+      const of = sums.filter((s) => s.model === model);
+      const total = (f: (s: (typeof sums)[number]) => number) => of.reduce((n, s) => n + f(s), 0);
+      expect(delta("sot_model_tokens_total", `model="${model}",type="prompt"`)).toBe(total((s) => Number(s.prompt)));
+      expect(delta("sot_model_tokens_total", `model="${model}",type="completion"`)).toBe(total((s) => Number(s.completion)));
+      for (const s of of) {
+        expect(delta("sot_model_gpu_seconds_total", `model="${model}",op="${s.op}"`)).toBeCloseTo(Number(s.gpu), 6);
+        const calls = delta("sot_model_calls_total", `model="${model}",op="${s.op}",outcome="ok"`) + delta("sot_model_calls_total", `model="${model}",op="${s.op}",outcome="error"`);
+        expect(calls).toBe(s.calls);
+      }
+    }
+    expect(sums.find((s) => s.model === "missing-model:1b")?.calls).toBe(1);
+    expect(delta("sot_model_calls_total", 'model="missing-model:1b",op="chat",outcome="error"')).toBe(1);
+  });
+
+  it("sums usage by day and by principal for admins only", async () => {
+    await flushUsage();
+    const summary = await usageSummary(admin, { days: 7 });
+    expect(summary.totals.calls).toBeGreaterThan(0);
+    expect(summary.principals.find((p) => p.key === `user:${alice.id}`)).toMatchObject({ label: alice.email, kind: "user" });
+    expect(summary.days.every((d) => /^\d{4}-\d{2}-\d{2}$/.test(d.day))).toBe(true);
+    await expect(usageSummary(aliceCtx)).rejects.toMatchObject({ status: 403 });
+  });
+});
+
+describe("budgets", () => {
+  it("holds a reservation under 20 concurrent callers: a nearly spent budget is overshot by at most one call's maximum", async () => {
+    const bob = await makeUser(env.db, "viewer");
+    const bobCtx = await accessOf(env.db, bob);
+    const budget = await setBudget(admin, { scopeKind: "user", scopeId: bob.id, metric: "tokens", period: "day", limit: 100_000 });
+    // Nearly spent: 1,000 tokens left; each call may use up to 64 prompt + 300 completion tokens.
+    await env.db.sql`UPDATE budgets SET used = 99000 WHERE id = ${budget.id}::uuid`;
+    const messages = [{ role: "user" as const, content: "x".repeat(150) }];
+    const maxPerCall = Math.ceil(150 / 3) + 300;
+    // Long answers: each call uses close to its maximum.
+    env.ollama.options.onChat = () => "word ".repeat(290);
+    const outcomes = await withUsage(usageScopeFor(bobCtx), () =>
+      Promise.allSettled(Array.from({ length: 20 }, () => getLlm().chat(messages, { maxTokens: 300 }))),
+    ).finally(() => (env.ollama.options.onChat = undefined));
+    const ok = outcomes.filter((o) => o.status === "fulfilled").length;
+    const refused = outcomes.filter((o) => o.status === "rejected");
+    expect(ok).toBeGreaterThan(0);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const r of refused) expect((r as PromiseRejectedResult).reason).toMatchObject({ status: 429, code: "budget_exhausted" });
+    await flushUsage();
+    const [row] = await env.db.sql<{ used: number; reserved: number }>`SELECT used, reserved FROM budgets WHERE id = ${budget.id}::uuid`;
+    expect(Number(row!.reserved)).toBe(0);
+    expect(Number(row!.used)).toBeGreaterThan(99_000);
+    expect(Number(row!.used) - 100_000).toBeLessThanOrEqual(maxPerCall);
+    // The ledger holds exactly the calls that were made.
+    await flushUsage();
+    const [{ n }] = (await env.db.sql<{ n: number }>`SELECT count(*)::int AS n FROM model_usage WHERE user_id = ${bob.id}::uuid`) as [{ n: number }];
+    expect(n).toBe(ok);
+  });
+
+  it("flips to budget mode at the threshold (fallback model, fewer sources, no rewrite) and says so in the ask payload", async () => {
+    const carol = await makeUser(env.db, "viewer");
+    const carolCtx = await accessOf(env.db, carol);
+    const budget = await setBudget(admin, { scopeKind: "user", scopeId: carol.id, metric: "tokens", period: "day", limit: 1_000_000, modeThreshold: 0.5 });
+    const normal = await ask(carolCtx, { question: "How do I file an expense report?", stream: false });
+    expect(normal.budget).toMatchObject({ mode: "normal", limit: 1_000_000, metric: "tokens", period: "day" });
+    expect(normal.model).toBe(getConfig().OLLAMA_CHAT_MODEL);
+    expect(normal.budget.used).toBeGreaterThanOrEqual(0);
+
+    await env.db.sql`UPDATE budgets SET used = 500000 WHERE id = ${budget.id}::uuid`;
+    await flushUsage();
+    await env.db.sql`DELETE FROM model_usage`;
+    const events: string[] = [];
+    const degraded = await ask(
+      carolCtx,
+      { question: "And who approves it?", history: [{ role: "user", content: "How do I file an expense report?" }, { role: "assistant", content: "Use the form." }], stream: false },
+      { onEvent: (e) => e.event === "start" && events.push(e.data.budget.mode) },
+    );
+    expect(events).toEqual(["budget"]);
+    expect(degraded.budget).toMatchObject({ mode: "budget", limit: 1_000_000, name: `daily token budget of user ${carol.email}` });
+    expect(degraded.budget.used).toBeGreaterThanOrEqual(500_000);
+    expect(degraded.model).toBe(getConfig().OLLAMA_FALLBACK_MODEL);
+    expect(degraded.sources.length).toBeLessThanOrEqual(getConfig().BUDGET_MODE_MAX_SOURCES);
+    await flushUsage();
+    const ops = (await env.db.sql<{ op: string }>`SELECT op FROM model_usage ORDER BY id`).map((r) => r.op);
+    expect(ops).not.toContain("rewrite");
+  });
+
+  it("refuses new work with 429 at 100%, naming the budget and until when; an exempt model is not counted", async () => {
+    const dave = await makeUser(env.db, "viewer");
+    const daveCtx = await accessOf(env.db, dave);
+    const budget = await setBudget(admin, { scopeKind: "user", scopeId: dave.id, metric: "gpu_seconds", period: "month", limit: 10 });
+    await env.db.sql`UPDATE budgets SET used = 10 WHERE id = ${budget.id}::uuid`;
+    const err = await ask(daveCtx, { question: "How do I file an expense report?", stream: false }).catch((e: unknown) => e);
+    expect(isAppError(err)).toBe(true);
+    expect(err).toMatchObject({ status: 429, code: "budget_exhausted" });
+    expect((err as Error).message).toBe(`The monthly GPU-second budget of user ${dave.email} is used up; new work is refused until ${budget.windowEnd}.`);
+    expect((err as { headers: Record<string, string> }).headers["Retry-After"]).toMatch(/^\d+$/);
+
+    // The embedding model exempted: its calls go through and leave the budget as it was.
+    await setModelExemption(admin, getConfig().OLLAMA_EMBED_MODEL, true);
+    await withUsage(usageScopeFor(daveCtx), () => getLlm().embed(["exempt"], "query"));
+    await flushUsage();
+    const [row] = await env.db.sql<{ used: number }>`SELECT used FROM budgets WHERE id = ${budget.id}::uuid`;
+    expect(Number(row!.used)).toBe(10);
+    await setModelExemption(admin, getConfig().OLLAMA_EMBED_MODEL, false);
+    await expect(withUsage(usageScopeFor(daveCtx), () => getLlm().embed(["counted"], "query"))).rejects.toMatchObject({ status: 429 });
+    const audit = await env.db.prisma.auditLog.findMany({ where: { action: { startsWith: "budget." } }, select: { action: true } });
+    expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(["budget.create", "budget.exempt_model", "budget.unexempt_model"]));
+  });
+
+  it("lets only admins set budgets, and names a wrong scope", async () => {
+    await expect(setBudget(aliceCtx, { scopeKind: "global", metric: "tokens", period: "day", limit: 5 })).rejects.toMatchObject({ status: 403 });
+    await expect(setBudget(admin, { scopeKind: "user", scopeId: "00000000-0000-4000-8000-000000000000", metric: "tokens", period: "day", limit: 5 })).rejects.toMatchObject({
+      status: 400,
+      details: [{ path: "scopeId" }],
+    });
+    await expect(setBudget(admin, { scopeKind: "global", scopeId: "x", metric: "tokens", period: "day", limit: 5 })).rejects.toMatchObject({ name: "ZodError" });
+  });
+
+  it("closes an ended window exactly once with two schedulers at the same time, and old usage never counts in the new window", async () => {
+    const erin = await makeUser(env.db, "viewer");
+    const erinCtx = await accessOf(env.db, erin);
+    const budget = await setBudget(admin, { scopeKind: "user", scopeId: erin.id, metric: "tokens", period: "day", limit: 1_000_000 });
+    // A call reserved in the old window, settled after the window closed.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const slow = withUsage(usageScopeFor(erinCtx), async () => {
+      const stream = getLlm().chatStream([{ role: "user", content: "hello there" }], { maxTokens: 50 });
+      const first = await stream.next();
+      await gate;
+      for await (const _ of stream);
+      return first;
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    await env.db.sql`UPDATE budgets SET used = 700000, window_start = window_start - interval '1 day', window_end = now() - interval '1 second' WHERE id = ${budget.id}::uuid`;
+    const closed = await Promise.all([closeBudgetWindows(env.db), closeBudgetWindows(env.db)]);
+    expect(closed.reduce((a, b) => a + b, 0)).toBe(1);
+    expect(await closeBudgetWindows(env.db)).toBe(0);
+    await flushUsage();
+    const windows = await env.db.sql<{ used: number }>`SELECT used FROM budget_windows WHERE budget_id = ${budget.id}::uuid`;
+    expect(windows.map((w) => Number(w.used))).toEqual([700000]);
+    release();
+    await slow;
+    await flushUsage();
+    const view = (await listBudgets(admin)).budgets.find((b) => b.id === budget.id)!;
+    expect(view.used).toBe(0);
+    expect(view.reserved).toBe(0);
+    expect(new Date(view.windowEnd).getTime()).toBeGreaterThan(Date.now());
+    await removeBudget(admin, budget.id);
+  });
+});
