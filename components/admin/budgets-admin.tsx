@@ -2,6 +2,7 @@
 // Budgets: set one (who, tokens or GPU-seconds, per day or month, the limit and the budget-mode threshold),
 // restart a window, delete one, and exempt models. Every change goes through the admin API, which audits it.
 import { useState } from "react";
+import { asPendingApproval, WaitingForApproval } from "@/components/ui/approval-notice";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/confirm-dialog";
 import { controlClass, Field } from "@/components/ui/field";
@@ -11,6 +12,7 @@ import { StatusBadge } from "@/components/ui/status-badge";
 import { Table } from "@/components/ui/table";
 import { compactNumber } from "@/components/ui/bar-chart";
 import { fetchJson } from "@/lib/http/client-fetch";
+import type { PendingApprovalAnswer } from "@/lib/approvals/types";
 import type { BudgetScopeKind, BudgetView } from "@/lib/usage/types";
 import { useAdminAction } from "./use-action";
 
@@ -37,6 +39,8 @@ export function BudgetsAdmin({
   const { run, busy, error } = useAdminAction();
   const [scopeKind, setScopeKind] = useState<BudgetScopeKind>("user");
   const [confirm, setConfirm] = useState<{ budget: BudgetView; action: "delete" | "restart" } | null>(null);
+  // Raising a budget's limit or threshold waits for another admin's approval.
+  const [waiting, setWaiting] = useState<PendingApprovalAnswer | null>(null);
   const pick = scopeKind === "user" ? choices.users : scopeKind === "api_key" ? choices.keys : scopeKind === "schedule" ? choices.schedules : null;
 
   return (
@@ -50,8 +54,8 @@ export function BudgetsAdmin({
             e.preventDefault();
             const f = new FormData(e.currentTarget);
             const threshold = String(f.get("modeThreshold") ?? "").trim();
-            void run(() =>
-              fetchJson("/api/admin/budgets", {
+            void run(async () =>
+              setWaiting(asPendingApproval(await fetchJson("/api/admin/budgets", {
                 method: "PUT",
                 json: {
                   scopeKind,
@@ -61,7 +65,7 @@ export function BudgetsAdmin({
                   limit: Number(f.get("limit")),
                   ...(threshold ? { modeThreshold: Number(threshold) / 100 } : {}),
                 },
-              }),
+              }))),
             );
           }}
         >
@@ -117,6 +121,7 @@ export function BudgetsAdmin({
         </p>
       </Card>
       <FormError message={error} />
+      {waiting && <WaitingForApproval answer={waiting} linkToQueue />}
       <Table
         testId="budgets-table"
         empty="No budgets: model use is recorded but not limited."

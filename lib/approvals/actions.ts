@@ -16,6 +16,8 @@ import type { Permission } from "../auth/roles";
 import { UnprocessableError } from "../errors";
 import { startEvaluationRun } from "../evaluate/runs";
 import { deleteSource } from "../ingest/sources";
+import { setBudget } from "../usage/budgets";
+import { BUDGET_METRICS, BUDGET_PERIODS, BUDGET_SCOPE_KINDS } from "../usage/types";
 
 export interface ApprovalAction<A extends Record<string, unknown> = Record<string, unknown>> {
   action: string;
@@ -33,8 +35,6 @@ function approvalAction<A extends Record<string, unknown>>(a: ApprovalAction<A>)
 }
 
 const uuid = (what: string) => z.string().uuid(`must be a ${what} id (UUID)`);
-/** Arguments of actions defined by other areas: flat, identifiers and numbers (never prose). */
-const flatArgs = z.record(z.string().regex(/^\w{1,64}$/), z.union([z.string().max(200), z.number(), z.boolean(), z.null(), z.array(z.string().max(200)).max(100)]));
 
 export const APPROVAL_ACTIONS: ReadonlyArray<ApprovalAction<any>> = [
   approvalAction({
@@ -128,11 +128,22 @@ export const APPROVAL_ACTIONS: ReadonlyArray<ApprovalAction<any>> = [
   }),
   approvalAction({
     action: "budget.raise",
-    label: "Raise a budget",
+    label: "Raise a budget's limit or budget-mode threshold",
     permission: "admin",
-    // Carried out by the budgets' service (usage ledger) through runApproved().
-    args: flatArgs,
-    summary: (a) => `Raise budget ${String(a.budgetId ?? a.budget ?? "?")} to ${String(a.limit ?? "?")}`,
+    // Exactly the budget as it will be set (lowering one, or making a new one, needs no approval).
+    args: z
+      .object({
+        scopeKind: z.enum(BUDGET_SCOPE_KINDS),
+        scopeId: z.string().max(200).optional(),
+        metric: z.enum(BUDGET_METRICS),
+        period: z.enum(BUDGET_PERIODS),
+        limit: z.number().positive().max(1e15),
+        modeThreshold: z.number().gt(0).max(1).optional(),
+      })
+      .strict(),
+    summary: (a) =>
+      `Raise the ${a.period === "day" ? "daily" : "monthly"} ${a.metric === "tokens" ? "token" : "GPU-second"} budget of ${a.scopeKind === "global" ? "everyone" : `${a.scopeKind.replace("_", " ")} ${a.scopeId}`} to ${a.limit}${a.modeThreshold !== undefined ? ` (budget mode from ${Math.round(a.modeThreshold * 100)}%)` : ""}`,
+    execute: async (ctx, a) => ({ budgetId: (await setBudget(ctx, a)).id }),
   }),
 ];
 

@@ -9,6 +9,8 @@ import { startEvaluationRun, type EvaluationRunView } from "../evaluate/runs";
 import type { CubbyOperation } from "../agents/types";
 import { adminCubbyGrants, adminGrant, adminKeyAction, type KeyAction, type KeyActionResult } from "../cubbies/admin";
 import type { CubbyGrantView } from "../cubbies/types";
+import { isBudgetRaise, setBudget } from "../usage/budgets";
+import type { BudgetInput, BudgetView } from "../usage/types";
 import { requestApproval, waitingForApproval, type PendingApprovalAnswer } from "./service";
 
 export type RunOrApproval = { kind: "run"; run: EvaluationRunView } | { kind: "approval"; answer: PendingApprovalAnswer };
@@ -83,4 +85,14 @@ export async function cubbyKeyActionOrAskApproval(ctx: AccessContext, cubby: str
   if (action !== "shred") return adminKeyAction(ctx, cubby, action);
   await adminCubbyGrants(ctx, cubby); // 404 for an unknown cubby
   return waitingForApproval(await requestApproval(ctx, "cubby.key.shred", { cubby }));
+}
+
+/**
+ * Sets a budget, or — when it would raise an existing budget's limit or budget-mode threshold — asks for
+ * approval of exactly that budget and changes nothing. A new budget, or a lower one, applies at once.
+ */
+export async function setBudgetOrAskApproval(ctx: AccessContext, input: BudgetInput): Promise<{ budget: BudgetView } | PendingApprovalAnswer> {
+  requireAdmin(ctx);
+  if (await isBudgetRaise(ctx, input)) return waitingForApproval(await requestApproval(ctx, "budget.raise", input));
+  return { budget: await setBudget(ctx, input) };
 }

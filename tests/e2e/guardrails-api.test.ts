@@ -137,4 +137,22 @@ describe("budgets over HTTP", () => {
     const audit = await w.app.db!.prisma.auditLog.findMany({ where: { action: "budget.create" }, select: { actorLabel: true } });
     expect(audit.map((a) => a.actorLabel)).toContain(admin.email);
   });
+
+  it("raises a budget only with a second admin's approval of exactly that budget; lowering one applies at once", async () => {
+    const budget = (limit: number) => ({ scopeKind: "user", scopeId: asker.id, metric: "tokens", period: "day", limit, modeThreshold: 0.5 });
+    const current = async () => (await w.app.db!.prisma.budget.findUniqueOrThrow({ where: { id: budgetId } })).limitValue;
+    const raise = await api("/api/admin/budgets", adminKey, { method: "PUT", json: budget(2_000_000) });
+    expect(raise.status).toBe(202);
+    const { approval } = await raise.json();
+    expect(approval).toMatchObject({ action: "budget.raise", status: "pending" });
+    expect(Number(await current())).toBe(1_000_000); // nothing changed yet
+    // Lowering needs no one's approval.
+    expect((await api("/api/admin/budgets", adminKey, { method: "PUT", json: budget(900_000) })).status).toBe(200);
+    expect(Number(await current())).toBe(900_000);
+    // The asker cannot approve (not an admin), nor the admin who asked; a second admin can.
+    expect((await api(`/api/approvals/${approval.id}/decision`, adminKey, { method: "POST", json: { decision: "approve", comment: "mine" } })).status).toBe(403);
+    const second = (await makeApiKey(w.app.db!, ["admin"], { creator: await makeUser(w.app.db!, "admin") })).key;
+    expect((await api(`/api/approvals/${approval.id}/decision`, second, { method: "POST", json: { decision: "approve", comment: "quarter-end evaluation" } })).status).toBe(200);
+    await expect.poll(async () => Number(await current()), { timeout: 30_000 }).toBe(2_000_000);
+  });
 });

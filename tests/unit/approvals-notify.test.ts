@@ -33,7 +33,7 @@ describe("the arguments' fingerprint", () => {
       ["collection.delete", { collectionId: "3f0d1a2b-4c5d-4e6f-8a9b-0c1d2e3f4a5b", note: "extra" }],
     ];
     for (const [action, a] of refused) expect(args(action).safeParse(a).success, `${action} ${JSON.stringify(a).slice(0, 60)}`).toBe(false);
-    expect(args("budget.raise").safeParse({ budgetId: "b1", limit: 5 }).success).toBe(true);
+    expect(args("budget.raise").safeParse({ scopeKind: "user", scopeId: "b1", metric: "tokens", period: "day", limit: 5 }).success).toBe(true);
     expect(args("backup.restore").safeParse({ snapshotId: "20261204T120000Z-abc123" }).success).toBe(true);
   });
 });
