@@ -10,7 +10,8 @@ import { observeUsage } from "../metrics";
 import { getConfig } from "../config";
 import { budgetCheckOf, budgetName } from "./budget-check";
 import type { BudgetCheck } from "./types";
-import { releaseReservations, reserveBudgets, settleAndRecord, type LedgerEntry } from "./queries";
+import { notify } from "../notify";
+import { releaseReservations, reserveBudgets, settleAndRecord, type LedgerEntry, type SettledBudget } from "./queries";
 import { currentUsage, type UsageScope } from "./scope";
 
 export type ModelOp = "chat" | "embed" | "judge" | "rewrite" | "rerank";
@@ -114,10 +115,28 @@ export async function endModelCall(ticket: MeterTicket, result: Omit<LedgerEntry
   const db = ticket.db;
   if (!db) return;
   inBackground(
-    () => settleAndRecord(db.sql, ticket.scope, entry, { ids: ticket.ids, generations: ticket.generations, estimate: ticket.estimate }),
+    async () => notifyCrossings(db, await settleAndRecord(db.sql, ticket.scope, entry, { ids: ticket.ids, generations: ticket.generations, estimate: ticket.estimate })),
     // The answer was given; a lost ledger row must not turn it into an error.
     (err) => log("error", "usage ledger write failed", { model: entry.model, op: entry.op, error: err.message }),
   );
+}
+
+/**
+ * A settlement that carried a budget past its budget-mode threshold, or past its limit, tells the
+ * notification targets (counts only). The settlement that crosses is the only one that sees both sides of
+ * the line, so each crossing is reported once per window.
+ */
+function notifyCrossings(db: Db, settled: SettledBudget[]): void {
+  for (const b of settled) {
+    const limit = Number(b.limit_value);
+    const before = Number(b.used_before);
+    const after = Number(b.used_after);
+    const threshold = limit * Number(b.mode_threshold);
+    const state = before < limit && after >= limit ? "exhausted" : before < threshold && after >= threshold ? "entered" : null;
+    if (!state) continue;
+    const unit = b.metric === "tokens" ? "tokens" : "gpu_seconds";
+    void notify({ kind: "budget.mode", budget: b.id, state, used: after, limit, unit }, { db });
+  }
 }
 
 /** Runs a guardrail write off the caller's path (retried on a deadlock), tracked for flushUsage(). */

@@ -97,32 +97,49 @@ export interface LedgerEntry {
   ok: boolean;
 }
 
+/** A budget the settlement changed: what it had used before and after, to tell when it crossed a line. */
+export interface SettledBudget {
+  id: string;
+  metric: string;
+  limit_value: number;
+  mode_threshold: number;
+  used_before: number;
+  used_after: number;
+}
+
 /**
  * Settles a call in one statement: its reservation (`estimate`; nothing when its work reserved for it) is
  * given back, its real cost is added to the budgets whose window is still the one it was reserved in
- * (`generations`) unless its model is exempt, and its ledger row is written.
+ * (`generations`) unless its model is exempt, and its ledger row is written. Returns the budgets it changed
+ * with their use before and after (each row is updated under its lock, so exactly one settlement sees a
+ * budget cross its threshold or its limit in a window).
  */
 export async function settleAndRecord(
   sql: SqlRunner,
   scope: UsageScope,
   entry: LedgerEntry,
   reservation: { ids: string[]; generations: number[]; estimate: { tokens: number; gpuSeconds: number } },
-): Promise<void> {
+): Promise<SettledBudget[]> {
   const tokens = entry.promptTokens + entry.completionTokens;
-  await sql.query(
+  const added = `CASE WHEN b.generation = r.generation AND NOT EXISTS (SELECT 1 FROM budget_exempt_models e WHERE e.model = $1)
+                      THEN (CASE b.metric WHEN 'tokens' THEN $19::float8 ELSE $6::float8 END) ELSE 0 END`;
+  return sql.query<SettledBudget>(
     `WITH ${ASYNC_COMMIT}, locked AS (SELECT id FROM budgets WHERE id = ANY($15::uuid[]) ORDER BY id FOR UPDATE),
      settled AS (
        UPDATE budgets b SET
          reserved = GREATEST(b.reserved - CASE b.metric WHEN 'tokens' THEN $17::float8 ELSE $18::float8 END, 0),
-         used = b.used + CASE WHEN b.generation = r.generation AND NOT EXISTS (SELECT 1 FROM budget_exempt_models e WHERE e.model = $1)
-                              THEN (CASE b.metric WHEN 'tokens' THEN $19::float8 ELSE $6::float8 END) ELSE 0 END
+         used = b.used + ${added}
        FROM unnest($15::uuid[], $16::int[]) AS r(id, generation)
        WHERE b.id = r.id AND b.id IN (SELECT id FROM locked)
-       RETURNING b.id
+       RETURNING b.id::text AS id, b.metric, b.limit_value, b.mode_threshold, b.used - ${added} AS used_before, b.used AS used_after
+     ),
+     recorded AS (
+       INSERT INTO model_usage (model, op, prompt_tokens, completion_tokens, gpu_seconds, load_seconds, ok, principal_kind,
+                                user_id, api_key_id, agent_id, schedule_id, evaluation_run_id, import_job_id, label)
+       SELECT $1, $2, $3, $4, $6, $7, $5, $8, $9::uuid, $10::uuid, $11, $12::uuid, $13::uuid, $14::uuid, $20 FROM async_commit
+       RETURNING 1
      )
-     INSERT INTO model_usage (model, op, prompt_tokens, completion_tokens, gpu_seconds, load_seconds, ok, principal_kind,
-                              user_id, api_key_id, agent_id, schedule_id, evaluation_run_id, import_job_id, label)
-     SELECT $1, $2, $3, $4, $6, $7, $5, $8, $9::uuid, $10::uuid, $11, $12::uuid, $13::uuid, $14::uuid, $20 FROM async_commit`,
+     SELECT s.* FROM settled s CROSS JOIN (SELECT count(*) FROM recorded) written`,
     [
       entry.model, entry.op, entry.promptTokens, entry.completionTokens, entry.ok, entry.gpuSeconds, entry.loadSeconds,
       scope.principalKind, scope.userId, scope.apiKeyId, scope.agentId, scope.scheduleId, scope.evaluationRunId, scope.importJobId,

@@ -6,13 +6,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ask } from "@/lib/answer";
 import type { AccessContext } from "@/lib/access/context";
-import { getConfig } from "@/lib/config";
+import { getConfig, resetConfig } from "@/lib/config";
+import { createTarget } from "@/lib/notify";
 import { isAppError } from "@/lib/errors";
 import { getLlm } from "@/lib/llm";
 import { renderMetrics } from "@/lib/metrics";
 import { closeBudgetWindows, listBudgets, removeBudget, setBudget, setModelExemption } from "@/lib/usage/budgets";
 import { ledgerSums } from "@/lib/usage/queries";
-import { flushUsage } from "@/lib/usage/meter";
+import { beginModelCall, endModelCall, flushUsage } from "@/lib/usage/meter";
 import { usageScopeFor, withUsage } from "@/lib/usage/scope";
 import { usageSummary } from "@/lib/usage/ledger";
 import { addCollection, addPages, startAskEnv, stopAskEnv, WIKI } from "@/tests/integration/ask-fixtures";
@@ -32,6 +33,16 @@ beforeAll(async () => {
   aliceCtx = await accessOf(env.db, alice);
 }, 120_000);
 afterAll(() => stopAskEnv(env));
+
+async function until<T>(what: string, probe: () => Promise<T | null>, timeoutMs = 15_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const got = await probe();
+    if (got) return got;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
 
 const metric = (text: string, name: string, labels: string) => Number(new RegExp(`^${name}\\{${labels.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\} (\\S+)$`, "m").exec(text)?.[1] ?? "0");
 
@@ -189,6 +200,38 @@ describe("budgets", () => {
     await expect(withUsage(usageScopeFor(daveCtx), () => getLlm().embed(["counted"], "query"))).rejects.toMatchObject({ status: 429 });
     const audit = await env.db.prisma.auditLog.findMany({ where: { action: { startsWith: "budget." } }, select: { action: true } });
     expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(["budget.create", "budget.exempt_model", "budget.unexempt_model"]));
+  });
+
+  it("tells the notification targets once when a budget enters budget mode and once when it is used up", async () => {
+    process.env.OUTBOUND_ALLOW = "127.0.0.1";
+    resetConfig();
+    try {
+      await createTarget(admin, { kind: "webhook", name: "budget watch", url: "http://127.0.0.1:9/hooks/budgets", events: ["budget.mode"] });
+    } finally {
+      delete process.env.OUTBOUND_ALLOW;
+      resetConfig();
+    }
+    const dave = await makeUser(env.db, "viewer");
+    const budget = await setBudget(admin, { scopeKind: "user", scopeId: dave.id, metric: "tokens", period: "day", limit: 1000, modeThreshold: 0.5 });
+    // Four calls of 300, 300, 300 and 200 tokens: the second crosses 500 (budget mode), the fourth 1,000.
+    await withUsage(usageScopeFor(await accessOf(env.db, dave)), async () => {
+      for (const used of [300, 300, 300, 200]) {
+        const ticket = await beginModelCall("llama3.3:70b-instruct-q4_K_M", "chat", { tokens: 10, gpuSeconds: 0 });
+        await endModelCall(ticket, { model: "llama3.3:70b-instruct-q4_K_M", promptTokens: used - 50, completionTokens: 50, gpuSeconds: 1, loadSeconds: 0, ok: true });
+        await flushUsage();
+      }
+    });
+    const sent = await until("both notifications", async () => {
+      const rows = await env.db.prisma.notificationDelivery.findMany({ where: { eventKind: "budget.mode" }, orderBy: { createdAt: "asc" } });
+      return rows.length >= 2 ? rows : null;
+    });
+    expect(sent.map((d) => d.event)).toEqual([
+      { kind: "budget.mode", budget: budget.id, state: "entered", used: 600, limit: 1000, unit: "tokens" },
+      { kind: "budget.mode", budget: budget.id, state: "exhausted", used: 1100, limit: 1000, unit: "tokens" },
+    ]);
+    // Nothing more: the calls that did not cross a line sent nothing, and no body names a person or a question.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await env.db.prisma.notificationDelivery.count({ where: { eventKind: "budget.mode" } })).toBe(2);
   });
 
   it("lets only admins set budgets, and names a wrong scope", async () => {
