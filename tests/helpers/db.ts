@@ -2,11 +2,14 @@
 // PostgreSQL of TEST_DATABASE_URL (fast: CREATE DATABASE … TEMPLATE), or an in-memory PGlite when no
 // server is given. REQUIRE_POSTGRES=1 (CI) turns a missing server into a failure instead.
 import { createHash, randomBytes } from "node:crypto";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import pg from "pg";
 import { openPostgres, usePglite, type Db } from "@/lib/db/client";
 import { openInMemory } from "@/lib/db/embedded";
-import { applyMigrations, readMigrations } from "@/lib/db/migrate";
-import { pgRunner } from "@/lib/db/sql-runner";
+import { applyMigrations, MIGRATIONS_DIR, readMigrations } from "@/lib/db/migrate";
+import { pgliteRunner, pgRunner, type SqlRunner } from "@/lib/db/sql-runner";
 
 export interface TestDb extends Db {
   /** Connection string of this database (PostgreSQL only), e.g. for child processes. */
@@ -107,5 +110,38 @@ export async function createEmptyPostgres(): Promise<{ url: string; drop(): Prom
   return {
     url: withDatabase(server, name),
     drop: () => admin(server, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => {}),
+  };
+}
+
+/**
+ * An empty database (PostgreSQL when a server is given, else PGlite) migrated up to just before the
+ * migration whose name ends with `suffix`: a migration test stores rows as they were then, calls `applyIt()`
+ * to run that migration, and checks what it made of them.
+ */
+export async function beforeMigration(suffix: string): Promise<{ sql: SqlRunner; applyIt(): Promise<void>; close(): Promise<void> }> {
+  const all = await readMigrations();
+  const mine = all.findIndex((m) => m.name.endsWith(suffix));
+  if (mine <= 0) throw new Error(`no migration ending with ${suffix} after the first`);
+  const empty = await createEmptyPostgres();
+  const pglite = empty ? null : await openInMemory();
+  const client = empty ? new pg.Client({ connectionString: empty.url }) : null;
+  await client?.connect();
+  const sql = client ? pgRunner(client) : pgliteRunner(pglite!);
+  const dir = mkdtempSync(path.join(tmpdir(), "sot-mig-"));
+  const copy = (name: string) => cpSync(path.join(MIGRATIONS_DIR, name), path.join(dir, name), { recursive: true });
+  for (const m of all.slice(0, mine)) copy(m.name);
+  await applyMigrations(sql, { dir });
+  return {
+    sql,
+    async applyIt() {
+      copy(all[mine]!.name);
+      await applyMigrations(sql, { dir });
+    },
+    async close() {
+      rmSync(dir, { recursive: true, force: true });
+      await client?.end();
+      await empty?.drop();
+      await pglite?.close();
+    },
   };
 }

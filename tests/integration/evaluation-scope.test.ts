@@ -3,10 +3,6 @@
 // by those who may read all its collections and changed only by its owner or an admin; "recent
 // questions" are the viewer's own. Each case is arranged so that the old, unscoped code would fail it.
 // Last, the migration's backfill of rows that existed before scope did.
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AccessContext } from "@/lib/access/context";
 import { agreementFigures, nextQueueItem, skipQueueItem, submitHumanScore, type TargetKind } from "@/lib/evaluate/annotations";
@@ -23,10 +19,7 @@ import {
 import { scoreOutput, storeJudgeScore } from "@/lib/evaluate/judge";
 import { computeMetrics } from "@/lib/evaluate/scoring-rule";
 import { accessOf, keyAccessOf, makeApiKey, makeUser, type TestUser } from "@/tests/helpers/auth";
-import { openInMemory } from "@/lib/db/embedded";
-import { applyMigrations, MIGRATIONS_DIR, readMigrations } from "@/lib/db/migrate";
-import { pgRunner, pgliteRunner } from "@/lib/db/sql-runner";
-import { createEmptyPostgres, createTestDb, type TestDb } from "@/tests/helpers/db";
+import { beforeMigration, createTestDb, type TestDb } from "@/tests/helpers/db";
 import { addMembers, makeCollection, makeDataset, makeFinishedRun } from "@/tests/helpers/factories";
 
 let db: TestDb;
@@ -208,19 +201,10 @@ describe("datasets", () => {
 
 describe("the scope migration's backfill of existing rows", () => {
   it("binds datasets, runs and external outputs to every collection, owns datasets by their creators, and names whom schedules run as", async () => {
-    const empty = await createEmptyPostgres();
-    const pglite = empty ? null : await openInMemory();
-    const client = empty ? new pg.Client({ connectionString: empty.url }) : null;
-    await client?.connect();
-    const sql = client ? pgRunner(client) : pgliteRunner(pglite!);
-    const dir = mkdtempSync(path.join(tmpdir(), "sot-mig-"));
+    const before = await beforeMigration("_evaluation_scope");
+    const { sql } = before;
     try {
       // Every migration before this one, then rows as they were, then this one.
-      const all = await readMigrations();
-      const mine = all.findIndex((m) => m.name.endsWith("_evaluation_scope"));
-      expect(mine).toBeGreaterThan(0);
-      for (const m of all.slice(0, mine)) cpSync(path.join(MIGRATIONS_DIR, m.name), path.join(dir, m.name), { recursive: true });
-      await applyMigrations(sql, { dir });
       await sql.exec(`
         INSERT INTO users (id, email, role, created_at) VALUES
           ('00000000-0000-4000-8000-0000000000a1', 'first-admin@example.test', 'admin', '2026-01-01'),
@@ -241,8 +225,7 @@ describe("the scope migration's backfill of existing rows", () => {
           ('00000000-0000-4000-8000-000000000052', 'unaudited', 'backup', 60);
         INSERT INTO audit_log (actor_user_id, actor_label, action, target) VALUES
           ('00000000-0000-4000-8000-0000000000a2', 'later-admin@example.test', 'schedule.create', 'schedule:00000000-0000-4000-8000-000000000051');`);
-      cpSync(path.join(MIGRATIONS_DIR, all[mine]!.name), path.join(dir, all[mine]!.name), { recursive: true });
-      await applyMigrations(sql, { dir });
+      await before.applyIt();
 
       const both = ["00000000-0000-4000-8000-0000000000c1", "00000000-0000-4000-8000-0000000000c2"];
       const [ds] = await sql.query<{ owner_id: string; collection_ids: string[] | string }>(`SELECT owner_id, collection_ids FROM datasets`);
@@ -260,10 +243,7 @@ describe("the scope migration's backfill of existing rows", () => {
         { name: "unaudited", run_as_user_id: "00000000-0000-4000-8000-0000000000a1" }, // the longest-standing active admin
       ]);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
-      await client?.end();
-      await empty?.drop();
-      await pglite?.close();
+      await before.close();
     }
   });
 });

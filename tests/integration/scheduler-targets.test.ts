@@ -1,9 +1,5 @@
 // Product target kinds through the scheduler: a schedule hands its run to an evaluation run (lib/evaluate,
 // queued on the real job queue) and finishes when that run finishes; bad target settings name the field.
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AccessContext } from "@/lib/access/context";
 import { setDb } from "@/lib/db/client";
@@ -15,11 +11,8 @@ import { getExecutor, syncHandedOffRuns } from "@/lib/schedules/engine";
 import { createSchedule, getSchedule, getScheduleHistory, runScheduleNow, updateSchedule } from "@/lib/schedules/service";
 import { listTargetKinds } from "@/lib/schedules/targets";
 import { accessOf, makeUser } from "@/tests/helpers/auth";
-import { createEmptyPostgres, createTestDb, type TestDb } from "@/tests/helpers/db";
+import { beforeMigration, createTestDb, type TestDb } from "@/tests/helpers/db";
 import { addMembers, makeCollection, makeSource } from "@/tests/helpers/factories";
-import { openInMemory } from "@/lib/db/embedded";
-import { applyMigrations, MIGRATIONS_DIR, readMigrations } from "@/lib/db/migrate";
-import { pgRunner, pgliteRunner } from "@/lib/db/sql-runner";
 import { parseWith } from "@/lib/http/route";
 import { createScheduleBody, updateScheduleBody } from "@/lib/schedules/rules";
 
@@ -172,27 +165,17 @@ describe("target kinds", () => {
 
 describe("the camelCase migration of stored target settings", () => {
   it("renames dataset_id, source_id and timeout_seconds and leaves other settings as they were", async () => {
-    const empty = await createEmptyPostgres();
-    const pglite = empty ? null : await openInMemory();
-    const client = empty ? new pg.Client({ connectionString: empty.url }) : null;
-    await client?.connect();
-    const sql = client ? pgRunner(client) : pgliteRunner(pglite!);
-    const dir = mkdtempSync(path.join(tmpdir(), "sot-mig-"));
+    const before = await beforeMigration("_schedule_config_camel_case");
+    const { sql } = before;
     try {
       // Every migration before this one, then schedules as they were stored, then this one.
-      const all = await readMigrations();
-      const mine = all.findIndex((m) => m.name.endsWith("_schedule_config_camel_case"));
-      expect(mine).toBeGreaterThan(0);
-      for (const m of all.slice(0, mine)) cpSync(path.join(MIGRATIONS_DIR, m.name), path.join(dir, m.name), { recursive: true });
-      await applyMigrations(sql, { dir });
       await sql.exec(`
         INSERT INTO schedules (name, target_kind, target_config, interval_minutes) VALUES
           ('eval', 'evaluation_run', '{"dataset_id": "00000000-0000-4000-8000-0000000000d1"}', 60),
           ('sync', 'notion_reconcile', '{"source_id": "00000000-0000-4000-8000-0000000000e1"}', 60),
           ('ping', 'webhook', '{"url": "https://hooks.example.test/x", "timeout_seconds": 12}', 60),
           ('backup', 'backup', '{}', 60);`);
-      cpSync(path.join(MIGRATIONS_DIR, all[mine]!.name), path.join(dir, all[mine]!.name), { recursive: true });
-      await applyMigrations(sql, { dir });
+      await before.applyIt();
       const rows = await sql.query<{ name: string; target_config: unknown }>(`SELECT name, target_config FROM schedules ORDER BY name`);
       expect(rows).toEqual([
         { name: "backup", target_config: {} },
@@ -201,10 +184,7 @@ describe("the camelCase migration of stored target settings", () => {
         { name: "sync", target_config: { sourceId: "00000000-0000-4000-8000-0000000000e1" } },
       ]);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
-      await client?.end();
-      await empty?.drop();
-      await pglite?.close();
+      await before.close();
     }
   });
 });

@@ -2,20 +2,14 @@
 // with it); uploading it again updates it or reports it unchanged, never a duplicate; the files of one
 // request are written together or not at all; one upload source per collection, also for databases
 // that already had several (the migration merges them).
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import path from "node:path";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "@/lib/config";
-import { openInMemory } from "@/lib/db/embedded";
-import { applyMigrations, readMigrations } from "@/lib/db/migrate";
-import { pgliteRunner, pgRunner } from "@/lib/db/sql-runner";
 import { ingestUploads } from "@/lib/ingest";
 import { ingestDocuments } from "@/lib/ingest/pipeline";
 import { Llm } from "@/lib/llm";
 import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
-import { createEmptyPostgres, createTestDb, type TestDb } from "@/tests/helpers/db";
+import { beforeMigration, createTestDb, type TestDb } from "@/tests/helpers/db";
 import { makeCollection } from "@/tests/helpers/factories";
 
 const MIGRATIONS_DIR = path.resolve(import.meta.dirname, "..", "..", "prisma", "migrations");
@@ -104,18 +98,9 @@ describe("all or nothing", () => {
 
 describe("the migration to one upload source per collection", () => {
   it("merges existing upload sources: one copy of each file (the latest), the demo source left alone", async () => {
-    const empty = await createEmptyPostgres();
-    const pglite = empty ? null : await openInMemory();
-    const client = empty ? new pg.Client({ connectionString: empty.url }) : null;
-    await client?.connect();
-    const sql = client ? pgRunner(client) : pgliteRunner(pglite!);
-    const dir = mkdtempSync(path.join(tmpdir(), "sot-mig-"));
+    const before = await beforeMigration("_one_upload_source");
+    const { sql } = before;
     try {
-      const all = await readMigrations();
-      const mine = all.findIndex((m) => m.name.endsWith("_one_upload_source"));
-      expect(mine).toBeGreaterThan(0);
-      for (const m of all.slice(0, mine)) cpSync(path.join(MIGRATIONS_DIR, m.name), path.join(dir, m.name), { recursive: true });
-      await applyMigrations(sql, { dir });
       const C = "00000000-0000-4000-8000-0000000000c1";
       const S = (n: number) => `00000000-0000-4000-8000-00000000005${n}`;
       await sql.exec(`
@@ -132,8 +117,7 @@ describe("the migration to one upload source per collection", () => {
           ('${S(2)}', '${C}', 'b.md', 'B', 'h4', '2026-03-01'),
           ('${S(3)}', '${C}', 'c.md', 'C', 'h5', '2026-03-01'),
           ('${S(4)}', '${C}', 'a.md', 'Demo A', 'h6', '2026-03-01');`);
-      cpSync(path.join(MIGRATIONS_DIR, all[mine].name), path.join(dir, all[mine].name), { recursive: true });
-      await applyMigrations(sql, { dir });
+      await before.applyIt();
       const sources = await sql.query<{ id: string; name: string }>(`SELECT id::text, name FROM sources ORDER BY created_at`);
       expect(sources.map((s) => s.id)).toEqual([S(1), S(4)]);
       const docs = await sql.query<{ source_id: string; external_id: string; title: string }>(
@@ -149,10 +133,7 @@ describe("the migration to one upload source per collection", () => {
         /sources_one_upload_per_collection/,
       );
     } finally {
-      rmSync(dir, { recursive: true, force: true });
-      await client?.end();
-      await pglite?.close();
-      await empty?.drop();
+      await before.close();
     }
   });
 });
