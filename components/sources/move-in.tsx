@@ -6,6 +6,7 @@ import { useRouter } from "next/navigation";
 import { useRef, useState } from "react";
 import { Button } from "@/components/ui/button";
 import { controlClass, Field } from "@/components/ui/field";
+import { CollectionField } from "./collection-select";
 import { FormError } from "@/components/ui/form-error";
 import type { CollectionOption } from "@/lib/access/types";
 import { errorMessage, fetchJson, uploadJson } from "@/lib/http/client-fetch";
@@ -63,15 +64,7 @@ export function MoveInForm({ collections }: { collections: CollectionOption[] })
   return (
     <div className="space-y-3 text-sm">
       <form ref={formRef} onSubmit={(e) => e.preventDefault()} className="flex flex-wrap items-end gap-2" aria-label="Move in from Supabase">
-        <Field label="Into collection" className="w-full sm:w-48">
-          <select name="collectionId" className={controlClass}>
-            {collections.map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.name}
-              </option>
-            ))}
-          </select>
-        </Field>
+        <CollectionField label="Into collection" collections={collections} className="w-full sm:w-48" />
         <Field label="Export (pg_dump plain SQL, or CSV)" className="w-full sm:w-auto">
           <input type="file" name="export" required accept=".sql,.csv,.gz,.txt" className="min-w-0 text-sm" />
         </Field>

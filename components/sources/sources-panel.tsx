@@ -4,6 +4,7 @@ import { useEffect, useState } from "react";
 import { DeleteWithApproval } from "@/components/approvals/delete-with-approval";
 import { Button } from "@/components/ui/button";
 import { controlClass, Field } from "@/components/ui/field";
+import { CollectionField } from "./collection-select";
 import { FormError, FormNotice } from "@/components/ui/form-error";
 import { StatusBadge } from "@/components/ui/status-badge";
 import { Table } from "@/components/ui/table";
@@ -201,15 +202,7 @@ function UploadForm({ collections }: { collections: CollectionOption[] }) {
   }
   return (
     <form onSubmit={submit} className="flex flex-wrap items-end gap-3 text-sm" aria-label="Upload files">
-      <Field label="Collection" className="w-full sm:w-56">
-        <select name="collectionId" className={controlClass}>
-          {collections.map((c) => (
-            <option key={c.id} value={c.id}>
-              {c.name}
-            </option>
-          ))}
-        </select>
-      </Field>
+      <CollectionField label="Collection" collections={collections} className="w-full sm:w-56" />
       <Field label="Files (md, txt, html, pdf, docx, json)" className="w-full sm:w-auto">
         <input type="file" name="file" multiple required accept=".md,.markdown,.txt,.html,.htm,.pdf,.docx,.json" className="max-w-full text-sm" />
       </Field>
