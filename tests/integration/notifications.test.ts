@@ -24,6 +24,7 @@ import { accessOf, makeUser } from "@/tests/helpers/auth";
 import { newCanary } from "@/tests/helpers/canary";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
 import { installQueue } from "@/tests/helpers/queue";
+import { until } from "@/tests/helpers/until";
 
 const saved = { ...process.env };
 const item = (question: string, referenceAnswer: string | null = null) => ({ question, referenceAnswer, expectedSources: [] });
@@ -35,14 +36,6 @@ let hook: HttpReceiver;
 let smtp: SmtpReceiver;
 let signingSecret: string;
 const targetIds: Record<string, string> = {};
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 60_000) {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const allDelivered = () => until("every delivery to end", async () => (await db.prisma.notificationDelivery.count({ where: { status: "queued" } })) === 0);
 

@@ -14,14 +14,7 @@ import { createTestDb, type TestDb } from "@/tests/helpers/db";
 import { spawnScheduler, type SchedulerProcess as Proc } from "@/tests/helpers/scheduler-process";
 import { parseWith } from "@/lib/http/route";
 import { createScheduleBody } from "@/lib/schedules/rules";
-
-async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 60_000) {
-  const end = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+import { until } from "@/tests/helpers/until";
 
 // The webhook target goes through the SSRF guard: the loopback sink must be allowed explicitly.
 process.env.OUTBOUND_ALLOW = "127.0.0.1";

@@ -18,6 +18,7 @@ import { usageScopeFor, withUsage } from "@/lib/usage/scope";
 import { usageSummary } from "@/lib/usage/ledger";
 import { addCollection, addPages, startAskEnv, stopAskEnv, WIKI } from "@/tests/integration/ask-fixtures";
 import { accessOf, makeApiKey, keyAccessOf, makeUser, type TestUser } from "@/tests/helpers/auth";
+import { until } from "@/tests/helpers/until";
 
 let env: Awaited<ReturnType<typeof startAskEnv>>;
 let admin: AccessContext;
@@ -33,16 +34,6 @@ beforeAll(async () => {
   aliceCtx = await accessOf(env.db, alice);
 }, 120_000);
 afterAll(() => stopAskEnv(env));
-
-async function until<T>(what: string, probe: () => Promise<T | null>, timeoutMs = 15_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const got = await probe();
-    if (got) return got;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 const metric = (text: string, name: string, labels: string) => Number(new RegExp(`^${name}\\{${labels.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\} (\\S+)$`, "m").exec(text)?.[1] ?? "0");
 
