@@ -179,6 +179,11 @@ export const ROUTES: Record<string, Entry> = {
   "/api/schedules/[id]/enable": { methods: { POST: "admin" }, data: "instance" },
   "/api/schedules/[id]/history": { methods: { GET: "admin" }, data: "instance" },
   "/api/schedules/[id]/run-now": { methods: { POST: "admin" }, data: "instance" },
+  "/api/schedules/[id]/runs/[runId]/resume": {
+    methods: { POST: "admin" },
+    data: "instance",
+    note: "a run stopped at the schedule's limits: its evaluation run or import goes on; new limits optional",
+  },
   "/api/backups": { methods: { GET: "admin", POST: "admin" }, data: "instance" },
   "/api/backups/[id]": { methods: { GET: "admin" }, data: "instance" },
 
