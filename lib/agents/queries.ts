@@ -1,5 +1,6 @@
 // Agents' SQL. Resolving a token (with its delegation chain, the agents and their owners) is one
-// statement on every agent request, in the web process and in KES alike.
+// statement on every agent request, in the web process and in KES alike; in the web process the same
+// statement also counts the call against every link of the chain that has a call limit.
 import type { SqlRunner } from "../db/sql-runner";
 
 export interface ChainRow {
@@ -10,6 +11,13 @@ export interface ChainRow {
   operations: string[];
   expires_at: Date;
   revoked_at: Date | null;
+  max_calls: number | null;
+  max_failures: number | null;
+  /** Calls counted on this link (including this one when it was counted); counted only on links with a limit. */
+  calls: number;
+  failures: number;
+  /** Whether this statement counted the call on this link (false: not limited, or the call was refused). */
+  counted: boolean;
   depth: number;
   agent_name: string;
   agent_disabled_at: Date | null;
@@ -17,21 +25,57 @@ export interface ChainRow {
   owner_disabled: boolean | null;
 }
 
-/** The token with this hash and every token it was delegated from, nearest first (depth 0 = itself). */
-export async function tokenChain(sql: SqlRunner, tokenHash: string, maxDepth: number): Promise<ChainRow[]> {
+/**
+ * The token with this hash and every token it was delegated from, nearest first (depth 0 = itself).
+ * With `count`, the same statement admits the call: when every link is live and none is at a limit, each
+ * link with a call limit counts it (`calls < max_calls` is re-checked on the locked row, so concurrent
+ * calls never pass a limit). Links without limits are not written: an unlimited chain costs no write.
+ */
+export async function tokenChain(sql: SqlRunner, tokenHash: string, maxDepth: number, count = false): Promise<ChainRow[]> {
   return sql<ChainRow>`
     WITH RECURSIVE chain AS (
-      SELECT t.id, t.agent_id, t.parent_id, t.cubby, t.operations, t.expires_at, t.revoked_at, 0 AS depth
+      SELECT t.id, t.agent_id, t.parent_id, t.cubby, t.operations, t.expires_at, t.revoked_at,
+             t.max_calls, t.max_failures, t.calls, t.failures, 0 AS depth
         FROM agent_tokens t WHERE t.token_hash = ${tokenHash}
       UNION ALL
-      SELECT p.id, p.agent_id, p.parent_id, p.cubby, p.operations, p.expires_at, p.revoked_at, c.depth + 1
+      SELECT p.id, p.agent_id, p.parent_id, p.cubby, p.operations, p.expires_at, p.revoked_at,
+             p.max_calls, p.max_failures, p.calls, p.failures, c.depth + 1
         FROM agent_tokens p JOIN chain c ON p.id = c.parent_id
        WHERE c.depth < ${maxDepth}::int
+    ),
+    links AS (
+      SELECT c.*, a.name AS agent_name, a.disabled_at AS agent_disabled_at, a.owner_id,
+             (u.id IS NULL OR u.disabled_at IS NOT NULL) AS owner_disabled
+        FROM chain c JOIN agents a ON a.id = c.agent_id LEFT JOIN users u ON u.id = a.owner_id
+    ),
+    admitted AS (
+      SELECT ${count}::boolean
+             AND bool_and(revoked_at IS NULL AND expires_at > now() AND agent_disabled_at IS NULL AND NOT owner_disabled
+                          AND (max_calls IS NULL OR calls < max_calls) AND (max_failures IS NULL OR failures < max_failures))
+             AND bool_or(parent_id IS NULL) AS ok
+        FROM links
+    ),
+    counted AS (
+      UPDATE agent_tokens t SET calls = t.calls + 1
+        FROM links l, admitted
+       WHERE admitted.ok AND t.id = l.id AND t.max_calls IS NOT NULL AND t.calls < t.max_calls
+      RETURNING t.id, t.calls
     )
-    SELECT c.*, a.name AS agent_name, a.disabled_at AS agent_disabled_at, a.owner_id,
-           (u.id IS NULL OR u.disabled_at IS NOT NULL) AS owner_disabled
-      FROM chain c JOIN agents a ON a.id = c.agent_id LEFT JOIN users u ON u.id = a.owner_id
-     ORDER BY c.depth`;
+    SELECT l.id, l.agent_id, l.parent_id, l.cubby, l.operations, l.expires_at, l.revoked_at, l.max_calls, l.max_failures,
+           COALESCE(k.calls, l.calls) AS calls, l.failures, k.id IS NOT NULL AS counted, l.depth,
+           l.agent_name, l.agent_disabled_at, l.owner_id, l.owner_disabled
+      FROM links l LEFT JOIN counted k ON k.id = l.id
+     ORDER BY l.depth`;
+}
+
+/** One refused or failed call made with a token: counted on each link of its chain that has a failure limit. */
+export async function countTokenFailure(sql: SqlRunner, chainIds: string[]): Promise<void> {
+  await sql`UPDATE agent_tokens SET failures = failures + 1 WHERE id = ANY(${chainIds}::uuid[]) AND max_failures IS NOT NULL`;
+}
+
+/** One model call made by an agent's work: counted like a call on each link of its chain that has a call limit. */
+export async function countTokenCall(sql: SqlRunner, chainIds: string[]): Promise<void> {
+  await sql`UPDATE agent_tokens SET calls = calls + 1 WHERE id = ANY(${chainIds}::uuid[]) AND max_calls IS NOT NULL`;
 }
 
 export interface AgentAuthRow {
