@@ -85,6 +85,16 @@ export class BudgetExhaustedError extends AppError {
   }
 }
 
+/** An agent token reached one of its limits (429): it stays stopped until its owner or an admin resumes it. */
+export class AgentTokenStoppedError extends AppError {
+  constructor(limit: string, tokenId: string) {
+    super(429, "limit_reached", `stopped: limit reached (${limit}); the agent's owner or an admin can resume the token (POST /api/agents/tokens/${tokenId}/resume).`, {
+      limit,
+      tokenId,
+    });
+  }
+}
+
 /** Turns zod issues into `[{ path, message }]` so a 400 names every field that is wrong. */
 export function zodIssuesToDetails(issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>) {
   return issues.map((i) => ({ path: i.path.map(String).join(".") || "(root)", message: i.message }));

@@ -56,6 +56,9 @@ type Pending =
   | { kind: "token"; token: AgentTokenView }
   | { kind: "disable"; agent: AgentView };
 
+/** "3 of 10", or "no limit" when the token has none (calls are counted only against a limit). */
+const counted = (n: number, max: number | null) => (max === null ? "no limit" : `${n} of ${max}`);
+
 export function AgentsAdmin({ agents, tokens, cubbies, audit }: { agents: AgentView[]; tokens: AgentTokenView[]; cubbies: CubbyAdminView[]; audit: AgentAuditEntry[] }) {
   const { run, busy, error } = useAdminAction();
   const [shown, setShown] = useState<{ name: string; credential: string } | null>(null);
@@ -174,22 +177,49 @@ export function AgentsAdmin({ agents, tokens, cubbies, audit }: { agents: AgentV
         <Table
           testId="tokens-table"
           empty="No tokens yet."
-          columns={[{ header: "Agent", sortable: true }, { header: "Delegated by", sortable: true }, { header: "Cubby" }, { header: "Operations" }, { header: "Expires", sortable: true }, { header: "Status", sortable: true }, { header: "Actions", srOnly: true, align: "right" }]}
+          columns={[
+            { header: "Agent", sortable: true },
+            { header: "Delegated by", sortable: true },
+            { header: "Cubby" },
+            { header: "Operations" },
+            { header: "Calls", sortable: true, align: "right" },
+            { header: "Refused or failed", sortable: true, align: "right" },
+            { header: "Expires", sortable: true },
+            { header: "Status", sortable: true },
+            { header: "Actions", srOnly: true, align: "right" },
+          ]}
           rows={tokens.map((t) => ({
             key: t.id,
-            sort: [t.agent, t.delegatedBy, null, null, t.expiresAt, t.status],
+            attrs: { "data-token-id": t.id, "data-status": t.status },
+            sort: [t.agent, t.delegatedBy, null, null, t.calls, t.failures, t.expiresAt, t.status],
             cells: [
               <code key="a" className="font-mono text-xs">{t.agent}</code>,
               <span key="d" className="text-xs">{t.delegatedBy ?? "its credential"}</span>,
               <span key="c" className="text-xs">{t.cubby ?? "any it reaches"}</span>,
               t.operations.join(", "),
+              <span key="n" className="text-xs whitespace-nowrap">{counted(t.calls, t.limits.maxCalls)}</span>,
+              <span key="f" className="text-xs whitespace-nowrap">{counted(t.failures, t.limits.maxFailures)}</span>,
               <span key="e" className="text-xs whitespace-nowrap text-zinc-500">{when(t.expiresAt)}</span>,
-              <StatusBadge key="s" status={t.status} tone={t.status === "active" ? "success" : "muted"} />,
-              t.status === "active" ? (
-                <Button key="r" size="sm" variant="danger" disabled={busy} onClick={() => setPending({ kind: "token", token: t })}>
-                  Revoke
-                </Button>
-              ) : null,
+              <StatusBadge key="s" status={t.status} tone={t.status === "active" ? "success" : t.status === "stopped" ? "warning" : "muted"} />,
+              <span key="r" className="inline-flex gap-2">
+                {(t.status === "stopped" || t.status === "expired") && (
+                  // Counts start again from zero, with the same limits; an expired token gets a new expiry.
+                  <Button
+                    size="sm"
+                    disabled={busy}
+                    onClick={() =>
+                      void run(() => fetchJson(`/api/agents/tokens/${t.id}/resume`, { method: "POST", json: t.status === "expired" ? { ttlSeconds: 15 * 60 } : {} }))
+                    }
+                  >
+                    Resume
+                  </Button>
+                )}
+                {(t.status === "active" || t.status === "stopped") && (
+                  <Button size="sm" variant="danger" disabled={busy} onClick={() => setPending({ kind: "token", token: t })}>
+                    Revoke
+                  </Button>
+                )}
+              </span>,
             ],
           }))}
         />

@@ -2,6 +2,7 @@ import Link from "next/link";
 import { StatusBadge } from "@/components/ui/status-badge";
 import { Table } from "@/components/ui/table";
 import type { RunView } from "@/lib/schedules/types";
+import { ResumeRunButton } from "./resume-run";
 
 const when = (iso: string | null) => (iso ? iso.slice(0, 19).replace("T", " ") + " UTC" : "—");
 
@@ -36,7 +37,10 @@ export function RunHistory({ runs }: { runs: RunView[] }) {
           <RunStatus key="t" status={r.status} />,
           <span key="f" className="whitespace-nowrap">{when(r.finishedAt)}</span>,
           <ResultLink key="r" result={r.result} />,
-          <span key="e" className="block max-w-xs break-words text-red-700 dark:text-red-400">{r.error ?? ""}</span>,
+          <span key="e" className="block max-w-xs space-y-1 break-words text-red-700 dark:text-red-400">
+            <span className="block">{r.error ?? ""}</span>
+            {r.resumable && <ResumeRunButton scheduleId={r.scheduleId} runId={r.id} />}
+          </span>,
         ],
       }))}
     />

@@ -44,6 +44,10 @@ export function ScheduleForm({ choices, schedule, defaultRunAs }: { choices: Tar
       maxConcurrent: num("maxConcurrent"),
       timeoutMinutes: num("timeoutMinutes"),
       runAsUserId: str("runAsUserId") || undefined,
+      // Empty: the RUN_MAX_* setting applies (null); the server refuses anything but a whole number ≥ 0.
+      maxModelCalls: num("maxModelCalls") ?? null,
+      maxRetries: num("maxRetries") ?? null,
+      maxRuntimeSeconds: num("maxRuntimeSeconds") ?? null,
     };
     setBusy(true);
     setError(null);
@@ -218,6 +222,28 @@ export function ScheduleForm({ choices, schedule, defaultRunAs }: { choices: Tar
           {err("timeoutMinutes")}
         </label>
       </div>
+      <fieldset className="grid gap-3 rounded-md border border-zinc-200 p-3 sm:grid-cols-3 dark:border-zinc-800">
+        <legend className="px-1 text-sm font-medium">Circuit breakers (per run)</legend>
+        <span className="text-xs text-zinc-500 sm:col-span-3">
+          The evaluation run or import each run starts stops at these as &ldquo;stopped: limit reached&rdquo;, resumable from the history. Empty: the
+          server&apos;s default; 0: no limit.
+        </span>
+        <label className="text-sm">
+          <span className="mb-1 block font-medium">Model calls</span>
+          <input name="maxModelCalls" type="number" min={0} step={1} defaultValue={schedule?.limits.maxModelCalls ?? ""} className={input} />
+          {err("maxModelCalls")}
+        </label>
+        <label className="text-sm">
+          <span className="mb-1 block font-medium">Retries</span>
+          <input name="maxRetries" type="number" min={0} step={1} defaultValue={schedule?.limits.maxRetries ?? ""} className={input} />
+          {err("maxRetries")}
+        </label>
+        <label className="text-sm">
+          <span className="mb-1 block font-medium">Runtime (seconds)</span>
+          <input name="maxRuntimeSeconds" type="number" min={0} step={1} defaultValue={schedule?.limits.maxRuntimeSeconds ?? ""} className={input} />
+          {err("maxRuntimeSeconds")}
+        </label>
+      </fieldset>
       <label className="flex items-center gap-2 text-sm">
         <input name="enabled" type="checkbox" defaultChecked={schedule?.enabled ?? true} /> Enabled
       </label>

@@ -1,6 +1,7 @@
 // Agents' SQL. Resolving a token (with its delegation chain, the agents and their owners) is one
-// statement on every agent request, in the web process and in KES alike (where the same statement also
-// reads the key the call is about: lib/kes/queries.ts agentKeyForCall).
+// statement on every agent request, in the web process and in KES alike: in KES the same statement also
+// reads the key the call is about (lib/kes/queries.ts agentKeyForCall); in the web process it also counts
+// the call against every link of the chain that has a call limit.
 import { sqlFragment, type SqlFragment, type SqlRunner } from "../db/sql-runner";
 
 export interface ChainRow {
@@ -11,6 +12,13 @@ export interface ChainRow {
   operations: string[];
   expires_at: Date;
   revoked_at: Date | null;
+  max_calls: number | null;
+  max_failures: number | null;
+  /** Calls counted on this link (including this one when it was counted); counted only on links with a limit. */
+  calls: number;
+  failures: number;
+  /** Whether this statement counted the call on this link (false: not limited, or the call was refused). */
+  counted: boolean;
   depth: number;
   agent_name: string;
   agent_disabled_at: Date | null;
@@ -26,10 +34,12 @@ export interface ChainRow {
 export function tokenChainCtes(tokenHash: string, maxDepth: number): SqlFragment {
   return sqlFragment`
     chain AS (
-      SELECT t.id, t.agent_id, t.parent_id, t.cubby, t.operations, t.expires_at, t.revoked_at, 0 AS depth
+      SELECT t.id, t.agent_id, t.parent_id, t.cubby, t.operations, t.expires_at, t.revoked_at,
+             t.max_calls, t.max_failures, t.calls, t.failures, 0 AS depth
         FROM agent_tokens t WHERE t.token_hash = ${tokenHash}
       UNION ALL
-      SELECT p.id, p.agent_id, p.parent_id, p.cubby, p.operations, p.expires_at, p.revoked_at, c.depth + 1
+      SELECT p.id, p.agent_id, p.parent_id, p.cubby, p.operations, p.expires_at, p.revoked_at,
+             p.max_calls, p.max_failures, p.calls, p.failures, c.depth + 1
         FROM agent_tokens p JOIN chain c ON p.id = c.parent_id
        WHERE c.depth < ${maxDepth}::int
     ),
@@ -40,20 +50,55 @@ export function tokenChainCtes(tokenHash: string, maxDepth: number): SqlFragment
     )`;
 }
 
-/** The token with this hash and every token it was delegated from, nearest first (depth 0 = itself). */
-export async function tokenChain(sql: SqlRunner, tokenHash: string, maxDepth: number): Promise<ChainRow[]> {
-  return sql<ChainRow>`WITH RECURSIVE ${tokenChainCtes(tokenHash, maxDepth)} SELECT * FROM links ORDER BY depth`;
+/**
+ * The token with this hash and every token it was delegated from, nearest first (depth 0 = itself).
+ * With `count`, the same statement admits the call: when every link is live and none is at a limit, each
+ * link with a call limit counts it (`calls < max_calls` is re-checked on the locked row, so concurrent
+ * calls never pass a limit). Links without limits are not written: an unlimited chain costs no write.
+ */
+export async function tokenChain(sql: SqlRunner, tokenHash: string, maxDepth: number, count = false): Promise<ChainRow[]> {
+  return sql<ChainRow>`
+    WITH RECURSIVE ${tokenChainCtes(tokenHash, maxDepth)},
+    admitted AS (
+      SELECT ${count}::boolean
+             AND bool_and(revoked_at IS NULL AND expires_at > now() AND agent_disabled_at IS NULL AND NOT owner_disabled
+                          AND (max_calls IS NULL OR calls < max_calls) AND (max_failures IS NULL OR failures < max_failures))
+             AND bool_or(parent_id IS NULL) AS ok
+        FROM links
+    ),
+    counted AS (
+      UPDATE agent_tokens t SET calls = t.calls + 1
+        FROM links l, admitted
+       WHERE admitted.ok AND t.id = l.id AND t.max_calls IS NOT NULL AND t.calls < t.max_calls
+      RETURNING t.id, t.calls
+    )
+    SELECT l.id, l.agent_id, l.parent_id, l.cubby, l.operations, l.expires_at, l.revoked_at, l.max_calls, l.max_failures,
+           COALESCE(k.calls, l.calls) AS calls, l.failures, k.id IS NOT NULL AS counted, l.depth,
+           l.agent_name, l.agent_disabled_at, l.owner_id, l.owner_disabled
+      FROM links l LEFT JOIN counted k ON k.id = l.id
+     ORDER BY l.depth`;
 }
 
-/** Chain rows that came back as JSON (json_agg of `links`): times as Dates again. */
+/** Chain rows that came back as JSON (json_agg of `links`): times as Dates again; KES counts nothing. */
 export function chainFromJson(rows: Array<Record<string, unknown>> | null): ChainRow[] {
   const date = (v: unknown) => (v == null ? null : new Date(v as string));
   return (rows ?? []).map((r) => ({
     ...(r as unknown as ChainRow),
+    counted: false,
     expires_at: date(r.expires_at)!,
     revoked_at: date(r.revoked_at),
     agent_disabled_at: date(r.agent_disabled_at),
   }));
+}
+
+/** One refused or failed call made with a token: counted on each link of its chain that has a failure limit. */
+export async function countTokenFailure(sql: SqlRunner, chainIds: string[]): Promise<void> {
+  await sql`UPDATE agent_tokens SET failures = failures + 1 WHERE id = ANY(${chainIds}::uuid[]) AND max_failures IS NOT NULL`;
+}
+
+/** One model call made by an agent's work: counted like a call on each link of its chain that has a call limit. */
+export async function countTokenCall(sql: SqlRunner, chainIds: string[]): Promise<void> {
+  await sql`UPDATE agent_tokens SET calls = calls + 1 WHERE id = ANY(${chainIds}::uuid[]) AND max_calls IS NOT NULL`;
 }
 
 export interface AgentAuthRow {

@@ -35,8 +35,12 @@ function agentView(a: AgentRow): AgentView {
 
 type TokenRow = {
   id: string; cubby: string | null; operations: string[]; expiresAt: Date; revokedAt: Date | null; createdAt: Date;
+  maxCalls: number | null; maxFailures: number | null; calls: number; failures: number;
   agent: { name: string }; parent: { agent: { name: string } } | null;
 };
+
+const atLimit = (t: Pick<TokenRow, "maxCalls" | "maxFailures" | "calls" | "failures">) =>
+  (t.maxCalls !== null && t.calls >= t.maxCalls) || (t.maxFailures !== null && t.failures >= t.maxFailures);
 
 function tokenView(t: TokenRow, now = Date.now()): AgentTokenView {
   return {
@@ -48,7 +52,10 @@ function tokenView(t: TokenRow, now = Date.now()): AgentTokenView {
     expiresAt: t.expiresAt.toISOString(),
     revokedAt: t.revokedAt?.toISOString() ?? null,
     createdAt: t.createdAt.toISOString(),
-    status: t.revokedAt ? "revoked" : t.expiresAt.getTime() <= now ? "expired" : "active",
+    limits: { maxCalls: t.maxCalls, maxFailures: t.maxFailures },
+    calls: t.calls,
+    failures: t.failures,
+    status: t.revokedAt ? "revoked" : t.expiresAt.getTime() <= now ? "expired" : atLimit(t) ? "stopped" : "active",
   };
 }
 
@@ -111,6 +118,78 @@ export async function revokeToken(ctx: AccessContext, id: string): Promise<Agent
   return tokenView(row);
 }
 
+export interface ResumeTokenInput {
+  /** New limits (omitted: kept; null: none). Counts start again from zero either way. */
+  maxCalls?: number | null;
+  maxFailures?: number | null;
+  /** A new expiry, seconds from now (at most 24 hours, never past a parent's): resumes an expired token. */
+  ttlSeconds?: number;
+}
+
+/**
+ * Resumes a token stopped at a limit (or raises its limits before it gets there): its counts start again
+ * from zero, with new limits when given, and a new expiry when asked for. A delegated token is never given
+ * more than its parent chain has left. For the agent's owner or an admin (agents belong to admins);
+ * audited. A revoked token stays revoked (409).
+ */
+export async function resumeToken(ctx: AccessContext, id: string, input: ResumeTokenInput): Promise<AgentTokenView> {
+  requireAdmin(ctx);
+  const t = await ctx.db.prisma.agentToken.findUnique({ where: { id }, include: TOKEN_INCLUDE });
+  if (!t) throw new NotFoundError(`Agent token ${id}`);
+  if (t.revokedAt) throw new ConflictError(`Agent token ${id} is revoked; a revoked token cannot be resumed (issue a new one).`);
+  // What the chain above it has left (its parents' own limits and counts, and the earliest expiry).
+  const parents = t.parentId ? await parentChainLeft(ctx, t.parentId) : null;
+  if (parents?.stopped) {
+    throw new ConflictError(`The token it was delegated from is stopped (${parents.stopped}); resume that one first.`);
+  }
+  checkWithinParent("maxCalls", input.maxCalls !== undefined ? input.maxCalls : t.maxCalls, parents?.callsLeft ?? null);
+  checkWithinParent("maxFailures", input.maxFailures !== undefined ? input.maxFailures : t.maxFailures, parents?.failuresLeft ?? null);
+  let expiresAt = t.expiresAt;
+  if (input.ttlSeconds !== undefined) {
+    expiresAt = new Date(Date.now() + input.ttlSeconds * 1000);
+    if (parents && expiresAt > parents.expiresAt) {
+      throw new ValidationError("A delegated token cannot outlive its parent.", [
+        { path: "ttlSeconds", message: `must end no later than ${parents.expiresAt.toISOString()}, when the token it is delegated from expires` },
+      ]);
+    }
+  }
+  const row = await ctx.db.prisma.agentToken.update({
+    where: { id },
+    data: {
+      calls: 0,
+      failures: 0,
+      expiresAt,
+      ...(input.maxCalls !== undefined ? { maxCalls: input.maxCalls } : {}),
+      ...(input.maxFailures !== undefined ? { maxFailures: input.maxFailures } : {}),
+    },
+    include: TOKEN_INCLUDE,
+  });
+  await auditAs(ctx, "agent.token.resume", `agent:${t.agent.name}`, {
+    id, maxCalls: row.maxCalls, maxFailures: row.maxFailures, expiresAt: row.expiresAt.toISOString(), was: { calls: t.calls, failures: t.failures },
+  });
+  return tokenView(row);
+}
+
+/** The remainder of a chain of tokens starting at `id` (the parent of the token being resumed). */
+async function parentChainLeft(ctx: AccessContext, id: string) {
+  let callsLeft: number | null = null;
+  let failuresLeft: number | null = null;
+  let expiresAt = new Date(8.64e15);
+  let stopped: string | null = null;
+  let next: string | null = id;
+  for (let depth = 0; next && depth <= MAX_DELEGATION_DEPTH; depth++) {
+    const p: { parentId: string | null; maxCalls: number | null; maxFailures: number | null; calls: number; failures: number; expiresAt: Date; revokedAt: Date | null } | null =
+      await ctx.db.prisma.agentToken.findUnique({ where: { id: next }, select: { parentId: true, maxCalls: true, maxFailures: true, calls: true, failures: true, expiresAt: true, revokedAt: true } });
+    if (!p) break;
+    if (p.maxCalls !== null) callsLeft = Math.min(callsLeft ?? Infinity, Math.max(0, p.maxCalls - p.calls));
+    if (p.maxFailures !== null) failuresLeft = Math.min(failuresLeft ?? Infinity, Math.max(0, p.maxFailures - p.failures));
+    if (p.expiresAt < expiresAt) expiresAt = p.expiresAt;
+    if (!stopped && (p.revokedAt || p.expiresAt.getTime() <= Date.now() || atLimit(p))) stopped = p.revokedAt ? "revoked" : p.expiresAt.getTime() <= Date.now() ? "expired" : "at its limit";
+    next = p.parentId;
+  }
+  return { callsLeft, failuresLeft, expiresAt, stopped };
+}
+
 export interface TokenRequest {
   /** The agent the token is for: the caller itself (default) or, when delegating, another agent. */
   agent?: string;
@@ -119,6 +198,23 @@ export interface TokenRequest {
   /** Seconds from now; or an absolute expiresAt. Default 15 minutes, at most 24 hours. */
   ttlSeconds?: number;
   expiresAt?: string;
+  /** Circuit breakers (default: none of its own; a delegated token is bounded by its parents anyway). */
+  maxCalls?: number | null;
+  maxFailures?: number | null;
+}
+
+/**
+ * A delegated token may not be given more calls or failures than its parent chain has left: `left` is
+ * the tightest link's remainder (null: no link limits it).
+ */
+function checkWithinParent(field: "maxCalls" | "maxFailures", asked: number | null | undefined, left: number | null): void {
+  // No limit of its own: its calls still count against its parents' limits.
+  if (asked == null || left === null) return;
+  if (asked > left) {
+    throw new ValidationError("A delegated token cannot be given more than its parent has left.", [
+      { path: field, message: `at most ${left}: what the token it is delegated from has left` },
+    ]);
+  }
 }
 
 /**
@@ -165,14 +261,19 @@ export async function issueToken(ctx: AccessContext, input: TokenRequest): Promi
       }
       expiresAt = parent.expiresAt;
     }
+    // Calls through the new token count against its parents too; asking for more than they have left is refused.
+    checkWithinParent("maxCalls", input.maxCalls, parent.callsLeft);
+    checkWithinParent("maxFailures", input.maxFailures, parent.failuresLeft);
   }
   const token = newToken();
+  const maxCalls = input.maxCalls ?? null;
+  const maxFailures = input.maxFailures ?? null;
   const row = await ctx.db.prisma.agentToken.create({
-    data: { agentId: holder.id, parentId: parent?.tokenId ?? null, tokenHash: hashSecret(token), cubby, operations, expiresAt },
+    data: { agentId: holder.id, parentId: parent?.tokenId ?? null, tokenHash: hashSecret(token), cubby, operations, expiresAt, maxCalls, maxFailures },
     include: TOKEN_INCLUDE,
   });
   await auditAs(ctx, parent ? "agent.token.delegate" : "agent.token.issue", `agent:${holder.name}`, {
-    id: row.id, cubby, operations, expiresAt: expiresAt.toISOString(),
+    id: row.id, cubby, operations, expiresAt: expiresAt.toISOString(), maxCalls, maxFailures,
   });
   return { token, view: tokenView(row) };
 }

@@ -27,7 +27,16 @@ export interface AgentTokenView {
   expiresAt: string;
   revokedAt: string | null;
   createdAt: string;
-  status: "active" | "expired" | "revoked";
+  /**
+   * Circuit breakers: calls made with it (counted while it has a call limit; calls through tokens delegated
+   * from it count too) and refused or failed calls (counted while it has a failure limit); null: no limit.
+   * Its runtime is expiresAt.
+   */
+  limits: { maxCalls: number | null; maxFailures: number | null };
+  calls: number;
+  failures: number;
+  /** stopped: at its call or failure limit; its calls get 429 until it is resumed (an expired one is resumed by a new expiry). */
+  status: "active" | "expired" | "revoked" | "stopped";
 }
 
 /** A new agent, with its credential: the only time the credential exists outside its holder. */

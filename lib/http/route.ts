@@ -8,7 +8,9 @@ import { usageScopeFor, withUsage } from "../usage/scope";
 import { resolvePrincipal } from "../auth/principal";
 import { can, type Permission, type Principal } from "../auth/roles";
 import { getDb, type Db } from "../db/client";
+import { countTokenFailure } from "../agents/queries";
 import {
+  AgentTokenStoppedError,
   AppError,
   isAppError,
   PayloadTooLargeError,
@@ -150,9 +152,12 @@ export function route<
     const started = performance.now();
     const url = new URL(request.url);
     let status = 500;
+    let db: Db | undefined;
+    let principal: Principal | null = null;
+    // A call made with an agent token that ends refused or failed counts against the token's failure limit.
+    let limitedChain: string[] | null = null;
     try {
-      const db = await getDb();
-      let principal: Principal | null = null;
+      db = await getDb();
       if (spec.permission !== "public" && spec.permission !== "signature") {
         const resolved = await resolvePrincipal(db, request.headers);
         if (resolved === "bearer-invalid" || !resolved) {
@@ -160,6 +165,9 @@ export function route<
           await limitRequest(db, request.headers, null);
           throw resolved ? new UnauthorizedError("The API key is invalid, revoked or expired.") : new UnauthorizedError();
         }
+        // An agent token at one of its limits (lib/agents/tokens.ts) is refused until it is resumed.
+        if (resolved.agent?.stopped) throw new AgentTokenStoppedError(resolved.agent.stopped, resolved.agent.tokenId!);
+        if (resolved.agent?.failuresLeft != null) limitedChain = resolved.agent.chainIds;
         if (spec.permission === "agent") {
           if (resolved.kind !== "agent") throw new ForbiddenError("This is for agents: call it with an agent token (Authorization: Bearer sot_at_…).");
         } else if (!can(resolved, spec.permission)) {
@@ -226,6 +234,11 @@ export function route<
       log("error", "unhandled error", { requestId, path: url.pathname, error: (err as Error)?.message, stack: (err as Error)?.stack });
       return withRequestId(render(new AppError(500, "internal", "Something went wrong on our side; the request id identifies it in the logs."), requestId), requestId);
     } finally {
+      if (limitedChain && status >= 400 && db) {
+        await countTokenFailure(db.sql, limitedChain).catch((err: Error) =>
+          log("error", "could not count an agent token's failed call", { requestId, error: err.message }),
+        );
+      }
       log("info", "request", {
         requestId,
         method: request.method,

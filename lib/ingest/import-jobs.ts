@@ -65,7 +65,15 @@ export function importJobSummary(j: {
 
 export async function createImportJob(
   db: Db,
-  input: { sourceId: string; kind: ImportKind; trigger?: string; options?: Record<string, unknown>; seeds?: DiscoveredItem[] },
+  input: {
+    sourceId: string;
+    kind: ImportKind;
+    trigger?: string;
+    options?: Record<string, unknown>;
+    seeds?: DiscoveredItem[];
+    /** Run limits (default: the RUN_MAX_* settings): a schedule's, when a schedule starts it. */
+    limits?: { maxModelCalls?: number | null; maxRetries?: number | null; maxRuntimeSeconds?: number | null };
+  },
 ): Promise<{ id: string }> {
   const source = await db.prisma.source.findUnique({ where: { id: input.sourceId } });
   if (!source) throw new NotFoundError("Source");
@@ -82,7 +90,15 @@ export async function createImportJob(
     throw new ConflictError(`An import of this source is already ${running.status} (job ${running.id}).`, { jobId: running.id });
   }
   const job = await db.prisma.importJob.create({
-    data: { sourceId: input.sourceId, kind: input.kind, trigger: input.trigger ?? "manual", options: (input.options ?? {}) as object },
+    data: {
+      sourceId: input.sourceId,
+      kind: input.kind,
+      trigger: input.trigger ?? "manual",
+      options: (input.options ?? {}) as object,
+      maxModelCalls: input.limits?.maxModelCalls ?? null,
+      maxRetries: input.limits?.maxRetries ?? null,
+      maxRuntimeSeconds: input.limits?.maxRuntimeSeconds ?? null,
+    },
   });
   if (input.seeds?.length) await addItems(db, job.id, input.seeds);
   return { id: job.id };
@@ -419,10 +435,13 @@ export async function startNotionImport(
 }
 
 /** A full re-sync of a source (Notion or S3): catches what webhooks missed, removes what is gone. */
-export async function startReconcile(db: Db, input: { sourceId: string; trigger?: string }): Promise<{ kind: "import_job"; id: string }> {
+export async function startReconcile(
+  db: Db,
+  input: { sourceId: string; trigger?: string; limits?: { maxModelCalls?: number | null; maxRetries?: number | null; maxRuntimeSeconds?: number | null } },
+): Promise<{ kind: "import_job"; id: string }> {
   const source = await db.prisma.source.findUnique({ where: { id: input.sourceId } });
   if (!source) throw new NotFoundError("Source");
-  const { id } = await createImportJob(db, { sourceId: input.sourceId, kind: source.kind === "s3" ? "s3_sync" : "reconcile", trigger: input.trigger ?? "schedule" });
+  const { id } = await createImportJob(db, { sourceId: input.sourceId, kind: source.kind === "s3" ? "s3_sync" : "reconcile", trigger: input.trigger ?? "schedule", limits: input.limits });
   await enqueueImport(db, id);
   return { kind: "import_job", id };
 }

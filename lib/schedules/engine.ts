@@ -36,7 +36,9 @@ import {
 } from "./queries";
 import { trackedRuns } from "../jobs/tracked-run";
 import { nextRunAfter } from "./rules";
-import { errorSummary, getTargetKind, getTargetKindForResult, type ScheduleRunTrigger, type TargetKind, type TargetOutcome } from "./targets";
+import { errorSummary, getTargetKind, getTargetKindForResult, type ScheduleLimits, type ScheduleRunTrigger, type TargetKind, type TargetOutcome } from "./targets";
+import { effectiveLimits, isRunLimitReached, RunLimiter } from "../usage/run-limits";
+import { usageScopeFor, withUsage } from "../usage/scope";
 
 export interface ClaimedRun {
   runId: string;
@@ -48,7 +50,15 @@ export interface ClaimedRun {
   dueAt: Date | null;
   /** The user whose access the run has (null: the schedule's user was deleted; the run fails). */
   runAsUserId: string | null;
+  /** The schedule's own run limits when the run was claimed (null: the RUN_MAX_* setting). */
+  limits: ScheduleLimits;
 }
+
+const limitsOf = (s: { max_model_calls: number | null; max_retries: number | null; max_runtime_seconds: number | null }): ScheduleLimits => ({
+  maxModelCalls: s.max_model_calls,
+  maxRetries: s.max_retries,
+  maxRuntimeSeconds: s.max_runtime_seconds,
+});
 
 export interface EngineOptions {
   /** host:pid, recorded on the runs this process starts. */
@@ -117,6 +127,7 @@ export async function claimDueRuns(db: Db, opts: EngineOptions): Promise<Claimed
         trigger: "schedule",
         dueAt: s.next_run_at,
         runAsUserId: s.run_as_user_id,
+        limits: limitsOf(s),
       });
     }
     return claimed;
@@ -152,6 +163,7 @@ export async function claimManualRun(db: Db, scheduleId: string, opts: EngineOpt
       trigger: "manual",
       dueAt: null,
       runAsUserId: s.run_as_user_id,
+      limits: limitsOf(s),
     };
   });
 }
@@ -226,6 +238,9 @@ export class RunExecutor {
 
   private async perform(run: ClaimedRun, signal: AbortSignal): Promise<void> {
     const kind = getTargetKind(run.targetKind);
+    // The run's own work (what a target does in this process) is metered for the schedule and held to
+    // its limits; work handed off (an evaluation run, an import) takes the same limits as its own.
+    const limiter = new RunLimiter(effectiveLimits(run.limits));
     let outcome: TargetOutcome;
     try {
       const access = kind ? await runAsContext(this.db, run, kind) : null;
@@ -235,20 +250,26 @@ export class RunExecutor {
         outcome = { state: "failed", error: access };
       } else {
         const config = kind.config.parse(run.targetConfig);
-        outcome = await kind.start(config, {
-          db: this.db,
-          scheduleId: run.scheduleId,
-          scheduleName: run.scheduleName,
-          runId: run.runId,
-          trigger: run.trigger,
-          dueAt: run.dueAt,
-          access: access!,
-          signal,
-        });
+        const scope = usageScopeFor(access!, { scheduleId: run.scheduleId, limiter });
+        outcome = await withUsage(scope, () =>
+          kind.start(config, {
+            db: this.db,
+            scheduleId: run.scheduleId,
+            scheduleName: run.scheduleName,
+            runId: run.runId,
+            trigger: run.trigger,
+            dueAt: run.dueAt,
+            access: access!,
+            limits: run.limits,
+            signal,
+          }),
+        );
       }
     } catch (err) {
-      outcome = { state: "failed", error: errorSummary(err) };
+      outcome = isRunLimitReached(err) ? { state: "stopped", error: err.message } : { state: "failed", error: errorSummary(err) };
     }
+    // A limit reached inside the work, even when the work carried on to an end of its own, is what the run says.
+    if (limiter.reached && outcome.state !== "started") outcome = { ...outcome, state: "stopped", error: limiter.stopMessage! };
     if (signal.aborted && outcome.state === "failed") {
       outcome = { ...outcome, error: "the scheduler stopped (or the run timed out) while the run was in progress" };
     }

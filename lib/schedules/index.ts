@@ -7,6 +7,7 @@ export {
   getScheduleHistory,
   listSchedules,
   runAsUsers,
+  resumeScheduleRun,
   runScheduleNow,
   targetChoices,
   setScheduleEnabled,

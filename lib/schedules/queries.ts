@@ -16,6 +16,9 @@ export interface DueRow {
   anchor_at: Date;
   next_run_at: Date;
   run_as_user_id: string | null;
+  max_model_calls: number | null;
+  max_retries: number | null;
+  max_runtime_seconds: number | null;
 }
 
 /** Waits for the start lock (held until the transaction ends). */
@@ -38,7 +41,8 @@ export async function nowAndRunning(tx: SqlRunner): Promise<{ now: Date; running
 /** Due, enabled schedules under their own limit, locked for this transaction (edited ones are skipped). */
 export function lockDueSchedules(tx: SqlRunner, limit: number): Promise<DueRow[]> {
   return tx<DueRow>`
-    SELECT s.id, s.name, s.target_kind, s.target_config, s.interval_minutes, s.cron, s.time_zone, s.anchor_at, s.next_run_at, s.run_as_user_id
+    SELECT s.id, s.name, s.target_kind, s.target_config, s.interval_minutes, s.cron, s.time_zone, s.anchor_at, s.next_run_at, s.run_as_user_id,
+           s.max_model_calls, s.max_retries, s.max_runtime_seconds
     FROM schedules s
     WHERE s.enabled AND s.next_run_at <= now()
       AND (SELECT count(*) FROM schedule_runs r WHERE r.schedule_id = s.id AND r.status = 'running') < s.max_concurrent
@@ -66,7 +70,7 @@ export async function advanceSchedules(tx: SqlRunner, scheduleIds: string[], nex
 
 export async function lockSchedule(tx: SqlRunner, scheduleId: string): Promise<(DueRow & { max_concurrent: number }) | null> {
   const rows = await tx<DueRow & { max_concurrent: number }>`
-    SELECT id::text, name, target_kind, target_config, max_concurrent, run_as_user_id::text
+    SELECT id::text, name, target_kind, target_config, max_concurrent, run_as_user_id::text, max_model_calls, max_retries, max_runtime_seconds
     FROM schedules WHERE id = ${scheduleId}::uuid FOR UPDATE`;
   return rows[0] ?? null;
 }
@@ -86,6 +90,18 @@ export async function insertManualRun(tx: SqlRunner, scheduleId: string, owner: 
     RETURNING id::text`;
   await tx`UPDATE schedules SET last_run_at = now(), updated_at = now() WHERE id = ${scheduleId}::uuid`;
   return run.id;
+}
+
+/**
+ * stopped → running, once, for a resume of the work it handed off: the watcher follows it again. Its
+ * start time moves to now, so its schedule's timeout counts from the resume.
+ */
+export async function reopenStoppedRun(sql: SqlRunner, scheduleId: string, runId: string): Promise<boolean> {
+  const rows = await sql<{ id: string }>`
+    UPDATE schedule_runs SET status = 'running', error = NULL, finished_at = NULL, started_at = now(), heartbeat_at = now()
+    WHERE id = ${runId}::uuid AND schedule_id = ${scheduleId}::uuid AND status = 'stopped'
+    RETURNING id::text`;
+  return rows.length > 0;
 }
 
 export function handedOffRuns(sql: SqlRunner, limit: number): Promise<Array<{ id: string; result_id: string; result_kind: string; target_kind: string }>> {

@@ -54,7 +54,21 @@ const fields = {
     .max(10080, { message: "must be at most 10080 (7 days)" }),
   /** The user whose access the schedule's runs have; default: whoever creates the schedule. */
   runAsUserId: z.string().uuid({ message: "must be a user id (UUID)" }),
+  // Circuit breakers for the work each run starts (lib/usage/run-limits.ts): null keeps the RUN_MAX_*
+  // setting, 0 means no limit.
+  maxModelCalls: limit("model calls", 100_000_000),
+  maxRetries: limit("retries", 1_000_000),
+  maxRuntimeSeconds: limit("seconds", 30 * 86400),
 };
+
+function limit(what: string, max: number) {
+  return z
+    .number({ message: `must be a whole number of ${what} (0: no limit, null: the default)` })
+    .int({ message: `must be a whole number of ${what} (0: no limit, null: the default)` })
+    .min(0, { message: "must be 0 (no limit) or more" })
+    .max(max, { message: `must be at most ${max}` })
+    .nullable();
+}
 
 export const createScheduleBody = z
   .object({
@@ -67,6 +81,9 @@ export const createScheduleBody = z
     maxConcurrent: fields.maxConcurrent.default(1),
     timeoutMinutes: fields.timeoutMinutes.default(240),
     runAsUserId: fields.runAsUserId.optional(),
+    maxModelCalls: fields.maxModelCalls.default(null),
+    maxRetries: fields.maxRetries.default(null),
+    maxRuntimeSeconds: fields.maxRuntimeSeconds.default(null),
   })
   .strict();
 /** A create body as the route's schema leaves it (defaults applied): what createSchedule takes. */
@@ -83,6 +100,9 @@ export const updateScheduleBody = z
     maxConcurrent: fields.maxConcurrent.optional(),
     timeoutMinutes: fields.timeoutMinutes.optional(),
     runAsUserId: fields.runAsUserId.optional(),
+    maxModelCalls: fields.maxModelCalls.optional(),
+    maxRetries: fields.maxRetries.optional(),
+    maxRuntimeSeconds: fields.maxRuntimeSeconds.optional(),
   })
   .strict();
 export type UpdateScheduleInput = z.output<typeof updateScheduleBody>;
@@ -99,6 +119,10 @@ export interface ScheduleFields {
   timeoutMinutes: number;
   /** Null only for a stored schedule whose user was deleted; never accepted from input. */
   runAsUserId: string | null;
+  /** The schedule's run limits (null: the RUN_MAX_* setting; 0: no limit). */
+  maxModelCalls: number | null;
+  maxRetries: number | null;
+  maxRuntimeSeconds: number | null;
 }
 
 type Issue = { path: string; message: string };

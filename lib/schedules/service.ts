@@ -6,11 +6,11 @@
 import { requireAdmin, type AccessContext } from "../access/context";
 import { auditAs } from "../audit";
 import type { Db } from "../db/client";
-import { NotFoundError } from "../errors";
+import { ConflictError, NotFoundError } from "../errors";
 import { claimManualRun, defaultEngineOptions, getExecutor } from "./engine";
-import { lastRunIds } from "./queries";
+import { lastRunIds, reopenStoppedRun } from "./queries";
 import { checkScheduleFields, nextRunAfter, type CreateScheduleInput, type ScheduleFields, type UpdateScheduleInput } from "./rules";
-import { getTargetKind, listTargetKinds } from "./targets";
+import { getTargetKind, getTargetKindForResult, listTargetKinds, type ScheduleLimits } from "./targets";
 import type { RunView, ScheduleView, TargetChoices } from "./types";
 
 export type { RunView, ScheduleView, TargetChoices } from "./types";
@@ -31,6 +31,7 @@ export function runView(r: RunRow): RunView {
     finishedAt: iso(r.finishedAt),
     error: r.error,
     result: r.resultKind && r.resultId ? { kind: r.resultKind, id: r.resultId } : null,
+    resumable: r.status === "stopped" && !!r.resultId && !!(r.resultKind && getTargetKindForResult(r.resultKind)?.resume),
   };
 }
 
@@ -71,6 +72,7 @@ async function views(db: Db, rows: ScheduleRow[]): Promise<ScheduleView[]> {
       maxConcurrent: s.maxConcurrent,
       timeoutMinutes: s.timeoutMinutes,
       runAsUserId: s.runAsUserId,
+      limits: { maxModelCalls: s.maxModelCalls, maxRetries: s.maxRetries, maxRuntimeSeconds: s.maxRuntimeSeconds },
       nextRunAt: iso(s.nextRunAt),
       lastRunAt: iso(s.lastRunAt),
       running: runningBy.get(s.id) ?? 0,
@@ -118,6 +120,9 @@ export async function createSchedule(ctx: AccessContext, b: CreateScheduleInput,
       maxConcurrent: b.maxConcurrent,
       timeoutMinutes: b.timeoutMinutes,
       runAsUserId: b.runAsUserId ?? ctx.onBehalfOf,
+      maxModelCalls: b.maxModelCalls,
+      maxRetries: b.maxRetries,
+      maxRuntimeSeconds: b.maxRuntimeSeconds,
     },
     db,
     now,
@@ -136,11 +141,14 @@ export async function createSchedule(ctx: AccessContext, b: CreateScheduleInput,
       maxConcurrent: f.maxConcurrent,
       timeoutMinutes: f.timeoutMinutes,
       runAsUserId: f.runAsUserId,
+      maxModelCalls: f.maxModelCalls,
+      maxRetries: f.maxRetries,
+      maxRuntimeSeconds: f.maxRuntimeSeconds,
       nextRunAt: next,
     },
   });
   const [view] = await views(db, [row]);
-  await record(ctx, "schedule.create", row.id, { name: view.name, target: view.target.kind, runAsUserId: f.runAsUserId });
+  await record(ctx, "schedule.create", row.id, { name: view.name, target: view.target.kind, runAsUserId: f.runAsUserId, limits: view.limits });
   return view;
 }
 
@@ -172,6 +180,9 @@ export async function updateSchedule(ctx: AccessContext, id: string, p: UpdateSc
     maxConcurrent: p.maxConcurrent ?? cur.maxConcurrent,
     timeoutMinutes: p.timeoutMinutes ?? cur.timeoutMinutes,
     runAsUserId: p.runAsUserId ?? cur.runAsUserId,
+    maxModelCalls: p.maxModelCalls !== undefined ? p.maxModelCalls : cur.maxModelCalls,
+    maxRetries: p.maxRetries !== undefined ? p.maxRetries : cur.maxRetries,
+    maxRuntimeSeconds: p.maxRuntimeSeconds !== undefined ? p.maxRuntimeSeconds : cur.maxRuntimeSeconds,
   };
   const f = await checkScheduleFields(merged, db, now);
   const ruleChanged = f.intervalMinutes !== cur.intervalMinutes || f.cron !== cur.cron || f.timeZone !== cur.timeZone;
@@ -193,6 +204,9 @@ export async function updateSchedule(ctx: AccessContext, id: string, p: UpdateSc
       maxConcurrent: f.maxConcurrent,
       timeoutMinutes: f.timeoutMinutes,
       runAsUserId: f.runAsUserId,
+      maxModelCalls: f.maxModelCalls,
+      maxRetries: f.maxRetries,
+      maxRuntimeSeconds: f.maxRuntimeSeconds,
       nextRunAt,
     },
   });
@@ -245,6 +259,32 @@ export async function runScheduleNow(ctx: AccessContext, id: string): Promise<Ru
   const row = await db.prisma.scheduleRun.findUniqueOrThrow({ where: { id: claimed.runId } });
   await record(ctx, "schedule.run_now", id, { runId: row.id });
   return runView(row);
+}
+
+/**
+ * Resumes a schedule run that stopped at a limit: the evaluation run or import it started goes on where
+ * it stopped (its counts starting again), with the schedule's limits as they are now unless the request
+ * gives others, and the schedule run is running again until that work ends. 409 unless the run is
+ * stopped, or when what it stopped in cannot be resumed (start the schedule again instead).
+ */
+export async function resumeScheduleRun(ctx: AccessContext, scheduleId: string, runId: string, limits: Partial<ScheduleLimits> = {}): Promise<RunView> {
+  requireAdmin(ctx);
+  const { db } = ctx;
+  const s = await findRow(db, scheduleId);
+  const run = /^[0-9a-f-]{36}$/i.test(runId) ? await db.prisma.scheduleRun.findFirst({ where: { id: runId, scheduleId } }) : null;
+  if (!run) throw new NotFoundError("Schedule run");
+  if (run.status !== "stopped") throw new ConflictError(`This schedule run is ${run.status}; only a stopped run can be resumed.`);
+  const kind = run.resultKind ? getTargetKindForResult(run.resultKind) : undefined;
+  if (!kind?.resume || !run.resultId) {
+    throw new ConflictError("This run stopped in work of its own, which cannot be picked up again; start the schedule again (Run now).");
+  }
+  const own: ScheduleLimits = { maxModelCalls: s.maxModelCalls, maxRetries: s.maxRetries, maxRuntimeSeconds: s.maxRuntimeSeconds };
+  const given = Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)) as Partial<ScheduleLimits>;
+  // The work's own compare-and-set (stopped → queued) makes a double resume a 409, before the run reopens.
+  await kind.resume(run.resultId, ctx, { ...own, ...given });
+  await reopenStoppedRun(db.sql, scheduleId, runId);
+  await record(ctx, "schedule.run_resume", scheduleId, { runId, result: { kind: run.resultKind, id: run.resultId }, limits: { ...own, ...given } });
+  return runView(await db.prisma.scheduleRun.findUniqueOrThrow({ where: { id: runId } }));
 }
 
 /** What the schedule form offers: target kinds, the things they can point at, and the users to run as. */

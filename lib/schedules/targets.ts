@@ -7,12 +7,19 @@ import type { Permission } from "../auth/roles";
 import { backupStatus, startBackup } from "../backup";
 import type { Db } from "../db/client";
 import { isAppError } from "../errors";
-import { evaluationRunStatus, startEvaluationRun } from "../evaluate";
+import { evaluationRunStatus, resumeEvaluationRun, startEvaluationRun } from "../evaluate";
 import { assertOutboundAllowed, describeOutboundFailure, OutboundBlockedError, outboundFetch } from "../http/outbound";
-import { importJobView, startReconcile } from "../ingest";
+import { importJobView, resumeImportJob, startReconcile } from "../ingest";
 import { sendDigest } from "../insights/digest";
 
 export type ScheduleRunTrigger = "schedule" | "manual";
+
+/** A schedule's circuit breakers (lib/usage/run-limits.ts): null keeps the RUN_MAX_* setting, 0 is no limit. */
+export interface ScheduleLimits {
+  maxModelCalls: number | null;
+  maxRetries: number | null;
+  maxRuntimeSeconds: number | null;
+}
 
 export interface TargetContext {
   db: Db;
@@ -23,6 +30,8 @@ export interface TargetContext {
   dueAt: Date | null;
   /** The access of the user the schedule runs as, read when this run started. */
   access: AccessContext;
+  /** The schedule's run limits: work handed off (an evaluation run, an import) takes them as its own. */
+  limits: ScheduleLimits;
   /** Aborted when the scheduler stops; in-process work should give up. */
   signal: AbortSignal;
 }
@@ -31,7 +40,9 @@ export type TargetOutcome =
   /** The work continues elsewhere; `status(resultId)` tells when it ends. */
   | { state: "started"; resultKind: string; resultId: string }
   | { state: "succeeded"; resultKind?: string; resultId?: string }
-  | { state: "failed"; error: string; resultKind?: string; resultId?: string };
+  | { state: "failed"; error: string; resultKind?: string; resultId?: string }
+  /** The run's own work reached one of its limits ("stopped: limit reached (…)"). */
+  | { state: "stopped"; error: string; resultKind?: string; resultId?: string };
 
 export interface TargetStatus {
   /** stopped: the run it started reached a run limit (lib/usage/run-limits.ts) and waits to be resumed. */
@@ -57,6 +68,8 @@ export interface TargetKind<C = unknown> {
   /** For kinds whose work continues elsewhere: the result kind they hand off to, and how to ask about it. */
   resultKind?: string;
   status?(resultId: string, db: Db): Promise<TargetStatus>;
+  /** For handed-off work that stopped at a limit: resumes it as `by` (409 unless stopped), with these limits. */
+  resume?(resultId: string, by: AccessContext, limits: ScheduleLimits): Promise<void>;
 }
 
 /** Declares a kind with its config type inferred from its schema. */
@@ -184,6 +197,7 @@ const evaluationRunTarget = targetKind({
         datasetId: config.datasetId,
         trigger: ctx.trigger === "manual" ? "manual" : "schedule",
         scheduleRunId: ctx.runId,
+        ...ctx.limits,
       });
       return { state: "started", resultKind: r.kind, resultId: r.id };
     } catch (err) {
@@ -198,8 +212,11 @@ const evaluationRunTarget = targetKind({
     if (!run) return { state: "failed", error: "the evaluation run no longer exists" };
     if (run.status === "completed") return { state: "succeeded" };
     if (run.status === "failed") return { state: "failed", error: errorSummary(run.error ?? "the evaluation run failed") };
-    if (run.status === "stopped") return { state: "stopped", error: `${errorSummary(run.error ?? "stopped: limit reached")}; resume the evaluation run on its page` };
+    if (run.status === "stopped") return { state: "stopped", error: `${errorSummary(run.error ?? "stopped: limit reached")}; resume it on this page` };
     return { state: "running" };
+  },
+  async resume(id, by, limits) {
+    await resumeEvaluationRun(by, id, limits);
   },
 });
 
@@ -223,7 +240,7 @@ const notionReconcileTarget = targetKind({
     return src ? `Reconcile ${src.kind === "s3" ? "S3" : "Notion"} source "${src.name}"` : "Reconcile of a deleted source";
   },
   async start(config, ctx) {
-    const r = await startReconcile(ctx.db, { sourceId: config.sourceId, trigger: ctx.trigger });
+    const r = await startReconcile(ctx.db, { sourceId: config.sourceId, trigger: ctx.trigger, limits: ctx.limits });
     return { state: "started", resultKind: r.kind, resultId: r.id };
   },
   async status(id, db) {
@@ -231,8 +248,11 @@ const notionReconcileTarget = targetKind({
     if (!job) return { state: "failed", error: "the import job no longer exists" };
     if (job.status === "succeeded") return { state: "succeeded" };
     if (job.status === "failed") return { state: "failed", error: errorSummary(job.error ?? "the import job failed") };
-    if (job.status === "stopped") return { state: "stopped", error: `${errorSummary(job.error ?? "stopped: limit reached")}; resume the import on its source's page` };
+    if (job.status === "stopped") return { state: "stopped", error: `${errorSummary(job.error ?? "stopped: limit reached")}; resume it on this page` };
     return { state: "running" };
+  },
+  async resume(id, by, limits) {
+    await resumeImportJob(by, id, limits);
   },
 });
 

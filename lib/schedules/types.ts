@@ -12,6 +12,8 @@ export interface RunView {
   error: string | null;
   /** What the run produced (an evaluation run, an import job, a backup, an HTTP status). */
   result: { kind: string; id: string } | null;
+  /** Stopped at a limit in work that can go on (an evaluation run, an import): POST …/runs/{id}/resume. */
+  resumable: boolean;
 }
 
 export interface ScheduleView {
@@ -26,6 +28,12 @@ export interface ScheduleView {
   timeoutMinutes: number;
   /** The user whose access its runs have; null when that user was deleted (its runs then fail). */
   runAsUserId: string | null;
+  /**
+   * Circuit breakers for the work each run starts (the evaluation run or import takes them) and for the
+   * run's own work: null keeps the RUN_MAX_* setting, 0 means no limit. Reaching one ends the run as
+   * "stopped: limit reached (…)", resumable.
+   */
+  limits: { maxModelCalls: number | null; maxRetries: number | null; maxRuntimeSeconds: number | null };
   nextRunAt: string | null;
   lastRunAt: string | null;
   running: number;

@@ -8,6 +8,7 @@ import type { AccessContext } from "../access/context";
 import type { Db } from "../db/client";
 import type { BudgetCheck } from "./types";
 import type { RunLimiter } from "./run-limits";
+import { AgentTokenLimiter } from "../agents/limiter";
 
 export interface UsageScope {
   /** Where the ledger row and the budget reservation go. */
@@ -59,7 +60,8 @@ export function usageScopeFor(ctx: AccessContext, extra: UsageScopeExtra = {}): 
     scheduleId: extra.scheduleId ?? inherited?.scheduleId ?? null,
     evaluationRunId: extra.evaluationRunId ?? inherited?.evaluationRunId ?? null,
     importJobId: extra.importJobId ?? inherited?.importJobId ?? null,
-    limiter: extra.limiter ?? inherited?.limiter,
+    // Work done with an agent token is held to the token's limits (lib/agents/limiter.ts).
+    limiter: extra.limiter ?? inherited?.limiter ?? (p.kind === "agent" && p.agent?.tokenId ? new AgentTokenLimiter(ctx.db.sql, p.agent) : undefined),
     budgets: extra.budgets,
   };
 }

@@ -49,6 +49,9 @@ describe("schedules API", () => {
     expect(await bad({ ...base, intervalMinutes: 10, maxConcurrent: 1000 })).toEqual(["maxConcurrent"]);
     expect(await bad({ ...base, intervalMinutes: 10, timeoutMinutes: 0 })).toEqual(["timeoutMinutes"]);
     expect(await bad({ ...base, intervalMinutes: "often" })).toEqual(["intervalMinutes"]);
+    expect(await bad({ ...base, intervalMinutes: 10, maxModelCalls: -5 })).toEqual(["maxModelCalls"]);
+    expect(await bad({ ...base, intervalMinutes: 10, maxRuntimeSeconds: 2.5 })).toEqual(["maxRuntimeSeconds"]);
+    expect((await api("/00000000-0000-4000-8000-000000000000/runs/00000000-0000-4000-8000-000000000000/resume", { method: "POST", body: "{}" })).status).toBe(404);
     expect(await bad({ ...base, intervalMinutes: 10, target: { kind: "webhook", config: {} } })).toEqual(["target.config.url"]);
     expect(await bad({ ...base, intervalMinutes: 10, runAsUserId: "00000000-0000-4000-8000-000000000000" })).toEqual(["runAsUserId"]);
     expect((await api("/00000000-0000-4000-8000-000000000000")).status).toBe(404);
@@ -156,11 +159,15 @@ describe("schedules page", () => {
     expect(await page.locator('[data-field-error="cron"]').textContent()).toBe("minute field: 61 is out of range 0-59");
 
     await page.getByLabel("Cron", { exact: true }).fill("30 2 * * *");
+    // Circuit breakers of its own: empty keeps the server's default.
+    await page.getByLabel("Model calls").fill("25");
+    await page.getByLabel("Runtime (seconds)").fill("600");
     await page.getByRole("button", { name: "Create schedule" }).click();
     await page.waitForURL(/\/schedules\/[0-9a-f-]{36}$/);
     const id = page.url().split("/").pop()!;
     await page.getByRole("heading", { name: "Nightly ping" }).waitFor();
     expect(await page.getByTestId("schedule-run-as").textContent()).toBe(`${evaluator.email} (evaluator)`);
+    expect(await page.getByTestId("schedule-run-limits").textContent()).toBe("model calls: 25, retries: default, runtime (s): 600");
     await page.locator('form[data-ready="true"]').waitFor({ state: "attached" }); // the page's scripts are running
     expect(await page.getByText("No runs yet.").count()).toBe(1);
 
@@ -179,7 +186,7 @@ describe("schedules page", () => {
     await listRow.getByRole("button", { name: "Disable" }).click();
     await listRow.getByRole("button", { name: "Enable" }).waitFor();
     const stored = await app.db!.prisma.schedule.findUniqueOrThrow({ where: { id } });
-    expect(stored).toMatchObject({ enabled: false, nextRunAt: null, cron: "30 2 * * *", timeZone: "America/New_York", runAsUserId: evaluator.id });
+    expect(stored).toMatchObject({ enabled: false, nextRunAt: null, cron: "30 2 * * *", timeZone: "America/New_York", runAsUserId: evaluator.id, maxModelCalls: 25, maxRetries: null, maxRuntimeSeconds: 600 });
     await page.close();
   });
 });

@@ -179,6 +179,11 @@ export const ROUTES: Record<string, Entry> = {
   "/api/schedules/[id]/enable": { methods: { POST: "admin" }, data: "instance" },
   "/api/schedules/[id]/history": { methods: { GET: "admin" }, data: "instance" },
   "/api/schedules/[id]/run-now": { methods: { POST: "admin" }, data: "instance" },
+  "/api/schedules/[id]/runs/[runId]/resume": {
+    methods: { POST: "admin" },
+    data: "instance",
+    note: "a run stopped at the schedule's limits: its evaluation run or import goes on; new limits optional",
+  },
   "/api/backups": { methods: { GET: "admin", POST: "admin" }, data: "instance" },
   "/api/backups/[id]": { methods: { GET: "admin" }, data: "instance" },
 
@@ -251,6 +256,11 @@ export const ROUTES: Record<string, Entry> = {
     note: "POST with the credential: a token; with a token: a delegated one, never wider nor longer",
   },
   "/api/agents/tokens/[id]": { methods: { DELETE: "admin" }, data: "instance", note: "tokens delegated from it die with it" },
+  "/api/agents/tokens/[id]/resume": {
+    methods: { POST: "admin" },
+    data: "instance",
+    note: "a token stopped at a limit: counts from zero, new limits or expiry never past its parent's",
+  },
   "/api/cubbies": { methods: { GET: "agent", POST: "agent" }, data: "grants" },
   "/api/cubbies/[name]": { methods: { GET: "agent" }, data: "grants" },
   "/api/cubbies/[name]/items": { methods: { GET: "agent" }, data: "grants", note: "keys, versions and sizes" },

@@ -11,6 +11,11 @@ import { KesClient, inProcessTransport } from "@/lib/kes/client";
 import { serviceTable, type KesInstance } from "@/lib/kes/protocol";
 import { accessOf, makeUser, type TestUser } from "@/tests/helpers/auth";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { resetConfig } from "@/lib/config";
+import { getLlm, resetLlm } from "@/lib/llm";
+import { flushUsage } from "@/lib/usage/meter";
+import { usageScopeFor, withUsage } from "@/lib/usage/scope";
+import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
 
 let db: TestDb;
 let owner: TestUser;
@@ -90,6 +95,38 @@ describe("agent tokens", () => {
     expect(outlive.status).toBe(400);
     expect(outlive.details?.[0]?.path).toBe("ttlSeconds");
     expect(await failure(issueToken(await ctxOf(creds["ag-a"]!), { agent: "ag-b" }))).toMatchObject({ status: 403 });
+  });
+});
+
+describe("model calls made with an agent token", () => {
+  let ollama: FakeOllama;
+  beforeAll(async () => {
+    ollama = await startFakeOllama({});
+    process.env.OLLAMA_HOST = ollama.url;
+    resetConfig();
+    resetLlm();
+  });
+  afterAll(async () => {
+    await ollama?.close();
+  });
+
+  it("pass through the token's limits: each counts as a call on every limited link, the one past the limit is refused", async () => {
+    const parent = await issueToken(await ctxOf(creds["ag-e"]!), { ttlSeconds: 600, maxCalls: 4 });
+    const child = await issueToken(await ctxOf(parent.token), { agent: "ag-f" }); // parent: 1 call
+    const ctx = await ctxOf(child.token); // parent: 2 calls (the child has no limit of its own: not counted on it)
+    await withUsage(usageScopeFor(ctx), async () => {
+      await getLlm().embed(["first"], "query"); // parent: 3
+      await getLlm().embed(["second"], "query"); // parent: 4
+      await expect(getLlm().embed(["third"], "query")).rejects.toThrow("stopped: limit reached (the agent token's calls)");
+    });
+    await flushUsage();
+    const counts = await db.prisma.agentToken.findMany({ where: { id: { in: [parent.view.id, child.view.id] } }, select: { id: true, calls: true } });
+    expect(Object.fromEntries(counts.map((c) => [c.id, c.calls]))).toEqual({ [parent.view.id]: 4, [child.view.id]: 0 });
+    // The ledger has the two calls, on behalf of the agent.
+    const rows = await db.sql<{ agent_id: string }>`SELECT agent_id::text FROM model_usage WHERE agent_id IS NOT NULL`;
+    expect(rows).toHaveLength(2);
+    // And the token is stopped for its next call.
+    expect((await agentPrincipal(db, child.token))!.agent!.stopped).toBe("4 calls of the token it was delegated from (agent:ag-e)");
   });
 });
 

@@ -21,8 +21,12 @@ import { setBudget } from "@/lib/usage/budgets";
 import { flushUsage } from "@/lib/usage/meter";
 import { fakeJudge } from "@/tests/fakes/judge-fake";
 import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
-import { accessOf, makeUser } from "@/tests/helpers/auth";
+import { accessOf, makeApiKey, makeUser } from "@/tests/helpers/auth";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import * as schedulesRoute from "@/app/api/schedules/route";
+import * as scheduleRoute from "@/app/api/schedules/[id]/route";
+import * as runNowRoute from "@/app/api/schedules/[id]/run-now/route";
+import * as resumeRoute from "@/app/api/schedules/[id]/runs/[runId]/resume/route";
 
 let db: TestDb;
 let ollama: FakeOllama;
@@ -146,10 +150,91 @@ describe("schedule run limits", () => {
     }
     expect(await syncHandedOffRuns(db)).toBe(1);
     const [done] = await getScheduleHistory(admin, s.id);
-    expect(done).toMatchObject({ status: "stopped", error: "stopped: limit reached (2 model calls); resume the evaluation run on its page" });
+    expect(done).toMatchObject({ status: "stopped", error: "stopped: limit reached (2 model calls); resume it on this page", resumable: true });
     await flushUsage();
     const rows = await db.sql<{ schedule_id: string }>`SELECT schedule_id::text FROM model_usage WHERE evaluation_run_id = ${done!.result!.id}::uuid`;
     expect(rows.map((r) => r.schedule_id)).toEqual([s.id, s.id]);
+  });
+});
+
+describe("a schedule's own limits", () => {
+  const BASE = "http://sot.test";
+  type Handler = (req: Request, ctx?: { params?: Promise<Record<string, string>> }) => Promise<Response>;
+  /** Through the real route handler (the route wrapper: authentication, zod, errors → statuses). */
+  async function call(handler: Handler, method: string, path: string, key: string, body?: unknown, params: Record<string, string> = {}) {
+    const res = await handler(
+      new Request(BASE + path, {
+        method,
+        headers: { authorization: `Bearer ${key}`, host: "sot.test", ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }),
+      { params: Promise.resolve(params) },
+    );
+    const text = await res.text();
+    return { status: res.status, json: text ? JSON.parse(text) : null };
+  }
+  let key: string;
+  beforeAll(async () => {
+    key = (await makeApiKey(db, ["ask", "score", "import", "admin"], { creator: await makeUser(db, "admin") })).key;
+  });
+
+  it("refuses limits that are negative or not whole numbers with 400 naming the field, and writes nothing", async () => {
+    const before = await db.prisma.schedule.count();
+    const base = { name: "bad limits", target: { kind: "evaluation_run", config: { datasetId } }, cron: "0 3 * * *" };
+    for (const [field, value] of [["maxModelCalls", -1], ["maxRetries", 1.5], ["maxRuntimeSeconds", "60"]] as const) {
+      const res = await call(schedulesRoute.POST, "POST", "/api/schedules", key, { ...base, [field]: value });
+      expect(res.status).toBe(400);
+      expect(res.json.error.details).toEqual([expect.objectContaining({ path: field })]);
+    }
+    expect(await db.prisma.schedule.count()).toBe(before);
+    const made = await call(schedulesRoute.POST, "POST", "/api/schedules", key, { ...base, maxModelCalls: 5 });
+    expect(made.status).toBe(201);
+    const bad = await call(scheduleRoute.PATCH, "PATCH", `/api/schedules/${made.json.id}`, key, { maxModelCalls: -3 }, { id: made.json.id });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.details).toEqual([expect.objectContaining({ path: "maxModelCalls" })]);
+    expect((await db.prisma.schedule.findUniqueOrThrow({ where: { id: made.json.id } })).maxModelCalls).toBe(5);
+  });
+
+  it("stops a schedule run at the schedule's model-call limit, says so on the run, and resumes it to the end", async () => {
+    const made = await call(schedulesRoute.POST, "POST", "/api/schedules", key, {
+      name: "limited nightly",
+      target: { kind: "evaluation_run", config: { datasetId } },
+      cron: "0 3 * * *",
+      maxModelCalls: 3,
+      maxRetries: 4,
+    });
+    expect(made.status).toBe(201);
+    expect(made.json.limits).toEqual({ maxModelCalls: 3, maxRetries: 4, maxRuntimeSeconds: null });
+    const id = made.json.id as string;
+    const started = await call(runNowRoute.POST, "POST", `/api/schedules/${id}/run-now`, key, undefined, { id });
+    expect(started.status).toBe(202);
+    await getExecutor(db).drain();
+    const [handed] = await getScheduleHistory(admin, id);
+    const evalRunId = handed!.result!.id;
+    // The evaluation run it started carries the schedule's limits as its own.
+    expect((await getEvaluationRun(admin, evalRunId))!.limits).toEqual({ maxModelCalls: 3, maxRetries: 4, maxRuntimeSeconds: null });
+    await processEvaluationRun(db, evalRunId);
+    await syncHandedOffRuns(db);
+    const [stopped] = await getScheduleHistory(admin, id);
+    expect(stopped).toMatchObject({ id: handed!.id, status: "stopped", error: "stopped: limit reached (3 model calls); resume it on this page", resumable: true });
+    expect(stopped!.finishedAt).not.toBeNull();
+
+    // Resumed through the API with a higher limit: the evaluation run goes on, the schedule run follows it again.
+    const resume = (body: unknown) =>
+      call(resumeRoute.POST, "POST", `/api/schedules/${id}/runs/${handed!.id}/resume`, key, body, { id, runId: handed!.id });
+    const bad = await resume({ maxModelCalls: -1 });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.details).toEqual([expect.objectContaining({ path: "maxModelCalls" })]);
+    const resumed = await resume({ maxModelCalls: 0 });
+    expect(resumed.status).toBe(200);
+    expect(resumed.json).toMatchObject({ id: handed!.id, status: "running", error: null, resumable: false });
+    expect((await resume({})).status).toBe(409);
+    expect((await getEvaluationRun(admin, evalRunId))!).toMatchObject({ status: "queued", limits: { maxModelCalls: 0, maxRetries: 4 } });
+    await processEvaluationRun(db, evalRunId);
+    expect(await syncHandedOffRuns(db)).toBe(1);
+    const [done] = await getScheduleHistory(admin, id);
+    expect(done).toMatchObject({ id: handed!.id, status: "succeeded", error: null });
+    expect((await getEvaluationRun(admin, evalRunId))!.status).toBe("completed");
   });
 });
 

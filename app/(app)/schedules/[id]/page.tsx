@@ -11,6 +11,12 @@ import { getSchedule, getScheduleHistory, runAsUsers, targetChoices } from "@/li
 
 export const dynamic = "force-dynamic";
 
+/** A schedule's run limits in words: null keeps the setting (RUN_MAX_*), 0 is no limit. */
+function runLimitsText(l: { maxModelCalls: number | null; maxRetries: number | null; maxRuntimeSeconds: number | null }): string {
+  const one = (v: number | null, unit: string) => (v === null ? `${unit}: default` : v === 0 ? `${unit}: no limit` : `${unit}: ${v}`);
+  return [one(l.maxModelCalls, "model calls"), one(l.maxRetries, "retries"), one(l.maxRuntimeSeconds, "runtime (s)")].join(", ");
+}
+
 const when = (iso: string | null) => (iso ? iso.slice(0, 19).replace("T", " ") + " UTC" : "—");
 
 export default async function SchedulePage({ params }: { params: Promise<{ id: string }> }) {
@@ -49,6 +55,8 @@ export default async function SchedulePage({ params }: { params: Promise<{ id: s
           <dd>
             {schedule.maxConcurrent} at once, timeout {schedule.timeoutMinutes} min
           </dd>
+          <dt className="text-zinc-500">Circuit breakers</dt>
+          <dd data-testid="schedule-run-limits">{runLimitsText(schedule.limits)}</dd>
         </dl>
         <ScheduleActions id={schedule.id} name={schedule.name} enabled={schedule.enabled} showDelete />
       </div>

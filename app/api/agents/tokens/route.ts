@@ -12,6 +12,15 @@ const Body = z
     operations: z.array(z.enum(CUBBY_OPERATIONS)).min(1, "name at least one operation").optional(),
     ttlSeconds: z.number().int().min(1).max(TOKEN_TTL_MAX_SECONDS).optional(),
     expiresAt: z.string().datetime({ offset: true, message: "must be an ISO 8601 time with its offset" }).optional(),
+    // Circuit breakers: calls made with it, and those refused or failed (null or omitted: no limit of its own).
+    maxCalls: z.number({ message: "must be a whole number of calls" }).int({ message: "must be a whole number of calls" }).min(1, { message: "must be at least 1" }).max(100_000_000).nullable().optional(),
+    maxFailures: z
+      .number({ message: "must be a whole number of calls" })
+      .int({ message: "must be a whole number of calls" })
+      .min(1, { message: "must be at least 1" })
+      .max(100_000_000)
+      .nullable()
+      .optional(),
   })
   .strict()
   .refine((b) => !(b.ttlSeconds !== undefined && b.expiresAt !== undefined), { message: "give ttlSeconds or expiresAt, not both", path: ["expiresAt"] });
