@@ -1,5 +1,6 @@
-// Stacked bars per category (e.g. per day, stacked by model): plain SVG, server-rendered, each bar segment
-// with a tooltip and the legend below. Scales to its box, so it fits a phone.
+// Stacked bars per category (e.g. per day, stacked by model or by outcome): plain SVG, server-rendered, each
+// bar segment with a tooltip and the legend below. Scales to its box, so it fits a phone. The one bar chart of
+// the app (usage per model, questions and thumbs per day).
 export interface BarSeries {
   /** The category on the x axis (a day "2026-12-04"). */
   x: string;
@@ -20,15 +21,41 @@ export function compactNumber(v: number): string {
   return Number.isInteger(v) ? String(v) : v.toFixed(2);
 }
 
-export function BarChart({ title, unit, series, testId }: { title: string; unit: string; series: BarSeries[]; testId?: string }) {
-  const xs = [...new Set(series.map((s) => s.x))].sort();
-  const stacks = [...new Set(series.map((s) => s.stack))].sort();
+/** A stack with its legend label and colour, for charts whose stacks are known in advance. */
+export interface BarStack {
+  key: string;
+  label: string;
+  color: string;
+}
+
+export function BarChart({
+  title,
+  unit,
+  series,
+  testId,
+  categories,
+  stacks: known,
+}: {
+  title: string;
+  unit: string;
+  series: BarSeries[];
+  testId?: string;
+  /** Every category in order, those without data too (each day of a period); default: those in `series`, sorted. */
+  categories?: string[];
+  /** The stacks in this order, labels and colours; default: those in `series`, sorted, coloured from the palette. */
+  stacks?: BarStack[];
+}) {
+  const xs = categories ?? [...new Set(series.map((s) => s.x))].sort();
+  const stackList: BarStack[] =
+    known ?? [...new Set(series.map((s) => s.stack))].sort().map((key, i) => ({ key, label: key, color: COLOURS[i % COLOURS.length]! }));
+  const stacks = stackList.map((s) => s.key);
   const totals = xs.map((x) => series.filter((s) => s.x === x).reduce((n, s) => n + s.value, 0));
   const max = Math.max(...totals, 0) || 1;
   const slot = (W - PAD.left - PAD.right) / Math.max(xs.length, 1);
   const barW = Math.max(2, Math.min(40, slot * 0.7));
   const y = (v: number) => PAD.top + (H - PAD.top - PAD.bottom) * (1 - v / max);
-  const colour = (stack: string) => COLOURS[stacks.indexOf(stack) % COLOURS.length]!;
+  const colour = (stack: string) => stackList[stacks.indexOf(stack)]!.color;
+  const label = (stack: string) => stackList[stacks.indexOf(stack)]!.label;
   return (
     <figure className="min-w-0 rounded-lg border border-zinc-200 p-3 dark:border-zinc-800">
       <figcaption className="mb-2 text-sm font-medium">{title}</figcaption>
@@ -56,7 +83,7 @@ export function BarChart({ title, unit, series, testId }: { title: string; unit:
                     const top = y(base + v);
                     const rect = (
                       <rect key={stack} data-testid={testId ? `${testId}-bar` : undefined} x={cx} y={top} width={barW} height={Math.max(0.5, y(base) - top)} fill={colour(stack)}>
-                        <title>{`${x} · ${stack} · ${compactNumber(v)} ${unit}`}</title>
+                        <title>{`${x} · ${label(stack)} · ${compactNumber(v)} ${unit}`}</title>
                       </rect>
                     );
                     base += v;
@@ -76,7 +103,7 @@ export function BarChart({ title, unit, series, testId }: { title: string; unit:
             {stacks.map((s) => (
               <li key={s} className="flex min-w-0 items-center gap-1 break-all">
                 <span aria-hidden className="inline-block h-2.5 w-2.5 shrink-0 rounded-sm" style={{ background: colour(s) }} />
-                {s}
+                {label(s)}
               </li>
             ))}
           </ul>

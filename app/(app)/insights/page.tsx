@@ -1,7 +1,7 @@
 import Link from "next/link";
 import { requirePageAccess } from "@/app/_server/access";
 import { TrendChart } from "@/components/evaluations/trend-chart";
-import { DailyBars } from "@/components/insights/daily-bars";
+import { BarChart } from "@/components/ui/bar-chart";
 import { buttonClass } from "@/components/ui/button";
 import { Card, PageHeader } from "@/components/ui/page-header";
 import { Table } from "@/components/ui/table";
@@ -51,16 +51,28 @@ export default async function InsightsPage({ searchParams }: { searchParams: Pro
         <Figure label="GPU time" value={f.gpuSeconds === null ? "not recorded yet" : `${Math.round(f.gpuSeconds)} s`} />
       </div>
       <div className="grid gap-4 lg:grid-cols-2">
-        <DailyBars
+        <BarChart
           title="Questions per day"
+          unit="questions"
           testId="insight-questions-chart"
-          days={f.daily.map((d) => ({ day: d.day, covered: d.questions - d.notCovered, notCovered: d.notCovered }))}
-          series={[
+          categories={f.daily.map((d) => d.day)}
+          stacks={[
             { key: "covered", label: "answered from the wiki", color: "#2563eb" },
             { key: "notCovered", label: "not covered", color: "#d97706" },
           ]}
+          series={f.daily.flatMap((d) => [
+            { x: d.day, stack: "covered", value: d.questions - d.notCovered },
+            { x: d.day, stack: "notCovered", value: d.notCovered },
+          ])}
         />
-        <DailyBars title="Thumbs down per day" testId="insight-thumbs-chart" days={f.daily.map((d) => ({ day: d.day, down: d.thumbsDown }))} series={[{ key: "down", label: "thumbs down", color: "#dc2626" }]} />
+        <BarChart
+          title="Thumbs down per day"
+          unit="thumbs down"
+          testId="insight-thumbs-chart"
+          categories={f.daily.map((d) => d.day)}
+          stacks={[{ key: "down", label: "thumbs down", color: "#dc2626" }]}
+          series={f.daily.map((d) => ({ x: d.day, stack: "down", value: d.thumbsDown }))}
+        />
       </div>
       <TrendChart points={f.runs.filter((r) => r.avgHallucination !== null).map((r) => ({ id: r.id, at: r.at, avg: r.avgHallucination!, dataset: r.dataset }))} target={f.target} />
       <section aria-labelledby="topics-title" className="space-y-2">
