@@ -204,6 +204,11 @@ export const notionDriver: SourceDriver = {
    * only when Notion confirms it is gone (not found, in the trash) or lies outside the source's roots.
    * A page under a root that failed to load is still there, so it stays.
    */
+  /** The sync agent records the source's state in its cubby (never fails the import that succeeded). */
+  async finished(ctx) {
+    const { recordNotionSyncState } = await import("./notion-sync-state");
+    await recordNotionSyncState(ctx.db, ctx.source.id, ctx.job.id);
+  },
   async finalize(ctx, seen, failedContainers) {
     const reader = await readerFor(ctx);
     const seenIds = new Set(seen);
