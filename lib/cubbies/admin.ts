@@ -130,3 +130,12 @@ export async function agentsAudit(ctx: AccessContext, limit = 50): Promise<Agent
       };
     });
 }
+
+/**
+ * Cubbies holding values whose key is shredded (restored from a backup, or left after a shred): what the
+ * backup page lists, since those values never open again. Names and counts only.
+ */
+export async function adminUnreadableCubbies(ctx: AccessContext): Promise<Array<{ name: string; items: number }>> {
+  requireAdmin(ctx);
+  return q.unreadableCubbies(ctx.db.sql);
+}

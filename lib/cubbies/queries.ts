@@ -106,3 +106,18 @@ export async function itemsByKeyVersion(sql: SqlRunner): Promise<Array<{ cubby_i
     SELECT cubby_id, split_part(ciphertext, ':', 4) AS version, count(*)::int AS n
       FROM cubby_items GROUP BY 1, 2`;
 }
+
+/**
+ * Cubbies holding values whose key is shredded: those values never open again. Also run by a restore on
+ * the rows it restored, where (an old snapshot) the tables may not exist.
+ */
+export async function unreadableCubbies(s: SqlRunner): Promise<Array<{ name: string; items: number }>> {
+  const [t] = await s<{ present: boolean }>`
+    SELECT to_regclass('public.cubbies') IS NOT NULL AND to_regclass('public.kes_keys') IS NOT NULL AS present`;
+  if (!t?.present) return [];
+  return s<{ name: string; items: number }>`
+    SELECT c.name, count(*)::int AS items
+      FROM cubbies c JOIN cubby_items i ON i.cubby_id = c.id JOIN kes_keys k ON k.name = 'cubby.' || c.name
+     WHERE k.status = 'shredded'
+     GROUP BY c.name ORDER BY c.name`;
+}
