@@ -12,6 +12,7 @@ import { makeApiKey, makeUser } from "@/tests/helpers/auth";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
 import { send, sendOk, userCaller, type Caller } from "@/tests/helpers/http";
 import { startKesProcess, type KesProcess } from "@/tests/helpers/kes-process";
+import { until } from "@/tests/helpers/until";
 
 let db: TestDb;
 let kes: KesProcess;
@@ -184,8 +185,16 @@ describe("cubbies over HTTP, KES as its own process", () => {
     const early = await send(app.baseUrl, admin, "POST", "/api/admin/cubbies/wiki-agent-state", { action: "retire" });
     expect(early.status).toBe(409);
     expect(early.json.error.message).toMatch(/rewrap first/);
-    const rewrap = await sendOk(app.baseUrl, admin, "POST", "/api/admin/cubbies/wiki-agent-state", { action: "rewrap" }, 200);
-    expect(rewrap.json.rewrapped).toBeGreaterThanOrEqual(2);
+    // Rewrap is a background job (202): the admin list follows it until it ends.
+    const rewrap = await sendOk(app.baseUrl, admin, "POST", "/api/admin/cubbies/wiki-agent-state", { action: "rewrap" }, 202);
+    expect(rewrap.json.rewrap).toMatchObject({ cubby: "wiki-agent-state", status: "queued" });
+    const finished = await until("the rewrap job to end", async () => {
+      const list = await sendOk(app.baseUrl, admin, "GET", "/api/admin/cubbies", undefined, 200);
+      const r = list.json.cubbies.find((c: { name: string }) => c.name === "wiki-agent-state").rewrap;
+      return r && (r.status === "succeeded" || r.status === "failed") ? r : null;
+    });
+    expect(finished).toMatchObject({ id: rewrap.json.rewrap.id, status: "succeeded", toVersion: 2 });
+    expect(finished.rewrapped).toBeGreaterThanOrEqual(2);
     await sendOk(app.baseUrl, admin, "POST", "/api/admin/cubbies/wiki-agent-state", { action: "retire" }, 200);
     expect(await cubby.entry("lastSync")).toMatchObject({ keyVersion: 2, version: old.version, value: { pageCount: 42, note: SECRET } });
     // a copy of the old ciphertext (a stale replica, an old backup) no longer opens
