@@ -6,7 +6,8 @@
 // bound to their row. Notion is the fake, driven through @notionhq/client.
 import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EVAL_AGENT, NOTION_SYNC_CUBBY, QUERY_AGENT, WIKI_KNOWLEDGE_KEY, ensureSystemAgents } from "@/lib/agents/system";
+import { listAgents, setAgentDisabled } from "@/lib/agents/service";
+import { EVAL_AGENT, NOTION_SYNC_AGENT, NOTION_SYNC_CUBBY, QUERY_AGENT, WIKI_KNOWLEDGE_KEY, ensureSystemAgents } from "@/lib/agents/system";
 import { resetConfig } from "@/lib/config";
 import { openPostgres, setDb, type Db } from "@/lib/db/client";
 import { openPassages, sealPassages } from "@/lib/evaluate/sealed-passages";
@@ -92,6 +93,8 @@ describe("SOT's own agents", () => {
     await runImportJob(db, (await startNotionImport(db, { sourceId: source.id })).id, { llm });
 
     const admin = await accessOf(db, await makeUser(db, "admin"));
+    // Admin → Agents lists them as SOT's, owned by no person.
+    expect((await listAgents(admin)).find((a) => a.name === NOTION_SYNC_AGENT)).toMatchObject({ owner: "SOT (system agent)", status: "active" });
     const view = await getSource(admin, source.id);
     expect(view.syncState?.unreadable).toBeNull();
     expect(view.syncState?.state).toMatchObject({ jobKind: "full", pageCount: 2, pagesSeen: 2, pagesRemoved: 0 });
@@ -116,6 +119,14 @@ describe("SOT's own agents", () => {
     const restricted = await makeCollection(db, { slug: "secret", name: "Secret", restricted: true });
     const hidden = await createNotionSource(db, { collectionId: restricted.id, name: "Hidden", token: notion.token });
     await expect(getSource(member, hidden.id)).rejects.toMatchObject({ status: 404 });
+
+    // An admin disables the sync agent: its work is refused at once (the page says so), an import still succeeds.
+    await setAgentDisabled(admin, NOTION_SYNC_AGENT, true);
+    expect((await getSource(admin, source.id)).syncState).toMatchObject({ state: null, unreadable: expect.stringMatching(/disabled/) });
+    const third = await runImportJob(db, (await startNotionImport(db, { sourceId: source.id })).id, { llm });
+    expect(third.status).toBe("succeeded");
+    await setAgentDisabled(admin, NOTION_SYNC_AGENT, false);
+    expect((await getSource(admin, source.id)).syncState?.state).toMatchObject({ jobId: expect.not.stringMatching(third.id) });
 
     // Shredded: the state is unreadable and says why; the page still loads.
     await (await getKes()).shred(`cubby.${NOTION_SYNC_CUBBY}`);
