@@ -245,7 +245,9 @@ describe("cubbies over HTTP, KES as its own process", () => {
 
   it("/api/kes: encrypt for named readers; only a reader holding decrypt on the key gets the plaintext", async () => {
     const service = new KesClient(httpTransport(kes.url, kes.tokens["sot-web"]!, 30_000));
-    await service.createKey("wiki-knowledge-key");
+    // SOT made the key at start-up, with its own query and evaluation agents' grants on it.
+    const grants = await service.listGrants("wiki-knowledge-key");
+    expect(grants.filter((g) => g.active).map((g) => g.grantee).sort()).toEqual(["agent:sot-eval-agent", "agent:sot-query-agent"]);
     for (const agent of ["agent-a", "agent-b", "agent-c"]) {
       await service.grant("wiki-knowledge-key", `agent:${agent}`, { operations: agent === "agent-a" ? ["generate", "decrypt"] : ["decrypt"] });
     }
