@@ -5,8 +5,8 @@
 // run page and the annotation queue), each with its own grant, checked and audited on every call.
 // The blob names both as its allowed readers and is bound to its run item's row.
 //
-// Sealing needs a key service: KES_URL, or a master key for the embedded one. With neither (a bare
-// development setup), nothing can be sealed and passages are kept as before.
+// Sealing is on when a key service is configured: KES_URL, or MASTER_KEYS / MASTER_KEY_FILE for the
+// embedded one. Without (a bare development setup on its generated key file), passages are kept as before.
 import { EVAL_AGENT, QUERY_AGENT, WIKI_KNOWLEDGE_KEY, ensureSystemAgents, systemAgentContext } from "../agents/system";
 import { getConfig } from "../config";
 import type { Db } from "../db/client";
