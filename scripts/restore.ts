@@ -64,6 +64,10 @@ await main(async () => {
     }
     console.log(`restored snapshot ${r.snapshotId} (taken ${r.createdAt}) at migration level ${r.migrations}: ${r.objects} objects verified (${bytes(r.bytes)}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     printTables(r.tables);
+    if (r.reshreddedKeys.length) console.log(`shredded again (they had been shredded after this snapshot): ${r.reshreddedKeys.join(", ")}`);
+    if (r.unreadableCubbies.length) {
+      console.log(`cubbies restored UNREADABLE (their key is shredded; their values never open again): ${r.unreadableCubbies.map((c) => `${c.name} (${c.items} values)`).join(", ")}`);
+    }
   } finally {
     if (embedded) {
       await embedded.pglite.close();

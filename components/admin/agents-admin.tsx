@@ -1,7 +1,8 @@
 "use client";
 // Agents, their tokens, cubbies (names, sizes, key versions, grants — never contents) and the audit
 // trail of KES. Everything that cannot be undone asks first.
-import { useState } from "react";
+import { useRouter } from "next/navigation";
+import { useEffect, useState } from "react";
 import { asPendingApproval, WaitingForApproval } from "@/components/ui/approval-notice";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/confirm-dialog";
@@ -12,7 +13,7 @@ import { StatusBadge } from "@/components/ui/status-badge";
 import { Table } from "@/components/ui/table";
 import type { AgentTokenView, AgentView } from "@/lib/agents/types";
 import type { PendingApprovalAnswer } from "@/lib/approvals/types";
-import type { AgentAuditEntry, CubbyAdminView } from "@/lib/cubbies/types";
+import type { AgentAuditEntry, CubbyAdminView, CubbyRewrapView } from "@/lib/cubbies/types";
 import { fetchJson } from "@/lib/http/client-fetch";
 import { useAdminAction } from "./use-action";
 
@@ -30,7 +31,7 @@ const KEY_ACTIONS: Record<KeyAction, { label: string; confirm: string; text: str
   rewrap: {
     label: "Rewrap",
     confirm: "Rewrap values",
-    text: "Every value's data key is rewrapped by the current version inside KES (no value is decrypted here).",
+    text: "Every value's data key is rewrapped by the current version inside KES (no value is decrypted here). It runs in the background; its progress shows on the cubby.",
     danger: false,
   },
   retire: {
@@ -58,6 +59,25 @@ type Pending =
 
 /** "3 of 10", or "no limit" when the token has none (calls are counted only against a limit). */
 const counted = (n: number, max: number | null) => (max === null ? "no limit" : `${n} of ${max}`);
+
+/** A cubby's newest rewrap job; while it runs, the page refreshes itself to follow it. */
+function RewrapProgress({ rewrap }: { rewrap: CubbyRewrapView }) {
+  const router = useRouter();
+  const live = rewrap.status === "queued" || rewrap.status === "running";
+  useEffect(() => {
+    if (!live) return;
+    const t = setInterval(() => router.refresh(), 2000);
+    return () => clearInterval(t);
+  }, [live, router]);
+  return (
+    <p className="text-xs text-zinc-600" data-testid="rewrap-progress" data-status={rewrap.status}>
+      Rewrap {rewrap.status}
+      {rewrap.toVersion !== null && <> to key version {rewrap.toVersion}</>}: {rewrap.itemsDone} of {rewrap.itemsTotal} values checked, {rewrap.rewrapped} rewrapped
+      {rewrap.finishedAt && <> · ended {when(rewrap.finishedAt)}</>}
+      {rewrap.error && <span className="text-red-600"> · {rewrap.error}</span>}
+    </p>
+  );
+}
 
 export function AgentsAdmin({ agents, tokens, cubbies, audit }: { agents: AgentView[]; tokens: AgentTokenView[]; cubbies: CubbyAdminView[]; audit: AgentAuditEntry[] }) {
   const { run, busy, error } = useAdminAction();
@@ -244,6 +264,7 @@ export function AgentsAdmin({ agents, tokens, cubbies, audit }: { agents: AgentV
                 </div>
                 <StatusBadge status={c.key.status} tone={c.key.status === "active" ? "success" : c.key.status === "shredded" ? "danger" : "warning"} />
               </div>
+              {c.rewrap && <RewrapProgress rewrap={c.rewrap} />}
               {!shredded && (
                 <div className="flex flex-wrap gap-2">
                   {(Object.keys(KEY_ACTIONS) as KeyAction[]).map((a) => (

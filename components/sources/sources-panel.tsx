@@ -163,6 +163,7 @@ function SourceImport({ source, isAdmin }: { source: SourceView; isAdmin: boolea
   return (
     <div className="min-w-56 space-y-2">
       {job ? <JobProgress job={job} /> : <span className="text-xs text-zinc-500">never imported</span>}
+      {source.syncState && <SyncState sync={source.syncState} />}
       {importable && (
         <Button size="sm" variant="primary" onClick={start} disabled={active(job)}>
           {active(job) ? "Importing…" : "Import now"}
@@ -172,6 +173,25 @@ function SourceImport({ source, isAdmin }: { source: SourceView; isAdmin: boolea
       {isAdmin && source.kind === "notion" && <NotionWebhook source={source} onError={setError} />}
       {isAdmin && <DeleteWithApproval url={`/api/sources/${source.id}`} what={`source ${source.name}`} testId="delete-source" />}
     </div>
+  );
+}
+
+/** What the Notion sync agent keeps in its cubby about this source (never a token or page content). */
+function SyncState({ sync }: { sync: NonNullable<SourceView["syncState"]> }) {
+  if (sync.unreadable) {
+    return (
+      <p className="text-xs text-amber-700" data-testid="sync-state" data-state="unreadable">
+        Sync state unreadable: {sync.unreadable}
+      </p>
+    );
+  }
+  if (!sync.state) return null;
+  const s = sync.state;
+  return (
+    <p className="text-xs text-zinc-600" data-testid="sync-state" data-state="ok">
+      Last successful sync {new Date(s.lastSuccessfulSyncAt).toLocaleString()} ({s.jobKind}): {s.pageCount} pages, {s.pagesSeen} seen,{" "}
+      {s.pagesChanged} changed, {s.pagesRemoved} removed{s.highWaterMark ? `; newest Notion edit ${new Date(s.highWaterMark).toLocaleString()}` : ""}
+    </p>
   );
 }
 

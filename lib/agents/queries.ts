@@ -45,7 +45,8 @@ export function tokenChainCtes(tokenHash: string, maxDepth: number): SqlFragment
     ),
     links AS (
       SELECT c.*, a.name AS agent_name, a.disabled_at AS agent_disabled_at, a.owner_id,
-             (u.id IS NULL OR u.disabled_at IS NOT NULL) AS owner_disabled
+             -- SOT's own agents have no owner; any other agent whose owner is gone or disabled is refused.
+             (NOT a.system AND (u.id IS NULL OR u.disabled_at IS NOT NULL)) AS owner_disabled
         FROM chain c JOIN agents a ON a.id = c.agent_id LEFT JOIN users u ON u.id = a.owner_id
     )`;
 }
@@ -111,7 +112,7 @@ export interface AgentAuthRow {
 
 export async function agentByCredentialHash(sql: SqlRunner, hash: string): Promise<AgentAuthRow | null> {
   const rows = await sql<AgentAuthRow>`
-    SELECT a.id, a.name, a.owner_id, a.disabled_at, (u.id IS NULL OR u.disabled_at IS NOT NULL) AS owner_disabled
+    SELECT a.id, a.name, a.owner_id, a.disabled_at, (NOT a.system AND (u.id IS NULL OR u.disabled_at IS NOT NULL)) AS owner_disabled
       FROM agents a LEFT JOIN users u ON u.id = a.owner_id WHERE a.credential_hash = ${hash}`;
   return rows[0] ?? null;
 }
@@ -124,4 +125,30 @@ export async function agentNamesExisting(sql: SqlRunner, names: string[]): Promi
 export async function touchAgent(sql: SqlRunner, agentId: string): Promise<void> {
   await sql`UPDATE agents SET last_used_at = now()
              WHERE id = ${agentId}::uuid AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`;
+}
+
+/**
+ * Inserts SOT's own agent unless it exists (its credential hash is of a secret nobody keeps); returns
+ * whether it is a system agent (false: an admin's agent holds the name, and SOT refuses to adopt it).
+ */
+export async function ensureSystemAgent(sql: SqlRunner, a: { name: string; description: string; credentialPrefix: string; credentialHash: string }): Promise<boolean> {
+  await sql`
+    INSERT INTO agents (name, description, credential_prefix, credential_hash, system)
+    VALUES (${a.name}, ${a.description}, ${a.credentialPrefix}, ${a.credentialHash}, true)
+    ON CONFLICT (name) DO NOTHING`;
+  const rows = await sql<{ system: boolean }>`SELECT system FROM agents WHERE name = ${a.name}`;
+  return rows[0]?.system === true;
+}
+
+/** A token SOT issues to one of its own agents (stored as its hash, like every token). */
+export async function insertSystemToken(
+  sql: SqlRunner,
+  t: { agent: string; tokenHash: string; cubby: string | null; operations: string[]; expiresAt: Date },
+): Promise<string | null> {
+  const rows = await sql<{ id: string }>`
+    INSERT INTO agent_tokens (agent_id, token_hash, cubby, operations, expires_at)
+    SELECT id, ${t.tokenHash}, ${t.cubby}, ${t.operations}::text[], ${t.expiresAt}
+      FROM agents WHERE name = ${t.agent} AND system AND disabled_at IS NULL
+    RETURNING id::text AS id`;
+  return rows[0]?.id ?? null;
 }

@@ -17,7 +17,7 @@ export const TOKEN_TTL_MAX_SECONDS = 24 * 60 * 60;
 
 type AgentRow = {
   id: string; name: string; description: string | null; disabledAt: Date | null; lastUsedAt: Date | null; createdAt: Date;
-  owner: { email: string } | null; tokens?: Array<{ id: string }>;
+  system?: boolean; owner: { email: string } | null; tokens?: Array<{ id: string }>;
 };
 
 function agentView(a: AgentRow): AgentView {
@@ -25,7 +25,8 @@ function agentView(a: AgentRow): AgentView {
     id: a.id,
     name: a.name,
     description: a.description,
-    owner: a.owner?.email ?? null,
+    // SOT's own agents (lib/agents/system.ts) belong to no person.
+    owner: a.owner?.email ?? (a.system ? "SOT (system agent)" : null),
     status: a.disabledAt ? "disabled" : "active",
     lastUsedAt: a.lastUsedAt?.toISOString() ?? null,
     createdAt: a.createdAt.toISOString(),

@@ -404,3 +404,31 @@ export async function setSequence(s: SqlRunner, seq: { name: string; lastValue: 
 export async function beginSnapshotRead(s: SqlRunner): Promise<void> {
   await s.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
 }
+
+// ── KES shreds across a restore (lib/backup/shredded.ts) ──
+
+/** Names of the KES keys shredded in this database (none when it has no KES tables yet). */
+export async function shreddedKeyNames(s: SqlRunner): Promise<string[]> {
+  const [t] = await s<{ present: boolean }>`SELECT to_regclass('public.kes_keys') IS NOT NULL AS present`;
+  if (!t?.present) return [];
+  const rows = await s<{ name: string }>`SELECT name FROM kes_keys WHERE status = 'shredded' ORDER BY name`;
+  return rows.map((r) => r.name);
+}
+
+/**
+ * Shreds again, in the restored rows, the keys that were shredded before the restore: their material is
+ * dropped, their status set and their grants revoked. Returns the names that the snapshot had brought back.
+ */
+export async function reshredKeys(s: SqlRunner, names: string[]): Promise<string[]> {
+  if (names.length === 0) return [];
+  const [t] = await s<{ present: boolean }>`SELECT to_regclass('public.kes_keys') IS NOT NULL AS present`;
+  if (!t?.present) return [];
+  const back = await s<{ id: string; name: string }>`
+    SELECT id::text AS id, name FROM kes_keys WHERE name = ANY(${names}::text[]) AND status <> 'shredded' ORDER BY name`;
+  if (back.length === 0) return [];
+  const ids = back.map((k) => k.id);
+  await s`UPDATE kes_key_versions SET material = NULL, master_key_id = NULL WHERE key_id = ANY(${ids}::uuid[])`;
+  await s`UPDATE kes_keys SET status = 'shredded', shredded_at = COALESCE(shredded_at, now()) WHERE id = ANY(${ids}::uuid[])`;
+  await s`UPDATE kes_grants SET revoked_at = now() WHERE key_id = ANY(${ids}::uuid[]) AND revoked_at IS NULL`;
+  return back.map((k) => k.name);
+}

@@ -25,13 +25,16 @@ import {
   plainIndexes,
   publicTables,
   recordMigration,
+  reshredKeys,
   resetPublicSchema,
   setRestoreSession,
   setSequence,
+  shreddedKeyNames,
   tableHasRows,
   triggersOff,
   truncateTables,
 } from "./queries";
+import { unreadableCubbies } from "../cubbies/queries";
 import { listSnapshots } from "./snapshot";
 import type { BackupTarget } from "./target";
 
@@ -167,6 +170,13 @@ export interface RestoreResult extends VerifyResult {
   migrations: number;
   /** Snapshots applied: the full one first, then each incremental layer. */
   layers: string[];
+  /**
+   * Cubbies whose values came back but whose KES key is shredded: they never open again (410). A key
+   * shredded in the target database after the snapshot was taken is shredded again in the restored rows.
+   */
+  unreadableCubbies: Array<{ name: string; items: number }>;
+  /** KES keys the snapshot held unshredded that had been shredded since: shredded again. */
+  reshreddedKeys: string[];
 }
 
 type RestoreDb = Pick<Db, "kind" | "url" | "pglite">;
@@ -280,7 +290,11 @@ export async function restoreSnapshot(opts: {
   let rowsDone = 0;
   let objects = 0;
   const restored = new Map<string, number>();
+  let unreadable: RestoreResult["unreadableCubbies"] = [];
+  let reshredded: string[] = [];
   await withTransaction(opts.db, "write", async (s) => {
+    // A shred holds for every copy of the data: keys shredded here since the snapshot are shredded again.
+    const shredded = await shreddedKeyNames(s);
     const existing = await publicTables(s);
     if (existing.length) {
       const nonEmpty: string[] = [];
@@ -352,6 +366,8 @@ export async function restoreSnapshot(opts: {
     for (const seq of m.sequences) await setSequence(s, seq);
     for (const ix of indexes) await createIndex(s, ix.def);
     await triggersOn();
+    reshredded = await reshredKeys(s, shredded);
+    unreadable = await unreadableCubbies(s);
   });
 
   return {
@@ -362,5 +378,7 @@ export async function restoreSnapshot(opts: {
     bytes: chain.reduce((n, layer) => n + layer.totals.bytes, 0),
     migrations: m.migrations.length,
     layers: chain.map((x) => x.snapshotId),
+    unreadableCubbies: unreadable,
+    reshreddedKeys: reshredded,
   };
 }

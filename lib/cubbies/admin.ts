@@ -6,11 +6,11 @@ import { requireAdmin, type AccessContext } from "../access/context";
 import type { CubbyOperation } from "../agents/types";
 import { auditAs, listAudit } from "../audit";
 import { ConflictError, NotFoundError } from "../errors";
-import { rewrapBlob } from "../kes/client";
 import { CUBBY_TO_KES, cubbyKeyName } from "../kes/service";
 import * as q from "./queries";
-import { checkName, cubbyView, grantView, itemContext, kesService } from "./service";
-import type { AgentAuditEntry, CubbyAdminView, CubbyGrantView } from "./types";
+import { rewrapView, startRewrap } from "./rewrap";
+import { checkName, cubbyView, grantView, kesService } from "./service";
+import type { AgentAuditEntry, CubbyAdminView, CubbyGrantView, CubbyRewrapView } from "./types";
 
 async function cubbyRow(ctx: AccessContext, name: string): Promise<q.CubbyRow> {
   requireAdmin(ctx);
@@ -25,12 +25,13 @@ export async function adminListCubbies(ctx: AccessContext): Promise<CubbyAdminVi
   const kes = await kesService(ctx);
   const rows = await q.cubbiesByName(ctx.db.sql, null);
   const versions = await q.itemsByKeyVersion(ctx.db.sql);
+  const rewraps = new Map((await q.latestRewraps(ctx.db.sql)).map((r) => [r.cubby_id, rewrapView(r)]));
   return Promise.all(
     rows.map(async (r) => {
       const keyName = cubbyKeyName(r.name);
       const [key, grants] = await Promise.all([kes.getKey(keyName), kes.listGrants(keyName)]);
       const itemsByKeyVersion = Object.fromEntries(versions.filter((v) => v.cubby_id === r.id).map((v) => [v.version, v.n]));
-      return { ...cubbyView(r, key, []), grants: grants.map(grantView), itemsByKeyVersion };
+      return { ...cubbyView(r, key, []), grants: grants.map(grantView), itemsByKeyVersion, rewrap: rewraps.get(r.id) ?? null };
     }),
   );
 }
@@ -72,8 +73,8 @@ export interface KeyActionResult {
   currentVersion: number;
   minDecryptionVersion: number;
   status: string;
-  /** rewrap: values moved to the current version; values that changed meanwhile were written under it anyway. */
-  rewrapped?: number;
+  /** rewrap: the background job that moves every value to the current version (follow it on the admin page). */
+  rewrap?: CubbyRewrapView;
 }
 
 /**
@@ -85,16 +86,15 @@ export async function adminKeyAction(ctx: AccessContext, name: string, action: K
   const row = await cubbyRow(ctx, name);
   const kes = await kesService(ctx);
   const keyName = cubbyKeyName(name);
-  let rewrapped: number | undefined;
+  if (action === "rewrap") {
+    // A background job (one KES call per value): the page follows its progress.
+    const rewrap = await startRewrap(ctx, name);
+    const key = await kes.getKey(keyName);
+    return { action, currentVersion: key.currentVersion, minDecryptionVersion: key.minDecryptionVersion, status: key.status, rewrap };
+  }
   if (action === "rotate") {
     const added = await kes.addVersion(keyName);
     await kes.promote(keyName, Math.max(...added.versions));
-  } else if (action === "rewrap") {
-    rewrapped = 0;
-    for (const item of await q.listItems(ctx.db.sql, row.id)) {
-      const { blob } = await rewrapBlob(kes, item.ciphertext, itemContext(row.id, item.key, item.version));
-      if (blob !== item.ciphertext && (await q.replaceCiphertext(ctx.db.sql, row.id, item.key, item.version, blob))) rewrapped++;
-    }
   } else if (action === "retire") {
     const key = await kes.getKey(keyName);
     const below = (await q.itemsByKeyVersion(ctx.db.sql)).filter((v) => v.cubby_id === row.id && Number(v.version) < key.currentVersion);
@@ -105,8 +105,8 @@ export async function adminKeyAction(ctx: AccessContext, name: string, action: K
     await kes.shred(keyName);
   }
   const key = await kes.getKey(keyName);
-  await auditAs(ctx, `cubby.${action}`, `cubby:${name}`, { currentVersion: key.currentVersion, minDecryptionVersion: key.minDecryptionVersion, rewrapped });
-  return { action, currentVersion: key.currentVersion, minDecryptionVersion: key.minDecryptionVersion, status: key.status, rewrapped };
+  await auditAs(ctx, `cubby.${action}`, `cubby:${name}`, { currentVersion: key.currentVersion, minDecryptionVersion: key.minDecryptionVersion });
+  return { action, currentVersion: key.currentVersion, minDecryptionVersion: key.minDecryptionVersion, status: key.status };
 }
 
 /** The newest audit entries of agents, cubbies and KES (allowed and refused), newest first. */
@@ -129,4 +129,13 @@ export async function agentsAudit(ctx: AccessContext, limit = 50): Promise<Agent
         reason: typeof d.reason === "string" ? d.reason : null,
       };
     });
+}
+
+/**
+ * Cubbies holding values whose key is shredded (restored from a backup, or left after a shred): what the
+ * backup page lists, since those values never open again. Names and counts only.
+ */
+export async function adminUnreadableCubbies(ctx: AccessContext): Promise<Array<{ name: string; items: number }>> {
+  requireAdmin(ctx);
+  return q.unreadableCubbies(ctx.db.sql);
 }

@@ -106,3 +106,68 @@ export async function itemsByKeyVersion(sql: SqlRunner): Promise<Array<{ cubby_i
     SELECT cubby_id, split_part(ciphertext, ':', 4) AS version, count(*)::int AS n
       FROM cubby_items GROUP BY 1, 2`;
 }
+
+/**
+ * Cubbies holding values whose key is shredded: those values never open again. Also run by a restore on
+ * the rows it restored, where (an old snapshot) the tables may not exist.
+ */
+export async function unreadableCubbies(s: SqlRunner): Promise<Array<{ name: string; items: number }>> {
+  const [t] = await s<{ present: boolean }>`
+    SELECT to_regclass('public.cubbies') IS NOT NULL AND to_regclass('public.kes_keys') IS NOT NULL AS present`;
+  if (!t?.present) return [];
+  return s<{ name: string; items: number }>`
+    SELECT c.name, count(*)::int AS items
+      FROM cubbies c JOIN cubby_items i ON i.cubby_id = c.id JOIN kes_keys k ON k.name = 'cubby.' || c.name
+     WHERE k.status = 'shredded'
+     GROUP BY c.name ORDER BY c.name`;
+}
+
+export interface RewrapRow {
+  id: string;
+  cubby_id: string;
+  cubby: string;
+  status: string;
+  to_version: number | null;
+  items_total: number;
+  items_done: number;
+  rewrapped: number;
+  requested_by: string;
+  error: string | null;
+  created_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+const REWRAP_COLUMNS = `r.id::text AS id, r.cubby_id::text AS cubby_id, c.name AS cubby, r.status, r.to_version, r.items_total,
+  r.items_done, r.rewrapped, r.requested_by, r.error, r.created_at, r.started_at, r.finished_at`;
+
+/** A queued rewrap, unless one is queued or running for the cubby already (then null). */
+export async function insertRewrap(sql: SqlRunner, cubbyId: string, requestedBy: string): Promise<string | null> {
+  const rows = await sql<{ id: string }>`
+    INSERT INTO cubby_rewraps (cubby_id, requested_by) VALUES (${cubbyId}::uuid, ${requestedBy})
+    ON CONFLICT (cubby_id) WHERE status IN ('queued', 'running') DO NOTHING RETURNING id::text AS id`;
+  return rows[0]?.id ?? null;
+}
+
+export async function activeRewrap(sql: SqlRunner, cubbyId: string): Promise<RewrapRow | null> {
+  const rows = await sql.query<RewrapRow>(
+    `SELECT ${REWRAP_COLUMNS} FROM cubby_rewraps r JOIN cubbies c ON c.id = r.cubby_id
+      WHERE r.cubby_id = $1::uuid AND r.status IN ('queued', 'running')`,
+    [cubbyId],
+  );
+  return rows[0] ?? null;
+}
+
+export async function rewrapById(sql: SqlRunner, id: string): Promise<RewrapRow | null> {
+  const rows = await sql.query<RewrapRow>(`SELECT ${REWRAP_COLUMNS} FROM cubby_rewraps r JOIN cubbies c ON c.id = r.cubby_id WHERE r.id = $1::uuid`, [id]);
+  return rows[0] ?? null;
+}
+
+/** The newest rewrap of each cubby. */
+export async function latestRewraps(sql: SqlRunner): Promise<RewrapRow[]> {
+  return sql.query<RewrapRow>(
+    `SELECT DISTINCT ON (r.cubby_id) ${REWRAP_COLUMNS}
+       FROM cubby_rewraps r JOIN cubbies c ON c.id = r.cubby_id
+      ORDER BY r.cubby_id, r.created_at DESC`,
+  );
+}

@@ -55,6 +55,8 @@ export interface CubbyAdminView extends CubbyView {
   grants: CubbyGrantView[];
   /** Items per KES key version (rotation progress). */
   itemsByKeyVersion: Record<string, number>;
+  /** The newest rewrap job of the cubby, if any. */
+  rewrap: CubbyRewrapView | null;
 }
 
 /** An audit entry of agents, cubbies or KES as the admin page lists it (allowed or refused, and why). */
@@ -66,4 +68,22 @@ export interface AgentAuditEntry {
   target: string;
   allowed: boolean | null;
   reason: string | null;
+}
+
+/** A background rewrap of a cubby's values (the admin page follows its progress). */
+export interface CubbyRewrapView {
+  id: string;
+  cubby: string;
+  status: "queued" | "running" | "succeeded" | "failed";
+  /** The key version values are moved to. */
+  toVersion: number | null;
+  itemsTotal: number;
+  itemsDone: number;
+  /** Values whose data key was rewrapped (the others were under the current version already). */
+  rewrapped: number;
+  requestedBy: string;
+  error: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
 }

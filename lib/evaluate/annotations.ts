@@ -8,6 +8,7 @@ import { requirePermission, type AccessContext } from "../access/context";
 import { ForbiddenError, NotFoundError, ValidationError } from "../errors";
 import { computeAgreement, type ScorePair } from "./agreement";
 import { nextWaitingAnswer, readableAnswerScores, readableTargetStatus } from "./queries";
+import { openPassages } from "./sealed-passages";
 import type { AgreementView, AnnotationItemView } from "./types";
 
 export const TARGET_KINDS = ["run_item", "external_output", "query_log"] as const;
@@ -40,7 +41,7 @@ export async function nextQueueItem(ctx: AccessContext): Promise<QueueItem | nul
   const { remaining } = next;
   if (next.kind === "run_item") {
     const run = await db.prisma.runItem.findUniqueOrThrow({ where: { id: next.id } });
-    const sources = (run.sources as Array<{ title?: string | null; url?: string | null; text?: string }>) ?? [];
+    const sources = await openPassages<{ title?: string | null; url?: string | null; text?: string }>(db, run);
     return {
       targetKind: "run_item",
       targetId: run.id,

@@ -20,6 +20,7 @@ import { notify } from "../notify";
 import { sendRunAlert } from "./alerts";
 import { JUDGE_PROMPT_VERSION } from "./judge-prompt";
 import { askPipeline, type PipelineSource } from "./pipeline";
+import { openPassages, sealPassages } from "./sealed-passages";
 import { completedRunAverages, latestCompletedRunWithin, readableDatasetRow, runIdsReadable, runIsReadable } from "./queries";
 import { narrowToReadable } from "./scope";
 import type { TrendPoint } from "./types";
@@ -260,6 +261,9 @@ async function processItem(db: Db, run: RunRow, item: RunItemRow, ctx: AccessCon
       },
       { model: run.judgeModel, signal },
     );
+    // The wiki passages are sealed (KES, wiki-knowledge-key) before anything is written: KES refusing
+    // or unreachable fails the item with nothing stored in clear.
+    const kept = await sealPassages(db, item.id, a.sources);
     await db.prisma.$transaction(async (tx) => {
       // Only a still-pending item is written: if an expired job's retry raced this worker to the same
       // item, the loser's answer and score are dropped instead of doubling the item's scores.
@@ -268,7 +272,8 @@ async function processItem(db: Db, run: RunRow, item: RunItemRow, ctx: AccessCon
         data: {
           status: "ok",
           answer: a.answer,
-          sources: a.sources.map((s) => ({ ...s })),
+          sources: kept.sources.map((s) => ({ ...s })),
+          sealedPassages: kept.sealed,
           retrievalHit: retrievalHit(item.expectedSources, a.sources, run.topK),
           latencyMs,
           promptTokens: a.promptTokens,
@@ -487,7 +492,7 @@ export async function getRunDetail(ctx: AccessContext, runId: string, opts: { ba
       orderBy: { position: "asc" },
       include: { scores: { orderBy: { createdAt: "desc" } } },
     });
-  const items = await load(runId);
+  const items = await Promise.all((await load(runId)).map(async (it) => ({ ...it, sources: await openPassages<PipelineSource>(db, it) })));
   const baselineItems = run.baselineRunId ? await load(run.baselineRunId) : [];
   const baseline = new Map(baselineItems.map((b) => [norm(b.question), b]));
   const judgeOf = (scores: (typeof items)[number]["scores"]) => scores.find((s) => s.kind === "judge") ?? null;

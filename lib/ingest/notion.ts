@@ -199,6 +199,11 @@ export const notionDriver: SourceDriver = {
   async fetch(ctx, item) {
     return (await readerFor(ctx)).document(item.externalId, { requireScope: !isWholeSourceWalk(ctx.job.kind) });
   },
+  /** The sync agent records the source's state in its cubby (never fails the import that succeeded). */
+  async finished(ctx) {
+    const { recordNotionSyncState } = await import("./notion-sync-state");
+    await recordNotionSyncState(ctx.db, ctx.source.id, ctx.job.id);
+  },
   /**
    * After a whole-source walk: every live document the walk did not see is asked for again, and removed
    * only when Notion confirms it is gone (not found, in the trash) or lies outside the source's roots.

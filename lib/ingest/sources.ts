@@ -6,6 +6,7 @@ import type { Db } from "../db/client";
 import { NotFoundError } from "../errors";
 import { importJobSummary } from "./import-jobs";
 import { createNotionSource } from "./notion";
+import { readNotionSyncStates } from "./notion-sync-state";
 import { createS3Source } from "./s3";
 import type { SourceView } from "./types";
 
@@ -26,6 +27,8 @@ async function sourceViews(db: Db, collectionIds: string[], id?: string): Promis
       _count: { select: { documents: { where: { deletedAt: null } } } },
     },
   });
+  // The sync agent's records, only for the Notion sources found above (those the caller may read).
+  const syncStates = await readNotionSyncStates(db, sources.filter((s) => s.kind === "notion").map((s) => s.id));
   return sources.map((s) => {
     const j = s.importJobs[0];
     return {
@@ -48,6 +51,7 @@ async function sourceViews(db: Db, collectionIds: string[], id?: string): Promis
             }
           : null,
       latestJob: j ? importJobSummary(j) : null,
+      syncState: syncStates.get(s.id) ?? null,
     };
   });
 }

@@ -45,6 +45,26 @@ export interface SourceView {
   /** Notion sources: the webhook's state (never the token itself). */
   webhook: { verifiedAt: string | null; awaitingHandshakeUntil: string | null } | null;
   latestJob: ImportJobSummary | null;
+  /**
+   * Notion sources: the sync state SOT's Notion sync agent keeps in its cubby (lib/ingest/notion-sync-state.ts);
+   * `unreadable` says why it cannot be opened now (KES down, the cubby's key shredded, the agent disabled).
+   */
+  syncState: { state: NotionSyncStateView | null; unreadable: string | null } | null;
+}
+
+/** What the Notion sync agent keeps about a source between runs (no token, no page content). */
+export interface NotionSyncStateView {
+  lastSuccessfulSyncAt: string;
+  jobId: string;
+  jobKind: string;
+  /** Pages the last import saw, changed, removed. */
+  pagesSeen: number;
+  pagesChanged: number;
+  pagesRemoved: number;
+  /** Live documents of the source after it. */
+  pageCount: number;
+  /** The newest Notion edit time among them: where an incremental pass starts. */
+  highWaterMark: string | null;
 }
 
 /** One chunk of a document, as the document page shows it. */

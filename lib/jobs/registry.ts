@@ -6,6 +6,7 @@ import { backupJobs } from "../backup/service";
 import { ingestJobs } from "../ingest/jobs";
 import { approvalJobs } from "../approvals/service";
 import { notifyJobs } from "../notify";
+import { cubbyJobs } from "../cubbies/rewrap";
 
 export const ALL_JOBS: JobDefinition<any>[] = [
   // ingest, evaluate, backup… append `...xxxJobs,` entries here
@@ -14,6 +15,7 @@ export const ALL_JOBS: JobDefinition<any>[] = [
   ...ingestJobs,
   ...approvalJobs,
   ...notifyJobs,
+  ...cubbyJobs,
 ];
 
 /** Job kinds by worker role (workers/<role>.ts runs them); the embedded default runs all of them. */

@@ -37,6 +37,7 @@ export const TRACKED_TABLES = {
       "model_calls", "retries", "max_model_calls", "max_retries", "max_runtime_seconds",
     ],
   },
+  rewrap: { table: "cubby_rewraps", heartbeat: "heartbeat_at", startedAt: true, success: "succeeded", progressColumns: ["to_version", "items_total", "items_done", "rewrapped"] },
   schedule: { table: "schedule_runs", heartbeat: "heartbeat_at", startedAt: false, success: "succeeded", stoppable: true, progressColumns: ["result_kind", "result_id"] },
 } as const satisfies Record<string, RunTableSql & { success: string; stoppable?: true }>;
 

@@ -5,6 +5,7 @@
 import { agentOf, type AccessContext } from "../access/context";
 import { ForbiddenError, ValidationError } from "../errors";
 import { getKes } from "./client";
+import { DecryptFailedError } from "./errors";
 import type { EncryptionContext } from "./crypto";
 
 const BLOB_PREFIX = "sotkes1.";
@@ -63,4 +64,15 @@ export async function agentDataKey(ctx: AccessContext, input: { keyId: string; c
   const out = { plaintext: dk.plaintext.toString("base64"), wrapped: dk.wrapped, version: dk.version };
   dk.plaintext.fill(0);
   return out;
+}
+
+/**
+ * agentDecrypt for a blob SOT stored on a row of its own: the blob's context must carry `expected` (the
+ * row it belongs to), so a blob copied onto another row is refused (422) before KES is asked.
+ */
+export async function agentDecryptBound(ctx: AccessContext, blob: string, expected: EncryptionContext): Promise<Buffer> {
+  const { context } = parseBlob(blob);
+  const wrong = Object.entries(expected).filter(([k, v]) => context[k] !== v).map(([k]) => k);
+  if (wrong.length) throw new DecryptFailedError(`This sealed payload belongs to another record (context ${wrong.join(", ")} differs).`);
+  return (await agentDecrypt(ctx, { blob })).plaintext;
 }

@@ -2,6 +2,7 @@
 // opened; PostgreSQL is migrated here under Prisma's advisory lock), first-run content, and — on the
 // embedded default, or with WORKERS_IN_PROCESS=true — the job workers and the scheduler inside this
 // same process.
+import { setUpSystemAgents } from "../agents/system";
 import { getConfig } from "../config";
 import { getDb } from "../db/client";
 import { applyMigrations } from "../db/migrate";
@@ -26,6 +27,8 @@ export async function boot(): Promise<Running> {
     if (applied.length) log("info", "migrations applied", { applied });
   }
   log("info", "database ready", { kind: db.kind });
+  // SOT's own agents, the wiki-knowledge key and the sync-state cubby (idempotent; KES down: retried on first use).
+  await setUpSystemAgents(db);
 
   const stopScheduler = new AbortController();
   let scheduler: ReturnType<typeof startScheduler> | undefined;

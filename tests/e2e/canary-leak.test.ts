@@ -355,6 +355,18 @@ describe("canary leak test: collection R's data reaches R's members and no one e
     expect(seedGaps).toEqual([]);
   });
 
+  it("keeps R's evaluation passages sealed under wiki-knowledge-key: the run's rows hold no canary in clear", async () => {
+    // The member's run detail shows them (the insider check below): opened by SOT's evaluation agent.
+    const rows = await app.db!.sql<{ sources: string; sealed: string | null }>`
+      SELECT sources::text AS sources, sealed_passages AS sealed FROM run_items WHERE run_id = ${world.rRun}::uuid AND status = 'ok'`;
+    expect(rows.length).toBeGreaterThan(0);
+    for (const r of rows) {
+      expect(canary.find(r.sources)).toEqual([]);
+      expect(r.sealed).toMatch(/^sotkes1\./);
+      expect(canary.find(r.sealed!)).toEqual([]);
+    }
+  });
+
   it("refuses an admin-scoped key limited to a collection (an admin key administers everything)", () => {
     expect(adminKeyForO.res.status, adminKeyForO.res.text).toBeGreaterThanOrEqual(400);
     expect(adminKeyForO.res.status).toBeLessThan(500);

@@ -185,8 +185,16 @@ describe("cubbies over HTTP, KES as its own process", () => {
     const early = await send(app.baseUrl, admin, "POST", "/api/admin/cubbies/wiki-agent-state", { action: "retire" });
     expect(early.status).toBe(409);
     expect(early.json.error.message).toMatch(/rewrap first/);
-    const rewrap = await sendOk(app.baseUrl, admin, "POST", "/api/admin/cubbies/wiki-agent-state", { action: "rewrap" }, 200);
-    expect(rewrap.json.rewrapped).toBeGreaterThanOrEqual(2);
+    // Rewrap is a background job (202): the admin list follows it until it ends.
+    const rewrap = await sendOk(app.baseUrl, admin, "POST", "/api/admin/cubbies/wiki-agent-state", { action: "rewrap" }, 202);
+    expect(rewrap.json.rewrap).toMatchObject({ cubby: "wiki-agent-state", status: "queued" });
+    const finished = await until("the rewrap job to end", async () => {
+      const list = await sendOk(app.baseUrl, admin, "GET", "/api/admin/cubbies", undefined, 200);
+      const r = list.json.cubbies.find((c: { name: string }) => c.name === "wiki-agent-state").rewrap;
+      return r && (r.status === "succeeded" || r.status === "failed") ? r : null;
+    });
+    expect(finished).toMatchObject({ id: rewrap.json.rewrap.id, status: "succeeded", toVersion: 2 });
+    expect(finished.rewrapped).toBeGreaterThanOrEqual(2);
     await sendOk(app.baseUrl, admin, "POST", "/api/admin/cubbies/wiki-agent-state", { action: "retire" }, 200);
     expect(await cubby.entry("lastSync")).toMatchObject({ keyVersion: 2, version: old.version, value: { pageCount: 42, note: SECRET } });
     // a copy of the old ciphertext (a stale replica, an old backup) no longer opens
@@ -237,7 +245,9 @@ describe("cubbies over HTTP, KES as its own process", () => {
 
   it("/api/kes: encrypt for named readers; only a reader holding decrypt on the key gets the plaintext", async () => {
     const service = new KesClient(httpTransport(kes.url, kes.tokens["sot-web"]!, 30_000));
-    await service.createKey("wiki-knowledge-key");
+    // SOT made the key at start-up, with its own query and evaluation agents' grants on it.
+    const grants = await service.listGrants("wiki-knowledge-key");
+    expect(grants.filter((g) => g.active).map((g) => g.grantee).sort()).toEqual(["agent:sot-eval-agent", "agent:sot-query-agent"]);
     for (const agent of ["agent-a", "agent-b", "agent-c"]) {
       await service.grant("wiki-knowledge-key", `agent:${agent}`, { operations: agent === "agent-a" ? ["generate", "decrypt"] : ["decrypt"] });
     }

@@ -4,6 +4,7 @@ import { BackupPanel } from "@/components/backup/backup-panel";
 import { PageHeader } from "@/components/ui/page-header";
 import { listBackups, targetFromConfig } from "@/lib/backup";
 import { getConfig } from "@/lib/config";
+import { adminUnreadableCubbies } from "@/lib/cubbies/admin";
 import { keySource } from "@/lib/crypto/keys";
 
 export const dynamic = "force-dynamic";
@@ -15,6 +16,8 @@ export default async function BackupsPage() {
   const active = backups.find((b) => b.status === "queued" || b.status === "running") ?? null;
   const keys = keySource(config);
   const last = backups.find((b) => b.status === "succeeded");
+  // A restore brings back the ciphertext of cubbies whose key was shredded: those never open again.
+  const unreadable = await adminUnreadableCubbies(access);
   return (
     <div className="space-y-6">
       <PageHeader title="Backups" description="Encrypted snapshots of the database: start one, follow it, and see every earlier one." />
@@ -34,6 +37,15 @@ export default async function BackupsPage() {
         </dd>
         <dt className="text-zinc-500">Last snapshot</dt>
         <dd className="font-mono text-xs">{last?.snapshotId ?? "none yet"}</dd>
+        {unreadable.length > 0 && (
+          <>
+            <dt className="text-zinc-500">Unreadable cubbies</dt>
+            <dd data-testid="unreadable-cubbies" className="text-amber-700">
+              {unreadable.map((c) => `${c.name} (${c.items} value${c.items === 1 ? "" : "s"})`).join(", ")}: their key is shredded, so these values
+              (restored or left behind) never open again.
+            </dd>
+          </>
+        )}
       </dl>
       <BackupPanel active={active} />
       <section aria-labelledby="history-title" className="space-y-2">
