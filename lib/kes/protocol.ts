@@ -15,6 +15,7 @@ import { ForbiddenError, isAppError, UnauthorizedError, ValidationError, NotFoun
 import { agentLabel } from "../agents/principal";
 import { looksLikeAgentBearer, resolveAgentBearer } from "../agents/tokens";
 import { log } from "../log";
+import { resealLegacySecret } from "./legacy";
 import * as kes from "./service";
 
 export interface KesInstance {
@@ -107,6 +108,7 @@ const OPS: Record<string, (ctx: kes.KesContext, body: unknown) => Promise<unknow
     return out;
   },
   "datakey.rewrap": kes.rewrap,
+  "legacy.reseal-secret": resealLegacySecret,
 };
 export const KES_OPERATIONS = Object.keys(OPS);
 /** What an agent token may call: data keys and grants on keys it reaches; never key management. */
