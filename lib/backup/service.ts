@@ -4,15 +4,17 @@
 import { requireAdmin, type AccessContext } from "../access/context";
 import { auditAs } from "../audit";
 import { getConfig } from "../config";
-import { getKeyRing } from "../crypto/keys";
+import { getKeyRing, KeyConfigError, type KeyRing } from "../crypto/keys";
 import { getDb, type Db } from "../db/client";
 import { ConflictError, NotFoundError } from "../errors";
 import { defineJob, enqueue } from "../jobs/queue";
 import { trackedRuns } from "../jobs/tracked-run";
 import { notify } from "../notify";
 import { insertBackupUnlessActive, selectBackup, selectRecentBackups, type BackupRecord } from "./queries";
+import { kesFor } from "./naming";
+import { payloadRing } from "./payload-keys";
 import { applyRetention } from "./retention";
-import { createSnapshot, type SnapshotProgress } from "./snapshot";
+import { createSnapshot, newSnapshotId, type SnapshotProgress } from "./snapshot";
 import { targetFromConfig, type BackupTarget } from "./target";
 
 export type BackupTrigger = "manual" | "schedule" | "cli";
@@ -152,6 +154,16 @@ export async function listBackups(limit = 50, db?: Db): Promise<BackupView[]> {
   return (await selectRecentBackups(d.sql, limit)).map(toView);
 }
 
+/** The process's master keys, or null when it has none (with KES_URL it needs none). */
+export async function processKeyRing(): Promise<KeyRing | null> {
+  try {
+    return await getKeyRing();
+  } catch (err) {
+    if (err instanceof KeyConfigError) return null;
+    throw err;
+  }
+}
+
 /**
  * Runs a recorded backup to the end: snapshot, then retention. Never throws for a failed backup —
  * the failure is recorded on the row (with a message naming the cause) and returned.
@@ -174,11 +186,18 @@ export async function runBackup(
     writing = writing.then(() => q).catch(() => {});
   };
   try {
-    const ring = await getKeyRing();
+    // The process's master keys, if it has any, only read snapshots written before KES; new payload keys
+    // come from KES (KES down: the backup fails here, before anything is written to the target).
+    const legacy = await processKeyRing();
+    const kes = await kesFor(db, legacy);
+    const snapshotId = newSnapshotId(opts.now ?? new Date());
+    const ring = await payloadRing(target, kes, legacy, snapshotId);
     const result = await createSnapshot({
       db,
       target,
       ring,
+      kes,
+      snapshotId,
       now: opts.now,
       signal: opts.signal,
       concurrency: config.BACKUP_CONCURRENCY,

@@ -210,6 +210,8 @@ export async function createSnapshot(opts: {
   /** Where the naming key comes from (default: KES_URL's KES, else KES in this process on `db`); or the key itself. */
   kes?: KesClient;
   naming?: NamingKey;
+  /** The snapshot's id (the payload key from KES is made for it beforehand); default: from `now`. */
+  snapshotId?: string;
   now?: Date;
   concurrency?: number;
   /** false: a full snapshot even when an incremental one is possible. */
@@ -220,7 +222,7 @@ export async function createSnapshot(opts: {
 }): Promise<SnapshotResult> {
   const { target, ring } = opts;
   const now = opts.now ?? new Date();
-  const snapshotId = newSnapshotId(now);
+  const snapshotId = opts.snapshotId ?? newSnapshotId(now);
   const concurrency = opts.concurrency ?? 4;
   const naming = opts.naming ?? (await backupNamingKey(target, opts.kes ?? (await kesFor(opts.db, ring))));
 

@@ -15,6 +15,7 @@ import { ForbiddenError, isAppError, UnauthorizedError, ValidationError, NotFoun
 import { agentLabel } from "../agents/principal";
 import { looksLikeAgentBearer, resolveAgentBearer } from "../agents/tokens";
 import { log } from "../log";
+import { decryptEscrowed, exportSealed } from "./escrow";
 import { resealLegacySecret } from "./legacy";
 import * as kes from "./service";
 
@@ -109,6 +110,13 @@ const OPS: Record<string, (ctx: kes.KesContext, body: unknown) => Promise<unknow
   },
   "datakey.rewrap": kes.rewrap,
   "legacy.reseal-secret": resealLegacySecret,
+  "keys.export-sealed": exportSealed,
+  "datakey.decrypt-escrowed": async (ctx, b) => {
+    const d = await decryptEscrowed(ctx, b);
+    const out = { plaintext: b64(d.plaintext), version: d.version };
+    d.plaintext.fill(0);
+    return out;
+  },
 };
 export const KES_OPERATIONS = Object.keys(OPS);
 /** What an agent token may call: data keys and grants on keys it reaches; never key management. */
