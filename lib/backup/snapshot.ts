@@ -227,15 +227,27 @@ export async function createSnapshot(opts: {
   const naming = opts.naming ?? (await backupNamingKey(target, opts.kes ?? (await kesFor(opts.db, ring))));
 
   // The parent: the newest readable snapshot, if it is of this format and its chain is not yet long.
+  // Sealing with a KES data key, what is still sealed by a master key is not built on: the first such
+  // snapshot is full and seals every segment again (same names, rewritten in place), so from then on
+  // restoring needs only KES.
+  const reusable = (keyId: string) => !ring.current.id.startsWith("kes-") || keyId.startsWith("kes-");
   const prev = await latestReadableManifest(target, ring);
   const parent =
-    opts.incremental !== false && prev?.format === MANIFEST_FORMAT && prev.tracking && (await chainLength(target, ring, prev, FULL_EVERY)) < FULL_EVERY ? prev : null;
+    opts.incremental !== false &&
+    prev?.format === MANIFEST_FORMAT &&
+    prev.tracking &&
+    prev.keyIds.every(reusable) &&
+    (await chainLength(target, ring, prev, FULL_EVERY)) < FULL_EVERY
+      ? prev
+      : null;
 
   // What is already stored and usable: referenced by the newest manifest AND still present.
   const present = new Set((await target.list("objects/", { detail: false })).map((o) => o.key));
   const stored = new Map<string, { size: number; keyId: string }>();
   if (prev?.naming?.key === naming.key.toString("base64")) {
-    for (const t of prev.tables) for (const [name, size, k] of t.objects) if (present.has(objectKey(name))) stored.set(name, { size, keyId: prev.keyIds[k] });
+    for (const t of prev.tables) {
+      for (const [name, size, k] of t.objects) if (present.has(objectKey(name)) && reusable(prev.keyIds[k]!)) stored.set(name, { size, keyId: prev.keyIds[k]! });
+    }
   }
 
   // Tracking triggers on every table, committed before the snapshot's transaction starts: every write

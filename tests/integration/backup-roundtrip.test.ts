@@ -4,7 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSnapshot, FolderTarget, restoreSnapshot, RestoreRefusedError, verifySnapshot } from "@/lib/backup";
 import { decryptSecretWith } from "@/lib/crypto/secrets";
 import { openPostgres, type Db } from "@/lib/db/client";
-import { createDatabase, dropDatabases, dumpAll, migratedDb, migrationNames, seed, tempDir, testRing, type Seeded } from "@/tests/integration/backup-fixtures";
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { ESCROW_OBJECT, openPayloadKeys, payloadRing } from "@/lib/backup/payload-keys";
+import { listSnapshots, newSnapshotId } from "@/lib/backup/snapshot";
+import { createDatabase, dropDatabases, dumpAll, migratedDb, migrationNames, seed, tempDir, testKes, testRing, type Seeded } from "@/tests/integration/backup-fixtures";
 
 const ring = testRing();
 let source: Db;
@@ -117,5 +121,60 @@ describe("backup → restore round trip (folder target, PostgreSQL)", () => {
 
     await restoreSnapshot({ target, ring, db: { kind: "postgres", url }, snapshotId: first.snapshotId, force: true });
     expect((await other.sql.query(`SELECT slug FROM collections`)).map((r) => r.slug)).toEqual(["eng"]);
+  });
+});
+
+describe("payloads sealed through KES (key `backups`, a data key per snapshot)", () => {
+  it("restores with KES alone, old snapshots keep restoring, and after the database is lost KES opens them through the escrow", async () => {
+    const legacyIds = (await listSnapshots(target)).map((x) => x.snapshotId);
+    expect(legacyIds.length).toBeGreaterThanOrEqual(2);
+    const kes = testKes(source, ring);
+    const at = new Date(Date.now() + 60_000);
+    const id = newSnapshotId(at);
+    const snap = await createSnapshot({ db: source, target, ring: await payloadRing(target, kes, ring, id), kes, snapshotId: id, now: at });
+    const expected = await dumpAll(source); // before the reads below add KES's audit rows
+    // The first snapshot sealed by KES builds on nothing sealed by a master key: full, every segment sealed again.
+    expect(snap.parent).toBeNull();
+    expect(snap.objectsUploaded).toBe(snap.objectsTotal);
+    const manifestFile = JSON.parse(await readFile(path.join(folder.dir, "snapshots", `${id}.json`), "utf8"));
+    expect(manifestFile.keyId).toBe(`kes-${id}`);
+    expect((await target.get(`keys/payload/kes-${id}`))!.toString()).toMatch(/^kes:v1:backups:1:[A-Za-z0-9_-]+$/);
+    const escrow = JSON.parse((await target.get(ESCROW_OBJECT))!.toString());
+    expect(escrow).toMatchObject({ name: "backups", versions: [{ version: 1, masterKeyId: ring.current.id }] });
+
+    // No master key at all: KES opens the snapshot's data key, and it restores bit-exactly.
+    const kesOnly = await openPayloadKeys(target, kes, null);
+    expect([...kesOnly.byId.keys()]).toEqual([`kes-${id}`]);
+    const url = await createDatabase("sot_bk_kes");
+    await restoreSnapshot({ target, ring: kesOnly, db: { kind: "postgres", url }, snapshotId: id });
+    const restored = await openPostgres(url, { poolSize: 2 });
+    opened.push(restored);
+    expect(await dumpAll(restored)).toEqual(expected);
+    // KES audited it: one generate for the snapshot, decrypts for each reader.
+    const audits = await source.sql.query<{ action: string }>(`SELECT action FROM audit_log WHERE target = 'kes-key:backups' ORDER BY at`);
+    expect(audits.map((a) => a.action)).toEqual(expect.arrayContaining(["kes.create", "kes.generate", "kes.export-sealed", "kes.decrypt"]));
+
+    // Snapshots written before KES still verify and restore, with the master keys beside KES's keys.
+    const both = await openPayloadKeys(target, kes, ring);
+    for (const old of legacyIds) await verifySnapshot({ target, ring: both, snapshotId: old });
+    const oldUrl = await createDatabase("sot_bk_old");
+    await restoreSnapshot({ target, ring: both, db: { kind: "postgres", url: oldUrl }, snapshotId: legacyIds[0] });
+
+    // The database is lost, KES's keys with it: KES on an empty database opens the data key through the
+    // escrow (only with its master key), and the snapshot restores into that very database.
+    const lostUrl = await createDatabase("sot_bk_lost");
+    const lost = await openPostgres(lostUrl, { poolSize: 2 });
+    opened.push(lost);
+    const viaEscrow = await openPayloadKeys(target, testKes(lost, ring), null);
+    expect(viaEscrow.byId.has(`kes-${id}`)).toBe(true);
+    await restoreSnapshot({ target, ring: viaEscrow, db: { kind: "postgres", url: lostUrl }, snapshotId: id });
+    expect(await dumpAll(lost)).toEqual(expected);
+    // A KES without that master key opens nothing, and says which key it lacks.
+    const stranger = await openPostgres(await createDatabase("sot_bk_stranger"), { poolSize: 1 });
+    opened.push(stranger);
+    await expect(openPayloadKeys(target, testKes(stranger, testRing()), null)).rejects.toMatchObject({ status: 503 });
+    await expect(openPayloadKeys(target, testKes(stranger, testRing()), null)).rejects.toThrow(
+      `The escrow of key "backups" version 1 is sealed by master key "${ring.current.id}", which KES does not hold.`,
+    );
   });
 });
