@@ -64,6 +64,10 @@ await main(async () => {
     }
     console.log(`restored snapshot ${r.snapshotId} (taken ${r.createdAt}) at migration level ${r.migrations}: ${r.objects} objects verified (${bytes(r.bytes)}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     printTables(r.tables);
+    for (const k of r.shreddedKeys) {
+      const what = k.name.startsWith("cubby.") ? `cubby ${k.name.slice("cubby.".length)}'s values` : `what key ${k.name} protected`;
+      console.log(`  key ${k.name} is shredded${k.reapplied ? " (since this snapshot was taken)" : ""}: ${what} came back as ciphertext that can no longer be decrypted`);
+    }
   } finally {
     if (embedded) {
       await embedded.pglite.close();

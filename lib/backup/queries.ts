@@ -422,3 +422,41 @@ export async function setSequence(s: SqlRunner, seq: { name: string; lastValue: 
 export async function beginSnapshotRead(s: SqlRunner): Promise<void> {
   await s.exec("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
 }
+
+/** Keys KES had shredded in the database a restore replaces (none when it has no KES tables). */
+export async function shreddedKesKeys(s: SqlRunner): Promise<Array<{ name: string; shreddedAt: Date }>> {
+  const [t] = await s.query<{ exists: boolean }>(`SELECT to_regclass('public.kes_keys') IS NOT NULL AS exists`);
+  if (!t?.exists) return [];
+  return s.query<{ name: string; shreddedAt: Date }>(`SELECT name, shredded_at AS "shreddedAt" FROM kes_keys WHERE status = 'shredded' ORDER BY name`);
+}
+
+/**
+ * Shreds again, in the restored rows, the keys the replaced database had shredded (a snapshot taken before
+ * a shred holds the key's material): what they protected stays unreadable. The names it shredded again.
+ */
+export async function reapplyShreds(s: SqlRunner, keys: Array<{ name: string; shreddedAt: Date }>): Promise<string[]> {
+  if (!keys.length) return [];
+  const names = keys.map((k) => k.name);
+  await s.query(
+    `UPDATE kes_key_versions v SET material = NULL, master_key_id = NULL FROM kes_keys k WHERE v.key_id = k.id AND k.name = ANY($1::text[]) AND k.status <> 'shredded'`,
+    [names],
+  );
+  await s.query(
+    `UPDATE kes_grants g SET revoked_at = now() FROM kes_keys k WHERE g.key_id = k.id AND k.name = ANY($1::text[]) AND k.status <> 'shredded' AND g.revoked_at IS NULL`,
+    [names],
+  );
+  const rows = await s.query<{ name: string }>(
+    `UPDATE kes_keys k SET status = 'shredded', shredded_at = x.at
+       FROM unnest($1::text[], $2::timestamptz[]) AS x(name, at)
+      WHERE k.name = x.name AND k.status <> 'shredded' RETURNING k.name`,
+    [names, keys.map((k) => k.shreddedAt)],
+  );
+  return rows.map((r) => r.name).sort();
+}
+
+/** Every key shredded in the restored database. */
+export async function restoredShreddedKeys(s: SqlRunner): Promise<string[]> {
+  const [t] = await s.query<{ exists: boolean }>(`SELECT to_regclass('public.kes_keys') IS NOT NULL AS exists`);
+  if (!t?.exists) return [];
+  return (await s.query<{ name: string }>(`SELECT name FROM kes_keys WHERE status = 'shredded' ORDER BY name`)).map((r) => r.name);
+}

@@ -24,7 +24,10 @@ import {
   insertJsonRowsExcept,
   plainIndexes,
   publicTables,
+  reapplyShreds,
   recordMigration,
+  restoredShreddedKeys,
+  shreddedKesKeys,
   resetPublicSchema,
   setRestoreSession,
   setSequence,
@@ -167,6 +170,12 @@ export interface RestoreResult extends VerifyResult {
   migrations: number;
   /** Snapshots applied: the full one first, then each incremental layer. */
   layers: string[];
+  /**
+   * KES keys shredded in the restored database: what they protected (a cubby's values, for `cubby.<name>`)
+   * was restored as ciphertext that can no longer be decrypted. `reapplied`: shredded in the database this
+   * restore replaced, after the snapshot was taken, and shredded again in the restored rows.
+   */
+  shreddedKeys: Array<{ name: string; reapplied: boolean }>;
 }
 
 type RestoreDb = Pick<Db, "kind" | "url" | "pglite">;
@@ -280,8 +289,11 @@ export async function restoreSnapshot(opts: {
   let rowsDone = 0;
   let objects = 0;
   const restored = new Map<string, number>();
+  let shreddedKeys: RestoreResult["shreddedKeys"] = [];
   await withTransaction(opts.db, "write", async (s) => {
     const existing = await publicTables(s);
+    // A shred must outlive a restore of a snapshot taken before it (which still holds the key's material).
+    const shreddedBefore = await shreddedKesKeys(s);
     if (existing.length) {
       const nonEmpty: string[] = [];
       for (const t of existing) {
@@ -349,6 +361,8 @@ export async function restoreSnapshot(opts: {
       }
     }
     if (!v1) objects = chain.reduce((n, layer) => n + layer.tables.reduce((a, t) => a + t.objects.length + (t.changedKeys?.length ?? 0), 0), 0);
+    const reapplied = new Set(await reapplyShreds(s, shreddedBefore));
+    shreddedKeys = (await restoredShreddedKeys(s)).map((name) => ({ name, reapplied: reapplied.has(name) }));
     for (const seq of m.sequences) await setSequence(s, seq);
     for (const ix of indexes) await createIndex(s, ix.def);
     await triggersOn();
@@ -362,5 +376,6 @@ export async function restoreSnapshot(opts: {
     bytes: chain.reduce((n, layer) => n + layer.totals.bytes, 0),
     migrations: m.migrations.length,
     layers: chain.map((x) => x.snapshotId),
+    shreddedKeys,
   };
 }

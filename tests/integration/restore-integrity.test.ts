@@ -233,4 +233,25 @@ describe("backups through KES: down, and shredded", () => {
     // takes over every segment): shredding "backups" leaves no snapshot readable, and says so.
     await expect(verifySnapshot({ target, ring: after, snapshotId })).rejects.toThrow(/which KES did not open: Key "backups" was shredded/);
   });
+
+  it("a shred outlives a restore of a snapshot taken before it, and the restore names what it brought back unreadable", async () => {
+    const kes = testKes(source, ring);
+    await kes.createKey("cubby.notes");
+    const dk = await kes.generateDataKey("cubby.notes", { cubby: "c1", item: "k" });
+    const at = new Date(Date.now() + 40_000);
+    const own = await tempDir();
+    const elsewhere = new FolderTarget(own.dir);
+    const before = await createSnapshot({ db: source, target: elsewhere, ring, now: at });
+    await kes.shred("cubby.notes");
+    // Restore the older snapshot over the database that shredded the key (the last test of this file: it replaces `source`).
+    const r = await restoreSnapshot({ target: elsewhere, ring, db: { kind: "postgres", url: source.url! }, snapshotId: before.snapshotId, force: true });
+    await own.cleanup();
+    expect(r.shreddedKeys).toEqual([
+      { name: "backups", reapplied: false },
+      { name: "cubby.notes", reapplied: true },
+    ]);
+    await expect(testKes(source, ring).decryptDataKey(dk.wrapped, { cubby: "c1", item: "k" })).rejects.toMatchObject({ status: 410, code: "key_shredded" });
+    const [row] = await source.sql.query<{ material: unknown }>(`SELECT v.material FROM kes_key_versions v JOIN kes_keys k ON k.id = v.key_id WHERE k.name = 'cubby.notes'`);
+    expect(row?.material).toBeNull();
+  });
 });
