@@ -75,7 +75,13 @@ export async function decryptEscrowed(ctx: KesContext, input: unknown): Promise<
   const { wrapped, context: c, escrow } = parse(schemas.decrypt, input);
   const parsed = parseWrapped(wrapped);
   if (!parsed) throw new ValidationError("wrapped is not a KES wrapped data key.", [{ path: "wrapped", message: 'expected "kes:v1:<key>:<version>:<base64url>"' }]);
-  if (await knownKey(ctx, parsed.name)) return decrypt(ctx, { wrapped, context: c });
+  if (await knownKey(ctx, parsed.name)) {
+    // A database restored from a snapshot older than the key's newest version knows the key but not that
+    // version: its owner may open it from the escrow. Anything else is KES's records' to decide.
+    const k = (await q.keyByName(ctx.db.sql, parsed.name))!;
+    const lacksVersion = k.status !== "shredded" && k.owner === ctx.caller && !(await q.versionNumbers(ctx.db.sql, k.id)).includes(parsed.version);
+    if (!lacksVersion) return decrypt(ctx, { wrapped, context: c });
+  }
   if (!ctx.ring) throw new KesUnavailableError("KES has no master key configured (MASTER_KEYS or MASTER_KEY_FILE in KES's environment).");
   if (escrow.name !== parsed.name) throw new DecryptFailedError(`The escrow is of key "${escrow.name}", the data key of key "${parsed.name}".`);
   const v = escrow.versions.find((x) => x.version === parsed.version);

@@ -176,5 +176,17 @@ describe("payloads sealed through KES (key `backups`, a data key per snapshot)",
     await expect(openPayloadKeys(target, testKes(stranger, testRing()), null)).rejects.toThrow(
       `The escrow of key "backups" version 1 is sealed by master key "${ring.current.id}", which KES does not hold.`,
     );
+
+    // Key "backups" rotated after the snapshot the lost database was restored from: that database knows the
+    // key but not version 2, and its owner opens the newer snapshot's key from the escrow.
+    await kes.addVersion("backups");
+    await kes.promote("backups", 2);
+    const at2 = new Date(at.getTime() + 60_000);
+    const id2 = newSnapshotId(at2);
+    await createSnapshot({ db: source, target, ring: await payloadRing(target, kes, ring, id2), kes, snapshotId: id2, now: at2 });
+    expect((await target.get(`keys/payload/kes-${id2}`))!.toString()).toMatch(/^kes:v1:backups:2:/);
+    const afterRotation = await openPayloadKeys(target, testKes(lost, ring), null);
+    expect([...afterRotation.byId.keys()].sort()).toEqual([`kes-${id}`, `kes-${id2}`]);
+    await verifySnapshot({ target, ring: afterRotation, snapshotId: id2 });
   });
 });
