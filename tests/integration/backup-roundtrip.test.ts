@@ -4,9 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSnapshot, FolderTarget, restoreSnapshot, RestoreRefusedError, verifySnapshot } from "@/lib/backup";
 import { decryptSecretWith } from "@/lib/crypto/secrets";
 import { openPostgres, type Db } from "@/lib/db/client";
-import { readFile } from "node:fs/promises";
+import { readFile, utimes } from "node:fs/promises";
 import path from "node:path";
 import { ESCROW_OBJECT, openPayloadKeys, payloadRing } from "@/lib/backup/payload-keys";
+import { sweepObjects } from "@/lib/backup/retention";
 import { listSnapshots, newSnapshotId } from "@/lib/backup/snapshot";
 import { createDatabase, dropDatabases, dumpAll, migratedDb, migrationNames, seed, tempDir, testKes, testRing, type Seeded } from "@/tests/integration/backup-fixtures";
 
@@ -188,5 +189,11 @@ describe("payloads sealed through KES (key `backups`, a data key per snapshot)",
     const afterRotation = await openPayloadKeys(target, testKes(lost, ring), null);
     expect([...afterRotation.byId.keys()].sort()).toEqual([`kes-${id}`, `kes-${id2}`]);
     await verifySnapshot({ target, ring: afterRotation, snapshotId: id2 });
+
+    // Retention drops payload keys no manifest uses (a backup that failed after taking one), keeps the rest.
+    await target.put("keys/payload/kes-20200101T000000Z-000000", Buffer.from("kes:v1:backups:1:AAAA"));
+    await utimes(path.join(folder.dir, "keys", "payload", "kes-20200101T000000Z-000000"), new Date(0), new Date(0));
+    await sweepObjects({ target, ring: await openPayloadKeys(target, kes, ring), graceMs: 60_000 });
+    expect((await target.list("keys/payload/")).map((o) => o.key).sort()).toEqual([`keys/payload/kes-${id}`, `keys/payload/kes-${id2}`]);
   });
 });
