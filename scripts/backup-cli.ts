@@ -3,7 +3,7 @@
 import { getConfig } from "../lib/config";
 import { processKeyRing } from "../lib/backup/service";
 import { openPayloadKeys } from "../lib/backup/payload-keys";
-import { getKes } from "../lib/kes/client";
+import { getKes, type KesClient } from "../lib/kes/client";
 import { targetFromConfig } from "../lib/backup/target";
 
 export function bytes(n: number): string {
@@ -21,11 +21,11 @@ export function bytes(n: number): string {
  * inside this process on the embedded default) beside this process's master keys, if it has any
  * (snapshots written before KES).
  */
-export async function setup() {
+export async function setup(kes?: KesClient) {
   const config = getConfig();
   const target = targetFromConfig(config);
   const legacy = await processKeyRing();
-  return { config, target, ring: await openPayloadKeys(target, await getKes(), legacy) };
+  return { config, target, ring: await openPayloadKeys(target, kes ?? (await getKes()), legacy) };
 }
 
 export function printTables(tables: Array<{ name: string; rows: number }>): void {

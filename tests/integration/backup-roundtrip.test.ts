@@ -163,8 +163,9 @@ describe("payloads sealed through KES (key `backups`, a data key per snapshot)",
 
     // The database is lost, KES's keys with it: KES on an empty database opens the data key through the
     // escrow (only with its master key), and the snapshot restores into that very database.
-    const lostUrl = await createDatabase("sot_bk_lost");
-    const lost = await openPostgres(lostUrl, { poolSize: 2 });
+    // (a new, migrated database: KES's tables exist and hold no key; opening from the escrow adds no row to it)
+    const lost = await migratedDb();
+    const lostUrl = lost.url!;
     opened.push(lost);
     const viaEscrow = await openPayloadKeys(target, testKes(lost, ring), null);
     expect(viaEscrow.byId.has(`kes-${id}`)).toBe(true);
