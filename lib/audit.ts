@@ -39,17 +39,36 @@ export async function audit(
   details: Record<string, unknown> = {},
   opts: { requestId?: string } = {},
 ): Promise<void> {
-  await db.prisma.auditLog.create({
-    data: {
-      actorUserId: principal?.userId ?? null,
-      actorApiKeyId: principal?.apiKeyId ?? null,
-      actorLabel: principal?.label ?? "system",
-      action,
-      target,
-      details: scrub(details) as object,
-      requestId: opts.requestId ?? null,
-    },
-  });
+  await db.prisma.auditLog.create({ data: auditRow(principal, action, target, details, opts) });
+}
+
+/** One audit_log row as `audit` writes it (details scrubbed); for writers that insert several at once. */
+export interface AuditRow {
+  actorUserId: string | null;
+  actorApiKeyId: string | null;
+  actorLabel: string;
+  action: AuditAction;
+  target: string;
+  details: object;
+  requestId: string | null;
+}
+
+export function auditRow(
+  principal: Principal | null,
+  action: AuditAction,
+  target: string,
+  details: Record<string, unknown> = {},
+  opts: { requestId?: string } = {},
+): AuditRow {
+  return {
+    actorUserId: principal?.userId ?? null,
+    actorApiKeyId: principal?.apiKeyId ?? null,
+    actorLabel: principal?.label ?? "system",
+    action,
+    target,
+    details: scrub(details) as object,
+    requestId: opts.requestId ?? null,
+  };
 }
 
 export interface AuditQuery {

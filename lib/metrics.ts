@@ -3,11 +3,14 @@
 // workers run in other processes and only the database sees them all.
 //
 // Call the small `observe…` functions from lib/ where the thing happens; GET /api/metrics renders
-// everything with `renderMetrics(db)`. Labels are bounded (route patterns, model names, stages): never
+// everything with `scrapeMetrics(access, { db, authorization })` (the scraper's token or an admin). Labels are bounded (route patterns, model names, stages): never
 // put ids, questions or user names in a label.
 import { answersLastHour, TIMING_QUANTILES, TIMING_STAGES, timingQuantilesLastHour } from "./answer/queries";
 import { backupOutcomes } from "./backup/queries";
+import { timingSafeEqual } from "node:crypto";
+import { can, type AccessContext } from "./access/context";
 import { getConfig } from "./config";
+import { ForbiddenError, UnauthorizedError } from "./errors";
 import type { Db } from "./db/client";
 import { breakerViews } from "./llm/breaker";
 import { queueJobCounts } from "./db/queries";
@@ -164,6 +167,28 @@ async function safe<T>(fn: () => Promise<T>, fallback: T): Promise<T> {
   } catch {
     return fallback;
   }
+}
+
+/** Whether `Authorization: Bearer <token>` carries METRICS_TOKEN (compared in constant time). */
+function metricsTokenMatches(authorization: string | null, token: string | undefined): boolean {
+  if (!token || !authorization) return false;
+  const m = /^Bearer\s+(\S+)$/i.exec(authorization);
+  if (!m) return false;
+  const a = Buffer.from(m[1]!);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * GET /api/metrics: the exposition for the scraper (METRICS_TOKEN as a bearer, no principal needed) or
+ * an admin (session or API key with the admin scope); 401 for anyone else anonymous, 403 for the rest.
+ */
+export async function scrapeMetrics(ctx: AccessContext | null, input: { db: Db; authorization: string | null }): Promise<string> {
+  if (!metricsTokenMatches(input.authorization, getConfig().METRICS_TOKEN)) {
+    if (!ctx) throw new UnauthorizedError("Send the metrics token (Authorization: Bearer …) or sign in as an admin.");
+    if (!can(ctx, "admin")) throw new ForbiddenError('Metrics need the "admin" permission or the metrics token.');
+  }
+  return renderMetrics(ctx?.db ?? input.db);
 }
 
 /** The Prometheus text exposition (version 0.0.4) of every metric. */

@@ -1,16 +1,17 @@
 "use client";
 import { StatusBadge } from "@/components/ui/status-badge";
 import { Table } from "@/components/ui/table";
-import { formatBytes, type BackupRow } from "./format";
+import type { BackupView } from "@/lib/backup/types";
+import { formatBytes } from "./format";
 
-function duration(b: BackupRow): string {
+function duration(b: BackupView): string {
   if (!b.startedAt || !b.finishedAt) return "–";
   const s = (Date.parse(b.finishedAt) - Date.parse(b.startedAt)) / 1000;
   return s < 60 ? `${s.toFixed(1)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
 
 /** Backup history: when, outcome, snapshot, size and what was new. */
-export function BackupHistory({ backups }: { backups: BackupRow[] }) {
+export function BackupHistory({ backups }: { backups: BackupView[] }) {
   return (
     <Table
       testId="backup-history"

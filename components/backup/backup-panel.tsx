@@ -5,12 +5,13 @@ import { Button } from "@/components/ui/button";
 import { FormError } from "@/components/ui/form-error";
 import { StatusBadge } from "@/components/ui/status-badge";
 import { errorMessage, fetchJson } from "@/lib/http/client-fetch";
-import { formatBytes, type BackupRow } from "./format";
+import type { BackupView } from "@/lib/backup/types";
+import { formatBytes } from "./format";
 
 /** Start button and live progress of the active backup; refreshes the history when it ends. */
-export function BackupPanel({ active }: { active: BackupRow | null }) {
+export function BackupPanel({ active }: { active: BackupView | null }) {
   const router = useRouter();
-  const [current, setCurrent] = useState<BackupRow | null>(active);
+  const [current, setCurrent] = useState<BackupView | null>(active);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const running = current && (current.status === "queued" || current.status === "running");
@@ -19,7 +20,7 @@ export function BackupPanel({ active }: { active: BackupRow | null }) {
   useEffect(() => {
     if (!running || !current) return;
     const t = setInterval(async () => {
-      const next = await fetchJson<BackupRow>(`/api/backups/${current.id}`).catch(() => null);
+      const next = await fetchJson<BackupView>(`/api/backups/${current.id}`).catch(() => null);
       if (!next) return;
       setCurrent(next);
       if (next.status === "succeeded" || next.status === "failed") router.refresh();
@@ -31,7 +32,7 @@ export function BackupPanel({ active }: { active: BackupRow | null }) {
     setBusy(true);
     setError(null);
     try {
-      setCurrent(await fetchJson<BackupRow>("/api/backups", { method: "POST", json: {} }));
+      setCurrent(await fetchJson<BackupView>("/api/backups", { method: "POST", json: {} }));
       router.refresh();
     } catch (err) {
       setError(errorMessage(err));

@@ -1,7 +1,4 @@
 // Shared by the server-rendered history and the client progress panel (plain module: callable on both sides).
-// The API's view of a backup (GET /api/backups): one type, defined where it is made. Type-only: erased
-// from the browser bundle.
-export type { BackupView as BackupRow } from "@/lib/backup/service";
 
 export function formatBytes(n: number): string {
   const u = ["B", "KiB", "MiB", "GiB", "TiB"];

@@ -6,7 +6,7 @@
 // by every link (cubby, operations).
 import { createHash, randomBytes } from "node:crypto";
 import type { SqlRunner } from "../db/sql-runner";
-import { agentByCredentialHash, tokenChain, touchAgent } from "./queries";
+import { agentByCredentialHash, tokenChain, touchAgent, type ChainRow } from "./queries";
 import { CUBBY_OPERATIONS, type CubbyOperation } from "./types";
 
 const CREDENTIAL_RE = /^sot_agent_([a-z0-9]{8})_([A-Za-z0-9_-]{43})$/;
@@ -52,6 +52,11 @@ function narrow(ops: string[]): CubbyOperation[] {
   return CUBBY_OPERATIONS.filter((o) => ops.includes(o));
 }
 
+/** The hash a token is stored under, or null when the bearer is not shaped like a token. */
+export function tokenHashOf(bearer: string): string | null {
+  return TOKEN_RE.test(bearer) ? hashSecret(bearer) : null;
+}
+
 /**
  * The identity of an agent bearer, or null when it is malformed, unknown, revoked, expired, or any link
  * of its chain is (or its agent or owner is disabled). A delegated token narrowed to one cubby whose
@@ -65,8 +70,17 @@ export async function resolveAgentBearer(sql: SqlRunner, bearer: string, now = n
     await touchAgent(sql, a.id);
     return { agentId: a.id, name: a.name, ownerId: a.owner_id, tokenId: null, authority: a.name, cubby: null, operations: [], expiresAt: null, chain: [a.name] };
   }
-  if (!TOKEN_RE.test(bearer)) return null;
-  const chain = await tokenChain(sql, hashSecret(bearer), MAX_DELEGATION_DEPTH + 1);
+  const hash = tokenHashOf(bearer);
+  if (!hash) return null;
+  return identityFromChain(await tokenChain(sql, hash, MAX_DELEGATION_DEPTH + 1), now);
+}
+
+/**
+ * A token's identity from its chain (tokenChain's rows, nearest first), or null when the chain refuses
+ * it. The rules live here only: the web process and KES (which reads the chain in the same statement as
+ * the key of the call) both decide through this.
+ */
+export function identityFromChain(chain: ChainRow[], now = new Date()): AgentIdentity | null {
   if (chain.length === 0) return null;
   const root = chain[chain.length - 1]!;
   if (root.parent_id) return null; // deeper than allowed, or a parent that no longer exists

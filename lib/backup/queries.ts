@@ -1,43 +1,25 @@
 // The `backups` table's SQL: recording a backup, its progress and its outcome.
 import type { SqlRunner } from "../db/sql-runner";
+import type { BackupView } from "./types";
 
 const ACTIVE_LOCK = 705_000_007;
 
-export interface BackupRecord {
-  id: string;
-  trigger: string;
-  scheduleRunId: string | null;
-  status: string;
-  phase: string;
-  target: string;
-  snapshotId: string | null;
-  rowsTotal: number;
-  rowsDone: number;
-  objectsTotal: number;
-  objectsUploaded: number;
-  /** bigint columns, as text. */
-  bytesTotal: string;
-  bytesUploaded: string;
-  snapshotsDeleted: number;
-  objectsSwept: number;
-  error: string | null;
-  startedAt: Date | null;
-  finishedAt: Date | null;
-  createdAt: Date;
-}
-
+// Read straight into the view: bigint counters as numbers (float8 is exact far beyond any backup's
+// size), times as ISO text in UTC (what Date.toISOString gives).
+const iso = (col: string) => `to_char(${col} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 const COLUMNS = `id::text, trigger, schedule_run_id::text AS "scheduleRunId", status, phase, target, snapshot_id AS "snapshotId",
   rows_total AS "rowsTotal", rows_done AS "rowsDone", objects_total AS "objectsTotal", objects_uploaded AS "objectsUploaded",
-  bytes_total::text AS "bytesTotal", bytes_uploaded::text AS "bytesUploaded", snapshots_deleted AS "snapshotsDeleted",
-  objects_swept AS "objectsSwept", error, started_at AS "startedAt", finished_at AS "finishedAt", created_at AS "createdAt"`;
+  bytes_total::float8 AS "bytesTotal", bytes_uploaded::float8 AS "bytesUploaded", snapshots_deleted AS "snapshotsDeleted",
+  objects_swept AS "objectsSwept", error, ${iso("started_at")} AS "startedAt", ${iso("finished_at")} AS "finishedAt",
+  ${iso("created_at")} AS "createdAt"`;
 
-export async function selectBackup(sql: SqlRunner, id: string): Promise<BackupRecord | null> {
-  const rows = await sql.query<BackupRecord>(`SELECT ${COLUMNS} FROM backups WHERE id = $1::uuid`, [id]);
+export async function selectBackup(sql: SqlRunner, id: string): Promise<BackupView | null> {
+  const rows = await sql.query<BackupView>(`SELECT ${COLUMNS} FROM backups WHERE id = $1::uuid`, [id]);
   return rows[0] ?? null;
 }
 
-export function selectRecentBackups(sql: SqlRunner, limit: number): Promise<BackupRecord[]> {
-  return sql.query<BackupRecord>(`SELECT ${COLUMNS} FROM backups ORDER BY created_at DESC LIMIT $1`, [limit]);
+export function selectRecentBackups(sql: SqlRunner, limit: number): Promise<BackupView[]> {
+  return sql.query<BackupView>(`SELECT ${COLUMNS} FROM backups ORDER BY created_at DESC LIMIT $1`, [limit]);
 }
 
 /**

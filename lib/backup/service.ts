@@ -6,41 +6,18 @@ import { auditAs } from "../audit";
 import { getConfig } from "../config";
 import { getKeyRing, KeyConfigError, type KeyRing } from "../crypto/keys";
 import { getDb, type Db } from "../db/client";
+import { z } from "zod";
 import { ConflictError, NotFoundError } from "../errors";
 import { defineJob, enqueue } from "../jobs/queue";
 import { trackedRuns } from "../jobs/tracked-run";
 import { notify } from "../notify";
-import { insertBackupUnlessActive, selectBackup, selectRecentBackups, type BackupRecord } from "./queries";
 import { kesFor } from "./naming";
 import { payloadRing } from "./payload-keys";
+import { insertBackupUnlessActive, selectBackup, selectRecentBackups } from "./queries";
 import { applyRetention } from "./retention";
 import { createSnapshot, newSnapshotId, type SnapshotProgress } from "./snapshot";
 import { targetFromConfig, type BackupTarget } from "./target";
-
-export type BackupTrigger = "manual" | "schedule" | "cli";
-export type BackupStatus = "queued" | "running" | "succeeded" | "failed";
-
-export interface BackupView {
-  id: string;
-  trigger: BackupTrigger;
-  scheduleRunId: string | null;
-  status: BackupStatus;
-  phase: string;
-  target: string;
-  snapshotId: string | null;
-  rowsTotal: number;
-  rowsDone: number;
-  objectsTotal: number;
-  objectsUploaded: number;
-  bytesTotal: number;
-  bytesUploaded: number;
-  snapshotsDeleted: number;
-  objectsSwept: number;
-  error: string | null;
-  startedAt: string | null;
-  finishedAt: string | null;
-  createdAt: string;
-}
+import type { BackupTrigger, BackupView } from "./types";
 
 /** A running backup that has not reported for this long is considered dead (its worker stopped). */
 const STALE_MS = 10 * 60_000;
@@ -72,20 +49,6 @@ const progressFields = (p: SnapshotProgress) => ({
   bytes_total: p.bytesTotal,
   bytes_uploaded: p.bytesUploaded,
 });
-
-function toView(r: BackupRecord): BackupView {
-  const iso = (v: Date | null) => (v == null ? null : new Date(v).toISOString());
-  return {
-    ...r,
-    trigger: r.trigger as BackupTrigger,
-    status: r.status as BackupStatus,
-    bytesTotal: Number(r.bytesTotal),
-    bytesUploaded: Number(r.bytesUploaded),
-    startedAt: iso(r.startedAt),
-    finishedAt: iso(r.finishedAt),
-    createdAt: iso(r.createdAt)!,
-  };
-}
 
 /** Records a new backup (refused while another is queued or running). */
 export async function createBackupRecord(db: Db, trigger: BackupTrigger, scheduleRunId: string | null, target: BackupTarget): Promise<string> {
@@ -119,9 +82,13 @@ async function notifyBackupFailed(db: Db, id: string): Promise<void> {
   await notify({ kind: "backup.failed", backupId: id, trigger }, { db });
 }
 
-/** Starts a backup in the backup worker. For the scheduler and the Admin page. */
-export async function startBackup(input: { trigger: "manual" | "schedule"; scheduleRunId?: string | null }): Promise<{ kind: "backup"; id: string }> {
-  const db = await getDb();
+/**
+ * Starts a backup in the backup worker: from the Admin page (audited here) or from a schedule run (as the
+ * user the schedule runs as; the schedule run records it). 409 while another one is active.
+ */
+export async function startBackup(ctx: AccessContext, input: { trigger: "manual" | "schedule"; scheduleRunId?: string | null }): Promise<BackupView> {
+  requireAdmin(ctx);
+  const { db } = ctx;
   const id = await createBackupRecord(db, input.trigger, input.scheduleRunId ?? null, targetFromConfig(getConfig()));
   try {
     await enqueue(backupRunJob, { backupId: id });
@@ -129,29 +96,42 @@ export async function startBackup(input: { trigger: "manual" | "schedule"; sched
     if (await runs.fail(db.sql, id, `Could not queue the backup: ${(err as Error).message}`, { phase: "done" })) await notifyBackupFailed(db, id);
     throw err;
   }
-  return { kind: "backup", id };
+  if (!input.scheduleRunId) await auditAs(ctx, "backup.start", `backup:${id}`);
+  return backupView(db, id);
 }
 
-/** An administrator starts a backup now (the Admin page): recorded, queued, audited; 409 while one is active. */
-export async function startManualBackup(ctx: AccessContext): Promise<BackupView> {
-  requireAdmin(ctx);
-  const { id } = await startBackup({ trigger: "manual" });
-  await auditAs(ctx, "backup.start", `backup:${id}`);
-  return getBackup(id, ctx.db);
-}
+const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export async function getBackup(id: string, db?: Db): Promise<BackupView> {
-  const d = db ?? (await getDb());
-  if (!/^[0-9a-f-]{36}$/i.test(id)) throw new NotFoundError(`Backup ${id}`);
-  const row = await selectBackup(d.sql, id);
+async function backupView(db: Db, id: string): Promise<BackupView> {
+  // Anything but a UUID names no backup (404, like an unknown one), whoever calls.
+  const row = UUID_RE.test(id) ? await selectBackup(db.sql, id) : null;
   if (!row) throw new NotFoundError(`Backup ${id}`);
-  return toView(row);
+  return row;
 }
 
-export async function listBackups(limit = 50, db?: Db): Promise<BackupView[]> {
-  const d = db ?? (await getDb());
-  await failStaleBackups(d);
-  return (await selectRecentBackups(d.sql, limit)).map(toView);
+/** One backup's status and progress (the Admin page polls it). */
+export async function getBackup(ctx: AccessContext, id: string): Promise<BackupView> {
+  requireAdmin(ctx);
+  return backupView(ctx.db, id);
+}
+
+/** What GET /api/backups accepts. */
+export const listBackupsQuery = z.object({ limit: z.coerce.number().int().min(1).max(500).default(50) }).strict();
+
+/** Backup history, newest first; backups whose worker stopped reporting are marked failed first. */
+export async function listBackups(ctx: AccessContext, input: Partial<z.output<typeof listBackupsQuery>> = {}): Promise<BackupView[]> {
+  requireAdmin(ctx);
+  const { limit } = listBackupsQuery.parse(input);
+  await failStaleBackups(ctx.db);
+  return selectRecentBackups(ctx.db.sql, limit);
+}
+
+/** A backup's outcome so far, for the scheduler following a backup it started; null when the record is gone. */
+export async function backupStatus(db: Db, id: string): Promise<Pick<BackupView, "status" | "error"> | null> {
+  return backupView(db, id).catch((err) => {
+    if (err instanceof NotFoundError) return null;
+    throw err;
+  });
 }
 
 /** The process's master keys, or null when it has none (with KES_URL it needs none). */
@@ -174,7 +154,7 @@ export async function runBackup(
 ): Promise<BackupView> {
   const db = opts.db ?? (await getDb());
   const config = getConfig();
-  if (!(await runs.claim(db.sql, id, { set: { phase: "reading" } }))) return getBackup(id, db);
+  if (!(await runs.claim(db.sql, id, { set: { phase: "reading" } }))) return backupView(db, id);
   const target = opts.target ?? targetFromConfig(config);
   let last = 0;
   let writing: Promise<unknown> = Promise.resolve();
@@ -230,5 +210,5 @@ export async function runBackup(
     await writing;
     if (await runs.fail(db.sql, id, (err as Error).message || String(err), { phase: "done" })) await notifyBackupFailed(db, id);
   }
-  return getBackup(id, db);
+  return backupView(db, id);
 }

@@ -13,10 +13,12 @@ import type { KeyRing } from "../crypto/keys";
 import type { Db } from "../db/client";
 import { ForbiddenError, isAppError, UnauthorizedError, ValidationError, NotFoundError } from "../errors";
 import { agentLabel } from "../agents/principal";
-import { looksLikeAgentBearer, resolveAgentBearer } from "../agents/tokens";
+import { identityFromChain, looksLikeAgentBearer, MAX_DELEGATION_DEPTH, resolveAgentBearer, tokenHashOf } from "../agents/tokens";
 import { log } from "../log";
+import { parseWrapped } from "./crypto";
 import { decryptEscrowed, exportSealed } from "./escrow";
 import { resealLegacySecret } from "./legacy";
+import { agentKeyForCall } from "./queries";
 import * as kes from "./service";
 
 export interface KesInstance {
@@ -49,13 +51,41 @@ export function serviceTable(list: string | undefined | null, extra: Array<[name
 export interface Authenticated {
   caller: kes.CallerId;
   agent?: kes.KesAgentScope;
+  /** The call's key, read in the same statement as the agent's token. */
+  preloaded?: kes.PreloadedKey;
 }
 
-/** The caller a credential stands for, or null. */
-export async function authenticate(inst: KesInstance, authorization: string | null | undefined): Promise<Authenticated | null> {
+/** The key a data-key call is about (from its body), when it names one in a valid form. */
+export function keyOfCall(op: string, body: unknown): { name: string; version: number | null } | undefined {
+  const b = (body ?? {}) as Record<string, unknown>;
+  if (op === "datakey.decrypt" && typeof b.wrapped === "string") {
+    const p = parseWrapped(b.wrapped);
+    return p ? { name: p.name, version: p.version } : undefined;
+  }
+  if ((op === "datakey.generate" || op === "keys.access") && typeof b.name === "string" && kes.KEY_NAME_RE.test(b.name)) return { name: b.name, version: null };
+  return undefined;
+}
+
+/**
+ * The caller a credential stands for, or null. An agent's token is resolved with its whole chain on
+ * every call; when the call names its key (`key`), the key and the grants of the token's authority are
+ * read in that same statement.
+ */
+export async function authenticate(
+  inst: KesInstance,
+  authorization: string | null | undefined,
+  key?: { name: string; version: number | null },
+): Promise<Authenticated | null> {
   const m = /^Bearer\s+(\S{24,})$/.exec(authorization ?? "");
   if (!m) return null;
   if (looksLikeAgentBearer(m[1]!)) {
+    const hash = key ? tokenHashOf(m[1]!) : null;
+    if (key && hash) {
+      const r = await agentKeyForCall(inst.db.sql, hash, MAX_DELEGATION_DEPTH + 1, key.name, key.version);
+      const a = identityFromChain(r.chain);
+      if (!a) return null;
+      return { caller: `agent:${a.authority}`, agent: { label: agentLabel(a), cubby: a.cubby, operations: a.operations }, preloaded: { ...key, row: r.key } };
+    }
     const a = await resolveAgentBearer(inst.db.sql, m[1]!);
     if (!a || !a.tokenId) return null;
     return { caller: `agent:${a.authority}`, agent: { label: agentLabel(a), cubby: a.cubby, operations: a.operations } };
@@ -132,13 +162,21 @@ export async function handleKesCall(inst: KesInstance, call: KesCall): Promise<K
   try {
     const fn = OPS[call.op];
     if (!fn) throw new NotFoundError(`KES operation "${call.op}" (one of ${KES_OPERATIONS.join(", ")})`);
-    const who = await authenticate(inst, call.authorization);
+    const who = await authenticate(inst, call.authorization, keyOfCall(call.op, call.body));
     if (!who) throw new UnauthorizedError("KES needs a valid service credential or agent token (Authorization: Bearer <token>).");
     if (who.agent && !AGENT_OPERATIONS.has(call.op)) throw new ForbiddenError(`Agents may not call ${call.op}; it is for the key's owning service.`);
     if (call.onBehalfOf && call.onBehalfOf.length > 200) {
       throw new ValidationError("X-KES-On-Behalf-Of is longer than 200 characters.", [{ path: "X-KES-On-Behalf-Of", message: "at most 200 characters" }]);
     }
-    const ctx: kes.KesContext = { db: inst.db, ring: inst.ring, caller: who.caller, agent: who.agent, onBehalfOf: call.onBehalfOf ?? null, requestId: call.requestId };
+    const ctx: kes.KesContext = {
+      db: inst.db,
+      ring: inst.ring,
+      caller: who.caller,
+      agent: who.agent,
+      onBehalfOf: call.onBehalfOf ?? null,
+      requestId: call.requestId,
+      preloaded: who.preloaded,
+    };
     return { status: 200, body: { result: await fn(ctx, call.body ?? {}) } };
   } catch (err) {
     return errorReply(err);

@@ -1,5 +1,7 @@
 // Every SQL statement of KES (the data-access rule: raw SQL only here, through db.sql).
-import type { SqlRunner } from "../db/sql-runner";
+import { chainFromJson, tokenChainCtes, type ChainRow } from "../agents/queries";
+import type { AuditRow } from "../audit";
+import { sqlFragment, type SqlFragment, type SqlRunner } from "../db/sql-runner";
 
 export interface KeyRow {
   id: string;
@@ -24,8 +26,8 @@ export interface KeyForCallRow extends KeyRow {
   grant_until: Date | null;
 }
 
-export async function keyForCall(sql: SqlRunner, name: string, version: number | null, caller: string): Promise<KeyForCallRow | null> {
-  const rows = await sql<KeyForCallRow>`
+/** The SELECT of keyForCall; `caller` is a parameter, or a column of the statement it is spliced into. */
+const keyForCallSelect = (name: string, version: number | null, caller: SqlFragment) => sqlFragment`
     SELECT k.*, (v.key_id IS NOT NULL) AS version_exists, v.master_key_id, v.material,
            COALESCE((SELECT array_agg(DISTINCT op) FROM kes_grants g, unnest(g.operations) op
                       WHERE g.key_id = k.id AND g.grantee = ${caller} AND g.revoked_at IS NULL
@@ -36,7 +38,42 @@ export async function keyForCall(sql: SqlRunner, name: string, version: number |
       FROM kes_keys k
       LEFT JOIN kes_key_versions v ON v.key_id = k.id AND v.version = COALESCE(${version}::int, k.current_version)
      WHERE k.name = ${name}`;
+
+export async function keyForCall(sql: SqlRunner, name: string, version: number | null, caller: string): Promise<KeyForCallRow | null> {
+  const rows = await sql<KeyForCallRow>`${keyForCallSelect(name, version, sqlFragment`${caller}::text`)}`;
   return rows[0] ?? null;
+}
+
+/**
+ * An agent's data-key call checked in ONE statement: the token's delegation chain (as the web process
+ * reads it, lib/agents/queries.ts) and the call's key with the live grants of the chain's root (the
+ * agent whose authority the token carries). No chain: the token is unknown. Read on every call.
+ */
+export async function agentKeyForCall(
+  sql: SqlRunner,
+  tokenHash: string,
+  maxDepth: number,
+  name: string,
+  version: number | null,
+): Promise<{ chain: ChainRow[]; key: KeyForCallRow | null }> {
+  const rows = await sql<KeyForCallRow & { chain: Array<Record<string, unknown>> | null; key_found: boolean }>`
+    WITH RECURSIVE ${tokenChainCtes(tokenHash, maxDepth)},
+    root AS (SELECT 'agent:' || agent_name AS caller FROM links ORDER BY depth DESC LIMIT 1)
+    SELECT (SELECT json_agg(l ORDER BY l.depth) FROM links l) AS chain, key.id IS NOT NULL AS key_found, key.*
+      FROM root LEFT JOIN LATERAL (${keyForCallSelect(name, version, sqlFragment`root.caller`)}) key ON true`;
+  const r = rows[0];
+  if (!r) return { chain: [], key: null };
+  const { chain, key_found, ...key } = r;
+  return { chain: chainFromJson(chain), key: key_found ? key : null };
+}
+
+/** Audit rows of several KES calls in one statement (lib/kes/audit-writer.ts commits them as a group). */
+export async function insertAuditRows(sql: SqlRunner, rows: AuditRow[]): Promise<void> {
+  await sql`
+    INSERT INTO audit_log (actor_user_id, actor_api_key_id, actor_label, action, target, details, request_id)
+    SELECT r."actorUserId", r."actorApiKeyId", r."actorLabel", r.action, r.target, r.details, r."requestId"
+      FROM json_to_recordset(${JSON.stringify(rows)}::json)
+        AS r("actorUserId" uuid, "actorApiKeyId" uuid, "actorLabel" text, action text, target text, details jsonb, "requestId" text)`;
 }
 
 export async function keyByName(sql: SqlRunner, name: string): Promise<KeyRow | null> {

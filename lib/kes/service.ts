@@ -8,7 +8,7 @@
 // keys (plaintext never leaves KES) → setMinDecryptionVersion (older versions are refused) → shred
 // (material destroyed: nothing under the key opens again).
 import { z } from "zod";
-import { audit } from "../audit";
+import { auditRow } from "../audit";
 import type { Principal } from "../auth/roles";
 import type { KeyRing } from "../crypto/keys";
 import type { Db } from "../db/client";
@@ -26,6 +26,7 @@ import {
   type EncryptionContext,
 } from "./crypto";
 import { DecryptFailedError, KeyDisabledError, KeyShreddedError, KesUnavailableError, VersionRetiredError } from "./errors";
+import { writeKesAudit } from "./audit-writer";
 import * as q from "./queries";
 
 /** "service:<name>" (a service credential) or "agent:<id>". */
@@ -52,6 +53,17 @@ export interface KesContext {
   /** The person or agent the calling service acts for, for the audit trail only (never for access). */
   onBehalfOf?: string | null;
   requestId?: string;
+  /**
+   * The call's key, read in the same statement that authenticated the agent's token (lib/kes/protocol.ts),
+   * for this call only: a data-key call then reads the database once before it answers.
+   */
+  preloaded?: PreloadedKey;
+}
+
+export interface PreloadedKey {
+  name: string;
+  version: number | null;
+  row: q.KeyForCallRow | null;
 }
 
 export const KEY_NAME_RE = /^[a-z0-9][a-z0-9._-]{0,99}$/;
@@ -156,7 +168,8 @@ function auditor(ctx: KesContext): Principal {
 }
 
 async function record(ctx: KesContext, action: string, name: string, details: Record<string, unknown>): Promise<void> {
-  await audit(ctx.db, auditor(ctx), `kes.${action}`, `kes-key:${name}`, { caller: ctx.caller, ...details }, { requestId: ctx.requestId });
+  // Committed before the call answers; concurrent calls share one INSERT (lib/kes/audit-writer.ts).
+  await writeKesAudit(ctx.db, auditRow(auditor(ctx), `kes.${action}`, `kes-key:${name}`, { caller: ctx.caller, ...details }, { requestId: ctx.requestId }));
 }
 
 function requireRing(ctx: KesContext): KeyRing {
@@ -194,21 +207,46 @@ async function ownedKey(ctx: KesContext, name: string, action: string): Promise<
   return k;
 }
 
+// Unwrapped key versions, kept in memory by KES (which holds the master keys anyway) so a data-key call
+// does not unwrap its version again. An entry is found by the wrapped material read on this very call:
+// a shredded version (material gone) never reaches the cache, and a version wrapped anew is a new entry.
+const unwrappedVersions = new WeakMap<KeyRing, Map<string, Buffer>>();
+const MAX_UNWRAPPED = 1000;
+
+/** The version's material (a copy the caller may zero). */
 function material(ctx: KesContext, k: q.KeyForCallRow, version: number): Buffer {
   const ring = requireRing(ctx);
   if (!k.material || !k.master_key_id) throw new KeyShreddedError(k.name);
+  let cache = unwrappedVersions.get(ring);
+  if (!cache) unwrappedVersions.set(ring, (cache = new Map()));
+  const wrapped = Buffer.from(k.material);
+  const id = `${k.master_key_id}\n${k.name}\n${version}\n${wrapped.toString("base64")}`;
+  const cached = cache.get(id);
+  if (cached) return Buffer.from(cached);
   const master = ring.byId.get(k.master_key_id);
   if (!master) {
     throw new KesUnavailableError(`Key "${k.name}" version ${version} is wrapped by master key "${k.master_key_id}", which KES does not hold.`);
   }
-  const m = unwrapMaterial(master, k.name, version, Buffer.from(k.material));
+  const m = unwrapMaterial(master, k.name, version, wrapped);
   if (!m) throw new DecryptFailedError(`Key "${k.name}" version ${version} does not unwrap with master key "${k.master_key_id}".`);
+  if (cache.size >= MAX_UNWRAPPED) cache.delete(cache.keys().next().value!);
+  cache.set(id, Buffer.from(m));
   return m;
+}
+
+/** The key of a data-key call with `caller`'s grants: the row read with the token when there is one, else read now. */
+async function keyForCallOf(ctx: KesContext, name: string, version: number | null): Promise<q.KeyForCallRow | null> {
+  const p = ctx.preloaded;
+  if (p && p.name === name && p.version === version) {
+    ctx.preloaded = undefined; // one call, one use: a second look reads afresh
+    return p.row;
+  }
+  return q.keyForCall(ctx.db.sql, name, version, ctx.caller);
 }
 
 /** Loads the key for a data-key call and checks the caller may do `op` now; audits refusals. */
 async function keyFor(ctx: KesContext, name: string, version: number | null, op: KesOperation, action: string): Promise<q.KeyForCallRow> {
-  const k = await q.keyForCall(ctx.db.sql, name, version, ctx.caller);
+  const k = await keyForCallOf(ctx, name, version);
   if (!k) {
     await record(ctx, action, name, { allowed: false, reason: "unknown key" });
     throw new NotFoundError(`Key "${name}"`);
@@ -274,7 +312,7 @@ export async function listKeys(ctx: KesContext, input: unknown = {}): Promise<Ke
  */
 export async function access(ctx: KesContext, input: unknown): Promise<{ name: string; operations: KesOperation[]; status: q.KeyRow["status"] }> {
   const { name } = parse(schemas.name, input);
-  const k = await q.keyForCall(ctx.db.sql, name, null, ctx.caller);
+  const k = await keyForCallOf(ctx, name, null);
   if (k?.status === "shredded") throw new KeyShreddedError(name);
   const operations = k ? callerOps(ctx, k) : [];
   if (!k || operations.length === 0) throw new NotFoundError(`Key "${name}"`);

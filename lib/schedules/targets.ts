@@ -4,7 +4,7 @@
 import { z } from "zod";
 import type { AccessContext } from "../access/context";
 import type { Permission } from "../auth/roles";
-import { getBackup, startBackup } from "../backup";
+import { backupStatus, startBackup } from "../backup";
 import type { Db } from "../db/client";
 import { isAppError } from "../errors";
 import { evaluationRunStatus, startEvaluationRun } from "../evaluate";
@@ -249,11 +249,11 @@ const backupTarget = targetKind({
     return "Encrypted backup of the database";
   },
   async start(_config, ctx) {
-    const r = await startBackup({ trigger: ctx.trigger, scheduleRunId: ctx.runId });
-    return { state: "started", resultKind: r.kind, resultId: r.id };
+    const b = await startBackup(ctx.access, { trigger: ctx.trigger, scheduleRunId: ctx.runId });
+    return { state: "started", resultKind: "backup", resultId: b.id };
   },
   async status(id, db) {
-    const b = await getBackup(id, db).catch(() => null);
+    const b = await backupStatus(db, id);
     if (!b) return { state: "failed", error: "the backup record no longer exists" };
     if (b.status === "succeeded") return { state: "succeeded" };
     if (b.status === "failed") return { state: "failed", error: errorSummary(b.error ?? "the backup failed") };

@@ -12,6 +12,7 @@ import { makeApiKey, makeUser } from "@/tests/helpers/auth";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
 import { send, sendOk, userCaller, type Caller } from "@/tests/helpers/http";
 import { startKesProcess, type KesProcess } from "@/tests/helpers/kes-process";
+import { until } from "@/tests/helpers/until";
 
 let db: TestDb;
 let kes: KesProcess;
@@ -277,10 +278,11 @@ describe("cubbies over HTTP, KES as its own process", () => {
     expect(await a.cubby("other-cubby").get("kept")).toEqual({ note: SECRET });
     const second = await userCaller(app.baseUrl, "second admin", await makeUser(db, "admin"));
     await sendOk(app.baseUrl, second, "POST", `/api/approvals/${asked.json.approval.id}/decision`, { decision: "approve", comment: "agent retired" }, 200);
-    for (let i = 0; (await sendOk(app.baseUrl, admin, "GET", `/api/approvals/${asked.json.approval.id}`, undefined, 200)).json.status !== "executed"; i++) {
-      if (i > 300) throw new Error("the approved shred was not carried out");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await until(
+      "the approved shred to be carried out",
+      async () => (await sendOk(app.baseUrl, admin, "GET", `/api/approvals/${asked.json.approval.id}`, undefined, 200)).json.status === "executed",
+      30_000,
+    );
     const gone = await refusal(a.cubby("other-cubby").get("kept"));
     expect(gone).toMatchObject({ status: 410, code: "key_shredded" });
     expect(gone.message).toMatch(/shredded/);

@@ -8,6 +8,7 @@ import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
 import { startApp, type RunningApp } from "@/tests/helpers/app";
 import { makeApiKey, makeUser, signIn, type TestUser } from "@/tests/helpers/auth";
 import { launchBrowser } from "@/tests/helpers/browser";
+import { until } from "@/tests/helpers/until";
 
 const CANARY = "HERON-VAULT-5512-KESTREL";
 
@@ -41,13 +42,11 @@ async function upload(collectionId: string, name: string, markdown: string) {
 async function completedRun(datasetId: string, headers: Record<string, string>) {
   const started = await call("POST", "/api/runs", headers, { datasetId });
   expect(started.status).toBe(202);
-  const end = Date.now() + 60_000;
-  for (;;) {
+  return until("the run to complete", async () => {
     const r = await call("GET", `/api/runs/${started.json.id}`, headers);
-    if (r.json.run.status === "completed") return r;
-    if (r.json.run.status === "failed" || Date.now() > end) throw new Error(`run did not complete: ${r.text.slice(0, 500)}`);
-    await new Promise((res) => setTimeout(res, 250));
-  }
+    if (r.json.run.status === "failed") throw new Error(`run did not complete: ${r.text.slice(0, 500)}`);
+    return r.json.run.status === "completed" && r;
+  });
 }
 
 beforeAll(async () => {

@@ -6,6 +6,7 @@ import { startWebhookSink, type WebhookSink } from "@/tests/fakes/schedule-webho
 import { startApp, type RunningApp } from "@/tests/helpers/app";
 import { makeApiKey, makeUser, signIn, type TestUser } from "@/tests/helpers/auth";
 import { launchBrowser } from "@/tests/helpers/browser";
+import { until } from "@/tests/helpers/until";
 
 let app: RunningApp;
 let sink: WebhookSink;
@@ -28,16 +29,6 @@ afterAll(async () => {
 });
 
 const api = (path: string, init: RequestInit = {}) => fetch(`${app.baseUrl}/api/schedules${path}`, { ...init, headers: { ...admin, ...init.headers } });
-
-async function until<T>(fn: () => Promise<T | undefined>, what: string, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 describe("schedules API", () => {
   it("needs an admin", async () => {
@@ -92,10 +83,10 @@ describe("schedules API", () => {
     expect(started.status).toBe(202);
     const { run } = await started.json();
     expect(run).toMatchObject({ trigger: "manual", scheduleId: s.id });
-    const history = await until(async () => {
+    const history = await until("the manual run to succeed", async () => {
       const h = (await (await api(`/${s.id}/history`)).json()).runs;
       return h[0]?.status === "succeeded" ? h : undefined;
-    }, "the manual run to succeed");
+    });
     expect(history).toEqual([expect.objectContaining({ id: run.id, trigger: "manual", status: "succeeded", result: { kind: "http_response", id: "204" } })]);
     expect(sink.notices.filter((n) => n.run.id === run.id)).toHaveLength(1);
 
@@ -128,10 +119,10 @@ describe("the scheduler inside the web process", () => {
     ).json();
     const dueAt = new Date(Date.now() - 1000);
     await app.db!.prisma.schedule.update({ where: { id: s.id }, data: { nextRunAt: dueAt } });
-    const runs = await until(async () => {
+    const runs = await until("the scheduled run to succeed", async () => {
       const h = (await (await api(`/${s.id}/history`)).json()).runs;
       return h[0]?.status === "succeeded" ? h : undefined;
-    }, "the scheduled run to succeed");
+    });
     expect(runs).toEqual([expect.objectContaining({ trigger: "schedule", status: "succeeded", dueAt: dueAt.toISOString() })]);
     await new Promise((r) => setTimeout(r, 1000)); // several more polls
     expect((await (await api(`/${s.id}/history`)).json()).runs).toHaveLength(1);

@@ -11,6 +11,7 @@ import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
 import { startApp, type RunningApp } from "@/tests/helpers/app";
 import { makeApiKey, makeUser, signIn, type TestUser } from "@/tests/helpers/auth";
 import { launchBrowser } from "@/tests/helpers/browser";
+import { until } from "@/tests/helpers/until";
 
 let app: RunningApp;
 let notion: FakeNotion;
@@ -30,16 +31,6 @@ const pages: FakePage[] = [
     markdown: `Chapter ${i} explains procedure number ${i}.`,
   })),
 ];
-
-async function until<T>(fn: () => Promise<T | undefined | null | false>, what: string, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v as T;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 beforeAll(async () => {
   notion = await startFakeNotion({ pages, maxPageSize: 3 });
@@ -143,10 +134,10 @@ describe("sources API", () => {
     const replay = await fetch(`${app.baseUrl}${url}`, { method: "POST", headers: { "content-type": "application/json", "x-notion-signature": sig }, body });
     expect(await replay.json()).toEqual({ ok: true, outcome: "duplicate" });
     await until(
+      "the webhook's page to be searchable",
       async () =>
         (await app.db!.prisma.$queryRaw<Array<{ n: number }>>`
           SELECT count(*)::int AS n FROM chunks WHERE tsv @@ plainto_tsquery('english', 'keyturner')`)[0].n === 1,
-      "the webhook's page to be searchable",
     );
   });
 });
@@ -180,10 +171,10 @@ describe("Sources page", () => {
     expect(res.status).toBe(202);
     const { job } = await res.json();
     expect(job.kind).toBe("partial");
-    const done = await until(async () => {
+    const done = await until("the partial import", async () => {
       const j = (await (await fetch(`${app.baseUrl}/api/import/${job.id}`, { headers: admin })).json()).job;
       return j.status === "succeeded" && j;
-    }, "the partial import");
+    });
     expect(done).toMatchObject({ found: 1, removed: 0 });
     await page.reload();
     await expect(row.getByTestId("job-kind").textContent()).resolves.toBe("partial import: adds and updates only");

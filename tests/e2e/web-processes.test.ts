@@ -13,6 +13,7 @@ import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
 import { startApp, type RunningApp } from "@/tests/helpers/app";
 import { createEmptyPostgres, type TestDb } from "@/tests/helpers/db";
 import { makeCert, request, startNginx, type Answer, type Proxy } from "@/tests/helpers/nginx";
+import { until } from "@/tests/helpers/until";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 
@@ -49,15 +50,18 @@ describe("three web processes started at the same moment on an empty database", 
   });
 
   it("the demo wiki was imported once: one collection, one source, each page once", async () => {
-    const deadline = Date.now() + 120_000;
-    let docs: Array<{ external_id: string; n: string }> = [];
-    for (;;) {
-      docs = await rows(empty.url, `SELECT d.external_id, count(*) AS n FROM documents d JOIN sources s ON s.id = d.source_id WHERE s.config->>'demo' = 'true' GROUP BY 1`);
-      const jobs = await rows<{ status: string }>(empty.url, `SELECT status FROM import_jobs WHERE trigger = 'seed'`);
-      if (jobs.length && jobs.every((j) => j.status !== "running" && j.status !== "queued")) break;
-      if (Date.now() > deadline) throw new Error("the demo wiki import did not finish in 120 s");
-      await new Promise((r) => setTimeout(r, 500));
-    }
+    await until(
+      "the demo wiki import to finish",
+      async () => {
+        const jobs = await rows<{ status: string }>(empty.url, `SELECT status FROM import_jobs WHERE trigger = 'seed'`);
+        return jobs.length > 0 && jobs.every((j) => j.status !== "running" && j.status !== "queued");
+      },
+      120_000,
+    );
+    const docs = await rows<{ external_id: string; n: string }>(
+      empty.url,
+      `SELECT d.external_id, count(*) AS n FROM documents d JOIN sources s ON s.id = d.source_id WHERE s.config->>'demo' = 'true' GROUP BY 1`,
+    );
     expect(await rows(empty.url, `SELECT 1 FROM collections WHERE slug = 'demo'`)).toHaveLength(1);
     expect(await rows(empty.url, `SELECT 1 FROM sources WHERE config->>'demo' = 'true'`)).toHaveLength(1);
     expect(await rows(empty.url, `SELECT 1 FROM import_jobs WHERE trigger = 'seed'`)).toHaveLength(1);

@@ -4,6 +4,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { SMTPServer } from "smtp-server";
+import { until } from "@/tests/helpers/until";
 
 export interface ReceivedRequest {
   path: string;
@@ -20,20 +21,12 @@ export interface HttpReceiver {
   close(): Promise<void>;
 }
 
-async function until(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 export async function startHttpReceiver(): Promise<HttpReceiver> {
   const receiver: HttpReceiver = {
     url: "",
     received: [],
     status: 204,
-    waitFor: (n, timeoutMs = 30_000) => until(`${n} requests`, () => receiver.received.length >= n, timeoutMs),
+    waitFor: async (n, timeoutMs = 30_000) => void (await until(`${n} requests`, async () => receiver.received.length >= n, timeoutMs)),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
   const server = createServer((req, res) => {
@@ -97,7 +90,7 @@ export async function startSmtpReceiver(opts: { user?: string; password?: string
     host: "127.0.0.1",
     port,
     mails,
-    waitFor: (n, timeoutMs = 30_000) => until(`${n} mails`, () => mails.length >= n, timeoutMs),
+    waitFor: async (n, timeoutMs = 30_000) => void (await until(`${n} mails`, async () => mails.length >= n, timeoutMs)),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -7,6 +7,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createTestDb, testServerUrl, type TestDb } from "@/tests/helpers/db";
+import { until } from "@/tests/helpers/until";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 
@@ -93,20 +94,21 @@ export async function startApp(opts: StartAppOptions = {}): Promise<RunningApp> 
   child.stderr.on("data", (d: Buffer) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
 
-  const deadline = Date.now() + 180_000;
-  for (;;) {
-    const code = await Promise.race([exited, new Promise<"wait">((r) => setTimeout(() => r("wait"), 250))]);
-    if (code !== "wait") throw new Error(`The app exited with ${code} before serving:\n${out}`);
-    try {
-      const res = await fetch(`${baseUrl}/api/health`);
-      if (res.status === 200 || res.status === 503) break;
-    } catch {
-      /* not listening yet */
-    }
-    if (Date.now() > deadline) {
-      child.kill("SIGKILL");
-      throw new Error(`The app did not answer within 180 s:\n${out}`);
-    }
+  let exitCode: number | null | undefined;
+  void exited.then((code) => (exitCode = code));
+  try {
+    await until(
+      "the app to answer /api/health",
+      async () => {
+        if (exitCode !== undefined) throw new Error(`The app exited with ${exitCode} before serving`);
+        const res = await fetch(`${baseUrl}/api/health`).catch(() => null); // null: not listening yet
+        return res !== null && (res.status === 200 || res.status === 503);
+      },
+      180_000,
+    );
+  } catch (err) {
+    child.kill("SIGKILL");
+    throw new Error(`${(err as Error).message}:\n${out}`);
   }
 
   return {

@@ -14,6 +14,7 @@ import type { Db } from "@/lib/db/client";
 import { createDataset } from "@/lib/evaluate/datasets";
 import { makeUser, type TestUser } from "@/tests/helpers/auth";
 import { keyCaller, send, sendOk, userCaller, type Caller, type HttpResult } from "@/tests/helpers/http";
+import { until } from "@/tests/helpers/until";
 
 export interface Api {
   baseUrl: string;
@@ -121,15 +122,12 @@ export async function dataset(
 export async function completedRun(api: Api, starter: Caller, datasetId: string, timeoutMs = 90_000): Promise<{ id: string; itemIds: string[] }> {
   const started = await sendOk(api.baseUrl, starter, "POST", "/api/runs", { datasetId }, 202);
   const id: string = started.json.id;
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  const done = await until(`run ${id} to complete`, async () => {
     const res = await sendOk(api.baseUrl, starter, "GET", `/api/runs/${id}`, undefined, 200);
-    const status = res.json.run?.status;
-    if (status === "completed") return { id, itemIds: (res.json.items as Array<{ id: string }>).map((i) => i.id) };
-    if (status === "failed") throw new Error(`run ${id} failed: ${res.json.run.error}`);
-    if (Date.now() > deadline) throw new Error(`run ${id} still ${status} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+    if (res.json.run?.status === "failed") throw new Error(`run ${id} failed: ${res.json.run.error}`);
+    return res.json.run?.status === "completed" && res.json;
+  }, timeoutMs);
+  return { id, itemIds: (done.items as Array<{ id: string }>).map((i) => i.id) };
 }
 
 /** A human score (the annotation queue's form) on a run item, query log or scored output. */

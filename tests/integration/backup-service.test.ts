@@ -10,11 +10,14 @@ import type { SnapshotProgress } from "@/lib/backup/snapshot";
 import { resetKes } from "@/lib/kes/client";
 import { resetConfig } from "@/lib/config";
 import { generateMasterKey, getKeyRing, resetKeyRing } from "@/lib/crypto/keys";
+import type { AccessContext } from "@/lib/access/context";
 import type { Db } from "@/lib/db/client";
-import { ConflictError } from "@/lib/errors";
+import { ConflictError, ForbiddenError, NotFoundError } from "@/lib/errors";
+import { accessOf, makeUser } from "@/tests/helpers/auth";
 import { dropDatabases, migratedDb, seed, tempDir } from "@/tests/integration/backup-fixtures";
 
 let db: Db;
+let admin: AccessContext;
 let folder: Awaited<ReturnType<typeof tempDir>>;
 const saved = { ...process.env };
 
@@ -28,6 +31,7 @@ beforeAll(async () => {
   resetKeyRing();
   db = await migratedDb();
   await seed(db, await getKeyRing(), { documents: 4, chunksPerDoc: 2 });
+  admin = await accessOf(db, await makeUser(db, "admin"));
 });
 afterAll(async () => {
   process.env = { ...saved };
@@ -42,7 +46,7 @@ describe("backup service", () => {
   it("records progress and the outcome; refuses a second backup while one is active", async () => {
     const target = new FolderTarget(path.join(folder.dir, "backups"));
     const id = await createBackupRecord(db, "manual", null, target);
-    expect((await getBackup(id, db)).status).toBe("queued");
+    expect((await getBackup(admin, id)).status).toBe("queued");
     await expect(createBackupRecord(db, "schedule", null, target)).rejects.toThrow(ConflictError);
 
     const seen: SnapshotProgress[] = [];
@@ -70,7 +74,7 @@ describe("backup service", () => {
     expect(v2.scheduleRunId).toBe("5f0b7c36-2c1e-4d3b-9a57-0b9d2c1d8e11");
     // Running it again is a no-op (already done).
     expect((await runBackup(id2, { db, target })).snapshotId).toBe(v2.snapshotId);
-    expect((await listBackups(10, db)).map((b) => b.id)).toEqual([id2, id]);
+    expect((await listBackups(admin, { limit: 10 })).map((b) => b.id)).toEqual([id2, id]);
   });
 
   it("a backup whose worker died, or that no worker took, stops blocking new ones and says why", async () => {
@@ -79,13 +83,13 @@ describe("backup service", () => {
       `INSERT INTO backups (trigger, target, status, phase, started_at, heartbeat_at) VALUES ('manual', 'x', 'running', 'reading', now() - interval '1 hour', now() - interval '11 minutes') RETURNING id::text`,
     );
     await expect(createBackupRecord(db, "manual", null, target)).resolves.toMatch(/^[0-9a-f-]{36}$/);
-    const failed = await getBackup(dead.id, db);
+    const failed = await getBackup(admin, dead.id);
     expect(failed.status).toBe("failed");
     expect(failed.error).toMatch(/stopped reporting/);
     // The one just created was never run: once old enough it is failed with a hint about the worker.
     await db.sql.query(`UPDATE backups SET created_at = now() - interval '11 minutes' WHERE status = 'queued'`);
     const third = await createBackupRecord(db, "manual", null, target);
-    const old = (await listBackups(10, db)).find((b) => b.status === "failed" && /No backup worker/.test(b.error ?? ""));
+    const old = (await listBackups(admin, { limit: 10 })).find((b) => b.status === "failed" && /No backup worker/.test(b.error ?? ""));
     expect(old).toBeDefined();
     await db.sql.query(`UPDATE backups SET status = 'failed', phase = 'done' WHERE id = $1::uuid`, [third]);
   });
@@ -121,5 +125,18 @@ describe("backup service", () => {
     expect(view.error).toMatch(/ENOTDIR|EEXIST/);
     expect(view.finishedAt).not.toBeNull();
     expect(view.snapshotId).toBeNull();
+  });
+
+  it("reads backups for admins only, and answers an id that names no backup with 404", async () => {
+    const viewer = await accessOf(db, await makeUser(db, "viewer"));
+    await expect(listBackups(viewer)).rejects.toThrow(ForbiddenError);
+    const [any] = await listBackups(admin, { limit: 1 });
+    await expect(getBackup(viewer, any!.id)).rejects.toThrow(ForbiddenError);
+    await expect(getBackup(admin, "not-a-backup")).rejects.toThrow(NotFoundError);
+    await expect(getBackup(admin, "00000000-0000-4000-8000-000000000000")).rejects.toThrow(NotFoundError);
+    // The view's times are ISO strings (the same JSON the API sends), its byte counters numbers.
+    expect(any!.createdAt).toBe(new Date(any!.createdAt).toISOString());
+    expect(typeof any!.bytesTotal).toBe("number");
+    await expect(listBackups(admin, { limit: 0 })).rejects.toThrow();
   });
 });

@@ -9,6 +9,7 @@ import { Llm } from "@/lib/llm";
 import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
 import { makeIngestTarget } from "@/tests/helpers/factories";
+import { until } from "@/tests/helpers/until";
 
 let db: TestDb;
 let ollama: FakeOllama;
@@ -130,11 +131,10 @@ describe("ingest write batches", () => {
     await holder.query("BEGIN");
     await holder.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`${target.sourceId}:raced`]);
     const syncs = [1, 2].map((v) => ingestDocuments(db, target, [version(v)], { llm, writers: 1 }));
-    for (;;) {
+    await until("both syncs to wait for the page's lock", async () => {
       const [{ waiting }] = (await holder.query(`SELECT count(*)::int AS waiting FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`)).rows;
-      if (waiting >= 2) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+      return waiting >= 2;
+    });
     await holder.query("COMMIT");
     await holder.end();
     for (const r of await Promise.all(syncs)) expect(r.outcomes[0]!.status).toBe("updated");

@@ -11,20 +11,11 @@ import { resetLlm } from "@/lib/llm";
 import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
 import { makeCollection, makeSource } from "@/tests/helpers/factories";
+import { until } from "@/tests/helpers/until";
 
 let db: TestDb;
 let queue: JobQueue;
 let ollama: FakeOllama;
-
-async function until<T>(fn: () => Promise<T | false | null | undefined>, what: string, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 beforeAll(async () => {
   ollama = await startFakeOllama();
@@ -49,10 +40,10 @@ describe("ingest jobs on the queue", () => {
     const src = await makeSource(db, { collectionId: col.id, kind: "upload", name: "Demo wiki", config: { demo: true } });
     const { kind, id } = await startReconcile(db, { sourceId: src.id, trigger: "manual" });
     expect(kind).toBe("import_job");
-    const job = await until(async () => {
+    const job = await until("the import job", async () => {
       const j = await importJobView(db, id);
       return j.status === "succeeded" || j.status === "failed" ? j : null;
-    }, "the import job");
+    });
     expect(job).toMatchObject({ status: "succeeded", failed: 0, trigger: "manual" });
     expect(job.found).toBeGreaterThanOrEqual(30);
     const [{ n }] = await db.prisma.$queryRaw<Array<{ n: number }>>`
@@ -67,7 +58,7 @@ describe("ingest jobs on the queue", () => {
     const callsBefore = ollama.embedBatches.length;
     await requestBackfill();
     const missing = async () => (await db.prisma.$queryRaw<Array<{ n: number }>>`SELECT count(*)::int AS n FROM chunks WHERE embedding IS NULL`)[0].n;
-    await until(async () => (await missing()) === 0, "the backfill");
+    await until("the backfill", async () => (await missing()) === 0);
     // Every chunk has its vector again, from the configured model, and it took embedding calls to get them.
     expect(await missing()).toBe(0);
     const models = await db.prisma.$queryRaw<Array<{ model: string | null; n: number }>>`

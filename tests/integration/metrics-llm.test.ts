@@ -7,6 +7,7 @@ import { Llm } from "@/lib/llm";
 import { renderMetrics } from "@/lib/metrics";
 import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { until } from "@/tests/helpers/until";
 
 const count = (text: string, metric: string, labels: string) =>
   Number(new RegExp(`^${metric}\\{${labels}\\} (\\S+)$`, "m").exec(text)?.[1] ?? "0");
@@ -56,8 +57,8 @@ describe("metrics from lib/llm and the job queue", () => {
       });
       await queue.work([failing]);
       await queue.enqueue(failing, { n: 1 });
-      for (let i = 0; i < 100 && attempts === 0; i++) await new Promise((r) => setTimeout(r, 100));
-      await new Promise((r) => setTimeout(r, 200));
+      await until("the failing job's attempt", async () => attempts > 0, 10_000);
+      await new Promise((r) => setTimeout(r, 200)); // room for a retry that must not happen
       expect(attempts).toBe(1);
       expect(count(await renderMetrics(db), "sot_job_failures_total", 'job="test.always-fails"')).toBe(1);
     } finally {

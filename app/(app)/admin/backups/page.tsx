@@ -5,14 +5,13 @@ import { PageHeader } from "@/components/ui/page-header";
 import { listBackups, targetFromConfig } from "@/lib/backup";
 import { getConfig } from "@/lib/config";
 import { keySource } from "@/lib/crypto/keys";
-import { getDb } from "@/lib/db/client";
 
 export const dynamic = "force-dynamic";
 
 export default async function BackupsPage() {
-  await requirePageAccess("admin");
+  const access = await requirePageAccess("admin");
   const config = getConfig();
-  const backups = await listBackups(50, await getDb());
+  const backups = await listBackups(access, { limit: 50 });
   const active = backups.find((b) => b.status === "queued" || b.status === "running") ?? null;
   const keys = keySource(config);
   const last = backups.find((b) => b.status === "succeeded");

@@ -7,5 +7,5 @@ export const dynamic = "force-dynamic";
 /** One backup's status and progress (polled by the Admin page). */
 export const GET = route(
   { permission: "admin", params: z.object({ id: z.string().uuid({ message: "must be a backup id (UUID)" }) }) },
-  async ({ db, params }) => getBackup(params.id, db),
+  ({ access, params }) => getBackup(access, params.id),
 );
