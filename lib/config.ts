@@ -213,7 +213,7 @@ const schema = z
     /** KES process: address it listens on. */
     KES_HOST: z.string().min(1).default("127.0.0.1"),
     KES_PORT: int(8080, 0, 65535),
-    /** KES process: service credentials `<service name>:<token>`, comma-separated (tokens of 24+ characters). */
+    /** KES process: service credentials `<service name>:<token>`, comma-separated (tokens of 24+ characters); SOT's processes each get a token under the one name `sot`. */
     KES_SERVICE_TOKENS: z
       .string()
       .regex(/^\s*[a-z0-9_-]{1,40}:[^\s,:]{24,}\s*(,\s*[a-z0-9_-]{1,40}:[^\s,:]{24,}\s*)*$/, {
@@ -222,7 +222,7 @@ const schema = z
       .optional(),
 
     // ── keys and backups (lib/crypto, lib/backup) ──
-    /** Master keys `<id>:<base64 32 bytes>`, comma-separated, oldest first; the LAST is current. Or use MASTER_KEY_FILE. */
+    /** Master keys `<id>:<base64 32 bytes>`, comma-separated, oldest first; the LAST is current. Or use MASTER_KEY_FILE. With KES_URL set only KES needs them (and reading snapshots from before KES, and keys:rotate). */
     MASTER_KEYS: z
       .string()
       .regex(/^\s*[A-Za-z0-9_-]{1,40}:[A-Za-z0-9+/]{43}=\s*(,\s*[A-Za-z0-9_-]{1,40}:[A-Za-z0-9+/]{43}=\s*)*$/, {

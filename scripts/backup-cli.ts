@@ -1,7 +1,9 @@
 // Shared bits of the backup/restore/verify/rotate command-line scripts: the target and key ring from
 // settings, readable sizes, and one place that turns a failure into a message and exit code 1.
 import { getConfig } from "../lib/config";
-import { getKeyRing } from "../lib/crypto/keys";
+import { processKeyRing } from "../lib/backup/service";
+import { openPayloadKeys } from "../lib/backup/payload-keys";
+import { getKes, type KesClient } from "../lib/kes/client";
 import { targetFromConfig } from "../lib/backup/target";
 
 export function bytes(n: number): string {
@@ -14,9 +16,16 @@ export function bytes(n: number): string {
   return `${n.toFixed(i ? 1 : 0)} ${u[i]}`;
 }
 
-export async function setup() {
+/**
+ * Settings, the target, and the keys that read it: the payload keys KES opens (its service token, or KES
+ * inside this process on the embedded default) beside this process's master keys, if it has any
+ * (snapshots written before KES).
+ */
+export async function setup(kes?: KesClient) {
   const config = getConfig();
-  return { config, target: targetFromConfig(config), ring: await getKeyRing() };
+  const target = targetFromConfig(config);
+  const legacy = await processKeyRing();
+  return { config, target, ring: await openPayloadKeys(target, kes ?? (await getKes()), legacy) };
 }
 
 export function printTables(tables: Array<{ name: string; rows: number }>): void {

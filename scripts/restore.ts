@@ -9,7 +9,10 @@
 import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { runApproved } from "../lib/approvals";
+import { kesFor } from "../lib/backup/naming";
 import { restoreSnapshot } from "../lib/backup/restore";
+import { processKeyRing } from "../lib/backup/service";
+import { getConfig } from "../lib/config";
 import { openPostgres, usePglite, type Db } from "../lib/db/client";
 import { openEmbedded } from "../lib/db/embedded";
 import { closeQueue } from "../lib/jobs/queue";
@@ -28,11 +31,14 @@ await main(async () => {
         "another admin approves it on Admin → Approvals, then run this again with --approval <request id>.",
     );
   }
-  const { config, target, ring } = await setup();
-  const url = values.target ?? config.DATABASE_URL;
-  const embedded = url ? null : await openEmbedded(config.DATA_DIR);
+  const url = values.target ?? getConfig().DATABASE_URL;
+  // The embedded database is opened once: KES (inside this process on the embedded default) reads its keys
+  // from it before the restore replaces it.
+  const embedded = url ? null : await openEmbedded(getConfig().DATA_DIR);
   const started = Date.now();
   try {
+    const embeddedDb = embedded ? await usePglite(embedded.pglite) : null;
+    const { config, target, ring } = await setup(embeddedDb ? await kesFor(embeddedDb, await processKeyRing()) : undefined);
     console.log(`restoring ${values.snapshot} from ${target.description} into ${url ? url.replace(/\/\/[^@/]*@/, "//***@") : `the embedded database in ${config.DATA_DIR}`}`);
     const restore = () =>
       restoreSnapshot({
@@ -46,7 +52,7 @@ await main(async () => {
     let r: Awaited<ReturnType<typeof restore>>;
     if (values.force) {
       // The approval lives in the database about to be replaced: claimed there (once) before anything is overwritten.
-      const approvals: Db = url ? await openPostgres(url, { poolSize: 2 }) : await usePglite(embedded!.pglite);
+      const approvals: Db = url ? await openPostgres(url, { poolSize: 2 }) : embeddedDb!;
       try {
         const args = { snapshotId: values.snapshot! };
         let restored: Awaited<ReturnType<typeof restore>> | undefined;

@@ -16,7 +16,7 @@ import { createHash, createHmac } from "node:crypto";
 import { promisify } from "node:util";
 import { deflateRaw, deflateRawSync, inflateRaw, inflateRawSync } from "node:zlib";
 import { deriveKey, hmac, open, seal, type Envelope } from "../crypto/envelope";
-import { UnknownKeyError, type KeyRing } from "../crypto/keys";
+import { missingKeyError, UnknownKeyError, type KeyRing } from "../crypto/keys";
 
 const OBJECT_MAGIC = Buffer.from("SOTO1");
 export const MANIFEST_FORMAT_V1 = "sot-snapshot-manifest/1";
@@ -124,7 +124,8 @@ export async function decodeObject(ring: KeyRing, hash: string, body: Buffer, wh
 /** The object with its data key re-wrapped under the current master key; the ciphertext bytes are kept as they are. */
 export function rewrapObject(ring: KeyRing, key: string, body: Buffer, rewrap: (env: Envelope) => Envelope): Buffer | null {
   const env = readObjectEnvelope(key, body);
-  if (env.keyId === ring.current.id) return null;
+  // Sealed by a KES data key (lib/backup/payload-keys.ts): no master key wraps it, KES rotates it.
+  if (env.keyId === ring.current.id || env.keyId.startsWith("kes-")) return null;
   return packObject(rewrap(env));
 }
 
@@ -239,7 +240,7 @@ function parseManifestFile(key: string, body: Buffer): ManifestFile {
 export function decodeManifest(ring: KeyRing, key: string, body: Buffer): Manifest {
   const f = parseManifestFile(key, body);
   const master = ring.byId.get(f.keyId);
-  if (!master) throw new BackupIntegrityError(new UnknownKeyError(f.keyId, `Manifest ${key}`).message, key);
+  if (!master) throw new BackupIntegrityError(missingKeyError(ring, f.keyId, `Manifest ${key}`).message, key);
   const { signature, ...unsigned } = f;
   const expected = hmac(deriveKey(master, "manifest-signature"), signedBytes(unsigned));
   const given = Buffer.from(signature, "base64");

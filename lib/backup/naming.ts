@@ -53,7 +53,7 @@ export async function backupNamingKey(target: BackupTarget, kes: KesClient): Pro
  * on the database being backed up and with the same master keys (what getKes() gives the app's own
  * database, but for whichever database this backup reads).
  */
-export function kesFor(db: Pick<Db, "kind" | "url" | "pglite"> | Db, ring: KeyRing): Promise<KesClient> {
+export function kesFor(db: Pick<Db, "kind" | "url" | "pglite"> | Db, ring: KeyRing | null): Promise<KesClient> {
   if (getConfig().KES_URL || !("sql" in db)) return getKes();
   const token = randomBytes(32).toString("base64url");
   return Promise.resolve(new KesClient(inProcessTransport({ db, ring, services: serviceTable(null, [[EMBEDDED_SERVICE, token]]) }, token)));

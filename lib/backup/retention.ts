@@ -3,6 +3,7 @@
 // Objects younger than the grace period are left alone: they may belong to a backup still running.
 import type { KeyRing } from "../crypto/keys";
 import { BackupIntegrityError, decodeManifest, manifestObjects, objectKey } from "./format";
+import { unusedPayloadKeys } from "./payload-keys";
 import { listSnapshots, type SnapshotEntry } from "./snapshot";
 import type { BackupTarget } from "./target";
 
@@ -90,11 +91,14 @@ export async function applyRetention(opts: {
 export async function sweepObjects(opts: { target: BackupTarget; ring: KeyRing; graceMs?: number; now?: Date }): Promise<number> {
   const { target, ring } = opts;
   const referenced = new Set<string>();
+  const keysUsed = new Set<string>();
   for (const s of await listSnapshots(target)) {
     const body = await target.get(s.key);
     if (!body) continue;
     try {
-      for (const [hash] of manifestObjects(decodeManifest(ring, s.key, body))) referenced.add(objectKey(hash));
+      const m = decodeManifest(ring, s.key, body);
+      for (const [hash] of manifestObjects(m)) referenced.add(objectKey(hash));
+      for (const id of [...m.keyIds, JSON.parse(body.toString("utf8")).keyId as string]) keysUsed.add(id);
     } catch (err) {
       throw new BackupIntegrityError(`Sweep skipped: ${(err as Error).message} Unreferenced objects are kept until every manifest can be read.`, s.key);
     }
@@ -102,5 +106,7 @@ export async function sweepObjects(opts: { target: BackupTarget; ring: KeyRing; 
   const cutoff = (opts.now ?? new Date()).getTime() - (opts.graceMs ?? 6 * 3600_000);
   const stale = (await target.list("objects/")).filter((o) => !referenced.has(o.key) && o.modifiedAt.getTime() <= cutoff).map((o) => o.key);
   await target.delete(stale);
+  // KES payload keys of snapshots that are gone (and of backups that failed): nothing left uses them.
+  await target.delete(await unusedPayloadKeys(target, keysUsed, cutoff));
   return stale.length;
 }

@@ -4,16 +4,18 @@
 import { requireAdmin, type AccessContext } from "../access/context";
 import { auditAs } from "../audit";
 import { getConfig } from "../config";
-import { getKeyRing } from "../crypto/keys";
+import { getKeyRing, KeyConfigError, type KeyRing } from "../crypto/keys";
 import { getDb, type Db } from "../db/client";
 import { z } from "zod";
 import { ConflictError, NotFoundError } from "../errors";
 import { defineJob, enqueue } from "../jobs/queue";
 import { trackedRuns } from "../jobs/tracked-run";
 import { notify } from "../notify";
+import { kesFor } from "./naming";
+import { payloadRing } from "./payload-keys";
 import { insertBackupUnlessActive, selectBackup, selectRecentBackups } from "./queries";
 import { applyRetention } from "./retention";
-import { createSnapshot, type SnapshotProgress } from "./snapshot";
+import { createSnapshot, newSnapshotId, type SnapshotProgress } from "./snapshot";
 import { targetFromConfig, type BackupTarget } from "./target";
 import type { BackupTrigger, BackupView } from "./types";
 
@@ -132,6 +134,16 @@ export async function backupStatus(db: Db, id: string): Promise<Pick<BackupView,
   });
 }
 
+/** The process's master keys, or null when it has none (with KES_URL it needs none). */
+export async function processKeyRing(): Promise<KeyRing | null> {
+  try {
+    return await getKeyRing();
+  } catch (err) {
+    if (err instanceof KeyConfigError) return null;
+    throw err;
+  }
+}
+
 /**
  * Runs a recorded backup to the end: snapshot, then retention. Never throws for a failed backup —
  * the failure is recorded on the row (with a message naming the cause) and returned.
@@ -154,11 +166,18 @@ export async function runBackup(
     writing = writing.then(() => q).catch(() => {});
   };
   try {
-    const ring = await getKeyRing();
+    // The process's master keys, if it has any, only read snapshots written before KES; new payload keys
+    // come from KES (KES down: the backup fails here, before anything is written to the target).
+    const legacy = await processKeyRing();
+    const kes = await kesFor(db, legacy);
+    const snapshotId = newSnapshotId(opts.now ?? new Date());
+    const ring = await payloadRing(target, kes, legacy, snapshotId);
     const result = await createSnapshot({
       db,
       target,
       ring,
+      kes,
+      snapshotId,
       now: opts.now,
       signal: opts.signal,
       concurrency: config.BACKUP_CONCURRENCY,

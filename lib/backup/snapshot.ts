@@ -210,6 +210,8 @@ export async function createSnapshot(opts: {
   /** Where the naming key comes from (default: KES_URL's KES, else KES in this process on `db`); or the key itself. */
   kes?: KesClient;
   naming?: NamingKey;
+  /** The snapshot's id (the payload key from KES is made for it beforehand); default: from `now`. */
+  snapshotId?: string;
   now?: Date;
   concurrency?: number;
   /** false: a full snapshot even when an incremental one is possible. */
@@ -220,20 +222,32 @@ export async function createSnapshot(opts: {
 }): Promise<SnapshotResult> {
   const { target, ring } = opts;
   const now = opts.now ?? new Date();
-  const snapshotId = newSnapshotId(now);
+  const snapshotId = opts.snapshotId ?? newSnapshotId(now);
   const concurrency = opts.concurrency ?? 4;
   const naming = opts.naming ?? (await backupNamingKey(target, opts.kes ?? (await kesFor(opts.db, ring))));
 
   // The parent: the newest readable snapshot, if it is of this format and its chain is not yet long.
+  // Sealing with a KES data key, what is still sealed by a master key is not built on: the first such
+  // snapshot is full and seals every segment again (same names, rewritten in place), so from then on
+  // restoring needs only KES.
+  const reusable = (keyId: string) => !ring.current.id.startsWith("kes-") || keyId.startsWith("kes-");
   const prev = await latestReadableManifest(target, ring);
   const parent =
-    opts.incremental !== false && prev?.format === MANIFEST_FORMAT && prev.tracking && (await chainLength(target, ring, prev, FULL_EVERY)) < FULL_EVERY ? prev : null;
+    opts.incremental !== false &&
+    prev?.format === MANIFEST_FORMAT &&
+    prev.tracking &&
+    prev.keyIds.every(reusable) &&
+    (await chainLength(target, ring, prev, FULL_EVERY)) < FULL_EVERY
+      ? prev
+      : null;
 
   // What is already stored and usable: referenced by the newest manifest AND still present.
   const present = new Set((await target.list("objects/", { detail: false })).map((o) => o.key));
   const stored = new Map<string, { size: number; keyId: string }>();
   if (prev?.naming?.key === naming.key.toString("base64")) {
-    for (const t of prev.tables) for (const [name, size, k] of t.objects) if (present.has(objectKey(name))) stored.set(name, { size, keyId: prev.keyIds[k] });
+    for (const t of prev.tables) {
+      for (const [name, size, k] of t.objects) if (present.has(objectKey(name)) && reusable(prev.keyIds[k]!)) stored.set(name, { size, keyId: prev.keyIds[k]! });
+    }
   }
 
   // Tracking triggers on every table, committed before the snapshot's transaction starts: every write

@@ -2,7 +2,7 @@
 // wrapped (AES-256-GCM) by a master key. An envelope records the master key id, the wrapped data key,
 // the nonce and the tag, so a rotation only re-wraps the 32-byte data key — payloads stay untouched.
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from "node:crypto";
-import { UnknownKeyError, type KeyRing, type MasterKey } from "./keys";
+import { missingKeyError, type KeyRing, type MasterKey } from "./keys";
 
 const NONCE = 12;
 const TAG = 16;
@@ -39,7 +39,7 @@ export function wrapDataKey(master: MasterKey, dataKey: Buffer): Buffer {
 
 export function unwrapDataKey(ring: KeyRing, keyId: string, wrapped: Buffer, what: string): Buffer {
   const master = ring.byId.get(keyId);
-  if (!master) throw new UnknownKeyError(keyId, what);
+  if (!master) throw missingKeyError(ring, keyId, what);
   if (wrapped.length !== NONCE + 32 + TAG) throw new DecryptError(`${what}: its wrapped data key is malformed`);
   try {
     const d = createDecipheriv("aes-256-gcm", master.key, wrapped.subarray(0, NONCE));

@@ -27,7 +27,9 @@ export interface KeyRing {
   /** Every readable key by id (the current one included). */
   byId: Map<string, MasterKey>;
   /** Where the keys came from, for messages (never the key material). */
-  origin: { kind: "env" | "file" | "generated"; file?: string };
+  origin: { kind: "env" | "file" | "generated" | "kes"; file?: string };
+  /** Keys known to exist but not opened (e.g. a backup data key KES refused): id → what it is and why. */
+  unavailable?: Map<string, string>;
 }
 
 /** A key ring is missing or unusable; the message says which setting to fix. */
@@ -50,6 +52,14 @@ export class UnknownKeyError extends Error {
     );
     this.name = "UnknownKeyError";
   }
+}
+
+/** The error for a key the ring does not hold: why, when the ring knows (a key KES refused to open). */
+export function missingKeyError(ring: KeyRing, keyId: string, what: string): UnknownKeyError {
+  const e = new UnknownKeyError(keyId, what);
+  const why = ring.unavailable?.get(keyId);
+  if (why) e.message = `${what} is encrypted with ${why}`;
+  return e;
 }
 
 /** Parses `id:base64` entries (comma- or newline-separated, or `id base64` lines with # comments). */

@@ -96,6 +96,7 @@ export async function rewrapBackups(target: BackupTarget, ring: KeyRing, opts: {
   for (const snap of await listSnapshots(target)) {
     const body = await target.get(snap.key);
     if (!body) continue;
+    if (String(JSON.parse(body.toString("utf8")).keyId).startsWith("kes-")) continue; // sealed by a KES data key
     const m = decodeManifest(ring, snap.key, body);
     let changed = m.keyIds.some((k) => k !== ring.current.id);
     for (const entry of manifestObjects(m)) {

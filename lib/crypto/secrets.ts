@@ -1,8 +1,10 @@
-// Secrets at rest in the database (Notion tokens, webhook verification tokens): envelope-encrypted
-// strings `sot:v1:<keyId>:<wrappedKey>:<nonce>:<ciphertext>:<tag>` (base64url parts). The key id is in
-// clear so `npm run keys:rotate` can find and re-wrap what an old master key protects.
+// The legacy form of secrets at rest, from before KES (lib/secrets stores them through KES now):
+// envelope-encrypted strings `sot:v1:<keyId>:<wrappedKey>:<nonce>:<ciphertext>:<tag>` (base64url parts),
+// the data key wrapped directly by a master key and the same associated data for every row. Only KES
+// (which holds the master keys) still opens them, to re-seal them into the new form
+// (lib/kes/legacy.ts); `npm run keys:rotate` re-wraps any left under a new master key.
 import { DecryptError, open, rewrap, seal, type Envelope } from "./envelope";
-import { getKeyRing, type KeyRing } from "./keys";
+import type { KeyRing } from "./keys";
 
 const PREFIX = "sot:v1:";
 const AAD = Buffer.from("sot-secret-v1");
@@ -38,18 +40,4 @@ export function decryptSecretWith(ring: KeyRing, ciphertext: string): string {
 export function rewrapSecretWith(ring: KeyRing, ciphertext: string): string {
   const env = parseSecret(ciphertext);
   return env.keyId === ring.current.id ? ciphertext : formatSecret(rewrap(ring, env, "The stored secret"));
-}
-
-/** Encrypts a secret for storage in the database under the current master key. */
-export async function encryptSecret(plain: string): Promise<string> {
-  return encryptSecretWith(await getKeyRing(), plain);
-}
-
-/**
- * Decrypts what `encryptSecret` returned. Throws UnknownKeyError (key id not configured), DecryptError
- * (altered, truncated or wrong key) or KeyConfigError (no master key configured) — never with the secret
- * or the key in the message.
- */
-export async function decryptSecret(ciphertext: string): Promise<string> {
-  return decryptSecretWith(await getKeyRing(), ciphertext);
 }

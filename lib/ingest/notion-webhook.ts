@@ -22,7 +22,7 @@ import { auditAs } from "../audit";
 import { getConfig } from "../config";
 import { getDb, type Db } from "../db/client";
 import { defineJob, enqueue } from "../jobs/queue";
-import { encryptSecret } from "../crypto/secrets";
+import { encryptSecret, sourceSecretRef } from "../secrets";
 import { ForbiddenError, NotFoundError, UnauthorizedError, ValidationError, zodIssuesToDetails } from "../errors";
 import type { Llm } from "../llm";
 import { log } from "../log";
@@ -210,7 +210,7 @@ async function acceptHandshake(db: Db, sourceId: string, token: string): Promise
     if (!source || source.kind !== "notion") throw new NotFoundError("Notion source");
     if (!source.webhookHandshakeUntil || source.webhookHandshakeUntil.getTime() <= Date.now()) break;
     const secrets = await readNotionSecrets(source);
-    const ciphertext = await encryptSecret(JSON.stringify({ ...secrets, webhookVerificationToken: token }));
+    const ciphertext = await encryptSecret(JSON.stringify({ ...secrets, webhookVerificationToken: token }), sourceSecretRef(sourceId));
     if (await takeHandshake(db.sql, sourceId, ciphertext, source.secretCiphertext)) {
       log("info", "notion webhook handshake stored", { sourceId });
       return;

@@ -11,9 +11,10 @@
 // What removes documents: only a walk of the whole source ("full", "reconcile"), and only pages Notion
 // confirms are gone or outside the roots. Partial imports (pages, data sources, webhook syncs) add and
 // update; deletion events are confirmed with Notion before anything is removed.
+import { randomUUID } from "node:crypto";
 import { Client, LogLevel } from "@notionhq/client";
 import { getConfig } from "../config";
-import { decryptSecret, encryptSecret } from "../crypto/secrets";
+import { decryptSecret, encryptSecret, sourceSecretRef } from "../secrets";
 import type { Db } from "../db/client";
 import { NotFoundError, ValidationError } from "../errors";
 import type { Llm } from "../llm";
@@ -99,13 +100,13 @@ export function notionClient(sourceId: string, token: string): Client {
   });
 }
 
-export async function readNotionSecrets(source: { secretCiphertext: string | null }): Promise<NotionSecrets> {
+export async function readNotionSecrets(source: { id: string; secretCiphertext: string | null }): Promise<NotionSecrets> {
   if (!source.secretCiphertext) throw new ValidationError("This Notion source has no token; edit the source and add one.");
-  return JSON.parse(await decryptSecret(source.secretCiphertext)) as NotionSecrets;
+  return JSON.parse(await decryptSecret(source.secretCiphertext, sourceSecretRef(source.id))) as NotionSecrets;
 }
 
 export async function writeNotionSecrets(db: Db, sourceId: string, secrets: NotionSecrets): Promise<void> {
-  await db.prisma.source.update({ where: { id: sourceId }, data: { secretCiphertext: await encryptSecret(JSON.stringify(secrets)) } });
+  await db.prisma.source.update({ where: { id: sourceId }, data: { secretCiphertext: await encryptSecret(JSON.stringify(secrets), sourceSecretRef(sourceId)) } });
 }
 
 export function normalizeNotionId(id: string): string {
@@ -250,13 +251,17 @@ export async function createNotionSource(
     rootPageIds: (input.rootPageIds ?? []).map(normalizeNotionId),
     dataSourceIds: (input.dataSourceIds ?? []).map(normalizeNotionId),
   };
+  // The id is chosen here: the token is sealed for this very row (KES first: down, nothing is written).
+  const id = randomUUID();
+  const secretCiphertext = await encryptSecret(JSON.stringify({ token: input.token } satisfies NotionSecrets), sourceSecretRef(id));
   return db.prisma.source.create({
     data: {
+      id,
       collectionId: input.collectionId,
       kind: "notion",
       name: input.name,
       config: config as object,
-      secretCiphertext: await encryptSecret(JSON.stringify({ token: input.token } satisfies NotionSecrets)),
+      secretCiphertext,
     },
     select: { id: true, name: true, kind: true, collectionId: true, config: true, createdAt: true },
   });

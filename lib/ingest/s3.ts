@@ -9,9 +9,10 @@
 // sync, and enforced on each connection the SDK opens. Without an endpoint the SDK talks to AWS
 // (s3.<region>.amazonaws.com), which the guard has to allow too. Failures are reported in the app's
 // words (`s3Failure`), never with the far side's error text.
+import { randomUUID } from "node:crypto";
 import { GetObjectCommand, ListObjectsV2Command, S3Client, type S3ServiceException } from "@aws-sdk/client-s3";
 import { getConfig } from "../config";
-import { decryptSecret, encryptSecret } from "../crypto/secrets";
+import { decryptSecret, encryptSecret, sourceSecretRef } from "../secrets";
 import type { Db } from "../db/client";
 import { isAppError, NotFoundError, PayloadTooLargeError, ValidationError } from "../errors";
 import { assertOutboundAllowed, describeOutboundFailure, isOutboundBlocked, outboundAgents } from "../http/outbound";
@@ -66,13 +67,20 @@ export async function createS3Source(
   const found = await db.prisma.collection.count({ where: { id: { in: ids } } });
   if (found !== new Set(ids).size) throw new NotFoundError("A collection named in the routes");
   const config: S3SourceConfig = { bucket: input.bucket, prefix: input.prefix, endpoint: input.endpoint, region: input.region, routes: input.routes };
+  // The id is chosen here: the keys are sealed for this very row (KES first: down, nothing is written).
+  const id = randomUUID();
+  const secretCiphertext = await encryptSecret(
+    JSON.stringify({ accessKeyId: input.accessKeyId, secretAccessKey: input.secretAccessKey } satisfies S3Secrets),
+    sourceSecretRef(id),
+  );
   return db.prisma.source.create({
     data: {
+      id,
       collectionId: input.collectionId,
       kind: "s3",
       name: input.name,
       config: config as object,
-      secretCiphertext: await encryptSecret(JSON.stringify({ accessKeyId: input.accessKeyId, secretAccessKey: input.secretAccessKey } satisfies S3Secrets)),
+      secretCiphertext,
     },
     select: { id: true },
   });
@@ -120,7 +128,7 @@ async function clientFor(ctx: JobContextForDriver): Promise<S3Client> {
     const cfg = ctx.source.config as unknown as S3SourceConfig;
     // Checked again at every sync: the allow list may have changed since the source was saved.
     await assertS3EndpointAllowed(cfg);
-    const secrets = JSON.parse(await decryptSecret(ctx.source.secretCiphertext ?? "")) as S3Secrets;
+    const secrets = JSON.parse(await decryptSecret(ctx.source.secretCiphertext ?? "", sourceSecretRef(ctx.source.id))) as S3Secrets;
     c = new S3Client({
       region: cfg.region,
       endpoint: cfg.endpoint || undefined,

@@ -7,9 +7,10 @@ import { getConfig } from "../config";
 import { getKeyRing, KeyConfigError } from "../crypto/keys";
 import { getDb } from "../db/client";
 import { AppError, type ErrorDetails } from "../errors";
-import { canonicalContext, openWithDataKey, parseWrapped, sealWithDataKey, type EncryptionContext } from "./crypto";
+import { canonicalContext, openWithDataKey, parseWrapped, payloadAad, sealWithDataKey, type EncryptionContext } from "./crypto";
 import { DecryptFailedError, KesUnavailableError } from "./errors";
 import { handleKesCall, serviceTable, type KesInstance } from "./protocol";
+import type { KeyEscrow } from "./escrow";
 import type { GrantView, KesOperation, KeyView } from "./service";
 
 /** Sends one call; the reply as KES gave it. */
@@ -73,7 +74,7 @@ export interface DataKey {
 
 // The payload is bound to the key's name and the encryption context (the data key itself is bound to
 // those and the version): a rewrap changes the wrapped key, never the sealed payload.
-const PAYLOAD_AAD = (keyName: string, context: EncryptionContext) => Buffer.from(`sot-kes-payload-v2\n${keyName}\n${canonicalContext(context)}`);
+const PAYLOAD_AAD = payloadAad;
 
 function splitBlob(blob: string): { wrapped: string; payload: string; keyName: string } {
   const i = blob.lastIndexOf("~");
@@ -157,6 +158,19 @@ export class KesClient {
   }
   rewrap(wrapped: string, context: EncryptionContext) {
     return this.call<{ wrapped: string; version: number }>("datakey.rewrap", { wrapped, context });
+  }
+  /** The key's versions as the master keys sealed them (owner only): kept beside backups, see lib/kes/escrow.ts. */
+  exportSealed(name: string) {
+    return this.call<KeyEscrow>("keys.export-sealed", { name });
+  }
+  /** Like decryptDataKey; while KES's database does not know the key, opened with its escrow. */
+  async decryptDataKeyEscrowed(wrapped: string, context: EncryptionContext, escrow: KeyEscrow): Promise<Buffer> {
+    const r = await this.call<{ plaintext: string }>("datakey.decrypt-escrowed", { wrapped, context, escrow });
+    return Buffer.from(r.plaintext, "base64");
+  }
+  /** A legacy `sot:v1:` secret re-sealed by KES under key `name` and `context`; the plaintext stays in KES. */
+  resealLegacySecret(envelope: string, name: string, context: EncryptionContext) {
+    return this.call<{ blob: string; version: number }>("legacy.reseal-secret", { envelope, name, context });
   }
 
   /**

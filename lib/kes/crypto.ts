@@ -75,6 +75,14 @@ export function parseWrapped(text: string): { name: string; version: number; sea
   return { name: m[1]!, version: Number(m[2]), sealed: Buffer.from(m[3]!, "base64url") };
 }
 
+/**
+ * The associated data of a payload sealed with a data key (KesClient.encrypt): the key's name and the
+ * encryption context, not the version, so a rewrap of the data key leaves the payload as it is.
+ */
+export function payloadAad(keyName: string, context: EncryptionContext): Buffer {
+  return Buffer.from(`sot-kes-payload-v2\n${keyName}\n${canonicalContext(context)}`);
+}
+
 /** Payload encryption with a data key (what clients do with generateDataKey's plaintext). */
 export function sealWithDataKey(dataKey: Buffer, plaintext: Buffer, aad: Buffer): Buffer {
   return seal(dataKey, plaintext, aad);

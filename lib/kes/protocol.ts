@@ -16,6 +16,8 @@ import { agentLabel } from "../agents/principal";
 import { identityFromChain, looksLikeAgentBearer, MAX_DELEGATION_DEPTH, resolveAgentBearer, tokenHashOf } from "../agents/tokens";
 import { log } from "../log";
 import { parseWrapped } from "./crypto";
+import { decryptEscrowed, exportSealed } from "./escrow";
+import { resealLegacySecret } from "./legacy";
 import { agentKeyForCall } from "./queries";
 import * as kes from "./service";
 
@@ -137,6 +139,14 @@ const OPS: Record<string, (ctx: kes.KesContext, body: unknown) => Promise<unknow
     return out;
   },
   "datakey.rewrap": kes.rewrap,
+  "legacy.reseal-secret": resealLegacySecret,
+  "keys.export-sealed": exportSealed,
+  "datakey.decrypt-escrowed": async (ctx, b) => {
+    const d = await decryptEscrowed(ctx, b);
+    const out = { plaintext: b64(d.plaintext), version: d.version };
+    d.plaintext.fill(0);
+    return out;
+  },
 };
 export const KES_OPERATIONS = Object.keys(OPS);
 /** What an agent token may call: data keys and grants on keys it reaches; never key management. */

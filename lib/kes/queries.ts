@@ -185,3 +185,9 @@ export async function revokeGrants(sql: SqlRunner, keyId: string, grantee: strin
 export async function listGrants(sql: SqlRunner, keyId: string): Promise<GrantRow[]> {
   return sql<GrantRow>`SELECT * FROM kes_grants WHERE key_id = ${keyId}::uuid ORDER BY created_at, id`;
 }
+
+/** Every version of a key with its material as the master key sealed it (for the backup escrow). */
+export async function sealedVersions(sql: SqlRunner, keyId: string): Promise<Array<{ version: number; master_key_id: string | null; material: Buffer | Uint8Array | null }>> {
+  return sql<{ version: number; master_key_id: string | null; material: Buffer | Uint8Array | null }>`
+    SELECT version, master_key_id, material FROM kes_key_versions WHERE key_id = ${keyId}::uuid ORDER BY version`;
+}

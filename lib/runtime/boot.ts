@@ -12,6 +12,7 @@ import { getLlm } from "../llm";
 import { getQueue } from "../jobs/queue";
 import { ALL_JOBS } from "../jobs/registry";
 import { log } from "../log";
+import { upgradeLegacySecretsAtStart } from "../secrets";
 import { startScheduler } from "../schedules/scheduler";
 
 export interface Running {
@@ -47,6 +48,8 @@ export async function boot(): Promise<Running> {
 
   // Chunks stored while Ollama was down, or embedded by a previous embedding model, get (re)embedded.
   await requestBackfill();
+  // Secrets still in the pre-KES form are re-sealed by KES for their rows (they read meanwhile too).
+  void upgradeLegacySecretsAtStart(db).catch((err: Error) => log("warn", "legacy secret conversion did not run", { error: err.message }));
   // The demo wiki is imported in the background: the app serves at once and the wiki fills in.
   if (config.DEMO_WIKI) {
     void seedDemoWiki(db).catch((err: Error) => log("error", "demo wiki import failed", { error: err.message }));

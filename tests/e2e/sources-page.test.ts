@@ -79,7 +79,7 @@ describe("sources API", () => {
     expect(JSON.stringify(source)).not.toContain(notion.token);
     sourceId = source.id;
     const row = await app.db!.prisma.source.findUniqueOrThrow({ where: { id: sourceId } });
-    expect(row.secretCiphertext).toMatch(/^sot:v1:e2e:/);
+    expect(row.secretCiphertext).toMatch(/^sot:v2:kes:v1:secrets:1:/);
   });
 
   it("uploads files of several formats, and rejects a broken one naming it, storing nothing", async () => {

@@ -1,10 +1,13 @@
 // The backup service: a recorded backup runs to the end with progress and history, a second one is
 // refused while the first is active, and a failing target is recorded with its message.
-import { writeFile } from "node:fs/promises";
+import { readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createBackupRecord, FolderTarget, getBackup, listBackups, runBackup, verifySnapshot } from "@/lib/backup";
+import { kesFor } from "@/lib/backup/naming";
+import { openPayloadKeys } from "@/lib/backup/payload-keys";
 import type { SnapshotProgress } from "@/lib/backup/snapshot";
+import { resetKes } from "@/lib/kes/client";
 import { resetConfig } from "@/lib/config";
 import { generateMasterKey, getKeyRing, resetKeyRing } from "@/lib/crypto/keys";
 import type { AccessContext } from "@/lib/access/context";
@@ -57,14 +60,16 @@ describe("backup service", () => {
     expect(view.bytesUploaded).toBeGreaterThan(0);
     expect(view.finishedAt).not.toBeNull();
     expect(seen.at(-1)?.rowsDone).toBe(view.rowsTotal);
-    await verifySnapshot({ target, ring: await getKeyRing(), snapshotId: view.snapshotId! });
+    // Sealed under a data key of KES key "backups" (KES inside this process on the embedded default).
+    const kes = await kesFor(db, await getKeyRing());
+    await verifySnapshot({ target, ring: await openPayloadKeys(target, kes, null), snapshotId: view.snapshotId! });
 
     // Finished: a new one may start, and it is incremental.
     const id2 = await createBackupRecord(db, "schedule", "5f0b7c36-2c1e-4d3b-9a57-0b9d2c1d8e11", target);
     const v2 = await runBackup(id2, { db, target, now: new Date(Date.now() + 2000) });
     expect(v2.status).toBe("succeeded");
-    // Only what changed since: the key service's audit entry for opening the naming key (one row, its key).
-    expect(v2.rowsDone).toBeLessThanOrEqual(1);
+    // Only what changed since: the key service's audit entries for the first backup's keys.
+    expect(v2.rowsDone).toBeLessThanOrEqual(6);
     expect(v2.objectsUploaded).toBeLessThanOrEqual(2);
     expect(v2.scheduleRunId).toBe("5f0b7c36-2c1e-4d3b-9a57-0b9d2c1d8e11");
     // Running it again is a no-op (already done).
@@ -87,6 +92,26 @@ describe("backup service", () => {
     const old = (await listBackups(admin, { limit: 10 })).find((b) => b.status === "failed" && /No backup worker/.test(b.error ?? ""));
     expect(old).toBeDefined();
     await db.sql.query(`UPDATE backups SET status = 'failed', phase = 'done' WHERE id = $1::uuid`, [third]);
+  });
+
+  it("KES down: the backup fails with the reason and writes nothing to the target", async () => {
+    const dir = path.join(folder.dir, "kes-down");
+    const target = new FolderTarget(dir);
+    Object.assign(process.env, { KES_URL: "http://127.0.0.1:9", KES_TOKEN: "t".repeat(32), KES_TIMEOUT_MS: "1000" });
+    resetConfig();
+    resetKes();
+    try {
+      const id = await createBackupRecord(db, "manual", null, target);
+      const view = await runBackup(id, { db, target });
+      expect(view.status).toBe("failed");
+      expect(view.error).toMatch(/^The key service at http:\/\/127\.0\.0\.1:9 cannot be reached; nothing was encrypted or decrypted\.$/);
+      expect(view.snapshotId).toBeNull();
+      expect(await readdir(dir).catch(() => [])).toEqual([]);
+    } finally {
+      for (const k of ["KES_URL", "KES_TOKEN", "KES_TIMEOUT_MS"]) delete process.env[k];
+      resetConfig();
+      resetKes();
+    }
   });
 
   it("a target that cannot be written records a failed backup with the reason", async () => {

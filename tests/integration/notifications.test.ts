@@ -94,7 +94,7 @@ describe("targets", () => {
     const rows = await db.prisma.notificationTarget.findMany();
     const atRest = JSON.stringify(rows);
     for (const secret of ["discord-token-abc", "hook-token-xyz", "smtp-pass-123", signingSecret]) expect(atRest).not.toContain(secret);
-    expect(rows.every((r) => r.secret.startsWith("sot:v1:"))).toBe(true);
+    expect(rows.every((r) => r.secret.startsWith("sot:v2:kes:v1:secrets:"))).toBe(true);
     const shown = JSON.stringify(await listTargets(admin));
     for (const secret of ["discord-token-abc", "hook-token-xyz", "smtp-pass-123", signingSecret]) expect(shown).not.toContain(secret);
   });

@@ -74,7 +74,7 @@ describe("Notion bulk import through @notionhq/client", () => {
   it("stores the token encrypted, never in clear", async () => {
     const s = await newSource();
     const row = await db.prisma.source.findUniqueOrThrow({ where: { id: s.id } });
-    expect(row.secretCiphertext).toMatch(/^sot:v1:test1:/);
+    expect(row.secretCiphertext).toMatch(/^sot:v2:kes:v1:secrets:1:/);
     expect(row.secretCiphertext).not.toContain(notion.token);
     expect(JSON.stringify(row.config)).not.toContain(notion.token);
   });

@@ -15,10 +15,13 @@ import {
   verifySnapshot,
 } from "@/lib/backup";
 import { objectKey } from "@/lib/backup/format";
+import { openPayloadKeys, payloadRing } from "@/lib/backup/payload-keys";
+import { newSnapshotId } from "@/lib/backup/snapshot";
+import { httpTransport, KesClient } from "@/lib/kes/client";
 import { generateMasterKey } from "@/lib/crypto/keys";
 import type { Db } from "@/lib/db/client";
 import { openPostgres } from "@/lib/db/client";
-import { createDatabase, dropDatabases, dumpAll, migratedDb, seed, tempDir, testRing } from "@/tests/integration/backup-fixtures";
+import { createDatabase, dropDatabases, dumpAll, migratedDb, seed, tempDir, testKes, testRing } from "@/tests/integration/backup-fixtures";
 
 const key = generateMasterKey();
 const ring = testRing(key);
@@ -187,5 +190,67 @@ describe("interrupted backup", () => {
     } finally {
       await restored.close();
     }
+  });
+});
+
+describe("backups through KES: down, and shredded", () => {
+  const files = async () => (await readdir(folder.dir, { recursive: true })).map(String).sort();
+
+  it("KES down: the backup fails with a clear 503 before anything is written to the target", async () => {
+    const before = await files();
+    const down = new KesClient(httpTransport("http://127.0.0.1:9", "x".repeat(32), 1000));
+    const err = await payloadRing(target, down, ring, newSnapshotId(new Date(Date.now() + 20_000))).catch((e: unknown) => e);
+    expect(err).toMatchObject({ status: 503, code: "kes_unavailable" });
+    expect((err as Error).message).toMatch(/cannot be reached; nothing was encrypted or decrypted/);
+    expect(await files()).toEqual(before);
+    // Reading the target needs KES too once it holds KES-sealed snapshots; with none yet, the master keys suffice.
+    await expect(openPayloadKeys(target, down, ring)).resolves.toMatchObject({ origin: { kind: "kes" } });
+  });
+
+  it("shredding key backups: its snapshots cannot be decrypted, and verify and restore say why; older snapshots sharing its segments neither", async () => {
+    const kes = testKes(source, ring);
+    const at = new Date(Date.now() + 30_000);
+    const id = newSnapshotId(at);
+    await createSnapshot({ db: source, target, ring: await payloadRing(target, kes, ring, id), kes, snapshotId: id, now: at, segmentBytes: 2048 });
+    await verifySnapshot({ target, ring: await openPayloadKeys(target, kes, ring), snapshotId: id });
+
+    await kes.shred("backups");
+    const after = await openPayloadKeys(target, kes, ring);
+    expect(after.byId.has(`kes-${id}`)).toBe(false);
+    const msg = new RegExp(`Manifest snapshots/${id}\\.json is encrypted with the data key of snapshot ${id} \\(KES key "backups"\\), which KES did not open: Key "backups" was shredded: data encrypted under it can no longer be decrypted`);
+    await expect(verifySnapshot({ target, ring: after, snapshotId: id })).rejects.toThrow(msg);
+    const url = await createDatabase("sot_bk_shred");
+    await expect(restoreSnapshot({ target, ring: after, db: { kind: "postgres", url }, snapshotId: id })).rejects.toThrow(msg);
+    const left = await openPostgres(url, { poolSize: 1 });
+    try {
+      expect(await left.sql.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`)).toEqual([]);
+    } finally {
+      await left.close();
+    }
+    // The escrow beside the backups does not undo a shred: KES knows the key, and its record decides.
+    expect((await target.get("keys/escrow/backups"))?.length).toBeGreaterThan(0);
+    // Segments an older snapshot shares with it were sealed again by KES (the first KES-sealed snapshot
+    // takes over every segment): shredding "backups" leaves no snapshot readable, and says so.
+    await expect(verifySnapshot({ target, ring: after, snapshotId })).rejects.toThrow(/which KES did not open: Key "backups" was shredded/);
+  });
+
+  it("a shred outlives a restore of a snapshot taken before it, and the restore names what it brought back unreadable", async () => {
+    const kes = testKes(source, ring);
+    await kes.createKey("cubby.notes");
+    const dk = await kes.generateDataKey("cubby.notes", { cubby: "c1", item: "k" });
+    const at = new Date(Date.now() + 40_000);
+    const own = await tempDir();
+    const elsewhere = new FolderTarget(own.dir);
+    const before = await createSnapshot({ db: source, target: elsewhere, ring, now: at });
+    await kes.shred("cubby.notes");
+    // Restore the older snapshot over the database that shredded the key (the last test of this file: it replaces `source`).
+    const r = await restoreSnapshot({ target: elsewhere, ring, db: { kind: "postgres", url: source.url! }, snapshotId: before.snapshotId, force: true });
+    await own.cleanup();
+    expect(r.reshreddedKeys).toEqual(["cubby.notes"]);
+    // No cubby row holds values under that key here (KES was called directly): none is named unreadable.
+    expect(r.unreadableCubbies).toEqual([]);
+    await expect(testKes(source, ring).decryptDataKey(dk.wrapped, { cubby: "c1", item: "k" })).rejects.toMatchObject({ status: 410, code: "key_shredded" });
+    const [row] = await source.sql.query<{ material: unknown }>(`SELECT v.material FROM kes_key_versions v JOIN kes_keys k ON k.id = v.key_id WHERE k.name = 'cubby.notes'`);
+    expect(row?.material).toBeNull();
   });
 });

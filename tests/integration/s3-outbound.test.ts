@@ -10,6 +10,7 @@ import { resetConfig } from "@/lib/config";
 import { outboundAgents, OutboundBlockedError } from "@/lib/http/outbound";
 import { createImportJob, runImportJob } from "@/lib/ingest/import-jobs";
 import { createS3Source } from "@/lib/ingest/s3";
+import { setDb } from "@/lib/db/client";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
 import { makeCollection } from "@/tests/helpers/factories";
 
@@ -51,6 +52,7 @@ beforeAll(async () => {
   process.env.MASTER_KEYS = `s3guard:${randomBytes(32).toString("base64")}`;
   setAllow("");
   db = await createTestDb();
+  setDb(db); // KES inside this process (the embedded default) keeps its keys in the test database
   collectionId = (await makeCollection(db, { slug: "s3-guard", name: "S3 guard" })).id;
   banner = createTcpServer((sock) => {
     bannerConnections++;

@@ -11,6 +11,7 @@ import { createS3Source } from "@/lib/ingest/s3";
 import { Llm } from "@/lib/llm";
 import { buildPdf } from "@/tests/fakes/documents";
 import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
+import { setDb } from "@/lib/db/client";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
 import { makeCollection } from "@/tests/helpers/factories";
 
@@ -44,6 +45,7 @@ beforeAll(async () => {
   ollama = await startFakeOllama();
   llm = new Llm(parseConfig({ OLLAMA_HOST: ollama.url }));
   db = await createTestDb();
+  setDb(db); // KES inside this process (the embedded default) keeps its keys in the test database
   mainCollection = (await makeCollection(db, { slug: "docs", name: "Docs" })).id;
   hrCollection = (await makeCollection(db, { slug: "hr", name: "HR", restricted: true })).id;
   sourceId = (

@@ -15,9 +15,7 @@ import {
   UnknownKeyError,
 } from "@/lib/crypto/keys";
 import {
-  decryptSecret,
   decryptSecretWith,
-  encryptSecret,
   encryptSecretWith,
   parseSecret,
   rewrapSecretWith,
@@ -45,9 +43,12 @@ afterAll(async () => {
   await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
 });
 
+// The legacy form (sot:v1:, what KES re-seals into the KES form), sealed with the process's key ring.
+const encryptSecret = async (plain: string) => encryptSecretWith(await getKeyRing(), plain);
+const decryptSecret = async (c: string) => decryptSecretWith(await getKeyRing(), c);
 const envKeys = (...keys: ReturnType<typeof generateMasterKey>[]) => keys.map((k) => `${k.id}:${k.key.toString("base64")}`).join(",");
 
-describe("secrets at rest", () => {
+describe("legacy secrets at rest (sot:v1:) and the key ring", () => {
   it("round-trips through MASTER_KEYS and never contains the plaintext or the key", async () => {
     const k = generateMasterKey();
     setEnv({ MASTER_KEYS: envKeys(k), DATA_DIR: await tempDir() });
@@ -75,7 +76,7 @@ describe("secrets at rest", () => {
     expect(await readFile(file, "utf8")).toContain(ring1.current.id);
   });
 
-  it("with DATABASE_URL and no key, storing a secret is refused with a message naming the settings", async () => {
+  it("with DATABASE_URL and no key, the key ring is refused with a message naming the settings", async () => {
     setEnv({ DATABASE_URL: "postgresql://x@127.0.0.1/none", AUTH_SECRET: "x".repeat(40), DATA_DIR: await tempDir() });
     await expect(encryptSecret("tok")).rejects.toThrow(KeyConfigError);
     await expect(encryptSecret("tok")).rejects.toThrow(/MASTER_KEY_FILE.*MASTER_KEYS/s);
