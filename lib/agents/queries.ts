@@ -127,6 +127,14 @@ export async function touchAgent(sql: SqlRunner, agentId: string): Promise<void>
              WHERE id = ${agentId}::uuid AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`;
 }
 
+// Any constant other transaction-scoped locks do not use (7370001: first admin).
+const SYSTEM_AGENTS_LOCK = 7370011;
+
+/** Waits for the system agents' set-up lock (held until the transaction ends): one process sets them up. */
+export async function waitForSystemAgentsLock(tx: SqlRunner): Promise<void> {
+  await tx`SELECT 1 AS ok FROM (SELECT pg_advisory_xact_lock(${SYSTEM_AGENTS_LOCK})) l`;
+}
+
 /**
  * Inserts SOT's own agent unless it exists (its credential hash is of a secret nobody keeps); returns
  * whether it is a system agent (false: an admin's agent holds the name, and SOT refuses to adopt it).

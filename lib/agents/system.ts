@@ -19,7 +19,7 @@ import { KesUnavailableError } from "../kes/errors";
 import type { KesOperation } from "../kes/service";
 import { log } from "../log";
 import { agentPrincipal } from "./principal";
-import { ensureSystemAgent, insertSystemToken } from "./queries";
+import { ensureSystemAgent, insertSystemToken, waitForSystemAgentsLock } from "./queries";
 import { hashSecret, newToken } from "./tokens";
 import type { CubbyOperation } from "./types";
 
@@ -43,8 +43,6 @@ const WIKI_KEY_GRANTS: ReadonlyArray<{ agent: string; operations: KesOperation[]
   { agent: EVAL_AGENT, operations: ["decrypt"] },
 ];
 
-// Any constant other transaction-scoped locks do not use (7370001: first admin).
-const SETUP_LOCK = 7370011;
 const TOKEN_TTL_MS = 10 * 60_000;
 /** A cached token is renewed this long before it expires, so no call carries one about to die. */
 const TOKEN_RENEW_MS = 2 * 60_000;
@@ -93,7 +91,7 @@ async function setUp(db: Db): Promise<void> {
   // The lock's transaction only holds the lock: the work runs on other connections (KES may be a
   // process of its own), and a second process waits here, then finds everything made.
   await db.sql.transaction(async (tx) => {
-    await tx`SELECT 1 AS ok FROM (SELECT pg_advisory_xact_lock(${SETUP_LOCK})) l`;
+    await waitForSystemAgentsLock(tx);
     await work();
   });
 }

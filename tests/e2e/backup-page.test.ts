@@ -1,12 +1,14 @@
 // Admin → Backups on the built app (real server, PostgreSQL, Chromium): the API's permissions and
 // input checks, then an admin starting a backup on the page and finding it in the history; the
-// snapshot it wrote verifies with the configured master key.
+// snapshot it wrote verifies through KES (on the app's database and master key).
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FolderTarget, verifySnapshot } from "@/lib/backup";
+import { kesFor } from "@/lib/backup/naming";
+import { openPayloadKeys } from "@/lib/backup/payload-keys";
 import { generateMasterKey, ringFrom } from "@/lib/crypto/keys";
 import { startApp, type RunningApp } from "@/tests/helpers/app";
 import { makeApiKey, makeUser, signIn } from "@/tests/helpers/auth";
@@ -59,7 +61,11 @@ describe("Admin → Backups page", () => {
       expect(snapshotId).toMatch(/^\d{8}T\d{6}Z-[0-9a-f]{6}$/);
       expect(await row.locator("td").last().textContent()).toBe("manual");
 
-      const v = await verifySnapshot({ target: new FolderTarget(backupDir), ring: ringFrom([key], { kind: "env" }), snapshotId });
+      // Sealed under a data key of KES key "backups" (KES inside the app on the embedded default, on the
+      // app's database and master key): opened through KES, as `npm run backup:verify` does.
+      const target = new FolderTarget(backupDir);
+      const kes = await kesFor(app.db!, ringFrom([key], { kind: "env" }));
+      const v = await verifySnapshot({ target, ring: await openPayloadKeys(target, kes, null), snapshotId });
       expect(v.tables.find((t) => t.name === "users")?.rows).toBeGreaterThanOrEqual(1);
     } finally {
       await page.close();
