@@ -128,24 +128,9 @@ export async function createSchedule(ctx: AccessContext, b: CreateScheduleInput,
     now,
   );
   const next = f.enabled ? nextRunAfter({ ...f, anchorAt: now }, now) : null;
+  // The checked fields are the row's columns, as they are.
   const row = await db.prisma.schedule.create({
-    data: {
-      name: f.name,
-      targetKind: f.targetKind,
-      targetConfig: f.targetConfig as object,
-      enabled: f.enabled,
-      intervalMinutes: f.intervalMinutes,
-      cron: f.cron,
-      timeZone: f.timeZone,
-      anchorAt: now,
-      maxConcurrent: f.maxConcurrent,
-      timeoutMinutes: f.timeoutMinutes,
-      runAsUserId: f.runAsUserId,
-      maxModelCalls: f.maxModelCalls,
-      maxRetries: f.maxRetries,
-      maxRuntimeSeconds: f.maxRuntimeSeconds,
-      nextRunAt: next,
-    },
+    data: { ...f, targetConfig: f.targetConfig as object, anchorAt: now, nextRunAt: next },
   });
   const [view] = await views(db, [row]);
   await record(ctx, "schedule.create", row.id, { name: view.name, target: view.target.kind, runAsUserId: f.runAsUserId, limits: view.limits });
@@ -192,23 +177,7 @@ export async function updateSchedule(ctx: AccessContext, id: string, p: UpdateSc
   else if (ruleChanged || !cur.enabled || nextRunAt == null) nextRunAt = nextRunAfter({ ...f, anchorAt }, now);
   const row = await db.prisma.schedule.update({
     where: { id },
-    data: {
-      name: f.name,
-      targetKind: f.targetKind,
-      targetConfig: f.targetConfig as object,
-      enabled: f.enabled,
-      intervalMinutes: f.intervalMinutes,
-      cron: f.cron,
-      timeZone: f.timeZone,
-      anchorAt,
-      maxConcurrent: f.maxConcurrent,
-      timeoutMinutes: f.timeoutMinutes,
-      runAsUserId: f.runAsUserId,
-      maxModelCalls: f.maxModelCalls,
-      maxRetries: f.maxRetries,
-      maxRuntimeSeconds: f.maxRuntimeSeconds,
-      nextRunAt,
-    },
+    data: { ...f, targetConfig: f.targetConfig as object, anchorAt, nextRunAt },
   });
   await record(ctx, "schedule.update", id, { fields: Object.keys(p), ...(p.runAsUserId ? { runAsUserId: p.runAsUserId } : {}) });
   return (await views(db, [row]))[0];
