@@ -13,6 +13,7 @@ import type { BudgetCheck } from "./types";
 import { notify } from "../notify";
 import { releaseReservations, reserveBudgets, settleBatch, type LedgerEntry, type SettledBudget, type Settlement } from "./queries";
 import { currentUsage, type UsageScope } from "./scope";
+import { anyBudgetFor } from "./budget-index";
 
 export type ModelOp = "chat" | "embed" | "judge" | "rewrite" | "rerank";
 
@@ -88,6 +89,7 @@ async function reserve(scope: UsageScope, db: Db | undefined, model: string, op:
   // for itself settles on those budgets.
   if (!db || (scope.budgets && scope.budgets.states.length === 0)) return ticket;
   if (scope.prepaid) return { ...ticket, estimate: { tokens: 0, gpuSeconds: 0 }, ids: scope.prepaid.ids, generations: scope.prepaid.generations };
+  if (!(await anyBudgetFor(db, scope))) return ticket;
   const rows = await retryOnConflict(() => reserveBudgets(db.sql, scope, model, estimate));
   const refused = rows.filter((r) => !r.reserved_ok);
   const taken = rows.filter((r) => r.reserved_ok);
@@ -187,6 +189,7 @@ function logLost(item: Settlement, err: Error): void {
  * `release()` gives the reservation back when the work ends (off the caller's path).
  */
 export async function reserveForWork(scope: UsageScope, estimate: CallEstimate): Promise<{ check: BudgetCheck; prepaid?: UsageScope["prepaid"]; release(): void }> {
+  if (!(await anyBudgetFor(scope.db, scope))) return { check: budgetCheckOf([]), release: () => {} };
   const rows = await retryOnConflict(() => reserveBudgets(scope.db.sql, scope, null, estimate));
   const taken = rows.filter((r) => r.reserved_ok);
   const refused = rows.find((r) => !r.reserved_ok);
@@ -208,10 +211,22 @@ export function estimateFor(tokens: number): CallEstimate {
   return { tokens, gpuSeconds: (tokens / 1000) * getConfig().BUDGET_ESTIMATE_GPU_SECONDS_PER_1K_TOKENS };
 }
 
+// Other usage writes still landing (an agent token's call counts), per process.
+const PENDING = Symbol.for("sot.usagePending");
+type PendingHolder = typeof globalThis & { [PENDING]?: Set<Promise<unknown>> };
+const pending = () => ((globalThis as PendingHolder)[PENDING] ??= new Set());
+
+/** Has `flushUsage()` wait for a usage write made off the caller's path (it must not reject). */
+export function trackUsageWrite(p: Promise<unknown>): void {
+  pending().add(p);
+  void p.finally(() => pending().delete(p));
+}
+
 /** Waits until every settlement, ledger row and release this process queued has landed (tests, shutdown, a run's end). */
 export async function flushUsage(): Promise<void> {
   for (;;) {
-    const running = [...writers().values()].map((w) => w.running).filter((p): p is Promise<void> => p !== null);
+    const running = [...writers().values()].map((w) => w.running).filter((p): p is Promise<unknown> => p !== null);
+    running.push(...pending());
     if (running.length === 0) return;
     await Promise.all(running);
   }

@@ -345,3 +345,8 @@ export function budgetStateCounts(sql: SqlRunner) {
      FROM budgets GROUP BY scope_kind, metric, period ORDER BY 1, 2, 3`,
   );
 }
+
+/** Whose budgets exist (for the budget index in budget-index.ts): one row per scope with at least one budget. */
+export function budgetScopes(sql: SqlRunner): Promise<Array<{ scope_kind: string; scope_id: string }>> {
+  return sql.query(`SELECT DISTINCT scope_kind, scope_id FROM budgets`);
+}
