@@ -1,7 +1,8 @@
 // Which principals have budgets at all, per process, so that work no budget applies to (no global budget,
 // none of its own) starts without a statement. Budgets are few and rarely created; the index is read from
-// the database at most once per BUDGET_INDEX_TTL_MS and dropped at once when this process creates a budget
-// (setBudget). A budget created by another process therefore applies here within that time; until then
+// the database at most once per BUDGET_INDEX_TTL_MS (in the background, the previous index served meanwhile)
+// and dropped at once when this process creates a budget (setBudget). A budget created by another process
+// therefore applies here within about that time; until then
 // this process's calls are not counted against it, as usage before a budget existed never is. Budgets that
 // exist are always reserved on by statement (their use and mode are never taken from this index).
 import type { Db } from "../db/client";
@@ -17,6 +18,8 @@ interface Index {
 interface Entry {
   at: number;
   index: Promise<Index>;
+  /** The index last read, served while a newer one is being read. */
+  last?: Index;
 }
 
 const KEY = Symbol.for("sot.budgetIndex");
@@ -28,20 +31,28 @@ async function load(db: Db): Promise<Index> {
   return { global: rows.some((r) => r.scope_kind === "global"), scopes: new Set(rows.map((r) => `${r.scope_kind}:${r.scope_id}`)) };
 }
 
-function indexOf(db: Db): Promise<Index> {
+function indexOf(db: Db): Promise<Index> | Index {
   const now = performance.now();
   const current = entries().get(db);
-  if (current && now - current.at < BUDGET_INDEX_TTL_MS) return current.index;
-  const entry: Entry = { at: now, index: load(db) };
+  if (current && now - current.at < BUDGET_INDEX_TTL_MS) return current.last ?? current.index;
+  const entry: Entry = { at: now, index: load(db), last: current?.last };
   entries().set(db, entry);
-  // A failed read is not kept: the next call reads again.
-  entry.index.catch(() => entries().get(db) === entry && entries().delete(db));
-  return entry.index;
+  entry.index.then(
+    (index) => {
+      if (entries().get(db) === entry) entry.last = index;
+    },
+    // A failed read is not kept: the next call reads again.
+    () => entries().get(db) === entry && entries().set(db, { ...entry, at: -Infinity }),
+  );
+  // An expired index is still served while the new one is read (no work waits for the read once a second);
+  // only a process that has none yet, or that dropped it on its own change, waits.
+  return entry.last ?? entry.index;
 }
 
 /** Whether any budget may apply to work done by `w` (false: none does, as of at most BUDGET_INDEX_TTL_MS ago). */
 export async function anyBudgetFor(db: Db, w: Pick<UsageScope, "userId" | "apiKeyId" | "agentId" | "scheduleId">): Promise<boolean> {
-  const { global, scopes } = await indexOf(db);
+  const found = indexOf(db);
+  const { global, scopes } = found instanceof Promise ? await found : found;
   return (
     global ||
     (w.userId !== null && scopes.has(`user:${w.userId}`)) ||
