@@ -27,6 +27,7 @@ import { startFakeOllama } from "@/tests/fakes/ollama";
 import { makeUser } from "@/tests/helpers/auth";
 import pg from "pg";
 import type { Db } from "@/lib/db/client";
+import type { QueryOptions } from "@/lib/db/sql-runner";
 import { fmt, loadAverage, machine, percentile, scratchDb } from "./lib";
 
 const ASKERS = 8;
@@ -157,11 +158,11 @@ function startProfile(db: Db, url: string) {
   const query = db.sql.query.bind(db.sql);
   const kindOf = (text: string) =>
     /INSERT INTO model_usage/.test(text) ? (/WITH ORDINALITY/.test(text) ? "settle + ledger rows + releases (batched)" : "settle + ledger row") : /UPDATE budgets SET reserved = GREATEST\(reserved/.test(text) ? "release" : /matched AS/.test(text) ? "reserve" : /budget/.test(text) ? "other budget statement" : null;
-  db.sql.query = (async (text: string, params?: unknown[]) => {
+  db.sql.query = (async (text: string, params?: unknown[], opts?: QueryOptions) => {
     const kind = kindOf(text);
     const t = performance.now();
     try {
-      return await query(text, params);
+      return await query(text, params, opts);
     } finally {
       if (kind) (times.get(kind) ?? times.set(kind, []).get(kind)!).push(performance.now() - t);
     }
