@@ -23,7 +23,7 @@ import { log } from "../log";
 import { notify } from "../notify";
 import { flushUsage } from "../usage/meter";
 import { effectiveLimits, RunLimiter } from "../usage/run-limits";
-import { withUsage, type UsageScope } from "../usage/scope";
+import { systemUsageScope, withUsage } from "../usage/scope";
 import { requestBackfill } from "./backfill";
 import { isWholeSourceWalk, type DiscoveredItem, type ImportKind, type ItemKind, type JobContextForDriver } from "./driver";
 import { driverFor } from "./drivers";
@@ -185,18 +185,7 @@ export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {})
   const limiter = new RunLimiter(effectiveLimits({ maxModelCalls: job.maxModelCalls, maxRetries: job.maxRetries, maxRuntimeSeconds: job.maxRuntimeSeconds }));
   limiter.modelCalls = job.modelCalls;
   limiter.retries = job.retries;
-  const scope: UsageScope = {
-    db,
-    principalKind: "system",
-    userId: null,
-    apiKeyId: null,
-    agentId: null,
-    scheduleId: null,
-    evaluationRunId: null,
-    importJobId: jobId,
-    label: `import of source ${job.source.name}`,
-    limiter,
-  };
+  const scope = systemUsageScope(db, { importJobId: jobId, label: `import of source ${job.source.name}`, limiter });
   const counters = () => ({ model_calls: limiter.modelCalls, retries: limiter.retries });
   const limitReached = () => {
     try {
