@@ -1,8 +1,8 @@
 // What the model client (lib/llm) does around every call: before it, the run's limits and an atomic
 // reservation of the call's estimated cost on every budget that applies (BudgetExhaustedError when one is
-// used up); after it, one statement that settles the reservation with the real cost and writes the ledger
-// row, and the Prometheus counters, from the same figures. The hot path is two statements per call, or
-// one when the work checked its budgets at the start and none applies.
+// used up); after it, the Prometheus counters and, from the same figures, the settlement of the reservation
+// with the real cost and the ledger row, queued for the writer (one batched statement per database handle,
+// off the caller's path). An ask awaits one statement (its reservation), none when no budget applies to it.
 import { openedDb, type Db } from "../db/client";
 import { BudgetExhaustedError } from "../errors";
 import { log } from "../log";
