@@ -5,6 +5,7 @@
 // model call with "stopped: limit reached (…)" and the token is stopped for its next call too.
 import type { SqlRunner } from "../db/sql-runner";
 import { log } from "../log";
+import { trackUsageWrite } from "../usage/meter";
 import { RunLimiter, RunLimitReachedError } from "../usage/run-limits";
 import { countTokenCall, countTokenFailure } from "./queries";
 import type { AgentIdentity } from "./tokens";
@@ -46,6 +47,7 @@ export class AgentTokenLimiter extends RunLimiter {
   }
 
   private record(p: Promise<void>): void {
-    p.catch((err: Error) => log("error", "could not count an agent token's model call", { tokenId: this.agent.tokenId, error: err.message }));
+    // Off the call's path; flushUsage() waits for it like for the ledger rows.
+    trackUsageWrite(p.catch((err: Error) => log("error", "could not count an agent token's model call", { tokenId: this.agent.tokenId, error: err.message })));
   }
 }

@@ -51,11 +51,19 @@ export function toParameterised(strings: readonly string[], values: readonly unk
   return { text: render(strings, values), params };
 }
 
+export interface QueryOptions {
+  prepare?: string;
+}
+
 export interface SqlRunner {
   /** A tagged statement: each `${value}` is sent as a parameter, never as text. */
   <T = Record<string, unknown>>(strings: TemplateStringsArray, ...values: unknown[]): Promise<T[]>;
-  /** One statement with $1-style parameters. */
-  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /**
+   * One statement with $1-style parameters. `opts.prepare` names it as a prepared statement on PostgreSQL
+   * (each connection parses and plans it once, then may reuse a generic plan): for constant statements on a
+   * hot path, where planning costs more than running. The name must always go with the same text.
+   */
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[], opts?: QueryOptions): Promise<T[]>;
   /** A parameterless script of several statements (migrations). */
   exec(sql: string): Promise<void>;
   /**
@@ -87,8 +95,8 @@ function inTransaction(query: SqlRunner["query"], exec: SqlRunner["exec"]): SqlR
 /** Session-level statements (advisory locks) need a `Client`, not a `Pool`. */
 export function pgRunner(pool: Pool | Client): SqlRunner {
   return runner({
-    async query<T>(sql: string, params: unknown[] = []) {
-      const res = await pool.query(sql, params as unknown[]);
+    async query<T>(sql: string, params: unknown[] = [], opts?: QueryOptions) {
+      const res = opts?.prepare ? await pool.query({ name: opts.prepare, text: sql, values: params }) : await pool.query(sql, params as unknown[]);
       return res.rows as T[];
     },
     async exec(sql: string) {
@@ -102,7 +110,8 @@ export function pgRunner(pool: Pool | Client): SqlRunner {
         try {
           const out = await fn(
             inTransaction(
-              async <R>(sql: string, params: unknown[] = []) => (await client.query(sql, params)).rows as R[],
+              async <R>(sql: string, params: unknown[] = [], opts?: QueryOptions) =>
+                (opts?.prepare ? await client.query({ name: opts.prepare, text: sql, values: params }) : await client.query(sql, params)).rows as R[],
               async (sql) => {
                 await client.query(sql);
               },

@@ -8,6 +8,7 @@ import { getConfig } from "../config";
 import type { Db } from "../db/client";
 import { NotFoundError, ValidationError } from "../errors";
 import { budgetName } from "./budget-check";
+import { budgetsChanged } from "./budget-index";
 import {
   closeEndedWindows,
   deleteBudget as deleteBudgetRow,
@@ -99,6 +100,7 @@ export async function setBudget(ctx: AccessContext, raw: BudgetInput): Promise<B
     createdById: ctx.principal.userId,
     timeZone: config.BUDGET_TIME_ZONE,
   });
+  if (created) budgetsChanged();
   await auditAs(ctx, created ? "budget.create" : "budget.change", `budget:${row.id}`, {
     budget: budgetName(row),
     limit: Number(row.limit_value),

@@ -1,8 +1,8 @@
 // What the model client (lib/llm) does around every call: before it, the run's limits and an atomic
 // reservation of the call's estimated cost on every budget that applies (BudgetExhaustedError when one is
-// used up); after it, one statement that settles the reservation with the real cost and writes the ledger
-// row, and the Prometheus counters, from the same figures. The hot path is two statements per call, or
-// one when the work checked its budgets at the start and none applies.
+// used up); after it, the Prometheus counters and, from the same figures, the settlement of the reservation
+// with the real cost and the ledger row, queued for the writer (one batched statement per database handle,
+// off the caller's path). An ask awaits one statement (its reservation), none when no budget applies to it.
 import { openedDb, type Db } from "../db/client";
 import { BudgetExhaustedError } from "../errors";
 import { log } from "../log";
@@ -11,8 +11,9 @@ import { getConfig } from "../config";
 import { budgetCheckOf, budgetName } from "./budget-check";
 import type { BudgetCheck } from "./types";
 import { notify } from "../notify";
-import { releaseReservations, reserveBudgets, settleAndRecord, type LedgerEntry, type SettledBudget } from "./queries";
+import { releaseReservations, reserveBudgets, settleBatch, type LedgerEntry, type SettledBudget, type Settlement } from "./queries";
 import { currentUsage, systemUsageScope, type UsageScope } from "./scope";
+import { anyBudgetFor } from "./budget-index";
 
 export type ModelOp = "chat" | "embed" | "judge" | "rewrite" | "rerank";
 
@@ -74,6 +75,7 @@ async function reserve(scope: UsageScope, db: Db | undefined, model: string, op:
   // for itself settles on those budgets.
   if (!db || (scope.budgets && scope.budgets.states.length === 0)) return ticket;
   if (scope.prepaid) return { ...ticket, estimate: { tokens: 0, gpuSeconds: 0 }, ids: scope.prepaid.ids, generations: scope.prepaid.generations };
+  if (!(await anyBudgetFor(db, scope))) return ticket;
   const rows = await retryOnConflict(() => reserveBudgets(db.sql, scope, model, estimate));
   const refused = rows.filter((r) => !r.reserved_ok);
   const taken = rows.filter((r) => r.reserved_ok);
@@ -88,10 +90,9 @@ async function reserve(scope: UsageScope, db: Db | undefined, model: string, op:
 }
 
 /**
- * After a model call (or its failure): count it, and settle the budgets and write the ledger row in one
- * statement that runs off the caller's path (the answer does not wait for it; until it lands, the call's
- * reservation simply stays held a few milliseconds longer). `flushUsage()` waits for what is in flight.
- * Never throws.
+ * After a model call (or its failure): count it, and queue its settlement and ledger row for the writer,
+ * which runs off the caller's path (the answer does not wait for it; until it lands, the call's reservation
+ * simply stays held a few milliseconds longer). `flushUsage()` waits for what is queued. Never throws.
  */
 export async function endModelCall(ticket: MeterTicket, result: Omit<LedgerEntry, "op">, opts: { aborted?: boolean } = {}): Promise<void> {
   const entry: LedgerEntry = { ...result, op: ticket.op };
@@ -100,11 +101,7 @@ export async function endModelCall(ticket: MeterTicket, result: Omit<LedgerEntry
   observeUsage(entry);
   const db = ticket.db;
   if (!db) return;
-  inBackground(
-    async () => notifyCrossings(db, await settleAndRecord(db.sql, ticket.scope, entry, { ids: ticket.ids, generations: ticket.generations, estimate: ticket.estimate })),
-    // The answer was given; a lost ledger row must not turn it into an error.
-    (err) => log("error", "usage ledger write failed", { model: entry.model, op: entry.op, error: err.message }),
-  );
+  enqueue(db, { scope: ticket.scope, entry, ids: ticket.ids, generations: ticket.generations, estimate: ticket.estimate });
 }
 
 /**
@@ -125,12 +122,50 @@ function notifyCrossings(db: Db, settled: SettledBudget[]): void {
   }
 }
 
-/** Runs a guardrail write off the caller's path (retried on a deadlock), tracked for flushUsage(). */
-function inBackground(write: () => Promise<unknown>, onError: (err: Error) => void): void {
-  const p: Promise<void> = retryOnConflict(write)
-    .then(() => undefined, onError)
-    .finally(() => inFlight().delete(p));
-  inFlight().add(p);
+// The writer (group commit): settlements, ledger rows and releases queue per database handle; one
+// statement at a time per handle writes everything queued so far, so under load many calls share one
+// statement, one lock of each budget row and one commit, and when idle a call's row is written at once.
+interface Writer {
+  queue: Settlement[];
+  running: Promise<void> | null;
+}
+const WRITERS = Symbol.for("sot.usageWriters");
+type WriterHolder = typeof globalThis & { [WRITERS]?: Map<Db, Writer> };
+const writers = () => ((globalThis as WriterHolder)[WRITERS] ??= new Map());
+
+function enqueue(db: Db, item: Settlement): void {
+  let w = writers().get(db);
+  if (!w) writers().set(db, (w = { queue: [], running: null }));
+  w.queue.push(item);
+  if (!w.running) w.running = drain(db, w);
+}
+
+async function drain(db: Db, w: Writer): Promise<void> {
+  // Let the calls finishing in this turn of the event loop join the first statement.
+  await new Promise((r) => setImmediate(r));
+  while (w.queue.length > 0) {
+    const batch = w.queue.splice(0, 500);
+    try {
+      notifyCrossings(db, await retryOnConflict(() => settleBatch(db.sql, batch)));
+    } catch (err) {
+      // One bad row (a principal deleted meanwhile) must not take the others with it: write them one by one.
+      for (const item of batch.length > 1 ? batch : []) {
+        try {
+          notifyCrossings(db, await retryOnConflict(() => settleBatch(db.sql, [item])));
+        } catch (one) {
+          logLost(item, one as Error);
+        }
+      }
+      if (batch.length === 1) logLost(batch[0]!, err as Error);
+    }
+  }
+  w.running = null;
+}
+
+// The answer was given; a lost ledger row must not turn it into an error.
+function logLost(item: Settlement, err: Error): void {
+  if (item.entry) log("error", "usage ledger write failed", { model: item.entry.model, op: item.entry.op, error: err.message });
+  else log("error", "budget release failed", { error: err.message });
 }
 
 /**
@@ -140,11 +175,12 @@ function inBackground(write: () => Promise<unknown>, onError: (err: Error) => vo
  * `release()` gives the reservation back when the work ends (off the caller's path).
  */
 export async function reserveForWork(scope: UsageScope, estimate: CallEstimate): Promise<{ check: BudgetCheck; prepaid?: UsageScope["prepaid"]; release(): void }> {
+  if (!(await anyBudgetFor(scope.db, scope))) return { check: budgetCheckOf([]), release: () => {} };
   const rows = await retryOnConflict(() => reserveBudgets(scope.db.sql, scope, null, estimate));
   const taken = rows.filter((r) => r.reserved_ok);
   const refused = rows.find((r) => !r.reserved_ok);
   const release = () => {
-    if (taken.length) inBackground(() => releaseReservations(scope.db.sql, taken.map((r) => r.id), estimate), (err) => log("error", "budget release failed", { error: err.message }));
+    if (taken.length) enqueue(scope.db, { scope, entry: null, ids: taken.map((r) => r.id), generations: taken.map((r) => r.generation), estimate });
   };
   if (refused) {
     release();
@@ -161,14 +197,25 @@ export function estimateFor(tokens: number): CallEstimate {
   return { tokens, gpuSeconds: (tokens / 1000) * getConfig().BUDGET_ESTIMATE_GPU_SECONDS_PER_1K_TOKENS };
 }
 
-// Ledger writes not yet landed, per process.
+// Other usage writes still landing (an agent token's call counts), per process.
 const PENDING = Symbol.for("sot.usagePending");
-type PendingHolder = typeof globalThis & { [PENDING]?: Set<Promise<void>> };
-const inFlight = () => ((globalThis as PendingHolder)[PENDING] ??= new Set());
+type PendingHolder = typeof globalThis & { [PENDING]?: Set<Promise<unknown>> };
+const pending = () => ((globalThis as PendingHolder)[PENDING] ??= new Set());
 
-/** Waits until every ledger write this process started has landed (tests, shutdown, a run's end). */
+/** Has `flushUsage()` wait for a usage write made off the caller's path (it must not reject). */
+export function trackUsageWrite(p: Promise<unknown>): void {
+  pending().add(p);
+  void p.finally(() => pending().delete(p));
+}
+
+/** Waits until every settlement, ledger row and release this process queued has landed (tests, shutdown, a run's end). */
 export async function flushUsage(): Promise<void> {
-  while (inFlight().size > 0) await Promise.all([...inFlight()]);
+  for (;;) {
+    const running = [...writers().values()].map((w) => w.running).filter((p): p is Promise<unknown> => p !== null);
+    running.push(...pending());
+    if (running.length === 0) return;
+    await Promise.all(running);
+  }
 }
 
 /** A call no budget covers (the rerank worker runs on CPU beside Ollama): recorded and counted only. */

@@ -73,6 +73,8 @@ export function reserveBudgets(sql: SqlRunner, w: Who, model: string | null, est
             t.id IS NOT NULL AS reserved_ok
      FROM budgets b JOIN matched m ON m.id = b.id LEFT JOIN taken t ON t.id = b.id CROSS JOIN async_commit`,
     [...who(w), model, estimate.tokens, estimate.gpuSeconds],
+    // Prepared: planning this statement cost more than running it (docs/benchmarks.md, "Guardrails").
+    { prepare: "usage_reserve_budgets" },
   );
 }
 
@@ -107,46 +109,92 @@ export interface SettledBudget {
   used_after: number;
 }
 
+/** One call's settlement (its ledger row, its real cost, its reservation given back), or a bare release (`entry` null). */
+export interface Settlement {
+  scope: Pick<UsageScope, "principalKind" | "userId" | "apiKeyId" | "agentId" | "scheduleId" | "evaluationRunId" | "importJobId" | "label">;
+  entry: LedgerEntry | null;
+  /** The budgets it settles on, with the window (generation) each was reserved in. */
+  ids: string[];
+  generations: number[];
+  /** What is given back of `reserved` on each (nothing for a call covered by its work's reservation). */
+  estimate: { tokens: number; gpuSeconds: number };
+}
+
 /**
- * Settles a call in one statement: its reservation (`estimate`; nothing when its work reserved for it) is
- * given back, its real cost is added to the budgets whose window is still the one it was reserved in
- * (`generations`) unless its model is exempt, and its ledger row is written. Returns the budgets it changed
- * with their use before and after (each row is updated under its lock, so exactly one settlement sees a
- * budget cross its threshold or its limit in a window).
+ * Settles any number of calls and releases in one statement (group commit: the writer in meter.ts sends
+ * what queued while the previous statement ran): every reservation is given back, each call's real cost is
+ * added to the budgets whose window is still the one it was reserved in (`generations`) unless its model
+ * is exempt, and the calls' ledger rows are written. Each budget is updated once, under its lock, with the
+ * batch's sum, and returned with its use before and after: exactly one statement sees a budget cross its
+ * threshold or its limit in a window.
  */
-export async function settleAndRecord(
-  sql: SqlRunner,
-  scope: UsageScope,
-  entry: LedgerEntry,
-  reservation: { ids: string[]; generations: number[]; estimate: { tokens: number; gpuSeconds: number } },
-): Promise<SettledBudget[]> {
-  const tokens = entry.promptTokens + entry.completionTokens;
-  const added = `CASE WHEN b.generation = r.generation AND NOT EXISTS (SELECT 1 FROM budget_exempt_models e WHERE e.model = $1)
-                      THEN (CASE b.metric WHEN 'tokens' THEN $19::float8 ELSE $6::float8 END) ELSE 0 END`;
-  return sql.query<SettledBudget>(
-    `WITH ${ASYNC_COMMIT}, locked AS (SELECT id FROM budgets WHERE id = ANY($15::uuid[]) ORDER BY id FOR UPDATE),
+export async function settleBatch(sql: SqlRunner, items: Settlement[]): Promise<SettledBudget[]> {
+  const calls = items.filter((i) => i.entry);
+  const c = (f: (i: Settlement, e: LedgerEntry) => unknown) => calls.map((i) => f(i, i.entry!));
+  // One row per (settlement, budget): the call it belongs to (0 for a release), the budget, the generation.
+  const part = { call: [] as number[], id: [] as string[], gen: [] as number[], resTokens: [] as number[], resGpu: [] as number[] };
+  let n = 0;
+  for (const i of items) {
+    const call = i.entry ? ++n : 0;
+    i.ids.forEach((id, k) => {
+      part.call.push(call);
+      part.id.push(id);
+      part.gen.push(i.generations[k]!);
+      part.resTokens.push(i.estimate.tokens);
+      part.resGpu.push(i.estimate.gpuSeconds);
+    });
+  }
+  const added = `(SELECT COALESCE(sum(CASE b.metric WHEN 'tokens' THEN u.t ELSE u.g END), 0) FROM unnest(x.gens, x.add_tokens, x.add_gpu) AS u(gen, t, g) WHERE u.gen = b.generation)`;
+  const rows = await sql.query<SettledBudget & { id: string | null }>(
+    `WITH ${ASYNC_COMMIT},
+     calls AS (
+       SELECT c.*, NOT EXISTS (SELECT 1 FROM budget_exempt_models e WHERE e.model = c.model) AS counted
+       FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::bool[], $6::float8[], $7::float8[], $8::text[], $9::uuid[], $10::uuid[],
+                   $11::text[], $12::uuid[], $13::uuid[], $14::uuid[], $15::text[])
+            WITH ORDINALITY AS c(model, op, prompt_tokens, completion_tokens, ok, gpu_seconds, load_seconds, principal_kind, user_id, api_key_id,
+                                 agent_id, schedule_id, evaluation_run_id, import_job_id, label, n)
+     ),
+     parts AS (
+       SELECT p.id, p.gen, p.res_tokens, p.res_gpu,
+              CASE WHEN c.counted THEN c.prompt_tokens + c.completion_tokens ELSE 0 END AS add_tokens,
+              CASE WHEN c.counted THEN c.gpu_seconds ELSE 0 END AS add_gpu
+       FROM unnest($16::int[], $17::uuid[], $18::int[], $19::float8[], $20::float8[]) AS p(call, id, gen, res_tokens, res_gpu)
+       LEFT JOIN calls c ON c.n = p.call
+     ),
+     x AS (
+       SELECT id, sum(res_tokens) AS res_tokens, sum(res_gpu) AS res_gpu, array_agg(gen) AS gens,
+              array_agg(COALESCE(add_tokens, 0)::float8) AS add_tokens, array_agg(COALESCE(add_gpu, 0)::float8) AS add_gpu
+       FROM parts GROUP BY id
+     ),
+     locked AS (SELECT id FROM budgets WHERE id IN (SELECT id FROM x) ORDER BY id FOR UPDATE),
      settled AS (
        UPDATE budgets b SET
-         reserved = GREATEST(b.reserved - CASE b.metric WHEN 'tokens' THEN $17::float8 ELSE $18::float8 END, 0),
+         reserved = GREATEST(b.reserved - CASE b.metric WHEN 'tokens' THEN x.res_tokens ELSE x.res_gpu END, 0),
          used = b.used + ${added}
-       FROM unnest($15::uuid[], $16::int[]) AS r(id, generation)
-       WHERE b.id = r.id AND b.id IN (SELECT id FROM locked)
+       FROM x
+       WHERE b.id = x.id AND b.id IN (SELECT id FROM locked)
        RETURNING b.id::text AS id, b.metric, b.limit_value, b.mode_threshold, b.used - ${added} AS used_before, b.used AS used_after
      ),
      recorded AS (
        INSERT INTO model_usage (model, op, prompt_tokens, completion_tokens, gpu_seconds, load_seconds, ok, principal_kind,
                                 user_id, api_key_id, agent_id, schedule_id, evaluation_run_id, import_job_id, label)
-       SELECT $1, $2, $3, $4, $6, $7, $5, $8, $9::uuid, $10::uuid, $11, $12::uuid, $13::uuid, $14::uuid, $20 FROM async_commit
+       SELECT model, op, prompt_tokens, completion_tokens, gpu_seconds, load_seconds, ok, principal_kind,
+              user_id, api_key_id, agent_id, schedule_id, evaluation_run_id, import_job_id, label
+       FROM calls ORDER BY n
        RETURNING 1
      )
-     SELECT s.* FROM settled s CROSS JOIN (SELECT count(*) FROM recorded) written`,
+     -- async_commit on the outer side: it runs even when nothing is settled.
+     SELECT s.* FROM async_commit LEFT JOIN settled s ON true CROSS JOIN (SELECT count(*) FROM recorded) written`,
     [
-      entry.model, entry.op, entry.promptTokens, entry.completionTokens, entry.ok, entry.gpuSeconds, entry.loadSeconds,
-      scope.principalKind, scope.userId, scope.apiKeyId, scope.agentId, scope.scheduleId, scope.evaluationRunId, scope.importJobId,
-      reservation.ids, reservation.generations, reservation.estimate.tokens, reservation.estimate.gpuSeconds, tokens,
-      scope.principalKind === "system" ? scope.label : null,
+      c((_, e) => e.model), c((_, e) => e.op), c((_, e) => e.promptTokens), c((_, e) => e.completionTokens), c((_, e) => e.ok),
+      c((_, e) => e.gpuSeconds), c((_, e) => e.loadSeconds), c((i) => i.scope.principalKind), c((i) => i.scope.userId), c((i) => i.scope.apiKeyId),
+      c((i) => i.scope.agentId), c((i) => i.scope.scheduleId), c((i) => i.scope.evaluationRunId), c((i) => i.scope.importJobId),
+      c((i) => (i.scope.principalKind === "system" ? i.scope.label : null)),
+      part.call, part.id, part.gen, part.resTokens, part.resGpu,
     ],
+    { prepare: "usage_settle_batch" },
   );
+  return rows.filter((r) => r.id !== null);
 }
 
 // ── admin: budgets ──
@@ -299,4 +347,9 @@ export function budgetStateCounts(sql: SqlRunner) {
             count(*) FILTER (WHERE used + reserved >= limit_value)::int AS exhausted
      FROM budgets GROUP BY scope_kind, metric, period ORDER BY 1, 2, 3`,
   );
+}
+
+/** Whose budgets exist (for the budget index in budget-index.ts): one row per scope with at least one budget. */
+export function budgetScopes(sql: SqlRunner): Promise<Array<{ scope_kind: string; scope_id: string }>> {
+  return sql.query(`SELECT DISTINCT scope_kind, scope_id FROM budgets`);
 }

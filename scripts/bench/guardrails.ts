@@ -25,6 +25,9 @@ import { setGuardrailsOffForBenchmark } from "@/lib/usage/meter";
 import { usageScopeFor, withUsage } from "@/lib/usage/scope";
 import { startFakeOllama } from "@/tests/fakes/ollama";
 import { makeUser } from "@/tests/helpers/auth";
+import pg from "pg";
+import type { Db } from "@/lib/db/client";
+import type { QueryOptions } from "@/lib/db/sql-runner";
 import { fmt, loadAverage, machine, percentile, scratchDb } from "./lib";
 
 const ASKERS = 8;
@@ -62,13 +65,15 @@ async function main() {
   try {
     await seedDemoWiki(db, { llm: getLlm() });
     const admin = await contextOf(db, (await makeUser(db, "admin")).id);
-    // BENCH_GLOBAL=0 leaves the global budget out (no row shared by every caller).
-    const withGlobal = process.env.BENCH_GLOBAL !== "0";
+    // BENCH_GLOBAL=0 leaves the global budget out (no row shared by every caller); BENCH_BUDGETS=none sets
+    // no budget at all (the ledger alone: what a deployment without budgets pays).
+    const noBudgets = process.env.BENCH_BUDGETS === "none";
+    const withGlobal = process.env.BENCH_GLOBAL !== "0" && !noBudgets;
     if (withGlobal) await setBudget(admin, { scopeKind: "global", metric: "tokens", period: "day", limit: 1e12 });
     const askers: AccessContext[] = [];
     for (let i = 0; i < ASKERS; i++) {
       const u = await makeUser(db, "viewer");
-      await setBudget(admin, { scopeKind: "user", scopeId: u.id, metric: "gpu_seconds", period: "month", limit: 1e9 });
+      if (!noBudgets) await setBudget(admin, { scopeKind: "user", scopeId: u.id, metric: "gpu_seconds", period: "month", limit: 1e9 });
       askers.push(await contextOf(db, u.id));
     }
 
@@ -85,6 +90,9 @@ async function main() {
         }
       }),
     );
+    // BENCH_PROFILE=1: which guardrail statements run, how long each takes from the client's side, and what
+    // the database's sessions wait on meanwhile (pg_stat_activity sampled from a connection of its own).
+    const profile = process.env.BENCH_PROFILE === "1" ? startProfile(db, scratch.url) : undefined;
     // A and B interleaved in rounds (each round: every asker asks once with the guardrails, once without),
     // so drift in the machine's load falls on both alike.
     const withG: number[] = [];
@@ -104,10 +112,11 @@ async function main() {
       }
     }
     setGuardrailsOffForBenchmark(false);
+    if (profile) await profile.report(withG.length);
     const [calls] = await db.sql<{ n: number }>`SELECT count(*)::int AS n FROM model_usage`;
     const d50 = percentile(withG, 50) - percentile(without, 50);
     const d95 = percentile(withG, 95) - percentile(without, 95);
-    console.log(`\nask path, ${ASKERS} concurrent askers, ${withG.length} answers with and ${without.length} without the guardrails (${calls!.n} ledger rows; each call reserving on ${withGlobal ? "2 budgets, one of them global (shared by all)" : "its asker's own budget"}):`);
+    console.log(`\nask path, ${ASKERS} concurrent askers, ${withG.length} answers with and ${without.length} without the guardrails (${calls!.n} ledger rows; ${noBudgets ? "no budgets: the ledger alone" : `each call reserving on ${withGlobal ? "2 budgets, one of them global (shared by all)" : "its asker's own budget"}`}):`);
     console.log(`  for scale, one bare round trip (SELECT 1) at ${ASKERS} concurrent: p50 ${fmt(percentile(bare, 50), 2)} ms, p95 ${fmt(percentile(bare, 95), 2)} ms`);
     console.log(`  answer with guardrails:    p50 ${fmt(percentile(withG, 50), 1)} ms, p95 ${fmt(percentile(withG, 95), 1)} ms`);
     console.log(`  answer without guardrails: p50 ${fmt(percentile(without, 50), 1)} ms, p95 ${fmt(percentile(without, 95), 1)} ms`);
@@ -141,6 +150,53 @@ async function main() {
     await scratch.drop();
     await ollama.close();
   }
+}
+
+/** Times the usage statements as the client sees them and samples the server's wait events. */
+function startProfile(db: Db, url: string) {
+  const times = new Map<string, number[]>();
+  const query = db.sql.query.bind(db.sql);
+  const kindOf = (text: string) =>
+    /INSERT INTO model_usage/.test(text) ? (/WITH ORDINALITY/.test(text) ? "settle + ledger rows + releases (batched)" : "settle + ledger row") : /UPDATE budgets SET reserved = GREATEST\(reserved/.test(text) ? "release" : /matched AS/.test(text) ? "reserve" : /budget/.test(text) ? "other budget statement" : null;
+  db.sql.query = (async (text: string, params?: unknown[], opts?: QueryOptions) => {
+    const kind = kindOf(text);
+    const t = performance.now();
+    try {
+      return await query(text, params, opts);
+    } finally {
+      if (kind) (times.get(kind) ?? times.set(kind, []).get(kind)!).push(performance.now() - t);
+    }
+  }) as typeof db.sql.query;
+  const sampler = new pg.Client({ connectionString: url });
+  const waits = new Map<string, number>();
+  let samples = 0;
+  let stop = false;
+  const sampling = (async () => {
+    await sampler.connect();
+    while (!stop) {
+      const { rows } = await sampler.query<{ w: string; q: string }>(
+        `SELECT COALESCE(wait_event_type || ':' || wait_event, 'CPU') AS w, left(regexp_replace(query, '[[:space:]]+', ' ', 'g'), 120) AS q
+         FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'`,
+      );
+      samples++;
+      for (const r of rows) {
+        const k = `${r.w} — ${/model_usage|calls AS/.test(r.q) ? "settle + ledger row" : /WITH locked AS \(SELECT id FROM budgets WHERE id = ANY/.test(r.q) ? "release" : /matched AS/.test(r.q) ? "reserve" : r.q.slice(0, 60)}`;
+        waits.set(k, (waits.get(k) ?? 0) + 1);
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await sampler.end();
+  })();
+  return {
+    async report(answers: number) {
+      stop = true;
+      await sampling;
+      console.log(`\nprofile (BENCH_PROFILE=1): guardrail statements over ${answers} guarded answers, client-side time`);
+      for (const [k, v] of times) console.log(`  ${k}: ${v.length} (${fmt(v.length / answers, 2)} per answer), p50 ${fmt(percentile(v, 50), 2)} ms, p95 ${fmt(percentile(v, 95), 2)} ms, total ${fmt(v.reduce((a, b) => a + b, 0), 0)} ms`);
+      console.log(`  active sessions of the bench's database in ${samples} samples of pg_stat_activity (wait event — statement: share of samples with it):`);
+      for (const [k, n] of [...waits].sort((a, b) => b[1] - a[1]).slice(0, 14)) console.log(`    ${fmt((100 * n) / samples, 1)}%  ${k}`);
+    },
+  };
 }
 
 main().then(

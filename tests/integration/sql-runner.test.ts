@@ -1,6 +1,7 @@
 // db.sql.transaction: the hot paths' (retrieval, ingest) way to run several statements on one
 // connection — transaction-local settings stay inside it, an error rolls everything back, the
-// connection goes back to the pool either way — on PostgreSQL and on the embedded PGlite.
+// connection goes back to the pool either way — and `db.sql.query`'s prepared statements, on PostgreSQL and
+// on the embedded PGlite.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { usePglite, type Db } from "@/lib/db/client";
 import { openInMemory } from "@/lib/db/embedded";
@@ -95,5 +96,21 @@ describe.each([
     ).rejects.toThrow("abort");
     const [{ n }] = await db.sql<{ n: number }>`SELECT count(*)::int AS n FROM tagged_probe`;
     expect(n).toBe(0);
+  });
+});
+
+describe.each([
+  ["PostgreSQL", () => pg as Db],
+  ["PGlite", () => lite],
+])("db.sql.query with a prepared name on %s", (_name, get) => {
+  it("answers like the plain statement, with new parameters on every use and on every connection, in and out of a transaction", async () => {
+    const db = get();
+    const text = `SELECT $1::int * 2 AS n, $2::text AS s`;
+    // More concurrent uses than the pool has connections: each connection prepares it once.
+    const outside = await Promise.all([1, 2, 3, 4, 5, 6].map((i) => db.sql.query<{ n: number; s: string }>(text, [i, `v${i}`], { prepare: "runner_probe" })));
+    expect(outside.map((r) => r[0])).toEqual([1, 2, 3, 4, 5, 6].map((i) => ({ n: i * 2, s: `v${i}` })));
+    const inside = await db.sql.transaction((tx) => tx.query<{ n: number; s: string }>(text, [21, "tx"], { prepare: "runner_probe" }));
+    expect(inside).toEqual([{ n: 42, s: "tx" }]);
+    expect(await db.sql.query(text, [5, "plain"])).toEqual([{ n: 10, s: "plain" }]);
   });
 });

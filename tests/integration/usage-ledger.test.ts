@@ -19,6 +19,7 @@ import { usageSummary } from "@/lib/usage/ledger";
 import { addCollection, addPages, startAskEnv, stopAskEnv, WIKI } from "@/tests/integration/ask-fixtures";
 import { accessOf, makeApiKey, keyAccessOf, makeUser, type TestUser } from "@/tests/helpers/auth";
 import { until } from "@/tests/helpers/until";
+import { openPostgres } from "@/lib/db/client";
 
 let env: Awaited<ReturnType<typeof startAskEnv>>;
 let admin: AccessContext;
@@ -140,6 +141,78 @@ describe("budgets", () => {
     await flushUsage();
     const [{ n }] = (await env.db.sql<{ n: number }>`SELECT count(*)::int AS n FROM model_usage WHERE user_id = ${bob.id}::uuid`) as [{ n: number }];
     expect(n).toBe(ok);
+  });
+
+  it("holds the reservation across two processes' pools, each settling through its own group-commit writer", async () => {
+    const gil = await makeUser(env.db, "viewer");
+    // A second database handle is what a second process has: its own pool and its own writer.
+    const other = env.db.url ? await openPostgres(env.db.url, { poolSize: 5 }) : env.db;
+    try {
+      const here = await accessOf(env.db, gil);
+      const there = await accessOf(other, gil);
+      const budget = await setBudget(admin, { scopeKind: "user", scopeId: gil.id, metric: "tokens", period: "day", limit: 100_000 });
+      await env.db.sql`UPDATE budgets SET used = 99000 WHERE id = ${budget.id}::uuid`;
+      const messages = [{ role: "user" as const, content: "x".repeat(150) }];
+      const maxPerCall = Math.ceil(150 / 3) + 300;
+      env.ollama.options.onChat = () => "word ".repeat(290);
+      const call = (ctx: AccessContext) => withUsage(usageScopeFor(ctx), () => getLlm().chat(messages, { maxTokens: 300 }));
+      const outcomes = await Promise.allSettled(Array.from({ length: 20 }, (_, i) => call(i % 2 ? there : here))).finally(
+        () => (env.ollama.options.onChat = undefined),
+      );
+      const ok = outcomes.filter((o) => o.status === "fulfilled").length;
+      expect(ok).toBeGreaterThan(0);
+      expect(ok).toBeLessThan(20);
+      await flushUsage();
+      const [row] = await env.db.sql<{ used: number; reserved: number }>`SELECT used, reserved FROM budgets WHERE id = ${budget.id}::uuid`;
+      expect(Number(row!.reserved)).toBe(0);
+      expect(Number(row!.used) - 100_000).toBeLessThanOrEqual(maxPerCall);
+      // What the budget used is exactly what the ledger holds for the calls both handles made.
+      const [sum] = await env.db.sql<{ n: number; tokens: number }>`
+        SELECT count(*)::int AS n, COALESCE(sum(prompt_tokens + completion_tokens), 0)::float8 AS tokens FROM model_usage WHERE user_id = ${gil.id}::uuid`;
+      expect(sum!.n).toBe(ok);
+      expect(Number(row!.used)).toBe(99_000 + Number(sum!.tokens));
+    } finally {
+      if (other !== env.db) await other.close();
+    }
+  });
+
+  it("settles concurrent calls on a shared budget once each: its use is the ledger's sum and nothing stays reserved", async () => {
+    const askers = await Promise.all([0, 1, 2, 3].map(async () => accessOf(env.db, await makeUser(env.db, "viewer"))));
+    // An agent's budget stands in for a shared one no other test touches: every asker acts for the same agent.
+    const budget = await setBudget(admin, { scopeKind: "agent", scopeId: "shared-agent", metric: "tokens", period: "day", limit: 1e9 });
+    const results = await Promise.all(
+      askers.flatMap((ctx) =>
+        [0, 1, 2].map(() => withUsage({ ...usageScopeFor(ctx), agentId: "shared-agent" }, () => getLlm().chat([{ role: "user", content: "hello" }], { maxTokens: 50 }))),
+      ),
+    );
+    expect(results).toHaveLength(12);
+    await flushUsage();
+    const [row] = await env.db.sql<{ used: number; reserved: number }>`SELECT used, reserved FROM budgets WHERE id = ${budget.id}::uuid`;
+    const [sum] = await env.db.sql<{ n: number; tokens: number }>`
+      SELECT count(*)::int AS n, COALESCE(sum(prompt_tokens + completion_tokens), 0)::float8 AS tokens FROM model_usage WHERE agent_id = 'shared-agent'`;
+    expect(sum!.n).toBe(12);
+    expect(Number(row!.reserved)).toBe(0);
+    expect(Number(row!.used)).toBe(Number(sum!.tokens));
+    await removeBudget(admin, budget.id);
+  });
+
+  it("applies a budget another process created without being told, within a second", async () => {
+    const fay = await makeUser(env.db, "viewer");
+    const fayCtx = await accessOf(env.db, fay);
+    const before = await ask(fayCtx, { question: "How do I file an expense report?", stream: false });
+    expect(before.budget).toMatchObject({ mode: "normal", limit: null });
+    // Another process's admin: the row appears in the table, this process is not told.
+    await env.db.sql`INSERT INTO budgets (scope_kind, scope_id, metric, period, limit_value, window_start, window_end)
+                     VALUES ('user', ${fay.id}, 'tokens', 'day', 1000000, date_trunc('day', now()), date_trunc('day', now()) + interval '1 day')`;
+    const after = await until("the new budget to apply", async () => {
+      const r = await ask(fayCtx, { question: "How do I file an expense report?", stream: false });
+      return r.budget.limit === 1_000_000 ? r : null;
+    });
+    expect(after.budget).toMatchObject({ mode: "normal", metric: "tokens" });
+    await flushUsage();
+    const [row] = await env.db.sql<{ used: number; reserved: number }>`SELECT used, reserved FROM budgets WHERE scope_id = ${fay.id}`;
+    expect(Number(row!.used)).toBeGreaterThan(0);
+    expect(Number(row!.reserved)).toBe(0);
   });
 
   it("flips to budget mode at the threshold (fallback model, fewer sources, no rewrite) and says so in the ask payload", async () => {
