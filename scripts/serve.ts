@@ -12,6 +12,7 @@ import { closeQueue } from "../lib/jobs/queue";
 import { boot } from "../lib/runtime/boot";
 import { log } from "../lib/log";
 import { jsonMethodNotAllowed } from "../lib/http/method-not-allowed";
+import { serveDirect } from "./direct-routes";
 
 const root = path.resolve(import.meta.dirname, "..");
 
@@ -57,8 +58,21 @@ async function main() {
     // The client's address for per-address rate limits (lib/http/rate-limit.ts), always set here so a
     // client cannot choose it: the socket's peer, or X-Real-IP when the peer is a proxy on this machine.
     req.headers["x-sot-client-ip"] = clientAddressOf(req);
-    jsonMethodNotAllowed(req, res);
-    void handle(req, res);
+    // The hottest agent routes skip Next.js's pipeline (the same route handlers: scripts/direct-routes.ts).
+    void serveDirect(req, res).then(
+      (served) => {
+        if (served) return;
+        jsonMethodNotAllowed(req, res);
+        void handle(req, res);
+      },
+      (err: Error) => {
+        log("error", "direct route failed", { path: req.url, error: err.message });
+        if (!res.headersSent) {
+          res.writeHead(500, { "content-type": "application/json; charset=utf-8" });
+          res.end(JSON.stringify({ error: { code: "internal", message: "Something went wrong on our side." } }));
+        } else res.destroy();
+      },
+    );
   });
   server.listen(config.PORT, config.HOST, () => {
     log("info", "listening", { url: `http://${config.HOST === "0.0.0.0" ? "localhost" : config.HOST}:${config.PORT}` });

@@ -1,6 +1,6 @@
 // Cubbies' SQL (the data-access rule: raw SQL here only, through db.sql): the hot path of get and set
-// is one statement each.
-import type { SqlRunner } from "../db/sql-runner";
+// is one statement each, prepared (planned once per connection).
+import { prepared, type SqlRunner } from "../db/sql-runner";
 
 export interface CubbyRow {
   id: string;
@@ -48,7 +48,7 @@ export interface ItemRow {
 
 /** The item with its cubby's id (null item when the cubby exists but the key does not). */
 export async function itemOf(sql: SqlRunner, cubby: string, key: string): Promise<{ cubby_id: string; item: ItemRow | null } | null> {
-  const rows = await sql<ItemRow & { cubby_id: string; has: boolean }>`
+  const rows = await prepared(sql)<ItemRow & { cubby_id: string; has: boolean }>`
     SELECT c.id AS cubby_id, i.key IS NOT NULL AS has, i.key, i.version, i.ciphertext, i.size, i.updated_by, i.updated_at
       FROM cubbies c LEFT JOIN cubby_items i ON i.cubby_id = c.id AND i.key = ${key}
      WHERE c.name = ${cubby}`;
@@ -67,11 +67,11 @@ export async function writeItem(
 ): Promise<ItemRow | null> {
   const rows =
     i.previous === 0
-      ? await sql<ItemRow>`
+      ? await prepared(sql)<ItemRow>`
           INSERT INTO cubby_items (cubby_id, key, version, ciphertext, size, updated_by)
           VALUES (${i.cubbyId}::uuid, ${i.key}, ${i.version}, ${i.ciphertext}, ${i.size}, ${i.updatedBy})
           ON CONFLICT (cubby_id, key) DO NOTHING RETURNING key, version, size, updated_by, updated_at`
-      : await sql<ItemRow>`
+      : await prepared(sql)<ItemRow>`
           UPDATE cubby_items SET version = ${i.version}, ciphertext = ${i.ciphertext}, size = ${i.size},
                                  updated_by = ${i.updatedBy}, updated_at = now()
            WHERE cubby_id = ${i.cubbyId}::uuid AND key = ${i.key} AND version = ${i.previous}

@@ -7,6 +7,7 @@
 //   db.sql`SELECT … WHERE id = ${id}::uuid`   tagged: every `${}` becomes a $n parameter
 //   db.sql.query(CONSTANT_SQL, [id])          a constant statement with explicit $n parameters
 // and `db.sql.transaction(async (tx) => …)` gives the same runner on one connection inside a transaction.
+import { createHash } from "node:crypto";
 import type { PGlite } from "@electric-sql/pglite";
 import type { Client, Pool, PoolClient } from "pg";
 
@@ -52,17 +53,19 @@ export function toParameterised(strings: readonly string[], values: readonly unk
 }
 
 export interface QueryOptions {
-  prepare?: string;
+  /**
+   * Send it as a named prepared statement, planned once per connection (PostgreSQL; PGlite ignores it).
+   * For hot statements whose planning costs more than their execution (a recursive CTE planned on every
+   * call costs several times what it takes to run). Only for constant statement texts: each text is kept
+   * prepared on every pooled connection.
+   */
+  prepare?: boolean;
 }
 
 export interface SqlRunner {
   /** A tagged statement: each `${value}` is sent as a parameter, never as text. */
   <T = Record<string, unknown>>(strings: TemplateStringsArray, ...values: unknown[]): Promise<T[]>;
-  /**
-   * One statement with $1-style parameters. `opts.prepare` names it as a prepared statement on PostgreSQL
-   * (each connection parses and plans it once, then may reuse a generic plan): for constant statements on a
-   * hot path, where planning costs more than running. The name must always go with the same text.
-   */
+  /** One statement with $1-style parameters. */
   query<T = Record<string, unknown>>(sql: string, params?: unknown[], opts?: QueryOptions): Promise<T[]>;
   /** A parameterless script of several statements (migrations). */
   exec(sql: string): Promise<void>;
@@ -71,6 +74,17 @@ export interface SqlRunner {
    * several statements that commit together). Inside it, `transaction` just runs `fn` on the same one.
    */
   transaction<T>(fn: (tx: SqlRunner) => Promise<T>): Promise<T>;
+}
+
+/**
+ * `prepared(sql)\`…\``: a tagged statement sent as a named prepared statement (QueryOptions.prepare).
+ * Its text must not vary between calls (fragments are fine when they are the same on every call).
+ */
+export function prepared(sql: SqlRunner) {
+  return <T = Record<string, unknown>>(strings: TemplateStringsArray, ...values: unknown[]): Promise<T[]> => {
+    const { text, params } = toParameterised(strings, values);
+    return sql.query<T>(text, params, { prepare: true });
+  };
 }
 
 const isPool = (p: Pool | Client): p is Pool => typeof (p as Pool).totalCount === "number";
@@ -92,11 +106,33 @@ function inTransaction(query: SqlRunner["query"], exec: SqlRunner["exec"]): SqlR
   return self;
 }
 
+// Prepared statements are named by their text, so one text is one name on every connection.
+const statementNames = new Map<string, string>();
+/** Texts whose prepared form stopped working (a migration changed a table it returns `*` of): sent unnamed. */
+const unpreparable = new Set<string>();
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (!name) statementNames.set(text, (name = `sot_${createHash("sha256").update(text).digest("hex").slice(0, 24)}`));
+  return name;
+}
+
+async function pgQuery(on: Pool | Client | PoolClient, text: string, params: unknown[], opts?: QueryOptions) {
+  if (!opts?.prepare || unpreparable.has(text)) return on.query(text, params);
+  try {
+    return await on.query({ text, values: params, name: statementName(text) });
+  } catch (err) {
+    // "cached plan must not change result type": the table changed under the prepared statement.
+    if ((err as { code?: string }).code !== "0A000") throw err;
+    unpreparable.add(text);
+    return on.query(text, params);
+  }
+}
+
 /** Session-level statements (advisory locks) need a `Client`, not a `Pool`. */
 export function pgRunner(pool: Pool | Client): SqlRunner {
   return runner({
     async query<T>(sql: string, params: unknown[] = [], opts?: QueryOptions) {
-      const res = opts?.prepare ? await pool.query({ name: opts.prepare, text: sql, values: params }) : await pool.query(sql, params as unknown[]);
+      const res = await pgQuery(pool, sql, params, opts);
       return res.rows as T[];
     },
     async exec(sql: string) {
@@ -110,8 +146,7 @@ export function pgRunner(pool: Pool | Client): SqlRunner {
         try {
           const out = await fn(
             inTransaction(
-              async <R>(sql: string, params: unknown[] = [], opts?: QueryOptions) =>
-                (opts?.prepare ? await client.query({ name: opts.prepare, text: sql, values: params }) : await client.query(sql, params)).rows as R[],
+              async <R>(sql: string, params: unknown[] = [], opts?: QueryOptions) => (await pgQuery(client, sql, params, opts)).rows as R[],
               async (sql) => {
                 await client.query(sql);
               },

@@ -24,7 +24,8 @@ RETURNING granted, tokens`;
 
 /** Takes `cost` tokens from the key's bucket when it has them; `granted` says whether it did. */
 export async function takeTokens(sql: SqlRunner, key: string, ratePerSecond: number, burst: number, cost: number): Promise<{ granted: boolean; tokens: number } | undefined> {
-  const [row] = await sql.query<{ granted: boolean; tokens: number }>(TAKE_SQL, [key, ratePerSecond, burst, cost]);
+  // Prepared (planned once per connection): it runs on every request.
+  const [row] = await sql.query<{ granted: boolean; tokens: number }>(TAKE_SQL, [key, ratePerSecond, burst, cost], { prepare: true });
   return row;
 }
 

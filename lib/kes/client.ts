@@ -3,6 +3,8 @@
 // handler (lib/kes/protocol.ts). Errors come back as the same typed errors either way; KES that cannot
 // be reached is a KesUnavailableError (503), and nothing has been written.
 import { randomBytes } from "node:crypto";
+import { Agent as HttpAgent, request as httpRequest } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { getConfig } from "../config";
 import { getKeyRing, KeyConfigError } from "../crypto/keys";
 import { getDb } from "../db/client";
@@ -23,31 +25,64 @@ export interface CallOptions {
   bearer?: string;
 }
 
+/**
+ * KES over HTTP(S) on kept-alive connections (node:http, not fetch: no per-call connection, no WHATWG
+ * streams, and outside the web framework's instrumented fetch). A call that finds its kept-alive
+ * connection closed by KES before KES read it is sent once more on a new one (Node's documented pattern:
+ * the request never reached KES).
+ */
 export function httpTransport(url: string, token: string, timeoutMs = 5000): KesTransport {
   const base = url.replace(/\/+$/, "");
+  const target = new URL(base);
+  const https = target.protocol === "https:";
+  const agent = https ? new HttpsAgent({ keepAlive: true, maxSockets: 64 }) : new HttpAgent({ keepAlive: true, maxSockets: 64 });
+  const send = https ? httpsRequest : httpRequest;
+  const unavailable = (why: string) => new KesUnavailableError(`The key service at ${base} ${why}; nothing was encrypted or decrypted.`);
+
+  const once = (op: string, payload: Buffer, opts: CallOptions) =>
+    new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const headers: Record<string, string | number> = {
+        "content-type": "application/json",
+        "content-length": payload.length,
+        authorization: `Bearer ${opts.bearer ?? token}`,
+      };
+      if (opts.onBehalfOf) headers["x-kes-on-behalf-of"] = opts.onBehalfOf;
+      if (opts.requestId) headers["x-request-id"] = opts.requestId;
+      const req = send({ host: target.hostname, port: target.port || (https ? 443 : 80), path: `${target.pathname.replace(/\/$/, "")}/v1/${op}`, method: "POST", headers, agent }, (res) => {
+        const parts: Buffer[] = [];
+        res.on("data", (d: Buffer) => parts.push(d));
+        res.on("end", () => {
+          clearTimeout(timer);
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString("utf8") });
+        });
+        res.on("error", (err) => {
+          clearTimeout(timer);
+          reject(err);
+        });
+      });
+      const timer = setTimeout(() => req.destroy(Object.assign(new Error("timeout"), { code: "KES_TIMEOUT" })), timeoutMs);
+      req.on("error", (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(Object.assign(err, { reused: req.reusedSocket }));
+      });
+      req.end(payload);
+    });
+
   return async (op, body, opts = {}) => {
-    let res: Response;
+    const payload = Buffer.from(JSON.stringify(body ?? {}));
+    let reply: { status: number; text: string };
     try {
-      res = await fetch(`${base}/v1/${op}`, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          authorization: `Bearer ${opts.bearer ?? token}`,
-          ...(opts.onBehalfOf ? { "x-kes-on-behalf-of": opts.onBehalfOf } : {}),
-          ...(opts.requestId ? { "x-request-id": opts.requestId } : {}),
-        },
-        body: JSON.stringify(body ?? {}),
-        signal: AbortSignal.timeout(timeoutMs),
+      reply = await once(op, payload, opts).catch((err: NodeJS.ErrnoException & { reused?: boolean }) => {
+        if (err.reused && err.code === "ECONNRESET") return once(op, payload, opts);
+        throw err;
       });
     } catch (err) {
-      const why = (err as Error).name === "TimeoutError" ? `did not answer within ${timeoutMs} ms` : "cannot be reached";
-      throw new KesUnavailableError(`The key service at ${base} ${why}; nothing was encrypted or decrypted.`);
+      throw unavailable((err as NodeJS.ErrnoException).code === "KES_TIMEOUT" ? `did not answer within ${timeoutMs} ms` : "cannot be reached");
     }
-    const text = await res.text();
     try {
-      return { status: res.status, body: JSON.parse(text) };
+      return { status: reply.status, body: JSON.parse(reply.text) };
     } catch {
-      throw new KesUnavailableError(`The key service at ${base} answered ${res.status} with a body that is not JSON.`);
+      throw new KesUnavailableError(`The key service at ${base} answered ${reply.status} with a body that is not JSON.`);
     }
   };
 }

@@ -1,7 +1,7 @@
 // Every SQL statement of KES (the data-access rule: raw SQL only here, through db.sql).
 import { chainFromJson, tokenChainCtes, type ChainRow } from "../agents/queries";
 import type { AuditRow } from "../audit";
-import { sqlFragment, type SqlFragment, type SqlRunner } from "../db/sql-runner";
+import { prepared, sqlFragment, type SqlFragment, type SqlRunner } from "../db/sql-runner";
 
 export interface KeyRow {
   id: string;
@@ -40,7 +40,7 @@ const keyForCallSelect = (name: string, version: number | null, caller: SqlFragm
      WHERE k.name = ${name}`;
 
 export async function keyForCall(sql: SqlRunner, name: string, version: number | null, caller: string): Promise<KeyForCallRow | null> {
-  const rows = await sql<KeyForCallRow>`${keyForCallSelect(name, version, sqlFragment`${caller}::text`)}`;
+  const rows = await prepared(sql)<KeyForCallRow>`${keyForCallSelect(name, version, sqlFragment`${caller}::text`)}`;
   return rows[0] ?? null;
 }
 
@@ -56,7 +56,8 @@ export async function agentKeyForCall(
   name: string,
   version: number | null,
 ): Promise<{ chain: ChainRow[]; key: KeyForCallRow | null }> {
-  const rows = await sql<KeyForCallRow & { chain: Array<Record<string, unknown>> | null; key_found: boolean }>`
+  // Prepared (planned once per connection): planning it costs several times what running it does.
+  const rows = await prepared(sql)<KeyForCallRow & { chain: Array<Record<string, unknown>> | null; key_found: boolean }>`
     WITH RECURSIVE ${tokenChainCtes(tokenHash, maxDepth)},
     root AS (SELECT 'agent:' || agent_name AS caller FROM links ORDER BY depth DESC LIMIT 1)
     SELECT (SELECT json_agg(l ORDER BY l.depth) FROM links l) AS chain, key.id IS NOT NULL AS key_found, key.*
@@ -69,7 +70,7 @@ export async function agentKeyForCall(
 
 /** Audit rows of several KES calls in one statement (lib/kes/audit-writer.ts commits them as a group). */
 export async function insertAuditRows(sql: SqlRunner, rows: AuditRow[]): Promise<void> {
-  await sql`
+  await prepared(sql)`
     INSERT INTO audit_log (actor_user_id, actor_api_key_id, actor_label, action, target, details, request_id)
     SELECT r."actorUserId", r."actorApiKeyId", r."actorLabel", r.action, r.target, r.details, r."requestId"
       FROM json_to_recordset(${JSON.stringify(rows)}::json)

@@ -56,6 +56,9 @@ export async function startKesServer(inst: KesInstance, opts: { host?: string; p
     });
     send(reply.status, reply.body);
   });
+  // Callers keep their connections (lib/kes/client.ts): hold an idle one for 30 s, not Node's 5 s, so a
+  // steady caller rarely opens a new one. Node's clients close theirs before this (the Keep-Alive hint).
+  server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", () => resolve());

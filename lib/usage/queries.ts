@@ -74,7 +74,7 @@ export function reserveBudgets(sql: SqlRunner, w: Who, model: string | null, est
      FROM budgets b JOIN matched m ON m.id = b.id LEFT JOIN taken t ON t.id = b.id CROSS JOIN async_commit`,
     [...who(w), model, estimate.tokens, estimate.gpuSeconds],
     // Prepared: planning this statement cost more than running it (docs/benchmarks.md, "Guardrails").
-    { prepare: "usage_reserve_budgets" },
+    { prepare: true },
   );
 }
 
@@ -192,7 +192,7 @@ export async function settleBatch(sql: SqlRunner, items: Settlement[]): Promise<
       c((i) => (i.scope.principalKind === "system" ? i.scope.label : null)),
       part.call, part.id, part.gen, part.resTokens, part.resGpu,
     ],
-    { prepare: "usage_settle_batch" },
+    { prepare: true },
   );
   return rows.filter((r) => r.id !== null);
 }

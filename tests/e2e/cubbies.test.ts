@@ -106,6 +106,42 @@ describe("cubbies over HTTP, KES as its own process", () => {
     expect(await client("agent-c").listCubbies()).toEqual([]);
   });
 
+  it("the item routes, served without Next.js's pipeline, answer like every route; other methods and paths still go through Next.js", async () => {
+    const { token } = await a.delegate({});
+    const url = `${app.baseUrl}/api/cubbies/wiki-agent-state/items/lastSync`;
+    const res = await fetch(url, { headers: { authorization: `Bearer ${token}`, "x-request-id": "direct-route-check" } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(res.headers.get("x-request-id")).toBe("direct-route-check");
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    expect(res.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(res.headers.get("x-frame-options")).toBe("DENY");
+    expect(await res.json()).toMatchObject({ key: "lastSync", version: 1, value: { pageCount: 42 } });
+
+    const anonymous = await fetch(url);
+    expect(anonymous.status).toBe(401);
+    expect((await anonymous.json()).error).toMatchObject({ code: "unauthorized" });
+    expect(anonymous.headers.get("content-security-policy")).toBeTruthy();
+
+    const put = await fetch(`${app.baseUrl}/api/cubbies/wiki-agent-state/items/direct%3Acheck`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: JSON.stringify({ value: { via: "direct" }, ifVersion: 0 }),
+    });
+    expect(put.status).toBe(200);
+    expect(await a.cubby("wiki-agent-state").get("direct:check")).toEqual({ via: "direct" });
+    const del = await fetch(`${app.baseUrl}/api/cubbies/wiki-agent-state/items/direct%3Acheck`, { method: "DELETE", headers: { authorization: `Bearer ${token}` } });
+    expect(await del.json()).toEqual({ deleted: true });
+
+    // a method the route file does not export, and a trailing slash: Next.js answers, as before
+    const post = await fetch(url, { method: "POST", headers: { authorization: `Bearer ${token}` } });
+    expect(post.status).toBe(405);
+    expect((await post.json()).error).toMatchObject({ code: "method_not_allowed" });
+    const slash = await fetch(`${url}/`, { headers: { authorization: `Bearer ${token}` }, redirect: "manual" });
+    expect(slash.status).toBe(308);
+  });
+
   it("revocation and expiry hold for the very next call", async () => {
     const cubby = a.cubby("wiki-agent-state");
     const bCubby = b.cubby("wiki-agent-state");

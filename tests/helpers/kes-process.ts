@@ -23,6 +23,8 @@ export async function startKesProcess(opts: {
   dataDir?: string;
   env?: Record<string, string>;
   timeoutMs?: number;
+  /** Extra arguments for KES's Node (e.g. `--cpu-prof` in a benchmark). */
+  nodeArgs?: string[];
 }): Promise<KesProcess> {
   const tokens = Object.fromEntries(opts.services.map((s) => [s, randomBytes(32).toString("base64url")]));
   const env: NodeJS.ProcessEnv = {
@@ -40,7 +42,7 @@ export async function startKesProcess(opts: {
   delete env.KES_TOKEN;
   if (opts.databaseUrl) Object.assign(env, { DATABASE_URL: opts.databaseUrl, AUTH_SECRET: env.AUTH_SECRET ?? randomBytes(32).toString("hex") });
   else delete env.DATABASE_URL;
-  const child = spawn(process.execPath, ["--import", "tsx", "workers/kes.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), "--import", "tsx", "workers/kes.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.on("data", (d) => (output += d));
   child.stderr!.on("data", (d) => (output += d));

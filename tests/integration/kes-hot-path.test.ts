@@ -1,7 +1,8 @@
 // KES's data-key path for agents, counted in statements on a real database: an agent's decrypt or
 // generate reads the token's chain, the key and the grants in one statement and writes its audit row in
 // one more, still checking everything on every call (a revoked grant, a revoked token and a shredded key
-// refuse the very next call); concurrent calls share the audit INSERT and every call keeps its row.
+// refuse the very next call, with those statements prepared and planned once per connection); concurrent
+// calls share the audit INSERT and every call keeps its row.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { accessContextFor, type AccessContext } from "@/lib/access/context";
 import { agentPrincipal } from "@/lib/agents/principal";
@@ -9,7 +10,7 @@ import { createAgent, issueToken, revokeToken } from "@/lib/agents/service";
 import { auditRow } from "@/lib/audit";
 import { generateMasterKey, ringFrom } from "@/lib/crypto/keys";
 import type { Db } from "@/lib/db/client";
-import type { SqlRunner } from "@/lib/db/sql-runner";
+import type { QueryOptions, SqlRunner } from "@/lib/db/sql-runner";
 import { writeKesAudit } from "@/lib/kes/audit-writer";
 import { KesClient, inProcessTransport } from "@/lib/kes/client";
 import { serviceTable, type KesInstance } from "@/lib/kes/protocol";
@@ -31,9 +32,10 @@ function counted(base: Db): { db: Db; statements: string[] } {
       return base.sql<T>(strings, ...values);
     },
     {
-      query: <T>(text: string, params?: unknown[]) => {
+      // Options pass through: KES's hot statements are prepared, as in production.
+      query: <T>(text: string, params?: unknown[], opts?: QueryOptions) => {
         note(text);
-        return base.sql.query<T>(text, params);
+        return base.sql.query<T>(text, params, opts);
       },
       exec: (text: string) => {
         note(text);

@@ -102,14 +102,14 @@ describe.each([
 describe.each([
   ["PostgreSQL", () => pg as Db],
   ["PGlite", () => lite],
-])("db.sql.query with a prepared name on %s", (_name, get) => {
+])("db.sql.query prepared on %s", (_name, get) => {
   it("answers like the plain statement, with new parameters on every use and on every connection, in and out of a transaction", async () => {
     const db = get();
     const text = `SELECT $1::int * 2 AS n, $2::text AS s`;
     // More concurrent uses than the pool has connections: each connection prepares it once.
-    const outside = await Promise.all([1, 2, 3, 4, 5, 6].map((i) => db.sql.query<{ n: number; s: string }>(text, [i, `v${i}`], { prepare: "runner_probe" })));
+    const outside = await Promise.all([1, 2, 3, 4, 5, 6].map((i) => db.sql.query<{ n: number; s: string }>(text, [i, `v${i}`], { prepare: true })));
     expect(outside.map((r) => r[0])).toEqual([1, 2, 3, 4, 5, 6].map((i) => ({ n: i * 2, s: `v${i}` })));
-    const inside = await db.sql.transaction((tx) => tx.query<{ n: number; s: string }>(text, [21, "tx"], { prepare: "runner_probe" }));
+    const inside = await db.sql.transaction((tx) => tx.query<{ n: number; s: string }>(text, [21, "tx"], { prepare: true }));
     expect(inside).toEqual([{ n: 42, s: "tx" }]);
     expect(await db.sql.query(text, [5, "plain"])).toEqual([{ n: 10, s: "plain" }]);
   });
