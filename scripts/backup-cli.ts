@@ -1,20 +1,10 @@
 // Shared bits of the backup/restore/verify/rotate command-line scripts: the target and key ring from
-// settings, readable sizes, and one place that turns a failure into a message and exit code 1.
+// settings, and one place that turns a failure into a message and exit code 1.
 import { getConfig } from "../lib/config";
 import { processKeyRing } from "../lib/backup/service";
 import { openPayloadKeys } from "../lib/backup/payload-keys";
 import { getKes, type KesClient } from "../lib/kes/client";
 import { targetFromConfig } from "../lib/backup/target";
-
-export function bytes(n: number): string {
-  const u = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let i = 0;
-  while (n >= 1024 && i < u.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return `${n.toFixed(i ? 1 : 0)} ${u[i]}`;
-}
 
 /**
  * Settings, the target, and the keys that read it: the payload keys KES opens (its service token, or KES

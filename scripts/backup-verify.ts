@@ -3,7 +3,8 @@
 import { parseArgs } from "node:util";
 import { verifySnapshot } from "../lib/backup/restore";
 import { listSnapshots } from "../lib/backup/snapshot";
-import { bytes, main, printTables, setup } from "./backup-cli";
+import { main, printTables, setup } from "./backup-cli";
+import { formatBytes } from "../lib/units";
 
 const { values } = parseArgs({ options: { snapshot: { type: "string" }, all: { type: "boolean", default: false } } });
 
@@ -13,7 +14,7 @@ await main(async () => {
   if (!ids.length) throw new Error(`There is no snapshot in ${target.description}.`);
   for (const id of ids) {
     const r = await verifySnapshot({ target, ring, snapshotId: id, concurrency: config.BACKUP_CONCURRENCY });
-    console.log(`snapshot ${r.snapshotId} (taken ${r.createdAt}) OK: ${r.objects} objects, ${bytes(r.bytes)}`);
+    console.log(`snapshot ${r.snapshotId} (taken ${r.createdAt}) OK: ${r.objects} objects, ${formatBytes(r.bytes)}`);
     if (!values.all) printTables(r.tables);
   }
 });

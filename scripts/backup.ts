@@ -4,7 +4,8 @@
 // backup from Admin → Backups instead.
 import { createBackupRecord, runBackup } from "../lib/backup/service";
 import { closeDb, getDb } from "../lib/db/client";
-import { bytes, main, setup } from "./backup-cli";
+import { main, setup } from "./backup-cli";
+import { formatBytes } from "../lib/units";
 
 await main(async () => {
   const { target } = await setup();
@@ -20,13 +21,13 @@ await main(async () => {
       onProgress: (p) => {
         if (Date.now() - lastLine < 2000) return;
         lastLine = Date.now();
-        console.log(`  ${p.phase}: ${p.rowsDone}/${p.rowsTotal} rows, ${p.objectsUploaded} new objects (${bytes(p.bytesUploaded)})`);
+        console.log(`  ${p.phase}: ${p.rowsDone}/${p.rowsTotal} rows, ${p.objectsUploaded} new objects (${formatBytes(p.bytesUploaded)})`);
       },
     });
     if (view.status !== "succeeded") throw new Error(view.error ?? "backup failed");
     console.log(
-      `snapshot ${view.snapshotId}: ${view.rowsDone} rows in ${view.objectsTotal} objects (${bytes(view.bytesTotal)}); ` +
-        `uploaded ${view.objectsUploaded} new objects (${bytes(view.bytesUploaded)}) in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
+      `snapshot ${view.snapshotId}: ${view.rowsDone} rows in ${view.objectsTotal} objects (${formatBytes(view.bytesTotal)}); ` +
+        `uploaded ${view.objectsUploaded} new objects (${formatBytes(view.bytesUploaded)}) in ${((Date.now() - started) / 1000).toFixed(1)} s; ` +
         `retention removed ${view.snapshotsDeleted} snapshots and ${view.objectsSwept} objects`,
     );
     if (view.error) console.log(`note: ${view.error}`);

@@ -16,7 +16,8 @@ import { getConfig } from "../lib/config";
 import { openPostgres, usePglite, type Db } from "../lib/db/client";
 import { openEmbedded } from "../lib/db/embedded";
 import { closeQueue } from "../lib/jobs/queue";
-import { bytes, main, printTables, setup } from "./backup-cli";
+import { main, printTables, setup } from "./backup-cli";
+import { formatBytes } from "../lib/units";
 
 const { values } = parseArgs({
   options: { snapshot: { type: "string" }, target: { type: "string" }, force: { type: "boolean", default: false }, approval: { type: "string" } },
@@ -68,7 +69,7 @@ await main(async () => {
     } else {
       r = await restore();
     }
-    console.log(`restored snapshot ${r.snapshotId} (taken ${r.createdAt}) at migration level ${r.migrations}: ${r.objects} objects verified (${bytes(r.bytes)}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    console.log(`restored snapshot ${r.snapshotId} (taken ${r.createdAt}) at migration level ${r.migrations}: ${r.objects} objects verified (${formatBytes(r.bytes)}) in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     printTables(r.tables);
     if (r.reshreddedKeys.length) console.log(`shredded again (they had been shredded after this snapshot): ${r.reshreddedKeys.join(", ")}`);
     if (r.unreadableCubbies.length) {

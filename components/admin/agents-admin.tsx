@@ -15,7 +15,7 @@ import type { AgentTokenView, AgentView } from "@/lib/agents/types";
 import type { PendingApprovalAnswer } from "@/lib/approvals/types";
 import type { AgentAuditEntry, CubbyAdminView, CubbyRewrapView } from "@/lib/cubbies/types";
 import { fetchJson } from "@/lib/http/client-fetch";
-import { useAdminAction } from "./use-action";
+import { usePageAction } from "@/components/ui/use-page-action";
 
 const OPERATIONS = ["read", "write", "grant"] as const;
 type KeyAction = "rotate" | "rewrap" | "retire" | "shred";
@@ -80,7 +80,7 @@ function RewrapProgress({ rewrap }: { rewrap: CubbyRewrapView }) {
 }
 
 export function AgentsAdmin({ agents, tokens, cubbies, audit }: { agents: AgentView[]; tokens: AgentTokenView[]; cubbies: CubbyAdminView[]; audit: AgentAuditEntry[] }) {
-  const { run, busy, error } = useAdminAction();
+  const { run, busy, error } = usePageAction();
   const [shown, setShown] = useState<{ name: string; credential: string } | null>(null);
   const [pending, setPending] = useState<Pending | null>(null);
   // Granting a cubby to an agent new to it, and shredding a cubby key, wait for another admin's approval.

@@ -14,7 +14,7 @@ import { compactNumber } from "@/components/ui/bar-chart";
 import { fetchJson } from "@/lib/http/client-fetch";
 import type { PendingApprovalAnswer } from "@/lib/approvals/types";
 import type { BudgetScopeKind, BudgetView } from "@/lib/usage/types";
-import { useAdminAction } from "./use-action";
+import { usePageAction } from "@/components/ui/use-page-action";
 
 type Choice = { id: string; label: string };
 
@@ -36,7 +36,7 @@ export function BudgetsAdmin({
   defaultThreshold: number;
   timeZone: string;
 }) {
-  const { run, busy, error } = useAdminAction();
+  const { run, busy, error } = usePageAction();
   const [scopeKind, setScopeKind] = useState<BudgetScopeKind>("user");
   const [confirm, setConfirm] = useState<{ budget: BudgetView; action: "delete" | "restart" } | null>(null);
   // Raising a budget's limit or threshold waits for another admin's approval.

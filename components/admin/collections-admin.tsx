@@ -6,10 +6,10 @@ import { FormError } from "@/components/ui/form-error";
 import { Card } from "@/components/ui/page-header";
 import type { CollectionAccessView } from "@/lib/access/types";
 import { fetchJson } from "@/lib/http/client-fetch";
-import { useAdminAction } from "./use-action";
+import { usePageAction } from "@/components/ui/use-page-action";
 
 export function CollectionsAdmin({ collections, users }: { collections: CollectionAccessView[]; users: Array<{ id: string; email: string }> }) {
-  const { run, busy, error } = useAdminAction();
+  const { run, busy, error } = usePageAction();
 
   return (
     <div className="space-y-6">

@@ -7,6 +7,7 @@ import type { CollectionFusionView, LearnedFusion } from "@/lib/retrieve/types";
 import { tuningSummary } from "@/lib/retrieve/fusion-summary";
 import type { FusionScore } from "@/lib/retrieve/fusion-tuning";
 import { Button } from "@/components/ui/button";
+import { CollectionSelect } from "@/components/ui/collection-select";
 import { controlClass, Field } from "@/components/ui/field";
 import { FormError, FormNotice } from "@/components/ui/form-error";
 import { Card } from "@/components/ui/page-header";
@@ -85,13 +86,7 @@ export function FusionTuner({ collections, datasets }: { collections: Collection
           }}
         >
           <Field label="Collection" className="w-full sm:w-56">
-            <select className={controlClass} value={collectionId} onChange={(e) => (setCollectionId(e.target.value), setResult(null))}>
-              {collections.map((c) => (
-                <option key={c.id} value={c.id}>
-                  {c.name}
-                </option>
-              ))}
-            </select>
+            <CollectionSelect collections={collections} value={collectionId} onChange={(e) => (setCollectionId(e.target.value), setResult(null))} />
           </Field>
           <Field label="Evaluation dataset" className="w-full sm:w-72">
             <select className={controlClass} value={datasetId} onChange={(e) => (setDatasetId(e.target.value), setResult(null))}>

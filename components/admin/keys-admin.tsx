@@ -9,12 +9,12 @@ import { StatusBadge } from "@/components/ui/status-badge";
 import { Table } from "@/components/ui/table";
 import type { CollectionOption, KeyView } from "@/lib/access/types";
 import { fetchJson } from "@/lib/http/client-fetch";
-import { useAdminAction } from "./use-action";
+import { usePageAction } from "@/components/ui/use-page-action";
 
 const SCOPES = ["ask", "score", "import", "admin"] as const;
 
 export function KeysAdmin({ keys, collections }: { keys: KeyView[]; collections: CollectionOption[] }) {
-  const { run, busy, error } = useAdminAction();
+  const { run, busy, error } = usePageAction();
   const [shown, setShown] = useState<{ name: string; key: string } | null>(null);
   const [revoking, setRevoking] = useState<KeyView | null>(null);
   const names = new Map(collections.map((c) => [c.id, c.name]));

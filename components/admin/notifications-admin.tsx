@@ -11,7 +11,7 @@ import { StatusBadge } from "@/components/ui/status-badge";
 import { Table } from "@/components/ui/table";
 import { fetchJson } from "@/lib/http/client-fetch";
 import type { CreatedTargetView, NotificationDeliveryView, NotificationTargetView } from "@/lib/notify/types";
-import { useAdminAction } from "./use-action";
+import { usePageAction } from "@/components/ui/use-page-action";
 
 type Kind = NotificationTargetView["kind"];
 const when = (iso: string | null) => (iso ? iso.slice(0, 16).replace("T", " ") + " UTC" : "—");
@@ -25,7 +25,7 @@ export function NotificationsAdmin({
   deliveries: NotificationDeliveryView[];
   eventKinds: ReadonlyArray<{ kind: string; label: string }>;
 }) {
-  const { run, busy, error } = useAdminAction();
+  const { run, busy, error } = usePageAction();
   const [kind, setKind] = useState<Kind>("discord");
   const [secret, setSecret] = useState<string | null>(null);
   const [removing, setRemoving] = useState<NotificationTargetView | null>(null);

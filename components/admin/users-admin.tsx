@@ -7,12 +7,12 @@ import { StatusBadge } from "@/components/ui/status-badge";
 import { Table } from "@/components/ui/table";
 import type { UserView } from "@/lib/access/types";
 import { fetchJson } from "@/lib/http/client-fetch";
-import { useAdminAction } from "./use-action";
+import { usePageAction } from "@/components/ui/use-page-action";
 
 const ROLES = ["viewer", "evaluator", "admin"] as const;
 
 export function UsersAdmin({ users, selfId }: { users: UserView[]; selfId: string | null }) {
-  const { run, busy, error } = useAdminAction();
+  const { run, busy, error } = usePageAction();
   const patch = (id: string, body: object) => run(() => fetchJson(`/api/admin/users/${id}`, { method: "PATCH", json: body }));
 
   async function create(e: React.FormEvent<HTMLFormElement>) {

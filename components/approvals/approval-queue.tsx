@@ -2,7 +2,7 @@
 // The approval queue: each pending request with what it would do, its exact arguments and their hash, and
 // (for an admin other than the requester) a comment and Approve / Reject.
 import { useState } from "react";
-import { useAdminAction } from "@/components/admin/use-action";
+import { usePageAction } from "@/components/ui/use-page-action";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/confirm-dialog";
 import { controlClass, Field } from "@/components/ui/field";
@@ -14,7 +14,7 @@ import { fetchJson } from "@/lib/http/client-fetch";
 const when = (iso: string | null) => (iso ? iso.slice(0, 16).replace("T", " ") + " UTC" : "—");
 
 export function ApprovalCard({ approval, focused = false }: { approval: ApprovalView; focused?: boolean }) {
-  const { run, busy, error } = useAdminAction();
+  const { run, busy, error } = usePageAction();
   const [comment, setComment] = useState("");
   const [confirming, setConfirming] = useState<"approve" | "reject" | null>(null);
   const decide = (decision: "approve" | "reject") =>

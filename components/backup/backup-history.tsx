@@ -2,7 +2,7 @@
 import { StatusBadge } from "@/components/ui/status-badge";
 import { Table } from "@/components/ui/table";
 import type { BackupView } from "@/lib/backup/types";
-import { formatBytes } from "./format";
+import { formatBytes } from "@/lib/units";
 
 function duration(b: BackupView): string {
   if (!b.startedAt || !b.finishedAt) return "–";

@@ -6,7 +6,7 @@ import { FormError } from "@/components/ui/form-error";
 import { StatusBadge } from "@/components/ui/status-badge";
 import { errorMessage, fetchJson } from "@/lib/http/client-fetch";
 import type { BackupView } from "@/lib/backup/types";
-import { formatBytes } from "./format";
+import { formatBytes } from "@/lib/units";
 
 /** Start button and live progress of the active backup; refreshes the history when it ends. */
 export function BackupPanel({ active }: { active: BackupView | null }) {

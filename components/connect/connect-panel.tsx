@@ -3,14 +3,14 @@
 // curl, the openai SDK (Node, Python) and MCP clients (Claude Desktop, VS Code). A key's secret exists
 // only when it is created (SOT stores a hash): a new key fills the snippets itself; for an existing key,
 // its secret can be pasted here (it stays in this page) or the placeholder replaced by hand.
-import { useRouter } from "next/navigation";
 import { useMemo, useState } from "react";
 import type { ConnectKey, ConnectModel } from "@/lib/connect/types";
 import { Button } from "@/components/ui/button";
 import { controlClass } from "@/components/ui/field";
 import { FormError } from "@/components/ui/form-error";
 import { CopyIcon } from "@/components/ui/icons";
-import { errorMessage, fetchJson } from "@/lib/http/client-fetch";
+import { usePageAction } from "@/components/ui/use-page-action";
+import { fetchJson } from "@/lib/http/client-fetch";
 
 const inputClass = `${controlClass} w-auto max-w-full`;
 import { buildSnippets } from "./snippets";
@@ -54,13 +54,11 @@ function CodeBlock({ id, title, text, hint }: { id: string; title: string; text:
 }
 
 export function ConnectPanel({ origin, models, collections, keys, scopes }: Props) {
-  const router = useRouter();
   const [keyId, setKeyId] = useState<string>(keys[0]?.id ?? NEW);
   const [model, setModel] = useState<string>(models[0]?.id ?? "sot");
   const [secrets, setSecrets] = useState<Record<string, string>>({});
   const [created, setCreated] = useState<ConnectKey | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { run, busy, error } = usePageAction();
 
   const allKeys = useMemo(() => (created && !keys.some((k) => k.id === created.id) ? [created, ...keys] : keys), [created, keys]);
   const chosen = allKeys.find((k) => k.id === keyId);
@@ -72,9 +70,7 @@ export function ConnectPanel({ origin, models, collections, keys, scopes }: Prop
   async function create(e: React.FormEvent<HTMLFormElement>) {
     e.preventDefault();
     const f = new FormData(e.currentTarget);
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       const limit = f.get("limit") === "on" && modelCollection ? [modelCollection.id] : [];
       const res = await fetchJson<{ key: string; id: string; name: string; prefix: string; scopes: string[]; collectionIds: string[]; expiresAt: string | null }>("/api/keys", {
         method: "POST",
@@ -84,12 +80,7 @@ export function ConnectPanel({ origin, models, collections, keys, scopes }: Prop
       setCreated(key);
       setSecrets((s) => ({ ...s, [res.id]: res.key }));
       setKeyId(res.id);
-      router.refresh();
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (

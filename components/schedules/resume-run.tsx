@@ -1,26 +1,12 @@
 "use client";
-import { useRouter } from "next/navigation";
-import { useState } from "react";
 import { Button } from "@/components/ui/button";
-import { errorMessage, fetchJson } from "@/lib/http/client-fetch";
+import { usePageAction } from "@/components/ui/use-page-action";
+import { fetchJson } from "@/lib/http/client-fetch";
 
 /** Resumes a run that stopped at a limit (POST /api/schedules/{id}/runs/{runId}/resume, the schedule's limits). */
 export function ResumeRunButton({ scheduleId, runId }: { scheduleId: string; runId: string }) {
-  const router = useRouter();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  async function resume() {
-    setBusy(true);
-    setError(null);
-    try {
-      await fetchJson(`/api/schedules/${scheduleId}/runs/${runId}/resume`, { method: "POST", json: {} });
-      router.refresh();
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
-  }
+  const { run, busy, error } = usePageAction();
+  const resume = () => run(() => fetchJson(`/api/schedules/${scheduleId}/runs/${runId}/resume`, { method: "POST", json: {} }));
   return (
     <span className="inline-flex flex-col items-start gap-1">
       <Button size="sm" disabled={busy} onClick={resume} data-testid="resume-run">

@@ -1,39 +1,24 @@
 "use client";
-import { useRouter } from "next/navigation";
 import { useEffect, useState } from "react";
 import { Button } from "@/components/ui/button";
 import { ConfirmDialog } from "@/components/ui/confirm-dialog";
 import { FormError, FormNotice } from "@/components/ui/form-error";
-import { errorMessage, fetchJson } from "@/lib/http/client-fetch";
+import { usePageAction } from "@/components/ui/use-page-action";
+import { fetchJson } from "@/lib/http/client-fetch";
 
 /** Run now, enable/disable and (optionally) delete, through the schedules API; the page re-renders after. */
 export function ScheduleActions({ id, name, enabled, showDelete = false }: { id: string; name: string; enabled: boolean; showDelete?: boolean }) {
-  const router = useRouter();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const { run, busy, error } = usePageAction();
   const [notice, setNotice] = useState<string | null>(null);
   const [confirming, setConfirming] = useState(false);
   const [ready, setReady] = useState(false);
   useEffect(() => setReady(true), []);
 
   async function call(path: string, method: string, done: string) {
-    setBusy(true);
-    setError(null);
     setNotice(null);
-    try {
-      await fetchJson(`/api/schedules/${id}${path}`, { method });
-    } catch (err) {
-      setError(errorMessage(err));
-      return;
-    } finally {
-      setBusy(false);
-    }
-    if (method === "DELETE") {
-      window.location.assign("/schedules");
-      return;
-    }
-    setNotice(done);
-    router.refresh();
+    if (!(await run(() => fetchJson(`/api/schedules/${id}${path}`, { method })))) return;
+    if (method === "DELETE") window.location.assign("/schedules");
+    else setNotice(done);
   }
 
   return (

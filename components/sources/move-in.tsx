@@ -6,7 +6,7 @@ import { useRouter } from "next/navigation";
 import { useRef, useState } from "react";
 import { Button } from "@/components/ui/button";
 import { controlClass, Field } from "@/components/ui/field";
-import { CollectionField } from "./collection-select";
+import { CollectionField } from "@/components/ui/collection-select";
 import { FormError } from "@/components/ui/form-error";
 import type { CollectionOption } from "@/lib/access/types";
 import { errorMessage, fetchJson, uploadJson } from "@/lib/http/client-fetch";

@@ -4,7 +4,7 @@ import { useEffect, useState } from "react";
 import { DeleteWithApproval } from "@/components/approvals/delete-with-approval";
 import { Button } from "@/components/ui/button";
 import { controlClass, Field } from "@/components/ui/field";
-import { CollectionField } from "./collection-select";
+import { CollectionField } from "@/components/ui/collection-select";
 import { FormError, FormNotice } from "@/components/ui/form-error";
 import { StatusBadge } from "@/components/ui/status-badge";
 import { Table } from "@/components/ui/table";
@@ -261,15 +261,7 @@ function NotionForm({ collections }: { collections: CollectionOption[] }) {
       <Field label="Name" className="w-full sm:w-48">
         <input name="name" required className={controlClass} />
       </Field>
-      <Field label="Collection" className="w-full sm:w-48">
-        <select name="collectionId" className={controlClass}>
-          {collections.map((c) => (
-            <option key={c.id} value={c.id}>
-              {c.name}
-            </option>
-          ))}
-        </select>
-      </Field>
+      <CollectionField label="Collection" collections={collections} className="w-full sm:w-48" />
       <Field label="Integration token (stored encrypted)" className="w-full sm:w-56">
         <input name="token" type="password" required autoComplete="off" className={controlClass} />
       </Field>

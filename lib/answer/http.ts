@@ -4,62 +4,31 @@
 // HTTP status; errors after it arrive as an `error` event followed by `done`.
 import type { AccessContext } from "../access/context";
 import { isAppError } from "../errors";
+import { sseStream } from "../http/sse";
 import { log } from "../log";
 import { ask } from "./ask";
 import type { AskEvent, AskInput } from "./types";
-
-export const SSE_HEADERS = {
-  "content-type": "text/event-stream; charset=utf-8",
-  "cache-control": "no-cache, no-transform",
-  connection: "keep-alive",
-  // Nginx would otherwise buffer the stream and the tokens would arrive all at once.
-  "x-accel-buffering": "no",
-} as const;
 
 export const sseFrame = (e: AskEvent) => `event: ${e.event}\ndata: ${JSON.stringify(e.data)}\n\n`;
 
 export async function askHttp(ctx: AccessContext, input: AskInput & { stream?: boolean }, opts: { signal?: AbortSignal } = {}): Promise<Response | unknown> {
   if (input.stream === false) return ask(ctx, input, opts);
 
-  const abort = new AbortController();
-  opts.signal?.addEventListener("abort", () => abort.abort(), { once: true });
-  const encoder = new TextEncoder();
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
-  let closed = false;
-  const body = new ReadableStream<Uint8Array>({
-    start: (c) => {
-      controller = c;
-    },
-    cancel: () => {
-      // The browser went away (Stop button, closed tab): stop generating.
-      closed = true;
-      abort.abort();
-    },
-  });
-  const write = (e: AskEvent) => {
-    if (closed) return;
-    try {
-      controller.enqueue(encoder.encode(sseFrame(e)));
-    } catch {
-      closed = true;
-    }
-  };
+  const stream = sseStream(opts.signal);
+  const write = (e: AskEvent) => stream.write(sseFrame(e));
 
   // Wait for the first event (or an early error) before answering, so early errors keep their status.
   let started!: () => void;
   const first = new Promise<void>((resolve) => (started = resolve));
   const run = ask(ctx, input, {
-    signal: abort.signal,
+    signal: stream.signal,
     onEvent: (e) => {
       started();
       write(e);
     },
   });
   run.then(
-    () => {
-      if (!closed) controller.close();
-      closed = true;
-    },
+    () => stream.close(),
     (err: Error) => {
       // A typed refusal (a budget used up between the check and the answer) says what it is; anything else
       // is logged and named only by the request id.
@@ -68,10 +37,9 @@ export async function askHttp(ctx: AccessContext, input: AskInput & { stream?: b
         log("error", "ask failed mid-stream", { error: err.message });
         write({ event: "error", data: { code: "internal", message: "The answer failed; the request id identifies it in the logs." } });
       }
-      if (!closed) controller.close();
-      closed = true;
+      stream.close();
     },
   );
   await Promise.race([first, run]);
-  return new Response(body, { headers: SSE_HEADERS });
+  return stream.response();
 }

@@ -5,5 +5,5 @@ export { NOT_COVERED_TEXT, PROMPT_VERSION, SYSTEM_PROMPT } from "./prompt";
 export { askInputSchema, type AskCitation, type AskEvent, type AskInput, type AskResult, type AskSource, type AskStatus } from "./types";
 export * from "./conversations";
 export * from "./feedback";
-export { askHttp, sseFrame, SSE_HEADERS } from "./http";
+export { askHttp, sseFrame } from "./http";
 export { readSse } from "./sse";

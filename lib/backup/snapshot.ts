@@ -32,15 +32,10 @@ import {
   trackingTriggers,
 } from "./queries";
 import type { BackupTarget } from "./target";
+import type { BackupCounters } from "./types";
 
-export interface SnapshotProgress {
+export interface SnapshotProgress extends BackupCounters {
   phase: "reading" | "manifest";
-  rowsTotal: number;
-  rowsDone: number;
-  objectsTotal: number;
-  objectsUploaded: number;
-  bytesTotal: number;
-  bytesUploaded: number;
 }
 
 export interface SnapshotResult extends SnapshotProgress {

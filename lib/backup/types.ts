@@ -4,8 +4,18 @@
 export type BackupTrigger = "manual" | "schedule" | "cli";
 export type BackupStatus = "queued" | "running" | "succeeded" | "failed";
 
+/** How far a backup's transfer is: counted by the snapshot as it goes, stored on the backup row, shown on its page. */
+export interface BackupCounters {
+  rowsTotal: number;
+  rowsDone: number;
+  objectsTotal: number;
+  objectsUploaded: number;
+  bytesTotal: number;
+  bytesUploaded: number;
+}
+
 /** One backup's record: what started it, where it is, its counters and outcome. */
-export interface BackupView {
+export interface BackupView extends BackupCounters {
   id: string;
   trigger: BackupTrigger;
   scheduleRunId: string | null;
@@ -13,12 +23,6 @@ export interface BackupView {
   phase: string;
   target: string;
   snapshotId: string | null;
-  rowsTotal: number;
-  rowsDone: number;
-  objectsTotal: number;
-  objectsUploaded: number;
-  bytesTotal: number;
-  bytesUploaded: number;
   snapshotsDeleted: number;
   objectsSwept: number;
   error: string | null;

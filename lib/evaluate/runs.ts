@@ -28,6 +28,7 @@ import { runJudge, storeJudgeScore } from "./judge";
 import { effectiveLimits, isRunLimitReached, RunLimiter } from "../usage/run-limits";
 import { usageScopeFor, withUsage } from "../usage/scope";
 import { flushUsage } from "../usage/meter";
+import { reopenStoppedRunOf } from "../schedules/queries";
 
 export type EvaluationTrigger = "manual" | "api" | "schedule";
 
@@ -239,6 +240,8 @@ export async function resumeEvaluationRun(
   if (limits.maxRetries !== undefined) set.max_retries = limits.maxRetries;
   if (limits.maxRuntimeSeconds !== undefined) set.max_runtime_seconds = limits.maxRuntimeSeconds;
   if (!(await evaluationRuns.reopen(ctx.db.sql, id, set))) throw new ConflictError(`Evaluation run ${id} was resumed already.`);
+  // A schedule run that stopped with it follows it again, wherever the resume came from.
+  await reopenStoppedRunOf(ctx.db.sql, "evaluation_run", id);
   await enqueue(evaluationRunJob, { runId: id });
   return (await getEvaluationRun(ctx, id))!;
 }

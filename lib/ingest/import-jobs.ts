@@ -23,13 +23,14 @@ import { log } from "../log";
 import { notify } from "../notify";
 import { flushUsage } from "../usage/meter";
 import { effectiveLimits, RunLimiter } from "../usage/run-limits";
-import { withUsage, type UsageScope } from "../usage/scope";
+import { systemUsageScope, withUsage } from "../usage/scope";
 import { requestBackfill } from "./backfill";
 import { isWholeSourceWalk, type DiscoveredItem, type ImportKind, type ItemKind, type JobContextForDriver } from "./driver";
 import { driverFor } from "./drivers";
 import { normalizeNotionId } from "./notion";
 import { ingestDocuments, removeMissing, softDeleteDocuments, type SourceDocument } from "./pipeline";
 import { withBulkVectorIndex } from "./vector-index";
+import { reopenStoppedRunOf } from "../schedules/queries";
 import type { ImportJobSummary, ImportJobView } from "./types";
 
 const ABANDONED_AFTER_MS = 30 * 60_000;
@@ -73,6 +74,8 @@ export async function createImportJob(
     seeds?: DiscoveredItem[];
     /** Run limits (default: the RUN_MAX_* settings): a schedule's, when a schedule starts it. */
     limits?: { maxModelCalls?: number | null; maxRetries?: number | null; maxRuntimeSeconds?: number | null };
+    /** The schedule run that starts it, if a schedule does. */
+    scheduleRunId?: string | null;
   },
 ): Promise<{ id: string }> {
   const source = await db.prisma.source.findUnique({ where: { id: input.sourceId } });
@@ -98,6 +101,7 @@ export async function createImportJob(
       maxModelCalls: input.limits?.maxModelCalls ?? null,
       maxRetries: input.limits?.maxRetries ?? null,
       maxRuntimeSeconds: input.limits?.maxRuntimeSeconds ?? null,
+      scheduleRunId: input.scheduleRunId ?? null,
     },
   });
   if (input.seeds?.length) await addItems(db, job.id, input.seeds);
@@ -185,18 +189,9 @@ export async function runImportJob(db: Db, jobId: string, opts: RunOptions = {})
   const limiter = new RunLimiter(effectiveLimits({ maxModelCalls: job.maxModelCalls, maxRetries: job.maxRetries, maxRuntimeSeconds: job.maxRuntimeSeconds }));
   limiter.modelCalls = job.modelCalls;
   limiter.retries = job.retries;
-  const scope: UsageScope = {
-    db,
-    principalKind: "system",
-    userId: null,
-    apiKeyId: null,
-    agentId: null,
-    scheduleId: null,
-    evaluationRunId: null,
-    importJobId: jobId,
-    label: `import of source ${job.source.name}`,
-    limiter,
-  };
+  // Started by a schedule: its model calls are that schedule's too.
+  const scheduleId = job.scheduleRunId ? ((await db.prisma.scheduleRun.findUnique({ where: { id: job.scheduleRunId }, select: { scheduleId: true } }))?.scheduleId ?? null) : null;
+  const scope = systemUsageScope(db, { importJobId: jobId, scheduleId, label: `import of source ${job.source.name}`, limiter });
   const counters = () => ({ model_calls: limiter.modelCalls, retries: limiter.retries });
   const limitReached = () => {
     try {
@@ -350,6 +345,8 @@ export async function resumeImportJob(
   if (limits.maxRetries !== undefined) set.max_retries = limits.maxRetries;
   if (limits.maxRuntimeSeconds !== undefined) set.max_runtime_seconds = limits.maxRuntimeSeconds;
   if (!(await runs.reopen(ctx.db.sql, id, set))) throw new ConflictError(`Import job ${id} was resumed already.`);
+  // A schedule run that stopped with it follows it again, wherever the resume came from.
+  await reopenStoppedRunOf(ctx.db.sql, "import_job", id);
   await enqueueImport(ctx.db, id);
   await auditAs(ctx, "import.resume", `source:${job.sourceId}`, { jobId: id, ...limits });
   return importJobView(ctx.db, id);
@@ -437,11 +434,17 @@ export async function startNotionImport(
 /** A full re-sync of a source (Notion or S3): catches what webhooks missed, removes what is gone. */
 export async function startReconcile(
   db: Db,
-  input: { sourceId: string; trigger?: string; limits?: { maxModelCalls?: number | null; maxRetries?: number | null; maxRuntimeSeconds?: number | null } },
+  input: { sourceId: string; trigger?: string; limits?: { maxModelCalls?: number | null; maxRetries?: number | null; maxRuntimeSeconds?: number | null }; scheduleRunId?: string | null },
 ): Promise<{ kind: "import_job"; id: string }> {
   const source = await db.prisma.source.findUnique({ where: { id: input.sourceId } });
   if (!source) throw new NotFoundError("Source");
-  const { id } = await createImportJob(db, { sourceId: input.sourceId, kind: source.kind === "s3" ? "s3_sync" : "reconcile", trigger: input.trigger ?? "schedule", limits: input.limits });
+  const { id } = await createImportJob(db, {
+    sourceId: input.sourceId,
+    kind: source.kind === "s3" ? "s3_sync" : "reconcile",
+    trigger: input.trigger ?? "schedule",
+    limits: input.limits,
+    scheduleRunId: input.scheduleRunId,
+  });
   await enqueueImport(db, id);
   return { kind: "import_job", id };
 }

@@ -13,7 +13,7 @@
 import { randomUUID } from "node:crypto";
 import type { AccessContext } from "../access/context";
 import { ask } from "../answer/ask";
-import { SSE_HEADERS } from "../answer/http";
+import { sseStream } from "../http/sse";
 import type { AskEvent, AskResult } from "../answer/types";
 import { getConfig } from "../config";
 import { AnswerText, type PlacedCitation } from "../connect/answer-text";
@@ -142,33 +142,9 @@ async function streamCompletion(
   input: Parameters<typeof ask>[1],
   o: { temperature?: number; maxTokens?: number; signal?: AbortSignal; origin: string; id: string; created: number; collections: Promise<CollectionRef[]>; modelId: string },
 ): Promise<Response> {
-  const abort = new AbortController();
-  o.signal?.addEventListener("abort", () => abort.abort(), { once: true });
-  const encoder = new TextEncoder();
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
-  let closed = false;
-  const body = new ReadableStream<Uint8Array>({
-    start: (c) => {
-      controller = c;
-    },
-    cancel: () => {
-      // The client went away: stop generating.
-      closed = true;
-      abort.abort();
-    },
-  });
-  const write = (data: unknown) => {
-    if (closed) return;
-    try {
-      controller.enqueue(encoder.encode(`data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`));
-    } catch {
-      closed = true;
-    }
-  };
-  const close = () => {
-    if (!closed) controller.close();
-    closed = true;
-  };
+  const stream = sseStream(o.signal);
+  const write = (data: unknown) => stream.write(`data: ${typeof data === "string" ? data : JSON.stringify(data)}\n\n`);
+  const close = () => stream.close();
   const usageField = req.includeUsage ? { usage: null } : {};
   const chunk = (delta: Record<string, unknown>, finish: FinishReason | null, extra: Record<string, unknown> = {}) => ({
     id: o.id,
@@ -202,7 +178,7 @@ async function streamCompletion(
   };
   // Wait for the pipeline's first event (or an early error) before answering, so that errors found
   // before anything was sent (a collection that vanished, the database down) keep their HTTP status.
-  const run = ask(ctx, input, { temperature: o.temperature, maxTokens: o.maxTokens, signal: abort.signal, onEvent });
+  const run = ask(ctx, input, { temperature: o.temperature, maxTokens: o.maxTokens, signal: stream.signal, onEvent });
   Promise.all([run, o.collections]).then(
     ([result, collections]) => {
       if (result.status === "aborted") return close();
@@ -220,5 +196,5 @@ async function streamCompletion(
     },
   );
   await Promise.race([first, run]);
-  return new Response(body, { headers: SSE_HEADERS });
+  return stream.response();
 }

@@ -93,13 +93,14 @@ export async function insertManualRun(tx: SqlRunner, scheduleId: string, owner: 
 }
 
 /**
- * stopped → running, once, for a resume of the work it handed off: the watcher follows it again. Its
- * start time moves to now, so its schedule's timeout counts from the resume.
+ * stopped → running, once, when the work a schedule run handed off (an evaluation run, an import) is resumed —
+ * from the schedule's page or the work's own: the watcher follows it again and the run ends as the work does.
+ * Its start time moves to now, so its schedule's timeout counts from the resume.
  */
-export async function reopenStoppedRun(sql: SqlRunner, scheduleId: string, runId: string): Promise<boolean> {
+export async function reopenStoppedRunOf(sql: SqlRunner, resultKind: string, resultId: string): Promise<boolean> {
   const rows = await sql<{ id: string }>`
     UPDATE schedule_runs SET status = 'running', error = NULL, finished_at = NULL, started_at = now(), heartbeat_at = now()
-    WHERE id = ${runId}::uuid AND schedule_id = ${scheduleId}::uuid AND status = 'stopped'
+    WHERE result_kind = ${resultKind} AND result_id = ${resultId} AND status = 'stopped'
     RETURNING id::text`;
   return rows.length > 0;
 }

@@ -8,7 +8,7 @@ import { auditAs } from "../audit";
 import type { Db } from "../db/client";
 import { ConflictError, NotFoundError } from "../errors";
 import { claimManualRun, defaultEngineOptions, getExecutor } from "./engine";
-import { lastRunIds, reopenStoppedRun } from "./queries";
+import { lastRunIds } from "./queries";
 import { checkScheduleFields, nextRunAfter, type CreateScheduleInput, type ScheduleFields, type UpdateScheduleInput } from "./rules";
 import { getTargetKind, getTargetKindForResult, listTargetKinds, type ScheduleLimits } from "./targets";
 import type { RunView, ScheduleView, TargetChoices } from "./types";
@@ -280,9 +280,9 @@ export async function resumeScheduleRun(ctx: AccessContext, scheduleId: string, 
   }
   const own: ScheduleLimits = { maxModelCalls: s.maxModelCalls, maxRetries: s.maxRetries, maxRuntimeSeconds: s.maxRuntimeSeconds };
   const given = Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)) as Partial<ScheduleLimits>;
-  // The work's own compare-and-set (stopped → queued) makes a double resume a 409, before the run reopens.
+  // The work's own compare-and-set (stopped → queued) makes a double resume a 409; the work's resume reopens
+  // this run (lib/evaluate/runs.ts, lib/ingest/import-jobs.ts), as it does when resumed from its own page.
   await kind.resume(run.resultId, ctx, { ...own, ...given });
-  await reopenStoppedRun(db.sql, scheduleId, runId);
   await record(ctx, "schedule.run_resume", scheduleId, { runId, result: { kind: run.resultKind, id: run.resultId }, limits: { ...own, ...given } });
   return runView(await db.prisma.scheduleRun.findUniqueOrThrow({ where: { id: runId } }));
 }

@@ -240,7 +240,7 @@ const notionReconcileTarget = targetKind({
     return src ? `Reconcile ${src.kind === "s3" ? "S3" : "Notion"} source "${src.name}"` : "Reconcile of a deleted source";
   },
   async start(config, ctx) {
-    const r = await startReconcile(ctx.db, { sourceId: config.sourceId, trigger: ctx.trigger, limits: ctx.limits });
+    const r = await startReconcile(ctx.db, { sourceId: config.sourceId, trigger: ctx.trigger, limits: ctx.limits, scheduleRunId: ctx.runId });
     return { state: "started", resultKind: r.kind, resultId: r.id };
   },
   async status(id, db) {

@@ -12,7 +12,7 @@ import { budgetCheckOf, budgetName } from "./budget-check";
 import type { BudgetCheck } from "./types";
 import { notify } from "../notify";
 import { releaseReservations, reserveBudgets, settleAndRecord, type LedgerEntry, type SettledBudget } from "./queries";
-import { currentUsage, type UsageScope } from "./scope";
+import { currentUsage, systemUsageScope, type UsageScope } from "./scope";
 
 export type ModelOp = "chat" | "embed" | "judge" | "rewrite" | "rerank";
 
@@ -44,26 +44,12 @@ export const guardrailsOff = () => (globalThis as OffHolder)[OFF] === true;
 /** Ollama's durations are nanoseconds. */
 export const nsToSeconds = (ns: number | null | undefined) => (ns && ns > 0 ? ns / 1e9 : 0);
 
-/** The scope of calls made outside any work that set one: the system itself. */
-function systemScope(db: Db | undefined): UsageScope {
-  return {
-    db: db!,
-    principalKind: "system",
-    userId: null,
-    apiKeyId: null,
-    agentId: null,
-    scheduleId: null,
-    evaluationRunId: null,
-    importJobId: null,
-    label: "system",
-  };
-}
-
 async function scopeAndDb(): Promise<{ scope: UsageScope; db: Db | undefined }> {
   const scope = currentUsage();
   if (scope) return { scope, db: scope.db };
   const db = await openedDb()?.catch(() => undefined);
-  return { scope: systemScope(db), db };
+  // A call outside any work that set a scope is the system's own.
+  return { scope: systemUsageScope(db!), db };
 }
 
 /**

@@ -66,6 +66,25 @@ export function usageScopeFor(ctx: AccessContext, extra: UsageScopeExtra = {}): 
   };
 }
 
+/**
+ * The scope of work the system does on nobody's behalf (an import, a call outside any work): the
+ * principal is the system; `extra` says what the work is.
+ */
+export function systemUsageScope(db: Db, extra: Partial<Pick<UsageScope, "importJobId" | "scheduleId" | "label" | "limiter">> = {}): UsageScope {
+  return {
+    db,
+    principalKind: "system",
+    userId: null,
+    apiKeyId: null,
+    agentId: null,
+    scheduleId: extra.scheduleId ?? null,
+    evaluationRunId: null,
+    importJobId: extra.importJobId ?? null,
+    label: extra.label ?? "system",
+    limiter: extra.limiter,
+  };
+}
+
 /** Runs `fn` with every model call inside it recorded for `scope`. */
 export function withUsage<T>(scope: UsageScope, fn: () => T): T {
   return storage().run(scope, fn);

@@ -154,6 +154,14 @@ describe("schedule run limits", () => {
     await flushUsage();
     const rows = await db.sql<{ schedule_id: string }>`SELECT schedule_id::text FROM model_usage WHERE evaluation_run_id = ${done!.result!.id}::uuid`;
     expect(rows.map((r) => r.schedule_id)).toEqual([s.id, s.id]);
+
+    // Resumed from the evaluation run's own page, not the schedule's: the schedule run follows it again and
+    // ends as it does, instead of staying "stopped" beside a completed run.
+    await resumeEvaluationRun(admin, done!.result!.id, { maxModelCalls: 0 });
+    expect((await getScheduleHistory(admin, s.id))[0]).toMatchObject({ id: done!.id, status: "running", error: null });
+    await processEvaluationRun(db, done!.result!.id);
+    expect(await syncHandedOffRuns(db)).toBe(1);
+    expect((await getScheduleHistory(admin, s.id))[0]).toMatchObject({ id: done!.id, status: "succeeded" });
   });
 });
 
@@ -258,5 +266,31 @@ describe("import limits", () => {
     const finished = await runImportJob(db, id, { groupSize: 4 });
     expect(finished).toMatchObject({ status: "succeeded", error: null });
     expect(await db.prisma.importJobItem.count({ where: { jobId: id, kind: "page", status: "pending" } })).toBe(0);
+  });
+
+  it("records an import's model calls for the schedule whose run started it, and for no schedule otherwise", async () => {
+    const s = await createSchedule(
+      admin,
+      parseWith(createScheduleBody, { name: "import owner", target: { kind: "evaluation_run", config: { datasetId } }, cron: "0 4 * * *", timeZone: "UTC" }, "body"),
+    );
+    const scheduleRun = await db.prisma.scheduleRun.create({ data: { scheduleId: s.id, trigger: "manual", claimedBy: "test" } });
+    const callsOf = async (jobId: string) => {
+      await flushUsage();
+      return db.sql<{ schedule_id: string | null }>`SELECT schedule_id::text FROM model_usage WHERE import_job_id = ${jobId}::uuid`;
+    };
+
+    await db.sql`DELETE FROM documents WHERE source_id = ${demo.sourceId}::uuid`;
+    const scheduled = await createImportJob(db, { sourceId: demo.sourceId, kind: "full", trigger: "schedule", scheduleRunId: scheduleRun.id });
+    expect(await runImportJob(db, scheduled.id, { groupSize: 4 })).toMatchObject({ status: "succeeded" });
+    const scheduledCalls = await callsOf(scheduled.id);
+    expect(scheduledCalls.length).toBeGreaterThan(0);
+    expect(new Set(scheduledCalls.map((r) => r.schedule_id))).toEqual(new Set([s.id]));
+
+    await db.sql`DELETE FROM documents WHERE source_id = ${demo.sourceId}::uuid`;
+    const manual = await createImportJob(db, { sourceId: demo.sourceId, kind: "full", trigger: "manual" });
+    expect(await runImportJob(db, manual.id, { groupSize: 4 })).toMatchObject({ status: "succeeded" });
+    const manualCalls = await callsOf(manual.id);
+    expect(manualCalls.length).toBeGreaterThan(0);
+    expect(manualCalls.every((r) => r.schedule_id === null)).toBe(true);
   });
 });

@@ -3,6 +3,7 @@
 import { requirePageAccess } from "@/app/_server/access";
 import { RetrievalStages } from "@/components/ask/retrieval-stages";
 import { Button } from "@/components/ui/button";
+import { CollectionSelect } from "@/components/ui/collection-select";
 import { controlClass, Field } from "@/components/ui/field";
 import { PageHeader } from "@/components/ui/page-header";
 import { readableCollections } from "@/lib/connect/collections";
@@ -25,14 +26,7 @@ export default async function RetrievalTestPage({ searchParams }: { searchParams
           <input name="q" defaultValue={query} className={controlClass} />
         </Field>
         <Field label="Collection" className="w-full sm:w-56">
-          <select name="collection" defaultValue={collection ?? ""} className={controlClass}>
-            <option value="">All</option>
-            {collections.map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.name}
-              </option>
-            ))}
-          </select>
+          <CollectionSelect name="collection" defaultValue={collection ?? ""} anyLabel="All" collections={collections} />
         </Field>
         <Button type="submit" variant="primary">
           Search

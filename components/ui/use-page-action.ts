@@ -1,10 +1,11 @@
 "use client";
-// Runs an admin action: one at a time, its error shown, the server page re-rendered after it succeeds.
+// Runs an action a page offers (a POST, a DELETE): one at a time, its error shown, the server page
+// re-rendered after it succeeds.
 import { useRouter } from "next/navigation";
 import { useState } from "react";
 import { errorMessage } from "@/lib/http/client-fetch";
 
-export function useAdminAction() {
+export function usePageAction() {
   const router = useRouter();
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);

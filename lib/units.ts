@@ -1,4 +1,4 @@
-// Shared by the server-rendered history and the client progress panel (plain module: callable on both sides).
+// Sizes as people read them (KiB, MiB: powers of 1,024), for pages and the command-line tools alike.
 
 export function formatBytes(n: number): string {
   const u = ["B", "KiB", "MiB", "GiB", "TiB"];
