@@ -61,6 +61,12 @@ const schema = z
     RETRIEVE_CANDIDATES: int(50, 5, 500),
     /** HNSW search list size (pgvector hnsw.ef_search); higher raises recall and cost. */
     RETRIEVE_EF_SEARCH: int(100, 10, 1000),
+    /**
+     * Hybrid searches one process runs at once (0: as many as this machine has cores); more wait their turn
+     * in the process rather than contend inside PostgreSQL, where each search costs several times the CPU
+     * when more of them run than there are cores (docs/benchmarks.md, Ask overhead).
+     */
+    RETRIEVE_MAX_CONCURRENT: int(0, 0, 500),
     /** Chunks passed to the model at most (fewer when the context budget is reached). */
     ASK_MAX_SOURCES: int(8, 1, 50),
     /** Tokens kept free in num_ctx for the answer. */

@@ -7,7 +7,9 @@
 // 20261122020000 migration). Query lexemes come from to_tsvector('english', question), i.e. the same
 // stemming and stop words as the index, OR-ed (websearch_to_tsquery's implicit AND drops every chunk
 // missing one word, which is what makes naive PostgreSQL full-text search score far below BM25).
+import { getConfig } from "../config";
 import type { Db } from "../db/client";
+import { searchConcurrency, searchSlots } from "./slots";
 import { chunkLengthStats, hybridSearchRows, lexemeDocumentFrequency, queryLexemes, tsvMostCommonElems } from "./queries";
 
 export { BM25_B, BM25_K1, RRF_K } from "./queries";
@@ -190,6 +192,8 @@ export async function textQuery(db: Db, query: string): Promise<TextQuery> {
 export async function hybridSearch(db: Db, opts: SearchOptions): Promise<SearchRow[]> {
   if (opts.collectionIds && opts.collectionIds.length === 0) return [];
   const text = opts.text ?? (await textQuery(db, opts.query));
-  const rows = await hybridSearchRows(db, { ...opts, weights: opts.weights ?? EQUAL_WEIGHTS }, text);
+  // Past the process's search slots the statement waits here rather than contend inside PostgreSQL.
+  const slots = searchSlots(db, searchConcurrency(getConfig().RETRIEVE_MAX_CONCURRENT));
+  const rows = await slots.run(() => hybridSearchRows(db, { ...opts, weights: opts.weights ?? EQUAL_WEIGHTS }, text));
   return rows.map((r, i) => ({ ...r, fusedRank: i + 1 }));
 }

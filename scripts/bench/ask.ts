@@ -4,17 +4,19 @@
 // received) minus the fake model's fixed first-token delay, p50/p95 per concurrency level.
 //
 // Environment: BENCH_CHUNKS (default 100000), BENCH_REQUESTS (requests per level, default 64),
+// BENCH_ASKERS (the concurrency levels, default 1,8,32),
 // BENCH_DATABASE_URL, BENCH_CPU_PROFILE=<folder> (the web process writes a V8 CPU profile there when it
 // stops: open it in Chrome's DevTools, Performance tab).
 import { readSse } from "@/lib/answer/sse";
 import { DEFAULT_FAKE_MODELS, startFakeOllama } from "@/tests/fakes/ollama";
 import { startApp } from "@/tests/helpers/app";
 import { makeApiKey } from "@/tests/helpers/auth";
-import { backendCpu, cpuSince, fmt, loadAverage, machine, percentile, scratchDb, serverSettings, threadCpuMs } from "./lib";
+import { backendCpu, cpuSince, fmt, loadAverage, machine, pageAccesses, percentile, scratchDb, searchFootprint, serverSettings, threadCpuMs } from "./lib";
 import { loadSynthetic, SYNTHETIC_EMBED_MODEL } from "./synthetic";
 
 const N = Number(process.env.BENCH_CHUNKS ?? 100_000);
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 64);
+const LEVELS = (process.env.BENCH_ASKERS ?? "1,8,32").split(",").map(Number);
 const FIRST_TOKEN_DELAY_MS = 200;
 const TOKEN_DELAY_MS = 20;
 
@@ -61,6 +63,7 @@ async function main() {
     embedding: (text) => vectors.get(text),
   });
   console.log(await serverSettings(scratch.db));
+  console.log(await searchFootprint(scratch.db));
   // Queries carry words of real chunks so the extractive fake model answers (and streams) from its sources.
   const app = await startApp({
     db: { ...scratch.db, url: scratch.url, drop: async () => {} },
@@ -71,14 +74,22 @@ async function main() {
     const key = await makeApiKey(scratch.db, ["ask"]);
     // Warm-up: compile routes, fill pools and caches.
     for (let i = 0; i < 5; i++) await askOnce(app.baseUrl, key.headers, queries[i]!.text);
-    for (const concurrency of [1, 8, 32]) {
+    for (const concurrency of LEVELS) {
       // One unmeasured round at this concurrency first: the app's pool opens the connections it needs
       // (a new PostgreSQL backend's first queries are slow) — the figures are for steady traffic.
       await Promise.all(queries.slice(0, concurrency).map((q) => askOnce(app.baseUrl, key.headers, q.text)));
       const overheads: number[] = [];
       const samples: Sample[] = [];
       const appPid = app.process.pid!;
+      // The web process runs the job workers too (WORKERS_IN_PROCESS), whose polling costs the database CPU
+      // per second, not per ask: measured over a few idle seconds first, so it can be told apart below.
+      const idleMs = 5000;
+      const idleBefore = await backendCpu(scratch.db);
+      await new Promise((resolve) => setTimeout(resolve, idleMs));
+      const idleCpuPerMs = (cpuSince(idleBefore, await backendCpu(scratch.db)) ?? NaN) / idleMs;
+      const levelStarted = performance.now();
       const cpuBefore = { web: threadCpuMs(appPid), postgres: await backendCpu(scratch.db) };
+      const pagesBefore = await pageAccesses(scratch.db);
       let next = 0;
       await Promise.all(
         Array.from({ length: concurrency }, async () => {
@@ -106,7 +117,18 @@ async function main() {
       // what else the machine is doing — so it is the figure to compare across changes.
       const web = (threadCpuMs(appPid) - cpuBefore.web) / samples.length;
       const postgres = ((cpuSince(cpuBefore.postgres, await backendCpu(scratch.db)) ?? NaN) * 1000) / samples.length;
-      console.log(`   CPU per ask: web process ${fmt(web, 1)} ms, PostgreSQL ${fmt(postgres, 1)} ms; load average ${loadAverage()}`);
+      const background = (idleCpuPerMs * 1000 * (performance.now() - levelStarted)) / samples.length;
+      console.log(
+        `   CPU per ask: web process ${fmt(web, 1)} ms, PostgreSQL ${fmt(postgres, 1)} ms (of which ~${fmt(background, 1)} ms the job workers' polling, ` +
+          `at its idle rate of ${fmt(idleCpuPerMs * 1000 * 1000, 0)} ms per second); load average ${loadAverage()}`,
+      );
+      // Pages per ask, and how many came from outside shared buffers: a read costs the database far more
+      // CPU than a hit (the eviction of another page, a copy, a write when the victim is dirty).
+      const pagesAfter = await pageAccesses(scratch.db);
+      console.log(
+        `   database pages per ask: ${fmt((pagesAfter.hit - pagesBefore.hit) / samples.length, 0)} found in shared buffers, ` +
+          `${fmt((pagesAfter.read - pagesBefore.read) / samples.length, 0)} read from outside them`,
+      );
     }
     console.log("target: p95 ≤ 150 ms at 8 concurrent askers");
   } finally {

@@ -165,6 +165,46 @@ export async function backendCpu(db: Db): Promise<Map<number, number> | null> {
 export const cpuSince = (before: Map<number, number> | null, after: Map<number, number> | null) =>
   before && after ? [...after].reduce((sum, [pid, t]) => sum + t - (before.get(pid) ?? 0), 0) : null;
 
+/**
+ * Page accesses of this database so far (pg_stat_database): `hit` found in shared buffers, `read` fetched
+ * from outside them (the OS cache or the disk) — each read also evicts a buffer, and writes it out first when
+ * dirty. Backends report these when a transaction ends (at most once a second while busy), so a delta over a
+ * level of many requests is close, not exact.
+ */
+export async function pageAccesses(db: Db): Promise<{ hit: number; read: number }> {
+  return db.sql.transaction(async (tx) => {
+    await tx.query(`SELECT pg_stat_clear_snapshot()`);
+    const [r] = await tx.query<{ hit: string; read: string }>(
+      `SELECT blks_hit::text AS hit, blks_read::text AS read FROM pg_stat_database WHERE datname = current_database()`,
+    );
+    return { hit: Number(r?.hit ?? 0), read: Number(r?.read ?? 0) };
+  });
+}
+
+/**
+ * What a hybrid search reads (the HNSW index, the postings' key, the chunk and page rows) against
+ * shared_buffers: when they do not fit, every search fetches part of its pages from outside PostgreSQL's
+ * cache, and that — not the statement — sets the database's CPU per question.
+ */
+export async function searchFootprint(db: Db): Promise<string> {
+  const rows = await db.sql.query<{ name: string; bytes: string }>(
+    `SELECT c.relname AS name, pg_relation_size(c.oid)::text AS bytes FROM pg_class c
+      WHERE c.relnamespace = current_schema()::regnamespace
+        AND c.relname IN ('chunks_embedding_hnsw_idx', 'chunk_terms_pkey', 'chunks', 'documents')
+      ORDER BY pg_relation_size(c.oid) DESC`,
+  );
+  const [{ sb, sbBytes }] = await db.sql.query<{ sb: string; sbBytes: string }>(
+    `SELECT current_setting('shared_buffers') AS sb, (setting::bigint * current_setting('block_size')::bigint)::text AS "sbBytes"
+       FROM pg_settings WHERE name = 'shared_buffers'`,
+  );
+  const total = rows.reduce((s, r) => s + Number(r.bytes), 0);
+  const mb = (b: number) => `${Math.round(b / 2 ** 20)} MB`;
+  return (
+    `what a search reads: ${rows.map((r) => `${r.name} ${mb(Number(r.bytes))}`).join(", ")} — ${mb(total)} against shared_buffers ${sb}` +
+    (total > Number(sbBytes) ? " (does not fit: searches fetch pages from outside PostgreSQL's cache; see docs/benchmarks.md, Ask overhead)" : "")
+  );
+}
+
 /** CPU seconds (user + system) a process has used so far, from /proc; null where there is none. */
 export async function processCpu(pid: number): Promise<number | null> {
   const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => null);
