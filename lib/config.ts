@@ -62,9 +62,10 @@ const schema = z
     /** HNSW search list size (pgvector hnsw.ef_search); higher raises recall and cost. */
     RETRIEVE_EF_SEARCH: int(100, 10, 1000),
     /**
-     * Hybrid searches one process runs at once (0: as many as this machine has cores); more wait their turn
-     * in the process rather than contend inside PostgreSQL, where each search costs several times the CPU
-     * when more of them run than there are cores (docs/benchmarks.md, Ask overhead).
+     * Hybrid searches one process runs at once (0: no limit); more wait their turn in the process rather than
+     * contend inside PostgreSQL, where each search costs several times the CPU when more of them run than
+     * there are cores. Off by default: it lowered the database's CPU per ask at 32 askers but not the
+     * answers' latency at 8 (docs/benchmarks.md, Ask overhead).
      */
     RETRIEVE_MAX_CONCURRENT: int(0, 0, 500),
     /** Chunks passed to the model at most (fewer when the context budget is reached). */

@@ -9,7 +9,7 @@
 // missing one word, which is what makes naive PostgreSQL full-text search score far below BM25).
 import { getConfig } from "../config";
 import type { Db } from "../db/client";
-import { searchConcurrency, searchSlots } from "./slots";
+import { searchSlots } from "./slots";
 import { chunkLengthStats, hybridSearchRows, lexemeDocumentFrequency, queryLexemes, tsvMostCommonElems } from "./queries";
 
 export { BM25_B, BM25_K1, RRF_K } from "./queries";
@@ -192,8 +192,10 @@ export async function textQuery(db: Db, query: string): Promise<TextQuery> {
 export async function hybridSearch(db: Db, opts: SearchOptions): Promise<SearchRow[]> {
   if (opts.collectionIds && opts.collectionIds.length === 0) return [];
   const text = opts.text ?? (await textQuery(db, opts.query));
-  // Past the process's search slots the statement waits here rather than contend inside PostgreSQL.
-  const slots = searchSlots(db, searchConcurrency(getConfig().RETRIEVE_MAX_CONCURRENT));
-  const rows = await slots.run(() => hybridSearchRows(db, { ...opts, weights: opts.weights ?? EQUAL_WEIGHTS }, text));
+  const search = () => hybridSearchRows(db, { ...opts, weights: opts.weights ?? EQUAL_WEIGHTS }, text);
+  // With RETRIEVE_MAX_CONCURRENT set, past the process's search slots the statement waits here rather than
+  // contend inside PostgreSQL.
+  const limit = getConfig().RETRIEVE_MAX_CONCURRENT;
+  const rows = limit > 0 ? await searchSlots(db, limit).run(search) : await search();
   return rows.map((r, i) => ({ ...r, fusedRank: i + 1 }));
 }

@@ -1,7 +1,6 @@
 // How many hybrid searches one process runs at once. On two cores, eight searches at once cost PostgreSQL
 // four to five times the CPU each of one at a time (bench:ask, docs/benchmarks.md "Ask overhead") and
 // finish later than the same searches run two by two: the excess waits here, first come first served.
-import os from "node:os";
 import type { Db } from "../db/client";
 
 export interface Slots {
@@ -43,8 +42,6 @@ export function createSlots(limit: number): Slots {
   };
 }
 
-/** 0: the machine's cores (the database's are unknown here; the web process usually runs beside it or on a peer). */
-export const searchConcurrency = (configured: number) => (configured > 0 ? configured : Math.max(1, os.availableParallelism()));
 
 const perDb = new WeakMap<Db, Slots>();
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createSlots, searchConcurrency } from "@/lib/retrieve/slots";
+import { createSlots } from "@/lib/retrieve/slots";
 
 /** A call the test finishes by hand, so what runs when is decided by the test, not by timing. */
 function gate() {
@@ -66,9 +66,8 @@ describe("search slots", () => {
     expect(order).toEqual(["a", "b", "c"]);
   });
 
-  it("defaults to the machine's cores and keeps a configured limit", () => {
-    expect(searchConcurrency(3)).toBe(3);
-    expect(searchConcurrency(0)).toBeGreaterThanOrEqual(1);
+  it("refuses a limit that is not a positive integer", () => {
     expect(() => createSlots(0)).toThrow(/positive integer/);
+    expect(() => createSlots(1.5)).toThrow(/positive integer/);
   });
 });
