@@ -66,9 +66,31 @@ function multipart(files: Array<{ name: string; bytes: Uint8Array }>): FormData 
   return form;
 }
 
+/**
+ * POSTs an upload and reads the answer even when the server answers before the whole body is sent (a hostile
+ * file is refused as soon as it is recognised; on a busy machine that can be while the client still writes,
+ * and `fetch` then reports the closed connection instead of the answer).
+ */
 async function upload(body: BodyInit, headers: Record<string, string> = {}) {
-  const res = await fetch(`${app.baseUrl}/api/import/upload?collectionId=${collectionId}`, { method: "POST", headers: { ...importKey.headers, ...headers }, body });
-  return { status: res.status, body: (await res.json()) as { error?: { message: string; code: string } } & Record<string, unknown> };
+  const encoded = new Response(body);
+  const bytes = Buffer.from(await encoded.arrayBuffer());
+  const contentType = encoded.headers.get("content-type");
+  const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = httpRequest(new URL(`${app.baseUrl}/api/import/upload?collectionId=${collectionId}`), {
+      method: "POST",
+      headers: { ...importKey.headers, ...(contentType ? { "content-type": contentType } : {}), ...headers, "content-length": String(bytes.length) },
+    });
+    let answered = false;
+    req.on("response", (res) => {
+      answered = true;
+      let text = "";
+      res.on("data", (c) => (text += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on("error", (err) => (answered ? undefined : (err as NodeJS.ErrnoException).code === "EPIPE" || (err as NodeJS.ErrnoException).code === "ECONNRESET" ? undefined : reject(err)));
+    req.end(bytes);
+  });
+  return { status, body: JSON.parse(text) as { error?: { message: string; code: string } } & Record<string, unknown> };
 }
 
 describe("redirect targets", () => {
