@@ -48,6 +48,9 @@ export function safeRedirectPath(target: unknown, fallback = "/"): string {
     return fallback;
   }
   if (url.origin !== BASE) return fallback;
+  // Dot segments resolve away: "/..//evil.example" is the path "//evil.example", which any later
+  // reader that takes the path alone (a page redirecting to its own pathname) sends off-site.
+  if (refusal(url.pathname)) return fallback;
   return target;
 }
 

@@ -51,6 +51,8 @@ describe("safeRedirectPath", () => {
       "/\\evil.example", "\\\\evil.example", "/%5Cevil.example", "/%5cevil.example", "/%2Fevil.example", "/%2f%2fevil.example", "/%252F%252Fevil.example",
       "//evil.example", "///evil.example", "/\t/evil.example", "/\n/evil.example", "https://evil.example", "http:evil.example", "javascript:alert(1)",
       "evil.example", "", " /x", "/x%", "/x%zz", "/docs%2Fx", "/\u0000x",
+      // dot segments that resolve to a protocol-relative path
+      "/..//", "/..//evil.example", "/a/..//evil.example", "/./\u002fevil.example", "/%2e%2e//evil.example",
     ]) {
       expect(safeRedirectPath(p), JSON.stringify(p)).toBe("/");
     }
@@ -90,6 +92,9 @@ describe("sameOriginRedirect (next-auth's redirect callback)", () => {
     expect(sameOriginRedirect(`${ORIGIN}/\\evil.example`, ORIGIN)).toBe(ORIGIN);
     expect(sameOriginRedirect(`${ORIGIN}/%5Cevil.example`, ORIGIN)).toBe(ORIGIN);
     expect(sameOriginRedirect("not a url", ORIGIN)).toBe(ORIGIN);
+    // found by the property below (seed -943796616): the path resolves to "//"
+    expect(sameOriginRedirect("/..//", ORIGIN)).toBe(ORIGIN);
+    expect(sameOriginRedirect("/a/..//evil.example", ORIGIN)).toBe(ORIGIN);
   });
 
   it("property: the result is always on the app's origin", () => {
