@@ -61,9 +61,12 @@ export interface Hold {
 }
 
 interface WhoEntry {
+  who: Who;
   /** The budgets that apply, as the last statement for this principal found them. */
   ids: string[];
   readAt: number;
+  /** When work last reserved out of the leases in memory (a lease in use is renewed, an idle one goes back). */
+  usedAt: number;
   /** One call's (or ask's) maximum, for renewing. */
   unit: Amounts;
   renewing: boolean;
@@ -171,19 +174,19 @@ function wantsFor(reg: Registry, ids: string[], unit: Amounts): { ids: string[];
 /** Takes in what one statement did to a budget: the lease grows or starts, and the caller's hold of `need`. */
 function absorb(db: Db, reg: Registry, r: LeaseRow, need: number, now: number): Hold | null {
   const current = reg.leases.get(r.id);
-  if (current && (current.generation !== r.generation || !r.reserved_ok || Number(r.granted) === 0)) close(current);
+  if (current && (current.generation !== r.generation || !r.reserved_ok || !r.leasable)) close(current);
   if (!r.reserved_ok) return null;
   const granted = Number(r.granted);
   const seen = Number(r.used) + Number(r.reserved);
   const open = reg.leases.get(r.id);
   let l: Lease;
-  if (granted > 0 && open) {
+  if (open) {
     l = open;
     l.held += need + granted;
     Object.assign(l, { row: r, seen, refreshedAt: now, handed: 0 });
   } else {
-    // Too little left to lease (granted 0): a reservation of this call alone, released as soon as it ends.
-    l = { db, id: r.id, metric: r.metric, generation: r.generation, held: need + granted, out: 0, closed: granted === 0, row: r, seen, refreshedAt: now, handed: 0 };
+    // Too little left to lease: a reservation of this call alone, released as soon as it ends.
+    l = { db, id: r.id, metric: r.metric, generation: r.generation, held: need + granted, out: 0, closed: !r.leasable, row: r, seen, refreshedAt: now, handed: 0 };
     if (!l.closed) {
       reg.leases.set(r.id, l);
       sweep();
@@ -200,23 +203,29 @@ async function viaStatement(db: Db, reg: Registry, key: string, w: Who, model: s
   // An exempt model matches no budget: that says nothing about which budgets apply to the principal.
   if (model === null || rows.length > 0) {
     const prev = reg.whos.get(key);
-    reg.whos.set(key, { ids: rows.map((r) => r.id), readAt: performance.now(), unit, renewing: prev?.renewing ?? false });
+    const who = { userId: w.userId, apiKeyId: w.apiKeyId, agentId: w.agentId, scheduleId: w.scheduleId };
+    reg.whos.set(key, { who, ids: rows.map((r) => r.id), readAt: performance.now(), usedAt: prev?.usedAt ?? 0, unit, renewing: prev?.renewing ?? false });
   }
   return rows;
 }
 
-/** Renews the leases a principal's work uses, off the caller's path, before they run out or expire. */
-function maybeRenew(db: Db, reg: Registry, key: string, w: Who, now: number): void {
+/** On use: renews a principal's leases off the caller's path when they run low or are half their lifetime old. */
+function maybeRenew(db: Db, reg: Registry, key: string, now: number): void {
   const entry = reg.whos.get(key)!;
-  if (entry.renewing) return;
+  entry.usedAt = now;
   const low = entry.ids.some((id) => {
     const l = reg.leases.get(id)!;
     return free(l) < Math.max(WANT_CALLS * inMetric(l.metric, entry.unit), 2 * l.handed) / 2;
   });
-  if (!low && now - entry.readAt < LEASE_MS / 2) return;
+  if (low || now - entry.readAt >= LEASE_MS / 2) renew(db, reg, key);
+}
+
+/** One statement (reserving nothing for a caller) that tops up and re-reads every budget a principal's work uses. */
+function renew(db: Db, reg: Registry, key: string): void {
+  const entry = reg.whos.get(key);
+  if (!entry || entry.renewing) return;
   entry.renewing = true;
-  const who = { userId: w.userId, apiKeyId: w.apiKeyId, agentId: w.agentId, scheduleId: w.scheduleId };
-  void viaStatement(db, reg, key, who, null, { tokens: 0, gpuSeconds: 0 }, entry.unit)
+  void viaStatement(db, reg, key, entry.who, null, { tokens: 0, gpuSeconds: 0 }, entry.unit)
     .then((rows) => {
       const at = performance.now();
       for (const r of rows) absorb(db, reg, r, 0, at);
@@ -240,7 +249,7 @@ export async function takeHolds(db: Db, scope: UsageScope, model: string | null,
   const now = performance.now();
   const mem = fromMemory(reg, key, need, now);
   if (mem) {
-    maybeRenew(db, reg, key, scope, now);
+    maybeRenew(db, reg, key, now);
     return { holds: mem, rows: mem.map((h) => stateOf(h.lease, h.remaining)) };
   }
   const rows = await viaStatement(db, reg, key, scope, model, need, unit);
@@ -279,14 +288,20 @@ onSettled((db, settled) => {
   }
 });
 
-// Idle and expired leases are given back a quarter of LEASE_MS after they expire at the latest.
+// Every quarter of LEASE_MS: leases in use since their last statement are renewed once half their lifetime old
+// (so work arriving less than about a second apart keeps finding them), and expired ones — idle, or past the
+// window end they were taken with — are given back.
 let sweeper: ReturnType<typeof setInterval> | null = null;
 function sweep(): void {
   if (sweeper) return;
   sweeper = setInterval(() => {
     const now = performance.now();
     let any = false;
-    for (const reg of registries().values()) {
+    for (const [db, reg] of registries()) {
+      for (const [key, e] of reg.whos) {
+        if (e.usedAt > e.readAt && now - e.readAt >= LEASE_MS / 2) renew(db, reg, key);
+        else if (now - e.readAt > LEASE_MS) reg.whos.delete(key);
+      }
       for (const l of [...reg.leases.values()]) if (now - l.refreshedAt > LEASE_MS || Date.now() >= new Date(l.row.window_end).getTime()) close(l);
       any ||= reg.leases.size > 0;
     }

@@ -67,7 +67,9 @@ export interface LeaseRequest {
 }
 
 export interface LeaseRow extends ReservationRow {
-  /** The slice reserved beyond `need` (0: too little is left to lease — the reservation is per call). */
+  /** Whether enough is left to lease (false: the reservation is per call, released as soon as the call ends). */
+  leasable: boolean;
+  /** The slice reserved beyond `need`. */
   granted: number;
 }
 
@@ -90,7 +92,7 @@ export function leaseBudgets(sql: SqlRunner, w: Who, model: string | null, r: Le
          AND NOT EXISTS (SELECT 1 FROM budget_exempt_models e WHERE e.model = $5::text)
        ORDER BY b.id FOR UPDATE
      ), sized AS (
-       SELECT m.id, m.room, x.need,
+       SELECT m.id, m.room, x.need, x.unit > 0 AND m.room - x.need >= ${LEASE_MIN_CALLS} * x.unit AS leasable,
               CASE WHEN x.unit > 0 AND m.room - x.need >= ${LEASE_MIN_CALLS} * x.unit
                    THEN LEAST(GREATEST(COALESCE(wa.amount, x.want), 0), (m.room - x.need) / ${LEASE_MIN_CALLS}) ELSE 0 END AS slice
        FROM matched m
@@ -101,10 +103,10 @@ export function leaseBudgets(sql: SqlRunner, w: Who, model: string | null, r: Le
      ), taken AS (
        UPDATE budgets b SET reserved = b.reserved + s.need + s.slice
        FROM sized s WHERE b.id = s.id AND s.room > 0
-       RETURNING b.id, b.used, b.reserved, b.generation, s.slice
+       RETURNING b.id, b.used, b.reserved, b.generation, s.slice, s.leasable
      )
      SELECT ${BUDGET_COLUMNS.replace("b.used, b.reserved, b.generation", "COALESCE(t.used, b.used) AS used, COALESCE(t.reserved, b.reserved) AS reserved, COALESCE(t.generation, b.generation) AS generation")},
-            t.id IS NOT NULL AS reserved_ok, COALESCE(t.slice, 0)::float8 AS granted
+            t.id IS NOT NULL AS reserved_ok, COALESCE(t.leasable, false) AS leasable, COALESCE(t.slice, 0)::float8 AS granted
      FROM budgets b JOIN matched m ON m.id = b.id LEFT JOIN taken t ON t.id = b.id CROSS JOIN async_commit`,
     [...who(w), model, r.need.tokens, r.need.gpuSeconds, r.unit.tokens, r.unit.gpuSeconds, r.wants.ids, r.wants.amounts, r.defaultWant.tokens, r.defaultWant.gpuSeconds],
     // Prepared: planning this statement cost more than running it (docs/benchmarks.md, "Guardrails").

@@ -23,7 +23,7 @@ import { setDb } from "@/lib/db/client";
 import { seedDemoWiki } from "@/lib/ingest";
 import { getLlm, resetLlm } from "@/lib/llm";
 import { setBudget } from "@/lib/usage/budgets";
-import { setGuardrailsOffForBenchmark } from "@/lib/usage/meter";
+import { flushUsage, setGuardrailsOffForBenchmark } from "@/lib/usage/meter";
 import { usageScopeFor, withUsage } from "@/lib/usage/scope";
 import { startFakeOllama } from "@/tests/fakes/ollama";
 import { makeUser } from "@/tests/helpers/auth";
@@ -140,6 +140,7 @@ async function main() {
       const outcomes = await withUsage(usageScopeFor(ctx), () => Promise.allSettled(Array.from({ length: CALLERS }, () => getLlm().chat(messages, { maxTokens: 300 }))));
       admitted += outcomes.filter((o) => o.status === "fulfilled").length;
       refused += outcomes.filter((o) => o.status === "rejected").length;
+      await flushUsage(); // the settlements are written off the callers' path: read the budget once they landed
       const [row] = await db.sql<{ used: number }>`SELECT used FROM budgets WHERE id = ${b.id}::uuid`;
       overshoots.push(Number(row!.used) - 100_000);
     }
@@ -149,6 +150,7 @@ async function main() {
     console.log(`  admitted ${admitted}, refused with 429 ${refused}; overshoot over the limit: max ${fmt(worst, 0)} tokens, median ${fmt(percentile(overshoots, 50), 0)} (bound: one call's maximum, ${maxPerCall}: ${worst <= maxPerCall ? "held" : "NOT held"})`);
     console.log(`\nload average at end: ${loadAverage()}`);
   } finally {
+    await flushUsage(); // leases go back and the writer finishes before the database goes
     await scratch.drop();
     await ollama.close();
   }
