@@ -24,8 +24,8 @@ import { enqueue, onSettled, retryOnConflict } from "./writer";
 
 /** A lease hands out nothing once this old (since its last statement), and is given back. */
 export const LEASE_MS = 1000;
-/** The slice a lease asks for: this many of the calls it is for, or twice what it handed out since it was renewed. */
-const WANT_CALLS = 8;
+/** The slice a lease keeps: this many of the calls it is for, or twice what it recently handed out. */
+const WANT_CALLS = 16;
 
 export interface Amounts {
   tokens: number;
@@ -50,7 +50,7 @@ export interface Lease {
   /** used + reserved then (this lease included): with `held` and `out` now, where the budget stands. */
   seen: number;
   refreshedAt: number;
-  /** Handed out since the last statement: sizes the next slice. */
+  /** Handed out recently (halved at each statement on the lease): sizes the next slice. */
   handed: number;
 }
 
@@ -74,6 +74,8 @@ interface WhoEntry {
 interface Registry {
   leases: Map<string, Lease>;
   whos: Map<string, WhoEntry>;
+  /** A statement reserving for a principal's work, in flight: work arriving meanwhile waits for its lease. */
+  taking: Map<string, Promise<unknown>>;
 }
 
 type Who = Pick<UsageScope, "userId" | "apiKeyId" | "agentId" | "scheduleId">;
@@ -85,7 +87,7 @@ type Holder = typeof globalThis & { [KEY]?: Map<Db, Registry> };
 const registries = () => ((globalThis as Holder)[KEY] ??= new Map());
 function registry(db: Db): Registry {
   let r = registries().get(db);
-  if (!r) registries().set(db, (r = { leases: new Map(), whos: new Map() }));
+  if (!r) registries().set(db, (r = { leases: new Map(), whos: new Map(), taking: new Map() }));
   return r;
 }
 
@@ -183,7 +185,7 @@ function absorb(db: Db, reg: Registry, r: LeaseRow, need: number, now: number): 
   if (open) {
     l = open;
     l.held += need + granted;
-    Object.assign(l, { row: r, seen, refreshedAt: now, handed: 0 });
+    Object.assign(l, { row: r, seen, refreshedAt: now, handed: l.handed / 2 });
   } else {
     // Too little left to lease: a reservation of this call alone, released as soon as it ends.
     l = { db, id: r.id, metric: r.metric, generation: r.generation, held: need + granted, out: 0, closed: !r.leasable, row: r, seen, refreshedAt: now, handed: 0 };
@@ -209,13 +211,13 @@ async function viaStatement(db: Db, reg: Registry, key: string, w: Who, model: s
   return rows;
 }
 
-/** On use: renews a principal's leases off the caller's path when they run low or are half their lifetime old. */
+/** On use: renews a principal's leases off the caller's path when a quarter is left or they are half their lifetime old. */
 function maybeRenew(db: Db, reg: Registry, key: string, now: number): void {
   const entry = reg.whos.get(key)!;
   entry.usedAt = now;
   const low = entry.ids.some((id) => {
     const l = reg.leases.get(id)!;
-    return free(l) < Math.max(WANT_CALLS * inMetric(l.metric, entry.unit), 2 * l.handed) / 2;
+    return free(l) < Math.max(WANT_CALLS * inMetric(l.metric, entry.unit), 2 * l.handed) / 4;
   });
   if (low || now - entry.readAt >= LEASE_MS / 2) renew(db, reg, key);
 }
@@ -246,13 +248,27 @@ function renew(db: Db, reg: Registry, key: string): void {
 export async function takeHolds(db: Db, scope: UsageScope, model: string | null, need: Amounts, unit: Amounts): Promise<{ holds: Hold[]; rows: BudgetRow[] }> {
   const reg = registry(db);
   const key = keyOf(scope);
-  const now = performance.now();
-  const mem = fromMemory(reg, key, need, now);
-  if (mem) {
-    maybeRenew(db, reg, key, now);
-    return { holds: mem, rows: mem.map((h) => stateOf(h.lease, h.remaining)) };
+  const served = () => {
+    const mem = fromMemory(reg, key, need, performance.now());
+    if (mem) maybeRenew(db, reg, key, performance.now());
+    return mem && { holds: mem, rows: mem.map((h) => stateOf(h.lease, h.remaining)) };
+  };
+  const mem = served();
+  if (mem) return mem;
+  // Work arriving while a statement takes this principal's leases waits for it rather than racing it: the
+  // leases it brings usually have room (and racing statements would each see the others' slices as used).
+  const inFlight = reg.taking.get(key);
+  if (inFlight) {
+    await inFlight.catch(() => {});
+    const after = served();
+    if (after) return after;
   }
-  const rows = await viaStatement(db, reg, key, scope, model, need, unit);
+  const statement = viaStatement(db, reg, key, scope, model, need, unit);
+  if (!inFlight) {
+    reg.taking.set(key, statement);
+    void statement.catch(() => {}).finally(() => reg.taking.get(key) === statement && reg.taking.delete(key));
+  }
+  const rows = await statement;
   const at = performance.now();
   const holds: Hold[] = [];
   for (const r of rows) {
@@ -264,6 +280,10 @@ export async function takeHolds(db: Db, scope: UsageScope, model: string | null,
     // What the other budgets took goes back the one way everything goes back: the writer.
     const parts = holds.map((h) => ({ id: h.lease.id, generation: h.lease.generation, release: endHold(h) })).filter((p) => p.release > 0);
     if (parts.length) enqueue(db, { scope: null, entry: null, parts });
+    // This process's own leases are part of what the budget found reserved: while they have room, the work
+    // runs out of them rather than being refused by them.
+    const own = served();
+    if (own) return own;
     throw new BudgetExhaustedError(budgetName(refused, scope), new Date(refused.window_end));
   }
   return { holds, rows: holds.map((h) => stateOf(h.lease, h.remaining)) };
