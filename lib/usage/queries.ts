@@ -1,9 +1,9 @@
 // The SQL of the usage ledger and the budgets. Every statement that changes several budgets locks them in id
 // order first (`ORDER BY id FOR UPDATE`): a call reserves on its user's budget and the global one while
 // other calls settle on them, and any other order deadlocks under concurrency.
-// The two statements on the model-call path (reserve before,
-// settle + ledger row after) are one round trip each; everything else serves the admin page, the API and
-// the window reset.
+// The two statements of the model-call path (reserve or take a lease before — none while the process's lease
+// has room —, settle + ledger row after, off the caller's path) are one round trip each; everything else
+// serves the admin page, the API and the window reset.
 import type { SqlRunner } from "../db/sql-runner";
 import type { UsageScope } from "./scope";
 
@@ -150,10 +150,10 @@ export interface Settlement {
 }
 
 /**
- * Settles any number of calls and releases in one statement (group commit: the writer in meter.ts sends
- * what queued while the previous statement ran): every reservation is given back, each call's real cost is
- * added to the budgets whose window is still the one it was reserved in (`generations`) unless its model
- * is exempt, and the calls' ledger rows are written. Each budget is updated once, under its lock, with the
+ * Settles any number of calls and releases in one statement (group commit: the writer in writer.ts sends
+ * what queued while the previous statement ran): each part's `release` is taken off `reserved`, each call's
+ * real cost is added to the budgets whose window is still the one it was reserved in (`generation`) unless
+ * its model is exempt, and the calls' ledger rows are written. Each budget is updated once, under its lock, with the
  * batch's sum, and returned with its use before and after: exactly one statement sees a budget cross its
  * threshold or its limit in a window.
  */
