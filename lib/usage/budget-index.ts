@@ -7,6 +7,7 @@
 // this process's calls are not counted against it, as usage before a budget existed never is. Budgets that
 // exist are reserved on through leases (lease.ts): their use and mode are never taken from this index.
 import type { Db } from "../db/client";
+import { forgetPrincipals } from "./lease";
 import { budgetScopes, exemptModels } from "./queries";
 import type { UsageScope } from "./scope";
 
@@ -33,6 +34,8 @@ async function load(db: Db): Promise<Index> {
   return { global: rows.some((r) => r.scope_kind === "global"), scopes: new Set(rows.map((r) => `${r.scope_kind}:${r.scope_id}`)), exempt: new Set(exempt.map((e) => e.model)) };
 }
 
+const sameScopes = (a: Index, b: Index) => a.global === b.global && a.scopes.size === b.scopes.size && [...a.scopes].every((s) => b.scopes.has(s));
+
 function indexOf(db: Db): Promise<Index> | Index {
   const now = performance.now();
   const current = entries().get(db);
@@ -41,7 +44,10 @@ function indexOf(db: Db): Promise<Index> | Index {
   entries().set(db, entry);
   entry.index.then(
     (index) => {
-      if (entries().get(db) === entry) entry.last = index;
+      if (entries().get(db) !== entry) return;
+      // Budgets created or deleted elsewhere: the leases' record of which budgets apply to whom is read again.
+      if (entry.last && !sameScopes(entry.last, index)) forgetPrincipals(db);
+      entry.last = index;
     },
     // A failed read is not kept: the next call reads again.
     () => entries().get(db) === entry && entries().set(db, { ...entry, at: -Infinity }),
@@ -73,4 +79,5 @@ export async function isExemptModel(db: Db, model: string): Promise<boolean> {
 /** A budget was created or a model exempted here: the next piece of work reads the index again. */
 export function budgetsChanged(): void {
   entries().clear();
+  forgetPrincipals();
 }

@@ -76,6 +76,8 @@ interface Registry {
   whos: Map<string, WhoEntry>;
   /** A statement reserving for a principal's work, in flight: work arriving meanwhile waits for its lease. */
   taking: Map<string, Promise<unknown>>;
+  /** The sweeper's renewal of the leases in use is in flight. */
+  renewing: boolean;
 }
 
 type Who = Pick<UsageScope, "userId" | "apiKeyId" | "agentId" | "scheduleId">;
@@ -87,7 +89,7 @@ type Holder = typeof globalThis & { [KEY]?: Map<Db, Registry> };
 const registries = () => ((globalThis as Holder)[KEY] ??= new Map());
 function registry(db: Db): Registry {
   let r = registries().get(db);
-  if (!r) registries().set(db, (r = { leases: new Map(), whos: new Map(), taking: new Map() }));
+  if (!r) registries().set(db, (r = { leases: new Map(), whos: new Map(), taking: new Map(), renewing: false }));
   return r;
 }
 
@@ -162,13 +164,16 @@ function fromMemory(reg: Registry, key: string, need: Amounts, now: number): Hol
   return leases.map((l) => hold(l, inMetric(l.metric, need)));
 }
 
-function wantsFor(reg: Registry, ids: string[], unit: Amounts): { ids: string[]; amounts: number[] } {
-  const out = { ids: [] as string[], amounts: [] as number[] };
+/** What to top each lease up by: sixteen calls' worth, or twice what it recently handed out, less what it has. */
+function wantsFor(reg: Registry, ids: string[], unitOf: (id: string) => Amounts): { ids: string[]; amounts: number[]; units: number[] } {
+  const out = { ids: [] as string[], amounts: [] as number[], units: [] as number[] };
   for (const id of ids) {
     const l = reg.leases.get(id);
     if (!l) continue;
+    const unit = inMetric(l.metric, unitOf(id));
     out.ids.push(id);
-    out.amounts.push(Math.max(0, Math.max(WANT_CALLS * inMetric(l.metric, unit), 2 * l.handed) - free(l)));
+    out.amounts.push(Math.max(0, Math.max(WANT_CALLS * unit, 2 * l.handed) - free(l)));
+    out.units.push(unit);
   }
   return out;
 }
@@ -200,7 +205,7 @@ function absorb(db: Db, reg: Registry, r: LeaseRow, need: number, now: number): 
 async function viaStatement(db: Db, reg: Registry, key: string, w: Who, model: string | null, need: Amounts, unit: Amounts): Promise<LeaseRow[]> {
   const known = reg.whos.get(key)?.ids ?? [];
   const rows = await retryOnConflict(() =>
-    leaseBudgets(db.sql, w, model, { need, unit, wants: wantsFor(reg, known, unit), defaultWant: { tokens: WANT_CALLS * unit.tokens, gpuSeconds: WANT_CALLS * unit.gpuSeconds } }),
+    leaseBudgets(db.sql, w, model, { need, unit, wants: wantsFor(reg, known, () => unit), defaultWant: { tokens: WANT_CALLS * unit.tokens, gpuSeconds: WANT_CALLS * unit.gpuSeconds } }),
   );
   // An exempt model matches no budget: that says nothing about which budgets apply to the principal.
   if (model === null || rows.length > 0) {
@@ -211,7 +216,7 @@ async function viaStatement(db: Db, reg: Registry, key: string, w: Who, model: s
   return rows;
 }
 
-/** On use: renews a principal's leases off the caller's path when a quarter is left or they are half their lifetime old. */
+/** On use: tops a principal's leases up off the caller's path when a quarter is left (the sweeper renews them by age). */
 function maybeRenew(db: Db, reg: Registry, key: string, now: number): void {
   const entry = reg.whos.get(key)!;
   entry.usedAt = now;
@@ -219,7 +224,50 @@ function maybeRenew(db: Db, reg: Registry, key: string, now: number): void {
     const l = reg.leases.get(id)!;
     return free(l) < Math.max(WANT_CALLS * inMetric(l.metric, entry.unit), 2 * l.handed) / 4;
   });
-  if (low || now - entry.readAt >= LEASE_MS / 2) renew(db, reg, key);
+  if (low) renew(db, reg, key);
+}
+
+/**
+ * Renews every lease in use on a database handle — of every principal whose work reserved out of them since
+ * their last statement — in one statement (so a row shared by many principals, the global budget's, is locked
+ * once per renewal, not once per principal), and re-reads their rows: budget mode and the limits stay within
+ * LEASE_MS of the database.
+ */
+function renewInUse(db: Db, reg: Registry): void {
+  if (reg.renewing) return;
+  const entries = [...reg.whos.entries()].filter(([, e]) => e.usedAt > e.readAt && e.ids.every((id) => reg.leases.has(id)));
+  if (entries.length === 0) return;
+  const unitOf = new Map<string, Amounts>();
+  for (const [, e] of entries) {
+    for (const id of e.ids) {
+      const u = unitOf.get(id);
+      unitOf.set(id, u ? { tokens: Math.max(u.tokens, e.unit.tokens), gpuSeconds: Math.max(u.gpuSeconds, e.unit.gpuSeconds) } : e.unit);
+    }
+  }
+  const zero = { tokens: 0, gpuSeconds: 0 };
+  const wants = wantsFor(reg, [...unitOf.keys()], (id) => unitOf.get(id)!);
+  const nobody = { userId: null, apiKeyId: null, agentId: null, scheduleId: null };
+  reg.renewing = true;
+  const sent = performance.now();
+  void retryOnConflict(() => leaseBudgets(db.sql, nobody, null, { need: zero, unit: zero, wants, defaultWant: zero, renewOnly: true }))
+    .then((rows) => {
+      const at = performance.now();
+      for (const r of rows) absorb(db, reg, r, 0, at);
+      const found = new Set(rows.map((r) => r.id));
+      for (const [key, e] of entries) {
+        if (reg.whos.get(key) !== e) continue;
+        // A budget gone (deleted) leaves the principal's next work to find what applies by statement.
+        if (e.ids.every((id) => found.has(id))) e.readAt = sent;
+        else reg.whos.delete(key);
+      }
+    })
+    .catch((err: Error) => log("warn", "budget lease renewal failed", { error: err.message }))
+    .finally(() => (reg.renewing = false));
+}
+
+/** The budgets that exist changed (budget-index.ts saw it): which apply to whom is read again by statement. */
+export function forgetPrincipals(db?: Db): void {
+  for (const [d, reg] of registries()) if (!db || d === db) reg.whos.clear();
 }
 
 /** One statement (reserving nothing for a caller) that tops up and re-reads every budget a principal's work uses. */
@@ -318,10 +366,12 @@ function sweep(): void {
     const now = performance.now();
     let any = false;
     for (const [db, reg] of registries()) {
+      let due = false;
       for (const [key, e] of reg.whos) {
-        if (e.usedAt > e.readAt && now - e.readAt >= LEASE_MS / 2) renew(db, reg, key);
+        if (e.usedAt > e.readAt) due ||= now - e.readAt >= LEASE_MS / 2;
         else if (now - e.readAt > LEASE_MS) reg.whos.delete(key);
       }
+      if (due) renewInUse(db, reg);
       for (const l of [...reg.leases.values()]) if (now - l.refreshedAt > LEASE_MS || Date.now() >= new Date(l.row.window_end).getTime()) close(l);
       any ||= reg.leases.size > 0;
     }

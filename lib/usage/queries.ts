@@ -60,10 +60,12 @@ export interface LeaseRequest {
   need: { tokens: number; gpuSeconds: number };
   /** One call's maximum: a budget is leased only while LEASE_MIN_CALLS of them are left after the slice. */
   unit: { tokens: number; gpuSeconds: number };
-  /** The slice wanted on top of `need`, per budget already leased (ids, amounts in its metric) … */
-  wants: { ids: string[]; amounts: number[] };
+  /** The slice wanted on top of `need`, per budget already leased (ids; amounts and one call's maximum in its metric) … */
+  wants: { ids: string[]; amounts: number[]; units: number[] };
   /** … and on any other (a budget this process has not leased yet). */
   defaultWant: { tokens: number; gpuSeconds: number };
+  /** Renew exactly the budgets in `wants` (whoever's they are) instead of those that apply to `w`. */
+  renewOnly?: boolean;
 }
 
 export interface LeaseRow extends ReservationRow {
@@ -80,7 +82,8 @@ export interface LeaseRow extends ReservationRow {
  * so slices shrink as a budget nears its limit and near it every call reserves by statement, as concurrent
  * callers queue on the row lock and each sees the others' reservations and leases: a budget is overshot by at
  * most one call's estimate, across any number of processes. Returns every applicable budget with whether it
- * took the reservation; the caller gives back what was taken when one refused.
+ * took the reservation; the caller gives back what was taken when one refused. With `renewOnly` it renews the
+ * given budgets (a process's leases in use, whoever's they are) instead, reserving nothing for a caller.
  *
  * `matched` locks the rows and, under READ COMMITTED, returns their latest version once it has the lock, so
  * the room the slice is sized from is the room at the moment of the update.
@@ -88,18 +91,19 @@ export interface LeaseRow extends ReservationRow {
 export function leaseBudgets(sql: SqlRunner, w: Who, model: string | null, r: LeaseRequest): Promise<LeaseRow[]> {
   return sql.query<LeaseRow>(
     `WITH ${ASYNC_COMMIT}, matched AS (
-       SELECT b.id, b.metric, b.limit_value - b.used - b.reserved AS room FROM budgets b WHERE ${APPLICABLE}
-         AND NOT EXISTS (SELECT 1 FROM budget_exempt_models e WHERE e.model = $5::text)
+       SELECT b.id, b.metric, b.limit_value - b.used - b.reserved AS room FROM budgets b
+       WHERE CASE WHEN $14::bool THEN b.id = ANY($10::uuid[])
+                  ELSE ${APPLICABLE} AND NOT EXISTS (SELECT 1 FROM budget_exempt_models e WHERE e.model = $5::text) END
        ORDER BY b.id FOR UPDATE
      ), sized AS (
        SELECT m.id, m.room, x.need, x.unit > 0 AND m.room - x.need >= ${LEASE_MIN_CALLS} * x.unit AS leasable,
               CASE WHEN x.unit > 0 AND m.room - x.need >= ${LEASE_MIN_CALLS} * x.unit
-                   THEN LEAST(GREATEST(COALESCE(wa.amount, x.want), 0), (m.room - x.need) / ${LEASE_MIN_CALLS}) ELSE 0 END AS slice
+                   THEN LEAST(GREATEST(x.want, 0), (m.room - x.need) / ${LEASE_MIN_CALLS}) ELSE 0 END AS slice
        FROM matched m
+       LEFT JOIN unnest($10::uuid[], $11::float8[], $15::float8[]) AS wa(id, amount, unit) ON wa.id = m.id
        CROSS JOIN LATERAL (SELECT CASE m.metric WHEN 'tokens' THEN $6::float8 ELSE $7::float8 END AS need,
-                                  CASE m.metric WHEN 'tokens' THEN $8::float8 ELSE $9::float8 END AS unit,
-                                  CASE m.metric WHEN 'tokens' THEN $12::float8 ELSE $13::float8 END AS want) x
-       LEFT JOIN unnest($10::uuid[], $11::float8[]) AS wa(id, amount) ON wa.id = m.id
+                                  COALESCE(wa.unit, CASE m.metric WHEN 'tokens' THEN $8::float8 ELSE $9::float8 END) AS unit,
+                                  COALESCE(wa.amount, CASE m.metric WHEN 'tokens' THEN $12::float8 ELSE $13::float8 END) AS want) x
      ), taken AS (
        UPDATE budgets b SET reserved = b.reserved + s.need + s.slice
        FROM sized s WHERE b.id = s.id AND s.room > 0
@@ -108,7 +112,8 @@ export function leaseBudgets(sql: SqlRunner, w: Who, model: string | null, r: Le
      SELECT ${BUDGET_COLUMNS.replace("b.used, b.reserved, b.generation", "COALESCE(t.used, b.used) AS used, COALESCE(t.reserved, b.reserved) AS reserved, COALESCE(t.generation, b.generation) AS generation")},
             t.id IS NOT NULL AS reserved_ok, COALESCE(t.leasable, false) AS leasable, COALESCE(t.slice, 0)::float8 AS granted
      FROM budgets b JOIN matched m ON m.id = b.id LEFT JOIN taken t ON t.id = b.id CROSS JOIN async_commit`,
-    [...who(w), model, r.need.tokens, r.need.gpuSeconds, r.unit.tokens, r.unit.gpuSeconds, r.wants.ids, r.wants.amounts, r.defaultWant.tokens, r.defaultWant.gpuSeconds],
+    [...who(w), model, r.need.tokens, r.need.gpuSeconds, r.unit.tokens, r.unit.gpuSeconds, r.wants.ids, r.wants.amounts, r.defaultWant.tokens, r.defaultWant.gpuSeconds,
+     r.renewOnly ?? false, r.wants.units],
     // Prepared: planning this statement cost more than running it (docs/benchmarks.md, "Guardrails").
     { prepare: true },
   );
