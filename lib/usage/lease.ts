@@ -244,6 +244,11 @@ function renewInUse(db: Db, reg: Registry): void {
       unitOf.set(id, u ? { tokens: Math.max(u.tokens, e.unit.tokens), gpuSeconds: Math.max(u.gpuSeconds, e.unit.gpuSeconds) } : e.unit);
     }
   }
+  if (unitOf.size === 0) {
+    // Principals no budget applies to (as of the last statement): nothing to re-read; the index tells of new ones.
+    for (const [, e] of entries) e.readAt = performance.now();
+    return;
+  }
   const zero = { tokens: 0, gpuSeconds: 0 };
   const wants = wantsFor(reg, [...unitOf.keys()], (id) => unitOf.get(id)!);
   const nobody = { userId: null, apiKeyId: null, agentId: null, scheduleId: null };
