@@ -1,12 +1,14 @@
-// Which principals have budgets at all, per process, so that work no budget applies to (no global budget,
-// none of its own) starts without a statement. Budgets are few and rarely created; the index is read from
+// Which principals have budgets at all, and which models are exempt from them, per process, so that work no
+// budget applies to (no global budget, none of its own) starts without a statement, and a call of an exempt
+// model reserves nothing. Budgets are few and rarely created; the index is read from
 // the database at most once per BUDGET_INDEX_TTL_MS (in the background, the previous index served meanwhile)
 // and dropped at once when this process creates a budget (setBudget). A budget created by another process
 // therefore applies here within about that time; until then
 // this process's calls are not counted against it, as usage before a budget existed never is. Budgets that
-// exist are always reserved on by statement (their use and mode are never taken from this index).
+// exist are reserved on through leases (lease.ts): their use and mode are never taken from this index.
 import type { Db } from "../db/client";
-import { budgetScopes } from "./queries";
+import { forgetPrincipals } from "./lease";
+import { budgetScopes, exemptModels } from "./queries";
 import type { UsageScope } from "./scope";
 
 export const BUDGET_INDEX_TTL_MS = 1000;
@@ -14,6 +16,7 @@ export const BUDGET_INDEX_TTL_MS = 1000;
 interface Index {
   global: boolean;
   scopes: Set<string>;
+  exempt: Set<string>;
 }
 interface Entry {
   at: number;
@@ -27,9 +30,11 @@ type Holder = typeof globalThis & { [KEY]?: Map<Db, Entry> };
 const entries = () => ((globalThis as Holder)[KEY] ??= new Map());
 
 async function load(db: Db): Promise<Index> {
-  const rows = await budgetScopes(db.sql);
-  return { global: rows.some((r) => r.scope_kind === "global"), scopes: new Set(rows.map((r) => `${r.scope_kind}:${r.scope_id}`)) };
+  const [rows, exempt] = await Promise.all([budgetScopes(db.sql), exemptModels(db.sql)]);
+  return { global: rows.some((r) => r.scope_kind === "global"), scopes: new Set(rows.map((r) => `${r.scope_kind}:${r.scope_id}`)), exempt: new Set(exempt.map((e) => e.model)) };
 }
+
+const sameScopes = (a: Index, b: Index) => a.global === b.global && a.scopes.size === b.scopes.size && [...a.scopes].every((s) => b.scopes.has(s));
 
 function indexOf(db: Db): Promise<Index> | Index {
   const now = performance.now();
@@ -39,7 +44,10 @@ function indexOf(db: Db): Promise<Index> | Index {
   entries().set(db, entry);
   entry.index.then(
     (index) => {
-      if (entries().get(db) === entry) entry.last = index;
+      if (entries().get(db) !== entry) return;
+      // Budgets created or deleted elsewhere: the leases' record of which budgets apply to whom is read again.
+      if (entry.last && !sameScopes(entry.last, index)) forgetPrincipals(db);
+      entry.last = index;
     },
     // A failed read is not kept: the next call reads again.
     () => entries().get(db) === entry && entries().set(db, { ...entry, at: -Infinity }),
@@ -62,7 +70,14 @@ export async function anyBudgetFor(db: Db, w: Pick<UsageScope, "userId" | "apiKe
   );
 }
 
-/** A budget was created here: the next piece of work reads the index again. */
+/** Whether an admin exempted `model` from every budget (as of at most BUDGET_INDEX_TTL_MS ago). */
+export async function isExemptModel(db: Db, model: string): Promise<boolean> {
+  const found = indexOf(db);
+  return (found instanceof Promise ? await found : found).exempt.has(model);
+}
+
+/** A budget was created or a model exempted here: the next piece of work reads the index again. */
 export function budgetsChanged(): void {
   entries().clear();
+  forgetPrincipals();
 }

@@ -9,6 +9,7 @@ import type { Db } from "../db/client";
 import { NotFoundError, ValidationError } from "../errors";
 import { budgetName } from "./budget-check";
 import { budgetsChanged } from "./budget-index";
+import { returnLeases } from "./lease";
 import {
   closeEndedWindows,
   deleteBudget as deleteBudgetRow,
@@ -101,6 +102,9 @@ export async function setBudget(ctx: AccessContext, raw: BudgetInput): Promise<B
     timeZone: config.BUDGET_TIME_ZONE,
   });
   if (created) budgetsChanged();
+  // This process's lease of the budget goes back: its next work sees the new limit and threshold at once
+  // (other processes within their lease's lifetime, LEASE_MS).
+  else returnLeases(row.id);
   await auditAs(ctx, created ? "budget.create" : "budget.change", `budget:${row.id}`, {
     budget: budgetName(row),
     limit: Number(row.limit_value),
@@ -114,6 +118,7 @@ export async function restartBudget(ctx: AccessContext, id: string): Promise<Bud
   requireAdmin(ctx);
   const row = await restartBudgetWindow(ctx.db.sql, id, getConfig().BUDGET_TIME_ZONE);
   if (!row) throw new NotFoundError(`Budget ${id}`);
+  returnLeases(id); // a lease of the old window must not serve the new one
   await auditAs(ctx, "budget.restart", `budget:${id}`, { budget: budgetName(row) });
   return view(row, await labelsFor(ctx.db, [row]));
 }
@@ -122,6 +127,7 @@ export async function removeBudget(ctx: AccessContext, id: string): Promise<void
   requireAdmin(ctx);
   const row = await deleteBudgetRow(ctx.db.sql, id);
   if (!row) throw new NotFoundError(`Budget ${id}`);
+  returnLeases(id);
   await auditAs(ctx, "budget.delete", `budget:${id}`, { budget: budgetName(row), limit: Number(row.limit_value), used: Number(row.used) });
 }
 
@@ -129,6 +135,7 @@ export async function removeBudget(ctx: AccessContext, id: string): Promise<void
 export async function setModelExemption(ctx: AccessContext, model: string, exempt: boolean): Promise<{ model: string; exempt: boolean; changed: boolean }> {
   requireAdmin(ctx);
   const changed = await setModelExempt(ctx.db.sql, model, exempt, ctx.principal.userId);
+  if (changed) budgetsChanged();
   if (changed) await auditAs(ctx, exempt ? "budget.exempt_model" : "budget.unexempt_model", `model:${model}`, {});
   return { model, exempt, changed };
 }
@@ -139,6 +146,9 @@ export async function setModelExemption(ctx: AccessContext, model: string, exemp
  */
 export async function closeBudgetWindows(db: Db): Promise<number> {
   const closed = await closeEndedWindows(db.sql, getConfig().BUDGET_TIME_ZONE);
+  // This process's leases of a closed window go back at once (other processes' expire with it: a lease is
+  // never used past the window end it was taken with).
+  for (const c of closed) returnLeases(String(c.id));
   return closed.length;
 }
 

@@ -1,19 +1,19 @@
-// What the model client (lib/llm) does around every call: before it, the run's limits and an atomic
-// reservation of the call's estimated cost on every budget that applies (BudgetExhaustedError when one is
-// used up); after it, the Prometheus counters and, from the same figures, the settlement of the reservation
-// with the real cost and the ledger row, queued for the writer (one batched statement per database handle,
-// off the caller's path). An ask awaits one statement (its reservation), none when no budget applies to it.
+// What the model client (lib/llm) does around every call: before it, the run's limits and a reservation of
+// the call's estimated cost on every budget that applies (BudgetExhaustedError when one is used up); after it,
+// the Prometheus counters and, from the same figures, the settlement of the reservation with the real cost and
+// the ledger row, queued for the writer (one batched statement per database handle, off the caller's path).
+// Reservations are handed out of this process's budget leases (lease.ts): an ask awaits no statement while its
+// leases have room, and one (which also renews them) when they do not or a budget is nearly used up.
 import { openedDb, type Db } from "../db/client";
-import { BudgetExhaustedError } from "../errors";
-import { log } from "../log";
 import { observeUsage } from "../metrics";
 import { getConfig } from "../config";
-import { budgetCheckOf, budgetName } from "./budget-check";
+import { budgetCheckOf } from "./budget-check";
 import type { BudgetCheck } from "./types";
-import { notify } from "../notify";
-import { releaseReservations, reserveBudgets, settleBatch, type LedgerEntry, type SettledBudget, type Settlement } from "./queries";
+import type { LedgerEntry } from "./queries";
 import { currentUsage, systemUsageScope, type UsageScope } from "./scope";
-import { anyBudgetFor } from "./budget-index";
+import { anyBudgetFor, isExemptModel } from "./budget-index";
+import { endHold, returnLeases, settleHolds, takeHolds, type Hold } from "./lease";
+import { enqueue, runningWrites } from "./writer";
 
 export type ModelOp = "chat" | "embed" | "judge" | "rewrite" | "rerank";
 
@@ -27,10 +27,10 @@ export interface MeterTicket {
   scope: UsageScope;
   db: Db | undefined;
   op: ModelOp;
-  /** What the settlement gives back of `reserved` (nothing for a call covered by its work's reservation). */
-  estimate: CallEstimate;
-  ids: string[];
-  generations: number[];
+  /** The reservations the call settles on: its own, or its work's (shared by the work's calls). */
+  holds: Hold[];
+  /** Whether the holds are the call's own (they end with its settlement) or its work's (they end with the work). */
+  ownsHolds: boolean;
 }
 
 // bench:guardrails measures the ask path with and without the guardrails, in one process, interleaved; it
@@ -60,7 +60,7 @@ async function scopeAndDb(): Promise<{ scope: UsageScope; db: Db | undefined }> 
 export async function beginModelCall(model: string, op: ModelOp, estimate: CallEstimate): Promise<MeterTicket> {
   const started = performance.now();
   const { scope, db } = await scopeAndDb();
-  if (guardrailsOff()) return { scope, db: undefined, op, estimate, ids: [], generations: [] };
+  if (guardrailsOff()) return { scope, db: undefined, op, holds: [], ownsHolds: true };
   try {
     return await reserve(scope, db, model, op, estimate);
   } finally {
@@ -70,23 +70,14 @@ export async function beginModelCall(model: string, op: ModelOp, estimate: CallE
 
 async function reserve(scope: UsageScope, db: Db | undefined, model: string, op: ModelOp, estimate: CallEstimate): Promise<MeterTicket> {
   scope.limiter?.beforeCall();
-  const ticket: MeterTicket = { scope, db, op, estimate, ids: [], generations: [] };
+  const ticket: MeterTicket = { scope, db, op, holds: [], ownsHolds: true };
   // Work that checked its budgets when it started and found none skips the reservation; work that reserved
   // for itself settles on those budgets.
   if (!db || (scope.budgets && scope.budgets.states.length === 0)) return ticket;
-  if (scope.prepaid) return { ...ticket, estimate: { tokens: 0, gpuSeconds: 0 }, ids: scope.prepaid.ids, generations: scope.prepaid.generations };
-  if (!(await anyBudgetFor(db, scope))) return ticket;
-  const rows = await retryOnConflict(() => reserveBudgets(db.sql, scope, model, estimate));
-  const refused = rows.filter((r) => !r.reserved_ok);
-  const taken = rows.filter((r) => r.reserved_ok);
-  if (refused.length > 0) {
-    await releaseReservations(db.sql, taken.map((r) => r.id), estimate);
-    const first = refused[0]!;
-    throw new BudgetExhaustedError(budgetName(first, scope), new Date(first.window_end));
-  }
-  ticket.ids = taken.map((r) => r.id);
-  ticket.generations = taken.map((r) => r.generation);
-  return ticket;
+  if (scope.prepaid) return { ...ticket, holds: scope.prepaid.holds, ownsHolds: false };
+  if (!(await anyBudgetFor(db, scope)) || (await isExemptModel(db, model))) return ticket;
+  const { holds } = await takeHolds(db, scope, model, estimate, estimate);
+  return { ...ticket, holds };
 }
 
 /**
@@ -101,95 +92,25 @@ export async function endModelCall(ticket: MeterTicket, result: Omit<LedgerEntry
   observeUsage(entry);
   const db = ticket.db;
   if (!db) return;
-  enqueue(db, { scope: ticket.scope, entry, ids: ticket.ids, generations: ticket.generations, estimate: ticket.estimate });
-}
-
-/**
- * A settlement that carried a budget past its budget-mode threshold, or past its limit, tells the
- * notification targets (counts only). The settlement that crosses is the only one that sees both sides of
- * the line, so each crossing is reported once per window.
- */
-function notifyCrossings(db: Db, settled: SettledBudget[]): void {
-  for (const b of settled) {
-    const limit = Number(b.limit_value);
-    const before = Number(b.used_before);
-    const after = Number(b.used_after);
-    const threshold = limit * Number(b.mode_threshold);
-    const state = before < limit && after >= limit ? "exhausted" : before < threshold && after >= threshold ? "entered" : null;
-    if (!state) continue;
-    const unit = b.metric === "tokens" ? "tokens" : "gpu_seconds";
-    void notify({ kind: "budget.mode", budget: b.id, state, used: after, limit, unit }, { db });
-  }
-}
-
-// The writer (group commit): settlements, ledger rows and releases queue per database handle; one
-// statement at a time per handle writes everything queued so far, so under load many calls share one
-// statement, one lock of each budget row and one commit, and when idle a call's row is written at once.
-interface Writer {
-  queue: Settlement[];
-  running: Promise<void> | null;
-}
-const WRITERS = Symbol.for("sot.usageWriters");
-type WriterHolder = typeof globalThis & { [WRITERS]?: Map<Db, Writer> };
-const writers = () => ((globalThis as WriterHolder)[WRITERS] ??= new Map());
-
-function enqueue(db: Db, item: Settlement): void {
-  let w = writers().get(db);
-  if (!w) writers().set(db, (w = { queue: [], running: null }));
-  w.queue.push(item);
-  if (!w.running) w.running = drain(db, w);
-}
-
-async function drain(db: Db, w: Writer): Promise<void> {
-  // Let the calls finishing in this turn of the event loop join the first statement.
-  await new Promise((r) => setImmediate(r));
-  while (w.queue.length > 0) {
-    const batch = w.queue.splice(0, 500);
-    try {
-      notifyCrossings(db, await retryOnConflict(() => settleBatch(db.sql, batch)));
-    } catch (err) {
-      // One bad row (a principal deleted meanwhile) must not take the others with it: write them one by one.
-      for (const item of batch.length > 1 ? batch : []) {
-        try {
-          notifyCrossings(db, await retryOnConflict(() => settleBatch(db.sql, [item])));
-        } catch (one) {
-          logLost(item, one as Error);
-        }
-      }
-      if (batch.length === 1) logLost(batch[0]!, err as Error);
-    }
-  }
-  w.running = null;
-}
-
-// The answer was given; a lost ledger row must not turn it into an error.
-function logLost(item: Settlement, err: Error): void {
-  if (item.entry) log("error", "usage ledger write failed", { model: item.entry.model, op: item.entry.op, error: err.message });
-  else log("error", "budget release failed", { error: err.message });
+  const used = { tokens: entry.promptTokens + entry.completionTokens, gpuSeconds: entry.gpuSeconds };
+  enqueue(db, { scope: ticket.scope, entry, parts: settleHolds(ticket.holds, used, ticket.ownsHolds) });
 }
 
 /**
  * Reserves the most a piece of work can use (an ask: its rewrite, embedding and answer) on every budget
- * that applies, in one statement, when it starts: 429 (BudgetExhaustedError) when one is used up, and
- * whether it runs in budget mode. Its model calls then settle on those budgets without reserving again;
- * `release()` gives the reservation back when the work ends (off the caller's path).
+ * that applies when it starts — from this process's leases, or by one statement that also takes them: 429
+ * (BudgetExhaustedError) when one is used up, and whether it runs in budget mode. Its model calls then settle
+ * on those reservations without reserving again; `release()` returns what is left of them when the work ends.
  */
 export async function reserveForWork(scope: UsageScope, estimate: CallEstimate): Promise<{ check: BudgetCheck; prepaid?: UsageScope["prepaid"]; release(): void }> {
   if (!(await anyBudgetFor(scope.db, scope))) return { check: budgetCheckOf([]), release: () => {} };
-  const rows = await retryOnConflict(() => reserveBudgets(scope.db.sql, scope, null, estimate));
-  const taken = rows.filter((r) => r.reserved_ok);
-  const refused = rows.find((r) => !r.reserved_ok);
+  // The work's own reservation is not use: budget mode is decided without it (takeHolds leaves it out).
+  const { holds, rows } = await takeHolds(scope.db, scope, null, estimate, estimate);
   const release = () => {
-    if (taken.length) enqueue(scope.db, { scope, entry: null, ids: taken.map((r) => r.id), generations: taken.map((r) => r.generation), estimate });
+    const parts = holds.map((h) => ({ id: h.lease.id, generation: h.lease.generation, release: endHold(h) })).filter((p) => p.release > 0);
+    if (parts.length) enqueue(scope.db, { scope: null, entry: null, parts });
   };
-  if (refused) {
-    release();
-    throw new BudgetExhaustedError(budgetName(refused, scope), new Date(refused.window_end));
-  }
-  // The work's own reservation is not use: budget mode is decided without it.
-  const own = (metric: string) => (metric === "tokens" ? estimate.tokens : estimate.gpuSeconds);
-  const check = budgetCheckOf(rows.map((r) => ({ ...r, reserved: Math.max(0, Number(r.reserved) - own(r.metric)) })));
-  return { check, prepaid: taken.length ? { ids: taken.map((r) => r.id), generations: taken.map((r) => r.generation) } : undefined, release };
+  return { check: budgetCheckOf(rows), prepaid: holds.length ? { holds } : undefined, release };
 }
 
 /** What a call of `tokens` tokens at most reserves (GPU-seconds at BUDGET_ESTIMATE_GPU_SECONDS_PER_1K_TOKENS). */
@@ -208,10 +129,14 @@ export function trackUsageWrite(p: Promise<unknown>): void {
   void p.finally(() => pending().delete(p));
 }
 
-/** Waits until every settlement, ledger row and release this process queued has landed (tests, shutdown, a run's end). */
+/**
+ * Gives back this process's budget leases and waits until every settlement, ledger row and release it queued
+ * has landed (tests, shutdown, a run's end). Work still running keeps its reservations; they go back as it ends.
+ */
 export async function flushUsage(): Promise<void> {
+  returnLeases();
   for (;;) {
-    const running = [...writers().values()].map((w) => w.running).filter((p): p is Promise<unknown> => p !== null);
+    const running: Promise<unknown>[] = runningWrites();
     running.push(...pending());
     if (running.length === 0) return;
     await Promise.all(running);
@@ -221,22 +146,10 @@ export async function flushUsage(): Promise<void> {
 /** A call no budget covers (the rerank worker runs on CPU beside Ollama): recorded and counted only. */
 export async function recordUnbudgetedCall(op: ModelOp, result: Omit<LedgerEntry, "op">): Promise<void> {
   const { scope, db } = await scopeAndDb();
-  await endModelCall({ scope, db, op, estimate: { tokens: 0, gpuSeconds: 0 }, ids: [], generations: [] }, result);
+  await endModelCall({ scope, db, op, holds: [], ownsHolds: true }, result);
 }
 
 /** A retry made by the work itself (the judge asked again after invalid output): counted by the run's limits. */
 export function noteRetry(): void {
   currentUsage()?.limiter?.failedAttempt();
-}
-
-/** A deadlock or serialization failure is retried (twice): losing a settlement would leave its reservation held. */
-async function retryOnConflict<T>(fn: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (attempt >= 2 || (code !== "40P01" && code !== "40001")) throw err;
-    }
-  }
 }

@@ -1,9 +1,9 @@
 // The SQL of the usage ledger and the budgets. Every statement that changes several budgets locks them in id
 // order first (`ORDER BY id FOR UPDATE`): a call reserves on its user's budget and the global one while
 // other calls settle on them, and any other order deadlocks under concurrency.
-// The two statements on the model-call path (reserve before,
-// settle + ledger row after) are one round trip each; everything else serves the admin page, the API and
-// the window reset.
+// The two statements of the model-call path (reserve or take a lease before — none while the process's lease
+// has room —, settle + ledger row after, off the caller's path) are one round trip each; everything else
+// serves the admin page, the API and the window reset.
 import type { SqlRunner } from "../db/sql-runner";
 import type { UsageScope } from "./scope";
 
@@ -52,40 +52,70 @@ const APPLICABLE = `(b.scope_kind = 'global'
 
 const who = (w: Who) => [w.userId, w.apiKeyId, w.agentId, w.scheduleId];
 
-/**
- * Reserves a call's estimated cost on every budget that applies and still has room (used + reserved
- * below its limit), atomically per budget: concurrent callers queue on the row lock and each sees the
- * others' reservations, so a budget is overshot by at most one call's estimate. Returns every applicable
- * budget with whether it took the reservation; the caller gives back what was taken when one refused.
- */
-export function reserveBudgets(sql: SqlRunner, w: Who, model: string | null, estimate: { tokens: number; gpuSeconds: number }): Promise<ReservationRow[]> {
-  return sql.query<ReservationRow>(
-    `WITH ${ASYNC_COMMIT}, matched AS (
-       SELECT b.id FROM budgets b WHERE ${APPLICABLE}
-         AND NOT EXISTS (SELECT 1 FROM budget_exempt_models e WHERE e.model = $5::text)
-       ORDER BY b.id FOR UPDATE
-     ), taken AS (
-       UPDATE budgets b SET reserved = b.reserved + CASE b.metric WHEN 'tokens' THEN $6::float8 ELSE $7::float8 END
-       WHERE b.id IN (SELECT id FROM matched) AND b.used + b.reserved < b.limit_value
-       RETURNING b.id, b.used, b.reserved, b.generation
-     )
-     SELECT ${BUDGET_COLUMNS.replace("b.used, b.reserved, b.generation", "COALESCE(t.used, b.used) AS used, COALESCE(t.reserved, b.reserved) AS reserved, COALESCE(t.generation, b.generation) AS generation")},
-            t.id IS NOT NULL AS reserved_ok
-     FROM budgets b JOIN matched m ON m.id = b.id LEFT JOIN taken t ON t.id = b.id CROSS JOIN async_commit`,
-    [...who(w), model, estimate.tokens, estimate.gpuSeconds],
-    // Prepared: planning this statement cost more than running it (docs/benchmarks.md, "Guardrails").
-    { prepare: true },
-  );
+/** How many calls' worth must be left after a lease's slice for a budget to be leased at all (lease.ts). */
+export const LEASE_MIN_CALLS = 4;
+
+export interface LeaseRequest {
+  /** Reserved for the caller's own call or work now (0 when only renewing leases). */
+  need: { tokens: number; gpuSeconds: number };
+  /** One call's maximum: a budget is leased only while LEASE_MIN_CALLS of them are left after the slice. */
+  unit: { tokens: number; gpuSeconds: number };
+  /** The slice wanted on top of `need`, per budget already leased (ids; amounts and one call's maximum in its metric) … */
+  wants: { ids: string[]; amounts: number[]; units: number[] };
+  /** … and on any other (a budget this process has not leased yet). */
+  defaultWant: { tokens: number; gpuSeconds: number };
+  /** Renew exactly the budgets in `wants` (whoever's they are) instead of those that apply to `w`. */
+  renewOnly?: boolean;
 }
 
-/** Gives back reservations without using anything (a call refused by another budget, or never made). */
-export async function releaseReservations(sql: SqlRunner, ids: string[], estimate: { tokens: number; gpuSeconds: number }): Promise<void> {
-  if (ids.length === 0) return;
-  await sql.query(
-    `WITH locked AS (SELECT id FROM budgets WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE)
-     UPDATE budgets SET reserved = GREATEST(reserved - CASE metric WHEN 'tokens' THEN $2::float8 ELSE $3::float8 END, 0)
-     WHERE id IN (SELECT id FROM locked)`,
-    [ids, estimate.tokens, estimate.gpuSeconds],
+export interface LeaseRow extends ReservationRow {
+  /** Whether enough is left to lease (false: the reservation is per call, released as soon as the call ends). */
+  leasable: boolean;
+  /** The slice reserved beyond `need`. */
+  granted: number;
+}
+
+/**
+ * Reserves `need` on every budget that applies and still has room (used + reserved below its limit), and on
+ * each also a slice for this process to hand out in memory (lease.ts): at most the slice wanted and at most a
+ * quarter of what is left after `need`, and none once fewer than LEASE_MIN_CALLS calls' worth would be left —
+ * so slices shrink as a budget nears its limit and near it every call reserves by statement, as concurrent
+ * callers queue on the row lock and each sees the others' reservations and leases: a budget is overshot by at
+ * most one call's estimate, across any number of processes. Returns every applicable budget with whether it
+ * took the reservation; the caller gives back what was taken when one refused. With `renewOnly` it renews the
+ * given budgets (a process's leases in use, whoever's they are) instead, reserving nothing for a caller.
+ *
+ * `matched` locks the rows and, under READ COMMITTED, returns their latest version once it has the lock, so
+ * the room the slice is sized from is the room at the moment of the update.
+ */
+export function leaseBudgets(sql: SqlRunner, w: Who, model: string | null, r: LeaseRequest): Promise<LeaseRow[]> {
+  return sql.query<LeaseRow>(
+    `WITH ${ASYNC_COMMIT}, matched AS (
+       SELECT b.id, b.metric, b.limit_value - b.used - b.reserved AS room FROM budgets b
+       WHERE CASE WHEN $14::bool THEN b.id = ANY($10::uuid[])
+                  ELSE ${APPLICABLE} AND NOT EXISTS (SELECT 1 FROM budget_exempt_models e WHERE e.model = $5::text) END
+       ORDER BY b.id FOR UPDATE
+     ), sized AS (
+       SELECT m.id, m.room, x.need, x.unit > 0 AND m.room - x.need >= ${LEASE_MIN_CALLS} * x.unit AS leasable,
+              CASE WHEN x.unit > 0 AND m.room - x.need >= ${LEASE_MIN_CALLS} * x.unit
+                   THEN LEAST(GREATEST(x.want, 0), (m.room - x.need) / ${LEASE_MIN_CALLS}) ELSE 0 END AS slice
+       FROM matched m
+       LEFT JOIN unnest($10::uuid[], $11::float8[], $15::float8[]) AS wa(id, amount, unit) ON wa.id = m.id
+       CROSS JOIN LATERAL (SELECT CASE m.metric WHEN 'tokens' THEN $6::float8 ELSE $7::float8 END AS need,
+                                  COALESCE(wa.unit, CASE m.metric WHEN 'tokens' THEN $8::float8 ELSE $9::float8 END) AS unit,
+                                  COALESCE(wa.amount, CASE m.metric WHEN 'tokens' THEN $12::float8 ELSE $13::float8 END) AS want) x
+     ), taken AS (
+       UPDATE budgets b SET reserved = b.reserved + s.need + s.slice
+       FROM sized s WHERE b.id = s.id AND s.room > 0
+       RETURNING b.id, b.used, b.reserved, b.generation, s.slice, s.leasable
+     )
+     SELECT ${BUDGET_COLUMNS.replace("b.used, b.reserved, b.generation", "COALESCE(t.used, b.used) AS used, COALESCE(t.reserved, b.reserved) AS reserved, COALESCE(t.generation, b.generation) AS generation")},
+            t.id IS NOT NULL AS reserved_ok, COALESCE(t.leasable, false) AS leasable, COALESCE(t.slice, 0)::float8 AS granted
+     FROM budgets b JOIN matched m ON m.id = b.id LEFT JOIN taken t ON t.id = b.id CROSS JOIN async_commit`,
+    [...who(w), model, r.need.tokens, r.need.gpuSeconds, r.unit.tokens, r.unit.gpuSeconds, r.wants.ids, r.wants.amounts, r.defaultWant.tokens, r.defaultWant.gpuSeconds,
+     r.renewOnly ?? false, r.wants.units],
+    // Prepared: planning this statement cost more than running it (docs/benchmarks.md, "Guardrails").
+    { prepare: true },
   );
 }
 
@@ -107,24 +137,28 @@ export interface SettledBudget {
   mode_threshold: number;
   used_before: number;
   used_after: number;
+  /** The budget's window now (a lease of an older one is given back). */
+  generation: number;
 }
 
 /** One call's settlement (its ledger row, its real cost, its reservation given back), or a bare release (`entry` null). */
 export interface Settlement {
-  scope: Pick<UsageScope, "principalKind" | "userId" | "apiKeyId" | "agentId" | "scheduleId" | "evaluationRunId" | "importJobId" | "label">;
+  /** Whose call it was (for the ledger row; unused by a bare release). */
+  scope: Pick<UsageScope, "principalKind" | "userId" | "apiKeyId" | "agentId" | "scheduleId" | "evaluationRunId" | "importJobId" | "label"> | null;
   entry: LedgerEntry | null;
-  /** The budgets it settles on, with the window (generation) each was reserved in. */
-  ids: string[];
-  generations: number[];
-  /** What is given back of `reserved` on each (nothing for a call covered by its work's reservation). */
-  estimate: { tokens: number; gpuSeconds: number };
+  /**
+   * The budgets it settles on: each with the window (generation) it was reserved in — the call's cost is
+   * added to `used` only while the window is still that one — and what it gives back of `reserved`, in the
+   * budget's metric.
+   */
+  parts: Array<{ id: string; generation: number; release: number }>;
 }
 
 /**
- * Settles any number of calls and releases in one statement (group commit: the writer in meter.ts sends
- * what queued while the previous statement ran): every reservation is given back, each call's real cost is
- * added to the budgets whose window is still the one it was reserved in (`generations`) unless its model
- * is exempt, and the calls' ledger rows are written. Each budget is updated once, under its lock, with the
+ * Settles any number of calls and releases in one statement (group commit: the writer in writer.ts sends
+ * what queued while the previous statement ran): each part's `release` is taken off `reserved`, each call's
+ * real cost is added to the budgets whose window is still the one it was reserved in (`generation`) unless
+ * its model is exempt, and the calls' ledger rows are written. Each budget is updated once, under its lock, with the
  * batch's sum, and returned with its use before and after: exactly one statement sees a budget cross its
  * threshold or its limit in a window.
  */
@@ -132,17 +166,16 @@ export async function settleBatch(sql: SqlRunner, items: Settlement[]): Promise<
   const calls = items.filter((i) => i.entry);
   const c = (f: (i: Settlement, e: LedgerEntry) => unknown) => calls.map((i) => f(i, i.entry!));
   // One row per (settlement, budget): the call it belongs to (0 for a release), the budget, the generation.
-  const part = { call: [] as number[], id: [] as string[], gen: [] as number[], resTokens: [] as number[], resGpu: [] as number[] };
+  const part = { call: [] as number[], id: [] as string[], gen: [] as number[], release: [] as number[] };
   let n = 0;
   for (const i of items) {
     const call = i.entry ? ++n : 0;
-    i.ids.forEach((id, k) => {
+    for (const p of i.parts) {
       part.call.push(call);
-      part.id.push(id);
-      part.gen.push(i.generations[k]!);
-      part.resTokens.push(i.estimate.tokens);
-      part.resGpu.push(i.estimate.gpuSeconds);
-    });
+      part.id.push(p.id);
+      part.gen.push(p.generation);
+      part.release.push(p.release);
+    }
   }
   const added = `(SELECT COALESCE(sum(CASE b.metric WHEN 'tokens' THEN u.t ELSE u.g END), 0) FROM unnest(x.gens, x.add_tokens, x.add_gpu) AS u(gen, t, g) WHERE u.gen = b.generation)`;
   const rows = await sql.query<SettledBudget & { id: string | null }>(
@@ -155,25 +188,25 @@ export async function settleBatch(sql: SqlRunner, items: Settlement[]): Promise<
                                  agent_id, schedule_id, evaluation_run_id, import_job_id, label, n)
      ),
      parts AS (
-       SELECT p.id, p.gen, p.res_tokens, p.res_gpu,
+       SELECT p.id, p.gen, p.res,
               CASE WHEN c.counted THEN c.prompt_tokens + c.completion_tokens ELSE 0 END AS add_tokens,
               CASE WHEN c.counted THEN c.gpu_seconds ELSE 0 END AS add_gpu
-       FROM unnest($16::int[], $17::uuid[], $18::int[], $19::float8[], $20::float8[]) AS p(call, id, gen, res_tokens, res_gpu)
+       FROM unnest($16::int[], $17::uuid[], $18::int[], $19::float8[]) AS p(call, id, gen, res)
        LEFT JOIN calls c ON c.n = p.call
      ),
      x AS (
-       SELECT id, sum(res_tokens) AS res_tokens, sum(res_gpu) AS res_gpu, array_agg(gen) AS gens,
+       SELECT id, sum(res) AS res, array_agg(gen) AS gens,
               array_agg(COALESCE(add_tokens, 0)::float8) AS add_tokens, array_agg(COALESCE(add_gpu, 0)::float8) AS add_gpu
        FROM parts GROUP BY id
      ),
      locked AS (SELECT id FROM budgets WHERE id IN (SELECT id FROM x) ORDER BY id FOR UPDATE),
      settled AS (
        UPDATE budgets b SET
-         reserved = GREATEST(b.reserved - CASE b.metric WHEN 'tokens' THEN x.res_tokens ELSE x.res_gpu END, 0),
+         reserved = GREATEST(b.reserved - x.res, 0),
          used = b.used + ${added}
        FROM x
        WHERE b.id = x.id AND b.id IN (SELECT id FROM locked)
-       RETURNING b.id::text AS id, b.metric, b.limit_value, b.mode_threshold, b.used - ${added} AS used_before, b.used AS used_after
+       RETURNING b.id::text AS id, b.metric, b.limit_value, b.mode_threshold, b.used - ${added} AS used_before, b.used AS used_after, b.generation
      ),
      recorded AS (
        INSERT INTO model_usage (model, op, prompt_tokens, completion_tokens, gpu_seconds, load_seconds, ok, principal_kind,
@@ -187,10 +220,10 @@ export async function settleBatch(sql: SqlRunner, items: Settlement[]): Promise<
      SELECT s.* FROM async_commit LEFT JOIN settled s ON true CROSS JOIN (SELECT count(*) FROM recorded) written`,
     [
       c((_, e) => e.model), c((_, e) => e.op), c((_, e) => e.promptTokens), c((_, e) => e.completionTokens), c((_, e) => e.ok),
-      c((_, e) => e.gpuSeconds), c((_, e) => e.loadSeconds), c((i) => i.scope.principalKind), c((i) => i.scope.userId), c((i) => i.scope.apiKeyId),
-      c((i) => i.scope.agentId), c((i) => i.scope.scheduleId), c((i) => i.scope.evaluationRunId), c((i) => i.scope.importJobId),
-      c((i) => (i.scope.principalKind === "system" ? i.scope.label : null)),
-      part.call, part.id, part.gen, part.resTokens, part.resGpu,
+      c((_, e) => e.gpuSeconds), c((_, e) => e.loadSeconds), c((i) => i.scope?.principalKind), c((i) => i.scope?.userId), c((i) => i.scope?.apiKeyId),
+      c((i) => i.scope?.agentId), c((i) => i.scope?.scheduleId), c((i) => i.scope?.evaluationRunId), c((i) => i.scope?.importJobId),
+      c((i) => (i.scope?.principalKind === "system" ? i.scope.label : null)),
+      part.call, part.id, part.gen, part.release,
     ],
     { prepare: true },
   );

@@ -8,6 +8,7 @@ import type { AccessContext } from "../access/context";
 import type { Db } from "../db/client";
 import type { BudgetCheck } from "./types";
 import type { RunLimiter } from "./run-limits";
+import type { Hold } from "./lease";
 import { AgentTokenLimiter } from "../agents/limiter";
 
 export interface UsageScope {
@@ -28,7 +29,7 @@ export interface UsageScope {
    * A reservation made for the whole work when it started (an ask reserves its maximum once): its model
    * calls settle their real cost on these budgets without reserving again.
    */
-  prepaid?: { ids: string[]; generations: number[] };
+  prepaid?: { holds: Hold[] };
   /** The run's limits (model calls, retries, runtime), when the work is a tracked run. */
   limiter?: RunLimiter;
   /** Adds up the time the guardrails (budget check, reservations, ledger rows) take, when given (an ask reports it). */

@@ -1,7 +1,8 @@
 // Budgets over HTTP against the built app on PostgreSQL with the fake Ollama: an admin sets a budget through
 // the API (refusals for a viewer and for a budget without its user), every surface — POST /api/evaluate, /v1
 // through the official `openai` client, the MCP server through the MCP SDK's client — reports the budget, in
-// budget mode from the threshold, and refuses at 100% with 429 naming the budget. The admin page, in Chromium,
+// budget mode from the threshold, and refuses at 100% with 429 naming the budget — use made elsewhere (here: set
+// in the table) shows within the app's budget lease's lifetime (LEASE_MS). The admin page, in Chromium,
 // charts the ledger, lists the budgets and sets a new one.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -12,6 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startConnectWorld, type ConnectWorld } from "@/tests/e2e/connect-fixtures";
 import { makeApiKey, makeUser, signIn, type TestUser } from "@/tests/helpers/auth";
 import { launchBrowser } from "@/tests/helpers/browser";
+import { until } from "@/tests/helpers/until";
+import { LEASE_MS } from "@/lib/usage/lease";
 
 const QUESTION = "How many days of paid leave do employees get per year?";
 
@@ -74,8 +77,14 @@ describe("budgets over HTTP", () => {
     const normal = await (await askJson(askerKey)).json();
     expect(normal.budget).toMatchObject({ mode: "normal", limit: 1_000_000, metric: "tokens", period: "day" });
 
+    // Use made elsewhere: the app sees it once its lease of the budget is renewed, within LEASE_MS.
     await setUsed(600_000);
-    const degraded = await (await askJson(askerKey)).json();
+    const changed = Date.now();
+    const degraded = await until("budget mode", async () => {
+      const body = await (await askJson(askerKey)).json();
+      return body.budget?.mode === "budget" ? body : null;
+    }, 10_000);
+    expect(Date.now() - changed).toBeLessThan(LEASE_MS + 3000); // the lease's lifetime and one request
     expect(degraded.budget).toMatchObject({ mode: "budget", limit: 1_000_000, name: `daily token budget of user ${asker.id}` });
     expect(degraded.model).toBe("qwen2.5:32b");
 
@@ -92,7 +101,12 @@ describe("budgets over HTTP", () => {
 
   it("refuses new work at 100% with 429 naming the budget and until when, on every surface", async () => {
     await setUsed(1_000_000);
-    const res = await askJson(askerKey);
+    const changed = Date.now();
+    const res = await until("the refusal", async () => {
+      const r = await askJson(askerKey);
+      return r.status === 429 ? r : (await r.arrayBuffer(), null);
+    }, 10_000);
+    expect(Date.now() - changed).toBeLessThan(LEASE_MS + 3000); // the lease's lifetime and one request
     expect(res.status).toBe(429);
     expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
     const body = await res.json();

@@ -1,0 +1,389 @@
+// Budget leases: how a process reserves on budgets without a statement on the answer's path.
+//
+// A process takes a lease on a budget row: the statement that reserves a call's or an ask's maximum
+// (leaseBudgets in queries.ts) also adds a slice to the row's `reserved` — never beyond what is left — and the
+// process then hands out reservations for later work from that slice in memory. Everything given back goes
+// through the writer (writer.ts): a call's settlement adds its real cost to `used` and takes the same amount
+// off the lease's share of `reserved`, what it reserved beyond that returns to the slice; the unused slice is
+// given back when the lease is idle or older than LEASE_MS, when the budget's window changes, when this
+// process changes the budget, and at flushUsage() (shutdown, the end of a run).
+//
+// Bounds. Leases are reservations in the database, so across processes the sum of every lease and every
+// reservation never exceeds a budget's limit. Slices are at most a quarter of what is left and none is taken
+// once fewer than LEASE_MIN_CALLS calls' worth would be left: near its limit a budget is reserved on per call,
+// by statement, exactly as without leases, so it is overshot by at most one call's maximum. Budget mode and
+// the `budget` an answer reports come from the row as the lease's last statement saw it plus this process's
+// own use since — so what other processes used (or an admin changed) shows here within LEASE_MS.
+import type { Db } from "../db/client";
+import { BudgetExhaustedError } from "../errors";
+import { log } from "../log";
+import { budgetName } from "./budget-check";
+import { leaseBudgets, type BudgetRow, type LeaseRow } from "./queries";
+import type { UsageScope } from "./scope";
+import { enqueue, onSettled, retryOnConflict } from "./writer";
+
+/** A lease hands out nothing once this old (since its last statement), and is given back. */
+export const LEASE_MS = 1000;
+/** The slice a lease keeps: this many of the calls it is for, or twice what it recently handed out. */
+const WANT_CALLS = 16;
+
+export interface Amounts {
+  tokens: number;
+  gpuSeconds: number;
+}
+const inMetric = (metric: string, a: Amounts) => (metric === "tokens" ? a.tokens : a.gpuSeconds);
+
+export interface Lease {
+  db: Db;
+  id: string;
+  metric: string;
+  /** The window it was taken in: its calls count only in that window, and a new window ends it. */
+  generation: number;
+  /** Of the budget's `reserved`, what belongs to this lease (its settlements and its return take it back). */
+  held: number;
+  /** Of `held`, what calls and work in progress hold. */
+  out: number;
+  /** Given back: hands out nothing more, and what its holds still hold is released when they end. */
+  closed: boolean;
+  /** The row as the last statement on it saw it (after its own update). */
+  row: BudgetRow;
+  /** used + reserved then (this lease included): with `held` and `out` now, where the budget stands. */
+  seen: number;
+  refreshedAt: number;
+  /** Handed out recently (halved at each statement on the lease): sizes the next slice. */
+  handed: number;
+}
+
+/** A reservation handed out of a lease: what a call or a piece of work may still use of it. */
+export interface Hold {
+  lease: Lease;
+  remaining: number;
+}
+
+interface WhoEntry {
+  who: Who;
+  /** The budgets that apply, as the last statement for this principal found them. */
+  ids: string[];
+  readAt: number;
+  /** When work last reserved out of the leases in memory (a lease in use is renewed, an idle one goes back). */
+  usedAt: number;
+  /** One call's (or ask's) maximum, for renewing. */
+  unit: Amounts;
+  renewing: boolean;
+}
+interface Registry {
+  leases: Map<string, Lease>;
+  whos: Map<string, WhoEntry>;
+  /** A statement reserving for a principal's work, in flight: work arriving meanwhile waits for its lease. */
+  taking: Map<string, Promise<unknown>>;
+  /** The sweeper's renewal of the leases in use is in flight. */
+  renewing: boolean;
+}
+
+type Who = Pick<UsageScope, "userId" | "apiKeyId" | "agentId" | "scheduleId">;
+const keyOf = (w: Who) => `${w.userId}|${w.apiKeyId}|${w.agentId}|${w.scheduleId}`;
+
+// One registry per database handle (a second handle is what a second process has), per process.
+const KEY = Symbol.for("sot.budgetLeases");
+type Holder = typeof globalThis & { [KEY]?: Map<Db, Registry> };
+const registries = () => ((globalThis as Holder)[KEY] ??= new Map());
+function registry(db: Db): Registry {
+  let r = registries().get(db);
+  if (!r) registries().set(db, (r = { leases: new Map(), whos: new Map(), taking: new Map(), renewing: false }));
+  return r;
+}
+
+const free = (l: Lease) => l.held - l.out;
+const usable = (l: Lease, now: number) => !l.closed && now - l.refreshedAt <= LEASE_MS && Date.now() < new Date(l.row.window_end).getTime();
+
+function hold(l: Lease, amount: number): Hold {
+  l.out += amount;
+  l.handed += amount;
+  return { lease: l, remaining: amount };
+}
+
+/** Gives a lease back: what no hold holds is released now, the rest as its holds end. */
+function close(l: Lease): void {
+  if (l.closed) return;
+  l.closed = true;
+  const reg = registry(l.db);
+  if (reg.leases.get(l.id) === l) reg.leases.delete(l.id);
+  const unused = free(l);
+  if (unused > 0) {
+    l.held -= unused;
+    enqueue(l.db, { scope: null, entry: null, parts: [{ id: l.id, generation: l.generation, release: unused }] });
+  }
+}
+
+/**
+ * Settles `amount` (in the lease's metric) of what a hold's call used: taken off the hold and off the lease's
+ * share of `reserved` — the settlement gives it back of `reserved` as it adds the call's cost to `used`.
+ */
+export function useHold(h: Hold, amount: number): number {
+  const d = Math.min(Math.max(amount, 0), h.remaining);
+  h.remaining -= d;
+  h.lease.out -= d;
+  h.lease.held -= d;
+  return d;
+}
+
+/** Ends a hold: what it still holds returns to its lease's slice, or is to be released when the lease was given back. */
+export function endHold(h: Hold): number {
+  const rest = h.remaining;
+  h.remaining = 0;
+  h.lease.out -= rest;
+  if (!h.lease.closed) return 0;
+  h.lease.held -= rest;
+  return rest;
+}
+
+/** A settlement's parts for these holds: `used` of each (per metric), and whether the holds end with it. */
+export function settleHolds(holds: Hold[], used: Amounts, end: boolean): Array<{ id: string; generation: number; release: number }> {
+  return holds.map((h) => {
+    const release = useHold(h, inMetric(h.lease.metric, used)) + (end ? endHold(h) : 0);
+    return { id: h.lease.id, generation: h.lease.generation, release };
+  });
+}
+
+/** A budget's state for budget mode and the payload: as last seen, plus this process's own use since, less `own`. */
+function stateOf(l: Lease, own: number): BudgetRow {
+  const total = l.seen - l.held + l.out - own;
+  const used = Number(l.row.used);
+  return { ...l.row, used, reserved: Math.max(0, total - used) };
+}
+
+function fromMemory(reg: Registry, key: string, need: Amounts, now: number): Hold[] | null {
+  const entry = reg.whos.get(key);
+  if (!entry || now - entry.readAt > LEASE_MS) return null;
+  const leases: Lease[] = [];
+  for (const id of entry.ids) {
+    const l = reg.leases.get(id);
+    if (!l || !usable(l, now) || free(l) < inMetric(l.metric, need)) return null;
+    leases.push(l);
+  }
+  return leases.map((l) => hold(l, inMetric(l.metric, need)));
+}
+
+/** What to top each lease up by: sixteen calls' worth, or twice what it recently handed out, less what it has. */
+function wantsFor(reg: Registry, ids: string[], unitOf: (id: string) => Amounts): { ids: string[]; amounts: number[]; units: number[] } {
+  const out = { ids: [] as string[], amounts: [] as number[], units: [] as number[] };
+  for (const id of ids) {
+    const l = reg.leases.get(id);
+    if (!l) continue;
+    const unit = inMetric(l.metric, unitOf(id));
+    out.ids.push(id);
+    out.amounts.push(Math.max(0, Math.max(WANT_CALLS * unit, 2 * l.handed) - free(l)));
+    out.units.push(unit);
+  }
+  return out;
+}
+
+/** Takes in what one statement did to a budget: the lease grows or starts, and the caller's hold of `need`. */
+function absorb(db: Db, reg: Registry, r: LeaseRow, need: number, now: number): Hold | null {
+  const current = reg.leases.get(r.id);
+  if (current && (current.generation !== r.generation || !r.reserved_ok || !r.leasable)) close(current);
+  if (!r.reserved_ok) return null;
+  const granted = Number(r.granted);
+  const seen = Number(r.used) + Number(r.reserved);
+  const open = reg.leases.get(r.id);
+  let l: Lease;
+  if (open) {
+    l = open;
+    l.held += need + granted;
+    Object.assign(l, { row: r, seen, refreshedAt: now, handed: l.handed / 2 });
+  } else {
+    // Too little left to lease: a reservation of this call alone, released as soon as it ends.
+    l = { db, id: r.id, metric: r.metric, generation: r.generation, held: need + granted, out: 0, closed: !r.leasable, row: r, seen, refreshedAt: now, handed: 0 };
+    if (!l.closed) {
+      reg.leases.set(r.id, l);
+      sweep();
+    }
+  }
+  return need > 0 ? hold(l, need) : null;
+}
+
+async function viaStatement(db: Db, reg: Registry, key: string, w: Who, model: string | null, need: Amounts, unit: Amounts): Promise<LeaseRow[]> {
+  const known = reg.whos.get(key)?.ids ?? [];
+  const rows = await retryOnConflict(() =>
+    leaseBudgets(db.sql, w, model, { need, unit, wants: wantsFor(reg, known, () => unit), defaultWant: { tokens: WANT_CALLS * unit.tokens, gpuSeconds: WANT_CALLS * unit.gpuSeconds } }),
+  );
+  // An exempt model matches no budget: that says nothing about which budgets apply to the principal.
+  if (model === null || rows.length > 0) {
+    const prev = reg.whos.get(key);
+    const who = { userId: w.userId, apiKeyId: w.apiKeyId, agentId: w.agentId, scheduleId: w.scheduleId };
+    reg.whos.set(key, { who, ids: rows.map((r) => r.id), readAt: performance.now(), usedAt: prev?.usedAt ?? 0, unit, renewing: prev?.renewing ?? false });
+  }
+  return rows;
+}
+
+/** On use: tops a principal's leases up off the caller's path when a quarter is left (the sweeper renews them by age). */
+function maybeRenew(db: Db, reg: Registry, key: string, now: number): void {
+  const entry = reg.whos.get(key)!;
+  entry.usedAt = now;
+  const low = entry.ids.some((id) => {
+    const l = reg.leases.get(id)!;
+    return free(l) < Math.max(WANT_CALLS * inMetric(l.metric, entry.unit), 2 * l.handed) / 4;
+  });
+  if (low) renew(db, reg, key);
+}
+
+/**
+ * Renews every lease in use on a database handle — of every principal whose work reserved out of them since
+ * their last statement — in one statement (so a row shared by many principals, the global budget's, is locked
+ * once per renewal, not once per principal), and re-reads their rows: budget mode and the limits stay within
+ * LEASE_MS of the database.
+ */
+function renewInUse(db: Db, reg: Registry): void {
+  if (reg.renewing) return;
+  const entries = [...reg.whos.entries()].filter(([, e]) => e.usedAt > e.readAt && e.ids.every((id) => reg.leases.has(id)));
+  if (entries.length === 0) return;
+  const unitOf = new Map<string, Amounts>();
+  for (const [, e] of entries) {
+    for (const id of e.ids) {
+      const u = unitOf.get(id);
+      unitOf.set(id, u ? { tokens: Math.max(u.tokens, e.unit.tokens), gpuSeconds: Math.max(u.gpuSeconds, e.unit.gpuSeconds) } : e.unit);
+    }
+  }
+  if (unitOf.size === 0) {
+    // Principals no budget applies to (as of the last statement): nothing to re-read; the index tells of new ones.
+    for (const [, e] of entries) e.readAt = performance.now();
+    return;
+  }
+  const zero = { tokens: 0, gpuSeconds: 0 };
+  const wants = wantsFor(reg, [...unitOf.keys()], (id) => unitOf.get(id)!);
+  const nobody = { userId: null, apiKeyId: null, agentId: null, scheduleId: null };
+  reg.renewing = true;
+  const sent = performance.now();
+  void retryOnConflict(() => leaseBudgets(db.sql, nobody, null, { need: zero, unit: zero, wants, defaultWant: zero, renewOnly: true }))
+    .then((rows) => {
+      const at = performance.now();
+      for (const r of rows) absorb(db, reg, r, 0, at);
+      const found = new Set(rows.map((r) => r.id));
+      for (const [key, e] of entries) {
+        if (reg.whos.get(key) !== e) continue;
+        // A budget gone (deleted) leaves the principal's next work to find what applies by statement.
+        if (e.ids.every((id) => found.has(id))) e.readAt = sent;
+        else reg.whos.delete(key);
+      }
+    })
+    .catch((err: Error) => log("warn", "budget lease renewal failed", { error: err.message }))
+    .finally(() => (reg.renewing = false));
+}
+
+/** The budgets that exist changed (budget-index.ts saw it): which apply to whom is read again by statement. */
+export function forgetPrincipals(db?: Db): void {
+  for (const [d, reg] of registries()) if (!db || d === db) reg.whos.clear();
+}
+
+/** One statement (reserving nothing for a caller) that tops up and re-reads every budget a principal's work uses. */
+function renew(db: Db, reg: Registry, key: string): void {
+  const entry = reg.whos.get(key);
+  if (!entry || entry.renewing) return;
+  entry.renewing = true;
+  void viaStatement(db, reg, key, entry.who, null, { tokens: 0, gpuSeconds: 0 }, entry.unit)
+    .then((rows) => {
+      const at = performance.now();
+      for (const r of rows) absorb(db, reg, r, 0, at);
+    })
+    .catch((err: Error) => log("warn", "budget lease renewal failed", { error: err.message }))
+    .finally(() => {
+      const e = reg.whos.get(key);
+      if (e) e.renewing = false;
+    });
+}
+
+/**
+ * Reserves `need` on every budget that applies to `scope` (for a call of `model`, or for work when null):
+ * from this process's leases in memory when each has room for it, else by one statement that also takes or
+ * tops up the leases. BudgetExhaustedError (naming the budget and when it resets) when one is used up.
+ * Returns the holds, and each budget's state with `need` left out (work's own reservation is not use).
+ */
+export async function takeHolds(db: Db, scope: UsageScope, model: string | null, need: Amounts, unit: Amounts): Promise<{ holds: Hold[]; rows: BudgetRow[] }> {
+  const reg = registry(db);
+  const key = keyOf(scope);
+  const served = () => {
+    const mem = fromMemory(reg, key, need, performance.now());
+    if (mem) maybeRenew(db, reg, key, performance.now());
+    return mem && { holds: mem, rows: mem.map((h) => stateOf(h.lease, h.remaining)) };
+  };
+  const mem = served();
+  if (mem) return mem;
+  // Work arriving while a statement takes this principal's leases waits for it rather than racing it: the
+  // leases it brings usually have room (and racing statements would each see the others' slices as used).
+  const inFlight = reg.taking.get(key);
+  if (inFlight) {
+    await inFlight.catch(() => {});
+    const after = served();
+    if (after) return after;
+  }
+  const statement = viaStatement(db, reg, key, scope, model, need, unit);
+  if (!inFlight) {
+    reg.taking.set(key, statement);
+    void statement.catch(() => {}).finally(() => reg.taking.get(key) === statement && reg.taking.delete(key));
+  }
+  const rows = await statement;
+  const at = performance.now();
+  const holds: Hold[] = [];
+  for (const r of rows) {
+    const h = absorb(db, reg, r, inMetric(r.metric, need), at);
+    if (h) holds.push(h);
+  }
+  const refused = rows.find((r) => !r.reserved_ok);
+  if (refused) {
+    // What the other budgets took goes back the one way everything goes back: the writer.
+    const parts = holds.map((h) => ({ id: h.lease.id, generation: h.lease.generation, release: endHold(h) })).filter((p) => p.release > 0);
+    if (parts.length) enqueue(db, { scope: null, entry: null, parts });
+    // This process's own leases are part of what the budget found reserved: while they have room, the work
+    // runs out of them rather than being refused by them.
+    const own = served();
+    if (own) return own;
+    throw new BudgetExhaustedError(budgetName(refused, scope), new Date(refused.window_end));
+  }
+  return { holds, rows: holds.map((h) => stateOf(h.lease, h.remaining)) };
+}
+
+/** Gives back every lease (flushUsage, shutdown) — or those of one budget, which this process just changed. */
+export function returnLeases(budgetId?: string): void {
+  for (const reg of registries().values()) {
+    for (const l of [...reg.leases.values()]) if (budgetId === undefined || l.id === budgetId) close(l);
+    if (budgetId === undefined) reg.whos.clear();
+  }
+}
+
+// A settlement that finds a budget in a newer window than a lease of it ends the lease (its calls count only
+// in the window they were reserved in; the new window starts with its own lease).
+onSettled((db, settled) => {
+  const reg = registries().get(db);
+  if (!reg) return;
+  for (const s of settled) {
+    const l = reg.leases.get(s.id);
+    if (l && l.generation < Number(s.generation)) close(l);
+  }
+});
+
+// Every quarter of LEASE_MS: leases in use since their last statement are renewed once half their lifetime old
+// (so work arriving less than about a second apart keeps finding them), and expired ones — idle, or past the
+// window end they were taken with — are given back.
+let sweeper: ReturnType<typeof setInterval> | null = null;
+function sweep(): void {
+  if (sweeper) return;
+  sweeper = setInterval(() => {
+    const now = performance.now();
+    let any = false;
+    for (const [db, reg] of registries()) {
+      let due = false;
+      for (const [key, e] of reg.whos) {
+        if (e.usedAt > e.readAt) due ||= now - e.readAt >= LEASE_MS / 2;
+        else if (now - e.readAt > LEASE_MS) reg.whos.delete(key);
+      }
+      if (due) renewInUse(db, reg);
+      for (const l of [...reg.leases.values()]) if (now - l.refreshedAt > LEASE_MS || Date.now() >= new Date(l.row.window_end).getTime()) close(l);
+      any ||= reg.leases.size > 0;
+    }
+    if (!any) {
+      clearInterval(sweeper!);
+      sweeper = null;
+    }
+  }, LEASE_MS / 4);
+  sweeper.unref?.();
+}

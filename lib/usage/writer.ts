@@ -1,0 +1,99 @@
+// The writer (group commit): settlements, ledger rows and every release of a reservation or a lease queue per
+// database handle; one statement at a time per handle writes everything queued so far, so under load many
+// calls share one statement, one lock of each budget row and one commit, and when idle a call's row is written
+// at once. It is the only way `reserved` goes down: one queue per handle keeps a lease's settlements ahead of
+// its return, which is what lets the lease's bookkeeping in memory (lease.ts) stay exact.
+import type { Db } from "../db/client";
+import { log } from "../log";
+import { notify } from "../notify";
+import { settleBatch, type SettledBudget, type Settlement } from "./queries";
+
+interface Writer {
+  queue: Settlement[];
+  running: Promise<void> | null;
+}
+const WRITERS = Symbol.for("sot.usageWriters");
+type WriterHolder = typeof globalThis & { [WRITERS]?: Map<Db, Writer> };
+const writers = () => ((globalThis as WriterHolder)[WRITERS] ??= new Map());
+
+/** What each settled budget looked like afterwards (lease.ts learns of a new window from it). */
+type Observer = (db: Db, settled: SettledBudget[]) => void;
+const observers: Observer[] = [];
+export function onSettled(o: Observer): void {
+  observers.push(o);
+}
+
+export function enqueue(db: Db, item: Settlement): void {
+  let w = writers().get(db);
+  if (!w) writers().set(db, (w = { queue: [], running: null }));
+  w.queue.push(item);
+  if (!w.running) w.running = drain(db, w);
+}
+
+/** The writers' statements still running (flushUsage waits for them). */
+export function runningWrites(): Promise<void>[] {
+  return [...writers().values()].map((w) => w.running).filter((p): p is Promise<void> => p !== null);
+}
+
+async function drain(db: Db, w: Writer): Promise<void> {
+  // Let the calls finishing in this turn of the event loop join the first statement.
+  await new Promise((r) => setImmediate(r));
+  while (w.queue.length > 0) {
+    const batch = w.queue.splice(0, 500);
+    try {
+      settled(db, await retryOnConflict(() => settleBatch(db.sql, batch)));
+    } catch (err) {
+      // One bad row (a principal deleted meanwhile) must not take the others with it: write them one by one.
+      for (const item of batch.length > 1 ? batch : []) {
+        try {
+          settled(db, await retryOnConflict(() => settleBatch(db.sql, [item])));
+        } catch (one) {
+          logLost(item, one as Error);
+        }
+      }
+      if (batch.length === 1) logLost(batch[0]!, err as Error);
+    }
+  }
+  w.running = null;
+}
+
+function settled(db: Db, rows: SettledBudget[]): void {
+  notifyCrossings(db, rows);
+  for (const o of observers) o(db, rows);
+}
+
+/**
+ * A settlement that carried a budget past its budget-mode threshold, or past its limit, tells the
+ * notification targets (counts only). The settlement that crosses is the only one that sees both sides of
+ * the line, so each crossing is reported once per window.
+ */
+function notifyCrossings(db: Db, settled: SettledBudget[]): void {
+  for (const b of settled) {
+    const limit = Number(b.limit_value);
+    const before = Number(b.used_before);
+    const after = Number(b.used_after);
+    const threshold = limit * Number(b.mode_threshold);
+    const state = before < limit && after >= limit ? "exhausted" : before < threshold && after >= threshold ? "entered" : null;
+    if (!state) continue;
+    const unit = b.metric === "tokens" ? "tokens" : "gpu_seconds";
+    void notify({ kind: "budget.mode", budget: b.id, state, used: after, limit, unit }, { db });
+  }
+}
+
+// The answer was given; a lost ledger row must not turn it into an error.
+function logLost(item: Settlement, err: Error): void {
+  if (item.entry) log("error", "usage ledger write failed", { model: item.entry.model, op: item.entry.op, error: err.message });
+  else log("error", "budget release failed", { error: err.message });
+}
+
+/** A deadlock or serialization failure is retried (twice): losing a settlement would leave its reservation held. */
+export async function retryOnConflict<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (attempt >= 2 || (code !== "40P01" && code !== "40001")) throw err;
+    }
+  }
+}
