@@ -8,6 +8,15 @@
 // slash, an undecodable segment, HEAD, OPTIONS, other methods), so those answers do not change.
 //
 // Answers here are not compressed: they are small JSON for programs, and nginx in front may compress.
+//
+// Two copies of the same code in one process. `load` imports the route module through tsx (this script's
+// loader), so the web process holds lib/ twice: once inside Next.js's bundle (every other route) and once
+// here. That works ONLY because every process-wide singleton those modules keep lives on globalThis under
+// a Symbol.for key (the database pool in lib/db/client.ts, the KES client in lib/kes/client.ts, the
+// rate-limit store, the usage writers, KES's audit writers…): the second copy finds the first's instead of
+// opening its own. A singleton kept in a plain module variable would silently split in two here (a second
+// pool, a second group-commit writer). tests/integration/direct-routes-singletons.test.ts loads the modules
+// twice and checks that both copies share one pool and one KES client; keep new singletons on globalThis.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Readable } from "node:stream";
 import { SECURITY_HEADERS } from "../lib/http/security-headers";

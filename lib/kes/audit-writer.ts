@@ -47,10 +47,14 @@ class AuditWriter {
   }
 }
 
-const writers = new WeakMap<Db, AuditWriter>();
+// On globalThis, like every process-wide singleton: the web process loads this module twice (Next.js's
+// bundle and scripts/direct-routes.ts), and both copies must share one writer per database.
+const WRITERS = Symbol.for("sot.kesAuditWriters");
+type WritersHolder = typeof globalThis & { [WRITERS]?: WeakMap<Db, AuditWriter> };
 
 /** Writes one audit row through the database's group-committing writer; resolves once it is committed. */
 export function writeKesAudit(db: Db, row: AuditRow): Promise<void> {
+  const writers = ((globalThis as WritersHolder)[WRITERS] ??= new WeakMap());
   let w = writers.get(db);
   if (!w) writers.set(db, (w = new AuditWriter(db)));
   return w.write(row);

@@ -158,6 +158,20 @@ describe("cubbies over HTTP, KES as its own process", () => {
     expect(await refusal(client("agent-d").cubby("wiki-agent-state").grantAccess("agent-c", { operations: ["read"] }))).toMatchObject({ status: 403 });
   });
 
+  it("revoke, then the very next get is refused, however warm the path (no grant, token or key is served from memory)", async () => {
+    const cubby = a.cubby("wiki-agent-state");
+    const bCubby = b.cubby("wiki-agent-state");
+    for (const by of ["agent", "admin"] as const) {
+      await cubby.grantAccess("agent-b", { operations: ["read"] });
+      // warm every process on the path with B's reads (in turn and at once), as a cache would be warm
+      for (let i = 0; i < 10; i++) expect(await bCubby.get("lastSync")).toMatchObject({ pageCount: 42 });
+      await Promise.all(Array.from({ length: 10 }, async () => expect(await bCubby.get("lastSync")).toMatchObject({ pageCount: 42 })));
+      if (by === "agent") expect((await cubby.revokeAccess("agent-b")).revoked).toBeGreaterThanOrEqual(1); // (and the expired one before)
+      else await sendOk(app.baseUrl, admin, "DELETE", "/api/admin/cubbies/wiki-agent-state/grants/agent-b", undefined, 200);
+      expect(await refusal(bCubby.get("lastSync")), by).toMatchObject({ status: 403 });
+    }
+  });
+
   it("a delegated token is narrowed to one cubby and some operations, never outlives or widens its parent, and dies with it", async () => {
     await a.createCubby({ name: "other-cubby" });
     await a.cubby("other-cubby").set("x", 1);
