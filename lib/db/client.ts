@@ -61,15 +61,16 @@ export async function openPostgres(
       await client.end();
     }
   }
-  // Idle connections are kept for five minutes (node-postgres closes them after 10 s by default): a
-  // fresh backend's first queries pay for loading pgvector and warming its catalog caches, which a
-  // burst of questions after a quiet minute would otherwise feel as a slow first answer. Idle clients
-  // do not keep a finished script alive.
+  // Idle connections are never closed (node-postgres closes them after 10 s by default): a fresh
+  // backend pays for loading pgvector, warming its catalog caches and mapping the shared buffers page by
+  // page — one page fault per page it touches first, expensive on a virtual machine (docs/scale.md, "Page
+  // faults") — which a burst of questions after a quiet spell would feel as slow answers. `max` bounds
+  // them; idle clients do not keep a finished script alive.
   const settings = checkedSettings(opts.sessionSettings ?? {});
   const pool = new pg.Pool({
     connectionString: url,
     max: opts.poolSize ?? 10,
-    idleTimeoutMillis: 300_000,
+    idleTimeoutMillis: 0,
     allowExitOnIdle: true,
     ...(settings.length ? { options: settings.map(([k, v]) => `-c ${k}=${v}`).join(" ") } : {}),
   });

@@ -32,8 +32,20 @@ export function defineJob<T extends object>(def: JobDefinition<T>): JobDefinitio
   return def;
 }
 
+/**
+ * How often an idle worker asks the database for a job of its kind. Each poll is a statement (about 1 ms of
+ * PostgreSQL's CPU) per job kind, whether or not anything is queued: at 0.5 s the in-process workers cost the
+ * database ~30 ms of CPU per second on a quiet machine, taken from the questions being answered on two cores
+ * (docs/benchmarks.md, "Ask overhead"). A job enqueued in this process wakes its worker at once (`enqueue`), so
+ * the interval only delays jobs enqueued by another process — by at most this long, for jobs that run for
+ * seconds to hours — and retries, which wait seconds anyway.
+ */
+export const JOB_POLL_SECONDS = 2;
+
 export class JobQueue {
   private readonly created = new Map<string, Promise<void>>();
+  /** This process's worker per job kind, woken when the process enqueues a job of that kind. */
+  private readonly workers = new Map<string, string>();
   private constructor(readonly boss: PgBoss) {}
 
   static async open(db: Db): Promise<JobQueue> {
@@ -68,16 +80,19 @@ export class JobQueue {
 
   async enqueue<T extends object>(def: JobDefinition<T>, data: T, options: SendOptions = {}): Promise<string | null> {
     await this.ensureQueue(def);
-    return this.boss.send(def.name, data, options);
+    const id = await this.boss.send(def.name, data, options);
+    const worker = this.workers.get(def.name);
+    if (worker) this.boss.notifyWorker(worker);
+    return id;
   }
 
   /** Starts working on the given job kinds; returns a function that stops gracefully. */
   async work(defs: JobDefinition<any>[]): Promise<void> {
     for (const def of defs) {
       await this.ensureQueue(def);
-      await this.boss.work<object>(
+      const worker = await this.boss.work<object>(
         def.name,
-        { batchSize: 1, localConcurrency: def.concurrency ?? 1, pollingIntervalSeconds: 0.5 },
+        { batchSize: 1, localConcurrency: def.concurrency ?? 1, pollingIntervalSeconds: JOB_POLL_SECONDS },
         async (jobs) => {
           for (const job of jobs) {
             try {
@@ -93,6 +108,7 @@ export class JobQueue {
           }
         },
       );
+      this.workers.set(def.name, worker);
     }
   }
 

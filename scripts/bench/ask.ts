@@ -4,14 +4,15 @@
 // received) minus the fake model's fixed first-token delay, p50/p95 per concurrency level.
 //
 // Environment: BENCH_CHUNKS (default 100000), BENCH_REQUESTS (requests per level, default 64),
-// BENCH_ASKERS (the concurrency levels, default 1,8,32),
+// BENCH_ASKERS (the concurrency levels, default 1,8,32), BENCH_POOL_SIZE (the web process's DATABASE_POOL_SIZE;
+// default: the app's own, as deployed — a larger pool opens more backends, each faulting in the shared buffers),
 // BENCH_DATABASE_URL, BENCH_CPU_PROFILE=<folder> (the web process writes a V8 CPU profile there when it
 // stops: open it in Chrome's DevTools, Performance tab).
 import { readSse } from "@/lib/answer/sse";
 import { DEFAULT_FAKE_MODELS, startFakeOllama } from "@/tests/fakes/ollama";
 import { startApp } from "@/tests/helpers/app";
 import { makeApiKey } from "@/tests/helpers/auth";
-import { backendCpu, cpuSince, fmt, loadAverage, machine, pageAccesses, percentile, scratchDb, searchFootprint, serverSettings, threadCpuMs } from "./lib";
+import { backendCpu, backendFaultCounts, cpuSince, faultsSince, fmt, loadAverage, machine, pageAccesses, percentile, processStat, scratchDb, searchFootprint, serverSettings, threadCpuMs } from "./lib";
 import { loadSynthetic, SYNTHETIC_EMBED_MODEL } from "./synthetic";
 
 const N = Number(process.env.BENCH_CHUNKS ?? 100_000);
@@ -68,7 +69,7 @@ async function main() {
   const app = await startApp({
     db: { ...scratch.db, url: scratch.url, drop: async () => {} },
     nodeArgs: process.env.BENCH_CPU_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE}`] : [],
-    env: { OLLAMA_HOST: ollama.url, OLLAMA_EMBED_MODEL: SYNTHETIC_EMBED_MODEL, DEMO_WIKI: "false", RATE_LIMIT_PER_MINUTE: "1000000", RATE_LIMIT_BURST: "1000000", DATABASE_POOL_SIZE: "40", LOG_LEVEL: "error" },
+    env: { OLLAMA_HOST: ollama.url, OLLAMA_EMBED_MODEL: SYNTHETIC_EMBED_MODEL, DEMO_WIKI: "false", RATE_LIMIT_PER_MINUTE: "1000000", RATE_LIMIT_BURST: "1000000", LOG_LEVEL: "error", ...(process.env.BENCH_POOL_SIZE ? { DATABASE_POOL_SIZE: process.env.BENCH_POOL_SIZE } : {}) },
   });
   try {
     const key = await makeApiKey(scratch.db, ["ask"]);
@@ -89,7 +90,9 @@ async function main() {
       const idleCpuPerMs = (cpuSince(idleBefore, await backendCpu(scratch.db)) ?? NaN) / idleMs;
       const levelStarted = performance.now();
       const cpuBefore = { web: threadCpuMs(appPid), postgres: await backendCpu(scratch.db) };
+      const webBefore = await processStat(appPid);
       const pagesBefore = await pageAccesses(scratch.db);
+      const faultsBefore = await backendFaultCounts(scratch.db);
       let next = 0;
       await Promise.all(
         Array.from({ length: concurrency }, async () => {
@@ -122,6 +125,8 @@ async function main() {
         `   CPU per ask: web process ${fmt(web, 1)} ms, PostgreSQL ${fmt(postgres, 1)} ms (of which ~${fmt(background, 1)} ms the job workers' polling, ` +
           `at its idle rate of ${fmt(idleCpuPerMs * 1000 * 1000, 0)} ms per second); load average ${loadAverage()}`,
       );
+      const faults = faultsSince(faultsBefore, await backendFaultCounts(scratch.db));
+      const webFaults = ((await processStat(appPid))?.minflt ?? NaN) - (webBefore?.minflt ?? NaN);
       // Pages per ask, and how many came from outside shared buffers: a read costs the database far more
       // CPU than a hit (the eviction of another page, a copy, a write when the victim is dirty).
       const pagesAfter = await pageAccesses(scratch.db);
@@ -129,6 +134,15 @@ async function main() {
         `   database pages per ask: ${fmt((pagesAfter.hit - pagesBefore.hit) / samples.length, 0)} found in shared buffers, ` +
           `${fmt((pagesAfter.read - pagesBefore.read) / samples.length, 0)} read from outside them`,
       );
+      // Page faults: each backend maps the shared buffers page by page as it first touches (or first writes)
+      // them, so new backends — a pool that grows or closes idle connections — fault again for pages the
+      // others have mapped; on a virtual machine a fault costs tens of µs (docs/scale.md, "Page faults").
+      if (faults) {
+        console.log(
+          `   PostgreSQL backends: ${faults.active} active during the level (${faults.opened} opened during it); page faults per ask: ` +
+            `${fmt(faults.minflt / samples.length, 0)} minor, ${fmt(faults.majflt / samples.length, 1)} major; the web process ${fmt(webFaults / samples.length, 0)} minor`,
+        );
+      }
     }
     console.log("target: p95 ≤ 150 ms at 8 concurrent askers");
   } finally {

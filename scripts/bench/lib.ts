@@ -207,9 +207,57 @@ export async function searchFootprint(db: Db): Promise<string> {
 
 /** CPU seconds (user + system) a process has used so far, from /proc; null where there is none. */
 export async function processCpu(pid: number): Promise<number | null> {
+  return (await processStat(pid))?.cpu ?? null;
+}
+
+/** A process's CPU seconds (user + system) and page faults so far, from /proc/<pid>/stat; null where there is none. */
+export async function processStat(pid: number): Promise<{ cpu: number; minflt: number; majflt: number } | null> {
   const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => null);
   if (!stat) return null;
-  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return (Number(f[11]) + Number(f[12])) / 100; // clock ticks (100 Hz)
+  const f = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // f[0] is field 3 (state)
+  return { cpu: (Number(f[11]) + Number(f[12])) / 100, minflt: Number(f[7]), majflt: Number(f[9]) }; // CPU in clock ticks (100 Hz)
+}
+
+export interface BackendFaults {
+  /** Backends of this database that used CPU or faulted between the two readings, and how many of them are new. */
+  active: number;
+  opened: number;
+  minflt: number;
+  majflt: number;
+}
+
+/**
+ * Page faults of this database's backends, keyed by pid (Linux /proc; null elsewhere). PostgreSQL's shared
+ * buffers are one shared mapping: each backend faults in every page of it the first time it touches it
+ * (4 kB pages unless the server runs on huge pages), so a fresh backend pays again for pages that every other
+ * backend already has — on a virtual machine whose page faults are expensive, a large share of a search's CPU.
+ */
+export async function backendFaultCounts(db: Db): Promise<Map<number, { cpu: number; minflt: number; majflt: number }> | null> {
+  try {
+    const rows = await db.sql.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
+    const out = new Map<number, { cpu: number; minflt: number; majflt: number }>();
+    for (const { pid } of rows) {
+      const s = await processStat(pid);
+      if (s) out.set(pid, s);
+    }
+    return out.size ? out : null;
+  } catch {
+    return null;
+  }
+}
+export function faultsSince(
+  before: Map<number, { cpu: number; minflt: number; majflt: number }> | null,
+  after: Map<number, { cpu: number; minflt: number; majflt: number }> | null,
+): BackendFaults | null {
+  if (!before || !after) return null;
+  const out: BackendFaults = { active: 0, opened: 0, minflt: 0, majflt: 0 };
+  for (const [pid, a] of after) {
+    const b = before.get(pid) ?? { cpu: 0, minflt: 0, majflt: 0 };
+    if (!before.has(pid)) out.opened++;
+    if (a.cpu > b.cpu || a.minflt > b.minflt) out.active++;
+    out.minflt += a.minflt - b.minflt;
+    out.majflt += a.majflt - b.majflt;
+  }
+  return out;
 }
 
