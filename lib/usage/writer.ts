@@ -11,16 +11,7 @@ import { settleBatch, type SettledBudget, type Settlement } from "./queries";
 interface Writer {
   queue: Settlement[];
   running: Promise<void> | null;
-  /** When its last statement ended (performance.now()): a writer that wrote recently is under load. */
-  lastEnd: number;
 }
-
-/**
- * Under load the writer waits this long before its next statement, so that more calls share it: each statement
- * costs the database CPU the concurrent answers need (at eight askers on two cores, a statement per three
- * calls measurably slowed the answers; docs/guardrails.md). A writer idle for longer than this writes at once.
- */
-export const USAGE_WRITE_WINDOW_MS = 50;
 const WRITERS = Symbol.for("sot.usageWriters");
 type WriterHolder = typeof globalThis & { [WRITERS]?: Map<Db, Writer> };
 const writers = () => ((globalThis as WriterHolder)[WRITERS] ??= new Map());
@@ -34,7 +25,7 @@ export function onSettled(o: Observer): void {
 
 export function enqueue(db: Db, item: Settlement): void {
   let w = writers().get(db);
-  if (!w) writers().set(db, (w = { queue: [], running: null, lastEnd: -Infinity }));
+  if (!w) writers().set(db, (w = { queue: [], running: null }));
   w.queue.push(item);
   if (!w.running) w.running = drain(db, w);
 }
@@ -45,10 +36,8 @@ export function runningWrites(): Promise<void>[] {
 }
 
 async function drain(db: Db, w: Writer): Promise<void> {
-  // Let the calls finishing in this turn of the event loop join the first statement; under load, those of the
-  // next few milliseconds too.
-  const busy = performance.now() - w.lastEnd < USAGE_WRITE_WINDOW_MS;
-  await new Promise((r) => (busy ? setTimeout(r, USAGE_WRITE_WINDOW_MS) : setImmediate(r)));
+  // Let the calls finishing in this turn of the event loop join the first statement.
+  await new Promise((r) => setImmediate(r));
   while (w.queue.length > 0) {
     const batch = w.queue.splice(0, 500);
     try {
@@ -64,7 +53,6 @@ async function drain(db: Db, w: Writer): Promise<void> {
       }
       if (batch.length === 1) logLost(batch[0]!, err as Error);
     }
-    w.lastEnd = performance.now();
   }
   w.running = null;
 }
