@@ -4,7 +4,7 @@
 // the ledger row, queued for the writer (one batched statement per database handle, off the caller's path).
 // Reservations are handed out of this process's budget leases (lease.ts): an ask awaits no statement while its
 // leases have room, and one (which also renews them) when they do not or a budget is nearly used up.
-import { openedDb, type Db } from "../db/client";
+import { beforeDbClose, openedDb, type Db } from "../db/client";
 import { observeUsage } from "../metrics";
 import { getConfig } from "../config";
 import { budgetCheckOf } from "./budget-check";
@@ -142,6 +142,9 @@ export async function flushUsage(): Promise<void> {
     await Promise.all(running);
   }
 }
+
+// A command that ends with closeDb() hands its leases back and lands its ledger rows first.
+beforeDbClose(flushUsage);
 
 /** A call no budget covers (the rerank worker runs on CPU beside Ollama): recorded and counted only. */
 export async function recordUnbudgetedCall(op: ModelOp, result: Omit<LedgerEntry, "op">): Promise<void> {

@@ -6,7 +6,7 @@
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { AccessContext } from "@/lib/access/context";
-import { openPostgres, type Db } from "@/lib/db/client";
+import { closeDb, openedDb, openPostgres, setDb, type Db } from "@/lib/db/client";
 import { getLlm } from "@/lib/llm";
 import { getConfig } from "@/lib/config";
 import { restartBudget, setBudget } from "@/lib/usage/budgets";
@@ -222,6 +222,21 @@ describe("budget leases", () => {
     );
     expect(Date.now() - changed).toBeLessThanOrEqual(LEASE_MS + 500);
     expect(seen.mode).toBe("budget");
+  });
+
+  it("hands its leases back before the process's database closes (a command that ends with closeDb())", async () => {
+    const { user, budget } = await userWithBudget(1e9);
+    const before = openedDb();
+    const handle = await openPostgres(env.db.url!, { poolSize: 2 });
+    setDb(handle);
+    try {
+      (await reserveForWork(usageScopeFor(await accessOf(handle, user)), E)).release();
+      expect((await row(budget.id)).reserved).toBeGreaterThan(0);
+      await closeDb(); // at once: well within the lease's lifetime, so the idle sweeper has not given it back
+      expect((await row(budget.id)).reserved).toBe(0);
+    } finally {
+      if (before) setDb(await before);
+    }
   });
 
   it("gives an idle lease back by itself within about its lifetime", async () => {
