@@ -135,8 +135,10 @@ export async function removeBudget(ctx: AccessContext, id: string): Promise<void
 export async function setModelExemption(ctx: AccessContext, model: string, exempt: boolean): Promise<{ model: string; exempt: boolean; changed: boolean }> {
   requireAdmin(ctx);
   const changed = await setModelExempt(ctx.db.sql, model, exempt, ctx.principal.userId);
-  if (changed) budgetsChanged();
-  if (changed) await auditAs(ctx, exempt ? "budget.exempt_model" : "budget.unexempt_model", `model:${model}`, {});
+  if (changed) {
+    budgetsChanged();
+    await auditAs(ctx, exempt ? "budget.exempt_model" : "budget.unexempt_model", `model:${model}`, {});
+  }
   return { model, exempt, changed };
 }
 

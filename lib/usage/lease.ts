@@ -61,7 +61,6 @@ export interface Hold {
 }
 
 interface WhoEntry {
-  who: Who;
   /** The budgets that apply, as the last statement for this principal found them. */
   ids: string[];
   readAt: number;
@@ -69,7 +68,6 @@ interface WhoEntry {
   usedAt: number;
   /** One call's (or ask's) maximum, for renewing. */
   unit: Amounts;
-  renewing: boolean;
 }
 interface Registry {
   leases: Map<string, Lease>;
@@ -209,14 +207,12 @@ async function viaStatement(db: Db, reg: Registry, key: string, w: Who, model: s
   );
   // An exempt model matches no budget: that says nothing about which budgets apply to the principal.
   if (model === null || rows.length > 0) {
-    const prev = reg.whos.get(key);
-    const who = { userId: w.userId, apiKeyId: w.apiKeyId, agentId: w.agentId, scheduleId: w.scheduleId };
-    reg.whos.set(key, { who, ids: rows.map((r) => r.id), readAt: performance.now(), usedAt: prev?.usedAt ?? 0, unit, renewing: prev?.renewing ?? false });
+    reg.whos.set(key, { ids: rows.map((r) => r.id), readAt: performance.now(), usedAt: reg.whos.get(key)?.usedAt ?? 0, unit });
   }
   return rows;
 }
 
-/** On use: tops a principal's leases up off the caller's path when a quarter is left (the sweeper renews them by age). */
+/** On use: tops the leases in use up off the caller's path when one has a quarter left (the sweeper renews them by age). */
 function maybeRenew(db: Db, reg: Registry, key: string, now: number): void {
   const entry = reg.whos.get(key)!;
   entry.usedAt = now;
@@ -224,7 +220,7 @@ function maybeRenew(db: Db, reg: Registry, key: string, now: number): void {
     const l = reg.leases.get(id)!;
     return free(l) < Math.max(WANT_CALLS * inMetric(l.metric, entry.unit), 2 * l.handed) / 4;
   });
-  if (low) renew(db, reg, key);
+  if (low) renewInUse(db, reg);
 }
 
 /**
@@ -273,23 +269,6 @@ function renewInUse(db: Db, reg: Registry): void {
 /** The budgets that exist changed (budget-index.ts saw it): which apply to whom is read again by statement. */
 export function forgetPrincipals(db?: Db): void {
   for (const [d, reg] of registries()) if (!db || d === db) reg.whos.clear();
-}
-
-/** One statement (reserving nothing for a caller) that tops up and re-reads every budget a principal's work uses. */
-function renew(db: Db, reg: Registry, key: string): void {
-  const entry = reg.whos.get(key);
-  if (!entry || entry.renewing) return;
-  entry.renewing = true;
-  void viaStatement(db, reg, key, entry.who, null, { tokens: 0, gpuSeconds: 0 }, entry.unit)
-    .then((rows) => {
-      const at = performance.now();
-      for (const r of rows) absorb(db, reg, r, 0, at);
-    })
-    .catch((err: Error) => log("warn", "budget lease renewal failed", { error: err.message }))
-    .finally(() => {
-      const e = reg.whos.get(key);
-      if (e) e.renewing = false;
-    });
 }
 
 /**

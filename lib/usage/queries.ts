@@ -96,14 +96,14 @@ export function leaseBudgets(sql: SqlRunner, w: Who, model: string | null, r: Le
                   ELSE ${APPLICABLE} AND NOT EXISTS (SELECT 1 FROM budget_exempt_models e WHERE e.model = $5::text) END
        ORDER BY b.id FOR UPDATE
      ), sized AS (
-       SELECT m.id, m.room, x.need, x.unit > 0 AND m.room - x.need >= ${LEASE_MIN_CALLS} * x.unit AS leasable,
-              CASE WHEN x.unit > 0 AND m.room - x.need >= ${LEASE_MIN_CALLS} * x.unit
-                   THEN LEAST(GREATEST(x.want, 0), (m.room - x.need) / ${LEASE_MIN_CALLS}) ELSE 0 END AS slice
+       SELECT m.id, m.room, x.need, l.leasable,
+              CASE WHEN l.leasable THEN LEAST(GREATEST(x.want, 0), (m.room - x.need) / ${LEASE_MIN_CALLS}) ELSE 0 END AS slice
        FROM matched m
        LEFT JOIN unnest($10::uuid[], $11::float8[], $15::float8[]) AS wa(id, amount, unit) ON wa.id = m.id
        CROSS JOIN LATERAL (SELECT CASE m.metric WHEN 'tokens' THEN $6::float8 ELSE $7::float8 END AS need,
                                   COALESCE(wa.unit, CASE m.metric WHEN 'tokens' THEN $8::float8 ELSE $9::float8 END) AS unit,
                                   COALESCE(wa.amount, CASE m.metric WHEN 'tokens' THEN $12::float8 ELSE $13::float8 END) AS want) x
+       CROSS JOIN LATERAL (SELECT x.unit > 0 AND m.room - x.need >= ${LEASE_MIN_CALLS} * x.unit AS leasable) l
      ), taken AS (
        UPDATE budgets b SET reserved = b.reserved + s.need + s.slice
        FROM sized s WHERE b.id = s.id AND s.room > 0

@@ -12,7 +12,7 @@ import { readSse } from "@/lib/answer/sse";
 import { DEFAULT_FAKE_MODELS, startFakeOllama } from "@/tests/fakes/ollama";
 import { startApp } from "@/tests/helpers/app";
 import { makeApiKey } from "@/tests/helpers/auth";
-import { backendCpu, backendFaultCounts, cpuSince, faultsSince, fmt, loadAverage, machine, pageAccesses, percentile, processStat, scratchDb, searchFootprint, serverSettings, threadCpuMs } from "./lib";
+import { backendCpu, backendStats, cpuOf, cpuSince, faultsSince, fmt, loadAverage, machine, pageAccesses, percentile, processStat, scratchDb, searchFootprint, serverSettings, threadCpuMs } from "./lib";
 import { loadSynthetic, SYNTHETIC_EMBED_MODEL } from "./synthetic";
 
 const N = Number(process.env.BENCH_CHUNKS ?? 100_000);
@@ -89,10 +89,10 @@ async function main() {
       await new Promise((resolve) => setTimeout(resolve, idleMs));
       const idleCpuPerMs = (cpuSince(idleBefore, await backendCpu(scratch.db)) ?? NaN) / idleMs;
       const levelStarted = performance.now();
-      const cpuBefore = { web: threadCpuMs(appPid), postgres: await backendCpu(scratch.db) };
+      const backendsBefore = await backendStats(scratch.db);
+      const webCpuBefore = threadCpuMs(appPid);
       const webBefore = await processStat(appPid);
       const pagesBefore = await pageAccesses(scratch.db);
-      const faultsBefore = await backendFaultCounts(scratch.db);
       let next = 0;
       await Promise.all(
         Array.from({ length: concurrency }, async () => {
@@ -118,14 +118,15 @@ async function main() {
       // CPU time per ask (the whole answer, logging included): on two shared cores, latency under
       // concurrency is mostly this demand queueing for a core, and unlike latency it hardly moves with
       // what else the machine is doing — so it is the figure to compare across changes.
-      const web = (threadCpuMs(appPid) - cpuBefore.web) / samples.length;
-      const postgres = ((cpuSince(cpuBefore.postgres, await backendCpu(scratch.db)) ?? NaN) * 1000) / samples.length;
+      const web = (threadCpuMs(appPid) - webCpuBefore) / samples.length;
+      const backendsAfter = await backendStats(scratch.db);
+      const postgres = ((cpuSince(cpuOf(backendsBefore), cpuOf(backendsAfter)) ?? NaN) * 1000) / samples.length;
       const background = (idleCpuPerMs * 1000 * (performance.now() - levelStarted)) / samples.length;
       console.log(
         `   CPU per ask: web process ${fmt(web, 1)} ms, PostgreSQL ${fmt(postgres, 1)} ms (of which ~${fmt(background, 1)} ms the job workers' polling, ` +
           `at its idle rate of ${fmt(idleCpuPerMs * 1000 * 1000, 0)} ms per second); load average ${loadAverage()}`,
       );
-      const faults = faultsSince(faultsBefore, await backendFaultCounts(scratch.db));
+      const faults = faultsSince(backendsBefore, backendsAfter);
       const webFaults = ((await processStat(appPid))?.minflt ?? NaN) - (webBefore?.minflt ?? NaN);
       // Pages per ask, and how many came from outside shared buffers: a read costs the database far more
       // CPU than a hit (the eviction of another page, a copy, a write when the victim is dirty).

@@ -150,17 +150,7 @@ export const figuresLine = (label: string, r: LoopFigures, width = 44) =>
  * this machine; null elsewhere), keyed by pid: on a shared machine, CPU per chunk is steadier than time.
  */
 export async function backendCpu(db: Db): Promise<Map<number, number> | null> {
-  try {
-    const rows = await db.sql.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
-    const out = new Map<number, number>();
-    for (const { pid } of rows) {
-      const cpu = await processCpu(pid);
-      if (cpu !== null) out.set(pid, cpu);
-    }
-    return out.size ? out : null;
-  } catch {
-    return null;
-  }
+  return cpuOf(await backendStats(db));
 }
 export const cpuSince = (before: Map<number, number> | null, after: Map<number, number> | null) =>
   before && after ? [...after].reduce((sum, [pid, t]) => sum + t - (before.get(pid) ?? 0), 0) : null;
@@ -226,29 +216,31 @@ export interface BackendFaults {
   majflt: number;
 }
 
+type ProcessStat = NonNullable<Awaited<ReturnType<typeof processStat>>>;
+
 /**
- * Page faults of this database's backends, keyed by pid (Linux /proc; null elsewhere). PostgreSQL's shared
- * buffers are one shared mapping: each backend faults in every page of it the first time it touches it
- * (4 kB pages unless the server runs on huge pages), so a fresh backend pays again for pages that every other
- * backend already has — on a virtual machine whose page faults are expensive, a large share of a search's CPU.
+ * CPU seconds and page faults of this database's backends, keyed by pid (Linux /proc; null elsewhere).
+ * PostgreSQL's shared buffers are one shared mapping: each backend faults in every page of it the first time it
+ * touches it (4 kB pages unless the server runs on huge pages), so a fresh backend pays again for pages that
+ * every other backend already has — on a virtual machine whose page faults are expensive, a large share of a
+ * search's CPU.
  */
-export async function backendFaultCounts(db: Db): Promise<Map<number, { cpu: number; minflt: number; majflt: number }> | null> {
+export async function backendStats(db: Db): Promise<Map<number, ProcessStat> | null> {
   try {
     const rows = await db.sql.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
-    const out = new Map<number, { cpu: number; minflt: number; majflt: number }>();
+    const out = new Map<number, ProcessStat>();
     for (const { pid } of rows) {
-      const s = await processStat(pid);
-      if (s) out.set(pid, s);
+      const st = await processStat(pid);
+      if (st) out.set(pid, st);
     }
     return out.size ? out : null;
   } catch {
     return null;
   }
 }
-export function faultsSince(
-  before: Map<number, { cpu: number; minflt: number; majflt: number }> | null,
-  after: Map<number, { cpu: number; minflt: number; majflt: number }> | null,
-): BackendFaults | null {
+/** CPU seconds per backend, out of a backendStats reading. */
+export const cpuOf = (stats: Map<number, ProcessStat> | null) => stats && new Map([...stats].map(([pid, st]) => [pid, st.cpu]));
+export function faultsSince(before: Map<number, ProcessStat> | null, after: Map<number, ProcessStat> | null): BackendFaults | null {
   if (!before || !after) return null;
   const out: BackendFaults = { active: 0, opened: 0, minflt: 0, majflt: 0 };
   for (const [pid, a] of after) {
