@@ -20,7 +20,13 @@ elif ! command -v node >/dev/null || [ "$(_sot_major node)" -lt 22 ]; then
   # A folder without a package.json makes npm install into the nearest parent that has one (the
   # project itself): give the tools folder its own.
   [ -f "$_sot_root/.tools/node24/package.json" ] || echo '{"private":true}' >"$_sot_root/.tools/node24/package.json"
-  (cd "$_sot_root/.tools/node24" && npm install --no-save --no-package-lock --loglevel=error "$_sot_pkg@$NODE24_VERSION" >&2)
+  # Time-limited and tried again, like the dependencies' install (scripts/run.sh): a stalled registry must not hang.
+  for _sot_try in 1 2 3; do
+    (cd "$_sot_root/.tools/node24" && timeout --kill-after=15 300 npm install --no-save --no-package-lock --prefer-offline --loglevel=error "$_sot_pkg@$NODE24_VERSION" >&2) && break
+    [ "$_sot_try" -eq 3 ] && { echo "Could not install Node $NODE24_VERSION from the npm registry" >&2; exit 1; }
+    echo "Installing Node failed or stalled; trying again" >&2
+    sleep 5
+  done
   _sot_node_dir="$_sot_root/.tools/node24/node_modules/$_sot_pkg/bin"
   export PATH="$_sot_node_dir:$PATH"
 fi

@@ -9,16 +9,29 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-node.sh
 
-# Dependencies: install when missing or when the lockfile changed since the last install.
+# Prisma's native schema engine is never used (migrations are the project's own, and generate does not
+# need it), and it cannot be downloaded here: pointing the variable at any existing file satisfies the CLI
+# and, set before the install, stops @prisma/engines' postinstall from trying the download at all.
+export PRISMA_SCHEMA_ENGINE_BINARY="${PRISMA_SCHEMA_ENGINE_BINARY:-$PWD/package.json}"
+
+# Dependencies: install when missing or when the lockfile changed since the last install. A registry that
+# stalls must not hang the command (or CI) for good: each try has a time limit, and a stalled or failed
+# try is made again from scratch. --prefer-offline takes what npm's cache already holds without asking.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "Installing dependencies (npm ci)…" >&2
-  npm ci --loglevel=error --no-fund --no-audit >&2
+  for try in 1 2 3; do
+    echo "Installing dependencies (npm ci, try $try)…" >&2
+    started=$(date +%s)
+    if timeout --kill-after=15 600 npm ci --prefer-offline --loglevel=error --no-fund --no-audit >&2; then
+      echo "Dependencies installed in $(( $(date +%s) - started )) s" >&2
+      break
+    fi
+    [ "$try" -eq 3 ] && { echo "npm ci failed three times: see the errors above" >&2; exit 1; }
+    echo "npm ci failed or stalled after $(( $(date +%s) - started )) s; trying again" >&2
+    sleep 5
+  done
 fi
 export PATH="$PWD/node_modules/.bin:$PATH"
 
-# Prisma client: generated offline. The CLI wants its native schema engine, which cannot be downloaded
-# here and which generate does not use: pointing the variable at any existing file satisfies it.
-export PRISMA_SCHEMA_ENGINE_BINARY="${PRISMA_SCHEMA_ENGINE_BINARY:-$PWD/package.json}"
 if [ ! -f lib/db/generated/client.ts ] || [ prisma/schema.prisma -nt lib/db/generated/client.ts ]; then
   prisma generate >/dev/null
 fi
