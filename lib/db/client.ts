@@ -162,17 +162,18 @@ export function setDb(db: Db): void {
 // keep work in memory (the usage writer's queue and the budget leases, lib/usage/meter.ts): a command that
 // ends with closeDb() would otherwise drop its last ledger rows and leave its leases reserved.
 const BEFORE_CLOSE = Symbol.for("sot.dbBeforeClose");
-type BeforeCloseHolder = typeof globalThis & { [BEFORE_CLOSE]?: Set<() => Promise<void>> };
-export function beforeDbClose(fn: () => Promise<void>): void {
+type BeforeCloseHolder = typeof globalThis & { [BEFORE_CLOSE]?: Set<(db: Db) => Promise<void>> };
+export function beforeDbClose(fn: (db: Db) => Promise<void>): void {
   ((globalThis as BeforeCloseHolder)[BEFORE_CLOSE] ??= new Set()).add(fn);
 }
 
 export async function closeDb(): Promise<void> {
   const g = globalThis as Holder;
   const p = g[KEY];
-  if (p) {
+  const db = p ? await p.catch(() => null) : null;
+  if (db) {
     for (const fn of (globalThis as BeforeCloseHolder)[BEFORE_CLOSE] ?? []) {
-      await fn().catch(() => {}); // each hook logs its own failures; closing goes on
+      await fn(db).catch(() => {}); // each hook logs its own failures; closing goes on
     }
   }
   delete g[KEY];

@@ -14,11 +14,22 @@
 // by statement, exactly as without leases, so it is overshot by at most one call's maximum. Budget mode and
 // the `budget` an answer reports come from the row as the lease's last statement saw it plus this process's
 // own use since — so what other processes used (or an admin changed) shows here within LEASE_MS.
+//
+// Holders. What a process reserves stays in `reserved` until it gives it back, so a process that dies (killed,
+// out of memory, its machine lost) would leave its slices and its calls' reservations there for good. Each
+// database handle therefore registers a holder (a row in budget_holders, by the first statement that reserves),
+// every reservation adds to the holder's holding of the budget and every release takes from it, and the holder
+// beats every HOLDER_BEAT_MS. Any process's beat also reaps: a holder silent for HOLDER_DEAD_AFTER_S is taken
+// for dead and what it held is taken off `reserved` for it. A release gives back at most what its holder still
+// holds, so a process that was only stalled that long (and comes back) never gives back twice: it finds its
+// holder gone (at its next beat, or when its next statement registers the holder afresh), drops its leases in
+// memory, and its calls in flight release nothing more. At close, a process gives back what its holder holds.
+import { randomUUID } from "node:crypto";
 import type { Db } from "../db/client";
 import { BudgetExhaustedError } from "../errors";
 import { log } from "../log";
 import { budgetName } from "./budget-check";
-import { leaseBudgets, type BudgetRow, type LeaseRow } from "./queries";
+import { beatAndReapHolders, leaseBudgets, type BudgetRow, type LeaseRow, type SettlementPart } from "./queries";
 import type { UsageScope } from "./scope";
 import { enqueue, onSettled, retryOnConflict } from "./writer";
 
@@ -26,6 +37,10 @@ import { enqueue, onSettled, retryOnConflict } from "./writer";
 export const LEASE_MS = 1000;
 /** The slice a lease keeps: this many of the calls it is for, or twice what it recently handed out. */
 const WANT_CALLS = 16;
+/** How often a process's holder beats (and reaps the dead). */
+export const HOLDER_BEAT_MS = 10_000;
+/** A holder silent this long is taken for dead, and what it held is given back for it. */
+export const HOLDER_DEAD_AFTER_S = 60;
 
 export interface Amounts {
   tokens: number;
@@ -52,6 +67,10 @@ export interface Lease {
   refreshedAt: number;
   /** Handed out recently (halved at each statement on the lease): sizes the next slice. */
   handed: number;
+  /** The holder it is held by in the database, and the registry's epoch when it was taken: a lease of an older
+   *  epoch was given back for this process by another (its holder was taken for dead), and gives nothing back. */
+  holder: string;
+  epoch: number;
 }
 
 /** A reservation handed out of a lease: what a call or a piece of work may still use of it. */
@@ -76,6 +95,11 @@ interface Registry {
   taking: Map<string, Promise<unknown>>;
   /** The sweeper's renewal of the leases in use is in flight. */
   renewing: boolean;
+  /** This handle's holder (see "Holders" above): its id, whether a statement registered it, and its beat. */
+  holder: string;
+  registered: boolean;
+  epoch: number;
+  beat: ReturnType<typeof setInterval> | null;
 }
 
 type Who = Pick<UsageScope, "userId" | "apiKeyId" | "agentId" | "scheduleId">;
@@ -87,11 +111,20 @@ type Holder = typeof globalThis & { [KEY]?: Map<Db, Registry> };
 const registries = () => ((globalThis as Holder)[KEY] ??= new Map());
 function registry(db: Db): Registry {
   let r = registries().get(db);
-  if (!r) registries().set(db, (r = { leases: new Map(), whos: new Map(), taking: new Map(), renewing: false }));
+  if (!r) {
+    r = { leases: new Map(), whos: new Map(), taking: new Map(), renewing: false, holder: randomUUID(), registered: false, epoch: 0, beat: null };
+    registries().set(db, r);
+  }
   return r;
 }
 
+/** A release of `amount` of a lease, for the writer: out of its holder's holding (nothing once it lapsed). */
+function partOf(l: Lease, amount: number): SettlementPart {
+  return { id: l.id, generation: l.generation, holder: l.holder, release: lapsed(l) ? 0 : amount };
+}
+
 const free = (l: Lease) => l.held - l.out;
+const lapsed = (l: Lease) => l.epoch !== registry(l.db).epoch;
 const usable = (l: Lease, now: number) => !l.closed && now - l.refreshedAt <= LEASE_MS && Date.now() < new Date(l.row.window_end).getTime();
 
 function hold(l: Lease, amount: number): Hold {
@@ -109,7 +142,7 @@ function close(l: Lease): void {
   const unused = free(l);
   if (unused > 0) {
     l.held -= unused;
-    enqueue(l.db, { scope: null, entry: null, parts: [{ id: l.id, generation: l.generation, release: unused }] });
+    if (!lapsed(l)) enqueue(l.db, { scope: null, entry: null, parts: [partOf(l, unused)] });
   }
 }
 
@@ -136,11 +169,13 @@ export function endHold(h: Hold): number {
 }
 
 /** A settlement's parts for these holds: `used` of each (per metric), and whether the holds end with it. */
-export function settleHolds(holds: Hold[], used: Amounts, end: boolean): Array<{ id: string; generation: number; release: number }> {
-  return holds.map((h) => {
-    const release = useHold(h, inMetric(h.lease.metric, used)) + (end ? endHold(h) : 0);
-    return { id: h.lease.id, generation: h.lease.generation, release };
-  });
+export function settleHolds(holds: Hold[], used: Amounts, end: boolean): SettlementPart[] {
+  return holds.map((h) => partOf(h.lease, useHold(h, inMetric(h.lease.metric, used)) + (end ? endHold(h) : 0)));
+}
+
+/** Ends holds that settle nothing (work done, or a reservation refused elsewhere): what they held, to give back. */
+export function releaseHolds(holds: Hold[]): SettlementPart[] {
+  return holds.map((h) => partOf(h.lease, endHold(h))).filter((p) => p.release > 0);
 }
 
 /** A budget's state for budget mode and the payload: as last seen, plus this process's own use since, less `own`. */
@@ -191,7 +226,7 @@ function absorb(db: Db, reg: Registry, r: LeaseRow, need: number, now: number): 
     Object.assign(l, { row: r, seen, refreshedAt: now, handed: l.handed / 2 });
   } else {
     // Too little left to lease: a reservation of this call alone, released as soon as it ends.
-    l = { db, id: r.id, metric: r.metric, generation: r.generation, held: need + granted, out: 0, closed: !r.leasable, row: r, seen, refreshedAt: now, handed: 0 };
+    l = { db, id: r.id, metric: r.metric, generation: r.generation, held: need + granted, out: 0, closed: !r.leasable, row: r, seen, refreshedAt: now, handed: 0, holder: reg.holder, epoch: reg.epoch };
     if (!l.closed) {
       reg.leases.set(r.id, l);
       sweep();
@@ -203,8 +238,15 @@ function absorb(db: Db, reg: Registry, r: LeaseRow, need: number, now: number): 
 async function viaStatement(db: Db, reg: Registry, key: string, w: Who, model: string | null, need: Amounts, unit: Amounts): Promise<LeaseRow[]> {
   const known = reg.whos.get(key)?.ids ?? [];
   const rows = await retryOnConflict(() =>
-    leaseBudgets(db.sql, w, model, { need, unit, wants: wantsFor(reg, known, () => unit), defaultWant: { tokens: WANT_CALLS * unit.tokens, gpuSeconds: WANT_CALLS * unit.gpuSeconds } }),
+    leaseBudgets(db.sql, w, model, {
+      need,
+      unit,
+      wants: wantsFor(reg, known, () => unit),
+      defaultWant: { tokens: WANT_CALLS * unit.tokens, gpuSeconds: WANT_CALLS * unit.gpuSeconds },
+      holder: reg.holder,
+    }),
   );
+  noteHolder(db, reg, rows);
   // An exempt model matches no budget: that says nothing about which budgets apply to the principal.
   if (model === null || rows.length > 0) {
     reg.whos.set(key, { ids: rows.map((r) => r.id), readAt: performance.now(), usedAt: reg.whos.get(key)?.usedAt ?? 0, unit });
@@ -250,8 +292,9 @@ function renewInUse(db: Db, reg: Registry): void {
   const nobody = { userId: null, apiKeyId: null, agentId: null, scheduleId: null };
   reg.renewing = true;
   const sent = performance.now();
-  void retryOnConflict(() => leaseBudgets(db.sql, nobody, null, { need: zero, unit: zero, wants, defaultWant: zero, renewOnly: true }))
+  void retryOnConflict(() => leaseBudgets(db.sql, nobody, null, { need: zero, unit: zero, wants, defaultWant: zero, renewOnly: true, holder: reg.holder }))
     .then((rows) => {
+      noteHolder(db, reg, rows);
       const at = performance.now();
       for (const r of rows) absorb(db, reg, r, 0, at);
       const found = new Set(rows.map((r) => r.id));
@@ -277,7 +320,14 @@ export function forgetPrincipals(db?: Db): void {
  * tops up the leases. BudgetExhaustedError (naming the budget and when it resets) when one is used up.
  * Returns the holds, and each budget's state with `need` left out (work's own reservation is not use).
  */
-export async function takeHolds(db: Db, scope: UsageScope, model: string | null, need: Amounts, unit: Amounts): Promise<{ holds: Hold[]; rows: BudgetRow[] }> {
+export async function takeHolds(
+  db: Db,
+  scope: UsageScope,
+  model: string | null,
+  need: Amounts,
+  unit: Amounts,
+  reaped = false,
+): Promise<{ holds: Hold[]; rows: BudgetRow[] }> {
   const reg = registry(db);
   const key = keyOf(scope);
   const served = () => {
@@ -310,15 +360,72 @@ export async function takeHolds(db: Db, scope: UsageScope, model: string | null,
   const refused = rows.find((r) => !r.reserved_ok);
   if (refused) {
     // What the other budgets took goes back the one way everything goes back: the writer.
-    const parts = holds.map((h) => ({ id: h.lease.id, generation: h.lease.generation, release: endHold(h) })).filter((p) => p.release > 0);
+    const parts = releaseHolds(holds);
     if (parts.length) enqueue(db, { scope: null, entry: null, parts });
     // This process's own leases are part of what the budget found reserved: while they have room, the work
     // runs out of them rather than being refused by them.
     const own = served();
     if (own) return own;
+    // What a dead process held may be what fills the budget: give it back now rather than at the next beat.
+    if (!reaped && (await beat(db, reg)) > 0) return takeHolds(db, scope, model, need, unit, true);
     throw new BudgetExhaustedError(budgetName(refused, scope), new Date(refused.window_end));
   }
   return { holds, rows: holds.map((h) => stateOf(h.lease, h.remaining)) };
+}
+
+/** After a statement that reserves: it registers the holder when it is not; afresh when it was means it was taken for dead. */
+function noteHolder(db: Db, reg: Registry, rows: LeaseRow[]): void {
+  if (!rows.some((r) => r.fresh_holder)) return;
+  if (reg.registered) lapse(reg);
+  reg.registered = true;
+  if (!reg.beat) {
+    reg.beat = setInterval(() => void beat(db, reg), HOLDER_BEAT_MS);
+    reg.beat.unref?.();
+  }
+}
+
+/** Another process gave back what this one held: its leases, and the holds out of them, give nothing more back. */
+function lapse(reg: Registry): void {
+  log("warn", "budget holder was taken for dead (the process was silent too long): its leases are dropped");
+  reg.epoch++;
+  for (const l of [...reg.leases.values()]) close(l);
+  reg.whos.clear();
+}
+
+/** Beats for this handle's holder and reaps dead ones; returns what was given back for them. Never throws. */
+async function beat(db: Db, reg: Registry): Promise<number> {
+  try {
+    const r = await beatAndReapHolders(db.sql, reg.holder, HOLDER_DEAD_AFTER_S);
+    if (!r.alive && reg.registered) {
+      lapse(reg);
+      reg.registered = false;
+    }
+    if (r.reaped > 0) log("warn", "budget reservations of stopped processes given back", { holders: r.reaped, givenBack: r.given_back });
+    return r.given_back;
+  } catch (err) {
+    const message = (err as Error).message;
+    // The handle was closed without retireHolder (a test's own handle): nothing left to beat for.
+    if (/calling end|closed/i.test(message)) stopBeat(reg);
+    else log("warn", "budget holder beat failed", { error: message });
+    return 0;
+  }
+}
+
+function stopBeat(reg: Registry): void {
+  if (reg.beat) clearInterval(reg.beat);
+  reg.beat = null;
+}
+
+/**
+ * Before a database handle closes (after flushUsage): gives back what its holder still holds — nothing, unless
+ * work was cut off — and removes the holder, so nothing waits for it to be taken for dead.
+ */
+export async function retireHolder(db: Db): Promise<void> {
+  const reg = registries().get(db);
+  if (!reg) return;
+  stopBeat(reg);
+  registries().delete(db);
+  if (reg.registered) await beatAndReapHolders(db.sql, reg.holder, HOLDER_DEAD_AFTER_S, true);
 }
 
 /** Gives back every lease (flushUsage, shutdown) — or those of one budget, which this process just changed. */

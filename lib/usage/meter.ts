@@ -12,7 +12,7 @@ import type { BudgetCheck } from "./types";
 import type { LedgerEntry } from "./queries";
 import { currentUsage, systemUsageScope, type UsageScope } from "./scope";
 import { anyBudgetFor, isExemptModel } from "./budget-index";
-import { endHold, returnLeases, settleHolds, takeHolds, type Hold } from "./lease";
+import { releaseHolds, retireHolder, returnLeases, settleHolds, takeHolds, type Hold } from "./lease";
 import { enqueue, runningWrites } from "./writer";
 
 export type ModelOp = "chat" | "embed" | "judge" | "rewrite" | "rerank";
@@ -107,7 +107,7 @@ export async function reserveForWork(scope: UsageScope, estimate: CallEstimate):
   // The work's own reservation is not use: budget mode is decided without it (takeHolds leaves it out).
   const { holds, rows } = await takeHolds(scope.db, scope, null, estimate, estimate);
   const release = () => {
-    const parts = holds.map((h) => ({ id: h.lease.id, generation: h.lease.generation, release: endHold(h) })).filter((p) => p.release > 0);
+    const parts = releaseHolds(holds);
     if (parts.length) enqueue(scope.db, { scope: null, entry: null, parts });
   };
   return { check: budgetCheckOf(rows), prepaid: holds.length ? { holds } : undefined, release };
@@ -143,8 +143,12 @@ export async function flushUsage(): Promise<void> {
   }
 }
 
-// A command that ends with closeDb() hands its leases back and lands its ledger rows first.
-beforeDbClose(flushUsage);
+// A command that ends with closeDb() hands its leases back and lands its ledger rows first, then removes its
+// budget holder (lease.ts, "Holders").
+beforeDbClose(async (db) => {
+  await flushUsage();
+  await retireHolder(db);
+});
 
 /** A call no budget covers (the rerank worker runs on CPU beside Ollama): recorded and counted only. */
 export async function recordUnbudgetedCall(op: ModelOp, result: Omit<LedgerEntry, "op">): Promise<void> {

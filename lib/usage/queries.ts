@@ -66,6 +66,8 @@ export interface LeaseRequest {
   defaultWant: { tokens: number; gpuSeconds: number };
   /** Renew exactly the budgets in `wants` (whoever's they are) instead of those that apply to `w`. */
   renewOnly?: boolean;
+  /** The process's holder (lease.ts): what is taken is recorded as held by it. */
+  holder: string;
 }
 
 export interface LeaseRow extends ReservationRow {
@@ -73,6 +75,8 @@ export interface LeaseRow extends ReservationRow {
   leasable: boolean;
   /** The slice reserved beyond `need`. */
   granted: number;
+  /** The holder was registered by this statement: if the process had registered it before, it was taken for dead. */
+  fresh_holder: boolean;
 }
 
 /**
@@ -107,13 +111,23 @@ export function leaseBudgets(sql: SqlRunner, w: Who, model: string | null, r: Le
      ), taken AS (
        UPDATE budgets b SET reserved = b.reserved + s.need + s.slice
        FROM sized s WHERE b.id = s.id AND s.room > 0
-       RETURNING b.id, b.used, b.reserved, b.generation, s.slice, s.leasable
+       RETURNING b.id, b.used, b.reserved, b.generation, s.slice, s.leasable, s.need + s.slice AS added
+     ), holder AS (
+       -- Whatever is taken is held by this process's holder (registered here if it is not: xmax = 0 then).
+       INSERT INTO budget_holders AS h (id) SELECT $16::uuid WHERE EXISTS (SELECT 1 FROM taken WHERE added > 0)
+       ON CONFLICT (id) DO UPDATE SET heartbeat_at = now()
+       RETURNING h.id, (h.xmax = 0) AS fresh
+     ), holding AS (
+       INSERT INTO budget_holdings AS g (holder_id, budget_id, held)
+       SELECT h.id, t.id, t.added FROM taken t CROSS JOIN holder h WHERE t.added > 0
+       ON CONFLICT (holder_id, budget_id) DO UPDATE SET held = g.held + EXCLUDED.held
      )
      SELECT ${BUDGET_COLUMNS.replace("b.used, b.reserved, b.generation", "COALESCE(t.used, b.used) AS used, COALESCE(t.reserved, b.reserved) AS reserved, COALESCE(t.generation, b.generation) AS generation")},
-            t.id IS NOT NULL AS reserved_ok, COALESCE(t.leasable, false) AS leasable, COALESCE(t.slice, 0)::float8 AS granted
+            t.id IS NOT NULL AS reserved_ok, COALESCE(t.leasable, false) AS leasable, COALESCE(t.slice, 0)::float8 AS granted,
+            COALESCE((SELECT fresh FROM holder), false) AS fresh_holder
      FROM budgets b JOIN matched m ON m.id = b.id LEFT JOIN taken t ON t.id = b.id CROSS JOIN async_commit`,
     [...who(w), model, r.need.tokens, r.need.gpuSeconds, r.unit.tokens, r.unit.gpuSeconds, r.wants.ids, r.wants.amounts, r.defaultWant.tokens, r.defaultWant.gpuSeconds,
-     r.renewOnly ?? false, r.wants.units],
+     r.renewOnly ?? false, r.wants.units, r.holder],
     // Prepared: planning this statement cost more than running it (docs/benchmarks.md, "Guardrails").
     { prepare: true },
   );
@@ -146,12 +160,20 @@ export interface Settlement {
   /** Whose call it was (for the ledger row; unused by a bare release). */
   scope: Pick<UsageScope, "principalKind" | "userId" | "apiKeyId" | "agentId" | "scheduleId" | "evaluationRunId" | "importJobId" | "label"> | null;
   entry: LedgerEntry | null;
-  /**
-   * The budgets it settles on: each with the window (generation) it was reserved in — the call's cost is
-   * added to `used` only while the window is still that one — and what it gives back of `reserved`, in the
-   * budget's metric.
-   */
-  parts: Array<{ id: string; generation: number; release: number }>;
+  /** The budgets it settles on. */
+  parts: SettlementPart[];
+}
+
+/**
+ * A settlement's part on one budget: the window (generation) its call was reserved in — the call's cost is
+ * added to `used` only while the window is still that one — and what it gives back of `reserved`, in the
+ * budget's metric, out of what `holder` holds of it.
+ */
+export interface SettlementPart {
+  id: string;
+  generation: number;
+  holder: string;
+  release: number;
 }
 
 /**
@@ -166,7 +188,7 @@ export async function settleBatch(sql: SqlRunner, items: Settlement[]): Promise<
   const calls = items.filter((i) => i.entry);
   const c = (f: (i: Settlement, e: LedgerEntry) => unknown) => calls.map((i) => f(i, i.entry!));
   // One row per (settlement, budget): the call it belongs to (0 for a release), the budget, the generation.
-  const part = { call: [] as number[], id: [] as string[], gen: [] as number[], release: [] as number[] };
+  const part = { call: [] as number[], id: [] as string[], gen: [] as number[], release: [] as number[], holder: [] as string[] };
   let n = 0;
   for (const i of items) {
     const call = i.entry ? ++n : 0;
@@ -175,6 +197,7 @@ export async function settleBatch(sql: SqlRunner, items: Settlement[]): Promise<
       part.id.push(p.id);
       part.gen.push(p.generation);
       part.release.push(p.release);
+      part.holder.push(p.holder);
     }
   }
   const added = `(SELECT COALESCE(sum(CASE b.metric WHEN 'tokens' THEN u.t ELSE u.g END), 0) FROM unnest(x.gens, x.add_tokens, x.add_gpu) AS u(gen, t, g) WHERE u.gen = b.generation)`;
@@ -188,24 +211,38 @@ export async function settleBatch(sql: SqlRunner, items: Settlement[]): Promise<
                                  agent_id, schedule_id, evaluation_run_id, import_job_id, label, n)
      ),
      parts AS (
-       SELECT p.id, p.gen, p.res,
+       SELECT p.id, p.gen, p.res, p.holder,
               CASE WHEN c.counted THEN c.prompt_tokens + c.completion_tokens ELSE 0 END AS add_tokens,
               CASE WHEN c.counted THEN c.gpu_seconds ELSE 0 END AS add_gpu
-       FROM unnest($16::int[], $17::uuid[], $18::int[], $19::float8[]) AS p(call, id, gen, res)
+       FROM unnest($16::int[], $17::uuid[], $18::int[], $19::float8[], $20::uuid[]) AS p(call, id, gen, res, holder)
        LEFT JOIN calls c ON c.n = p.call
      ),
      x AS (
-       SELECT id, sum(res) AS res, array_agg(gen) AS gens,
+       SELECT id, array_agg(gen) AS gens,
               array_agg(COALESCE(add_tokens, 0)::float8) AS add_tokens, array_agg(COALESCE(add_gpu, 0)::float8) AS add_gpu
        FROM parts GROUP BY id
      ),
-     locked AS (SELECT id FROM budgets WHERE id IN (SELECT id FROM x) ORDER BY id FOR UPDATE),
+     -- Every budget row is locked (in id order) before any holding: holdings change only under their budget's
+     -- lock (here, in the lease statement and in the reap), so the two kinds of lock never wait on each other
+     -- in a cycle. The array makes the locking one step, run before the first row is updated.
+     locked AS (SELECT ARRAY(SELECT id FROM budgets WHERE id IN (SELECT id FROM x) ORDER BY id FOR UPDATE) AS ids),
+     -- A release gives back at most what its holder still holds: nothing once the holder was taken for dead
+     -- and what it held was given back for it (reapBudgetHolders). The column 'released' is set from the holding as
+     -- it is once locked (the statement's snapshot may be older), and read back.
+     asked AS (SELECT holder, id, sum(res) AS res FROM parts WHERE res > 0 GROUP BY holder, id),
+     released AS (
+       UPDATE budget_holdings g SET released = LEAST(a.res, g.held), held = GREATEST(g.held - a.res, 0)
+       FROM asked a
+       WHERE g.holder_id = a.holder AND g.budget_id = a.id AND g.budget_id = ANY ((SELECT ids FROM locked)::uuid[])
+       RETURNING g.budget_id AS id, g.released AS res
+     ),
+     given AS (SELECT id, sum(res) AS res FROM released GROUP BY id),
      settled AS (
        UPDATE budgets b SET
-         reserved = GREATEST(b.reserved - x.res, 0),
+         reserved = GREATEST(b.reserved - COALESCE((SELECT g.res FROM given g WHERE g.id = b.id), 0), 0),
          used = b.used + ${added}
        FROM x
-       WHERE b.id = x.id AND b.id IN (SELECT id FROM locked)
+       WHERE b.id = x.id AND b.id = ANY ((SELECT ids FROM locked)::uuid[])
        RETURNING b.id::text AS id, b.metric, b.limit_value, b.mode_threshold, b.used - ${added} AS used_before, b.used AS used_after, b.generation
      ),
      recorded AS (
@@ -223,11 +260,57 @@ export async function settleBatch(sql: SqlRunner, items: Settlement[]): Promise<
       c((_, e) => e.gpuSeconds), c((_, e) => e.loadSeconds), c((i) => i.scope?.principalKind), c((i) => i.scope?.userId), c((i) => i.scope?.apiKeyId),
       c((i) => i.scope?.agentId), c((i) => i.scope?.scheduleId), c((i) => i.scope?.evaluationRunId), c((i) => i.scope?.importJobId),
       c((i) => (i.scope?.principalKind === "system" ? i.scope.label : null)),
-      part.call, part.id, part.gen, part.release,
+      part.call, part.id, part.gen, part.release, part.holder,
     ],
     { prepare: true },
   );
   return rows.filter((r) => r.id !== null);
+}
+
+// ── holders (lease.ts, "Holders") ──
+
+export interface HolderBeat {
+  /** This process's holder is still registered (false: it was taken for dead, or it has taken nothing yet). */
+  alive: boolean;
+  /** Holders given back for (their processes stopped beating). */
+  reaped: number;
+  /** What they held in all, taken off the budgets' `reserved`. */
+  given_back: number;
+}
+
+/**
+ * The holders' heartbeat and reap, in one statement: refreshes this process's holder, and gives back what every
+ * holder silent for over `deadAfterSeconds` held — or, with `self`, what this process's own holder holds (its
+ * database is closing) — off each budget's `reserved`, deleting the holders and their holdings. Budgets are
+ * locked in id order before any holder or holding, as in settleBatch; a holder that beats meanwhile is spared
+ * (the delete re-checks its heartbeat once it has the row).
+ */
+export async function beatAndReapHolders(sql: SqlRunner, holder: string, deadAfterSeconds: number, self = false): Promise<HolderBeat> {
+  const [row] = await sql.query<HolderBeat>(
+    `WITH beat AS (UPDATE budget_holders SET heartbeat_at = now() WHERE id = $1::uuid AND NOT $3::bool RETURNING id),
+     candidates AS (
+       SELECT id FROM budget_holders
+       WHERE (heartbeat_at < now() - make_interval(secs => $2::float8) AND id <> $1::uuid) OR ($3::bool AND id = $1::uuid)
+     ),
+     locked AS (
+       SELECT ARRAY(SELECT b.id FROM budgets b
+                    WHERE b.id IN (SELECT g.budget_id FROM budget_holdings g WHERE g.holder_id IN (SELECT id FROM candidates))
+                    ORDER BY b.id FOR UPDATE) AS ids
+     ),
+     dead AS (
+       DELETE FROM budget_holders h
+       WHERE h.id IN (SELECT id FROM candidates) AND cardinality((SELECT ids FROM locked)) >= 0
+         AND (h.heartbeat_at < now() - make_interval(secs => $2::float8) OR ($3::bool AND h.id = $1::uuid))
+       RETURNING h.id
+     ),
+     gone AS (DELETE FROM budget_holdings g USING dead d WHERE g.holder_id = d.id RETURNING g.budget_id, g.held),
+     sums AS (SELECT budget_id, sum(held) AS held FROM gone GROUP BY budget_id),
+     given AS (UPDATE budgets b SET reserved = GREATEST(b.reserved - s.held, 0) FROM sums s WHERE b.id = s.budget_id RETURNING s.held)
+     SELECT EXISTS (SELECT 1 FROM beat) AS alive, (SELECT count(*) FROM dead)::int AS reaped,
+            COALESCE((SELECT sum(held) FROM given), 0)::float8 AS given_back`,
+    [holder, deadAfterSeconds, self],
+  );
+  return { alive: row!.alive, reaped: Number(row!.reaped), given_back: Number(row!.given_back) };
 }
 
 // ── admin: budgets ──

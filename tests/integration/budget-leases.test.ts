@@ -2,7 +2,10 @@
 // statement; two database handles (what two processes have) never lease beyond a budget's limit; a nearly spent
 // budget is still overshot by at most one call's maximum under 20 concurrent callers; a new window drops the
 // old window's lease; another process's change of a limit shows within the lease's lifetime; and leases go back
-// at flushUsage() and when idle. Statements are counted on the real `pg` pool, under our code.
+// at flushUsage() and when idle; what a killed process held is given back once its holder has been silent long
+// enough, and never twice. Statements are counted on the real `pg` pool, under our code.
+import { spawn } from "node:child_process";
+import path from "node:path";
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { AccessContext } from "@/lib/access/context";
@@ -11,7 +14,7 @@ import { getLlm } from "@/lib/llm";
 import { getConfig } from "@/lib/config";
 import { restartBudget, setBudget } from "@/lib/usage/budgets";
 import { closeEndedWindows } from "@/lib/usage/queries";
-import { LEASE_MS } from "@/lib/usage/lease";
+import { HOLDER_DEAD_AFTER_S, LEASE_MS } from "@/lib/usage/lease";
 import { flushUsage, reserveForWork } from "@/lib/usage/meter";
 import { usageScopeFor, withUsage } from "@/lib/usage/scope";
 import { addCollection, addPages, startAskEnv, stopAskEnv, WIKI } from "@/tests/integration/ask-fixtures";
@@ -246,5 +249,87 @@ describe("budget leases", () => {
     const start = Date.now();
     await until("the idle lease to go back", async () => (await row(budget.id)).reserved === 0, 10_000);
     expect(Date.now() - start).toBeLessThanOrEqual(2 * LEASE_MS + 500);
+  });
+
+  // A real process, killed with SIGKILL while it holds a budget full.
+  async function killedHolder(userId: string, count: number): Promise<void> {
+    const child = spawn(process.execPath, ["--import", "tsx", path.join("tests", "integration", "budget-holder-process.ts"), env.db.url!, userId, String(count), String(E.tokens)], {
+      cwd: path.resolve(import.meta.dirname, "../.."),
+      env: { ...process.env, LOG_LEVEL: "error" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout!.on("data", (d) => (output += d));
+    child.stderr!.on("data", (d) => (output += d));
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    try {
+      await until("the child process to reserve", async () => output.includes("reserved") || child.exitCode !== null, 90_000);
+      expect(output).toContain("reserved");
+    } finally {
+      child.kill("SIGKILL");
+      await exited;
+    }
+  }
+  const holdersOf = (budgetId: string) =>
+    env.db.sql<{ holder_id: string; held: number }>`SELECT holder_id::text, held::float8 FROM budget_holdings WHERE budget_id = ${budgetId}::uuid AND held > 0`;
+  // Time passing for a holder: its last beat moved back beyond HOLDER_DEAD_AFTER_S (or within it).
+  const silentFor = (holderId: string, seconds: number) =>
+    env.db.sql`UPDATE budget_holders SET heartbeat_at = now() - make_interval(secs => ${seconds}) WHERE id = ${holderId}::uuid`;
+
+  it("gives back what a killed process held once its holder has been silent too long, and not before", async () => {
+    const { user, budget, ctx } = await userWithBudget(4 * E.tokens);
+    await killedHolder(user.id, 4); // too little room to lease: four per-call reservations fill the budget
+    const held = await holdersOf(budget.id);
+    expect(held).toHaveLength(1);
+    expect(held[0]!.held).toBe(4 * E.tokens);
+    expect((await row(budget.id)).reserved).toBe(4 * E.tokens);
+    // Killed a moment ago (within HOLDER_DEAD_AFTER_S of its last beat): it could be a live process, so its
+    // reservations stand and new work is refused.
+    await silentFor(held[0]!.holder_id, HOLDER_DEAD_AFTER_S - 5);
+    await expect(reserveForWork(usageScopeFor(ctx), E)).rejects.toMatchObject({ status: 429, code: "budget_exhausted" });
+    expect((await row(budget.id)).reserved).toBe(4 * E.tokens);
+    // Silent too long: the refused reservation gives back what the dead holder held, and goes through.
+    await silentFor(held[0]!.holder_id, HOLDER_DEAD_AFTER_S + 1);
+    const work = await reserveForWork(usageScopeFor(ctx), E);
+    expect(await holdersOf(budget.id)).not.toContainEqual(expect.objectContaining({ holder_id: held[0]!.holder_id }));
+    const [gone] = await env.db.sql<{ n: number }>`SELECT count(*)::int AS n FROM budget_holders WHERE id = ${held[0]!.holder_id}::uuid`;
+    expect(gone!.n).toBe(0);
+    expect((await row(budget.id)).reserved).toBe(E.tokens);
+    work.release();
+    await flushUsage();
+    expect((await row(budget.id)).reserved).toBe(0);
+  });
+
+  it("never gives back twice: a process taken for dead that comes back releases nothing more", async () => {
+    const { user, budget, ctx } = await userWithBudget(4 * E.tokens);
+    const stalled: Db = await openPostgres(env.db.url!, { poolSize: 2 });
+    try {
+      // A stalled process holds two pieces of work; this one holds one.
+      const late = [await reserveForWork(usageScopeFor(await accessOf(stalled, user)), E), await reserveForWork(usageScopeFor(await accessOf(stalled, user)), E)];
+      const mine = await reserveForWork(usageScopeFor(ctx), E);
+      const [theirs] = (await holdersOf(budget.id)).filter((h) => h.held === 2 * E.tokens);
+      expect(theirs).toBeDefined();
+      // It falls silent too long; this process's next refused reservation gives its two back and goes through.
+      await reserveForWork(usageScopeFor(ctx), E).then((w) => w.release()); // room for one more: not refused, nothing reaped
+      await silentFor(theirs!.holder_id, HOLDER_DEAD_AFTER_S + 1);
+      const more = [await reserveForWork(usageScopeFor(ctx), E), await reserveForWork(usageScopeFor(ctx), E)];
+      await flushUsage();
+      expect((await row(budget.id)).reserved).toBe(3 * E.tokens);
+      // The stalled process comes back: its next reservation registers its holder afresh (and is held by it) …
+      const again = await reserveForWork(usageScopeFor(await accessOf(stalled, user)), E);
+      expect((await row(budget.id)).reserved).toBe(4 * E.tokens);
+      // … and the work it held before ends: what was given back for it is not given back again.
+      for (const w of late) w.release();
+      await flushUsage();
+      expect((await row(budget.id)).reserved).toBe(4 * E.tokens);
+      again.release();
+      await flushUsage();
+      expect((await row(budget.id)).reserved).toBe(3 * E.tokens);
+      for (const w of [mine, ...more]) w.release();
+      await flushUsage();
+      expect((await row(budget.id)).reserved).toBe(0);
+    } finally {
+      await stalled.close();
+    }
   });
 });
