@@ -9,7 +9,9 @@
 //    out). Reservations come out of the process's budget leases (lib/usage/lease.ts): an ask awaits a
 //    statement only when a lease has to be taken or has run out. The figure is the difference of the
 //    answers' latency with and without, p50 and p95 (target:
-//    ≤ 3 ms p95); each answer's own `timings.guardrailsMs` is printed beside it.
+//    ≤ 3 ms p95); each answer's own `timings.guardrailsMs` is printed beside it, and the CPU an answer costs
+//    with and without (this process and the PostgreSQL backends; steadier than latency on a shared machine,
+//    and at 8 askers on 2 cores every added millisecond of CPU is waited for by the others).
 // 2. Twenty concurrent callers against a budget with 1,000 tokens left, each call allowed up to 350 tokens
 //    and answering with about 330, BENCH_ROUNDS times: the largest overshoot over the limit, next to one
 //    call's maximum (the bound the reservation promises).
@@ -30,7 +32,8 @@ import { makeUser } from "@/tests/helpers/auth";
 import pg from "pg";
 import type { Db } from "@/lib/db/client";
 import type { QueryOptions } from "@/lib/db/sql-runner";
-import { fmt, loadAverage, machine, percentile, scratchDb } from "./lib";
+import { runningWrites } from "@/lib/usage/writer";
+import { backendCpu, cpuSince, fmt, loadAverage, machine, percentile, scratchDb, threadCpuMs } from "./lib";
 
 const ASKERS = 8;
 const ASKS = Number(process.env.BENCH_ASKS ?? 40);
@@ -100,9 +103,12 @@ async function main() {
     const withG: number[] = [];
     const without: number[] = [];
     const guard: number[] = [];
+    const cpu = { with: { app: 0, db: 0 }, without: { app: 0, db: 0 } };
     for (let i = 0; i < ASKS; i++) {
       for (const off of i % 2 ? [true, false] : [false, true]) {
         setGuardrailsOffForBenchmark(off);
+        const appBefore = threadCpuMs(process.pid);
+        const dbBefore = await backendCpu(db);
         await Promise.all(
           askers.map(async (ctx, a) => {
             const t = performance.now();
@@ -111,6 +117,11 @@ async function main() {
             if (!off) guard.push(r.timings.guardrailsMs);
           }),
         );
+        // The round's settlements are written off the answers' path: their CPU counts with the round.
+        if (!off) await Promise.all(runningWrites());
+        const side = off ? cpu.without : cpu.with;
+        side.app += threadCpuMs(process.pid) - appBefore;
+        side.db += (cpuSince(dbBefore, await backendCpu(db)) ?? NaN) * 1000;
       }
     }
     setGuardrailsOffForBenchmark(false);
@@ -123,6 +134,10 @@ async function main() {
     console.log(`  answer with guardrails:    p50 ${fmt(percentile(withG, 50), 1)} ms, p95 ${fmt(percentile(withG, 95), 1)} ms`);
     console.log(`  answer without guardrails: p50 ${fmt(percentile(without, 50), 1)} ms, p95 ${fmt(percentile(without, 95), 1)} ms`);
     console.log(`  difference (what the ledger and the budget check add): p50 ${fmt(d50, 2)} ms, p95 ${fmt(d95, 2)} ms (target ≤ 3 ms p95: ${d95 <= 3 ? "met" : "NOT met"})`);
+    const per = (c: { app: number; db: number }, n: number) => ({ app: c.app / n, db: c.db / n, all: (c.app + c.db) / n });
+    const cw = per(cpu.with, withG.length);
+    const co = per(cpu.without, without.length);
+    console.log(`  CPU per answer (this process incl. the fake Ollama, + PostgreSQL backends): with ${fmt(cw.all, 2)} ms (${fmt(cw.app, 2)} + ${fmt(cw.db, 2)}), without ${fmt(co.all, 2)} ms (${fmt(co.app, 2)} + ${fmt(co.db, 2)}); the guardrails add ${fmt(cw.all - co.all, 2)} ms (${fmt(cw.app - co.app, 2)} + ${fmt(cw.db - co.db, 2)})`);
     console.log(`  wall time the answers spent awaiting guardrail steps (timings.guardrailsMs, includes waiting behind the other askers' work): p50 ${fmt(percentile(guard, 50), 2)} ms, p95 ${fmt(percentile(guard, 95), 2)} ms`);
 
     // ── 2. overshoot under 20 concurrent callers ──
