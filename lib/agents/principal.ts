@@ -2,7 +2,6 @@
 // reads no collection), its reach is what KES grants its authority on cubbies and keys.
 import type { Principal } from "../auth/roles";
 import type { Db } from "../db/client";
-import type { ChainBucket } from "./queries";
 import { resolveAgentBearer, type AgentIdentity } from "./tokens";
 
 export function agentLabel(a: AgentIdentity): string {
@@ -11,11 +10,10 @@ export function agentLabel(a: AgentIdentity): string {
 
 /**
  * The principal of an agent bearer; resolving it counts the call against the token's limits (one
- * statement; with `bucket`, that statement also takes the call from the agent's rate-limit bucket). A
- * stopped token still resolves (with `agent.stopped` set): the route wrapper answers 429.
+ * statement). A stopped token still resolves (with `agent.stopped` set): the route wrapper answers 429.
  */
-export async function agentPrincipal(db: Db, bearer: string, opts: { bucket?: ChainBucket | null } = {}): Promise<Principal | null> {
-  const agent = await resolveAgentBearer(db.sql, bearer, new Date(), { count: true, bucket: opts.bucket });
+export async function agentPrincipal(db: Db, bearer: string): Promise<Principal | null> {
+  const agent = await resolveAgentBearer(db.sql, bearer, new Date(), { count: true });
   if (!agent) return null;
   return {
     kind: "agent",

@@ -1,10 +1,8 @@
 // Agents' SQL. Resolving a token (with its delegation chain, the agents and their owners) is one
 // statement on every agent request, in the web process and in KES alike: in KES the same statement also
 // reads the key the call is about (lib/kes/queries.ts agentKeyForCall); in the web process it also counts
-// the call against every link of the chain that has a call limit, or takes the call from the agent's
-// rate-limit bucket.
+// the call against every link of the chain that has a call limit.
 import { prepared, sqlFragment, type SqlFragment, type SqlRunner } from "../db/sql-runner";
-import { bucketTake } from "../http/queries";
 
 export interface ChainRow {
   id: string;
@@ -26,9 +24,6 @@ export interface ChainRow {
   agent_disabled_at: Date | null;
   owner_id: string | null;
   owner_disabled: boolean | null;
-  /** Set by `tokenChain` with a bucket: whether the bucket had a token for this call (null: none was taken). */
-  bucket_granted?: boolean | null;
-  bucket_tokens?: number | null;
 }
 
 /**
@@ -56,49 +51,32 @@ export function tokenChainCtes(tokenHash: string, maxDepth: number): SqlFragment
     )`;
 }
 
-/** The agent's rate-limit bucket, taken by the token statement itself (lib/http/rate-limit.ts). */
-export interface ChainBucket {
-  perMinute: number;
-  burst: number;
-}
-
 /**
  * The token with this hash and every token it was delegated from, nearest first (depth 0 = itself).
  * With `count`, the same statement admits the call: when every link is live and none is at a limit, each
  * link with a call limit counts it (`calls < max_calls` is re-checked on the locked row, so concurrent
  * calls never pass a limit). Links without limits are not written: an unlimited chain costs no write.
- * With `bucket`, the same statement also takes one token from the holder's rate-limit bucket
- * ("agent:<agent id>", lib/http/queries.ts bucketTake) when the chain is live and at no limit (a call the
- * route refuses anyway takes none, as before), and every row carries the take's `bucket_granted` and
- * `bucket_tokens`: one statement per request instead of two. Not when a link has a call limit (null:
- * nothing taken, the caller takes the bucket on its own): counting the call is a logged write, and the
- * bucket's row would stay locked, for the agent's other requests, until that commit's WAL flush.
  */
-export async function tokenChain(sql: SqlRunner, tokenHash: string, maxDepth: number, count = false, bucket: ChainBucket | null = null): Promise<ChainRow[]> {
-  const take = bucket
-    ? bucketTake(sqlFragment`SELECT 'agent:' || l.agent_id FROM links l, admitted WHERE l.depth = 0 AND admitted.live AND NOT admitted.limited`, bucket.perMinute / 60, bucket.burst, 1)
-    : sqlFragment`SELECT NULL::boolean AS granted, NULL::float8 AS tokens WHERE false`;
+export async function tokenChain(sql: SqlRunner, tokenHash: string, maxDepth: number, count = false): Promise<ChainRow[]> {
   // Prepared: planning this recursive statement costs several times what running it does, on every call.
   return prepared(sql)<ChainRow>`
     WITH RECURSIVE ${tokenChainCtes(tokenHash, maxDepth)},
     admitted AS (
-      SELECT bool_and(revoked_at IS NULL AND expires_at > now() AND agent_disabled_at IS NULL AND NOT owner_disabled
-                      AND (max_calls IS NULL OR calls < max_calls) AND (max_failures IS NULL OR failures < max_failures))
-             AND bool_or(parent_id IS NULL) AS live,
-             bool_or(max_calls IS NOT NULL) AS limited
+      SELECT ${count}::boolean
+             AND bool_and(revoked_at IS NULL AND expires_at > now() AND agent_disabled_at IS NULL AND NOT owner_disabled
+                          AND (max_calls IS NULL OR calls < max_calls) AND (max_failures IS NULL OR failures < max_failures))
+             AND bool_or(parent_id IS NULL) AS ok
         FROM links
     ),
     counted AS (
       UPDATE agent_tokens t SET calls = t.calls + 1
         FROM links l, admitted
-       WHERE ${count}::boolean AND admitted.live AND t.id = l.id AND t.max_calls IS NOT NULL AND t.calls < t.max_calls
+       WHERE admitted.ok AND t.id = l.id AND t.max_calls IS NOT NULL AND t.calls < t.max_calls
       RETURNING t.id, t.calls
-    ),
-    bucket AS (${take})
+    )
     SELECT l.id, l.agent_id, l.parent_id, l.cubby, l.operations, l.expires_at, l.revoked_at, l.max_calls, l.max_failures,
            COALESCE(k.calls, l.calls) AS calls, l.failures, k.id IS NOT NULL AS counted, l.depth,
-           l.agent_name, l.agent_disabled_at, l.owner_id, l.owner_disabled,
-           (SELECT granted FROM bucket) AS bucket_granted, (SELECT tokens FROM bucket) AS bucket_tokens
+           l.agent_name, l.agent_disabled_at, l.owner_id, l.owner_disabled
       FROM links l LEFT JOIN counted k ON k.id = l.id
      ORDER BY l.depth`;
 }

@@ -12,7 +12,7 @@
 // route wrapper answers 429 "stopped: limit reached (…)" until its owner or an admin resumes it.
 import { createHash, randomBytes } from "node:crypto";
 import type { SqlRunner } from "../db/sql-runner";
-import { agentByCredentialHash, tokenChain, touchAgent, type ChainBucket, type ChainRow } from "./queries";
+import { agentByCredentialHash, tokenChain, touchAgent, type ChainRow } from "./queries";
 import { CUBBY_OPERATIONS, type CubbyOperation } from "./types";
 
 const CREDENTIAL_RE = /^sot_agent_([a-z0-9]{8})_([A-Za-z0-9_-]{43})$/;
@@ -60,11 +60,6 @@ export interface AgentIdentity {
   failuresLeft: number | null;
   /** Why the token is stopped ("5 calls", "runtime: expired at …"), or null: a stopped token's calls get 429. */
   stopped: string | null;
-  /**
-   * The take from the agent's rate-limit bucket made by the statement that resolved the token (asked for
-   * with `bucket`; lib/http/rate-limit.ts limitRequest uses it instead of taking again), else null.
-   */
-  bucket?: { granted: boolean; tokens: number } | null;
 }
 
 function narrow(ops: string[]): CubbyOperation[] {
@@ -102,15 +97,10 @@ function stoppedBy(chain: ChainRow[], now: Date, counting: boolean): string | nu
  *
  * `count: true` (the web process, once per request) counts the call against the chain's call limits in
  * the same statement and returns a token at a limit (or expired) with `stopped` set, so the caller can
- * be told so (429); `bucket` also takes the call from the agent's rate-limit bucket in that statement. Without it (KES, answering the web process's calls for the same request) nothing is
+ * be told so (429). Without it (KES, answering the web process's calls for the same request) nothing is
  * counted and a stopped or expired token resolves to null.
  */
-export async function resolveAgentBearer(
-  sql: SqlRunner,
-  bearer: string,
-  now = new Date(),
-  opts: { count?: boolean; bucket?: ChainBucket | null } = {},
-): Promise<AgentIdentity | null> {
+export async function resolveAgentBearer(sql: SqlRunner, bearer: string, now = new Date(), opts: { count?: boolean } = {}): Promise<AgentIdentity | null> {
   const cred = CREDENTIAL_RE.exec(bearer);
   if (cred) {
     const a = await agentByCredentialHash(sql, hashSecret(bearer));
@@ -124,11 +114,7 @@ export async function resolveAgentBearer(
   const hash = tokenHashOf(bearer);
   if (!hash) return null;
   const count = opts.count === true;
-  const chain = await tokenChain(sql, hash, MAX_DELEGATION_DEPTH + 1, count, opts.bucket ?? null);
-  const identity = identityFromChain(chain, now, count);
-  const taken = chain[0]?.bucket_granted;
-  if (identity && taken != null) identity.bucket = { granted: taken, tokens: Number(chain[0]!.bucket_tokens) };
-  return identity;
+  return identityFromChain(await tokenChain(sql, hash, MAX_DELEGATION_DEPTH + 1, count), now, count);
 }
 
 /**

@@ -1,37 +1,31 @@
 // The HTTP layer's SQL: the PostgreSQL rate-limit buckets.
-import { prepared, sqlFragment, type SqlFragment, type SqlRunner } from "../db/sql-runner";
+import type { SqlRunner } from "../db/sql-runner";
 
 // A token bucket per key in one atomic statement: refill by the time since the last take, then take `cost`
-// when there is enough. `level` is the bucket's level now: what it had, plus the refill since, capped at the
-// burst. The database's clock decides, never the web process's. `keys` is a SELECT of the one key (or of
-// none: then nothing is taken), so the same take can sit inside another statement (an agent's token
-// statement takes its bucket, lib/agents/queries.ts).
-export function bucketTake(keys: SqlFragment, ratePerSecond: number, burst: number, cost: number): SqlFragment {
-  const rate = sqlFragment`${ratePerSecond}::float8`;
-  const full = sqlFragment`${burst}::float8`;
-  const take = sqlFragment`${cost}::float8`;
-  const level = sqlFragment`least(${full}, b.tokens + greatest(0, extract(epoch FROM clock_timestamp() - b.updated_at)) * ${rate})`;
-  return sqlFragment`
+// when there is enough ($1 key, $2 tokens per second, $3 burst, $4 cost). LEVEL is the bucket's level now: what
+// it had, plus the refill since, capped at the burst. The database's clock decides, never the web process's.
+const LEVEL = `least($3::float8, b.tokens + greatest(0, extract(epoch FROM clock_timestamp() - b.updated_at)) * $2::float8)`;
+const TAKE_SQL = `
 INSERT INTO rate_limit_buckets AS b (key, tokens, updated_at, full_at, granted)
-SELECT k.key,
-       CASE WHEN ${full} >= ${take} THEN ${full} - ${take} ELSE ${full} END,
-       clock_timestamp(),
-       clock_timestamp() + make_interval(secs => CASE WHEN ${full} >= ${take} THEN ${take} / ${rate} ELSE 0 END),
-       ${full} >= ${take}
-  FROM (${keys}) k(key)
+VALUES (
+  $1,
+  CASE WHEN $3::float8 >= $4::float8 THEN $3::float8 - $4::float8 ELSE $3::float8 END,
+  clock_timestamp(),
+  clock_timestamp() + make_interval(secs => CASE WHEN $3::float8 >= $4::float8 THEN $4::float8 / $2::float8 ELSE 0 END),
+  $3::float8 >= $4::float8
+)
 ON CONFLICT (key) DO UPDATE SET
-  tokens = CASE WHEN ${level} >= ${take} THEN ${level} - ${take} ELSE ${level} END,
-  granted = ${level} >= ${take},
+  tokens = CASE WHEN ${LEVEL} >= $4::float8 THEN ${LEVEL} - $4::float8 ELSE ${LEVEL} END,
+  granted = ${LEVEL} >= $4::float8,
   updated_at = greatest(b.updated_at, clock_timestamp()),
   full_at = greatest(b.updated_at, clock_timestamp())
-    + make_interval(secs => (${full} - CASE WHEN ${level} >= ${take} THEN ${level} - ${take} ELSE ${level} END) / ${rate})
+    + make_interval(secs => ($3::float8 - CASE WHEN ${LEVEL} >= $4::float8 THEN ${LEVEL} - $4::float8 ELSE ${LEVEL} END) / $2::float8)
 RETURNING granted, tokens`;
-}
 
 /** Takes `cost` tokens from the key's bucket when it has them; `granted` says whether it did. */
 export async function takeTokens(sql: SqlRunner, key: string, ratePerSecond: number, burst: number, cost: number): Promise<{ granted: boolean; tokens: number } | undefined> {
   // Prepared (planned once per connection): it runs on every request.
-  const [row] = await prepared(sql)<{ granted: boolean; tokens: number }>`${bucketTake(sqlFragment`SELECT ${key}::text`, ratePerSecond, burst, cost)}`;
+  const [row] = await sql.query<{ granted: boolean; tokens: number }>(TAKE_SQL, [key, ratePerSecond, burst, cost], { prepare: true });
   return row;
 }
 

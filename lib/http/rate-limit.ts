@@ -43,14 +43,11 @@ export class PostgresRateLimitStore implements RateLimitStore {
   constructor(private readonly db: Db) {}
 
   async take(key: string, opts: BucketOptions, cost = 1): Promise<number> {
-    return this.settle(await takeTokens(this.db.sql, key, opts.perMinute / 60, opts.burst, cost), opts, cost);
-  }
-
-  /** What a take's row (this statement's, or one another statement took: an agent's token) means: 0 or the wait. */
-  settle(row: { granted: boolean; tokens: number } | undefined, opts: BucketOptions, cost = 1): number {
+    const ratePerSecond = opts.perMinute / 60;
+    const row = await takeTokens(this.db.sql, key, ratePerSecond, opts.burst, cost);
     this.sweepNowAndThen();
     if (!row || row.granted) return 0;
-    return Math.max(1, ((cost - Number(row.tokens)) / (opts.perMinute / 60)) * 1000);
+    return Math.max(1, ((cost - Number(row.tokens)) / ratePerSecond) * 1000);
   }
 
   /** A full bucket carries no information: its row can go. Once a minute per process. */
@@ -168,21 +165,6 @@ export function clientAddress(headers: Headers | Record<string, string | string[
   return v ? v.slice(0, 64) : null;
 }
 
-/** The bucket options of an agent's principal bucket: what every agent request takes. */
-function principalOptions(): BucketOptions {
-  const config = getConfig();
-  return { perMinute: config.RATE_LIMIT_PER_MINUTE, burst: config.RATE_LIMIT_BURST };
-}
-
-/**
- * With buckets in PostgreSQL, an agent's token statement takes the agent's bucket itself
- * (lib/agents/queries.ts tokenChain; one statement less per request): the options it takes with, or null
- * when the buckets are in Redis.
- */
-export function agentBucketInTokenStatement(db: Db): BucketOptions | null {
-  return rateLimitStore(db).kind === "postgres" ? principalOptions() : null;
-}
-
 /** How a route is limited for callers without a principal (lib/http/route.ts `rateLimit`). */
 export type RouteRateLimit = "none" | { bucket: string; perMinute: number; burst: number };
 
@@ -193,26 +175,15 @@ export type RouteRateLimit = "none" | { bucket: string; perMinute: number; burst
 export async function limitRequest(
   db: Db,
   headers: Headers,
-  principal: { kind: string; userId: string | null; apiKeyId: string | null; agent?: { agentId: string; bucket?: { granted: boolean; tokens: number } | null } } | null,
+  principal: { kind: string; userId: string | null; apiKeyId: string | null; agent?: { agentId: string } } | null,
   routeLimit?: RouteRateLimit,
 ): Promise<void> {
   const config = getConfig();
   let key: string;
   let opts: BucketOptions;
-  const taken = principal?.agent?.bucket;
-  const store = rateLimitStore(db);
-  if (taken && store instanceof PostgresRateLimitStore) {
-    // Taken already, from the agent's bucket, by the statement that resolved its token.
-    const wait = store.settle(taken, principalOptions());
-    if (wait > 0) {
-      observeRateLimited(principal!.kind);
-      throw new RateLimitError(Math.max(1, Math.ceil(wait / 1000)));
-    }
-    return;
-  }
   if (principal) {
     key = principalBucket(principal);
-    opts = principalOptions();
+    opts = { perMinute: config.RATE_LIMIT_PER_MINUTE, burst: config.RATE_LIMIT_BURST };
   } else if (routeLimit === "none") {
     return;
   } else {

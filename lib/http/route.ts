@@ -26,7 +26,7 @@ import { getConfig } from "../config";
 import { observeHttpRequest, routePattern } from "../metrics";
 import { assertSameOrigin } from "./csrf";
 import { assertNoNul } from "./input-guard";
-import { agentBucketInTokenStatement, limitRequest, type RouteRateLimit } from "./rate-limit";
+import { limitRequest, type RouteRateLimit } from "./rate-limit";
 
 export const DEFAULT_MAX_BODY_BYTES = 1_000_000;
 
@@ -159,8 +159,7 @@ export function route<
     try {
       db = await getDb();
       if (spec.permission !== "public" && spec.permission !== "signature") {
-        // An agent's token statement takes its rate-limit bucket too (limitRequest below uses that take).
-        const resolved = await resolvePrincipal(db, request.headers, { agentBucket: agentBucketInTokenStatement(db) });
+        const resolved = await resolvePrincipal(db, request.headers);
         if (resolved === "bearer-invalid" || !resolved) {
           // A failed authentication is an anonymous request: it draws from the caller's address bucket.
           await limitRequest(db, request.headers, null);
