@@ -88,6 +88,7 @@ interface Registry {
   jobFailures: Counter;
   rateLimited: Counter;
   passwordHashing: Counter;
+  holdersReaped: Counter;
 }
 
 // One registry per process even if Next.js loads this module in several bundles.
@@ -105,6 +106,7 @@ function registry(): Registry {
     jobFailures: new Counter("sot_job_failures_total", "Job handler failures seen by this process, by job name."),
     rateLimited: new Counter("sot_rate_limited_total", "Requests refused with 429, by principal kind."),
     passwordHashing: new Counter("sot_password_hash_operations_total", "argon2 password operations (hash, verify) run by this process."),
+    holdersReaped: new Counter("sot_budget_holders_reaped_total", "Budget holders of stopped processes whose reservations this process gave back (lib/usage/lease.ts, Holders)."),
   });
 }
 
@@ -140,6 +142,11 @@ export function observeJobFailure(job: string): void {
 
 export function observeRateLimited(kind: string): void {
   registry().rateLimited.inc({ kind });
+}
+
+/** Holders of stopped processes given back for by this process's beat (lib/usage/lease.ts). */
+export function observeBudgetHoldersReaped(n: number): void {
+  registry().holdersReaped.inc({}, n);
 }
 
 /** One argon2 hash or verification (lib/auth/passwords.ts). */
@@ -195,7 +202,7 @@ export async function scrapeMetrics(ctx: AccessContext | null, input: { db: Db; 
 export async function renderMetrics(db: Db): Promise<string> {
   const r = registry();
   const lines: string[] = [];
-  for (const m of [r.http, r.retrieval, r.model, r.tokens, r.modelCalls, r.gpuSeconds, r.loadSeconds, r.jobFailures, r.rateLimited, r.passwordHashing]) lines.push(...m.render());
+  for (const m of [r.http, r.retrieval, r.model, r.tokens, r.modelCalls, r.gpuSeconds, r.loadSeconds, r.jobFailures, r.rateLimited, r.passwordHashing, r.holdersReaped]) lines.push(...m.render());
 
   // Queue state straight from pg-boss's table: every process's jobs, not just this one's.
   const queue = await safe(() => queueJobCounts(db.sql), []);
@@ -276,7 +283,7 @@ function breakerGauge(): string[] {
 export function renderProcessMetrics(role: string): string {
   const r = registry();
   const lines: string[] = [];
-  for (const m of [r.http, r.retrieval, r.model, r.tokens, r.modelCalls, r.gpuSeconds, r.loadSeconds, r.jobFailures]) lines.push(...m.render());
+  for (const m of [r.http, r.retrieval, r.model, r.tokens, r.modelCalls, r.gpuSeconds, r.loadSeconds, r.jobFailures, r.holdersReaped]) lines.push(...m.render());
   lines.push(...breakerGauge());
   lines.push(...gauge("sot_process_uptime_seconds", "Seconds since this process started.", [[{ role }, Math.round(process.uptime())]]));
   return lines.join("\n") + "\n";

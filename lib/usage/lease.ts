@@ -28,6 +28,7 @@ import { randomUUID } from "node:crypto";
 import type { Db } from "../db/client";
 import { BudgetExhaustedError } from "../errors";
 import { log } from "../log";
+import { observeBudgetHoldersReaped } from "../metrics";
 import { budgetName } from "./budget-check";
 import { beatAndReapHolders, leaseBudgets, type BudgetRow, type LeaseRow, type SettlementPart } from "./queries";
 import type { UsageScope } from "./scope";
@@ -400,7 +401,10 @@ async function beat(db: Db, reg: Registry): Promise<number> {
       lapse(reg);
       reg.registered = false;
     }
-    if (r.reaped > 0) log("warn", "budget reservations of stopped processes given back", { holders: r.reaped, givenBack: r.given_back });
+    if (r.reaped > 0) {
+      observeBudgetHoldersReaped(r.reaped);
+      log("warn", "budget reservations of stopped processes given back", { holders: r.reaped, givenBack: r.given_back });
+    }
     return r.given_back;
   } catch (err) {
     const message = (err as Error).message;

@@ -12,6 +12,7 @@ import type { AccessContext } from "@/lib/access/context";
 import { closeDb, openedDb, openPostgres, setDb, type Db } from "@/lib/db/client";
 import { getLlm } from "@/lib/llm";
 import { getConfig } from "@/lib/config";
+import { renderProcessMetrics } from "@/lib/metrics";
 import { restartBudget, setBudget } from "@/lib/usage/budgets";
 import { closeEndedWindows } from "@/lib/usage/queries";
 import { HOLDER_DEAD_AFTER_S, LEASE_MS } from "@/lib/usage/lease";
@@ -289,8 +290,11 @@ describe("budget leases", () => {
     await expect(reserveForWork(usageScopeFor(ctx), E)).rejects.toMatchObject({ status: 429, code: "budget_exhausted" });
     expect((await row(budget.id)).reserved).toBe(4 * E.tokens);
     // Silent too long: the refused reservation gives back what the dead holder held, and goes through.
+    const reaped = () => Number(/^sot_budget_holders_reaped_total (\d+)$/m.exec(renderProcessMetrics("test"))?.[1] ?? 0);
+    const reapedBefore = reaped();
     await silentFor(held[0]!.holder_id, HOLDER_DEAD_AFTER_S + 1);
     const work = await reserveForWork(usageScopeFor(ctx), E);
+    expect(reaped()).toBe(reapedBefore + 1);
     expect(await holdersOf(budget.id)).not.toContainEqual(expect.objectContaining({ holder_id: held[0]!.holder_id }));
     const [gone] = await env.db.sql<{ n: number }>`SELECT count(*)::int AS n FROM budget_holders WHERE id = ${held[0]!.holder_id}::uuid`;
     expect(gone!.n).toBe(0);
