@@ -68,9 +68,8 @@ export interface Lease {
   refreshedAt: number;
   /** Handed out recently (halved at each statement on the lease): sizes the next slice. */
   handed: number;
-  /** The holder it is held by in the database, and the registry's epoch when it was taken: a lease of an older
-   *  epoch was given back for this process by another (its holder was taken for dead), and gives nothing back. */
-  holder: string;
+  /** The registry's epoch when it was taken: a lease of an older epoch — or of a handle whose holder is retired —
+   *  was given back for this process by another (its holder was taken for dead), and gives nothing back. */
   epoch: number;
 }
 
@@ -121,11 +120,11 @@ function registry(db: Db): Registry {
 
 /** A release of `amount` of a lease, for the writer: out of its holder's holding (nothing once it lapsed). */
 function partOf(l: Lease, amount: number): SettlementPart {
-  return { id: l.id, generation: l.generation, holder: l.holder, release: lapsed(l) ? 0 : amount };
+  return { id: l.id, generation: l.generation, holder: registries().get(l.db)?.holder ?? null, release: lapsed(l) ? 0 : amount };
 }
 
 const free = (l: Lease) => l.held - l.out;
-const lapsed = (l: Lease) => l.epoch !== registry(l.db).epoch;
+const lapsed = (l: Lease) => registries().get(l.db)?.epoch !== l.epoch;
 const usable = (l: Lease, now: number) => !l.closed && now - l.refreshedAt <= LEASE_MS && Date.now() < new Date(l.row.window_end).getTime();
 
 function hold(l: Lease, amount: number): Hold {
@@ -227,7 +226,7 @@ function absorb(db: Db, reg: Registry, r: LeaseRow, need: number, now: number): 
     Object.assign(l, { row: r, seen, refreshedAt: now, handed: l.handed / 2 });
   } else {
     // Too little left to lease: a reservation of this call alone, released as soon as it ends.
-    l = { db, id: r.id, metric: r.metric, generation: r.generation, held: need + granted, out: 0, closed: !r.leasable, row: r, seen, refreshedAt: now, handed: 0, holder: reg.holder, epoch: reg.epoch };
+    l = { db, id: r.id, metric: r.metric, generation: r.generation, held: need + granted, out: 0, closed: !r.leasable, row: r, seen, refreshedAt: now, handed: 0, epoch: reg.epoch };
     if (!l.closed) {
       reg.leases.set(r.id, l);
       sweep();
@@ -321,14 +320,17 @@ export function forgetPrincipals(db?: Db): void {
  * tops up the leases. BudgetExhaustedError (naming the budget and when it resets) when one is used up.
  * Returns the holds, and each budget's state with `need` left out (work's own reservation is not use).
  */
-export async function takeHolds(
-  db: Db,
-  scope: UsageScope,
-  model: string | null,
-  need: Amounts,
-  unit: Amounts,
-  reaped = false,
-): Promise<{ holds: Hold[]; rows: BudgetRow[] }> {
+export async function takeHolds(db: Db, scope: UsageScope, model: string | null, need: Amounts, unit: Amounts): Promise<{ holds: Hold[]; rows: BudgetRow[] }> {
+  try {
+    return await takeHoldsOnce(db, scope, model, need, unit);
+  } catch (err) {
+    // What a dead process held may be what fills the budget: give it back now rather than at the next beat.
+    if (err instanceof BudgetExhaustedError && (await beat(db, registry(db))) > 0) return takeHoldsOnce(db, scope, model, need, unit);
+    throw err;
+  }
+}
+
+async function takeHoldsOnce(db: Db, scope: UsageScope, model: string | null, need: Amounts, unit: Amounts): Promise<{ holds: Hold[]; rows: BudgetRow[] }> {
   const reg = registry(db);
   const key = keyOf(scope);
   const served = () => {
@@ -367,8 +369,6 @@ export async function takeHolds(
     // runs out of them rather than being refused by them.
     const own = served();
     if (own) return own;
-    // What a dead process held may be what fills the budget: give it back now rather than at the next beat.
-    if (!reaped && (await beat(db, reg)) > 0) return takeHolds(db, scope, model, need, unit, true);
     throw new BudgetExhaustedError(budgetName(refused, scope), new Date(refused.window_end));
   }
   return { holds, rows: holds.map((h) => stateOf(h.lease, h.remaining)) };

@@ -172,7 +172,8 @@ export interface Settlement {
 export interface SettlementPart {
   id: string;
   generation: number;
-  holder: string;
+  /** Null when the lease lapsed (then `release` is 0). */
+  holder: string | null;
   release: number;
 }
 
@@ -188,7 +189,7 @@ export async function settleBatch(sql: SqlRunner, items: Settlement[]): Promise<
   const calls = items.filter((i) => i.entry);
   const c = (f: (i: Settlement, e: LedgerEntry) => unknown) => calls.map((i) => f(i, i.entry!));
   // One row per (settlement, budget): the call it belongs to (0 for a release), the budget, the generation.
-  const part = { call: [] as number[], id: [] as string[], gen: [] as number[], release: [] as number[], holder: [] as string[] };
+  const part = { call: [] as number[], id: [] as string[], gen: [] as number[], release: [] as number[], holder: [] as Array<string | null> };
   let n = 0;
   for (const i of items) {
     const call = i.entry ? ++n : 0;
