@@ -76,17 +76,13 @@ export async function openPostgres(
   });
   pool.on("error", () => {}); // an idle client's network error must not crash the process
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
-  return {
-    kind: "postgres",
-    prisma,
-    sql: pgRunner(pool),
-    url,
-    ...(settings.length ? { sessionSettings: Object.fromEntries(settings) } : {}),
-    async close() {
+  return withClose(
+    { kind: "postgres", prisma, sql: pgRunner(pool), url, ...(settings.length ? { sessionSettings: Object.fromEntries(settings) } : {}) },
+    async () => {
       await prisma.$disconnect();
       await pool.end().catch(() => {});
     },
-  };
+  );
 }
 
 /** Wraps an open PGlite (embedded folder or in-memory), applying pending migrations. */
@@ -100,18 +96,11 @@ export async function usePglite(
   const settings = checkedSettings(opts.sessionSettings ?? {});
   for (const [k, v] of settings) await sql.query(`SELECT set_config($1, $2, false)`, [k, v]);
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
-  return {
-    kind: "pglite",
-    prisma,
-    sql,
-    pglite,
-    ...(settings.length ? { sessionSettings: Object.fromEntries(settings) } : {}),
-    async close() {
-      await prisma.$disconnect();
-      await pglite.close();
-      opts.release?.();
-    },
-  };
+  return withClose({ kind: "pglite", prisma, sql, pglite, ...(settings.length ? { sessionSettings: Object.fromEntries(settings) } : {}) }, async () => {
+    await prisma.$disconnect();
+    await pglite.close();
+    opts.release?.();
+  });
 }
 
 const KEY = Symbol.for("sot.db");
@@ -158,24 +147,40 @@ export function setDb(db: Db): void {
   (globalThis as Holder)[KEY] = Promise.resolve(db);
 }
 
-// What must reach the database before the process's connection closes, registered by the modules that
-// keep work in memory (the usage writer's queue and the budget leases, lib/usage/meter.ts): a command that
-// ends with closeDb() would otherwise drop its last ledger rows and leave its leases reserved.
+// What must reach the database before a handle closes, registered by the modules that keep work in memory
+// (the usage writer's queue and the budget leases, lib/usage/meter.ts), run by every handle's close() and so
+// by closeDb(): a command, or a test's second handle, would otherwise drop its last ledger rows (the writer
+// may be holding them for its window) and leave its leases reserved.
 const BEFORE_CLOSE = Symbol.for("sot.dbBeforeClose");
 type BeforeCloseHolder = typeof globalThis & { [BEFORE_CLOSE]?: Set<(db: Db) => Promise<void>> };
 export function beforeDbClose(fn: (db: Db) => Promise<void>): void {
   ((globalThis as BeforeCloseHolder)[BEFORE_CLOSE] ??= new Set()).add(fn);
 }
 
+/** The handle with its close(): the before-close hooks first (for this handle), then `close` itself, once. */
+function withClose(handle: Omit<Db, "close">, close: () => Promise<void>): Db {
+  let closed: Promise<void> | null = null;
+  const db: Db = {
+    ...handle,
+    close: () =>
+      (closed ??= (async () => {
+        for (const fn of (globalThis as BeforeCloseHolder)[BEFORE_CLOSE] ?? []) {
+          await fn(db).catch(() => {}); // each hook logs its own failures; closing goes on
+        }
+        await close();
+      })()),
+  };
+  return db;
+}
+
 export async function closeDb(): Promise<void> {
   const g = globalThis as Holder;
   const p = g[KEY];
   const db = p ? await p.catch(() => null) : null;
-  if (db) {
-    for (const fn of (globalThis as BeforeCloseHolder)[BEFORE_CLOSE] ?? []) {
-      await fn(db).catch(() => {}); // each hook logs its own failures; closing goes on
-    }
+  try {
+    // The hooks still find this handle as the process's database while they run.
+    if (db) await db.close();
+  } finally {
+    if (g[KEY] === p) delete g[KEY];
   }
-  delete g[KEY];
-  if (p) await (await p).close();
 }

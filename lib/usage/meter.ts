@@ -136,7 +136,7 @@ export function trackUsageWrite(p: Promise<unknown>): void {
 export async function flushUsage(): Promise<void> {
   returnLeases();
   for (;;) {
-    const running: Promise<unknown>[] = runningWrites();
+    const running: Promise<unknown>[] = runningWrites({ hurry: true });
     running.push(...pending());
     if (running.length === 0) return;
     await Promise.all(running);

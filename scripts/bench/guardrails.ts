@@ -21,6 +21,8 @@
 // continuous traffic — every asker asks n times in a row without waiting for the others — alternating with
 // and without, BENCH_ASKS asks per asker of each kind in all. Work the guardrails leave for later (the
 // writer's statements) then runs beside the answers that follow, as under real traffic, instead of between rounds.
+// BENCH_AA=1: an A/A run (both arms without the guardrails) — the noise floor of the printed difference. Each
+// difference is printed with its 95% bootstrap interval.
 import { accessContextFor, type AccessContext } from "@/lib/access/context";
 import { ask } from "@/lib/answer";
 import { userPrincipal } from "@/lib/access/context";
@@ -43,6 +45,9 @@ const ASKERS = 8;
 const ASKS = Number(process.env.BENCH_ASKS ?? 40);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 20);
 const CALLERS = 20;
+// BENCH_AA=1: both arms run without the guardrails (an A/A run): the difference it prints is the bench's own
+// noise at this sample size, the floor under which a difference in the A/B run means nothing.
+const AA = process.env.BENCH_AA === "1";
 
 const QUESTIONS = [
   "How often are service credentials rotated in Vault?",
@@ -60,7 +65,7 @@ async function contextOf(db: Parameters<typeof accessContextFor>[0], userId: str
 }
 
 async function main() {
-  console.log(`bench:guardrails — ${ASKERS} concurrent askers × ${ASKS} asks; ${CALLERS} concurrent callers × ${ROUNDS} rounds against a nearly spent budget`);
+  console.log(`bench:guardrails — ${ASKERS} concurrent askers × ${ASKS} asks; ${CALLERS} concurrent callers × ${ROUNDS} rounds against a nearly spent budget${AA ? "; A/A: both arms without the guardrails" : ""}`);
   console.log(machine());
   console.log(`load average at start: ${loadAverage()}`);
   let onChat: ((req: unknown) => string | undefined) | undefined;
@@ -111,7 +116,7 @@ async function main() {
     const perPhase = Number(process.env.BENCH_PHASE_ASKS ?? 1);
     for (let i = 0; i < ASKS; i += perPhase) {
       for (const off of (i / perPhase) % 2 ? [true, false] : [false, true]) {
-        setGuardrailsOffForBenchmark(off);
+        setGuardrailsOffForBenchmark(off || AA);
         const appBefore = threadCpuMs(process.pid);
         const dbBefore = await backendCpu(db);
         await Promise.all(
@@ -136,11 +141,13 @@ async function main() {
     const [calls] = await db.sql<{ n: number }>`SELECT count(*)::int AS n FROM model_usage`;
     const d50 = percentile(withG, 50) - percentile(without, 50);
     const d95 = percentile(withG, 95) - percentile(without, 95);
+    const ci = (p: number) => bootstrapDifference(withG, without, p);
     console.log(`\nask path, ${ASKERS} concurrent askers, ${withG.length} answers with and ${without.length} without the guardrails (${calls!.n} ledger rows; ${noBudgets ? "no budgets: the ledger alone" : `each call reserving on ${withGlobal ? "2 budgets, one of them global (shared by all)" : "its asker's own budget"}`}):`);
     console.log(`  for scale, one bare round trip (SELECT 1) at ${ASKERS} concurrent: p50 ${fmt(percentile(bare, 50), 2)} ms, p95 ${fmt(percentile(bare, 95), 2)} ms`);
     console.log(`  answer with guardrails:    p50 ${fmt(percentile(withG, 50), 1)} ms, p95 ${fmt(percentile(withG, 95), 1)} ms`);
     console.log(`  answer without guardrails: p50 ${fmt(percentile(without, 50), 1)} ms, p95 ${fmt(percentile(without, 95), 1)} ms`);
     console.log(`  difference (what the ledger and the budget check add): p50 ${fmt(d50, 2)} ms, p95 ${fmt(d95, 2)} ms (target ≤ 3 ms p95: ${d95 <= 3 ? "met" : "NOT met"})`);
+    console.log(`  95% interval of the difference (bootstrap over the answers): p50 ${ci(50).map((v) => fmt(v, 2)).join(" … ")} ms, p95 ${ci(95).map((v) => fmt(v, 2)).join(" … ")} ms`);
     const per = (c: { app: number; db: number }, n: number) => ({ app: c.app / n, db: c.db / n, all: (c.app + c.db) / n });
     const cw = per(cpu.with, withG.length);
     const co = per(cpu.without, without.length);
@@ -232,3 +239,15 @@ main().then(
     process.exit(1);
   },
 );
+
+/**
+ * The 2.5th and 97.5th percentiles of percentile(a, p) - percentile(b, p) over 1,000 resamples of both
+ * samples (the percentile bootstrap): how far the printed difference could move by chance alone.
+ */
+function bootstrapDifference(a: number[], b: number[], p: number): [number, number] {
+  let seed = 42;
+  const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
+  const resample = (xs: number[]) => Array.from(xs, () => xs[Math.floor(random() * xs.length)]!);
+  const diffs = Array.from({ length: 1000 }, () => percentile(resample(a), p) - percentile(resample(b), p)).sort((x, y) => x - y);
+  return [diffs[25]!, diffs[974]!];
+}

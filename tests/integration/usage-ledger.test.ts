@@ -266,6 +266,70 @@ describe("budgets", () => {
     expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(["budget.create", "budget.exempt_model", "budget.unexempt_model"]));
   });
 
+  it("writes a burst of calls in a few statements (at most one per window), a call after a quiet spell at once, and flushes without waiting", async () => {
+    // A long window, so that "at once" and "without waiting" stay far apart from it on a loaded machine.
+    const WINDOW = 1500;
+    process.env.USAGE_WRITE_WINDOW_MS = String(WINDOW);
+    resetConfig();
+    try {
+      await flushUsage();
+      await env.db.sql`DELETE FROM model_usage`;
+      const frank = await makeUser(env.db, "viewer");
+      const frankScope = usageScopeFor(await accessOf(env.db, frank));
+      const call = () =>
+        withUsage(frankScope, async () => {
+          const ticket = await beginModelCall("llama3.3:70b-instruct-q4_K_M", "chat", { tokens: 10, gpuSeconds: 0 });
+          await endModelCall(ticket, { model: "llama3.3:70b-instruct-q4_K_M", promptTokens: 5, completionTokens: 5, gpuSeconds: 0.1, loadSeconds: 0, ok: true });
+        });
+      const rows = async () => (await env.db.sql<{ n: number }>`SELECT count(*)::int AS n FROM model_usage WHERE user_id = ${frank.id}::uuid`)[0]!.n;
+      const landed = async (n: number) => {
+        const started = performance.now();
+        while ((await rows()) < n) await new Promise((r) => setTimeout(r, 5));
+        return performance.now() - started;
+      };
+      // A quiet spell (the flush's own statement was the last): then one call is written at once.
+      await new Promise((r) => setTimeout(r, WINDOW));
+      await call();
+      expect(await landed(1)).toBeLessThan(WINDOW / 2);
+      // Twelve calls 10 ms apart: the first waits for the window after the lone call's statement, the rest
+      // join it — one statement, whose rows share its transaction's now().
+      for (let i = 0; i < 12; i++) {
+        await call();
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(await rows()).toBe(1);
+      expect(await landed(13)).toBeLessThan(WINDOW * 2);
+      // The next burst is held for the window again, and flushUsage writes it without waiting for it.
+      for (let i = 0; i < 3; i++) await call();
+      const flushStarted = performance.now();
+      await flushUsage();
+      expect(performance.now() - flushStarted).toBeLessThan(WINDOW / 2);
+      const [written] = await env.db.sql<{ rows: number; statements: number }>`
+        SELECT count(*)::int AS rows, count(DISTINCT at)::int AS statements FROM model_usage WHERE user_id = ${frank.id}::uuid`;
+      expect(written).toEqual({ rows: 16, statements: 3 });
+      // A second handle (a second process's pool) closed while its writer holds rows for the window: close()
+      // writes them first.
+      if (env.db.url) {
+        const other = await openPostgres(env.db.url, { poolSize: 2 });
+        const otherScope = usageScopeFor(await accessOf(other, frank));
+        const callThere = () =>
+          withUsage(otherScope, async () => {
+            const ticket = await beginModelCall("llama3.3:70b-instruct-q4_K_M", "chat", { tokens: 10, gpuSeconds: 0 });
+            await endModelCall(ticket, { model: "llama3.3:70b-instruct-q4_K_M", promptTokens: 5, completionTokens: 5, gpuSeconds: 0.1, loadSeconds: 0, ok: true });
+          });
+        await callThere();
+        await landed(17);
+        for (let i = 0; i < 4; i++) await callThere();
+        expect(await rows()).toBe(17);
+        await other.close();
+        expect(await rows()).toBe(21);
+      }
+    } finally {
+      delete process.env.USAGE_WRITE_WINDOW_MS;
+      resetConfig();
+    }
+  });
+
   it("tells the notification targets once when a budget enters budget mode and once when it is used up", async () => {
     process.env.OUTBOUND_ALLOW = "127.0.0.1";
     resetConfig();
