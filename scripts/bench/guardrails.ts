@@ -16,7 +16,8 @@
 //    and answering with about 330, BENCH_ROUNDS times: the largest overshoot over the limit, next to one
 //    call's maximum (the bound the reservation promises).
 //
-// Environment: BENCH_ASKS (per asker, default 40), BENCH_ROUNDS (default 20), BENCH_DATABASE_URL.
+// Environment: BENCH_ASKS (per asker, default 40), BENCH_ROUNDS (default 20), BENCH_WARMUP (untimed asks per
+// asker each way before the timed ones, default 25), BENCH_DATABASE_URL.
 // BENCH_PHASE_ASKS=n: instead of rounds (every asker asks once, all wait, then the other kind), phases of
 // continuous traffic — every asker asks n times in a row without waiting for the others — alternating with
 // and without, BENCH_ASKS asks per asker of each kind in all. Work the guardrails leave for later (the
@@ -48,6 +49,7 @@ const CALLERS = 20;
 // BENCH_AA=1: both arms run without the guardrails (an A/A run): the difference it prints is the bench's own
 // noise at this sample size, the floor under which a difference in the A/B run means nothing.
 const AA = process.env.BENCH_AA === "1";
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 25);
 
 const QUESTIONS = [
   "How often are service credentials rotated in Vault?",
@@ -114,7 +116,23 @@ async function main() {
     const guard: number[] = [];
     const cpu = { with: { app: 0, db: 0 }, without: { app: 0, db: 0 } };
     const perPhase = Number(process.env.BENCH_PHASE_ASKS ?? 1);
+    // Warm-up at full concurrency, both ways, untimed: the first answers of a process are slower (code not
+    // yet optimised by V8, statements planned anew on each pooled connection), and whichever arm ran first
+    // took them — in A/A runs (BENCH_AA=1) without it, the arm that ran first was 5–8 ms slower at p95.
+    for (const off of [false, true]) {
+      setGuardrailsOffForBenchmark(off || AA);
+      await Promise.all(
+        askers.map(async (ctx, a) => {
+          for (let j = 0; j < WARMUP; j++) await ask(ctx, { question: QUESTIONS[(a + j) % QUESTIONS.length]!, stream: false });
+        }),
+      );
+    }
+    await Promise.all(runningWrites());
+    // Each round (or pair of phases) keeps its answers apart for the interval below.
+    const pairs: Array<{ with: number[]; without: number[] }> = [];
     for (let i = 0; i < ASKS; i += perPhase) {
+      const pair = { with: [] as number[], without: [] as number[] };
+      pairs.push(pair);
       for (const off of (i / perPhase) % 2 ? [true, false] : [false, true]) {
         setGuardrailsOffForBenchmark(off || AA);
         const appBefore = threadCpuMs(process.pid);
@@ -124,7 +142,9 @@ async function main() {
             for (let j = i; j < Math.min(i + perPhase, ASKS); j++) {
               const t = performance.now();
               const r = await ask(ctx, { question: QUESTIONS[(a + j) % QUESTIONS.length]!, stream: false });
-              (off ? without : withG).push(performance.now() - t);
+              const ms = performance.now() - t;
+              (off ? without : withG).push(ms);
+              (off ? pair.without : pair.with).push(ms);
               if (!off) guard.push(r.timings.guardrailsMs);
             }
           }),
@@ -141,13 +161,13 @@ async function main() {
     const [calls] = await db.sql<{ n: number }>`SELECT count(*)::int AS n FROM model_usage`;
     const d50 = percentile(withG, 50) - percentile(without, 50);
     const d95 = percentile(withG, 95) - percentile(without, 95);
-    const ci = (p: number) => bootstrapDifference(withG, without, p);
+    const ci = (p: number) => bootstrapDifference(pairs, p);
     console.log(`\nask path, ${ASKERS} concurrent askers, ${withG.length} answers with and ${without.length} without the guardrails (${calls!.n} ledger rows; ${noBudgets ? "no budgets: the ledger alone" : `each call reserving on ${withGlobal ? "2 budgets, one of them global (shared by all)" : "its asker's own budget"}`}):`);
     console.log(`  for scale, one bare round trip (SELECT 1) at ${ASKERS} concurrent: p50 ${fmt(percentile(bare, 50), 2)} ms, p95 ${fmt(percentile(bare, 95), 2)} ms`);
     console.log(`  answer with guardrails:    p50 ${fmt(percentile(withG, 50), 1)} ms, p95 ${fmt(percentile(withG, 95), 1)} ms`);
     console.log(`  answer without guardrails: p50 ${fmt(percentile(without, 50), 1)} ms, p95 ${fmt(percentile(without, 95), 1)} ms`);
     console.log(`  difference (what the ledger and the budget check add): p50 ${fmt(d50, 2)} ms, p95 ${fmt(d95, 2)} ms (target ≤ 3 ms p95: ${d95 <= 3 ? "met" : "NOT met"})`);
-    console.log(`  95% interval of the difference (bootstrap over the answers): p50 ${ci(50).map((v) => fmt(v, 2)).join(" … ")} ms, p95 ${ci(95).map((v) => fmt(v, 2)).join(" … ")} ms`);
+    console.log(`  95% interval of the difference (bootstrap over the ${pairs.length} ${perPhase > 1 ? "pairs of phases" : "rounds"}): p50 ${ci(50).map((v) => fmt(v, 2)).join(" … ")} ms, p95 ${ci(95).map((v) => fmt(v, 2)).join(" … ")} ms`);
     const per = (c: { app: number; db: number }, n: number) => ({ app: c.app / n, db: c.db / n, all: (c.app + c.db) / n });
     const cw = per(cpu.with, withG.length);
     const co = per(cpu.without, without.length);
@@ -241,13 +261,17 @@ main().then(
 );
 
 /**
- * The 2.5th and 97.5th percentiles of percentile(a, p) - percentile(b, p) over 1,000 resamples of both
- * samples (the percentile bootstrap): how far the printed difference could move by chance alone.
+ * The 2.5th and 97.5th percentiles of percentile(with, p) - percentile(without, p) over 1,000 resamples of the
+ * rounds (or pairs of phases), each drawn whole with both its arms (a paired block bootstrap): answers of one
+ * phase share the machine's state at that moment (another process's burst, a collection), so resampling single
+ * answers would understate the spread.
  */
-function bootstrapDifference(a: number[], b: number[], p: number): [number, number] {
+function bootstrapDifference(pairs: Array<{ with: number[]; without: number[] }>, p: number): [number, number] {
   let seed = 42;
-  const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648);
-  const resample = (xs: number[]) => Array.from(xs, () => xs[Math.floor(random() * xs.length)]!);
-  const diffs = Array.from({ length: 1000 }, () => percentile(resample(a), p) - percentile(resample(b), p)).sort((x, y) => x - y);
+  const random = () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648;
+  const diffs = Array.from({ length: 1000 }, () => {
+    const drawn = Array.from(pairs, () => pairs[Math.floor(random() * pairs.length)]!);
+    return percentile(drawn.flatMap((d) => d.with), p) - percentile(drawn.flatMap((d) => d.without), p);
+  }).sort((x, y) => x - y);
   return [diffs[25]!, diffs[974]!];
 }
