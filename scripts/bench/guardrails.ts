@@ -27,7 +27,7 @@
 import { accessContextFor, type AccessContext } from "@/lib/access/context";
 import { ask } from "@/lib/answer";
 import { userPrincipal } from "@/lib/access/context";
-import { resetConfig } from "@/lib/config";
+import { getConfig, resetConfig } from "@/lib/config";
 import { setDb } from "@/lib/db/client";
 import { seedDemoWiki } from "@/lib/ingest";
 import { getLlm, resetLlm } from "@/lib/llm";
@@ -69,13 +69,16 @@ async function contextOf(db: Parameters<typeof accessContextFor>[0], userId: str
 async function main() {
   console.log(`bench:guardrails — ${ASKERS} concurrent askers × ${ASKS} asks; ${CALLERS} concurrent callers × ${ROUNDS} rounds against a nearly spent budget${AA ? "; A/A: both arms without the guardrails" : ""}`);
   console.log(machine());
-  console.log(`load average at start: ${loadAverage()}`);
+  console.log(`load average at start: ${loadAverage()}; database pool: ${getConfig().DATABASE_POOL_SIZE} connections (DATABASE_POOL_SIZE)`);
   let onChat: ((req: unknown) => string | undefined) | undefined;
   const ollama = await startFakeOllama({ onChat: (req) => onChat?.(req) });
   Object.assign(process.env, { OLLAMA_HOST: ollama.url, LOG_LEVEL: "error", RERANK_URL: "" });
   resetConfig();
   resetLlm();
-  const scratch = await scratchDb("guardrails");
+  // The web process's pool (DATABASE_POOL_SIZE, default 10), not the loaders' 40: each pooled connection plans
+  // the guardrails' prepared statements anew for their first uses, so a larger pool than production's would
+  // charge the guardrails more planning than production pays.
+  const scratch = await scratchDb("guardrails", { poolSize: getConfig().DATABASE_POOL_SIZE });
   const { db } = scratch;
   setDb(db);
   try {

@@ -43,8 +43,8 @@ export async function serverSettings(db: Db): Promise<string> {
 
 export const BENCH_PG = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? "postgresql://postgres@127.0.0.1:5432/postgres";
 
-/** A fresh, migrated PostgreSQL database for one benchmark run, dropped by `drop()`. */
-export async function scratchDb(name: string): Promise<{ db: Db; url: string; drop(): Promise<void> }> {
+/** A fresh, migrated PostgreSQL database for one benchmark run, dropped by `drop()`. Its pool: 40 connections unless told. */
+export async function scratchDb(name: string, opts: { poolSize?: number } = {}): Promise<{ db: Db; url: string; drop(): Promise<void> }> {
   const admin = new pg.Client({ connectionString: BENCH_PG });
   await admin.connect();
   // BENCH_DB=<name> reuses (and keeps) a database left by BENCH_KEEP=1, e.g. to resume a long load.
@@ -56,7 +56,7 @@ export async function scratchDb(name: string): Promise<{ db: Db; url: string; dr
   }
   const url = new URL(BENCH_PG);
   url.pathname = `/${dbName}`;
-  const db = await openPostgres(url.toString(), { migrate: true, poolSize: 40 });
+  const db = await openPostgres(url.toString(), { migrate: true, poolSize: opts.poolSize ?? 40 });
   return {
     db,
     url: url.toString(),
