@@ -5,8 +5,18 @@ body = src[src.index("z\n  .object({") if "z\n  .object({" in src else 0:]
 out = ["# Project SOT settings. Every setting is optional unless marked required; defaults are shown.",
        "# Copy to .env (read by `npm start`) or set in the environment. lib/config.ts validates them all.", ""]
 doc = []
+in_doc = False  # inside a doc comment spread over several lines (/** … */)
 for line in body.splitlines():
     s = line.strip()
+    if in_doc:
+        if s.startswith("*/"):
+            in_doc = False
+        elif s.startswith("*"):
+            doc.append(s[1:].strip())
+        continue
+    if s == "/**":
+        in_doc = True
+        continue
     if s.startswith("}).superRefine") or s.startswith("})\n"):
         break
     m = re.match(r"// ── (.*) ──", s)
