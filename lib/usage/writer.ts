@@ -4,11 +4,13 @@
 // at once. It is the only way `reserved` goes down: one queue per handle keeps a lease's settlements ahead of
 // its return, which is what lets the lease's bookkeeping in memory (lease.ts) stay exact.
 //
-// Under steady traffic a handle starts at most one statement per USAGE_WRITE_WINDOW_MS (default 50). The
+// Under steady traffic a handle starts at most one statement per USAGE_WRITE_WINDOW_MS (default 200). The
 // statement takes about as long whatever it carries (alone on one connection: 0.39 ms with one answer's rows,
-// 0.41 ms with eight answers'), so that cost is shared by every call of the window instead of being paid about
-// once per answer, which at 8 askers on 2 cores was most of what the guardrails added (docs/benchmarks.md,
-// "Guardrails"). A call after a quiet spell is written at once; flushUsage() cuts a wait short.
+// 0.41 ms with eight answers', 0.75 ms with 32), and so does the web process's own work to send it and read
+// its reply, so that cost is shared by every call of the window instead of being paid about once per answer,
+// which at 8 askers on 2 cores was most of what the guardrails added. 200 ms rather than 50 cut the CPU they
+// add per answer by about a quarter; 1,000 ms saved little more (docs/benchmarks.md, "Guardrails"). A call
+// after a quiet spell is written at once; flushUsage() cuts a wait short.
 import { getConfig } from "../config";
 import type { Db } from "../db/client";
 import { log } from "../log";
