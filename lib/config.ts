@@ -153,7 +153,7 @@ const schema = z
     /** GPU-seconds reserved per 1,000 tokens of a call before it runs (settled to Ollama's figure after). */
     BUDGET_ESTIMATE_GPU_SECONDS_PER_1K_TOKENS: z.coerce.number().gt(0).max(10000).default(30),
     /** While calls keep coming, ledger rows and settlements go to the database at most once per this many milliseconds per process (one statement for all of them; 0: one statement per call as it ends). */
-    USAGE_WRITE_WINDOW_MS: int(200, 0, 10000),
+    USAGE_WRITE_WINDOW_MS: int(1000, 0, 10000),
     /** A run (evaluation run, import) stops as "stopped: limit reached" after this many model calls (0: no limit). */
     RUN_MAX_MODEL_CALLS: int(20000, 0, 100000000),
     /** …after this many failed attempts (failed model calls and failed items; 0: no limit). */

@@ -173,6 +173,13 @@ export function settleHolds(holds: Hold[], used: Amounts, end: boolean): Settlem
   return holds.map((h) => partOf(h.lease, useHold(h, inMetric(h.lease.metric, used)) + (end ? endHold(h) : 0)));
 }
 
+/**
+ * Whether ending these holds frees room on a budget now: a hold out of a closed lease (a reservation made per
+ * call near the budget's limit, or out of a lease given back) returns what it did not use to the budget itself,
+ * where a hold out of an open lease returns it to the lease. The writer lands such a release without waiting.
+ */
+export const freesRoom = (holds: Hold[]): boolean => holds.some((h) => h.lease.closed);
+
 /** Ends holds that settle nothing (work done, or a reservation refused elsewhere): what they held, to give back. */
 export function releaseHolds(holds: Hold[]): SettlementPart[] {
   return holds.map((h) => partOf(h.lease, endHold(h))).filter((p) => p.release > 0);
@@ -364,7 +371,7 @@ async function takeHoldsOnce(db: Db, scope: UsageScope, model: string | null, ne
   if (refused) {
     // What the other budgets took goes back the one way everything goes back: the writer.
     const parts = releaseHolds(holds);
-    if (parts.length) enqueue(db, { scope: null, entry: null, parts });
+    if (parts.length) enqueue(db, { scope: null, entry: null, parts }, { freesRoom: freesRoom(holds) });
     // This process's own leases are part of what the budget found reserved: while they have room, the work
     // runs out of them rather than being refused by them.
     const own = served();

@@ -4,13 +4,16 @@
 // at once. It is the only way `reserved` goes down: one queue per handle keeps a lease's settlements ahead of
 // its return, which is what lets the lease's bookkeeping in memory (lease.ts) stay exact.
 //
-// Under steady traffic a handle starts at most one statement per USAGE_WRITE_WINDOW_MS (default 200). The
+// Under steady traffic a handle starts at most one statement per USAGE_WRITE_WINDOW_MS (default 1,000). The
 // statement takes about as long whatever it carries (alone on one connection: 0.39 ms with one answer's rows,
-// 0.41 ms with eight answers', 0.75 ms with 32), and so does the web process's own work to send it and read
-// its reply, so that cost is shared by every call of the window instead of being paid about once per answer,
-// which at 8 askers on 2 cores was most of what the guardrails added. 200 ms rather than 50 cut the CPU they
-// add per answer by about a quarter; 1,000 ms saved little more (docs/benchmarks.md, "Guardrails"). A call
-// after a quiet spell is written at once; flushUsage() cuts a wait short.
+// 0.41 ms with eight answers', 0.75 ms with 32), and so does the web process's work to send it and read its
+// reply, so that cost is shared by every call of the window instead of being paid about once per answer, which
+// at 8 askers on 2 cores was most of what the guardrails added (docs/benchmarks.md, "Guardrails": 50, 200 and
+// 1,000 ms compared). What waits is bookkeeping: a settlement on a lease moves the call's cost from the budget's
+// `reserved` to its `used`, which leaves its room as it was. A release that frees room does not wait
+// (`enqueue(…, { freesRoom: true })`): near its limit a budget is reserved on per call, and a finished call's
+// reservation held for the window would refuse callers the budget has room for. A call after a quiet spell is
+// written at once; flushUsage() cuts a wait short.
 import { getConfig } from "../config";
 import type { Db } from "../db/client";
 import { log } from "../log";
@@ -22,8 +25,10 @@ interface Writer {
   running: Promise<void> | null;
   /** When the last statement started (performance.now()). */
   lastStart: number;
-  /** Ends the current wait for the window at once (flushUsage). */
+  /** Ends the current wait for the window at once (flushUsage, a release that frees room). */
   hurry: (() => void) | null;
+  /** What is queued frees room on a budget: the next statement does not wait for the window. */
+  freesRoom: boolean;
 }
 
 const WRITERS = Symbol.for("sot.usageWriters");
@@ -37,10 +42,14 @@ export function onSettled(o: Observer): void {
   observers.push(o);
 }
 
-export function enqueue(db: Db, item: Settlement): void {
+export function enqueue(db: Db, item: Settlement, opts: { freesRoom?: boolean } = {}): void {
   let w = writers().get(db);
-  if (!w) writers().set(db, (w = { queue: [], running: null, lastStart: -Infinity, hurry: null }));
+  if (!w) writers().set(db, (w = { queue: [], running: null, lastStart: -Infinity, hurry: null, freesRoom: false }));
   w.queue.push(item);
+  if (opts.freesRoom) {
+    w.freesRoom = true;
+    w.hurry?.();
+  }
   if (!w.running) w.running = drain(db, w);
 }
 
@@ -55,7 +64,7 @@ export function runningWrites(opts: { hurry?: boolean } = {}): Promise<void>[] {
 function waitForWindow(w: Writer): Promise<void> {
   const wait = w.lastStart + getConfig().USAGE_WRITE_WINDOW_MS - performance.now();
   // The calls finishing in this turn of the event loop join the statement in any case.
-  if (wait <= 0) return new Promise((resolve) => setImmediate(resolve));
+  if (wait <= 0 || w.freesRoom) return new Promise((resolve) => setImmediate(resolve));
   return new Promise<void>((resolve) => {
     const done = () => {
       clearTimeout(timer);
@@ -72,6 +81,7 @@ async function drain(db: Db, w: Writer): Promise<void> {
     await waitForWindow(w);
     w.lastStart = performance.now();
     const batch = w.queue.splice(0, 500);
+    if (w.queue.length === 0) w.freesRoom = false;
     try {
       settled(db, await retryOnConflict(() => settleBatch(db.sql, batch)));
     } catch (err) {

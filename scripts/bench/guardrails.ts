@@ -24,6 +24,7 @@
 // writer's statements) then runs beside the answers that follow, as under real traffic, instead of between rounds.
 // BENCH_AA=1: an A/A run (both arms without the guardrails) — the noise floor of the printed difference. Each
 // difference is printed with its 95% bootstrap interval.
+// BENCH_ALONE=1: instead of 1 and 2, the guardrails' CPU per answer without an ask around them (section 0, below).
 import { accessContextFor, type AccessContext } from "@/lib/access/context";
 import { ask } from "@/lib/answer";
 import { userPrincipal } from "@/lib/access/context";
@@ -32,7 +33,7 @@ import { setDb } from "@/lib/db/client";
 import { seedDemoWiki } from "@/lib/ingest";
 import { getLlm, resetLlm } from "@/lib/llm";
 import { setBudget } from "@/lib/usage/budgets";
-import { flushUsage, setGuardrailsOffForBenchmark } from "@/lib/usage/meter";
+import { beginModelCall, endModelCall, estimateFor, flushUsage, guardrailsOff, reserveForWork, setGuardrailsOffForBenchmark } from "@/lib/usage/meter";
 import { usageScopeFor, withUsage } from "@/lib/usage/scope";
 import { startFakeOllama } from "@/tests/fakes/ollama";
 import { makeUser } from "@/tests/helpers/auth";
@@ -50,6 +51,7 @@ const CALLERS = 20;
 // noise at this sample size, the floor under which a difference in the A/B run means nothing.
 const AA = process.env.BENCH_AA === "1";
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 25);
+const ALONE = process.env.BENCH_ALONE === "1";
 
 const QUESTIONS = [
   "How often are service credentials rotated in Vault?",
@@ -94,6 +96,12 @@ async function main() {
       const u = await makeUser(db, "viewer");
       if (!noBudgets) await setBudget(admin, { scopeKind: "user", scopeId: u.id, metric: "gpu_seconds", period: "month", limit: 1e9 });
       askers.push(await contextOf(db, u.id));
+    }
+
+    // BENCH_ALONE=1: the guardrails alone instead of the ask path (section 0 below).
+    if (ALONE) {
+      await guardrailsAlone(db, askers);
+      return;
     }
 
     // ── 1. the ask path ──
@@ -206,6 +214,70 @@ async function main() {
     await scratch.drop();
     await ollama.close();
   }
+}
+
+/**
+ * ── 0. the guardrails alone (BENCH_ALONE=1) ── what they cost per answer in CPU, without an ask around them: each
+ * of the eight callers does what an ask does to them (reserve for the work, two model calls each settled, the
+ * release), with BENCH_ALONE_MODEL_MS (default 22) of "model" per call, so that about as many answers a second
+ * arrive as in the ask bench and the writer's batches are as large. Arms with and without the guardrails
+ * alternate, BENCH_ALONE_ROUNDS (default 4) rounds of BENCH_ALONE_ANSWERS (default 1,600) answers each, after a
+ * warm-up round; printed: this process's and the PostgreSQL backends' CPU per answer, each round, and the median
+ * added. Without an ask's own work (about 8 ms of CPU per answer) beside it, this is steadier than the ask path's
+ * CPU figure, and it tells which of the guardrails' costs moves when a setting (USAGE_WRITE_WINDOW_MS) changes.
+ */
+async function guardrailsAlone(db: Db, askers: AccessContext[]) {
+  const answers = Number(process.env.BENCH_ALONE_ANSWERS ?? 1600);
+  const rounds = Number(process.env.BENCH_ALONE_ROUNDS ?? 4);
+  const modelMs = Number(process.env.BENCH_ALONE_MODEL_MS ?? 22);
+  const call = { model: getConfig().OLLAMA_CHAT_MODEL, promptTokens: 700, completionTokens: 100, gpuSeconds: 0.2, loadSeconds: 0, ok: true };
+  const counts = { settle: 0, lease: 0, other: 0 };
+  const query = db.sql.query.bind(db.sql);
+  db.sql.query = ((text: string, params?: unknown[], opts?: QueryOptions) => {
+    counts[/INSERT INTO model_usage/.test(text) ? "settle" : /matched AS/.test(text) ? "lease" : "other"]++;
+    return query(text, params, opts);
+  }) as typeof db.sql.query;
+  const oneAnswer = async (ctx: AccessContext) => {
+    const scope = usageScopeFor(ctx);
+    const work = guardrailsOff() ? { check: undefined, prepaid: undefined, release() {} } : await reserveForWork(scope, estimateFor(9000));
+    try {
+      await withUsage({ ...scope, budgets: work.check, prepaid: work.prepaid }, async () => {
+        for (const [op, tokens] of [["embed", 20], ["chat", 9000]] as const) {
+          const ticket = await beginModelCall(call.model, op, estimateFor(tokens));
+          await new Promise((r) => setTimeout(r, modelMs));
+          await endModelCall(ticket, call);
+        }
+      });
+    } finally {
+      work.release();
+    }
+  };
+  const per = { on: { app: [] as number[], db: [] as number[] }, off: { app: [] as number[], db: [] as number[] } };
+  let statementsOn = { settle: 0, lease: 0, other: 0 };
+  for (let round = 0; round <= rounds; round++) {
+    for (const off of round % 2 ? [true, false] : [false, true]) {
+      setGuardrailsOffForBenchmark(off);
+      const before = { ...counts };
+      const app = threadCpuMs(process.pid);
+      const dbCpu = await backendCpu(db);
+      await Promise.all(askers.map(async (ctx) => { for (let i = 0; i < answers / askers.length; i++) await oneAnswer(ctx); }));
+      await Promise.all(runningWrites());
+      if (round === 0) continue; // the warm-up round
+      const side = off ? per.off : per.on;
+      side.app.push((threadCpuMs(process.pid) - app) / answers);
+      side.db.push(((cpuSince(dbCpu, await backendCpu(db)) ?? NaN) * 1000) / answers);
+      if (!off) statementsOn = { settle: statementsOn.settle + counts.settle - before.settle, lease: statementsOn.lease + counts.lease - before.lease, other: statementsOn.other + counts.other - before.other };
+    }
+  }
+  setGuardrailsOffForBenchmark(false);
+  db.sql.query = query;
+  const list = (xs: number[]) => xs.map((x) => fmt(x, 3)).join(", ");
+  const n = answers * rounds;
+  console.log(`\nthe guardrails alone (BENCH_ALONE=1): ${askers.length} callers, ${rounds} rounds of ${answers} answers each way, ${modelMs} ms of model per call, window ${getConfig().USAGE_WRITE_WINDOW_MS} ms:`);
+  console.log(`  CPU per answer in this process: with ${list(per.on.app)} ms; without ${list(per.off.app)} ms`);
+  console.log(`  CPU per answer in PostgreSQL:   with ${list(per.on.db)} ms; without ${list(per.off.db)} ms`);
+  console.log(`  added (medians): ${fmt(percentile(per.on.app, 50) - percentile(per.off.app, 50), 3)} ms in this process, ${fmt(percentile(per.on.db, 50) - percentile(per.off.db, 50), 3)} ms in PostgreSQL`);
+  console.log(`  statements per guarded answer: settle ${fmt(statementsOn.settle / n, 3)}, lease ${fmt(statementsOn.lease / n, 3)}, other ${fmt(statementsOn.other / n, 3)}`);
 }
 
 /** Times the usage statements as the client sees them and samples the server's wait events. */

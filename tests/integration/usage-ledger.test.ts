@@ -330,6 +330,33 @@ describe("budgets", () => {
     }
   });
 
+  it("lands a finished call's release at once when it frees room on a budget near its limit, window or not", async () => {
+    const WINDOW = 1500;
+    process.env.USAGE_WRITE_WINDOW_MS = String(WINDOW);
+    resetConfig();
+    try {
+      const hana = await makeUser(env.db, "viewer");
+      // 1,000 tokens: too little to lease for calls of up to 300, so each call reserves for itself by statement.
+      const budget = await setBudget(admin, { scopeKind: "user", scopeId: hana.id, metric: "tokens", period: "day", limit: 1000 });
+      const scope = usageScopeFor(await accessOf(env.db, hana));
+      const model = "llama3.3:70b-instruct-q4_K_M";
+      const state = async () => (await env.db.sql<{ used: number; reserved: number }>`SELECT used::float8 AS used, reserved::float8 AS reserved FROM budgets WHERE id = ${budget.id}::uuid`)[0]!;
+      // The writer has just written (the flush's statement), so bookkeeping would wait for the window now.
+      await flushUsage();
+      const ticket = await withUsage(scope, () => beginModelCall(model, "chat", { tokens: 300, gpuSeconds: 0 }));
+      expect(await state()).toEqual({ used: 0, reserved: 300 });
+      await endModelCall(ticket, { model, promptTokens: 5, completionTokens: 5, gpuSeconds: 0.1, loadSeconds: 0, ok: true });
+      const started = performance.now();
+      while ((await state()).reserved > 0) await new Promise((r) => setTimeout(r, 5));
+      // The 290 tokens the call did not use are room again long before the window would have passed.
+      expect(performance.now() - started).toBeLessThan(WINDOW / 2);
+      expect(await state()).toEqual({ used: 10, reserved: 0 });
+    } finally {
+      delete process.env.USAGE_WRITE_WINDOW_MS;
+      resetConfig();
+    }
+  });
+
   it("tells the notification targets once when a budget enters budget mode and once when it is used up", async () => {
     process.env.OUTBOUND_ALLOW = "127.0.0.1";
     resetConfig();
