@@ -168,19 +168,28 @@ export function endHold(h: Hold): number {
   return rest;
 }
 
-/** A settlement's parts for these holds: `used` of each (per metric), and whether the holds end with it. */
-export function settleHolds(holds: Hold[], used: Amounts, end: boolean): SettlementPart[] {
-  return holds.map((h) => partOf(h.lease, useHold(h, inMetric(h.lease.metric, used)) + (end ? endHold(h) : 0)));
+/**
+ * A settlement's parts for these holds: `used` of each (per metric), and whether the holds end with it; and
+ * whether it frees room on a budget now — what an ending hold of a closed lease (a reservation made per call
+ * near the budget's limit) did not use goes back to the budget itself, where an open lease keeps it. The writer
+ * lands such a settlement without waiting for its window.
+ */
+export function settleHolds(holds: Hold[], used: Amounts, end: boolean): { parts: SettlementPart[]; freesRoom: boolean } {
+  let freesRoom = false;
+  const parts = holds.map((h) => {
+    const settled = useHold(h, inMetric(h.lease.metric, used));
+    const rest = end ? endHold(h) : 0;
+    freesRoom ||= rest > 0;
+    return partOf(h.lease, settled + rest);
+  });
+  return { parts, freesRoom };
 }
 
 /**
- * Whether ending these holds frees room on a budget now: a hold out of a closed lease (a reservation made per
- * call near the budget's limit, or out of a lease given back) returns what it did not use to the budget itself,
- * where a hold out of an open lease returns it to the lease. The writer lands such a release without waiting.
+ * Ends holds that settle nothing (work done, or a reservation refused elsewhere): what they held, to give back.
+ * Only holds of closed leases give anything back (an open lease keeps it), so a release is always room freed on
+ * a budget: the writer lands it without waiting for its window.
  */
-export const freesRoom = (holds: Hold[]): boolean => holds.some((h) => h.lease.closed);
-
-/** Ends holds that settle nothing (work done, or a reservation refused elsewhere): what they held, to give back. */
 export function releaseHolds(holds: Hold[]): SettlementPart[] {
   return holds.map((h) => partOf(h.lease, endHold(h))).filter((p) => p.release > 0);
 }
@@ -371,7 +380,7 @@ async function takeHoldsOnce(db: Db, scope: UsageScope, model: string | null, ne
   if (refused) {
     // What the other budgets took goes back the one way everything goes back: the writer.
     const parts = releaseHolds(holds);
-    if (parts.length) enqueue(db, { scope: null, entry: null, parts }, { freesRoom: freesRoom(holds) });
+    if (parts.length) enqueue(db, { scope: null, entry: null, parts }, { freesRoom: true });
     // This process's own leases are part of what the budget found reserved: while they have room, the work
     // runs out of them rather than being refused by them.
     const own = served();

@@ -12,7 +12,7 @@ import type { BudgetCheck } from "./types";
 import type { LedgerEntry } from "./queries";
 import { currentUsage, systemUsageScope, type UsageScope } from "./scope";
 import { anyBudgetFor, isExemptModel } from "./budget-index";
-import { freesRoom, releaseHolds, retireHolder, returnLeases, settleHolds, takeHolds, type Hold } from "./lease";
+import { releaseHolds, retireHolder, returnLeases, settleHolds, takeHolds, type Hold } from "./lease";
 import { enqueue, runningWrites } from "./writer";
 
 export type ModelOp = "chat" | "embed" | "judge" | "rewrite" | "rerank";
@@ -93,8 +93,8 @@ export async function endModelCall(ticket: MeterTicket, result: Omit<LedgerEntry
   const db = ticket.db;
   if (!db) return;
   const used = { tokens: entry.promptTokens + entry.completionTokens, gpuSeconds: entry.gpuSeconds };
-  // A call's own holds end with it: out of a closed lease, what it did not use goes back to the budget now.
-  enqueue(db, { scope: ticket.scope, entry, parts: settleHolds(ticket.holds, used, ticket.ownsHolds) }, { freesRoom: ticket.ownsHolds && freesRoom(ticket.holds) });
+  const { parts, freesRoom } = settleHolds(ticket.holds, used, ticket.ownsHolds);
+  enqueue(db, { scope: ticket.scope, entry, parts }, { freesRoom });
 }
 
 /**
@@ -109,7 +109,7 @@ export async function reserveForWork(scope: UsageScope, estimate: CallEstimate):
   const { holds, rows } = await takeHolds(scope.db, scope, null, estimate, estimate);
   const release = () => {
     const parts = releaseHolds(holds);
-    if (parts.length) enqueue(scope.db, { scope: null, entry: null, parts }, { freesRoom: freesRoom(holds) });
+    if (parts.length) enqueue(scope.db, { scope: null, entry: null, parts }, { freesRoom: true });
   };
   return { check: budgetCheckOf(rows), prepaid: holds.length ? { holds } : undefined, release };
 }

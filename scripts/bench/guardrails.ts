@@ -231,12 +231,8 @@ async function guardrailsAlone(db: Db, askers: AccessContext[]) {
   const rounds = Number(process.env.BENCH_ALONE_ROUNDS ?? 4);
   const modelMs = Number(process.env.BENCH_ALONE_MODEL_MS ?? 22);
   const call = { model: getConfig().OLLAMA_CHAT_MODEL, promptTokens: 700, completionTokens: 100, gpuSeconds: 0.2, loadSeconds: 0, ok: true };
-  const counts = { settle: 0, lease: 0, other: 0 };
-  const query = db.sql.query.bind(db.sql);
-  db.sql.query = ((text: string, params?: unknown[], opts?: QueryOptions) => {
-    counts[/INSERT INTO model_usage/.test(text) ? "settle" : /matched AS/.test(text) ? "lease" : "other"]++;
-    return query(text, params, opts);
-  }) as typeof db.sql.query;
+  const watch = watchStatements(db);
+  const tally = () => new Map([...watch.times].map(([kind, t]) => [kind, t.length]));
   const oneAnswer = async (ctx: AccessContext) => {
     const scope = usageScopeFor(ctx);
     const work = guardrailsOff() ? { check: undefined, prepaid: undefined, release() {} } : await reserveForWork(scope, estimateFor(9000));
@@ -253,11 +249,11 @@ async function guardrailsAlone(db: Db, askers: AccessContext[]) {
     }
   };
   const per = { on: { app: [] as number[], db: [] as number[] }, off: { app: [] as number[], db: [] as number[] } };
-  let statementsOn = { settle: 0, lease: 0, other: 0 };
+  const statementsOn = new Map<string, number>();
   for (let round = 0; round <= rounds; round++) {
     for (const off of round % 2 ? [true, false] : [false, true]) {
       setGuardrailsOffForBenchmark(off);
-      const before = { ...counts };
+      const before = tally();
       const app = threadCpuMs(process.pid);
       const dbCpu = await backendCpu(db);
       await Promise.all(askers.map(async (ctx) => { for (let i = 0; i < answers / askers.length; i++) await oneAnswer(ctx); }));
@@ -266,35 +262,43 @@ async function guardrailsAlone(db: Db, askers: AccessContext[]) {
       const side = off ? per.off : per.on;
       side.app.push((threadCpuMs(process.pid) - app) / answers);
       side.db.push(((cpuSince(dbCpu, await backendCpu(db)) ?? NaN) * 1000) / answers);
-      if (!off) statementsOn = { settle: statementsOn.settle + counts.settle - before.settle, lease: statementsOn.lease + counts.lease - before.lease, other: statementsOn.other + counts.other - before.other };
+      if (!off) for (const [kind, n] of tally()) statementsOn.set(kind, (statementsOn.get(kind) ?? 0) + n - (before.get(kind) ?? 0));
     }
   }
   setGuardrailsOffForBenchmark(false);
-  db.sql.query = query;
+  watch.stop();
   const list = (xs: number[]) => xs.map((x) => fmt(x, 3)).join(", ");
   const n = answers * rounds;
   console.log(`\nthe guardrails alone (BENCH_ALONE=1): ${askers.length} callers, ${rounds} rounds of ${answers} answers each way, ${modelMs} ms of model per call, window ${getConfig().USAGE_WRITE_WINDOW_MS} ms:`);
   console.log(`  CPU per answer in this process: with ${list(per.on.app)} ms; without ${list(per.off.app)} ms`);
   console.log(`  CPU per answer in PostgreSQL:   with ${list(per.on.db)} ms; without ${list(per.off.db)} ms`);
   console.log(`  added (medians): ${fmt(percentile(per.on.app, 50) - percentile(per.off.app, 50), 3)} ms in this process, ${fmt(percentile(per.on.db, 50) - percentile(per.off.db, 50), 3)} ms in PostgreSQL`);
-  console.log(`  statements per guarded answer: settle ${fmt(statementsOn.settle / n, 3)}, lease ${fmt(statementsOn.lease / n, 3)}, other ${fmt(statementsOn.other / n, 3)}`);
+  console.log(`  statements per guarded answer: ${[...statementsOn].map(([kind, k]) => `${kind} ${fmt(k / n, 3)}`).join("; ")}`);
 }
 
-/** Times the usage statements as the client sees them and samples the server's wait events. */
-function startProfile(db: Db, url: string) {
+/** Which guardrail statement a query is ("other": not one of theirs). */
+const statementKind = (text: string) =>
+  /INSERT INTO model_usage/.test(text) ? (/WITH ORDINALITY/.test(text) ? "settle + ledger rows + releases (batched)" : "settle + ledger row") : /matched AS/.test(text) ? "reserve / take or renew a lease" : /budget/.test(text) ? "other budget statement" : "other";
+
+/** Times every statement run through `db.sql`, as the client sees it, by statementKind; stop() ends it. */
+function watchStatements(db: Db) {
   const times = new Map<string, number[]>();
   const query = db.sql.query.bind(db.sql);
-  const kindOf = (text: string) =>
-    /INSERT INTO model_usage/.test(text) ? (/WITH ORDINALITY/.test(text) ? "settle + ledger rows + releases (batched)" : "settle + ledger row") : /matched AS/.test(text) ? "reserve / take or renew a lease" : /budget/.test(text) ? "other budget statement" : null;
   db.sql.query = (async (text: string, params?: unknown[], opts?: QueryOptions) => {
-    const kind = kindOf(text);
+    const kind = statementKind(text);
     const t = performance.now();
     try {
       return await query(text, params, opts);
     } finally {
-      if (kind) (times.get(kind) ?? times.set(kind, []).get(kind)!).push(performance.now() - t);
+      (times.get(kind) ?? times.set(kind, []).get(kind)!).push(performance.now() - t);
     }
   }) as typeof db.sql.query;
+  return { times, stop: () => void (db.sql.query = query) };
+}
+
+/** Times the usage statements as the client sees them and samples the server's wait events. */
+function startProfile(db: Db, url: string) {
+  const { times } = watchStatements(db);
   const sampler = new pg.Client({ connectionString: url });
   const waits = new Map<string, number>();
   let samples = 0;
@@ -320,7 +324,7 @@ function startProfile(db: Db, url: string) {
       stop = true;
       await sampling;
       console.log(`\nprofile (BENCH_PROFILE=1): guardrail statements over ${answers} guarded answers, client-side time`);
-      for (const [k, v] of times) console.log(`  ${k}: ${v.length} (${fmt(v.length / answers, 2)} per answer), p50 ${fmt(percentile(v, 50), 2)} ms, p95 ${fmt(percentile(v, 95), 2)} ms, total ${fmt(v.reduce((a, b) => a + b, 0), 0)} ms`);
+      for (const [k, v] of times) if (k !== "other") console.log(`  ${k}: ${v.length} (${fmt(v.length / answers, 2)} per answer), p50 ${fmt(percentile(v, 50), 2)} ms, p95 ${fmt(percentile(v, 95), 2)} ms, total ${fmt(v.reduce((a, b) => a + b, 0), 0)} ms`);
       console.log(`  active sessions of the bench's database in ${samples} samples of pg_stat_activity (wait event — statement: share of samples with it):`);
       for (const [k, n] of [...waits].sort((a, b) => b[1] - a[1]).slice(0, 14)) console.log(`    ${fmt((100 * n) / samples, 1)}%  ${k}`);
     },
