@@ -5,6 +5,8 @@
 //   - Redis, when REDIS_URL is set: one Lua script per take (atomic on the Redis server). If Redis
 //     does not answer, the take falls back to PostgreSQL rather than failing the request.
 // Both use the database's (or Redis's) clock, so processes with skewed clocks agree.
+// A bucket whose rate is high (an agent allowed hundreds of calls a second) is taken from in slices: a
+// process takes several tokens in one statement and spends them itself (SlicedRateLimitStore below).
 //
 // Who draws from which bucket (lib/http/route.ts calls `limitRequest`; sign-in calls `allowSignInAttempt`):
 //   - a signed-in user or an API key: its own bucket (RATE_LIMIT_PER_MINUTE, RATE_LIMIT_BURST);
@@ -122,20 +124,114 @@ export class RedisRateLimitStore implements RateLimitStore {
   }
 }
 
+// ───────────────────────── slices of fast buckets ─────────────────────────
+
+/** A slice holds at most the tokens this many seconds of the bucket's rate bring… */
+const SLICE_OF_RATE_SECONDS = 0.1;
+/** …and at most this share of its burst. */
+const SLICE_OF_BURST = 1 / 20;
+/** What a process has not spent of a slice after this long is dropped (the shared bucket refills it). */
+const SLICE_LIFETIME_MS = 1000;
+
+/** How many tokens a process takes at once from a bucket with these settings; 1: every take goes to the store. */
+export function sliceSize(opts: BucketOptions): number {
+  return Math.max(1, Math.floor(Math.min((opts.perMinute / 60) * SLICE_OF_RATE_SECONDS, opts.burst * SLICE_OF_BURST)));
+}
+
+interface Slice {
+  tokens: number;
+  until: number;
+}
+
+/**
+ * Takes from a shared store in slices where a bucket's rate is high. At the defaults (300 a minute, a
+ * burst of 60) a slice is one token, and every take is the store's as before. An agent allowed
+ * thousands of calls a minute would otherwise cost the database a statement per call for a limit it is
+ * far from: its process takes a slice (a tenth of a second of the rate, at most a twentieth of the
+ * burst) in one statement and spends it by itself.
+ *
+ * The limit still holds across processes: a slice's tokens left the shared bucket when it was taken, so
+ * all processes together never grant more than the bucket allows. What slicing costs is the other way
+ * round: tokens a process holds and has not spent are missing from the bucket for the others, and are
+ * dropped after SLICE_LIFETIME_MS. So a caller spread over N processes can be refused up to N slices
+ * early (N tenths of a second of its rate), never late. Near the limit (a slice refused) the key's takes
+ * go to the store one by one, exactly as without slices, for a slice's lifetime.
+ */
+export class SlicedRateLimitStore implements RateLimitStore {
+  private readonly held = new Map<string, Slice>();
+  /** A slice being taken for the key: other takes of this process wait for it rather than take their own. */
+  private readonly taking = new Map<string, Promise<void>>();
+  /** Keys whose last slice was refused, until when their takes go to the store one by one. */
+  private readonly exactUntil = new Map<string, number>();
+
+  constructor(readonly inner: RateLimitStore) {}
+
+  get kind(): "postgres" | "redis" {
+    return this.inner.kind;
+  }
+
+  async take(key: string, opts: BucketOptions, cost = 1): Promise<number> {
+    const size = sliceSize(opts);
+    if (size <= cost) return this.inner.take(key, opts, cost);
+    for (;;) {
+      if (this.spend(key, cost)) return 0;
+      if ((this.exactUntil.get(key) ?? 0) > Date.now()) return this.inner.take(key, opts, cost);
+      const pending = this.taking.get(key);
+      if (!pending) break;
+      await pending;
+    }
+    const taking = this.takeSlice(key, opts, size);
+    this.taking.set(key, taking);
+    try {
+      await taking;
+    } finally {
+      this.taking.delete(key);
+    }
+    return this.spend(key, cost) ? 0 : this.inner.take(key, opts, cost);
+  }
+
+  private spend(key: string, cost: number): boolean {
+    const slice = this.held.get(key);
+    if (!slice || slice.until <= Date.now() || slice.tokens < cost) return false;
+    slice.tokens -= cost;
+    return true;
+  }
+
+  private async takeSlice(key: string, opts: BucketOptions, size: number): Promise<void> {
+    const wait = await this.inner.take(key, opts, size);
+    const now = Date.now();
+    if (wait > 0) {
+      this.exactUntil.set(key, now + SLICE_LIFETIME_MS);
+      return;
+    }
+    const left = this.held.get(key);
+    const kept = left && left.until > now ? left.tokens : 0;
+    this.held.set(key, { tokens: kept + size, until: now + SLICE_LIFETIME_MS });
+    this.forgetExpired(now);
+  }
+
+  /** Keeps the maps to the keys in use (a slice is taken at most every few milliseconds per key). */
+  private forgetExpired(now: number): void {
+    if (this.held.size + this.exactUntil.size < 1000) return;
+    for (const [key, slice] of this.held) if (slice.until <= now) this.held.delete(key);
+    for (const [key, until] of this.exactUntil) if (until <= now) this.exactUntil.delete(key);
+  }
+}
+
 // ───────────────────────── the process's store ─────────────────────────
 
 const STORE = Symbol.for("sot.rateLimitStore");
-type G = typeof globalThis & { [STORE]?: { store: RateLimitStore; db: Db; sig: string } };
+type G = typeof globalThis & { [STORE]?: { store: SlicedRateLimitStore; db: Db; sig: string } };
 
-/** The store for this process's settings: Redis when REDIS_URL is set, else the database. */
+/** The store for this process's settings: Redis when REDIS_URL is set, else the database; fast buckets in slices. */
 export function rateLimitStore(db: Db): RateLimitStore {
   const g = globalThis as G;
   const url = getConfig().REDIS_URL ?? "";
   const current = g[STORE];
   if (current && current.db === db && current.sig === url) return current.store;
-  if (current?.store instanceof RedisRateLimitStore) void current.store.close();
+  if (current?.store.inner instanceof RedisRateLimitStore) void current.store.inner.close();
   const pg = new PostgresRateLimitStore(db);
-  const store = url ? new RedisRateLimitStore(url, pg) : pg;
+  const store = new SlicedRateLimitStore(url ? new RedisRateLimitStore(url, pg) : pg);
   g[STORE] = { store, db, sig: url };
   return store;
 }

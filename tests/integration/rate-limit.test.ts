@@ -1,13 +1,14 @@
 // Rate-limit buckets shared by every process: the one SQL statement on PostgreSQL and on PGlite (the
 // embedded default), and the Lua script on a real Redis. Several connections (as several web
-// processes would have) take from one bucket at once: exactly the burst is granted.
+// processes would have) take from one bucket at once: exactly the burst is granted. Fast buckets taken
+// in slices by two processes still grant no more than the bucket holds.
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openPostgres, usePglite, type Db } from "@/lib/db/client";
 import { openInMemory } from "@/lib/db/embedded";
 import { RateLimitError } from "@/lib/errors";
-import { PostgresRateLimitStore, principalBucket, RedisRateLimitStore, type RateLimitStore } from "@/lib/http/rate-limit";
+import { PostgresRateLimitStore, principalBucket, RedisRateLimitStore, SlicedRateLimitStore, sliceSize, type BucketOptions, type RateLimitStore } from "@/lib/http/rate-limit";
 import { createTestDb, type TestDb } from "@/tests/helpers/db";
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379/0";
@@ -97,6 +98,68 @@ describe.each(stores)("token buckets in %s", (_name, make, age) => {
     const opts = { perMinute: 0.001, burst: 10 };
     const results = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).take(key, opts)));
     expect(results.filter((w) => w === 0).length).toBe(10);
+  });
+});
+
+/** The store's takes, counted: how many statements (or scripts) the slices saved. */
+class CountedStore implements RateLimitStore {
+  takes = 0;
+  constructor(private readonly store: RateLimitStore) {}
+  get kind() {
+    return this.store.kind;
+  }
+  take(key: string, opts: BucketOptions, cost?: number) {
+    this.takes++;
+    return this.store.take(key, opts, cost);
+  }
+}
+
+/** The store's own clock in seconds: the one its buckets refill by. */
+const pgSeconds = async () => Number((await db.sql.query<{ s: string }>("SELECT extract(epoch FROM clock_timestamp()) AS s"))[0]!.s);
+const redisSeconds = async () => {
+  const [s, us] = await redis.time();
+  return Number(s) + Number(us) / 1e6;
+};
+
+describe.each([
+  ["PostgreSQL", () => [new PostgresRateLimitStore(db), new PostgresRateLimitStore(second)], pgSeconds],
+  ["Redis", () => [redisStore(), redisStore()], redisSeconds],
+] as Array<[string, () => RateLimitStore[], () => Promise<number>]>)("fast buckets taken in slices from %s", (_name, make, storeSeconds) => {
+  it("slices only buckets whose rate is high: the defaults go to the store on every take", () => {
+    expect(sliceSize({ perMinute: 300, burst: 60 })).toBe(1); // RATE_LIMIT_PER_MINUTE / _BURST defaults
+    expect(sliceSize({ perMinute: 6, burst: 10 })).toBe(1); // sign-in per e-mail address
+    expect(sliceSize({ perMinute: 6000, burst: 200 })).toBe(10); // a tenth of a second of 100/s
+    expect(sliceSize({ perMinute: 1_000_000, burst: 100 })).toBe(5); // a twentieth of the burst
+  });
+
+  it("takes a fast bucket's tokens a slice at a time, and concurrent takes share one slice", async () => {
+    const inner = new CountedStore(make()[0]!);
+    const sliced = new SlicedRateLimitStore(inner);
+    const key = unique("fast");
+    const opts = { perMinute: 60_000, burst: 2000 }; // 1,000 a second: slices of 100
+    for (let i = 0; i < 250; i++) expect(await sliced.take(key, opts)).toBe(0);
+    expect(inner.takes).toBe(3);
+    const together = await Promise.all(Array.from({ length: 40 }, () => sliced.take(key, opts)));
+    expect(together.every((w) => w === 0)).toBe(true);
+    expect(inner.takes).toBe(3); // the 50 left of the third slice, spent without asking the store
+  });
+
+  it("never grants more than the shared bucket across two processes, and refuses at most a slice early in each", async () => {
+    const [x, y] = make();
+    const a = new SlicedRateLimitStore(x!);
+    const b = new SlicedRateLimitStore(y!);
+    const key = unique("shared");
+    const opts = { perMinute: 6000, burst: 200 }; // 100 a second, slices of 10
+    const before = await storeSeconds();
+    const results = await Promise.all(Array.from({ length: 600 }, (_, i) => (i % 2 ? a : b).take(key, opts)));
+    const refilled = Math.ceil(100 * ((await storeSeconds()) - before)); // by the bucket's own clock
+    const granted = results.filter((w) => w === 0).length;
+    expect(granted).toBeLessThanOrEqual(200 + refilled);
+    expect(granted).toBeGreaterThanOrEqual(200 - 2 * 10);
+    // Near the limit the takes went to the store one by one: each refusal waits for one token (10 ms).
+    const waits = results.filter((w) => w > 0);
+    expect(waits.length).toBeGreaterThan(300);
+    expect(Math.max(...waits)).toBeLessThanOrEqual(10.5);
   });
 });
 
