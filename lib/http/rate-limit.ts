@@ -200,6 +200,7 @@ export class SlicedRateLimitStore implements RateLimitStore {
   private async takeSlice(key: string, opts: BucketOptions, size: number): Promise<void> {
     const wait = await this.inner.take(key, opts, size);
     const now = Date.now();
+    this.forgetExpired(now);
     if (wait > 0) {
       this.exactUntil.set(key, now + SLICE_LIFETIME_MS);
       return;
@@ -207,10 +208,9 @@ export class SlicedRateLimitStore implements RateLimitStore {
     const left = this.held.get(key);
     const kept = left && left.until > now ? left.tokens : 0;
     this.held.set(key, { tokens: kept + size, until: now + SLICE_LIFETIME_MS });
-    this.forgetExpired(now);
   }
 
-  /** Keeps the maps to the keys in use (a slice is taken at most every few milliseconds per key). */
+  /** Keeps the maps to the keys in use: once they hold a thousand keys, the expired ones go. */
   private forgetExpired(now: number): void {
     if (this.held.size + this.exactUntil.size < 1000) return;
     for (const [key, slice] of this.held) if (slice.until <= now) this.held.delete(key);
