@@ -4,10 +4,11 @@ import type { SqlRunner } from "../db/sql-runner";
 // A token bucket per key in one atomic statement: refill by the time since the last take, then take `cost`
 // when there is enough ($1 key, $2 tokens per second, $3 burst, $4 cost). LEVEL is the bucket's level now: what
 // it had, plus the refill since, capped at the burst. The database's clock decides, never the web process's,
-// and one reading of it per statement (statement_timestamp()): clock_timestamp() is read anew at each use, so
-// a bucket's new level and its new updated_at would be taken at two moments, and the refill between them
-// counted twice. A take that waited for another's row lock reads a moment before that take's: it sees no
-// refill (greatest(0, …)) and leaves updated_at where it was.
+// read once per statement (statement_timestamp(); clock_timestamp() is read anew at each use, so the new level
+// and the new updated_at would come from two moments). A take that waited for another's row lock reads a
+// moment before that take's: it sees no refill (greatest(0, …)) and leaves updated_at where it was. The times
+// are kept to the microsecond: kept to the millisecond, they were rounded into the future half the time, and
+// the clamp at zero turned that rounding into tokens beyond the rate (migration 20261205140000).
 const LEVEL = `least($3::float8, b.tokens + greatest(0, extract(epoch FROM statement_timestamp() - b.updated_at)) * $2::float8)`;
 const TAKE_SQL = `
 INSERT INTO rate_limit_buckets AS b (key, tokens, updated_at, full_at, granted)
