@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import https from "node:https";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { freePort } from "@/tests/helpers/app";
+import { freePorts } from "@/tests/helpers/app";
 
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
 export const NGINX = ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/opt/homebrew/bin/nginx"].find((p) => existsSync(p));
@@ -40,8 +40,7 @@ export async function startNginx(upstream: number | number[], cert: { crt: strin
   writeFileSync(path.join(dir, "sot.crt"), cert.crt);
   writeFileSync(path.join(dir, "sot.key"), cert.key, { mode: 0o600 });
   for (const t of ["body", "proxy", "fastcgi", "uwsgi", "scgi"]) mkdirSync(path.join(dir, t));
-  const httpsPort = await freePort();
-  const httpPort = await freePort();
+  const [httpsPort, httpPort] = (await freePorts(2)) as [number, number];
   writeFileSync(path.join(dir, "sot.conf"), templated(upstreamPorts, httpsPort, httpPort, dir));
   const user = process.getuid?.() === 0 ? "user root;\n" : "";
   writeFileSync(
