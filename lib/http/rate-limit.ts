@@ -138,9 +138,15 @@ export function sliceSize(opts: BucketOptions): number {
   return Math.max(1, Math.floor(Math.min((opts.perMinute / 60) * SLICE_OF_RATE_SECONDS, opts.burst * SLICE_OF_BURST)));
 }
 
-interface Slice {
+/** What a process knows of one sliced bucket. */
+interface SliceState {
+  /** Tokens of the slice held, spendable until `until`. */
   tokens: number;
   until: number;
+  /** Until when the key's takes go to the store one by one: its last slice was refused. */
+  exactUntil: number;
+  /** The slice being taken: other takes of this process wait for it rather than take their own. */
+  taking: Promise<void> | null;
 }
 
 /**
@@ -158,11 +164,7 @@ interface Slice {
  * go to the store one by one, exactly as without slices, for a slice's lifetime.
  */
 export class SlicedRateLimitStore implements RateLimitStore {
-  private readonly held = new Map<string, Slice>();
-  /** A slice being taken for the key: other takes of this process wait for it rather than take their own. */
-  private readonly taking = new Map<string, Promise<void>>();
-  /** Keys whose last slice was refused, until when their takes go to the store one by one. */
-  private readonly exactUntil = new Map<string, number>();
+  private readonly slices = new Map<string, SliceState>();
 
   constructor(readonly inner: RateLimitStore) {}
 
@@ -173,49 +175,50 @@ export class SlicedRateLimitStore implements RateLimitStore {
   async take(key: string, opts: BucketOptions, cost = 1): Promise<number> {
     const size = sliceSize(opts);
     if (size <= cost) return this.inner.take(key, opts, cost);
+    const slice = this.sliceOf(key);
     for (;;) {
-      if (this.spend(key, cost)) return 0;
-      if ((this.exactUntil.get(key) ?? 0) > Date.now()) return this.inner.take(key, opts, cost);
-      const pending = this.taking.get(key);
-      if (!pending) break;
-      await pending;
+      if (spend(slice, cost)) return 0;
+      if (slice.exactUntil > Date.now()) return this.inner.take(key, opts, cost);
+      if (!slice.taking) break;
+      await slice.taking;
     }
-    const taking = this.takeSlice(key, opts, size);
-    this.taking.set(key, taking);
+    slice.taking = this.takeSlice(slice, key, opts, size);
     try {
-      await taking;
+      await slice.taking;
     } finally {
-      this.taking.delete(key);
+      slice.taking = null;
     }
-    return this.spend(key, cost) ? 0 : this.inner.take(key, opts, cost);
+    return spend(slice, cost) ? 0 : this.inner.take(key, opts, cost);
   }
 
-  private spend(key: string, cost: number): boolean {
-    const slice = this.held.get(key);
-    if (!slice || slice.until <= Date.now() || slice.tokens < cost) return false;
-    slice.tokens -= cost;
-    return true;
-  }
-
-  private async takeSlice(key: string, opts: BucketOptions, size: number): Promise<void> {
+  private async takeSlice(slice: SliceState, key: string, opts: BucketOptions, size: number): Promise<void> {
     const wait = await this.inner.take(key, opts, size);
     const now = Date.now();
-    this.forgetExpired(now);
     if (wait > 0) {
-      this.exactUntil.set(key, now + SLICE_LIFETIME_MS);
+      slice.exactUntil = now + SLICE_LIFETIME_MS;
       return;
     }
-    const left = this.held.get(key);
-    const kept = left && left.until > now ? left.tokens : 0;
-    this.held.set(key, { tokens: kept + size, until: now + SLICE_LIFETIME_MS });
+    slice.tokens = (slice.until > now ? slice.tokens : 0) + size;
+    slice.until = now + SLICE_LIFETIME_MS;
   }
 
-  /** Keeps the maps to the keys in use: once they hold a thousand keys, the expired ones go. */
-  private forgetExpired(now: number): void {
-    if (this.held.size + this.exactUntil.size < 1000) return;
-    for (const [key, slice] of this.held) if (slice.until <= now) this.held.delete(key);
-    for (const [key, until] of this.exactUntil) if (until <= now) this.exactUntil.delete(key);
+  /** The key's state; once a thousand keys are known, those with nothing live are forgotten first. */
+  private sliceOf(key: string): SliceState {
+    let slice = this.slices.get(key);
+    if (slice) return slice;
+    if (this.slices.size >= 1000) {
+      const now = Date.now();
+      for (const [k, s] of this.slices) if (s.until <= now && s.exactUntil <= now && !s.taking) this.slices.delete(k);
+    }
+    this.slices.set(key, (slice = { tokens: 0, until: 0, exactUntil: 0, taking: null }));
+    return slice;
   }
+}
+
+function spend(slice: SliceState, cost: number): boolean {
+  if (slice.until <= Date.now() || slice.tokens < cost) return false;
+  slice.tokens -= cost;
+  return true;
 }
 
 // ───────────────────────── the process's store ─────────────────────────
