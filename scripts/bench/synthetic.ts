@@ -51,11 +51,20 @@ const zipf = () => {
 // Each cluster owns 40 topic words from the rest of the vocabulary.
 const topicWord = (cluster: number) => VOCAB[20_000 + ((cluster * 40 + Math.floor(rand() * 40)) % 10_000)]!;
 
-const centroids = Array.from({ length: CLUSTERS }, () => normalize(Array.from({ length: DIM }, gauss)));
-function chunkVector(cluster: number): number[] {
-  const c = centroids[cluster]!;
-  return normalize(c.map((x) => x + gauss() * 0.045));
+/**
+ * The corpus's vectors: `clusters` random unit centroids, each chunk its centroid plus Gaussian spread
+ * (0.045 a dimension, so about 1.25 in all: a chunk shares only its cluster's direction with the others).
+ * Returns a chunk's vector for a cluster; deterministic for the same calls in the same order.
+ */
+export function clusteredVectors(clusters: number): (cluster: number) => number[] {
+  const centroids = Array.from({ length: clusters }, () => normalize(Array.from({ length: DIM }, gauss)));
+  return (cluster) => normalize(centroids[cluster]!.map((x) => x + gauss() * 0.045));
 }
+/** A question's vector: a stored chunk's plus a little noise. */
+export const questionVector = (chunk: number[]) => normalize(chunk.map((x) => x + gauss() * 0.02));
+/** A whole number in [0, n) from the corpus's deterministic sequence. */
+export const randomIndex = (n: number) => Math.floor(rand() * n);
+const chunkVector = clusteredVectors(CLUSTERS);
 function chunkText(cluster: number): string {
   const words: string[] = [];
   for (let i = 0; i < WORDS_PER_CHUNK; i++) words.push(rand() < 0.25 ? topicWord(cluster) : zipf());
@@ -128,7 +137,7 @@ export async function loadSynthetic(db: Db, n: number, queryCount: number) {
   const queries = sample.map((r) => {
     const ws = r.text.split(" ");
     const text = Array.from({ length: 5 }, () => ws[Math.floor(rand() * ws.length)]!).join(" ");
-    const vector = normalize((JSON.parse(r.emb) as number[]).map((x) => x + gauss() * 0.02));
+    const vector = questionVector(JSON.parse(r.emb) as number[]);
     return { text, vector, collection: collections.indexOf(r.collection_id) };
   });
   return { collections, queries, loadMs, indexMs, timings };
@@ -186,7 +195,7 @@ const uuidOf = (name: string) => {
 };
 
 /** PostgreSQL's binary COPY format: a header, rows of length-prefixed fields, a trailer. */
-class BinaryRows {
+export class BinaryRows {
   private parts: Buffer[] = [];
   static header = Buffer.concat([Buffer.from("PGCOPY\n\xff\r\n\0", "latin1"), Buffer.alloc(8)]);
   static trailer = Buffer.from([0xff, 0xff]);
