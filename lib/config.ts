@@ -112,6 +112,14 @@ const schema = z
     INGEST_BULK_INDEX_MIN_PAGES: int(1000, 1, 10_000_000),
     /** The bulk first import applies only while the database holds at most this many chunks, and at most as many as the import has pages. */
     INGEST_BULK_INDEX_MAX_CHUNKS: int(50_000, 0, 10_000_000),
+    /**
+     * The HNSW vector index's graph: links per node (m) and candidate list while building (ef_construction).
+     * Denser graphs find more of the true nearest chunks at the same RETRIEVE_EF_SEARCH, for a slower build
+     * and slower inserts (docs/scale.md). Applied when the index is built: by `npm run vector-index --
+     * --rebuild`, a bulk first import, or the repair of a missing index.
+     */
+    VECTOR_INDEX_M: int(16, 2, 100),
+    VECTOR_INDEX_EF_CONSTRUCTION: int(64, 4, 1000),
     /** How often chunks stored without a vector (Ollama was down) are retried. */
     INGEST_EMBED_RETRY_SECONDS: int(60, 1, 86_400),
     /** Import the demo wiki into a "Demo" collection on first start. */
@@ -261,6 +269,13 @@ const schema = z
       new Intl.DateTimeFormat("en", { timeZone: c.BUDGET_TIME_ZONE });
     } catch {
       ctx.addIssue({ code: "custom", path: ["BUDGET_TIME_ZONE"], message: "must be an IANA time zone such as UTC or Europe/Berlin" });
+    }
+    if (c.VECTOR_INDEX_EF_CONSTRUCTION < 2 * c.VECTOR_INDEX_M) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["VECTOR_INDEX_EF_CONSTRUCTION"],
+        message: `must be at least twice VECTOR_INDEX_M (${2 * c.VECTOR_INDEX_M}), as pgvector requires`,
+      });
     }
     if (c.MASTER_KEYS && c.MASTER_KEY_FILE) {
       ctx.addIssue({ code: "custom", path: ["MASTER_KEY_FILE"], message: "set either MASTER_KEYS or MASTER_KEY_FILE, not both" });

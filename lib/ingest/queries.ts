@@ -345,11 +345,20 @@ export async function ensureUploadSourceRow(sql: Sql, collectionId: string): Pro
   return row ?? null;
 }
 
-// ── the vector (HNSW) index around a bulk first import (lib/ingest/vector-index.ts) ──
+// ── the vector (HNSW) index: around a bulk first import, and rebuilt denser (lib/ingest/vector-index.ts) ──
 
 /** The HNSW index of chunks.embedding, as migration 20261122000000_init creates it. */
 export const VECTOR_INDEX = "chunks_embedding_hnsw_idx";
-const VECTOR_INDEX_DDL = `CREATE INDEX CONCURRENTLY IF NOT EXISTS "chunks_embedding_hnsw_idx" ON "chunks" USING hnsw ("embedding" vector_cosine_ops)`;
+/** The name a rebuild gives its new index until it replaces the old one. */
+export const VECTOR_INDEX_REBUILD = "chunks_embedding_hnsw_idx_rebuild";
+/** DDL takes no parameters: an index name is one of these two constants. */
+type VectorIndexName = typeof VECTOR_INDEX | typeof VECTOR_INDEX_REBUILD;
+
+/** The HNSW graph's parameters (pgvector's `WITH (m, ef_construction)`). */
+export interface VectorIndexOptions {
+  m: number;
+  efConstruction: number;
+}
 
 export interface VectorIndexState {
   exists: boolean;
@@ -359,14 +368,33 @@ export interface VectorIndexState {
   building: boolean;
 }
 
-export async function vectorIndexState(sql: SqlRunner): Promise<VectorIndexState> {
+export async function vectorIndexState(sql: SqlRunner, name: VectorIndexName = VECTOR_INDEX): Promise<VectorIndexState> {
   const [row] = await sql<VectorIndexState>`
     SELECT i.indexrelid IS NOT NULL AS exists, coalesce(i.indisvalid, false) AS valid,
       EXISTS (SELECT 1 FROM pg_stat_progress_create_index p
               WHERE p.datname = current_database() AND p.relid = to_regclass('chunks')) AS building
     FROM (SELECT 1) one
-    LEFT JOIN pg_index i ON i.indexrelid = to_regclass(${VECTOR_INDEX})`;
+    LEFT JOIN pg_index i ON i.indexrelid = to_regclass(${name})`;
   return row!;
+}
+
+/** The index's graph parameters as built (pgvector's defaults, 16 and 64, where none were given), and its size. */
+export async function vectorIndexBuilt(sql: SqlRunner): Promise<(VectorIndexOptions & { bytes: number }) | null> {
+  const [row] = await sql<{ options: string[] | null; bytes: string }>`
+    SELECT c.reloptions AS options, pg_relation_size(c.oid)::text AS bytes FROM pg_class c WHERE c.oid = to_regclass(${VECTOR_INDEX})`;
+  if (!row) return null;
+  const option = (name: string, def: number) => Number(row.options?.find((o) => o.startsWith(`${name}=`))?.slice(name.length + 1) ?? def);
+  return { m: option("m", 16), efConstruction: option("ef_construction", 64), bytes: Number(row.bytes) };
+}
+
+/** How far a running CREATE INDEX on chunks is (PostgreSQL's own progress view), or null when none runs. */
+export async function vectorIndexBuildProgress(sql: SqlRunner): Promise<{ phase: string; done: number; total: number } | null> {
+  const [row] = await sql<{ phase: string; done: string; total: string }>`
+    SELECT p.phase, p.blocks_done::text AS done, p.blocks_total::text AS total
+      FROM pg_stat_progress_create_index p
+     WHERE p.datname = current_database() AND p.relid = to_regclass('chunks')
+     LIMIT 1`;
+  return row ? { phase: row.phase, done: Number(row.done), total: Number(row.total) } : null;
 }
 
 /**
@@ -378,15 +406,25 @@ export async function chunkCountUpTo(sql: SqlRunner, cap: number): Promise<numbe
   return row!.n;
 }
 
-/** Drops the HNSW index without blocking readers or writers (not inside a transaction). */
-export async function dropVectorIndexConcurrently(sql: SqlRunner): Promise<void> {
-  await sql.exec(`DROP INDEX CONCURRENTLY IF EXISTS "${VECTOR_INDEX}"`);
+/** Drops the HNSW index (or a rebuild's) without blocking readers or writers (not inside a transaction). */
+export async function dropVectorIndexConcurrently(sql: SqlRunner, name: VectorIndexName = VECTOR_INDEX): Promise<void> {
+  await sql.exec(`DROP INDEX CONCURRENTLY IF EXISTS "${name}"`);
 }
 
 /**
- * Builds the HNSW index without blocking readers or writers (not inside a transaction). It uses the
- * server's maintenance_work_mem and max_parallel_maintenance_workers (docs/scale.md).
+ * Builds the HNSW index (or a rebuild's) without blocking readers or writers (not inside a transaction).
+ * It uses the server's maintenance_work_mem and max_parallel_maintenance_workers (docs/scale.md).
  */
-export async function createVectorIndexConcurrently(sql: SqlRunner): Promise<void> {
-  await sql.exec(VECTOR_INDEX_DDL);
+export async function createVectorIndexConcurrently(sql: SqlRunner, o: VectorIndexOptions, name: VectorIndexName = VECTOR_INDEX): Promise<void> {
+  // The options are spliced into DDL: integers only (settings are validated as such; this keeps it so).
+  if (!Number.isInteger(o.m) || !Number.isInteger(o.efConstruction)) throw new Error("HNSW options must be integers");
+  await sql.exec(
+    `CREATE INDEX CONCURRENTLY IF NOT EXISTS "${name}" ON "chunks" USING hnsw ("embedding" vector_cosine_ops) ` +
+      `WITH (m = ${o.m}, ef_construction = ${o.efConstruction})`,
+  );
+}
+
+/** Gives a finished rebuild the index's own name (the old one dropped first: searches use the new one meanwhile). */
+export async function renameRebuiltVectorIndex(sql: SqlRunner): Promise<void> {
+  await sql.exec(`ALTER INDEX "${VECTOR_INDEX_REBUILD}" RENAME TO "${VECTOR_INDEX}"`);
 }

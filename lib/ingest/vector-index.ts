@@ -12,6 +12,11 @@
 //
 // Crash safety: every import first makes sure the index exists (`ensureVectorIndex`), so an import that
 // died between the drop and the build is repaired by the next one (a retry of the same job included).
+//
+// Also here: rebuilding the index with a denser graph (VECTOR_INDEX_M / VECTOR_INDEX_EF_CONSTRUCTION,
+// `npm run vector-index -- --rebuild`), beside the old one so that searches keep their index throughout.
+// Every build of the index (a rebuild, a bulk first import, a repair) uses those settings.
+import { requireAdmin, type AccessContext } from "../access/context";
 import { getConfig } from "../config";
 import type { Db } from "../db/client";
 import { log } from "../log";
@@ -19,8 +24,19 @@ import {
   chunkCountUpTo,
   createVectorIndexConcurrently,
   dropVectorIndexConcurrently,
+  renameRebuiltVectorIndex,
+  VECTOR_INDEX_REBUILD,
+  vectorIndexBuildProgress,
+  vectorIndexBuilt,
   vectorIndexState,
+  type VectorIndexOptions,
 } from "./queries";
+
+/** The graph parameters every build of the index uses (settings). */
+export function configuredVectorIndex(): VectorIndexOptions {
+  const c = getConfig();
+  return { m: c.VECTOR_INDEX_M, efConstruction: c.VECTOR_INDEX_EF_CONSTRUCTION };
+}
 
 export interface BulkIndexPlan {
   bulk: boolean;
@@ -69,13 +85,78 @@ export async function ensureVectorIndex(db: Db): Promise<"present" | "built" | "
   const state = await vectorIndexState(db.sql);
   if (state.exists && state.valid) return "present";
   if (state.building) return "building elsewhere";
+  if (!state.exists && (await vectorIndexState(db.sql, VECTOR_INDEX_REBUILD)).valid) {
+    await renameRebuiltVectorIndex(db.sql); // a rebuild that stopped between dropping the old index and renaming
+    return "present";
+  }
   if (state.exists) await dropVectorIndexConcurrently(db.sql); // a failed concurrent build leaves an invalid index
   try {
-    await createVectorIndexConcurrently(db.sql);
+    await createVectorIndexConcurrently(db.sql, configuredVectorIndex());
   } catch (err) {
     // Two sessions creating it in the same instant: the other one's build stands.
     if ((await vectorIndexState(db.sql)).exists) return "building elsewhere";
     throw err;
   }
   return "built";
+}
+
+export interface VectorIndexStatus {
+  /** Null: there is no index (searches read every row until one is built). */
+  built: (VectorIndexOptions & { bytes: number; valid: boolean }) | null;
+  configured: VectorIndexOptions;
+  /** A CREATE INDEX on chunks is running now (a rebuild, a bulk import's build), with PostgreSQL's progress. */
+  building: { phase: string; done: number; total: number } | null;
+}
+
+export async function vectorIndexStatus(db: Db): Promise<VectorIndexStatus> {
+  const [state, built, building] = await Promise.all([vectorIndexState(db.sql), vectorIndexBuilt(db.sql), vectorIndexBuildProgress(db.sql)]);
+  return { built: built && { ...built, valid: state.valid }, configured: configuredVectorIndex(), building };
+}
+
+/** The vector index against the settings, for admins (the retrieval page). */
+export async function vectorIndexReport(ctx: AccessContext): Promise<VectorIndexStatus> {
+  requireAdmin(ctx);
+  return vectorIndexStatus(ctx.db);
+}
+
+export class VectorIndexRebuildError extends Error {}
+
+/**
+ * Builds the index anew with the configured graph parameters, beside the old one (CREATE INDEX
+ * CONCURRENTLY under another name), then drops the old one and gives the new one its name: searches and
+ * writes go on throughout, on the old index until the new one is ready. What a rebuild that died left
+ * behind (an invalid index under the rebuild's name) is dropped first. `onProgress` is called every
+ * `progressEveryMs` with PostgreSQL's own progress of the build.
+ */
+export async function rebuildVectorIndex(
+  db: Db,
+  opts: { onProgress?: (p: { phase: string; done: number; total: number }) => void; progressEveryMs?: number } = {},
+): Promise<VectorIndexOptions & { ms: number }> {
+  if (db.kind !== "postgres") {
+    throw new VectorIndexRebuildError("The embedded database cannot build an index beside the old one: rebuilding the vector index needs PostgreSQL (DATABASE_URL).");
+  }
+  const options = configuredVectorIndex();
+  if ((await vectorIndexState(db.sql)).building) {
+    throw new VectorIndexRebuildError("An index on chunks is being built right now (a rebuild or a bulk first import): wait for it to finish, then try again.");
+  }
+  const started = performance.now();
+  await dropVectorIndexConcurrently(db.sql, VECTOR_INDEX_REBUILD);
+  const timer = opts.onProgress
+    ? setInterval(() => {
+        void vectorIndexBuildProgress(db.sql).then((p) => p && opts.onProgress!(p), () => undefined);
+      }, opts.progressEveryMs ?? 10_000)
+    : null;
+  try {
+    await createVectorIndexConcurrently(db.sql, options, VECTOR_INDEX_REBUILD);
+  } catch (err) {
+    await dropVectorIndexConcurrently(db.sql, VECTOR_INDEX_REBUILD).catch(() => undefined);
+    throw err;
+  } finally {
+    if (timer) clearInterval(timer);
+  }
+  await dropVectorIndexConcurrently(db.sql);
+  await renameRebuiltVectorIndex(db.sql);
+  const ms = Math.round(performance.now() - started);
+  log("info", "vector index rebuilt", { ...options, ms });
+  return { ...options, ms };
 }

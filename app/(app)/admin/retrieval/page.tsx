@@ -7,6 +7,7 @@ import { CollectionSelect } from "@/components/ui/collection-select";
 import { controlClass, Field } from "@/components/ui/field";
 import { PageHeader } from "@/components/ui/page-header";
 import { readableCollections } from "@/lib/connect/collections";
+import { vectorIndexReport, type VectorIndexStatus } from "@/lib/ingest/vector-index";
 import { retrievalStages } from "@/lib/retrieve/stages";
 
 export const dynamic = "force-dynamic";
@@ -16,7 +17,7 @@ export default async function RetrievalTestPage({ searchParams }: { searchParams
   const { q, collection } = await searchParams;
   const collections = await readableCollections(access);
   const query = (q ?? "").trim().slice(0, 2000);
-  const result = await retrievalStages(access, { query, collectionId: collection });
+  const [result, index] = await Promise.all([retrievalStages(access, { query, collectionId: collection }), vectorIndexReport(access)]);
 
   return (
     <div className="space-y-4">
@@ -41,6 +42,37 @@ export default async function RetrievalTestPage({ searchParams }: { searchParams
           reranked={result.candidates}
         />
       )}
+      <VectorIndexPanel status={index} />
     </div>
+  );
+}
+
+const graph = (o: { m: number; efConstruction: number }) => `m ${o.m}, ef_construction ${o.efConstruction}`;
+
+/** The HNSW index as built against the settings: a denser graph is applied by a rebuild (docs/scale.md). */
+function VectorIndexPanel({ status }: { status: VectorIndexStatus }) {
+  const { built, configured, building } = status;
+  const differs = !built || built.m !== configured.m || built.efConstruction !== configured.efConstruction;
+  return (
+    <section aria-labelledby="vector-index-title" data-testid="vector-index" className="space-y-1 text-sm">
+      <h2 id="vector-index-title" className="text-lg font-semibold">
+        Vector index
+      </h2>
+      <p>
+        {built
+          ? `HNSW, ${graph(built)}, ${(built.bytes / 2 ** 20).toFixed(0)} MB${built.valid ? "" : " — invalid (a build failed or is running)"}`
+          : "None: searches read every vector until it is built."}
+      </p>
+      <p className="text-zinc-600 dark:text-zinc-400">
+        Settings: {graph(configured)}
+        {differs ? " — differ from the index: run npm run vector-index -- --rebuild on the server to apply them (searches keep working meanwhile)." : "."}
+      </p>
+      {building && (
+        <p>
+          Building now: {building.phase}
+          {building.total > 0 ? ` (${Math.round((100 * building.done) / building.total)}% of ${building.total} blocks)` : ""}
+        </p>
+      )}
+    </section>
   );
 }

@@ -1,0 +1,37 @@
+// `npm run vector-index`: the HNSW vector index as built (graph parameters, size, validity) against the
+// settings (VECTOR_INDEX_M, VECTOR_INDEX_EF_CONSTRUCTION), and any build running now.
+// `npm run vector-index -- --rebuild`: builds it anew with the settings beside the old one, printing
+// PostgreSQL's progress; searches and writes go on throughout (lib/ingest/vector-index.ts). Needs
+// PostgreSQL (DATABASE_URL). At a million chunks a rebuild takes from half an hour (m 16) to most of two
+// hours (m 32) on two cores: docs/scale.md.
+import { parseArgs } from "node:util";
+import { closeDb, getDb } from "../lib/db/client";
+import { rebuildVectorIndex, vectorIndexStatus } from "../lib/ingest/vector-index";
+import { main } from "./backup-cli";
+
+const { values } = parseArgs({ options: { rebuild: { type: "boolean", default: false } } });
+const graph = (o: { m: number; efConstruction: number }) => `m ${o.m}, ef_construction ${o.efConstruction}`;
+
+await main(async () => {
+  const db = await getDb();
+  try {
+    const status = await vectorIndexStatus(db);
+    const b = status.built;
+    console.log(
+      b
+        ? `vector index: HNSW, ${graph(b)}, ${(b.bytes / 2 ** 20).toFixed(0)} MB${b.valid ? "" : " (INVALID: a build failed or is running; the next import or --rebuild repairs it)"}`
+        : "vector index: none (searches read every row until it is built; the next import or --rebuild builds it)",
+    );
+    const differs = !b || b.m !== status.configured.m || b.efConstruction !== status.configured.efConstruction;
+    console.log(`settings:     ${graph(status.configured)}${differs ? " — differ from the index: run with --rebuild to apply them" : ""}`);
+    if (status.building) console.log(`building now: ${status.building.phase}, ${status.building.done} of ${status.building.total} blocks`);
+    if (!values.rebuild) return;
+    console.log(`rebuilding with ${graph(status.configured)} beside the old index (searches keep using it until the new one is ready)…`);
+    const done = await rebuildVectorIndex(db, {
+      onProgress: (p) => console.log(`  ${p.phase}${p.total ? `: ${((100 * p.done) / p.total).toFixed(0)}% of ${p.total} blocks` : ""}`),
+    });
+    console.log(`rebuilt in ${(done.ms / 1000).toFixed(0)} s: ${graph(done)}`);
+  } finally {
+    await closeDb();
+  }
+});
