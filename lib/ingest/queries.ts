@@ -387,6 +387,12 @@ export async function vectorIndexBuilt(sql: SqlRunner): Promise<(VectorIndexOpti
   return { m: option("m", 16), efConstruction: option("ef_construction", 64), bytes: Number(row.bytes) };
 }
 
+/** Whether the chunks table exists (a database not migrated yet has none). */
+export async function chunksTableExists(sql: SqlRunner): Promise<boolean> {
+  const [row] = await sql<{ present: boolean }>`SELECT to_regclass('chunks') IS NOT NULL AS present`;
+  return row!.present;
+}
+
 /** How far a running CREATE INDEX on chunks is (PostgreSQL's own progress view), or null when none runs. */
 export async function vectorIndexBuildProgress(sql: SqlRunner): Promise<{ phase: string; done: number; total: number } | null> {
   const [row] = await sql<{ phase: string; done: string; total: string }>`

@@ -22,6 +22,7 @@ import type { Db } from "../db/client";
 import { log } from "../log";
 import {
   chunkCountUpTo,
+  chunksTableExists,
   createVectorIndexConcurrently,
   dropVectorIndexConcurrently,
   renameRebuiltVectorIndex,
@@ -100,6 +101,8 @@ export async function ensureVectorIndex(db: Db): Promise<"present" | "built" | "
   return "built";
 }
 
+export class VectorIndexError extends Error {}
+
 export interface VectorIndexStatus {
   /** Null: there is no index (searches read every row until one is built). */
   built: (VectorIndexOptions & { bytes: number; valid: boolean }) | null;
@@ -109,6 +112,9 @@ export interface VectorIndexStatus {
 }
 
 export async function vectorIndexStatus(db: Db): Promise<VectorIndexStatus> {
+  if (!(await chunksTableExists(db.sql))) {
+    throw new VectorIndexError("This database has no chunks table yet: run npm run db:migrate (or start the app once) first.");
+  }
   const [state, built, building] = await Promise.all([vectorIndexState(db.sql), vectorIndexBuilt(db.sql), vectorIndexBuildProgress(db.sql)]);
   return { built: built && { ...built, valid: state.valid }, configured: configuredVectorIndex(), building };
 }
@@ -118,8 +124,6 @@ export async function vectorIndexReport(ctx: AccessContext): Promise<VectorIndex
   requireAdmin(ctx);
   return vectorIndexStatus(ctx.db);
 }
-
-export class VectorIndexRebuildError extends Error {}
 
 /**
  * Builds the index anew with the configured graph parameters, beside the old one (CREATE INDEX
@@ -133,11 +137,11 @@ export async function rebuildVectorIndex(
   opts: { onProgress?: (p: { phase: string; done: number; total: number }) => void; progressEveryMs?: number } = {},
 ): Promise<VectorIndexOptions & { ms: number }> {
   if (db.kind !== "postgres") {
-    throw new VectorIndexRebuildError("The embedded database cannot build an index beside the old one: rebuilding the vector index needs PostgreSQL (DATABASE_URL).");
+    throw new VectorIndexError("The embedded database cannot build an index beside the old one: rebuilding the vector index needs PostgreSQL (DATABASE_URL).");
   }
   const options = configuredVectorIndex();
   if ((await vectorIndexState(db.sql)).building) {
-    throw new VectorIndexRebuildError("An index on chunks is being built right now (a rebuild or a bulk first import): wait for it to finish, then try again.");
+    throw new VectorIndexError("An index on chunks is being built right now (a rebuild or a bulk first import): wait for it to finish, then try again.");
   }
   const started = performance.now();
   await dropVectorIndexConcurrently(db.sql, VECTOR_INDEX_REBUILD);

@@ -16,7 +16,7 @@ import { ensureVectorIndex, rebuildVectorIndex, vectorIndexStatus } from "@/lib/
 import { Llm } from "@/lib/llm";
 import { hybridSearch } from "@/lib/retrieve/search";
 import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
-import { createTestDb, type TestDb } from "@/tests/helpers/db";
+import { createEmptyPostgres, createTestDb, type TestDb } from "@/tests/helpers/db";
 
 const run = promisify(execFile);
 const ROOT = path.resolve(import.meta.dirname, "..", "..");
@@ -155,6 +155,17 @@ describe.runIf(process.env.TEST_DATABASE_URL || process.env.REQUIRE_POSTGRES)("r
       expect(r.code).not.toBe(0);
       expect(r.out).toMatch(/VECTOR_INDEX_EF_CONSTRUCTION.*at least twice VECTOR_INDEX_M \(64\)/);
       expect((await vectorIndexStatus(db)).built).toMatchObject({ m: 6, efConstruction: 24 });
+    }, 60_000);
+
+    it("tells to migrate first on a database without the chunks table", async () => {
+      const empty = (await createEmptyPostgres())!;
+      try {
+        const r = await cli(["--rebuild"], { DATABASE_URL: empty.url });
+        expect(r.code).toBe(1);
+        expect(r.out).toContain("This database has no chunks table yet: run npm run db:migrate (or start the app once) first.");
+      } finally {
+        await empty.drop();
+      }
     }, 60_000);
 
     it("refuses --rebuild on the embedded database with a clear message", async () => {
