@@ -7,6 +7,7 @@
 import { parseArgs } from "node:util";
 import { closeDb, getDb } from "../lib/db/client";
 import { rebuildVectorIndex, vectorIndexStatus } from "../lib/ingest/vector-index";
+import { formatBytes } from "../lib/units";
 import { main } from "./backup-cli";
 
 const { values } = parseArgs({ options: { rebuild: { type: "boolean", default: false } } });
@@ -19,7 +20,7 @@ await main(async () => {
     const b = status.built;
     console.log(
       b
-        ? `vector index: HNSW, ${graph(b)}, ${(b.bytes / 2 ** 20).toFixed(0)} MB${b.valid ? "" : " (INVALID: a build failed or is running; the next import or --rebuild repairs it)"}`
+        ? `vector index: HNSW, ${graph(b)}, ${formatBytes(b.bytes)}${b.valid ? "" : " (INVALID: a build failed or is running; the next import or --rebuild repairs it)"}`
         : "vector index: none (searches read every row until it is built; the next import or --rebuild builds it)",
     );
     const differs = !b || b.m !== status.configured.m || b.efConstruction !== status.configured.efConstruction;

@@ -164,7 +164,7 @@ describe("Ask the wiki (built app, PostgreSQL, demo wiki, fake Ollama)", () => {
     expect(await p.getByTestId("stage-text").locator("li").first().textContent()).toMatch(/Deploying Tern/);
     // The vector index against its settings (the defaults here: nothing to rebuild).
     const index = await p.getByTestId("vector-index").textContent();
-    expect(index).toMatch(/HNSW, m 16, ef_construction 64, \d+ MB/);
+    expect(index).toMatch(/HNSW, m 16, ef_construction 64, [\d.]+ (B|KiB|MiB|GiB)/);
     expect(index).toContain("Settings: m 16, ef_construction 64.");
     await p.goto(`${app.baseUrl}/admin/feedback`);
     expect(await p.getByTestId("feedback-list").textContent()).toMatch(/missing the rollback part/);

@@ -8,6 +8,7 @@ import { controlClass, Field } from "@/components/ui/field";
 import { PageHeader } from "@/components/ui/page-header";
 import { readableCollections } from "@/lib/connect/collections";
 import { vectorIndexReport, type VectorIndexStatus } from "@/lib/ingest/vector-index";
+import { formatBytes } from "@/lib/units";
 import { retrievalStages } from "@/lib/retrieve/stages";
 
 export const dynamic = "force-dynamic";
@@ -22,6 +23,7 @@ export default async function RetrievalTestPage({ searchParams }: { searchParams
   return (
     <div className="space-y-4">
       <PageHeader title="Retrieval test" description="What search finds for a question, stage by stage: vector, full-text, fused and reranked." />
+      <VectorIndexPanel status={index} />
       <form method="get" className="flex flex-wrap items-end gap-2">
         <Field label="Query" className="w-full sm:w-auto sm:min-w-64 sm:flex-1">
           <input name="q" defaultValue={query} className={controlClass} />
@@ -42,7 +44,6 @@ export default async function RetrievalTestPage({ searchParams }: { searchParams
           reranked={result.candidates}
         />
       )}
-      <VectorIndexPanel status={index} />
     </div>
   );
 }
@@ -60,7 +61,7 @@ function VectorIndexPanel({ status }: { status: VectorIndexStatus }) {
       </h2>
       <p>
         {built
-          ? `HNSW, ${graph(built)}, ${(built.bytes / 2 ** 20).toFixed(0)} MB${built.valid ? "" : " — invalid (a build failed or is running)"}`
+          ? `HNSW, ${graph(built)}, ${formatBytes(built.bytes)}${built.valid ? "" : " — invalid (a build failed or is running)"}`
           : "None: searches read every vector until it is built."}
       </p>
       <p className="text-zinc-600 dark:text-zinc-400">
