@@ -6,12 +6,11 @@
 // hours (m 32) on two cores: docs/scale.md.
 import { parseArgs } from "node:util";
 import { closeDb, getDb } from "../lib/db/client";
-import { rebuildVectorIndex, vectorIndexStatus } from "../lib/ingest/vector-index";
+import { buildProgressLabel, graphLabel, rebuildVectorIndex, vectorIndexStatus } from "../lib/ingest/vector-index";
 import { formatBytes } from "../lib/units";
 import { main } from "./backup-cli";
 
 const { values } = parseArgs({ options: { rebuild: { type: "boolean", default: false } } });
-const graph = (o: { m: number; efConstruction: number }) => `m ${o.m}, ef_construction ${o.efConstruction}`;
 
 await main(async () => {
   const db = await getDb();
@@ -20,18 +19,17 @@ await main(async () => {
     const b = status.built;
     console.log(
       b
-        ? `vector index: HNSW, ${graph(b)}, ${formatBytes(b.bytes)}${b.valid ? "" : " (INVALID: a build failed or is running; the next import or --rebuild repairs it)"}`
+        ? `vector index: HNSW, ${graphLabel(b)}, ${formatBytes(b.bytes)}${b.valid ? "" : " (INVALID: a build failed or is running; the next import or --rebuild repairs it)"}`
         : "vector index: none (searches read every row until it is built; the next import or --rebuild builds it)",
     );
-    const differs = !b || b.m !== status.configured.m || b.efConstruction !== status.configured.efConstruction;
-    console.log(`settings:     ${graph(status.configured)}${differs ? " — differ from the index: run with --rebuild to apply them" : ""}`);
-    if (status.building) console.log(`building now: ${status.building.phase}, ${status.building.done} of ${status.building.total} blocks`);
+    console.log(`settings:     ${graphLabel(status.configured)}${status.matchesSettings ? "" : " — differ from the index: run with --rebuild to apply them"}`);
+    if (status.building) console.log(`building now: ${buildProgressLabel(status.building)}`);
     if (!values.rebuild) return;
-    console.log(`rebuilding with ${graph(status.configured)} beside the old index (searches keep using it until the new one is ready)…`);
+    console.log(`rebuilding with ${graphLabel(status.configured)} beside the old index (searches keep using it until the new one is ready)…`);
     const done = await rebuildVectorIndex(db, {
-      onProgress: (p) => console.log(`  ${p.phase}${p.total ? `: ${((100 * p.done) / p.total).toFixed(0)}% of ${p.total} blocks` : ""}`),
+      onProgress: (p) => console.log(`  ${buildProgressLabel(p)}`),
     });
-    console.log(`rebuilt in ${(done.ms / 1000).toFixed(0)} s: ${graph(done)}`);
+    console.log(`rebuilt in ${(done.ms / 1000).toFixed(0)} s: ${graphLabel(done)}`);
   } finally {
     await closeDb();
   }

@@ -378,13 +378,18 @@ export async function vectorIndexState(sql: SqlRunner, name: VectorIndexName = V
   return row!;
 }
 
-/** The index's graph parameters as built (pgvector's defaults, 16 and 64, where none were given), and its size. */
-export async function vectorIndexBuilt(sql: SqlRunner): Promise<(VectorIndexOptions & { bytes: number }) | null> {
-  const [row] = await sql<{ options: string[] | null; bytes: string }>`
-    SELECT c.reloptions AS options, pg_relation_size(c.oid)::text AS bytes FROM pg_class c WHERE c.oid = to_regclass(${VECTOR_INDEX})`;
+/**
+ * The index's graph parameters as built (pgvector's defaults, 16 and 64, where none were given), its size,
+ * and whether it is valid (not while CREATE INDEX CONCURRENTLY runs, nor after one failed).
+ */
+export async function vectorIndexBuilt(sql: SqlRunner): Promise<(VectorIndexOptions & { bytes: number; valid: boolean }) | null> {
+  const [row] = await sql<{ options: string[] | null; bytes: string; valid: boolean }>`
+    SELECT c.reloptions AS options, pg_relation_size(c.oid)::text AS bytes, i.indisvalid AS valid
+      FROM pg_class c JOIN pg_index i ON i.indexrelid = c.oid
+     WHERE c.oid = to_regclass(${VECTOR_INDEX})`;
   if (!row) return null;
   const option = (name: string, def: number) => Number(row.options?.find((o) => o.startsWith(`${name}=`))?.slice(name.length + 1) ?? def);
-  return { m: option("m", 16), efConstruction: option("ef_construction", 64), bytes: Number(row.bytes) };
+  return { m: option("m", 16), efConstruction: option("ef_construction", 64), bytes: Number(row.bytes), valid: row.valid };
 }
 
 /** Whether the chunks table exists (a database not migrated yet has none). */
@@ -393,8 +398,15 @@ export async function chunksTableExists(sql: SqlRunner): Promise<boolean> {
   return row!.present;
 }
 
+/** A running CREATE INDEX on chunks: its phase and the table blocks it has read of all. */
+export interface IndexBuildProgress {
+  phase: string;
+  done: number;
+  total: number;
+}
+
 /** How far a running CREATE INDEX on chunks is (PostgreSQL's own progress view), or null when none runs. */
-export async function vectorIndexBuildProgress(sql: SqlRunner): Promise<{ phase: string; done: number; total: number } | null> {
+export async function vectorIndexBuildProgress(sql: SqlRunner): Promise<IndexBuildProgress | null> {
   const [row] = await sql<{ phase: string; done: string; total: string }>`
     SELECT p.phase, p.blocks_done::text AS done, p.blocks_total::text AS total
       FROM pg_stat_progress_create_index p

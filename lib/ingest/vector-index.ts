@@ -30,6 +30,7 @@ import {
   vectorIndexBuildProgress,
   vectorIndexBuilt,
   vectorIndexState,
+  type IndexBuildProgress,
   type VectorIndexOptions,
 } from "./queries";
 
@@ -107,16 +108,27 @@ export interface VectorIndexStatus {
   /** Null: there is no index (searches read every row until one is built). */
   built: (VectorIndexOptions & { bytes: number; valid: boolean }) | null;
   configured: VectorIndexOptions;
+  /** The index exists with the configured graph: nothing for a rebuild to apply. */
+  matchesSettings: boolean;
   /** A CREATE INDEX on chunks is running now (a rebuild, a bulk import's build), with PostgreSQL's progress. */
-  building: { phase: string; done: number; total: number } | null;
+  building: IndexBuildProgress | null;
 }
+
+/** "m 16, ef_construction 64": a graph as the command and the admin page show it. */
+export const graphLabel = (o: VectorIndexOptions) => `m ${o.m}, ef_construction ${o.efConstruction}`;
+
+/** "loading tuples: 40% of 5120 blocks" (the percentage only once PostgreSQL knows the total). */
+export const buildProgressLabel = (p: IndexBuildProgress) =>
+  `${p.phase}${p.total > 0 ? `: ${Math.round((100 * p.done) / p.total)}% of ${p.total} blocks` : ""}`;
 
 export async function vectorIndexStatus(db: Db): Promise<VectorIndexStatus> {
   if (!(await chunksTableExists(db.sql))) {
     throw new VectorIndexError("This database has no chunks table yet: run npm run db:migrate (or start the app once) first.");
   }
-  const [state, built, building] = await Promise.all([vectorIndexState(db.sql), vectorIndexBuilt(db.sql), vectorIndexBuildProgress(db.sql)]);
-  return { built: built && { ...built, valid: state.valid }, configured: configuredVectorIndex(), building };
+  const [built, building] = await Promise.all([vectorIndexBuilt(db.sql), vectorIndexBuildProgress(db.sql)]);
+  const configured = configuredVectorIndex();
+  const matchesSettings = built !== null && built.m === configured.m && built.efConstruction === configured.efConstruction;
+  return { built, configured, matchesSettings, building };
 }
 
 /** The vector index against the settings, for admins (the retrieval page). */
@@ -134,7 +146,7 @@ export async function vectorIndexReport(ctx: AccessContext): Promise<VectorIndex
  */
 export async function rebuildVectorIndex(
   db: Db,
-  opts: { onProgress?: (p: { phase: string; done: number; total: number }) => void; progressEveryMs?: number } = {},
+  opts: { onProgress?: (p: IndexBuildProgress) => void; progressEveryMs?: number } = {},
 ): Promise<VectorIndexOptions & { ms: number }> {
   if (db.kind !== "postgres") {
     throw new VectorIndexError("The embedded database cannot build an index beside the old one: rebuilding the vector index needs PostgreSQL (DATABASE_URL).");

@@ -144,7 +144,7 @@ export async function loadSynthetic(db: Db, n: number, queryCount: number) {
 }
 
 /** The settings of the index builds after a bulk load: memory for the HNSW graph and parallel workers. */
-const maintenance = () =>
+export const maintenance = () =>
   `SET maintenance_work_mem = '${(process.env.BENCH_MAINTENANCE_WORK_MEM ?? "2GB").replace(/[^0-9A-Za-z]/g, "")}'; ` +
   `SET max_parallel_maintenance_workers = ${Number(process.env.BENCH_PARALLEL_MAINTENANCE ?? 2) | 0}`;
 

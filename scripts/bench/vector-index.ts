@@ -13,13 +13,14 @@
 // alone, not of hybridSearch.
 //
 // Options (or environment): --chunks / BENCH_CHUNKS, --clusters / BENCH_CLUSTERS, --queries / BENCH_QUERIES,
-// --indexes hnsw16,hnsw32,ivfflat (a comma-separated subset), BENCH_MAINTENANCE_WORK_MEM (default 2GB).
+// --indexes hnsw16,hnsw32,ivfflat (a comma-separated subset), BENCH_MAINTENANCE_WORK_MEM (default 2GB) and
+// BENCH_PARALLEL_MAINTENANCE (default 2) for the index builds, as in bench:retrieval.
 // Prints figures and the machine; asserts nothing.
 import { parseArgs } from "node:util";
 import pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import { loadAverage, machine, percentile, scratchDb, serverSettings } from "./lib";
-import { BinaryRows, clusteredVectors, questionVector, randomIndex } from "./synthetic";
+import { BinaryRows, clusteredVectors, maintenance, questionVector, randomIndex } from "./synthetic";
 
 const { values: args } = parseArgs({
   options: { chunks: { type: "string" }, clusters: { type: "string" }, queries: { type: "string" }, indexes: { type: "string" } },
@@ -70,14 +71,13 @@ try {
   await finished;
   await client.query(`VACUUM ANALYZE bench_vectors`);
   console.log(`loaded in ${((performance.now() - t) / 1000).toFixed(0)} s`);
+  await client.query(maintenance()); // the index builds' memory and parallel workers, as bench:retrieval's
 
   // Questions: stored vectors plus a little noise (as bench:retrieval samples them); the truth by exact search.
   const ids = Array.from({ length: Q }, () => randomIndex(N));
-  const questions: number[][] = [];
-  for (const id of ids) {
-    const [r] = (await client.query<{ e: string }>(`SELECT embedding::text AS e FROM bench_vectors WHERE id = $1`, [id])).rows;
-    questions.push(questionVector(JSON.parse(r!.e) as number[]));
-  }
+  const stored = await client.query<{ id: number; e: string }>(`SELECT id, embedding::text AS e FROM bench_vectors WHERE id = ANY($1::int[])`, [ids]);
+  const vectorById = new Map(stored.rows.map((r) => [r.id, JSON.parse(r.e) as number[]]));
+  const questions = ids.map((id) => questionVector(vectorById.get(id)!));
   t = performance.now();
   const truth: Array<{ ids: Set<number>; tenth: number }> = [];
   const nth: number[][] = [[], [], [], [], []]; // distances of the 1st, 2nd, 10th, 30th and 100th neighbours
@@ -95,7 +95,6 @@ try {
 
   for (const name of INDEXES) {
     const { build, settings } = CANDIDATES[name]!;
-    await client.query(`SET maintenance_work_mem = '${(process.env.BENCH_MAINTENANCE_WORK_MEM ?? "2GB").replace(/[^0-9A-Za-z]/g, "")}'`);
     t = performance.now();
     await client.query(`CREATE INDEX bench_vectors_idx ON bench_vectors ${build}`);
     const buildS = (performance.now() - t) / 1000;

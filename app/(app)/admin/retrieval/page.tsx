@@ -7,7 +7,7 @@ import { CollectionSelect } from "@/components/ui/collection-select";
 import { controlClass, Field } from "@/components/ui/field";
 import { PageHeader } from "@/components/ui/page-header";
 import { readableCollections } from "@/lib/connect/collections";
-import { vectorIndexReport, type VectorIndexStatus } from "@/lib/ingest/vector-index";
+import { buildProgressLabel, graphLabel, vectorIndexReport, type VectorIndexStatus } from "@/lib/ingest/vector-index";
 import { formatBytes } from "@/lib/units";
 import { retrievalStages } from "@/lib/retrieve/stages";
 
@@ -48,12 +48,9 @@ export default async function RetrievalTestPage({ searchParams }: { searchParams
   );
 }
 
-const graph = (o: { m: number; efConstruction: number }) => `m ${o.m}, ef_construction ${o.efConstruction}`;
-
 /** The HNSW index as built against the settings: a denser graph is applied by a rebuild (docs/scale.md). */
 function VectorIndexPanel({ status }: { status: VectorIndexStatus }) {
-  const { built, configured, building } = status;
-  const differs = !built || built.m !== configured.m || built.efConstruction !== configured.efConstruction;
+  const { built, configured, matchesSettings, building } = status;
   return (
     <section aria-labelledby="vector-index-title" data-testid="vector-index" className="space-y-1 text-sm">
       <h2 id="vector-index-title" className="text-lg font-semibold">
@@ -61,19 +58,14 @@ function VectorIndexPanel({ status }: { status: VectorIndexStatus }) {
       </h2>
       <p>
         {built
-          ? `HNSW, ${graph(built)}, ${formatBytes(built.bytes)}${built.valid ? "" : " — invalid (a build failed or is running)"}`
+          ? `HNSW, ${graphLabel(built)}, ${formatBytes(built.bytes)}${built.valid ? "" : " — invalid (a build failed or is running)"}`
           : "None: searches read every vector until it is built."}
       </p>
       <p className="text-zinc-600 dark:text-zinc-400">
-        Settings: {graph(configured)}
-        {differs ? " — differ from the index: run npm run vector-index -- --rebuild on the server to apply them (searches keep working meanwhile)." : "."}
+        Settings: {graphLabel(configured)}
+        {matchesSettings ? "." : " — differ from the index: run npm run vector-index -- --rebuild on the server to apply them (searches keep working meanwhile)."}
       </p>
-      {building && (
-        <p>
-          Building now: {building.phase}
-          {building.total > 0 ? ` (${Math.round((100 * building.done) / building.total)}% of ${building.total} blocks)` : ""}
-        </p>
-      )}
+      {building && <p>Building now: {buildProgressLabel(building)}</p>}
     </section>
   );
 }
