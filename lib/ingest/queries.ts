@@ -430,16 +430,24 @@ export async function dropVectorIndexConcurrently(sql: SqlRunner, name: VectorIn
 }
 
 /**
+ * The statement that builds the HNSW index (or a rebuild's) with a graph's parameters: CONCURRENTLY for
+ * the product (readers and writers go on), plain for a bulk load that nothing else reads (bench:retrieval).
+ */
+export function vectorIndexStatement(o: VectorIndexOptions, opts: { name?: VectorIndexName; concurrently: boolean }): string {
+  // The options are spliced into DDL: integers only (settings are validated as such; this keeps it so).
+  if (!Number.isInteger(o.m) || !Number.isInteger(o.efConstruction)) throw new Error("HNSW options must be integers");
+  return (
+    `CREATE INDEX ${opts.concurrently ? "CONCURRENTLY " : ""}IF NOT EXISTS "${opts.name ?? VECTOR_INDEX}" ON "chunks" USING hnsw ("embedding" vector_cosine_ops) ` +
+    `WITH (m = ${o.m}, ef_construction = ${o.efConstruction})`
+  );
+}
+
+/**
  * Builds the HNSW index (or a rebuild's) without blocking readers or writers (not inside a transaction).
  * It uses the server's maintenance_work_mem and max_parallel_maintenance_workers (docs/scale.md).
  */
 export async function createVectorIndexConcurrently(sql: SqlRunner, o: VectorIndexOptions, name: VectorIndexName = VECTOR_INDEX): Promise<void> {
-  // The options are spliced into DDL: integers only (settings are validated as such; this keeps it so).
-  if (!Number.isInteger(o.m) || !Number.isInteger(o.efConstruction)) throw new Error("HNSW options must be integers");
-  await sql.exec(
-    `CREATE INDEX CONCURRENTLY IF NOT EXISTS "${name}" ON "chunks" USING hnsw ("embedding" vector_cosine_ops) ` +
-      `WITH (m = ${o.m}, ef_construction = ${o.efConstruction})`,
-  );
+  await sql.exec(vectorIndexStatement(o, { name, concurrently: true }));
 }
 
 /** Gives a finished rebuild the index's own name (the old one dropped first: searches use the new one meanwhile). */
