@@ -46,6 +46,23 @@ function checkedSettings(settings: SessionSettings): Array<[string, string]> {
   return entries;
 }
 
+/**
+ * Runs `fn` on a connection of its own that holds a session-level advisory lock, or returns null at once
+ * when another session holds it. For work that cannot run inside a transaction (CREATE INDEX
+ * CONCURRENTLY) yet must not run twice at once: the lock ends with the connection, also when the process dies.
+ */
+export async function withSessionLock<T>(url: string, key: number, fn: (sql: SqlRunner) => Promise<T>): Promise<{ result: T } | null> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ got: boolean }>(`SELECT pg_try_advisory_lock($1) AS got`, [key]);
+    if (!rows[0]!.got) return null;
+    return { result: await fn(pgRunner(client)) };
+  } finally {
+    await client.end(); // releases the lock with the session
+  }
+}
+
 /** Opens PostgreSQL, applying pending migrations when asked. */
 export async function openPostgres(
   url: string,

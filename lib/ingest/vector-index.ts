@@ -18,7 +18,7 @@
 // Every build of the index (a rebuild, a bulk first import, a repair) uses those settings.
 import { requireAdmin, type AccessContext } from "../access/context";
 import { getConfig } from "../config";
-import type { Db } from "../db/client";
+import { withSessionLock, type Db } from "../db/client";
 import { log } from "../log";
 import {
   chunkCountUpTo,
@@ -27,6 +27,7 @@ import {
   dropVectorIndexConcurrently,
   renameRebuiltVectorIndex,
   VECTOR_INDEX_REBUILD,
+  VECTOR_INDEX_REBUILD_LOCK,
   vectorIndexBuildProgress,
   vectorIndexBuilt,
   vectorIndexState,
@@ -141,37 +142,42 @@ export async function vectorIndexReport(ctx: AccessContext): Promise<VectorIndex
  * Builds the index anew with the configured graph parameters, beside the old one (CREATE INDEX
  * CONCURRENTLY under another name), then drops the old one and gives the new one its name: searches and
  * writes go on throughout, on the old index until the new one is ready. What a rebuild that died left
- * behind (an invalid index under the rebuild's name) is dropped first. `onProgress` is called every
- * `progressEveryMs` with PostgreSQL's own progress of the build.
+ * behind (an invalid index under the rebuild's name) is dropped first. One rebuild at a time: it runs on a
+ * connection of its own holding an advisory lock, so a second one, even started in the same instant,
+ * cannot drop the first one's new index. `onProgress` is called every `progressEveryMs` with
+ * PostgreSQL's own progress of the build.
  */
 export async function rebuildVectorIndex(
   db: Db,
   opts: { onProgress?: (p: IndexBuildProgress) => void; progressEveryMs?: number } = {},
 ): Promise<VectorIndexOptions & { ms: number }> {
-  if (db.kind !== "postgres") {
+  if (db.kind !== "postgres" || !db.url) {
     throw new VectorIndexError("The embedded database cannot build an index beside the old one: rebuilding the vector index needs PostgreSQL (DATABASE_URL).");
   }
   const options = configuredVectorIndex();
-  if ((await vectorIndexState(db.sql)).building) {
-    throw new VectorIndexError("An index on chunks is being built right now (a rebuild or a bulk first import): wait for it to finish, then try again.");
-  }
   const started = performance.now();
-  await dropVectorIndexConcurrently(db.sql, VECTOR_INDEX_REBUILD);
-  const timer = opts.onProgress
-    ? setInterval(() => {
-        void vectorIndexBuildProgress(db.sql).then((p) => p && opts.onProgress!(p), () => undefined);
-      }, opts.progressEveryMs ?? 10_000)
-    : null;
-  try {
-    await createVectorIndexConcurrently(db.sql, options, VECTOR_INDEX_REBUILD);
-  } catch (err) {
-    await dropVectorIndexConcurrently(db.sql, VECTOR_INDEX_REBUILD).catch(() => undefined);
-    throw err;
-  } finally {
-    if (timer) clearInterval(timer);
-  }
-  await dropVectorIndexConcurrently(db.sql);
-  await renameRebuiltVectorIndex(db.sql);
+  const locked = await withSessionLock(db.url, VECTOR_INDEX_REBUILD_LOCK, async (sql) => {
+    if ((await vectorIndexState(sql)).building) {
+      throw new VectorIndexError("An index on chunks is being built right now (a bulk first import): wait for it to finish, then try again.");
+    }
+    await dropVectorIndexConcurrently(sql, VECTOR_INDEX_REBUILD);
+    const timer = opts.onProgress
+      ? setInterval(() => {
+          void vectorIndexBuildProgress(db.sql).then((p) => p && opts.onProgress!(p), () => undefined);
+        }, opts.progressEveryMs ?? 10_000)
+      : null;
+    try {
+      await createVectorIndexConcurrently(sql, options, VECTOR_INDEX_REBUILD);
+    } catch (err) {
+      await dropVectorIndexConcurrently(sql, VECTOR_INDEX_REBUILD).catch(() => undefined);
+      throw err;
+    } finally {
+      if (timer) clearInterval(timer);
+    }
+    await dropVectorIndexConcurrently(sql);
+    await renameRebuiltVectorIndex(sql);
+  });
+  if (!locked) throw new VectorIndexError("Another rebuild of the vector index is running: wait for it to finish, then try again.");
   const ms = Math.round(performance.now() - started);
   log("info", "vector index rebuilt", { ...options, ms });
   return { ...options, ms };

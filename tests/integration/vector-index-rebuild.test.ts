@@ -1,18 +1,19 @@
 // Rebuilding the HNSW vector index with the configured graph (VECTOR_INDEX_M / _EF_CONSTRUCTION), beside
 // the old one (lib/ingest/vector-index.ts): searches answer right the whole time, the index ends with the
 // settings' parameters under its own name, what a rebuild that died left behind is cleaned up or taken
-// over, and the operator's command reports the index against the settings and refuses bad settings and
-// the embedded database with a clear message.
+// over, one rebuild runs at a time (its progress reported), and the operator's command reports the index
+// against the settings and refuses bad settings, a second rebuild and the embedded database with a clear message.
 import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig, resetConfig } from "@/lib/config";
 import { ingestDocuments } from "@/lib/ingest/pipeline";
 import { createVectorIndexConcurrently, dropVectorIndexConcurrently, VECTOR_INDEX_REBUILD, vectorIndexState } from "@/lib/ingest/queries";
-import { ensureVectorIndex, rebuildVectorIndex, vectorIndexStatus } from "@/lib/ingest/vector-index";
+import { buildProgressLabel, ensureVectorIndex, rebuildVectorIndex, vectorIndexStatus } from "@/lib/ingest/vector-index";
 import { Llm } from "@/lib/llm";
 import { hybridSearch } from "@/lib/retrieve/search";
 import { startFakeOllama, type FakeOllama } from "@/tests/fakes/ollama";
@@ -59,6 +60,29 @@ async function allFoundFirst(): Promise<boolean> {
     if (top?.chunkId !== k.id || top.vectorRank !== 1) return false;
   }
   return true;
+}
+
+/** `npm run vector-index` as an operator runs it: its exit code and everything it printed. */
+async function cli(args: string[], env: Record<string, string>) {
+  try {
+    const r = await run(process.execPath, ["--import", "tsx", "scripts/vector-index.ts", ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, NODE_ENV: "production", AUTH_SECRET: "x".repeat(40), LOG_LEVEL: "error", ...env },
+      timeout: 120_000,
+    });
+    return { code: 0, out: r.stdout + r.stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, out: e.stdout + e.stderr };
+  }
+}
+
+async function waitFor(condition: () => boolean, ms: number) {
+  const until = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error(`not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 async function indexNames(): Promise<string[]> {
@@ -120,20 +144,44 @@ describe.runIf(process.env.TEST_DATABASE_URL || process.env.REQUIRE_POSTGRES)("r
     expect((await vectorIndexStatus(db)).built).toMatchObject({ m: 8, efConstruction: 32, valid: true });
   });
 
+  it("runs one rebuild at a time: while one waits, its progress is reported, a second one refuses, searches answer", async () => {
+    // A transaction that could write to chunks holds the rebuild in PostgreSQL's first wait (CREATE INDEX
+    // CONCURRENTLY waits for such writers), long enough to see it from outside.
+    const writer = new pg.Client({ connectionString: db.url! });
+    await writer.connect();
+    await writer.query(`BEGIN; LOCK TABLE chunks IN ROW EXCLUSIVE MODE`);
+    const progress: string[] = [];
+    const first = rebuildVectorIndex(db, { progressEveryMs: 20, onProgress: (p) => progress.push(buildProgressLabel(p)) });
+    const firstSettled = first.then(() => "done", (err: Error) => err.message);
+    try {
+      await waitFor(() => progress.includes("waiting for writers before build"), 10_000);
+      expect((await vectorIndexStatus(db)).building).toMatchObject({ phase: "waiting for writers before build" });
+      await expect(rebuildVectorIndex(db)).rejects.toThrow("Another rebuild of the vector index is running: wait for it to finish, then try again.");
+      const cliRun = await cli(["--rebuild"], { DATABASE_URL: db.url!, VECTOR_INDEX_M: "8", VECTOR_INDEX_EF_CONSTRUCTION: "32" });
+      expect(cliRun.code).toBe(1);
+      expect(cliRun.out).toContain("building now: waiting for writers before build");
+      expect(cliRun.out).toContain("Another rebuild of the vector index is running");
+      expect(await allFoundFirst()).toBe(true);
+    } finally {
+      await writer.query(`COMMIT`);
+      await writer.end();
+    }
+    expect(await firstSettled).toBe("done");
+    expect(await indexNames()).toEqual(["chunks_embedding_hnsw_idx"]);
+    expect((await vectorIndexStatus(db)).built).toMatchObject({ m: 8, efConstruction: 32, valid: true });
+  }, 120_000);
+
+  it("two rebuilds started in the same instant: one builds, the other refuses, and the index is whole", async () => {
+    const outcomes = await Promise.allSettled([rebuildVectorIndex(db), rebuildVectorIndex(db)]);
+    const refused = outcomes.filter((o) => o.status === "rejected");
+    expect(outcomes.filter((o) => o.status === "fulfilled").length).toBeGreaterThanOrEqual(1);
+    for (const r of refused) expect(String((r as PromiseRejectedResult).reason)).toContain("Another rebuild of the vector index is running");
+    expect(await indexNames()).toEqual(["chunks_embedding_hnsw_idx"]);
+    expect((await vectorIndexStatus(db)).built).toMatchObject({ m: 8, efConstruction: 32, valid: true });
+    expect(await allFoundFirst()).toBe(true);
+  });
+
   describe("npm run vector-index", () => {
-    const cli = async (args: string[], env: Record<string, string>) => {
-      try {
-        const r = await run(process.execPath, ["--import", "tsx", "scripts/vector-index.ts", ...args], {
-          cwd: ROOT,
-          env: { PATH: process.env.PATH, NODE_ENV: "production", AUTH_SECRET: "x".repeat(40), LOG_LEVEL: "error", ...env },
-          timeout: 120_000,
-        });
-        return { code: 0, out: r.stdout + r.stderr };
-      } catch (err) {
-        const e = err as { code: number; stdout: string; stderr: string };
-        return { code: e.code, out: e.stdout + e.stderr };
-      }
-    };
 
     it("says how the index differs from the settings, and --rebuild applies them", async () => {
       const settings = { DATABASE_URL: db.url!, VECTOR_INDEX_M: "6", VECTOR_INDEX_EF_CONSTRUCTION: "24" };
