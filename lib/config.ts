@@ -62,6 +62,12 @@ const schema = z
     /** HNSW search list size (pgvector hnsw.ef_search); higher raises recall and cost. */
     RETRIEVE_EF_SEARCH: int(100, 10, 1000),
     /**
+     * Postings above which a word counts as common in full-text search (read only for the best candidates,
+     * not in full): 2% of the chunks, at least 1,000, at most this. The bound keeps a question's reads near
+     * their 250,000-chunk cost as the wiki grows past it (docs/scale.md, What limits a search).
+     */
+    RETRIEVE_COMMON_POSTINGS_MAX: int(5000, 1000, 10_000_000),
+    /**
      * Hybrid searches one process runs at once (0: no limit); more wait their turn in the process rather than
      * contend inside PostgreSQL, where each search costs several times the CPU when more of them run than
      * there are cores. Off by default: it lowered the database's CPU per ask at 32 askers but not the

@@ -16,7 +16,7 @@ import { getConfig } from "@/lib/config";
 import type { Db } from "@/lib/db/client";
 import { vectorIndexBuilt } from "@/lib/ingest/queries";
 import { graphLabel } from "@/lib/ingest/vector-index";
-import { commonDf, hybridSearch, textQuery } from "@/lib/retrieve/search";
+import { commonDf, hybridSearch, textQuery, type SearchRow, type TextQuery } from "@/lib/retrieve/search";
 import { backendCpu, cpuSince, fmt, loadAverage, machine, percentile, scratchDb, serverSettings } from "./lib";
 import { loadSynthetic } from "./synthetic";
 
@@ -94,14 +94,17 @@ async function main() {
     // every word is common): how long those lists are at this size.
     const read: number[] = [];
     let allCommon = 0;
+    let corpus = 0;
     for (const q of queries) {
       const { stats, terms } = await textQuery(db, q.text);
+      corpus = stats.n;
       const rare = terms.filter((t) => !t.common);
       read.push(rare.reduce((sum, t) => sum + t.df, 0));
       if (rare.length === 1 && rare[0]!.df > commonDf(stats.n)) allCommon++;
     }
     console.log(
-      `postings read per question (rarer words, full lists): p50 ${percentile(read, 50)}, p95 ${percentile(read, 95)}, max ${Math.max(...read)}; ` +
+      `postings read per question (words with at most ${commonDf(corpus)} postings read in full; RETRIEVE_COMMON_POSTINGS_MAX ${config.RETRIEVE_COMMON_POSTINGS_MAX}): ` +
+        `p50 ${percentile(read, 50)}, p95 ${percentile(read, 95)}, max ${Math.max(...read)}; ` +
         `questions whose words are all common: ${allCommon} of ${queries.length}`,
     );
 
@@ -119,7 +122,7 @@ async function main() {
     // Every timed loop runs before any exact search: an exact scan reads every vector and would evict the
     // index pages the timed searches depend on.
     const modes = [false, true].map((filtered) => {
-      const search = (q: (typeof queries)[number], limit?: number, which: "both" | "vector" | "text" = "both") =>
+      const search = (q: (typeof queries)[number], limit?: number, which: "both" | "vector" | "text" = "both", text?: TextQuery) =>
         hybridSearch(db, {
           query: which === "vector" ? "" : q.text,
           embedding: which === "text" ? null : q.vector,
@@ -127,6 +130,7 @@ async function main() {
           perStage: config.RETRIEVE_CANDIDATES,
           efSearch: config.RETRIEVE_EF_SEARCH,
           limit,
+          text,
         });
       return { filtered, search, label: filtered ? "one collection (10%, iterative scan)" : "all collections", line: "", detail: "" };
     });
@@ -169,16 +173,22 @@ async function main() {
     }
     console.log(await cached(db));
     for (const m of modes) {
-      // Recall is the vector stage's: every fused row, untimed, against an exact scan.
+      // Recall of each stage, untimed: the vector stage's top ten against an exact scan, and the full-text
+      // stage's against BM25 over every posting of every word (no word treated as common), with the same weights.
       let recall = 0;
+      let textRecall = 0;
+      const top10 = (rows: SearchRow[], rank: (r: SearchRow) => number | null) => rows.filter((r) => (rank(r) ?? 11) <= 10).map((r) => r.chunkId);
       for (const q of queries.slice(0, RECALL_Q)) {
         const rows = await m.search(q);
-        const hnswTop = rows.filter((r) => r.vectorRank !== null && r.vectorRank <= 10).map((r) => r.chunkId);
         const truth = await exact(q.vector, m.filtered ? collections[q.collection]! : null);
-        recall += hnswTop.filter((id) => truth.has(id)).length / Math.max(1, truth.size);
+        recall += top10(rows, (r) => r.vectorRank).filter((id) => truth.has(id)).length / Math.max(1, truth.size);
+        const text = await textQuery(db, q.text);
+        const everyPosting = { ...text, terms: text.terms.map((t) => ({ ...t, common: false })) };
+        const textTruth = new Set(top10(await m.search(q, undefined, "text", everyPosting), (r) => r.textRank));
+        textRecall += top10(rows, (r) => r.textRank).filter((id) => textTruth.has(id)).length / Math.max(1, textTruth.size);
       }
       console.log(
-        `${m.label}: ${m.line}, vector recall@10 ${fmt(recall / RECALL_Q)} ` +
+        `${m.label}: ${m.line}, vector recall@10 ${fmt(recall / RECALL_Q)}, full-text recall@10 ${fmt(textRecall / RECALL_Q)} ` +
           `(perStage ${config.RETRIEVE_CANDIDATES}, ef_search ${config.RETRIEVE_EF_SEARCH}, ${graphLine}, ${queries.length} queries, recall over ${RECALL_Q})`,
       );
       console.log(m.detail);
