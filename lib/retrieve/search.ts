@@ -92,13 +92,14 @@ export async function corpusStats(db: Db, fresh = false): Promise<{ n: number; a
 
 /**
  * Terms whose postings are longer than this (2% of the chunks, at least 1,000, at most
- * RETRIEVE_COMMON_POSTINGS_MAX) are "common": they are not read in full. Their weight is
+ * RETRIEVE_COMMON_POSTINGS_MAX when set) are "common": they are not read in full. Their weight is
  * added only to the best candidates found through the rarer terms — or, when every term is common,
  * through the rarest one — by probing the postings' primary key,
  * the way MaxScore-style engines skip long posting lists. Their idf is small, so the ranking barely moves
  * (bench:quality), while a query with one very frequent word no longer aggregates a posting per chunk.
  */
-export const commonDf = (n: number, max = getConfig().RETRIEVE_COMMON_POSTINGS_MAX) => Math.max(1000, Math.min(Math.ceil(n * 0.02), max));
+export const commonDf = (n: number, max = getConfig().RETRIEVE_COMMON_POSTINGS_MAX) =>
+  Math.max(1000, max > 0 ? Math.min(Math.ceil(n * 0.02), max) : Math.ceil(n * 0.02));
 const DF_TTL_MS = 10 * 60_000;
 const dfCache = new WeakMap<Db, Map<string, { df: number; at: number }>>();
 

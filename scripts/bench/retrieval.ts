@@ -103,7 +103,7 @@ async function main() {
       if (rare.length === 1 && rare[0]!.df > commonDf(stats.n)) allCommon++;
     }
     console.log(
-      `postings read per question (words with at most ${commonDf(corpus)} postings read in full; RETRIEVE_COMMON_POSTINGS_MAX ${config.RETRIEVE_COMMON_POSTINGS_MAX}): ` +
+      `postings read per question (words with at most ${commonDf(corpus)} postings read in full; RETRIEVE_COMMON_POSTINGS_MAX ${config.RETRIEVE_COMMON_POSTINGS_MAX || "0, no bound"}): ` +
         `p50 ${percentile(read, 50)}, p95 ${percentile(read, 95)}, max ${Math.max(...read)}; ` +
         `questions whose words are all common: ${allCommon} of ${queries.length}`,
     );

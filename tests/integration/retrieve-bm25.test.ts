@@ -67,12 +67,13 @@ describe("BM25 in PostgreSQL", () => {
     expect(got.findIndex((r) => r.chunkId === ids.heading)).toBeLessThan(got.findIndex((r) => r.chunkId === ids.rare));
   });
 
-  it("counts a word as common above 2% of the chunks, at least 1,000 postings, at most RETRIEVE_COMMON_POSTINGS_MAX", () => {
+  it("counts a word as common above 2% of the chunks, at least 1,000 postings, at most RETRIEVE_COMMON_POSTINGS_MAX when set", () => {
     expect(commonDf(10_000)).toBe(1000);
     expect(commonDf(100_000)).toBe(2000);
-    expect(commonDf(1_000_000)).toBe(5000); // the default bound
-    expect(commonDf(1_000_000, 20_000)).toBe(20_000);
-    expect(commonDf(1_000_000, 1000)).toBe(1000);
+    expect(commonDf(1_000_000)).toBe(20_000); // no bound by default
+    expect(commonDf(1_000_000, 5000)).toBe(5000);
+    expect(commonDf(100_000, 5000)).toBe(2000);
+    expect(commonDf(1_000_000, 500)).toBe(1000);
   });
 
   it("adds a common term's weight to the candidates of the rarer terms instead of reading its whole posting list", async () => {
