@@ -2,8 +2,8 @@
 // settings (VECTOR_INDEX_M, VECTOR_INDEX_EF_CONSTRUCTION), and any build running now.
 // `npm run vector-index -- --rebuild`: builds it anew with the settings beside the old one, printing
 // PostgreSQL's progress; searches and writes go on throughout (lib/ingest/vector-index.ts). Needs
-// PostgreSQL (DATABASE_URL). At a million chunks a rebuild takes from half an hour (m 16) to most of two
-// hours (m 32) on two cores: docs/scale.md.
+// PostgreSQL (DATABASE_URL). At a million chunks building the index took about half an hour on two cores
+// (m 32, with maintenance_work_mem 6 GB): docs/scale.md. One rebuild runs at a time.
 import { parseArgs } from "node:util";
 import { closeDb, getDb } from "../lib/db/client";
 import { buildProgressLabel, graphLabel, rebuildVectorIndex, vectorIndexStatus } from "../lib/ingest/vector-index";
