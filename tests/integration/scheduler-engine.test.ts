@@ -130,7 +130,9 @@ describe("concurrency limits", () => {
     sink.mode = "hold";
     const limit = defaultEngineOptions().globalLimit; // SCHEDULER_MAX_CONCURRENT_RUNS (4 by default)
     const all = await Promise.all(Array.from({ length: limit + 2 }, (_, i) => webhook(`g${i}`)));
-    for (const s of all) await makeDue(s.id);
+    // Due a second apart, in creation order: runs are claimed oldest due first (ties by id, which is random).
+    const due = Date.now() - 60_000;
+    for (const [i, s] of all.entries()) await makeDue(s.id, new Date(due + i * 1000));
     const first = await claimDueRuns(db, opts({ globalLimit: limit }));
     expect(first.map((c) => c.scheduleId)).toEqual(all.slice(0, limit).map((s) => s.id));
     const work = first.map((c) => getExecutor(db).execute(c));
