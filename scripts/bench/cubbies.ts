@@ -13,6 +13,9 @@
 // Prints figures and the machine; asserts nothing.
 //   npm run bench:cubbies      (BENCH_DATABASE_URL / TEST_DATABASE_URL, default local PostgreSQL)
 //   BENCH_N (default 200): calls per agent and form
+//   BENCH_WARMUP (default 200): untimed calls per agent before each form, at the form's concurrency: the
+//     figures are a running server's, not those of its first thousand calls (V8 still compiling the hot
+//     paths in four processes, pools opening connections), which measured p95 3-5 ms higher
 //   BENCH_ONLY="get 1 KB, 8": only the forms whose label ("get 1 KB, 8 agent(s)") contains it (and no grant-check figures)
 //   BENCH_REDIS_URL=redis://127.0.0.1:6379/0: rate-limit buckets in Redis (REDIS_URL of the web process)
 //   BENCH_WORKERS_IN_PROCESS=true: the job workers and scheduler inside the web process
@@ -28,6 +31,7 @@ import { startKesProcess, type KesProcess } from "@/tests/helpers/kes-process";
 import { backendCpu, concurrentLoops, cpuSince, figuresLine, loadAverage, machine, scratchDb, threadCpuMs, type LoopFigures } from "./lib";
 
 const N = Number(process.env.BENCH_N ?? 200);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 200);
 const AGENTS = 8;
 const KEYS = 32;
 const TARGET = { getP95At8: 15, getPerSecond: 500 };
@@ -70,7 +74,7 @@ try {
     for (let k = 0; k < KEYS; k++) await cubby.set(`${slug(size)}-${k}`, value);
   }
 
-  console.log(`cubbies over HTTP (the built app), KES as its own process on loopback; ${N} calls per agent; every call audited by KES`);
+  console.log(`cubbies over HTTP (the built app), KES as its own process on loopback; ${N} calls per agent after ${WARMUP} untimed ones; every call audited by KES`);
   console.log(`${machine()}; load before: ${loadAverage()}`);
   console.log(
     `web process: workers ${process.env.BENCH_WORKERS_IN_PROCESS === "true" ? "inside" : "not inside"}, rate-limit buckets in ${process.env.BENCH_REDIS_URL ? "Redis" : "PostgreSQL"}`,
@@ -80,10 +84,10 @@ try {
   const form = async (label: string, agents: number, fn: (a: number, i: number) => Promise<unknown>) => {
     const name = `${label}, ${agents} agent(s)`;
     if (!name.includes(ONLY)) return;
-    // Warm-up first (inside concurrentLoops), CPU counted over the timed calls and the warm-up's 30.
+    await concurrentLoops(agents, WARMUP, fn, 0); // untimed, at the form's concurrency; CPU counted over the timed calls only
     const before = { web: threadCpuMs(pids.web), kes: threadCpuMs(pids.kes), client: threadCpuMs(process.pid), pg: await backendCpu(scratch.db) };
-    const r = await concurrentLoops(agents, N, fn);
-    const calls = agents * N + 30;
+    const r = await concurrentLoops(agents, N, fn, 0);
+    const calls = agents * N;
     const pg = cpuSince(before.pg, await backendCpu(scratch.db));
     results[`${label} ${agents}`] = r;
     console.log(figuresLine(name, r));
