@@ -52,14 +52,20 @@ function checkedSettings(settings: SessionSettings): Array<[string, string]> {
  * CONCURRENTLY) yet must not run twice at once: the lock ends with the connection, also when the process dies.
  */
 export async function withSessionLock<T>(url: string, key: number, fn: (sql: SqlRunner) => Promise<T>): Promise<{ result: T } | null> {
+  return withOwnConnection(url, async (sql) => {
+    const [{ got }] = await sql<{ got: boolean }>`SELECT pg_try_advisory_lock(${key}) AS got`;
+    return got ? { result: await fn(sql) } : null;
+  }); // closing the connection releases the lock with the session
+}
+
+/** Runs `fn` on a connection of its own (not the pool's), closed afterwards: for session-level state such as advisory locks. */
+async function withOwnConnection<T>(url: string, fn: (sql: SqlRunner) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const { rows } = await client.query<{ got: boolean }>(`SELECT pg_try_advisory_lock($1) AS got`, [key]);
-    if (!rows[0]!.got) return null;
-    return { result: await fn(pgRunner(client)) };
+    return await fn(pgRunner(client));
   } finally {
-    await client.end(); // releases the lock with the session
+    await client.end();
   }
 }
 
@@ -70,13 +76,7 @@ export async function openPostgres(
 ): Promise<Db> {
   if (opts.migrate) {
     // Migrations take a session-level advisory lock: use one dedicated connection.
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      await applyMigrations(pgRunner(client), { log: opts.log });
-    } finally {
-      await client.end();
-    }
+    await withOwnConnection(url, (sql) => applyMigrations(sql, { log: opts.log }));
   }
   // Idle connections are never closed (node-postgres closes them after 10 s by default): a fresh
   // backend pays for loading pgvector, warming its catalog caches and mapping the shared buffers page by

@@ -352,9 +352,9 @@ export const VECTOR_INDEX = "chunks_embedding_hnsw_idx";
 /** The name a rebuild gives its new index until it replaces the old one. */
 export const VECTOR_INDEX_REBUILD = "chunks_embedding_hnsw_idx_rebuild";
 /** DDL takes no parameters: an index name is one of these two constants. */
+type VectorIndexName = typeof VECTOR_INDEX | typeof VECTOR_INDEX_REBUILD;
 /** Key of the session-level advisory lock a rebuild holds: one rebuild at a time. */
 export const VECTOR_INDEX_REBUILD_LOCK = 705_000_019;
-type VectorIndexName = typeof VECTOR_INDEX | typeof VECTOR_INDEX_REBUILD;
 
 /** The HNSW graph's parameters (pgvector's `WITH (m, ef_construction)`). */
 export interface VectorIndexOptions {

@@ -15,7 +15,7 @@
 //   BENCH_N (default 200): calls per agent and form
 //   BENCH_WARMUP (default 200): untimed calls per agent before each form, at the form's concurrency: the
 //     figures are a running server's, not those of its first thousand calls (V8 still compiling the hot
-//     paths in four processes, pools opening connections), which measured p95 3-5 ms higher
+//     paths in four processes, pools opening connections), whose p95 at 8 agents measured about 6 ms higher
 //   BENCH_ONLY="get 1 KB, 8": only the forms whose label ("get 1 KB, 8 agent(s)") contains it (and no grant-check figures)
 //   BENCH_REDIS_URL=redis://127.0.0.1:6379/0: rate-limit buckets in Redis (REDIS_URL of the web process)
 //   BENCH_WORKERS_IN_PROCESS=true: the job workers and scheduler inside the web process

@@ -16,7 +16,7 @@ import { getConfig } from "@/lib/config";
 import type { Db } from "@/lib/db/client";
 import { vectorIndexBuilt } from "@/lib/ingest/queries";
 import { graphLabel } from "@/lib/ingest/vector-index";
-import { commonDf, hybridSearch, textQuery, type SearchRow, type TextQuery } from "@/lib/retrieve/search";
+import { commonDf, corpusStats, hybridSearch, textQuery, type SearchRow, type TextQuery } from "@/lib/retrieve/search";
 import { backendCpu, cpuSince, fmt, loadAverage, machine, percentile, scratchDb, serverSettings } from "./lib";
 import { loadSynthetic } from "./synthetic";
 
@@ -94,16 +94,15 @@ async function main() {
     // every word is common): how long those lists are at this size.
     const read: number[] = [];
     let allCommon = 0;
-    let corpus = 0;
+    const commonAbove = commonDf((await corpusStats(db)).n);
     for (const q of queries) {
-      const { stats, terms } = await textQuery(db, q.text);
-      corpus = stats.n;
+      const { terms } = await textQuery(db, q.text);
       const rare = terms.filter((t) => !t.common);
       read.push(rare.reduce((sum, t) => sum + t.df, 0));
-      if (rare.length === 1 && rare[0]!.df > commonDf(stats.n)) allCommon++;
+      if (rare.length === 1 && rare[0]!.df > commonAbove) allCommon++;
     }
     console.log(
-      `postings read per question (words with at most ${commonDf(corpus)} postings read in full; RETRIEVE_COMMON_POSTINGS_MAX ${config.RETRIEVE_COMMON_POSTINGS_MAX || "0, no bound"}): ` +
+      `postings read per question (words with at most ${commonAbove} postings read in full; RETRIEVE_COMMON_POSTINGS_MAX ${config.RETRIEVE_COMMON_POSTINGS_MAX || "0, no bound"}): ` +
         `p50 ${percentile(read, 50)}, p95 ${percentile(read, 95)}, max ${Math.max(...read)}; ` +
         `questions whose words are all common: ${allCommon} of ${queries.length}`,
     );
